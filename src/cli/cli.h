@@ -1,0 +1,105 @@
+/* cli.h - what every mstore subcommand shares: the command table, the
+ * common options (--db, --data, --config, --ini, --password-file, --json),
+ * opening the store, and the exit codes scripts rely on.
+ */
+#ifndef MS_CLI_H
+#define MS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "store/store.h"
+#include "util/err.h"
+
+/* Exit codes (documented in `mstore help`). */
+enum {
+	EXIT_OK = 0,
+	EXIT_PARTIAL = 1,  /* ran, but something was not done or findings remain */
+	EXIT_USAGE = 2,    /* bad arguments or bad input (address, duplicate, unknown object) */
+	EXIT_CONFIG = 3,   /* configuration missing or invalid */
+	EXIT_STORE = 4,    /* database unreachable, refused, or not a known store */
+	EXIT_IO = 5,       /* file system error */
+};
+
+typedef struct cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*run)(int argc, char **argv);
+	const char *help;  /* full help text, printed by `mstore help NAME` */
+} cli_cmd;
+
+extern const cli_cmd cli_commands[];
+const cli_cmd *cli_find(const char *name);
+
+/* Options every command accepts. */
+typedef struct cli_ctx {
+	ms_config_args args;
+	bool json;
+	const char *cmd;  /* for messages: "domain add" */
+} cli_ctx;
+
+enum {
+	OPT_DB = 0x100, OPT_DATA, OPT_CONFIG, OPT_INI, OPT_PASSWORD_FILE, OPT_JSON,
+	OPT_FIRST_COMMAND_OPTION, /* commands number their own options from here */
+};
+
+#define CLI_COMMON_LONGOPTS \
+	{ "db", required_argument, 0, OPT_DB }, \
+	{ "data", required_argument, 0, OPT_DATA }, \
+	{ "config", required_argument, 0, OPT_CONFIG }, \
+	{ "ini", required_argument, 0, OPT_INI }, \
+	{ "password-file", required_argument, 0, OPT_PASSWORD_FILE }, \
+	{ "json", no_argument, 0, OPT_JSON }, \
+	{ "help", no_argument, 0, 'h' }
+
+/* Text for the common options, appended to every command's help. */
+extern const char cli_common_help[];
+
+/* Handle a common option; returns true if `opt` was one. For 'h' it
+ * prints the command's help and exits 0; for '?' it exits EXIT_USAGE. */
+bool cli_common_option(cli_ctx *ctx, int opt, const char *arg);
+
+/* Parse the options of a command with getopt_long over the given table;
+ * `handle` (may be NULL) receives the command's own options and returns
+ * false for unknown ones.  Returns the index of the first operand. */
+int cli_parse(cli_ctx *ctx, int argc, char **argv, const char *shortopts,
+              const struct option *longopts,
+              bool (*handle)(void *data, int opt, const char *arg), void *data);
+
+/* Parse a command that takes only the common options, plus --domain D
+ * when `domain` is not NULL. Returns the index of the first operand. */
+int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain);
+
+/* Usage error: prints "mstore CMD: MESSAGE" and a hint, returns EXIT_USAGE. */
+int cli_usage(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print the error as "mstore: MESSAGE" and return the exit code for it. */
+int cli_fail(const ms_err *e);
+int cli_exit_code(ms_errcode code);
+
+/* Resolve the configuration (printing its warnings) and open the store. */
+int cli_open_store(cli_ctx *ctx, ms_store **out);
+/* Resolve the configuration only; the caller frees it. */
+int cli_config(cli_ctx *ctx, ms_config *cfg);
+
+/* Parse a non-negative integer option value; false if not one. */
+bool cli_parse_count(const char *s, long long *out);
+
+/* Commands with verbs ("mstore domain add ..."): runs the verb's function
+ * with argv[0] = the verb and ctx->cmd = "domain add". */
+typedef struct cli_verb {
+	const char *verb;
+	int (*run)(cli_ctx *ctx, int argc, char **argv);
+} cli_verb;
+int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv);
+
+int cmd_init(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
+int cmd_account(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,215 @@
+/* mstore account add|list, mstore alias add|list */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "store/objects.h"
+#include "util/json.h"
+
+const char help_account[] =
+	"usage: mstore account add ADDRESS [--inactive] [--max-size MB]\n"
+	"       mstore account list [--domain DOMAIN] [--json]\n\n"
+	"add    create the account local@domain in an existing domain, with its INBOX\n"
+	"       folder (one transaction: an account never exists without INBOX).\n"
+	"       The account has no password: set one in hMailServer's administrator.\n"
+	"       --max-size limits the mailbox (accountmaxsize, MB; 0 = unlimited).\n"
+	"list   show accounts with state, size limit and INBOX folder id.\n\n"
+	"Errors (exit code 2): an address without '@' or with a bad domain part, a\n"
+	"domain that does not exist, an address already used by an account, alias\n"
+	"or distribution list.\n";
+
+const char help_alias[] =
+	"usage: mstore alias add ADDRESS TARGET [--inactive]\n"
+	"       mstore alias list [--domain DOMAIN] [--json]\n\n"
+	"add    mail to ADDRESS (in an existing local domain) is delivered to TARGET,\n"
+	"       which may be local or external.\n"
+	"list   show aliases and their targets.\n";
+
+enum { O_INACTIVE = OPT_FIRST_COMMAND_OPTION, O_MAXSIZE };
+
+struct account_opts {
+	ms_account_opts o;
+	const char *bad;
+};
+
+static bool account_option(void *data, int opt, const char *arg)
+{
+	struct account_opts *a = data;
+	long long v;
+	switch (opt) {
+	case O_INACTIVE: a->o.inactive = true; return true;
+	case O_MAXSIZE:
+		if (!cli_parse_count(arg, &v))
+			a->bad = arg;
+		else
+			a->o.max_size_mb = v;
+		return true;
+	}
+	return false;
+}
+
+static int account_add(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "inactive", no_argument, 0, O_INACTIVE },
+		{ "max-size", required_argument, 0, O_MAXSIZE },
+		{ 0, 0, 0, 0 },
+	};
+	struct account_opts a = { 0 };
+	int i = cli_parse(ctx, argc, argv, "h", longopts, account_option, &a);
+	if (a.bad)
+		return cli_usage(ctx, "'%s' is not a size in MB (a whole number >= 0)", a.bad);
+	if (argc - i != 1)
+		return cli_usage(ctx, "expected one address");
+	ms_store *s;
+	int rc = cli_open_store(ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	int64_t id;
+	if (ms_account_add(s, argv[i], &a.o, &id, &e) < 0)
+		rc = cli_fail(&e);
+	else if (ctx->json)
+		printf("{\"accountid\":%lld}\n", (long long)id);
+	else
+		printf("added account %s (id %lld) with INBOX\n", argv[i], (long long)id);
+	ms_store_close(s);
+	return rc;
+}
+
+static void print_accounts(const cli_ctx *ctx, const ms_account *a, size_t n)
+{
+	if (!ctx->json) {
+		printf("%-40s %-8s %8s %8s\n", "ACCOUNT", "STATE", "MAX MB", "INBOX");
+		for (size_t k = 0; k < n; k++)
+			printf("%-40s %-8s %8lld %8lld\n", a[k].address, a[k].active ? "active" : "inactive",
+			       (long long)a[k].max_size_mb, (long long)a[k].inbox_id);
+		return;
+	}
+	ms_json j;
+	ms_json_init(&j, stdout);
+	ms_json_begin_array(&j);
+	for (size_t k = 0; k < n; k++) {
+		ms_json_begin_object(&j);
+		ms_json_kv_int(&j, "id", a[k].id);
+		ms_json_kv_string(&j, "address", a[k].address);
+		ms_json_kv_bool(&j, "active", a[k].active);
+		ms_json_kv_int(&j, "max_size_mb", a[k].max_size_mb);
+		ms_json_kv_int(&j, "inbox_folder_id", a[k].inbox_id);
+		ms_json_end_object(&j);
+	}
+	ms_json_end_array(&j);
+	ms_json_finish(&j);
+}
+
+static int account_list(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *domain = NULL;
+	int i = cli_parse_simple(ctx, argc, argv, &domain);
+	if (i != argc)
+		return cli_usage(ctx, "no arguments expected");
+	ms_store *s;
+	int rc = cli_open_store(ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	ms_account *a;
+	size_t n;
+	if (ms_account_list(s, domain, &a, &n, &e) < 0)
+		rc = cli_fail(&e);
+	else {
+		print_accounts(ctx, a, n);
+		free(a);
+	}
+	ms_store_close(s);
+	return rc;
+}
+
+int cmd_account(int argc, char **argv)
+{
+	static const cli_verb verbs[] = { { "add", account_add }, { "list", account_list }, { NULL, NULL } };
+	return cli_dispatch("account", verbs, argc, argv);
+}
+
+static bool inactive_option(void *data, int opt, const char *arg)
+{
+	if (opt != O_INACTIVE)
+		return false;
+	*(bool *)data = true;
+	return true;
+}
+
+static int alias_add(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS, { "inactive", no_argument, 0, O_INACTIVE }, { 0, 0, 0, 0 },
+	};
+	bool inactive = false;
+	int i = cli_parse(ctx, argc, argv, "h", longopts, inactive_option, &inactive);
+	if (argc - i != 2)
+		return cli_usage(ctx, "expected ADDRESS and TARGET");
+	ms_store *s;
+	int rc = cli_open_store(ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	if (ms_alias_add(s, argv[i], argv[i + 1], inactive, &e) < 0)
+		rc = cli_fail(&e);
+	else if (!ctx->json)
+		printf("added alias %s -> %s\n", argv[i], argv[i + 1]);
+	ms_store_close(s);
+	return rc;
+}
+
+static void print_aliases(const cli_ctx *ctx, const ms_alias *a, size_t n)
+{
+	if (!ctx->json) {
+		printf("%-40s %-8s %s\n", "ALIAS", "STATE", "TARGET");
+		for (size_t k = 0; k < n; k++)
+			printf("%-40s %-8s %s\n", a[k].name, a[k].active ? "active" : "inactive", a[k].value);
+		return;
+	}
+	ms_json j;
+	ms_json_init(&j, stdout);
+	ms_json_begin_array(&j);
+	for (size_t k = 0; k < n; k++) {
+		ms_json_begin_object(&j);
+		ms_json_kv_int(&j, "id", a[k].id);
+		ms_json_kv_string(&j, "address", a[k].name);
+		ms_json_kv_string(&j, "target", a[k].value);
+		ms_json_kv_bool(&j, "active", a[k].active);
+		ms_json_end_object(&j);
+	}
+	ms_json_end_array(&j);
+	ms_json_finish(&j);
+}
+
+static int alias_list(cli_ctx *ctx, int argc, char **argv)
+{
+	const char *domain = NULL;
+	int i = cli_parse_simple(ctx, argc, argv, &domain);
+	if (i != argc)
+		return cli_usage(ctx, "no arguments expected");
+	ms_store *s;
+	int rc = cli_open_store(ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	ms_alias *a;
+	size_t n;
+	if (ms_alias_list(s, domain, &a, &n, &e) < 0)
+		rc = cli_fail(&e);
+	else {
+		print_aliases(ctx, a, n);
+		free(a);
+	}
+	ms_store_close(s);
+	return rc;
+}
+
+int cmd_alias(int argc, char **argv)
+{
+	static const cli_verb verbs[] = { { "add", alias_add }, { "list", alias_list }, { NULL, NULL } };
+	return cli_dispatch("alias", verbs, argc, argv);
+}

@@ -1,0 +1,136 @@
+/* mstore init, mstore info: create a store; show what it holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "store/schema.h"
+#include "store/sql.h"
+#include "util/json.h"
+
+const char help_init[] =
+	"usage: mstore init [URL] [--print-sql sqlite|pgsql|mysql]\n\n"
+	"Create a new, empty store in the database named by URL (or --db, or the\n"
+	"configuration): every table, column and index of the hMailServer 5.7 schema\n"
+	"and hm_dbversion = 5704, nothing else, so the result can be handed to\n"
+	"hMailServer.  A SQLite file is created if missing; a PostgreSQL or MariaDB\n"
+	"database must exist and be empty of hm_ tables.  A database that already\n"
+	"holds a store is refused.\n\n"
+	"  --print-sql DIALECT  print the DDL for that database and touch nothing\n\n"
+	"Example:\n"
+	"  mstore init sqlite:/var/lib/mstore/store.db\n"
+	"  MSTORE_DB_PASSWORD=... mstore init postgresql://hmail@127.0.0.1:5432/hmailserver\n";
+
+static bool parse_dialect(const char *s, db_dialect *d)
+{
+	if (strcmp(s, "sqlite") == 0) *d = DB_SQLITE;
+	else if (strcmp(s, "pgsql") == 0 || strcmp(s, "postgresql") == 0) *d = DB_PGSQL;
+	else if (strcmp(s, "mysql") == 0 || strcmp(s, "mariadb") == 0) *d = DB_MYSQL;
+	else return false;
+	return true;
+}
+
+static bool init_option(void *data, int opt, const char *arg)
+{
+	if (opt != OPT_FIRST_COMMAND_OPTION)
+		return false;
+	*(const char **)data = arg;
+	return true;
+}
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "print-sql", required_argument, 0, OPT_FIRST_COMMAND_OPTION },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "init" };
+	const char *print_sql = NULL;
+	int i = cli_parse(&ctx, argc, argv, "h", longopts, init_option, &print_sql);
+	if (print_sql) {
+		db_dialect d;
+		if (!parse_dialect(print_sql, &d))
+			return cli_usage(&ctx, "--print-sql takes sqlite, pgsql or mysql, not '%s'", print_sql);
+		char *sql = ms_schema_ddl(d);
+		if (!sql)
+			return cli_usage(&ctx, "out of memory");
+		fputs(sql, stdout);
+		free(sql);
+		return EXIT_OK;
+	}
+	if (argc - i > 1)
+		return cli_usage(&ctx, "one URL at most");
+	if (argc - i == 1)
+		ctx.args.db_url = argv[i];
+	ms_config cfg;
+	int rc = cli_config(&ctx, &cfg);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	if (ms_store_init(cfg.db_url, cfg.db_password, &e) < 0)
+		rc = cli_fail(&e);
+	else if (ctx.json)
+		printf("{\"created\":true,\"version\":%d}\n", MS_SCHEMA_VERSION_CREATED);
+	else
+		printf("created an empty hMailServer 5.7 store (schema %d)\n", MS_SCHEMA_VERSION_CREATED);
+	ms_config_free(&cfg);
+	return rc;
+}
+
+const char help_info[] =
+	"usage: mstore info [--json]\n\n"
+	"Open the store, check its schema version and show what it holds: domains,\n"
+	"accounts, aliases, distribution lists, folders, queued and delivered messages\n"
+	"and their total size, and the data directory.\n";
+
+static const struct { const char *key, *sql; } info_counts[] = {
+	{ "domains", "SELECT COUNT(*) FROM hm_domains" },
+	{ "domain_aliases", "SELECT COUNT(*) FROM hm_domain_aliases" },
+	{ "accounts", "SELECT COUNT(*) FROM hm_accounts" },
+	{ "aliases", "SELECT COUNT(*) FROM hm_aliases" },
+	{ "distribution_lists", "SELECT COUNT(*) FROM hm_distributionlists" },
+	{ "folders", "SELECT COUNT(*) FROM hm_imapfolders" },
+	{ "messages_delivered", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2" },
+	{ "messages_queued", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1" },
+	{ "message_bytes", "SELECT COALESCE(SUM(messagesize), 0) FROM hm_messages" },
+};
+#define N_INFO (sizeof info_counts / sizeof info_counts[0])
+
+int cmd_info(int argc, char **argv)
+{
+	cli_ctx ctx = { .cmd = "info" };
+	int i = cli_parse_simple(&ctx, argc, argv, NULL);
+	if (i != argc)
+		return cli_usage(&ctx, "no arguments expected");
+	ms_store *s;
+	int rc = cli_open_store(&ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	int64_t v[N_INFO];
+	ms_err e = { 0 };
+	for (size_t k = 0; k < N_INFO; k++)
+		if (ms_sql_int(s->db, info_counts[k].sql, NO_PARAMS, &v[k], &e) < 0) {
+			ms_store_close(s);
+			return cli_fail(&e);
+		}
+	if (ctx.json) {
+		ms_json j;
+		ms_json_init(&j, stdout);
+		ms_json_begin_object(&j);
+		ms_json_kv_string(&j, "database", db_name(s->db));
+		ms_json_kv_int(&j, "schema_version", s->version);
+		ms_json_kv_string(&j, "data_dir", s->data_dir);
+		for (size_t k = 0; k < N_INFO; k++)
+			ms_json_kv_int(&j, info_counts[k].key, v[k]);
+		ms_json_end_object(&j);
+		ms_json_finish(&j);
+	} else {
+		printf("database        %s\nschema version  %d\ndata directory  %s\n", db_name(s->db), s->version,
+		       s->data_dir ? s->data_dir : "(not configured)");
+		for (size_t k = 0; k < N_INFO; k++)
+			printf("%-19s %lld\n", info_counts[k].key, (long long)v[k]);
+	}
+	ms_store_close(s);
+	return EXIT_OK;
+}

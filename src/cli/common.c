@@ -1,0 +1,187 @@
+/* common.c - option parsing, configuration and error reporting shared by
+ * the subcommands. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cli_common_help[] =
+	"Common options:\n"
+	"  --db URL             database: sqlite:PATH, postgresql://USER@HOST:PORT/DB,\n"
+	"                       mysql://USER@HOST:PORT/DB (never put a password in it)\n"
+	"  --data DIR           the data directory\n"
+	"  --config FILE        read FILE instead of $MSTORE_CONFIG, ~/.config/mstore/mstore.conf,\n"
+	"                       /etc/mstore/mstore.conf\n"
+	"  --ini FILE           read DataFolder and [Database] from an hMailServer.INI\n"
+	"  --password-file FILE database password from the first line of FILE\n"
+	"                       (else the config file, else $MSTORE_DB_PASSWORD)\n"
+	"  --json               machine-readable output\n"
+	"  -h, --help           this help\n";
+
+static void print_command_help(const char *name)
+{
+	const cli_cmd *c = cli_find(name);
+	if (c)
+		printf("%s\n%s", c->help, cli_common_help);
+}
+
+bool cli_common_option(cli_ctx *ctx, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_DB: ctx->args.db_url = arg; return true;
+	case OPT_DATA: ctx->args.data_dir = arg; return true;
+	case OPT_CONFIG: ctx->args.config_file = arg; return true;
+	case OPT_INI: ctx->args.ini_file = arg; return true;
+	case OPT_PASSWORD_FILE: ctx->args.password_file = arg; return true;
+	case OPT_JSON: ctx->json = true; return true;
+	case 'h': {
+		char top[64];
+		snprintf(top, sizeof top, "%s", ctx->cmd);
+		top[strcspn(top, " ")] = '\0';
+		print_command_help(top);
+		exit(EXIT_OK);
+	}
+	case '?':
+		fprintf(stderr, "Try 'mstore help %s'.\n", ctx->cmd);
+		exit(EXIT_USAGE);
+	}
+	return false;
+}
+
+int cli_parse(cli_ctx *ctx, int argc, char **argv, const char *shortopts,
+              const struct option *longopts,
+              bool (*handle)(void *data, int opt, const char *arg), void *data)
+{
+	int opt;
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (cli_common_option(ctx, opt, optarg))
+			continue;
+		if (!handle || !handle(data, opt, optarg)) {
+			fprintf(stderr, "mstore %s: unexpected option\nTry 'mstore help %s'.\n", ctx->cmd, ctx->cmd);
+			exit(EXIT_USAGE);
+		}
+	}
+	return optind;
+}
+
+int cli_usage(const cli_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "mstore %s: ", ctx->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	char top[64];
+	snprintf(top, sizeof top, "%s", ctx->cmd);
+	top[strcspn(top, " ")] = '\0';
+	fprintf(stderr, "\nTry 'mstore help %s'.\n", top);
+	return EXIT_USAGE;
+}
+
+int cli_exit_code(ms_errcode code)
+{
+	switch (code) {
+	case MS_OK: return EXIT_OK;
+	case MS_E_USAGE:
+	case MS_E_NOTFOUND:
+	case MS_E_EXISTS:
+	case MS_E_PARSE: return EXIT_USAGE;
+	case MS_E_CONFIG: return EXIT_CONFIG;
+	case MS_E_DB:
+	case MS_E_SCHEMA: return EXIT_STORE;
+	case MS_E_IO: return EXIT_IO;
+	case MS_E_NOMEM:
+	case MS_E_INTERNAL: break;
+	}
+	return EXIT_PARTIAL;
+}
+
+int cli_fail(const ms_err *e)
+{
+	fprintf(stderr, "mstore: %s\n", e->msg[0] ? e->msg : "unknown error");
+	return cli_exit_code(e->code);
+}
+
+int cli_config(cli_ctx *ctx, ms_config *cfg)
+{
+	ms_err e = { 0 };
+	memset(cfg, 0, sizeof *cfg);
+	if (ms_config_resolve(&ctx->args, cfg, &e) < 0) {
+		ms_config_free(cfg);
+		return cli_fail(&e);
+	}
+	if (cfg->warnings)
+		fprintf(stderr, "mstore: warning: %s\n", cfg->warnings);
+	if (!cfg->db_url) {
+		ms_config_free(cfg);
+		fprintf(stderr, "mstore %s: no database given: use --db URL, --ini FILE or a config file "
+		        "(see 'mstore help')\n", ctx->cmd);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+int cli_open_store(cli_ctx *ctx, ms_store **out)
+{
+	ms_config cfg;
+	ms_err e = { 0 };
+	int rc = cli_config(ctx, &cfg);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, out, &e) < 0 ? cli_fail(&e) : EXIT_OK;
+	ms_config_free(&cfg);
+	return rc;
+}
+
+bool cli_parse_count(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv)
+{
+	static char names[64];
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		print_command_help(cmd);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	for (const cli_verb *v = verbs; v->verb; v++) {
+		if (strcmp(v->verb, argv[1]) == 0) {
+			snprintf(names, sizeof names, "%s %s", cmd, v->verb);
+			cli_ctx ctx = { .cmd = names };
+			return v->run(&ctx, argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "mstore %s: unknown action '%s'\nTry 'mstore help %s'.\n", cmd, argv[1], cmd);
+	return EXIT_USAGE;
+}
+
+static bool domain_option(void *data, int opt, const char *arg)
+{
+	if (opt != OPT_FIRST_COMMAND_OPTION || !data)
+		return false;
+	*(const char **)data = arg;
+	return true;
+}
+
+int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain)
+{
+	static const struct option with_domain[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "domain", required_argument, 0, OPT_FIRST_COMMAND_OPTION },
+		{ 0, 0, 0, 0 },
+	};
+	static const struct option plain[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
+	return cli_parse(ctx, argc, argv, "h", domain ? with_domain : plain, domain_option, (void *)domain);
+}

@@ -1,0 +1,87 @@
+/* main.c - `mstore`: one binary, git-style subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "message/header.h"
+
+extern const char help_init[], help_info[], help_domain[], help_account[],
+	help_alias[], help_list[], help_help[];
+
+const cli_cmd cli_commands[] = {
+	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init },
+	{ "info", "show what a store holds", cmd_info, help_info },
+	{ "domain", "add and list domains and domain aliases", cmd_domain, help_domain },
+	{ "account", "add and list accounts", cmd_account, help_account },
+	{ "alias", "add and list address aliases", cmd_alias, help_alias },
+	{ "list", "add and list distribution lists and their members", cmd_list, help_list },
+	{ "help", "show help for mstore or a command", cmd_help, help_help },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const cli_cmd *cli_find(const char *name)
+{
+	for (const cli_cmd *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static void print_overview(FILE *out)
+{
+	fprintf(out,
+		"usage: mstore COMMAND [OPTIONS] [ARGS]\n\n"
+		"mstore keeps the message files of an hMailServer 5.x store and its database\n"
+		"in agreement.  Commands:\n\n");
+	for (const cli_cmd *c = cli_commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out,
+		"\n'mstore help COMMAND' explains a command.  Every command takes --db URL,\n"
+		"--data DIR, --config FILE, --ini FILE and --password-file FILE; without them\n"
+		"mstore reads $MSTORE_CONFIG, ~/.config/mstore/mstore.conf or\n"
+		"/etc/mstore/mstore.conf.\n\n"
+		"Exit codes: 0 success; 1 ran but not everything was done; 2 bad arguments or\n"
+		"input (bad address, duplicate, unknown object); 3 configuration missing or\n"
+		"invalid; 4 database unreachable or not a known store; 5 file system error.\n");
+}
+
+const char help_help[] =
+	"usage: mstore help [COMMAND]\n\n"
+	"Without COMMAND, list the commands; with it, explain that command.\n";
+
+int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_overview(stdout);
+		return EXIT_OK;
+	}
+	const cli_cmd *c = cli_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "mstore help: no command '%s'; 'mstore help' lists them\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	printf("%s\n%s", c->help, cli_common_help);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_overview(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+		return cmd_help(1, argv);
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("mstore %s\n", MSTORE_VERSION);
+		return EXIT_OK;
+	}
+	const cli_cmd *c = cli_find(name);
+	if (!c) {
+		fprintf(stderr, "mstore: '%s' is not a command; 'mstore help' lists them\n", name);
+		return EXIT_USAGE;
+	}
+	ms_header_global_init();
+	return c->run(argc - 1, argv + 1);
+}

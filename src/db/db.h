@@ -1,0 +1,108 @@
+/* db.h - the database driver interface.
+ *
+ * One interface, three drivers (SQLite, PostgreSQL, MariaDB/MySQL).  Every
+ * statement that carries a value is prepared with `?` placeholders and the
+ * values are bound: no SQL text is ever built from message content, file
+ * names or user input.  Drivers translate `?` into their own syntax
+ * (PostgreSQL: $1, $2, ...).  `db_exec` exists only for fixed SQL (DDL,
+ * BEGIN/COMMIT) that has no parameters.
+ *
+ * Values travel as int64 or text.  Timestamps are text in the form
+ * "YYYY-MM-DD HH:MM:SS" (the databases convert); NULL is explicit.
+ *
+ * Errors name the server (the URL without the password) and the statement
+ * (its first ~200 characters), e.g.
+ *   postgresql://mstore@127.0.0.1:5432/mail: INSERT INTO hm_domains ...: ERROR: duplicate key ...
+ */
+#ifndef MS_DB_H
+#define MS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+typedef enum {
+	DB_SQLITE = 1,
+	DB_PGSQL,
+	DB_MYSQL,
+} db_dialect;
+
+/* A parsed connection URL:
+ *   sqlite:PATH                (also sqlite://PATH)
+ *   postgresql://USER@HOST:PORT/DB   (also postgres://)
+ *   mysql://USER@HOST:PORT/DB        (also mariadb://)
+ * A password embedded in the URL (user:pw@) is rejected: passwords come
+ * from config files, --password-file or MSTORE_DB_PASSWORD, never argv. */
+typedef struct db_url {
+	db_dialect dialect;
+	char path[4096];  /* sqlite */
+	char user[256];
+	char host[256];
+	int port;         /* 0 = the driver's default */
+	char dbname[256];
+} db_url;
+
+int db_url_parse(const char *url, db_url *out, ms_err *e);
+/* The URL as text without any password, for messages. */
+void db_url_format(const db_url *u, char *buf, size_t len);
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+/* Open a connection.  `password` may be NULL.  SQLite databases are opened
+ * in WAL mode with a busy timeout; a missing SQLite file is created only
+ * when `create` is true (mstore init), otherwise it is an error. */
+int db_open(const char *url, const char *password, bool create, db **out, ms_err *e);
+void db_close(db *d);
+
+db_dialect db_get_dialect(const db *d);
+/* The URL without the password, for messages ("sqlite:/x/y.db"). */
+const char *db_name(const db *d);
+
+/* Fixed SQL without parameters (DDL, SET ...). */
+int db_exec(db *d, const char *sql, ms_err *e);
+
+int db_begin(db *d, ms_err *e);
+int db_commit(db *d, ms_err *e);
+int db_rollback(db *d); /* best effort; never fails loudly */
+
+/* Prepare a statement with `?` placeholders. */
+int db_prepare(db *d, const char *sql, db_stmt **out, ms_err *e);
+/* Prepare an INSERT whose generated identity value is wanted: `pk` names
+ * the identity column (PostgreSQL appends RETURNING pk). After a successful
+ * db_step, db_insert_id() returns the new value. */
+int db_prepare_insert(db *d, const char *sql, const char *pk, db_stmt **out, ms_err *e);
+
+/* Parameters are numbered from 1. Text is copied by the driver. */
+int db_bind_int64(db_stmt *s, int idx, int64_t v, ms_err *e);
+int db_bind_text(db_stmt *s, int idx, const char *v, ms_err *e); /* NULL v binds NULL */
+int db_bind_null(db_stmt *s, int idx, ms_err *e);
+
+enum { DB_ROW = 1, DB_DONE = 0, DB_ERROR = -1 };
+/* Execute (first call) or advance to the next row.
+ * Returns DB_ROW, DB_DONE or DB_ERROR (with `e` set). */
+int db_step(db_stmt *s, ms_err *e);
+
+/* Columns are numbered from 0; valid after db_step returned DB_ROW. */
+int db_column_count(db_stmt *s);
+bool db_column_is_null(db_stmt *s, int col);
+int64_t db_column_int64(db_stmt *s, int col);
+/* Text of the column; NULL for SQL NULL.  Valid until the next step/reset. */
+const char *db_column_text(db_stmt *s, int col);
+
+int64_t db_insert_id(db_stmt *s);
+/* Rows changed by the last INSERT/UPDATE/DELETE through this statement. */
+int64_t db_changes(db_stmt *s);
+
+/* Make the statement ready to bind and run again (keeps it prepared). */
+int db_reset(db_stmt *s, ms_err *e);
+void db_finalize(db_stmt *s);
+
+/* Convenience: prepare, bind nothing, step once, return the first column of
+ * the first row as int64 in *out. Returns 1 if a row was found, 0 if none,
+ * -1 on error. Only for fixed SQL. */
+int db_query_int64(db *d, const char *sql, int64_t *out, ms_err *e);
+
+#endif

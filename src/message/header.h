@@ -1,0 +1,85 @@
+/* header.h - reading the header section of a message file.
+ *
+ * mstore needs a handful of header fields from each message file (the From
+ * address, the To/Cc recipients, the dates for the internal date, the
+ * Message-ID and Subject).  It reads only the header section (up to the
+ * first empty line, bounded by MS_HEADER_MAX bytes) so a 200 MB message
+ * costs as much as a 2 KB one, and it hands the section to GMime for the
+ * RFC 5322 / RFC 2047 work.  Nothing here crashes on garbage: any input
+ * yields a result (possibly with every field empty) and flags that say
+ * what was wrong.
+ */
+#ifndef MS_HEADER_H
+#define MS_HEADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/err.h"
+
+/* Upper bound on the header section read from a file.  Larger header
+ * sections are cut there (flag MS_HDR_TRUNCATED). */
+#define MS_HEADER_MAX (4u * 1024u * 1024u)
+
+typedef struct ms_address {
+	char *name;   /* display name, RFC 2047-decoded, UTF-8; NULL if none */
+	char *addr;   /* "local@domain" as written (IDN left as is); never NULL */
+} ms_address;
+
+typedef struct ms_address_list {
+	ms_address *v;
+	size_t n;
+} ms_address_list;
+
+enum {
+	MS_HDR_NO_SEPARATOR = 1 << 0,  /* no empty line: the whole file is header */
+	MS_HDR_TRUNCATED    = 1 << 1,  /* header section longer than MS_HEADER_MAX */
+	MS_HDR_BINARY       = 1 << 2,  /* NUL bytes or no parseable header field */
+	MS_HDR_BAD_UTF8     = 1 << 3,  /* 8-bit header bytes that are not UTF-8 */
+	MS_HDR_EMPTY        = 1 << 4,  /* zero bytes */
+};
+
+typedef struct ms_headers {
+	ms_address_list from;  /* usually one */
+	ms_address_list to;
+	ms_address_list cc;
+	/* Dates as seconds since the epoch (UTC); *_valid false if absent or
+	 * unparseable.  received_* is from the FIRST (topmost) Received header,
+	 * the text after its last ';'. */
+	time_t date;
+	bool date_valid;
+	time_t received;
+	bool received_valid;
+	char *message_id;  /* without angle brackets; NULL if none */
+	char *subject;     /* RFC 2047-decoded, UTF-8; NULL if none */
+	unsigned flags;    /* MS_HDR_* */
+	size_t header_bytes; /* size of the header section read */
+} ms_headers;
+
+/* Call once per process before any parsing (initialises GMime); safe to
+ * call more than once. */
+void ms_header_global_init(void);
+
+/* Parse a header section held in memory (need not be NUL-terminated; may
+ * contain a body after the empty line, which is ignored).  Never fails on
+ * content: returns 0 and fills `out`.  Returns -1 only on out-of-memory. */
+int ms_headers_parse(const char *buf, size_t len, ms_headers *out, ms_err *e);
+
+/* Read the header section of the file at `path` and parse it.  Returns -1
+ * with `e` set (naming the file) only when the file cannot be read. */
+int ms_headers_read_file(const char *path, ms_headers *out, ms_err *e);
+/* Same, from an open file descriptor (read from its current offset). */
+int ms_headers_read_fd(int fd, const char *name_for_errors, ms_headers *out, ms_err *e);
+
+void ms_headers_free(ms_headers *h);
+
+/* Parse an address-list header value (To/Cc/From syntax: display names,
+ * groups, comments, quoted local parts, RFC 2047 encoded words).  Group
+ * members are flattened into the list; empty groups add nothing.  Entries
+ * without an '@' are dropped.  Returns 0, or -1 on out-of-memory. */
+int ms_address_list_parse(const char *value, ms_address_list *out, ms_err *e);
+void ms_address_list_free(ms_address_list *l);
+
+#endif

@@ -1,0 +1,555 @@
+/* objects.c - create and list domains, accounts, aliases and lists.
+ *
+ * The default column values are those hMailServer's administrator gives a
+ * new object (active, no limits, no signature, no vacation message), so
+ * the server can use what mstore creates without further edits.
+ */
+#include "store/objects.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/sql.h"
+
+/* ---- validation -------------------------------------------------------- */
+
+static bool has_bad_char(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '"' || *s == '\\' ||
+		    *s == '<' || *s == '>' || *s == ',' || *s == ';')
+			return true;
+	return false;
+}
+
+static void lower_ascii(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+int ms_domain_name_check(const char *name, ms_err *e)
+{
+	size_t len = strlen(name);
+	if (len == 0)
+		return ms_err_set(e, MS_E_USAGE, "empty domain name");
+	if (len > 80)
+		return ms_err_set(e, MS_E_USAGE, "domain name '%s' is longer than 80 characters", name);
+	if (name[0] == '.' || name[len - 1] == '.' || strstr(name, ".."))
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name (empty label)", name);
+	for (const char *p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		/* Bytes >= 0x80 are allowed: internationalized names as UTF-8. */
+		if (!(isalnum(c) || c == '-' || c == '.' || c == '_' || c >= 0x80))
+			return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name (character '%c')", name, c);
+	}
+	return 0;
+}
+
+int ms_address_split(const char *address, char *local, char *domain, ms_err *e)
+{
+	const char *at = strchr(address, '@');
+	if (!at)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an address: it has no '@'", address);
+	if (strchr(at + 1, '@'))
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an address: more than one '@'", address);
+	if (at == address)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an address: empty local part", address);
+	if (strlen(address) > 255)
+		return ms_err_set(e, MS_E_USAGE, "address '%.40s...' is longer than 255 characters", address);
+	if (has_bad_char(address))
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an address: it contains a space, control character or one of \"\\<>,;", address);
+	size_t llen = (size_t)(at - address);
+	memcpy(local, address, llen);
+	local[llen] = '\0';
+	strcpy(domain, at + 1);
+	lower_ascii(domain);
+	if (ms_domain_name_check(domain, e) < 0)
+		return ms_err_prefix(e, "'%s' is not an address", address);
+	return 0;
+}
+
+/* "local@domain" with the domain lowered. */
+static int normalize_address(const char *address, char out[256], char domain[256], ms_err *e)
+{
+	char local[256];
+	if (ms_address_split(address, local, domain, e) < 0)
+		return -1;
+	snprintf(out, 256, "%s@%s", local, domain);
+	return 0;
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+static int domain_id(ms_store *s, const char *name, int64_t *id, ms_err *e)
+{
+	int rc = ms_sql_int(s->db, "SELECT domainid FROM hm_domains WHERE LOWER(domainname) = LOWER(?)",
+	                    PARAMS(P_TEXT(name)), id, e);
+	if (rc == 0)
+		return ms_err_set(e, MS_E_NOTFOUND, "domain '%s' does not exist (create it with: mstore domain add %s)", name, name);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Is `name` already a domain or a domain alias? */
+static int domain_name_taken(ms_store *s, const char *name, ms_err *e)
+{
+	int64_t id;
+	int rc = ms_sql_int(s->db, "SELECT domainid FROM hm_domains WHERE LOWER(domainname) = LOWER(?)",
+	                    PARAMS(P_TEXT(name)), &id, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : ms_err_set(e, MS_E_EXISTS, "domain '%s' already exists", name);
+	rc = ms_sql_int(s->db, "SELECT daid FROM hm_domain_aliases WHERE LOWER(daalias) = LOWER(?)",
+	                PARAMS(P_TEXT(name)), &id, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : ms_err_set(e, MS_E_EXISTS, "'%s' is already a domain alias", name);
+	return 0;
+}
+
+int ms_domain_add(ms_store *s, const char *name_in, const ms_domain_opts *o, int64_t *id, ms_err *e)
+{
+	static const ms_domain_opts defaults = { 0 };
+	char name[256];
+	if (!o)
+		o = &defaults;
+	if (ms_domain_name_check(name_in, e) < 0)
+		return -1;
+	snprintf(name, sizeof name, "%s", name_in);
+	lower_ascii(name);
+	if (o->plus_char && strlen(o->plus_char) != 1)
+		return ms_err_set(e, MS_E_USAGE, "the plus addressing character must be one character, not '%s'", o->plus_char);
+	if (o->postmaster && *o->postmaster) {
+		char l[256], d[256];
+		if (ms_address_split(o->postmaster, l, d, e) < 0)
+			return ms_err_prefix(e, "catch-all address");
+	}
+	if (domain_name_taken(s, name, e) < 0)
+		return -1;
+	int64_t new_id = 0;
+	int rc = ms_sql_insert(s->db,
+		"INSERT INTO hm_domains (domainname, domainactive, domainpostmaster, domainmaxsize,"
+		" domainaddomain, domainmaxmessagesize, domainuseplusaddressing, domainplusaddressingchar,"
+		" domainantispamoptions, domainenablesignature, domainsignaturemethod,"
+		" domainsignatureplaintext, domainsignaturehtml, domainaddsignaturestoreplies,"
+		" domainaddsignaturestolocalemail, domainmaxnoofaccounts, domainmaxnoofaliases,"
+		" domainmaxnoofdistributionlists, domainlimitationsenabled, domainmaxaccountsize,"
+		" domaindkimselector, domaindkimprivatekeyfile)"
+		" VALUES (?, ?, ?, ?, '', 0, ?, ?, 0, 0, 1, '', '', 0, 0, 0, 0, 0, 0, ?, '', '')",
+		"domainid",
+		PARAMS(P_TEXT(name), P_INT(o->inactive ? 0 : 1), P_TEXT(o->postmaster ? o->postmaster : ""),
+		       P_INT(o->max_size_mb), P_INT(o->plus_char ? 1 : 0),
+		       P_TEXT(o->plus_char ? o->plus_char : "+"), P_INT(o->max_account_size_mb)),
+		&new_id, e);
+	if (rc < 0)
+		return ms_err_prefix(e, "cannot add domain '%s'", name);
+	if (id)
+		*id = new_id;
+	return 0;
+}
+
+static void copy_col(db_stmt *st, int col, char *dst, size_t len)
+{
+	const char *v = db_column_text(st, col);
+	snprintf(dst, len, "%s", v ? v : "");
+}
+
+static void read_domain_row(db_stmt *st, ms_domain *d)
+{
+	memset(d, 0, sizeof *d);
+	d->id = db_column_int64(st, 0);
+	copy_col(st, 1, d->name, sizeof d->name);
+	d->active = db_column_int64(st, 2) != 0;
+	copy_col(st, 3, d->postmaster, sizeof d->postmaster);
+	d->max_size_mb = db_column_int64(st, 4);
+	d->max_account_size_mb = db_column_int64(st, 5);
+	d->plus_addressing = db_column_int64(st, 6) != 0;
+	copy_col(st, 7, d->plus_char, sizeof d->plus_char);
+	d->account_count = db_column_int64(st, 8);
+}
+
+#define DOMAIN_COLUMNS \
+	"d.domainid, d.domainname, d.domainactive, d.domainpostmaster, d.domainmaxsize," \
+	" d.domainmaxaccountsize, d.domainuseplusaddressing, d.domainplusaddressingchar," \
+	" (SELECT COUNT(*) FROM hm_accounts a WHERE a.accountdomainid = d.domainid)"
+
+int ms_domain_find(ms_store *s, const char *name, ms_domain *out, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(s->db, "SELECT " DOMAIN_COLUMNS " FROM hm_domains d WHERE LOWER(d.domainname) = LOWER(?)",
+	                   PARAMS(P_TEXT(name)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW)
+		read_domain_row(st, out);
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : (rc == DB_ROW ? 1 : 0);
+}
+
+/* Grow *v (of element size `size`) to hold n+1 elements. */
+static int grow(void **v, size_t n, size_t size, ms_err *e)
+{
+	if ((n & (n - 1)) == 0) { /* n is 0 or a power of two: double */
+		void *nv = realloc(*v, (n ? n * 2 : 1) * size);
+		if (!nv)
+			return ms_err_set(e, MS_E_NOMEM, "out of memory");
+		*v = nv;
+	}
+	return 0;
+}
+
+int ms_domain_list(ms_store *s, ms_domain **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (db_prepare(s->db, "SELECT " DOMAIN_COLUMNS " FROM hm_domains d ORDER BY d.domainname", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (grow((void **)out, *n, sizeof **out, e) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+		read_domain_row(st, &(*out)[(*n)++]);
+	}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int ms_domain_alias_add(ms_store *s, const char *domain, const char *alias_in, ms_err *e)
+{
+	char alias[256];
+	int64_t did;
+	if (ms_domain_name_check(alias_in, e) < 0)
+		return -1;
+	snprintf(alias, sizeof alias, "%s", alias_in);
+	lower_ascii(alias);
+	if (domain_id(s, domain, &did, e) < 0 || domain_name_taken(s, alias, e) < 0)
+		return -1;
+	if (ms_sql_exec(s->db, "INSERT INTO hm_domain_aliases (dadomainid, daalias) VALUES (?, ?)",
+	                PARAMS(P_INT(did), P_TEXT(alias)), NULL, e) < 0)
+		return ms_err_prefix(e, "cannot add domain alias '%s'", alias);
+	return 0;
+}
+
+int ms_domain_alias_list(ms_store *s, ms_domain_alias **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (db_prepare(s->db, "SELECT a.daid, d.domainname, a.daalias FROM hm_domain_aliases a"
+	               " JOIN hm_domains d ON d.domainid = a.dadomainid ORDER BY d.domainname, a.daalias", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (grow((void **)out, *n, sizeof **out, e) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+		ms_domain_alias *a = &(*out)[(*n)++];
+		a->id = db_column_int64(st, 0);
+		copy_col(st, 1, a->domain, sizeof a->domain);
+		copy_col(st, 2, a->alias, sizeof a->alias);
+	}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- addresses shared by accounts, aliases and lists --------------------- */
+
+int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_err *e)
+{
+	static const struct { const char *sql, *kind; } checks[] = {
+		{ "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)", "an account" },
+		{ "SELECT aliasid FROM hm_aliases WHERE LOWER(aliasname) = LOWER(?)", "an alias" },
+		{ "SELECT distributionlistid FROM hm_distributionlists WHERE LOWER(distributionlistaddress) = LOWER(?)",
+		  "a distribution list" },
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		int64_t id;
+		int rc = ms_sql_int(s->db, checks[i].sql, PARAMS(P_TEXT(address)), &id, e);
+		if (rc != 0) {
+			if (rc > 0 && kind)
+				*kind = checks[i].kind;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Check a new address: well formed, its domain exists, not yet used.
+ * Fills the normalized address and the domain id. */
+static int new_address(ms_store *s, const char *in, char addr[256], int64_t *did, ms_err *e)
+{
+	char domain[256];
+	const char *kind = NULL;
+	if (normalize_address(in, addr, domain, e) < 0 || domain_id(s, domain, did, e) < 0)
+		return -1;
+	int rc = ms_address_in_use(s, addr, &kind, e);
+	if (rc > 0)
+		return ms_err_set(e, MS_E_EXISTS, "'%s' already exists as %s", addr, kind);
+	return rc;
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+static int insert_account_rows(ms_store *s, const char *addr, int64_t did, const ms_account_opts *o,
+                               int64_t *id, ms_err *e)
+{
+	char now[32];
+	ms_sql_now(now);
+	/* An account with an empty password and encryption 0 cannot log on
+	 * until the administrator sets a password; mstore manages stores, not
+	 * credentials. */
+	if (ms_sql_insert(s->db,
+		"INSERT INTO hm_accounts (accountdomainid, accountadminlevel, accountaddress, accountpassword,"
+		" accountactive, accountisad, accountaddomain, accountadusername, accountmaxsize,"
+		" accountvacationmessageon, accountvacationmessage, accountvacationsubject, accountpwencryption,"
+		" accountforwardenabled, accountforwardaddress, accountforwardkeeporiginal, accountenablesignature,"
+		" accountsignatureplaintext, accountsignaturehtml, accountlastlogontime, accountvacationexpires,"
+		" accountvacationexpiredate, accountpersonfirstname, accountpersonlastname)"
+		" VALUES (?, 0, ?, '', ?, 0, '', '', ?, 0, '', '', 0, 0, '', 0, 0, '', '', ?, 0, ?, '', '')",
+		"accountid",
+		PARAMS(P_INT(did), P_TEXT(addr), P_INT(o->inactive ? 0 : 1), P_INT(o->max_size_mb),
+		       P_TEXT(now), P_TEXT(now)),
+		id, e) < 0)
+		return -1;
+	return ms_sql_exec(s->db,
+		"INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed,"
+		" foldercreationtime, foldercurrentuid) VALUES (?, -1, 'INBOX', 1, ?, 0)",
+		PARAMS(P_INT(*id), P_TEXT(now)), NULL, e);
+}
+
+int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, int64_t *id, ms_err *e)
+{
+	static const ms_account_opts defaults = { 0 };
+	char addr[256];
+	int64_t did, new_id = 0;
+	if (!o)
+		o = &defaults;
+	if (o->max_size_mb < 0)
+		return ms_err_set(e, MS_E_USAGE, "the maximum size must not be negative");
+	if (new_address(s, address, addr, &did, e) < 0)
+		return -1;
+	if (db_begin(s->db, e) < 0)
+		return -1;
+	if (insert_account_rows(s, addr, did, o, &new_id, e) < 0 || db_commit(s->db, e) < 0) {
+		db_rollback(s->db);
+		return ms_err_prefix(e, "cannot add account '%s'", addr);
+	}
+	if (id)
+		*id = new_id;
+	return 0;
+}
+
+int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = ms_sql_prepare(s->db,
+		"SELECT a.accountid, a.accountdomainid, a.accountaddress, a.accountactive, a.accountmaxsize,"
+		" (SELECT MIN(f.folderid) FROM hm_imapfolders f WHERE f.folderaccountid = a.accountid"
+		"  AND f.folderparentid = -1 AND UPPER(f.foldername) = 'INBOX')"
+		" FROM hm_accounts a JOIN hm_domains d ON d.domainid = a.accountdomainid"
+		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.accountaddress",
+		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
+	if (rc < 0)
+		return -1;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (grow((void **)out, *n, sizeof **out, e) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+		ms_account *a = &(*out)[(*n)++];
+		a->id = db_column_int64(st, 0);
+		a->domain_id = db_column_int64(st, 1);
+		copy_col(st, 2, a->address, sizeof a->address);
+		a->active = db_column_int64(st, 3) != 0;
+		a->max_size_mb = db_column_int64(st, 4);
+		a->inbox_id = db_column_is_null(st, 5) ? 0 : db_column_int64(st, 5);
+	}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- aliases ------------------------------------------------------------ */
+
+int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e)
+{
+	char addr[256], target[256], tdomain[256];
+	int64_t did;
+	if (new_address(s, name, addr, &did, e) < 0)
+		return -1;
+	if (normalize_address(value, target, tdomain, e) < 0)
+		return ms_err_prefix(e, "alias target");
+	if (strcasecmp(addr, target) == 0)
+		return ms_err_set(e, MS_E_USAGE, "alias '%s' cannot point at itself", addr);
+	if (ms_sql_exec(s->db, "INSERT INTO hm_aliases (aliasdomainid, aliasname, aliasvalue, aliasactive) VALUES (?, ?, ?, ?)",
+	                PARAMS(P_INT(did), P_TEXT(addr), P_TEXT(target), P_INT(inactive ? 0 : 1)), NULL, e) < 0)
+		return ms_err_prefix(e, "cannot add alias '%s'", addr);
+	return 0;
+}
+
+int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = ms_sql_prepare(s->db,
+		"SELECT a.aliasid, a.aliasname, a.aliasvalue, a.aliasactive FROM hm_aliases a"
+		" JOIN hm_domains d ON d.domainid = a.aliasdomainid"
+		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.aliasname",
+		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
+	if (rc < 0)
+		return -1;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (grow((void **)out, *n, sizeof **out, e) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+		ms_alias *a = &(*out)[(*n)++];
+		a->id = db_column_int64(st, 0);
+		copy_col(st, 1, a->name, sizeof a->name);
+		copy_col(st, 2, a->value, sizeof a->value);
+		a->active = db_column_int64(st, 3) != 0;
+	}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- distribution lists -------------------------------------------------- */
+
+int ms_dlist_add(ms_store *s, const char *address, bool disabled, ms_err *e)
+{
+	char addr[256];
+	int64_t did;
+	if (new_address(s, address, addr, &did, e) < 0)
+		return -1;
+	/* mode 0 = public list: anyone may send to it, as hMailServer's
+	 * administrator defaults. */
+	if (ms_sql_exec(s->db,
+	                "INSERT INTO hm_distributionlists (distributionlistdomainid, distributionlistaddress,"
+	                " distributionlistenabled, distributionlistrequireauth, distributionlistrequireaddress,"
+	                " distributionlistmode) VALUES (?, ?, ?, 0, '', 0)",
+	                PARAMS(P_INT(did), P_TEXT(addr), P_INT(disabled ? 0 : 1)), NULL, e) < 0)
+		return ms_err_prefix(e, "cannot add distribution list '%s'", addr);
+	return 0;
+}
+
+int ms_dlist_member_add(ms_store *s, const char *list, const char *member, ms_err *e)
+{
+	char maddr[256], mdomain[256];
+	int64_t lid, dup;
+	int rc = ms_sql_int(s->db, "SELECT distributionlistid FROM hm_distributionlists"
+	                    " WHERE LOWER(distributionlistaddress) = LOWER(?)", PARAMS(P_TEXT(list)), &lid, e);
+	if (rc == 0)
+		return ms_err_set(e, MS_E_NOTFOUND, "distribution list '%s' does not exist", list);
+	if (rc < 0)
+		return -1;
+	if (normalize_address(member, maddr, mdomain, e) < 0)
+		return ms_err_prefix(e, "list member");
+	rc = ms_sql_int(s->db, "SELECT distributionlistrecipientid FROM hm_distributionlistsrecipients"
+	                " WHERE distributionlistrecipientlistid = ? AND LOWER(distributionlistrecipientaddress) = LOWER(?)",
+	                PARAMS(P_INT(lid), P_TEXT(maddr)), &dup, e);
+	if (rc > 0)
+		return ms_err_set(e, MS_E_EXISTS, "'%s' is already a member of '%s'", maddr, list);
+	if (rc < 0)
+		return -1;
+	if (ms_sql_exec(s->db, "INSERT INTO hm_distributionlistsrecipients (distributionlistrecipientlistid,"
+	                " distributionlistrecipientaddress) VALUES (?, ?)",
+	                PARAMS(P_INT(lid), P_TEXT(maddr)), NULL, e) < 0)
+		return ms_err_prefix(e, "cannot add '%s' to list '%s'", maddr, list);
+	return 0;
+}
+
+static int add_member(ms_dlist *l, const char *addr, ms_err *e)
+{
+	if (grow((void **)&l->members, l->n_members, sizeof *l->members, e) < 0)
+		return -1;
+	char *copy = strdup(addr ? addr : "");
+	if (!copy)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	l->members[l->n_members++] = copy;
+	return 0;
+}
+
+/* One query for lists and members (LEFT JOIN), grouped as rows arrive. */
+int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int rc = ms_sql_prepare(s->db,
+		"SELECT l.distributionlistid, l.distributionlistaddress, l.distributionlistenabled,"
+		" r.distributionlistrecipientaddress FROM hm_distributionlists l"
+		" JOIN hm_domains d ON d.domainid = l.distributionlistdomainid"
+		" LEFT JOIN hm_distributionlistsrecipients r ON r.distributionlistrecipientlistid = l.distributionlistid"
+		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?))"
+		" ORDER BY l.distributionlistaddress, r.distributionlistrecipientaddress",
+		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
+	if (rc < 0)
+		return -1;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0);
+		if (*n == 0 || (*out)[*n - 1].id != id) {
+			if (grow((void **)out, *n, sizeof **out, e) < 0) {
+				rc = DB_ERROR;
+				break;
+			}
+			ms_dlist *l = &(*out)[(*n)++];
+			memset(l, 0, sizeof *l);
+			l->id = id;
+			copy_col(st, 1, l->address, sizeof l->address);
+			l->enabled = db_column_int64(st, 2) != 0;
+		}
+		if (!db_column_is_null(st, 3) && add_member(&(*out)[*n - 1], db_column_text(st, 3), e) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		ms_dlist_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void ms_dlist_free(ms_dlist *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < v[i].n_members; j++)
+			free(v[i].members[j]);
+		free(v[i].members);
+	}
+	free(v);
+}

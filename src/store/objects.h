@@ -1,0 +1,107 @@
+/* objects.h - the objects a store holds: domains, domain aliases,
+ * accounts (each with its INBOX folder), aliases and distribution lists.
+ *
+ * Rows are written with every column hMailServer's schema requires, using
+ * the values hMailServer's administrator would give a new object, so the
+ * server can use them as they are.  Addresses are compared
+ * case-insensitively (as the server does) and stored as given, with the
+ * domain part in lower case.
+ */
+#ifndef MS_OBJECTS_H
+#define MS_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+typedef struct ms_domain {
+	int64_t id;
+	char name[256];
+	bool active;
+	char postmaster[256];        /* catch-all address; "" if none */
+	int64_t max_size_mb;         /* domainmaxsize; 0 = unlimited */
+	int64_t max_account_size_mb; /* domainmaxaccountsize */
+	bool plus_addressing;
+	char plus_char[8];
+	int64_t account_count;       /* filled by list */
+} ms_domain;
+
+typedef struct ms_account {
+	int64_t id;
+	int64_t domain_id;
+	char address[256];
+	bool active;
+	int64_t max_size_mb;         /* accountmaxsize; 0 = unlimited */
+	int64_t inbox_id;            /* hm_imapfolders.folderid of INBOX; 0 if missing */
+} ms_account;
+
+typedef struct ms_alias {
+	int64_t id;
+	char name[256];
+	char value[256];
+	bool active;
+} ms_alias;
+
+typedef struct ms_dlist {
+	int64_t id;
+	char address[256];
+	bool enabled;
+	char **members;
+	size_t n_members;
+} ms_dlist;
+
+typedef struct ms_domain_alias {
+	int64_t id;
+	char domain[256];
+	char alias[256];
+} ms_domain_alias;
+
+/* Split and check an address "local@domain": exactly one '@', both parts
+ * non-empty, no whitespace or control characters, at most 255 bytes.
+ * `local`/`domain` (each >= 256 bytes) receive the parts, domain lowered. */
+int ms_address_split(const char *address, char *local, char *domain, ms_err *e);
+/* Check a domain name: letters, digits, '-', '.', at most 80 bytes (the
+ * schema's domainname length), no leading/trailing dot. */
+int ms_domain_name_check(const char *name, ms_err *e);
+
+typedef struct ms_domain_opts {
+	bool inactive;
+	const char *postmaster;      /* NULL = none */
+	int64_t max_size_mb;
+	int64_t max_account_size_mb;
+	const char *plus_char;       /* NULL = plus addressing off */
+} ms_domain_opts;
+
+int ms_domain_add(ms_store *s, const char *name, const ms_domain_opts *o, int64_t *id, ms_err *e);
+/* 1 found, 0 not found, -1 error. Matches case-insensitively. */
+int ms_domain_find(ms_store *s, const char *name, ms_domain *out, ms_err *e);
+int ms_domain_list(ms_store *s, ms_domain **out, size_t *n, ms_err *e);
+int ms_domain_alias_add(ms_store *s, const char *domain, const char *alias, ms_err *e);
+int ms_domain_alias_list(ms_store *s, ms_domain_alias **out, size_t *n, ms_err *e);
+
+typedef struct ms_account_opts {
+	bool inactive;
+	int64_t max_size_mb;
+} ms_account_opts;
+
+/* Create the account and its INBOX folder in one transaction. */
+int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, int64_t *id, ms_err *e);
+/* `domain` NULL = all domains. */
+int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e);
+
+int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e);
+int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e);
+
+int ms_dlist_add(ms_store *s, const char *address, bool disabled, ms_err *e);
+int ms_dlist_member_add(ms_store *s, const char *list, const char *member, ms_err *e);
+int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms_err *e);
+void ms_dlist_free(ms_dlist *v, size_t n);
+
+/* Which kind of object, if any, already uses an address (account, alias
+ * or distribution list); writes a word for messages into `kind`. 1 if in
+ * use, 0 if free, -1 on error. */
+int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_err *e);
+
+#endif

@@ -1,0 +1,58 @@
+#include "store/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/schema.h"
+
+int ms_store_open(const char *url, const char *password, const char *data_dir,
+                  ms_store **out, ms_err *e)
+{
+	ms_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (db_open(url, password, false, &s->db, e) < 0)
+		goto fail;
+	if (ms_schema_read_version(s->db, &s->version, e) < 0) {
+		ms_err_prefix(e, "%s", db_name(s->db));
+		goto fail;
+	}
+	if (!ms_schema_version_known(s->version)) {
+		ms_err_set(e, MS_E_SCHEMA,
+		           "%s: unknown hMailServer schema version %d (hm_dbversion); mstore understands "
+		           "5400, 5502, 5600-5699 and 5704 (hMailServer 5.4 to 5.7)",
+		           db_name(s->db), s->version);
+		goto fail;
+	}
+	if (data_dir && !(s->data_dir = strdup(data_dir))) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	ms_store_close(s);
+	return -1;
+}
+
+void ms_store_close(ms_store *s)
+{
+	if (!s)
+		return;
+	if (s->db)
+		db_close(s->db);
+	free(s->data_dir);
+	free(s);
+}
+
+int ms_store_init(const char *url, const char *password, ms_err *e)
+{
+	db *d;
+	if (db_open(url, password, true, &d, e) < 0)
+		return -1;
+	int rc = ms_schema_create(d, e);
+	if (rc < 0)
+		ms_err_prefix(e, "%s", db_name(d));
+	db_close(d);
+	return rc;
+}

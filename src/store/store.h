@@ -1,0 +1,28 @@
+/* store.h - an open mail store: a database in the hMailServer 5.x format
+ * plus (optionally) its data directory.
+ */
+#ifndef MS_STORE_H
+#define MS_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "util/err.h"
+
+typedef struct ms_store {
+	db *db;
+	char *data_dir;   /* NULL when not configured */
+	int version;      /* hm_dbversion */
+} ms_store;
+
+/* Open the database named by `url` and check its schema version; an
+ * unknown version is refused with a message that names it. */
+int ms_store_open(const char *url, const char *password, const char *data_dir,
+                  ms_store **out, ms_err *e);
+void ms_store_close(ms_store *s);
+
+/* Create a new, empty store (the schema and the version row). */
+int ms_store_init(const char *url, const char *password, ms_err *e);
+
+#endif

@@ -1,0 +1,137 @@
+# common.sh - helpers for the end-to-end tests (sourced by tests/e2e/*.sh).
+#
+# Environment (set by meson and by scripts/test.sh):
+#   MSTORE_BIN            the mstore binary under test
+#   MSTORE_TEST_BACKEND   sqlite | pgsql | mysql
+#   MSTORE_SHARED         ../shared (corpora)
+#   MSTORE_TEST_ENV       file written by tests/db-servers.sh start, with
+#                         MSTORE_TEST_PG_PORT, MSTORE_TEST_MY_PORT,
+#                         MSTORE_TEST_DB_USER, MSTORE_TEST_DB_PASSWORD
+# A test fails with a message naming what was expected and what came.
+
+set -u
+: "${MSTORE_BIN:?MSTORE_BIN not set}"
+: "${MSTORE_TEST_BACKEND:=sqlite}"
+MSTORE_TEST_ENV=${MSTORE_TEST_ENV:-${TMPDIR:-/tmp}/mstore-test-dbs/env}
+if [ -f "$MSTORE_TEST_ENV" ]; then
+	# shellcheck disable=SC1090
+	. "$MSTORE_TEST_ENV"
+fi
+
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mstore-e2e.XXXXXX")
+T_FAILS=0
+T_CHECKS=0
+T_DBS=()
+
+t_cleanup() {
+	local db
+	for db in "${T_DBS[@]+"${T_DBS[@]}"}"; do t_drop_db "$db"; done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+t_fail() { echo "FAIL: $*" >&2; T_FAILS=$((T_FAILS + 1)); }
+t_ok() { T_CHECKS=$((T_CHECKS + 1)); }
+
+# Skip the whole test (exit 77 = meson's "skipped") unless servers are
+# required, in which case a missing server is a failure.
+t_need_server() {
+	case "$MSTORE_TEST_BACKEND" in
+	sqlite) return 0 ;;
+	pgsql) [ -n "${MSTORE_TEST_PG_PORT:-}" ] && return 0 ;;
+	mysql) [ -n "${MSTORE_TEST_MY_PORT:-}" ] && return 0 ;;
+	esac
+	if [ "${MSTORE_TEST_REQUIRE_SERVERS:-0}" = 1 ]; then
+		echo "FAIL: no $MSTORE_TEST_BACKEND server (run tests via scripts/test.sh)" >&2
+		exit 1
+	fi
+	echo "SKIP: no $MSTORE_TEST_BACKEND server running" >&2
+	exit 77
+}
+
+# Client commands for the test servers (used to inspect what mstore wrote,
+# independently of mstore's own drivers).
+t_psql() { PGPASSWORD=$MSTORE_TEST_DB_PASSWORD psql -X -q -A -t -v ON_ERROR_STOP=1 \
+	-h 127.0.0.1 -p "$MSTORE_TEST_PG_PORT" -U "$MSTORE_TEST_DB_USER" "$@"; }
+t_mysql() { MYSQL_PWD=$MSTORE_TEST_DB_PASSWORD mariadb --protocol=TCP -h 127.0.0.1 \
+	-P "$MSTORE_TEST_MY_PORT" -u "$MSTORE_TEST_DB_USER" -N -B "$@"; }
+
+# t_new_db NAME_HINT: create an empty database on the current backend and
+# print its URL.  Databases are dropped when the test exits.
+t_new_db() {
+	local hint=${1:-db} name
+	name="mst_${hint}_$$_${RANDOM}"
+	case "$MSTORE_TEST_BACKEND" in
+	sqlite)
+		echo "sqlite:$T_TMP/$name.sqlite"
+		;;
+	pgsql)
+		t_psql -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
+		T_DBS+=("$name")
+		echo "postgresql://$MSTORE_TEST_DB_USER@127.0.0.1:$MSTORE_TEST_PG_PORT/$name"
+		;;
+	mysql)
+		t_mysql -e "CREATE DATABASE $name" || return 1
+		T_DBS+=("$name")
+		echo "mysql://$MSTORE_TEST_DB_USER@127.0.0.1:$MSTORE_TEST_MY_PORT/$name"
+		;;
+	esac
+}
+
+t_drop_db() {
+	case "$MSTORE_TEST_BACKEND" in
+	pgsql) t_psql -d postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 ;;
+	mysql) t_mysql -e "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 ;;
+	esac
+}
+
+# t_sql URL SQL: run SQL against the database behind URL with the backend's
+# own client; prints rows tab-separated.
+t_sql() {
+	local url=$1 sql=$2 name
+	case "$url" in
+	sqlite:*) sqlite3 -batch -separator $'\t' "${url#sqlite:}" "$sql" ;;
+	postgresql://*) name=${url##*/}; t_psql -F $'\t' -d "$name" -c "$sql" ;;
+	mysql://*) name=${url##*/}; t_mysql "$name" -e "$sql" ;;
+	esac
+}
+
+# mst ARGS...: run mstore with the test password in the environment;
+# stdout+stderr go to $T_TMP/out, the exit code to $T_RC.
+mst() {
+	MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+	T_RC=$?
+	return 0
+}
+t_out() { cat "$T_TMP/out"; }
+t_errout() { cat "$T_TMP/err"; }
+
+# Assertions.
+expect_rc() { # expect_rc WANT DESCRIPTION
+	t_ok
+	[ "$T_RC" = "$1" ] || t_fail "$2: exit code $T_RC, wanted $1; stderr: $(head -c 600 "$T_TMP/err")"
+}
+expect_ok() { expect_rc 0 "$1"; }
+expect_fail() { # non-zero exit and a message on stderr
+	t_ok
+	if [ "$T_RC" = 0 ]; then t_fail "$1: succeeded, wanted failure"; return; fi
+	[ -s "$T_TMP/err" ] || t_fail "$1: failed (rc $T_RC) without a message on stderr"
+}
+expect_err_contains() { # expect_err_contains TEXT DESCRIPTION
+	t_ok
+	grep -qF -- "$1" "$T_TMP/err" || t_fail "$2: stderr lacks '$1'; stderr: $(head -c 600 "$T_TMP/err")"
+}
+expect_out_contains() {
+	t_ok
+	grep -qF -- "$1" "$T_TMP/out" || t_fail "$2: stdout lacks '$1'; stdout: $(head -c 600 "$T_TMP/out")"
+}
+expect_eq() { # expect_eq GOT WANT DESCRIPTION
+	t_ok
+	[ "$1" = "$2" ] || t_fail "$3: got '$1', wanted '$2'"
+}
+
+t_done() {
+	echo "$T_CHECKS checks, $T_FAILS failed ($MSTORE_TEST_BACKEND)"
+	[ "$T_FAILS" = 0 ]
+	exit $?
+}
