@@ -19,6 +19,10 @@ if [ -f "$MSTORE_TEST_ENV" ]; then
 fi
 
 T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mstore-e2e.XXXXXX")
+# Hermetic: no configuration from the machine or the user running the tests.
+unset MSTORE_CONFIG MSTORE_DB_PASSWORD
+export HOME=$T_TMP/home MSTORE_SYSCONFDIR=$T_TMP/etc
+mkdir -p "$HOME"
 T_FAILS=0
 T_CHECKS=0
 T_DBS=()
