@@ -27,7 +27,9 @@ int ms_err_prefix(ms_err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	/* A message longer than the buffer is cut; that is acceptable. */
+	int n = snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	(void)n;
 	return -1;
 }
 
