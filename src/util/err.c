@@ -27,9 +27,7 @@ int ms_err_prefix(ms_err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
-	/* A message longer than the buffer is cut; that is acceptable. */
-	int n = snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
-	(void)n;
+	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
 	return -1;
 }
 
