@@ -1,0 +1,328 @@
+/* directory.c - the store's who-is-who snapshot and the recipient rules
+ * (see directory.h). */
+#include "store/directory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strmap.h"
+
+typedef struct dom {
+	int64_t id;
+	char *name;
+	bool active;
+	char *catch_all;
+	bool plus;
+	char plus_char;
+} dom;
+
+typedef struct alias_rec {
+	char *value;
+	bool active;
+} alias_rec;
+
+typedef struct list_rec {
+	bool enabled;
+	char **members;
+	size_t n, cap;
+} list_rec;
+
+struct ms_directory {
+	dom *doms; size_t ndoms, capdoms;
+	ms_dir_account *accts; size_t naccts, capaccts;
+	alias_rec *aliases; size_t naliases, capaliases;
+	list_rec *lists; size_t nlists, caplists;
+	ms_strmap dom_by_name, dom_by_alias, acct_by_addr, alias_by_name, list_by_addr;
+};
+
+/* Make room for one more element in a growing array. */
+static int reserve(void **v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *nv = realloc(*v, ncap * size);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+ms_directory *ms_directory_new(void)
+{
+	return calloc(1, sizeof(ms_directory));
+}
+
+void ms_directory_free(ms_directory *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->ndoms; i++) {
+		free(d->doms[i].name);
+		free(d->doms[i].catch_all);
+	}
+	for (size_t i = 0; i < d->naccts; i++)
+		free((char *)d->accts[i].address);
+	for (size_t i = 0; i < d->naliases; i++)
+		free(d->aliases[i].value);
+	for (size_t i = 0; i < d->nlists; i++) {
+		for (size_t j = 0; j < d->lists[i].n; j++)
+			free(d->lists[i].members[j]);
+		free(d->lists[i].members);
+	}
+	free(d->doms);
+	free(d->accts);
+	free(d->aliases);
+	free(d->lists);
+	ms_strmap_free(&d->dom_by_name);
+	ms_strmap_free(&d->dom_by_alias);
+	ms_strmap_free(&d->acct_by_addr);
+	ms_strmap_free(&d->alias_by_name);
+	ms_strmap_free(&d->list_by_addr);
+	free(d);
+}
+
+int ms_directory_add_domain(ms_directory *d, int64_t id, const char *name, bool active,
+                            const char *catch_all, bool plus_addressing, char plus_char)
+{
+	if (reserve((void **)&d->doms, d->ndoms, &d->capdoms, sizeof *d->doms) < 0)
+		return -1;
+	dom *x = &d->doms[d->ndoms];
+	*x = (dom){ .id = id, .name = strdup(name), .active = active,
+	            .catch_all = strdup(catch_all ? catch_all : ""), .plus = plus_addressing,
+	            .plus_char = plus_char ? plus_char : '+' };
+	if (!x->name || !x->catch_all || ms_strmap_put(&d->dom_by_name, name, (int64_t)d->ndoms) < 0) {
+		free(x->name);
+		free(x->catch_all);
+		return -1;
+	}
+	d->ndoms++;
+	return 0;
+}
+
+int ms_directory_add_domain_alias(ms_directory *d, const char *alias, const char *domain)
+{
+	int64_t idx;
+	if (!ms_strmap_get(&d->dom_by_name, domain, &idx))
+		return 0; /* an alias of a domain that does not exist: ignore */
+	return ms_strmap_put(&d->dom_by_alias, alias, idx);
+}
+
+int ms_directory_add_account(ms_directory *d, int64_t id, const char *address, bool active)
+{
+	if (reserve((void **)&d->accts, d->naccts, &d->capaccts, sizeof *d->accts) < 0)
+		return -1;
+	char *copy = strdup(address);
+	if (!copy || ms_strmap_put(&d->acct_by_addr, address, (int64_t)d->naccts) < 0) {
+		free(copy);
+		return -1;
+	}
+	d->accts[d->naccts++] = (ms_dir_account){ id, copy, active };
+	return 0;
+}
+
+int ms_directory_add_alias(ms_directory *d, const char *name, const char *value, bool active)
+{
+	if (reserve((void **)&d->aliases, d->naliases, &d->capaliases, sizeof *d->aliases) < 0)
+		return -1;
+	char *copy = strdup(value);
+	if (!copy || ms_strmap_put(&d->alias_by_name, name, (int64_t)d->naliases) < 0) {
+		free(copy);
+		return -1;
+	}
+	d->aliases[d->naliases++] = (alias_rec){ copy, active };
+	return 0;
+}
+
+int ms_directory_add_list(ms_directory *d, const char *address, bool enabled)
+{
+	if (reserve((void **)&d->lists, d->nlists, &d->caplists, sizeof *d->lists) < 0)
+		return -1;
+	if (ms_strmap_put(&d->list_by_addr, address, (int64_t)d->nlists) < 0)
+		return -1;
+	d->lists[d->nlists++] = (list_rec){ .enabled = enabled };
+	return 0;
+}
+
+int ms_directory_add_list_member(ms_directory *d, const char *list, const char *member)
+{
+	int64_t idx;
+	if (!ms_strmap_get(&d->list_by_addr, list, &idx))
+		return 0;
+	list_rec *l = &d->lists[idx];
+	if (reserve((void **)&l->members, l->n, &l->cap, sizeof *l->members) < 0)
+		return -1;
+	if (!(l->members[l->n] = strdup(member)))
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* ---- lookups and resolution --------------------------------------------- */
+
+/* The local domain a name means (itself or through a domain alias). */
+static const dom *local_domain(const ms_directory *d, const char *name)
+{
+	int64_t idx;
+	if (ms_strmap_get(&d->dom_by_name, name, &idx) || ms_strmap_get(&d->dom_by_alias, name, &idx))
+		return &d->doms[idx];
+	return NULL;
+}
+
+bool ms_directory_is_local_domain(const ms_directory *d, const char *domain)
+{
+	return local_domain(d, domain) != NULL;
+}
+
+const ms_dir_account *ms_directory_account(const ms_directory *d, const char *local, const char *domain)
+{
+	char addr[512];
+	int64_t idx;
+	snprintf(addr, sizeof addr, "%s@%s", local, domain);
+	return ms_strmap_get(&d->acct_by_addr, addr, &idx) ? &d->accts[idx] : NULL;
+}
+
+static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char *original)
+{
+	for (size_t i = 0; i < out->n; i++)
+		if (out->v[i].account_id == a->id)
+			return 0;
+	if (reserve((void **)&out->v, out->n, &out->cap, sizeof *out->v) < 0)
+		return -1;
+	ms_recipient *r = &out->v[out->n++];
+	r->account_id = a->id;
+	snprintf(r->address, sizeof r->address, "%s", a->address);
+	snprintf(r->original, sizeof r->original, "%s", original);
+	return 0;
+}
+
+static int resolve(const ms_directory *d, const char *address, const char *original, int depth,
+                   ms_recipients *out)
+{
+	if (depth > MS_RESOLVE_MAX_DEPTH)
+		return 0;
+	const char *at = strrchr(address, '@');
+	if (!at || at == address || !at[1])
+		return 0;
+	const dom *dm = local_domain(d, at + 1);
+	if (!dm || !dm->active)
+		return 0; /* external (dropped) or inactive domain */
+	char local[256], addr[512];
+	snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
+	if (dm->plus) {
+		char *cut = strchr(local, dm->plus_char);
+		if (cut && cut != local)
+			*cut = '\0';
+	}
+	snprintf(addr, sizeof addr, "%s@%s", local, dm->name);
+	int64_t idx;
+	if (ms_strmap_get(&d->acct_by_addr, addr, &idx))
+		return d->accts[idx].active ? add_recipient(out, &d->accts[idx], original) : 0;
+	if (ms_strmap_get(&d->alias_by_name, addr, &idx))
+		return d->aliases[idx].active ? resolve(d, d->aliases[idx].value, original, depth + 1, out) : 0;
+	if (ms_strmap_get(&d->list_by_addr, addr, &idx)) {
+		const list_rec *l = &d->lists[idx];
+		for (size_t i = 0; l->enabled && i < l->n; i++)
+			if (resolve(d, l->members[i], original, depth + 1, out) < 0)
+				return -1;
+		return 0;
+	}
+	if (dm->catch_all[0])
+		return resolve(d, dm->catch_all, original, depth + 1, out);
+	return 0;
+}
+
+int ms_resolve_address(const ms_directory *d, const char *address, ms_recipients *out)
+{
+	return resolve(d, address, address, 0, out);
+}
+
+void ms_recipients_free(ms_recipients *r)
+{
+	free(r->v);
+	r->v = NULL;
+	r->n = r->cap = 0;
+}
+
+/* ---- loading from the database ------------------------------------------ */
+
+typedef int (*row_fn)(ms_directory *d, db_stmt *st);
+
+static int load_rows(db *conn, ms_directory *d, const char *sql, row_fn fn, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(conn, sql, &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(d, st) < 0) {
+			db_finalize(st);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory loading the store's directory");
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+static const char *col(db_stmt *st, int i)
+{
+	const char *v = db_column_text(st, i);
+	return v ? v : "";
+}
+
+static int domain_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_domain(d, db_column_int64(st, 0), col(st, 1), db_column_int64(st, 2) != 0,
+	                               col(st, 3), db_column_int64(st, 4) != 0, col(st, 5)[0]);
+}
+static int domain_alias_row(ms_directory *d, db_stmt *st)
+{
+	/* by domain id: find the domain's name */
+	int64_t id = db_column_int64(st, 0);
+	for (size_t i = 0; i < d->ndoms; i++)
+		if (d->doms[i].id == id)
+			return ms_strmap_put(&d->dom_by_alias, col(st, 1), (int64_t)i);
+	return 0;
+}
+static int account_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_account(d, db_column_int64(st, 0), col(st, 1), db_column_int64(st, 2) != 0);
+}
+static int alias_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_alias(d, col(st, 0), col(st, 1), db_column_int64(st, 2) != 0);
+}
+static int list_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_list(d, col(st, 0), db_column_int64(st, 1) != 0);
+}
+static int member_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_list_member(d, col(st, 0), col(st, 1));
+}
+
+int ms_directory_load(db *conn, ms_directory **out, ms_err *e)
+{
+	static const struct { const char *sql; row_fn fn; } steps[] = {
+		{ "SELECT domainid, domainname, domainactive, domainpostmaster, domainuseplusaddressing,"
+		  " domainplusaddressingchar FROM hm_domains", domain_row },
+		{ "SELECT dadomainid, daalias FROM hm_domain_aliases", domain_alias_row },
+		{ "SELECT accountid, accountaddress, accountactive FROM hm_accounts", account_row },
+		{ "SELECT aliasname, aliasvalue, aliasactive FROM hm_aliases", alias_row },
+		{ "SELECT distributionlistaddress, distributionlistenabled FROM hm_distributionlists", list_row },
+		{ "SELECT l.distributionlistaddress, r.distributionlistrecipientaddress"
+		  " FROM hm_distributionlistsrecipients r JOIN hm_distributionlists l"
+		  " ON l.distributionlistid = r.distributionlistrecipientlistid", member_row },
+	};
+	ms_directory *d = ms_directory_new();
+	if (!d)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+		if (load_rows(conn, d, steps[i].sql, steps[i].fn, e) < 0) {
+			ms_directory_free(d);
+			return -1;
+		}
+	*out = d;
+	return 0;
+}
