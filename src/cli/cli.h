@@ -100,6 +100,7 @@ int cmd_domain(int argc, char **argv);
 int cmd_account(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 #endif

@@ -214,6 +214,8 @@ static bool child_dir(walker *w, const dir_item *it, const char *name, char *rel
 	*child = (dir_item){ .relpath = relpath };
 	switch (it->role) {
 	case DIR_ROOT:
+		if (strcmp(name, MS_WALK_PRIVATE_DIR) == 0)
+			return false; /* mstore's own journals, never a domain */
 		if (strcmp(name, "#Public") == 0) {
 			child->role = DIR_PUBLIC;
 			return o->public_folder;
@@ -319,6 +321,11 @@ static void read_dir(walker *w, dir_item *it)
 		entries++;
 		unsigned char type = entry_type(dirfd(d), de);
 		if (type == DT_DIR) {
+			/* A directory named like a message is reported (a common
+			 * result of a botched copy), then walked like any other. */
+			if (ms_walk_is_message_name(de->d_name))
+				report_file(w, it, dirfd(d), de->d_name, DT_DIR, it->role == DIR_ACCOUNT ? domain : NULL,
+				            it->role == DIR_ACCOUNT ? local : NULL);
 			char *rel = join(it->relpath, de->d_name);
 			dir_item child;
 			if (!rel)

@@ -50,6 +50,10 @@ typedef struct walk_entry {
 	const char *error;    /* WALK_ERROR: strerror text */
 } walk_entry;
 
+/* The folder in the data directory root where mstore keeps its own state
+ * (rename journals); the walk never enters it. */
+#define MS_WALK_PRIVATE_DIR ".mstore"
+
 /* Which account trees to enter: return false to skip the tree of
  * `domain`/`local` (both as on disk).  NULL = all. */
 typedef bool (*walk_filter_fn)(void *ctx, const char *domain, const char *local);

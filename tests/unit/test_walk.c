@@ -104,6 +104,8 @@ static int setup_tree(void **state)
 	snprintf(p, sizeof p, "%s/example.com/alice/fifo.eml", root);
 	assert_int_equal(mkfifo(p, 0644), 0);
 	touch("example.com/alice/name with spaces.eml");
+	mk(".mstore");
+	touch(".mstore/sync.journal");
 	touch("example.com/alice/bad\xff\xfe.eml");
 	touch("example.com/alice/new\nline.eml");
 	mk("other.org");
@@ -167,12 +169,15 @@ static void test_every_entry_classified(void **state)
 	assert_true(has(&c, "symlink account other.org/bob/loop [other.org/bob d0]"));
 	assert_true(has(&c, "message account other.org/bob/{CD000000-0000-0000-0000-000000000000}.eml [other.org/bob d0]"));
 	assert_true(has(&c, "message public #Public/EF/{EF000000-0000-0000-0000-000000000000}.eml"));
-	/* dir.eml is a directory: walked into (it is empty), never a message */
+	/* dir.eml is a directory: reported, walked into (it is empty) */
+	assert_true(has(&c, "not-regular account example.com/alice/dir.eml [example.com/alice d0]"));
+	/* mstore's own folder is never walked */
+	assert_false(has(&c, "ignored other .mstore/sync.journal"));
 	for (size_t i = 0; i < c.n; i++) {
 		assert_null(strstr(c.v[i].line, "/etc/"));
-		assert_null(strstr(c.v[i].line, "message account example.com/alice/dir.eml "));
+		assert_null(strstr(c.v[i].line, ".mstore"));
 	}
-	assert_int_equal(c.n, 16);
+	assert_int_equal(c.n, 17);
 }
 
 static void test_scopes(void **state)

@@ -1,0 +1,210 @@
+/* mstore sync: the Data Directory Synchronizer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "sync/sync.h"
+
+const char help_sync[] =
+	"usage: mstore sync [-n] [-v] [--settle SECONDS] [--domain D]... [--account A]...\n"
+	"                   [--shard K/N] [--queue-only] [--json FILE] [--reload-command CMD]\n\n"
+	"Walk the data directory and make the database reference every message file\n"
+	"(*.eml, *.hma).  Each file ends in exactly one category:\n"
+	"  Skipped       the database references it (the normal case)\n"
+	"  Imported      in DATA/<domain>/<user>/...: added to the account's INBOX,\n"
+	"                unread (Recent), with the folder's next UID\n"
+	"  Queued        in DATA/: added to the delivery queue for its LOCAL recipients\n"
+	"                (To/Cc through domain aliases, plus addressing, aliases, lists,\n"
+	"                catch-all); nothing is ever sent to an external address\n"
+	"  Path updated  a row held the file's full Windows path: rewritten to its name\n"
+	"  Moved         not at its canonical DATA/<domain>/<user>/<XX>/{GUID}.eml place:\n"
+	"                renamed there (atomically, journaled), then imported\n"
+	"  Orphaned      in the folder of a domain or account the database lacks\n"
+	"  Deferred      modified less than --settle seconds ago: left for the next run\n"
+	"  Not imported  with the reason (no local recipients, zero bytes, #Public,\n"
+	"                a symlink, not a regular file, not in an account folder)\n"
+	"  Ignored       not a message file\n"
+	"  Failed        with the error\n\n"
+	"The internal date is the first Received header's (years 1981-2039), else the\n"
+	"Date header's, else the file's modification time.  The sender is the first\n"
+	"address of From.  A message whose headers cannot be parsed is imported anyway.\n"
+	"Safe on a live server: files younger than --settle are left alone, and every\n"
+	"batch re-checks, under the folder's lock, for rows created meanwhile.  A rerun\n"
+	"after a crash finishes the job without duplicates.  Never deletes a file.\n\n"
+	"  -n, --dry-run          report what would be done; write nothing, rename nothing\n"
+	"  -v, --verbose          one line per file that is not skipped; -vv also \"Skipped\"\n"
+	"  --settle SECONDS       leave files modified in the last SECONDS (default 300)\n"
+	"  --domain NAME          only these domains' account folders (repeatable)\n"
+	"  --account ADDRESS      only these accounts' folders (repeatable)\n"
+	"  --shard K/N            only accounts (and queue files) hashing to K of N; run\n"
+	"                         1/N..N/N in parallel to cover the store exactly once\n"
+	"  --queue-only           only the queue (files in the data directory root)\n"
+	"  --threads N            walker and parser threads (default: CPUs)\n"
+	"  --batch N              rows per transaction (default 500)\n"
+	"  --json FILE            write the full report (every file not skipped) as JSON\n"
+	"  --no-progress          no progress line on stderr (default: on a terminal)\n"
+	"  --reload-command CMD   run CMD (sh -c) after a run that imported something, to\n"
+	"                         make the server reload its caches\n\n"
+	"Exit code 0 when nothing failed, 1 when some file failed, 2-5 see 'mstore help'.\n";
+
+enum {
+	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW,
+};
+
+#define MAX_SCOPE 64
+
+typedef struct sync_args {
+	ms_sync_opts o;
+	const char *domains[MAX_SCOPE + 1];
+	const char *accounts[MAX_SCOPE + 1];
+	size_t nd, na;
+	const char *reload;
+	const char *bad;        /* first bad option value, for the message */
+	const char *bad_what;
+} sync_args;
+
+static bool parse_shard(const char *s, int *k, int *n)
+{
+	char extra;
+	return sscanf(s, "%d/%d%c", k, n, &extra) == 2 && *n >= 1 && *k >= 1 && *k <= *n;
+}
+
+static void bad(sync_args *a, const char *what, const char *value)
+{
+	if (!a->bad) {
+		a->bad = value;
+		a->bad_what = what;
+	}
+}
+
+static bool sync_option(void *data, int opt, const char *arg)
+{
+	sync_args *a = data;
+	long long v;
+	switch (opt) {
+	case 'n': a->o.dry_run = true; return true;
+	case 'v': a->o.verbose++; return true;
+	case O_SETTLE:
+		if (!cli_parse_count(arg, &v) || v > 86400 * 365) bad(a, "--settle takes seconds", arg);
+		else a->o.settle_seconds = (int)v;
+		return true;
+	case O_THREADS:
+		if (!cli_parse_count(arg, &v) || v < 1 || v > 64) bad(a, "--threads takes 1 to 64", arg);
+		else a->o.threads = (int)v;
+		return true;
+	case O_BATCH:
+		if (!cli_parse_count(arg, &v) || v < 1 || v > 100000) bad(a, "--batch takes 1 to 100000", arg);
+		else a->o.batch_size = (int)v;
+		return true;
+	case O_DOMAIN:
+		if (a->nd < MAX_SCOPE) a->domains[a->nd++] = arg;
+		return true;
+	case O_ACCOUNT:
+		if (a->na < MAX_SCOPE) a->accounts[a->na++] = arg;
+		return true;
+	case O_SHARD:
+		if (!parse_shard(arg, &a->o.shard_k, &a->o.shard_n)) bad(a, "--shard takes K/N with 1 <= K <= N", arg);
+		return true;
+	case O_QUEUE_ONLY: a->o.queue_only = true; return true;
+	case O_JSONFILE: a->o.json_path = arg; return true;
+	case O_NOPROGRESS: a->o.progress = false; return true;
+	case O_RELOAD: a->reload = arg; return true;
+	case O_NOW: /* tests: pin "now" for the settle rule */
+		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
+		else a->o.now = (time_t)v;
+		return true;
+	}
+	return false;
+}
+
+static void print_summary(const ms_sync_report *r, bool dry_run)
+{
+	static const sync_category order[] = {
+		SYNC_SKIPPED, SYNC_IMPORTED_ACCOUNT, SYNC_IMPORTED_QUEUE, SYNC_MOVED, SYNC_PATH_UPDATED,
+		SYNC_ORPHANED, SYNC_DEFERRED, SYNC_NOT_IMPORTED, SYNC_IGNORED, SYNC_FAILED,
+	};
+	printf("mstore sync%s: %llu message files in %.1f s\n", dry_run ? " (dry run: nothing written)" : "",
+	       (unsigned long long)r->files_seen, r->seconds);
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		sync_category c = order[i];
+		if (r->count[c] == 0 && c != SYNC_SKIPPED && c != SYNC_FAILED)
+			continue;
+		printf("  %-13s %10llu", ms_sync_category_name(c), (unsigned long long)r->count[c]);
+		if (c == SYNC_IMPORTED_ACCOUNT && r->unparsable)
+			printf("   (%llu with unparsable headers, imported anyway)", (unsigned long long)r->unparsable);
+		printf("\n");
+	}
+}
+
+static int run_reload(const char *cmd)
+{
+	int st = system(cmd);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "mstore sync: the reload command failed (%s): %s\n",
+		        st == -1 ? "could not start" : "non-zero exit", cmd);
+		return EXIT_PARTIAL;
+	}
+	return EXIT_OK;
+}
+
+int cmd_sync(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, 0, 'n' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "settle", required_argument, 0, O_SETTLE },
+		{ "domain", required_argument, 0, O_DOMAIN },
+		{ "account", required_argument, 0, O_ACCOUNT },
+		{ "shard", required_argument, 0, O_SHARD },
+		{ "queue-only", no_argument, 0, O_QUEUE_ONLY },
+		{ "threads", required_argument, 0, O_THREADS },
+		{ "batch", required_argument, 0, O_BATCH },
+		{ "json-file", required_argument, 0, O_JSONFILE },
+		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "reload-command", required_argument, 0, O_RELOAD },
+		{ "now", required_argument, 0, O_NOW },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "sync" };
+	sync_args a = { .o = { .settle_seconds = 300, .progress = true, .log = stdout } };
+	/* --json FILE here (the report can be large); the common --json flag
+	 * without a value means "the report on stdout". */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc && argv[i + 1][0] != '-')
+			argv[i] = (char *)"--json-file";
+	int i = cli_parse(&ctx, argc, argv, "hnv", longopts, sync_option, &a);
+	if (a.bad)
+		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);
+	if (i != argc)
+		return cli_usage(&ctx, "unexpected argument '%s'", argv[i]);
+	if (ctx.json && !a.o.json_path)
+		a.o.json_path = "-";
+	if (a.o.json_path && strcmp(a.o.json_path, "-") == 0)
+		a.o.log = stderr; /* keep stdout for the JSON */
+	a.o.domains = a.nd ? a.domains : NULL;
+	a.o.accounts = a.na ? a.accounts : NULL;
+	ms_store *s;
+	int rc = cli_open_store(&ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_sync_report r;
+	ms_err e = { 0 };
+	if (ms_sync_run(s, &a.o, &r, &e) < 0) {
+		ms_store_close(s);
+		return cli_fail(&e);
+	}
+	ms_store_close(s);
+	if (!a.o.json_path || strcmp(a.o.json_path, "-") != 0)
+		print_summary(&r, a.o.dry_run);
+	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
+	uint64_t imported = r.count[SYNC_IMPORTED_ACCOUNT] + r.count[SYNC_IMPORTED_QUEUE] + r.count[SYNC_MOVED] +
+	                    r.count[SYNC_PATH_UPDATED];
+	if (a.reload && imported && !a.o.dry_run && run_reload(a.reload) != EXIT_OK)
+		rc = EXIT_PARTIAL;
+	return rc;
+}

@@ -1,0 +1,239 @@
+/* analyze.c - decide, file by file, what sync does with an unreferenced
+ * file.  Runs on several threads over a batch; touches no database (the
+ * directory snapshot and the referenced names are read-only here).
+ *
+ * Rules (sync.md): a file modified less than --settle seconds ago is
+ * deferred (the server may still be writing it, or about to insert its
+ * row); a zero-byte file is not imported; a file named by a full-path row
+ * gets that row rewritten; a queue file goes to its local recipients from
+ * To/Cc, or is not imported when there are none; an account file goes to
+ * the account's INBOX, or is orphaned when the account does not exist;
+ * files in #Public or elsewhere are not imported.  A file to import that is
+ * not at its canonical place is renamed there first (writer.c).
+ */
+#include "sync/sync_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifdef SYS_openat2
+#include <linux/openat2.h>
+#endif
+
+#include "message/header.h"
+#include "store/sql.h"
+
+/* Open a file beneath the data directory without following symlinks. */
+static int open_file_beneath(int root_fd, const char *relpath)
+{
+#ifdef SYS_openat2
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, root_fd, relpath, &how, sizeof how);
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+#endif
+	return openat(root_fd, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+}
+
+static void set(item *it, sync_category cat, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set(item *it, sync_category cat, const char *fmt, ...)
+{
+	va_list ap;
+	it->cat = cat;
+	va_start(ap, fmt);
+	vsnprintf(it->reason, sizeof it->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* hMailServer's internal date rule: the first Received header if its year
+ * is 1981..2039, else Date likewise, else (mstore) the file's mtime. */
+static bool plausible(time_t t)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	return tm.tm_year + 1900 >= 1981 && tm.tm_year + 1900 <= 2039;
+}
+
+static void fill_from_headers(item *it, const ms_headers *h)
+{
+	time_t when = it->mtime;
+	if (h->received_valid && plausible(h->received))
+		when = h->received;
+	else if (h->date_valid && plausible(h->date))
+		when = h->date;
+	ms_sql_time(when, it->created);
+	if (h->from.n > 0)
+		snprintf(it->from, sizeof it->from, "%s", h->from.v[0].addr);
+	it->unparsable = (h->flags & (MS_HDR_BINARY | MS_HDR_NO_SEPARATOR)) != 0 ||
+	                 (h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid);
+}
+
+static bool is_guid_name(const char *name)
+{
+	uint8_t g[16];
+	return ms_guid_name_parse(name, g);
+}
+
+/* Canonical: <domain>/<local>/<XX>/{GUID}.eml with XX = name[1..2], or
+ * {GUID}.eml in the root. */
+static bool is_canonical(const cand *c)
+{
+	const char *name = c->relpath + c->name_off;
+	if (!is_guid_name(name))
+		return false;
+	if (c->place == WALK_QUEUE)
+		return true;
+	if (c->depth != 1)
+		return false;
+	const char *xx = name - 3; /* "XX/" before the name */
+	return strncasecmp(xx, name + 1, 2) == 0;
+}
+
+/* The account folder names of an account candidate: "domain/local/...". */
+static void split_account(const cand *c, char *domain, size_t dlen, char *local, size_t llen)
+{
+	const char *p = c->relpath, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	snprintf(domain, dlen, "%.*s", s1 ? (int)(s1 - p) : 0, p);
+	snprintf(local, llen, "%.*s", s2 ? (int)(s2 - s1 - 1) : 0, s1 ? s1 + 1 : "");
+}
+
+static void analyze_account(sync_run *run, item *it, const ms_headers *h)
+{
+	char domain[256], local[256];
+	split_account(it->c, domain, sizeof domain, local, sizeof local);
+	it->acct = ms_directory_account(run->dir, local, domain);
+	if (!it->acct) {
+		if (!ms_directory_is_local_domain(run->dir, domain))
+			set(it, SYNC_ORPHANED, "no domain '%s' in the database", domain);
+		else
+			set(it, SYNC_ORPHANED, "no account '%s@%s' in the database", local, domain);
+		return;
+	}
+	fill_from_headers(it, h);
+	it->misplaced = !is_canonical(it->c);
+	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_ACCOUNT, "%s", it->acct->address);
+}
+
+static void analyze_queue(sync_run *run, item *it, const ms_headers *h)
+{
+	const ms_address_list *lists[] = { &h->to, &h->cc };
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < lists[l]->n; i++)
+			if (ms_resolve_address(run->dir, lists[l]->v[i].addr, &it->rcpt) < 0) {
+				set(it, SYNC_FAILED, "out of memory resolving recipients");
+				return;
+			}
+	if (it->rcpt.n == 0) {
+		set(it, SYNC_NOT_IMPORTED, "no local recipients in To/Cc");
+		return;
+	}
+	fill_from_headers(it, h);
+	it->misplaced = !is_canonical(it->c);
+	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_QUEUE, "%zu local recipient%s", it->rcpt.n,
+	    it->rcpt.n == 1 ? "" : "s");
+}
+
+static void analyze_one(sync_run *run, item *it)
+{
+	const cand *c = it->c;
+	const char *name = c->relpath + c->name_off;
+	if (c->place == WALK_PUBLIC) {
+		set(it, SYNC_NOT_IMPORTED, "in #Public: the public folder it belonged to is unknown");
+		return;
+	}
+	if (c->place == WALK_OTHER) {
+		set(it, SYNC_NOT_IMPORTED, "not in an account folder or the queue");
+		return;
+	}
+	int fd = open_file_beneath(run->root_fd, c->relpath);
+	struct stat st;
+	if (fd < 0) {
+		set(it, SYNC_FAILED, "cannot open: %s", strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		set(it, SYNC_NOT_IMPORTED, "no longer a regular file");
+		close(fd);
+		return;
+	}
+	it->size = (int64_t)st.st_size;
+	it->mtime = st.st_mtime;
+	if (st.st_mtime > run->now - run->o->settle_seconds) {
+		set(it, SYNC_DEFERRED, "modified less than %d s ago; left for the next run", run->o->settle_seconds);
+		close(fd);
+		return;
+	}
+	if (st.st_size == 0) {
+		set(it, SYNC_NOT_IMPORTED, "zero-byte file (hMailServer never stores empty messages)");
+		close(fd);
+		return;
+	}
+	it->full_path_row = ms_refset_full_path_row(run->refs, name);
+	if (it->full_path_row) {
+		it->misplaced = !is_canonical(c);
+		set(it, SYNC_PATH_UPDATED, "row %lld held a full path", (long long)it->full_path_row);
+		close(fd);
+		return;
+	}
+	ms_headers h;
+	ms_err e = { 0 };
+	if (ms_headers_read_fd(fd, c->relpath, &h, &e) < 0) {
+		close(fd);
+		set(it, SYNC_FAILED, "cannot read: %s", e.msg);
+		return;
+	}
+	close(fd);
+	if (c->place == WALK_QUEUE)
+		analyze_queue(run, it, &h);
+	else
+		analyze_account(run, it, &h);
+	ms_headers_free(&h);
+}
+
+typedef struct batch_job {
+	sync_run *run;
+	item *items;
+	size_t n;
+	atomic_size_t next;
+} batch_job;
+
+static void *analyze_worker(void *arg)
+{
+	batch_job *j = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&j->next, 1)) < j->n)
+		analyze_one(j->run, &j->items[i]);
+	return NULL;
+}
+
+void sync_analyze_batch(sync_run *run, item *items, size_t n)
+{
+	batch_job j = { .run = run, .items = items, .n = n };
+	int threads = run->o->threads > 0 ? run->o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads > 32)
+		threads = 32;
+	pthread_t tids[32];
+	int started = 0;
+	for (int t = 1; t < threads; t++)
+		if (pthread_create(&tids[started], NULL, analyze_worker, &j) == 0)
+			started++;
+	analyze_worker(&j);
+	for (int t = 0; t < started; t++)
+		pthread_join(tids[t], NULL);
+}
+
+void sync_item_release(item *it)
+{
+	ms_recipients_free(&it->rcpt);
+}

@@ -1,0 +1,183 @@
+/* journal.c - the rename journal.
+ *
+ * Before sync renames a misplaced file it appends "from -> to" to its
+ * journal and fsyncs it; once the batch's rows are committed the journal
+ * is emptied.  Each process has its own journal in DATA/.mstore/ and holds
+ * an exclusive lock on it while it runs, so shards on one data directory
+ * never touch each other's.  A later run takes over every journal nobody
+ * holds (its writer died) and reports what happened to each file: moved
+ * (the row will be created by this run, the file being unreferenced at its
+ * new place), or not moved.  rename(2) is atomic, so a file is always at
+ * one of the two names: nothing is ever lost.
+ */
+#include "sync/sync_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define JOURNAL_DIR ".mstore"
+
+static int journal_fd = -1;   /* this process's journal, opened on first use */
+static char journal_name[300];
+
+/* Paths may hold any byte but NUL: escape the ones that would break a line. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
+			fprintf(f, "%%%02X", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		unsigned v;
+		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
+			*w++ = (char)v;
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+static int open_own(sync_run *run, ms_err *e)
+{
+	if (journal_fd >= 0)
+		return 0;
+	if (mkdirat(run->root_fd, JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
+		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", run->s->data_dir, JOURNAL_DIR, strerror(errno));
+	char host[128] = "host";
+	gethostname(host, sizeof host - 1);
+	snprintf(journal_name, sizeof journal_name, JOURNAL_DIR "/sync-%s-%d.journal", host, (int)getpid());
+	journal_fd = openat(run->root_fd, journal_name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (journal_fd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot open the rename journal %s/%s: %s", run->s->data_dir, journal_name,
+		                  strerror(errno));
+	flock(journal_fd, LOCK_EX);
+	return 0;
+}
+
+int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e)
+{
+	if (open_own(run, e) < 0)
+		return -1;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	put_escaped(f, from_rel);
+	fputc('\t', f);
+	put_escaped(f, to_rel);
+	fputc('\n', f);
+	fclose(f);
+	ssize_t w = write(journal_fd, buf, len);
+	free(buf);
+	if (w != (ssize_t)len || fdatasync(journal_fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot write the rename journal %s/%s: %s", run->s->data_dir, journal_name,
+		                  strerror(errno ? errno : EIO));
+	return 0;
+}
+
+int sync_journal_clear(sync_run *run, ms_err *e)
+{
+	if (journal_fd < 0)
+		return 0;
+	if (ftruncate(journal_fd, 0) < 0 || fdatasync(journal_fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot empty the rename journal %s/%s: %s", run->s->data_dir,
+		                  journal_name, strerror(errno));
+	return 0;
+}
+
+static bool exists(int root_fd, const char *rel)
+{
+	struct stat st;
+	return fstatat(root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Replay one abandoned journal: report each rename it recorded. */
+static void replay(sync_run *run, FILE *f)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		char *from = line, *to = tab + 1;
+		unescape(from);
+		unescape(to);
+		bool at_from = exists(run->root_fd, from), at_to = exists(run->root_fd, to);
+		if (at_to && !at_from)
+			sync_report_entry(run, from, SYNC_MOVED, "renamed by an interrupted run; imported from its new place",
+			                  to);
+		else if (!at_to && !at_from)
+			sync_report_entry(run, from, SYNC_FAILED, "in the rename journal but at neither name; "
+			                  "something else moved it", to);
+	}
+	free(line);
+}
+
+int sync_journal_recover(sync_run *run, ms_err *e)
+{
+	int dfd = openat(run->root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", run->s->data_dir,
+		                                        JOURNAL_DIR, strerror(errno));
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", run->s->data_dir, JOURNAL_DIR, strerror(errno));
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < 8 || strcmp(de->d_name + len - 8, ".journal") != 0)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still running */
+			close(fd);
+			continue;
+		}
+		FILE *f = fdopen(fd, "r");
+		if (!f) {
+			close(fd);
+			continue;
+		}
+		replay(run, f);
+		unlinkat(dirfd(d), de->d_name, 0);
+		fclose(f);
+	}
+	closedir(d);
+	return 0;
+}
+
+void sync_journal_close(sync_run *run)
+{
+	if (journal_fd < 0)
+		return;
+	struct stat st;
+	/* An empty journal has nothing to tell a later run. */
+	if (fstat(journal_fd, &st) == 0 && st.st_size == 0)
+		unlinkat(run->root_fd, journal_name, 0);
+	close(journal_fd);
+	journal_fd = -1;
+}

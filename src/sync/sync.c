@@ -1,0 +1,299 @@
+/* sync.c - orchestration of `mstore sync` (see sync.h, sync_internal.h).
+ *
+ *   1. recover the rename journal of an interrupted run;
+ *   2. load the directory snapshot and the referenced names (one query);
+ *   3. walk the data directory in parallel: referenced files are counted
+ *      as skipped on the spot, the rest become candidates;
+ *   4. candidates, sorted by path (so an account's files are together),
+ *      go in batches: analysed in parallel, written in one transaction.
+ */
+#include "sync/sync_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "message/header.h"
+
+static const char *const category_names[SYNC_N_CATEGORIES] = {
+	[SYNC_SKIPPED] = "skipped",
+	[SYNC_IMPORTED_ACCOUNT] = "imported",
+	[SYNC_IMPORTED_QUEUE] = "queued",
+	[SYNC_PATH_UPDATED] = "path-updated",
+	[SYNC_MOVED] = "moved",
+	[SYNC_ORPHANED] = "orphaned",
+	[SYNC_DEFERRED] = "deferred",
+	[SYNC_NOT_IMPORTED] = "not-imported",
+	[SYNC_IGNORED] = "ignored",
+	[SYNC_FAILED] = "failed",
+};
+
+const char *ms_sync_category_name(sync_category c)
+{
+	return c < SYNC_N_CATEGORIES ? category_names[c] : "?";
+}
+
+int ms_sync_shard_of(const char *address, int n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = address; *p; p++) {
+		h ^= (unsigned char)tolower((unsigned char)*p);
+		h *= 1099511628211ULL;
+	}
+	return n > 0 ? (int)(h % (uint64_t)n) + 1 : 1;
+}
+
+/* ---- candidates --------------------------------------------------------- */
+
+#define CHUNK (1u << 20)
+
+/* Copy a path into the arena. Caller holds the list's lock. */
+static char *arena_copy(cand_list *l, const char *s, size_t len)
+{
+	if (len + 1 > CHUNK)
+		return NULL;
+	if (l->nchunks == 0 || l->chunk_used + len + 1 > CHUNK) {
+		if (l->nchunks == l->chunk_cap) {
+			size_t ncap = l->chunk_cap ? l->chunk_cap * 2 : 16;
+			char **nv = realloc(l->chunks, ncap * sizeof *nv);
+			if (!nv)
+				return NULL;
+			l->chunks = nv;
+			l->chunk_cap = ncap;
+		}
+		if (!(l->chunks[l->nchunks] = malloc(CHUNK)))
+			return NULL;
+		l->nchunks++;
+		l->chunk_used = 0;
+	}
+	char *p = l->chunks[l->nchunks - 1] + l->chunk_used;
+	memcpy(p, s, len + 1);
+	l->chunk_used += len + 1;
+	return p;
+}
+
+static void cand_add(cand_list *l, const walk_entry *e)
+{
+	size_t len = strlen(e->relpath);
+	pthread_mutex_lock(&l->mu);
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 1024;
+		cand *nv = realloc(l->v, ncap * sizeof *nv);
+		if (!nv) {
+			l->oom = true;
+			pthread_mutex_unlock(&l->mu);
+			return;
+		}
+		l->v = nv;
+		l->cap = ncap;
+	}
+	char *p = arena_copy(l, e->relpath, len);
+	if (!p) {
+		l->oom = true;
+	} else {
+		l->v[l->n++] = (cand){ .relpath = p, .name_off = (uint16_t)(e->name - e->relpath),
+		                       .place = (uint8_t)e->place, .depth = (uint8_t)(e->depth > 255 ? 255 : e->depth) };
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void cand_list_free(cand_list *l)
+{
+	for (size_t i = 0; i < l->nchunks; i++)
+		free(l->chunks[i]);
+	free(l->chunks);
+	free(l->v);
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	return strcmp(((const cand *)a)->relpath, ((const cand *)b)->relpath);
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (strcasecmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+static bool account_in_scope(void *ctx, const char *domain, const char *local)
+{
+	const sync_run *run = ctx;
+	const ms_sync_opts *o = run->o;
+	char addr[600];
+	snprintf(addr, sizeof addr, "%s@%s", local, domain);
+	if (o->domains && o->domains[0] && !in_list(o->domains, domain))
+		return false;
+	if (o->accounts && o->accounts[0] && !in_list(o->accounts, addr))
+		return false;
+	return o->shard_n == 0 || ms_sync_shard_of(addr, o->shard_n) == o->shard_k;
+}
+
+static void on_entry(void *ctx, const walk_entry *e)
+{
+	sync_run *run = ctx;
+	switch (e->kind) {
+	case WALK_MESSAGE:
+		atomic_fetch_add(&run->seen, 1);
+		if (ms_refset_has(run->refs, e->name)) {
+			atomic_fetch_add(&run->skipped, 1);
+			if (run->o->verbose >= 2)
+				sync_report_entry(run, e->relpath, SYNC_SKIPPED, NULL, NULL);
+			return;
+		}
+		if (e->place == WALK_QUEUE && run->o->shard_n &&
+		    ms_sync_shard_of(e->name, run->o->shard_n) != run->o->shard_k)
+			return;
+		cand_add(&run->cands, e);
+		return;
+	case WALK_IGNORED:
+		sync_report_entry(run, e->relpath, SYNC_IGNORED, "not a message file (.eml/.hma)", NULL);
+		return;
+	case WALK_NOT_REGULAR:
+		sync_report_entry(run, e->relpath, SYNC_NOT_IMPORTED,
+		                  "named like a message but not a regular file (directory, FIFO, socket or device)", NULL);
+		return;
+	case WALK_SYMLINK:
+		sync_report_entry(run, e->relpath, ms_walk_is_message_name(e->name) ? SYNC_NOT_IMPORTED : SYNC_IGNORED,
+		                  "symbolic link: never followed", NULL);
+		return;
+	case WALK_ERROR:
+		sync_report_entry(run, e->relpath, SYNC_FAILED, e->error, NULL);
+		return;
+	}
+}
+
+static int walk_data_dir(sync_run *run, ms_err *e)
+{
+	const ms_sync_opts *o = run->o;
+	bool scoped = (o->domains && o->domains[0]) || (o->accounts && o->accounts[0]);
+	walk_opts wo = {
+		.threads = o->threads,
+		.queue = !scoped,
+		.accounts = !o->queue_only,
+		.public_folder = !scoped && !o->queue_only,
+		.filter = account_in_scope,
+		.on_entry = on_entry,
+		.ctx = run,
+	};
+	walk_stats st;
+	if (ms_walk(run->s->data_dir, &wo, &st, e) < 0)
+		return -1;
+	if (run->cands.oom)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory collecting unreferenced files");
+	return 0;
+}
+
+/* ---- loading what the database knows -------------------------------------- */
+
+static int load_refs(sync_run *run, ms_err *e)
+{
+	db_stmt *st;
+	run->refs = ms_refset_new();
+	if (!run->refs)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (db_prepare(run->s->db, "SELECT messageid, messagefilename FROM hm_messages", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		int64_t id = db_column_int64(st, 0);
+		const char *name = db_column_text(st, 1);
+		if (id > run->watermark)
+			run->watermark = id;
+		if (name && ms_refset_add(run->refs, name, id) < 0) {
+			db_finalize(st);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory loading message file names");
+		}
+	}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+/* ---- batches --------------------------------------------------------------- */
+
+static int run_batches(sync_run *run, ms_err *e)
+{
+	size_t bs = run->o->batch_size > 0 ? (size_t)run->o->batch_size : 500;
+	item *items = calloc(bs, sizeof *items);
+	if (!items)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	int rc = 0;
+	for (size_t at = 0; at < run->cands.n && rc == 0; at += bs) {
+		size_t n = run->cands.n - at < bs ? run->cands.n - at : bs;
+		memset(items, 0, n * sizeof *items);
+		for (size_t i = 0; i < n; i++)
+			items[i].c = &run->cands.v[at + i];
+		sync_analyze_batch(run, items, n);
+		if (!run->o->dry_run)
+			rc = sync_write_batch(run, items, n, e);
+		for (size_t i = 0; i < n; i++) {
+			sync_report_item(run, &items[i]);
+			sync_item_release(&items[i]);
+		}
+	}
+	free(items);
+	return rc;
+}
+
+static void run_release(sync_run *run)
+{
+	cand_list_free(&run->cands);
+	ms_refset_free(run->refs);
+	ms_directory_free(run->dir);
+	if (run->root_fd >= 0) {
+		sync_journal_close(run);
+		close(run->root_fd);
+	}
+	pthread_mutex_destroy(&run->cands.mu);
+	pthread_mutex_destroy(&run->report_mu);
+}
+
+int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(r, 0, sizeof *r);
+	if (!s->data_dir)
+		return ms_err_set(e, MS_E_USAGE, "no data directory given: use --data DIR, --ini FILE or a config file");
+	sync_run run = { .s = s, .o = o, .r = r, .root_fd = -1, .now = o->now ? o->now : time(NULL) };
+	pthread_mutex_init(&run.cands.mu, NULL);
+	pthread_mutex_init(&run.report_mu, NULL);
+	ms_header_global_init();
+	int rc = -1;
+	run.root_fd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (run.root_fd < 0) {
+		ms_err_set(e, MS_E_IO, "cannot open data directory %s: %s", s->data_dir, strerror(errno));
+		goto out;
+	}
+	if (sync_report_open(&run, e) < 0)
+		goto out;
+	if ((!o->dry_run && sync_journal_recover(&run, e) < 0) || ms_directory_load(s->db, &run.dir, e) < 0 ||
+	    load_refs(&run, e) < 0)
+		goto out_report;
+	r->refset_bytes = ms_refset_bytes(run.refs);
+	pthread_t progress;
+	sync_progress_start(&run, &progress);
+	rc = walk_data_dir(&run, e);
+	if (rc == 0) {
+		qsort(run.cands.v, run.cands.n, sizeof *run.cands.v, cand_cmp);
+		rc = run_batches(&run, e);
+	}
+	sync_progress_stop(&run, progress);
+	r->files_seen = atomic_load(&run.seen);
+	r->count[SYNC_SKIPPED] += atomic_load(&run.skipped);
+out_report:
+	sync_report_close(&run);
+out:
+	run_release(&run);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return rc;
+}

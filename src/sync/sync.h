@@ -1,0 +1,71 @@
+/* sync.h - the Data Directory Synchronizer (`mstore sync`, spec sync.md).
+ *
+ * Every message file of the data directory ends in exactly one category.
+ * The engine: load the referenced names once (refset), walk the data
+ * directory in parallel, and for the unreferenced files read size, mtime
+ * and headers in parallel, then write rows in batched transactions from
+ * one connection.  See ARCHITECTURE.md for the safety rules.
+ */
+#ifndef MS_SYNC_H
+#define MS_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+typedef enum {
+	SYNC_SKIPPED,           /* referenced by its partial name */
+	SYNC_IMPORTED_ACCOUNT,  /* row added to the account's INBOX */
+	SYNC_IMPORTED_QUEUE,    /* row + recipients added to the delivery queue */
+	SYNC_PATH_UPDATED,      /* a full-path row rewritten to the partial name */
+	SYNC_MOVED,             /* misplaced: renamed to its canonical place, then imported */
+	SYNC_ORPHANED,          /* in the folder of an unknown domain or account */
+	SYNC_DEFERRED,          /* modified less than --settle seconds ago */
+	SYNC_NOT_IMPORTED,      /* with a reason: no local recipients, zero bytes, #Public, ... */
+	SYNC_IGNORED,           /* not a message file */
+	SYNC_FAILED,            /* an error: the reason says which */
+	SYNC_N_CATEGORIES
+} sync_category;
+
+const char *ms_sync_category_name(sync_category c);
+
+typedef struct ms_sync_opts {
+	bool dry_run;
+	int settle_seconds;        /* default 300 */
+	int threads;               /* 0 = CPUs */
+	const char *const *domains;  /* --domain (repeatable); NULL-terminated or NULL */
+	const char *const *accounts; /* --account (repeatable) */
+	int shard_k, shard_n;      /* --shard K/N; shard_n 0 = none */
+	bool queue_only;
+	int batch_size;            /* rows per transaction; default 500 */
+	int verbose;               /* 1: a line per non-skipped file; 2: also "Skipped" */
+	bool progress;             /* progress bar on stderr */
+	FILE *log;                 /* where -v lines go (stdout) */
+	const char *json_path;     /* --json FILE */
+	time_t now;                /* 0 = time(NULL); tests pin it */
+} ms_sync_opts;
+
+typedef struct ms_sync_report {
+	uint64_t count[SYNC_N_CATEGORIES];
+	uint64_t unparsable;       /* imported with unparsable headers */
+	uint64_t files_seen;
+	uint64_t bytes_imported;
+	size_t refset_bytes;
+	double seconds;
+} ms_sync_report;
+
+/* Run a sync over the store's data directory.  Returns 0 when it ran (the
+ * report says what happened; failures are counted there), -1 when it could
+ * not run at all (no data directory, database gone before anything was
+ * done). */
+int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e);
+
+/* Stable shard of an account address (or "" for the queue) for --shard:
+ * FNV-1a of the lower-cased address, modulo n, plus 1 (K is 1..N). */
+int ms_sync_shard_of(const char *address, int n);
+
+#endif

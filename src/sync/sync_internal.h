@@ -1,0 +1,104 @@
+/* sync_internal.h - what the parts of the synchronizer share.
+ *
+ *   sync.c      orchestration: load, walk, batches, totals
+ *   analyze.c   per file (parallel): open beneath the data directory,
+ *               stat, settle rule, headers, target (account / queue)
+ *   writer.c    per batch (one connection): locks, re-check, UIDs,
+ *               renames, inserts, commit
+ *   journal.c   the rename journal that survives a crash
+ *   report.c    -v lines, --json records, progress bar, summary
+ */
+#ifndef MS_SYNC_INTERNAL_H
+#define MS_SYNC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/directory.h"
+#include "sync/refset.h"
+#include "sync/sync.h"
+#include "util/json.h"
+#include "walk/walk.h"
+
+/* A file the walk found that the database does not reference (yet). */
+typedef struct cand {
+	char *relpath;       /* in the candidates' arena */
+	uint16_t name_off;   /* where the last component starts */
+	uint8_t place;       /* walk_place */
+	uint8_t depth;       /* account files: levels below the account folder */
+} cand;
+
+/* What analysis decided for one candidate. */
+typedef struct item {
+	const cand *c;
+	sync_category cat;
+	char reason[200];
+	int64_t size;
+	time_t mtime;
+	const ms_dir_account *acct;   /* account import */
+	ms_recipients rcpt;           /* queue import */
+	char from[256];
+	char created[32];             /* internal date, server local time */
+	bool unparsable;
+	bool misplaced;               /* must be renamed before import */
+	int64_t full_path_row;        /* path update: the row to rewrite */
+	char new_rel[4096];           /* canonical relative path once moved */
+	int64_t uid;
+} item;
+
+/* A growing list of candidates, filled by the walker threads. */
+typedef struct cand_list {
+	pthread_mutex_t mu;
+	cand *v;
+	size_t n, cap;
+	char **chunks;             /* arena for the paths */
+	size_t nchunks, chunk_used, chunk_cap;
+	bool oom;
+} cand_list;
+
+typedef struct sync_run {
+	ms_store *s;
+	const ms_sync_opts *o;
+	ms_sync_report *r;
+	int root_fd;
+	time_t now;
+	ms_directory *dir;
+	ms_refset *refs;
+	int64_t watermark;         /* highest messageid known when refs were read */
+	cand_list cands;
+	pthread_mutex_t report_mu; /* -v lines, JSON records */
+	ms_json json;
+	FILE *json_file;
+	atomic_uint_fast64_t seen, skipped; /* progress counters */
+	atomic_bool done;
+} sync_run;
+
+/* analyze.c */
+void sync_analyze_batch(sync_run *run, item *items, size_t n);
+void sync_item_release(item *it);
+
+/* writer.c: writes the batch's imports; updates categories of items that
+ * failed or turned out to be referenced meanwhile. */
+int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e);
+/* Rows created by others since the watermark (live server). */
+int sync_refresh_refs(sync_run *run, ms_err *e);
+
+/* journal.c */
+int sync_journal_recover(sync_run *run, ms_err *e);
+int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e);
+int sync_journal_clear(sync_run *run, ms_err *e);
+void sync_journal_close(sync_run *run);
+
+/* report.c */
+void sync_report_entry(sync_run *run, const char *relpath, sync_category cat, const char *reason,
+                       const char *detail);
+void sync_report_item(sync_run *run, const item *it);
+int sync_report_open(sync_run *run, ms_err *e);
+void sync_report_close(sync_run *run);
+void sync_progress_start(sync_run *run, pthread_t *tid);
+void sync_progress_stop(sync_run *run, pthread_t tid);
+
+#endif
