@@ -56,3 +56,28 @@ int ms_store_init(const char *url, const char *password, ms_err *e)
 	db_close(d);
 	return rc;
 }
+
+int ms_store_has_index(ms_store *s, const char *name, ms_err *e)
+{
+	static const char *const sql[] = {
+		[DB_SQLITE] = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+		[DB_PGSQL] = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?",
+		[DB_MYSQL] = "SELECT COUNT(*) FROM information_schema.statistics"
+		             " WHERE table_schema = DATABASE() AND index_name = ?",
+	};
+	db_stmt *st;
+	if (db_prepare(s->db, sql[db_get_dialect(s->db)], &st, e) < 0)
+		return -1;
+	int rc = db_bind_text(st, 1, name, e) < 0 ? DB_ERROR : db_step(st, e);
+	int64_t n = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : n > 0;
+}
+
+int ms_store_create_filename_index(ms_store *s, ms_err *e)
+{
+	int has = ms_store_has_index(s, MS_FILENAME_INDEX, e);
+	if (has != 0)
+		return has < 0 ? -1 : 0;
+	return db_exec(s->db, "CREATE INDEX " MS_FILENAME_INDEX " ON hm_messages (messagefilename)", e);
+}

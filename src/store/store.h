@@ -25,4 +25,13 @@ void ms_store_close(ms_store *s);
 /* Create a new, empty store (the schema and the version row). */
 int ms_store_init(const char *url, const char *password, ms_err *e);
 
+/* The custom index hMailServer's documentation advises for the original
+ * synchronizer (mstore itself does not need it). */
+#define MS_FILENAME_INDEX "idx_custom_hm_messages_messagefilename"
+
+/* Does an index of this name exist? 1 yes, 0 no, -1 error. */
+int ms_store_has_index(ms_store *s, const char *name, ms_err *e);
+/* Create MS_FILENAME_INDEX if it is missing. */
+int ms_store_create_filename_index(ms_store *s, ms_err *e);
+
 #endif
