@@ -146,7 +146,12 @@ static long write_message(gen *g, const char *path, const char *to_local)
 	for (size_t w = 0; w < size; w += sizeof line - 1 + strlen(nl))
 		fprintf(f, "%s%s", line, nl);
 	long len = ftell(f);
-	return fclose(f) == 0 ? len : -1;
+	if (fclose(f) != 0)
+		return -1;
+	/* a real store's files were written when the message arrived */
+	struct timespec times[2] = { { t, 0 }, { t, 0 } };
+	utimensat(AT_FDCWD, path, times, 0);
+	return len;
 }
 
 static int copy_file(const char *from, const char *to)
@@ -158,6 +163,11 @@ static int copy_file(const char *from, const char *to)
 	while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
 		if (fwrite(buf, 1, n, out) != n)
 			rc = -1;
+	struct stat st;
+	if (rc == 0 && fflush(out) == 0 && fstat(fileno(in), &st) == 0) {
+		struct timespec times[2] = { st.st_mtim, st.st_mtim }; /* same delivery time */
+		futimens(fileno(out), times);
+	}
 	if (in)
 		fclose(in);
 	if (out && fclose(out) != 0)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The demo: install, build, generate a sample hMailServer data directory,
-# create a SQLite store for it with its domains and accounts, and show it.
+# create a SQLite store for it with its domains and accounts (but none of
+# its message rows, as after a lost database), run `mstore sync` to bring
+# every message back, run it again to show everything skipped, and show
+# the result.
 # usage: scripts/demo.sh [DIR]   (default /tmp/mstore-demo; DIR is replaced)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,15 +39,28 @@ done < "$demo/objects.txt"
 "$mstore" list add all@d0.example.com >/dev/null
 "$mstore" list member all@d0.example.com alice0@d0.example.com dave3@d0.example.com >/dev/null
 
+# A few files as a damaged store has them: misplaced, in an unknown
+# account's folder, addressed to nobody local.
+first=$(find "$demo/Data/d0.example.com" -name '*.eml' | sort | head -1)
+cp -p "$first" "$(dirname "$(dirname "$first")")/restored-from-backup.eml"
+mkdir -p "$demo/Data/d0.example.com/former.employee/AB"
+cp -p "$first" "$demo/Data/d0.example.com/former.employee/AB/{AB000000-0000-4000-8000-000000000001}.eml"
+
 echo; echo "== mstore domain list"; "$mstore" domain list
 echo; echo "== mstore account list --domain d0.example.com"; "$mstore" account list --domain d0.example.com
+echo; echo "== the database references no message file: mstore info"; "$mstore" info
+
+echo; echo "== mstore sync -v (lines for everything not skipped; the report: $demo/sync.json)"
+"$mstore" sync -v --json "$demo/sync.json" | grep -v '^Imported\|^Queued' | head -20 || true
+echo; echo "== mstore sync again: everything is skipped"
+"$mstore" sync
 echo; echo "== mstore info"; "$mstore" info
 cat <<MSG
 
-The store's database does not reference any of the message files yet: that
-is the job of 'mstore sync' (next).  Look around with:
+Look at the result:
   export MSTORE_CONFIG=$demo/mstore.conf
-  $mstore help
-  $mstore list list --json
-  sqlite3 $demo/store.sqlite '.tables'
+  $mstore sync -n -vv | head                     # a dry run, one line per file
+  jq '.summary' $demo/sync.json                  # the first run's report
+  sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'
+  $mstore help sync
 MSG
