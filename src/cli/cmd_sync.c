@@ -50,12 +50,18 @@ const char help_sync[] =
 	"                         make the server reload its caches\n"
 	"  --create-index         create idx_custom_hm_messages_messagefilename, the index\n"
 	"                         hMailServer's documentation advises (mstore does not\n"
-	"                         need it; the server's own lookups by file name do)\n\n"
+	"                         need it; the server's own lookups by file name do)\n"
+	"  --quarantine DIR       after the run, move the files it could not import\n"
+	"                         (orphaned, not imported) to DIR, keeping their paths;\n"
+	"                         DIR must be outside the data directory\n"
+	"  --delete-unreferenced  after the run, delete those files instead (the original\n"
+	"                         tool's delete mode; prefer --quarantine).  Both list the\n"
+	"                         files first and do nothing with --dry-run\n\n"
 	"Exit code 0 when nothing failed, 1 when some file failed, 2-5 see 'mstore help'.\n";
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
-	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE,
 };
 
 #define MAX_SCOPE 64
@@ -118,6 +124,8 @@ static bool sync_option(void *data, int opt, const char *arg)
 	case O_NOPROGRESS: a->o.progress = false; return true;
 	case O_RELOAD: a->reload = arg; return true;
 	case O_CREATE_INDEX: a->create_index = true; return true;
+	case O_QUARANTINE: a->o.quarantine_dir = arg; return true;
+	case O_DELETE: a->o.delete_unreferenced = true; return true;
 	case O_NOW: /* tests: pin "now" for the settle rule */
 		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
 		else a->o.now = (time_t)v;
@@ -154,6 +162,22 @@ static int run_reload(const char *cmd)
 		return EXIT_PARTIAL;
 	}
 	return EXIT_OK;
+}
+
+/* A quarantine inside the data directory would be walked as a domain. */
+static bool quarantine_inside_data(const char *data, const char *dir)
+{
+	char *rd = data ? realpath(data, NULL) : NULL, *rq = realpath(dir, NULL);
+	if (!rq) { /* not there yet: judge its parent */
+		char parent[4096];
+		snprintf(parent, sizeof parent, "%s/..", dir);
+		rq = realpath(parent, NULL);
+	}
+	size_t n = rd ? strlen(rd) : 0;
+	bool inside = rd && rq && strncmp(rq, rd, n) == 0 && (rq[n] == '/' || rq[n] == '\0');
+	free(rd);
+	free(rq);
+	return inside;
 }
 
 /* --create-index, or a note when a large store lacks the index. */
@@ -201,6 +225,8 @@ int cmd_sync(int argc, char **argv)
 		{ "reload-command", required_argument, 0, O_RELOAD },
 		{ "now", required_argument, 0, O_NOW },
 		{ "create-index", no_argument, 0, O_CREATE_INDEX },
+		{ "quarantine", required_argument, 0, O_QUARANTINE },
+		{ "delete-unreferenced", no_argument, 0, O_DELETE },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "sync" };
@@ -219,6 +245,8 @@ int cmd_sync(int argc, char **argv)
 		a.o.json_path = "-";
 	if (a.o.json_path && strcmp(a.o.json_path, "-") == 0)
 		a.o.log = stderr; /* keep stdout for the JSON */
+	if (a.o.quarantine_dir && a.o.delete_unreferenced)
+		return cli_usage(&ctx, "--quarantine and --delete-unreferenced exclude each other");
 	a.o.domains = a.nd ? a.domains : NULL;
 	a.o.accounts = a.na ? a.accounts : NULL;
 	ms_store *s;
@@ -227,13 +255,22 @@ int cmd_sync(int argc, char **argv)
 		return rc;
 	ms_sync_report r;
 	ms_err e = { 0 };
+	if (a.o.quarantine_dir && quarantine_inside_data(s->data_dir, a.o.quarantine_dir)) {
+		ms_store_close(s);
+		return cli_usage(&ctx, "the quarantine directory %s is inside the data directory", a.o.quarantine_dir);
+	}
 	if (index_advice(s, a.create_index, a.o.dry_run, &e) < 0 || ms_sync_run(s, &a.o, &r, &e) < 0) {
 		ms_store_close(s);
 		return cli_fail(&e);
 	}
 	ms_store_close(s);
-	if (!a.o.json_path || strcmp(a.o.json_path, "-") != 0)
+	if (!a.o.json_path || strcmp(a.o.json_path, "-") != 0) {
 		print_summary(&r, a.o.dry_run);
+		if (r.quarantined)
+			printf("  quarantined   %10llu   (in %s)\n", (unsigned long long)r.quarantined, a.o.quarantine_dir);
+		if (r.deleted)
+			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
+	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
 	uint64_t imported = r.count[SYNC_IMPORTED_ACCOUNT] + r.count[SYNC_IMPORTED_QUEUE] + r.count[SYNC_MOVED] +
 	                    r.count[SYNC_PATH_UPDATED];

@@ -219,10 +219,35 @@ static int load_refs(sync_run *run, ms_err *e)
 
 /* ---- batches --------------------------------------------------------------- */
 
+/* Candidates left unreferenced by the run, for --quarantine and
+ * --delete-unreferenced. */
+typedef struct leftovers {
+	size_t *v;
+	size_t n, cap;
+} leftovers;
+
+static void note_leftover(sync_run *run, leftovers *l, const item *it)
+{
+	if (it->cat != SYNC_ORPHANED && it->cat != SYNC_NOT_IMPORTED)
+		return;
+	if (!run->o->quarantine_dir && !run->o->delete_unreferenced)
+		return;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		size_t *nv = realloc(l->v, ncap * sizeof *nv);
+		if (!nv)
+			return; /* not cleaning a file up is the safe failure */
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = (size_t)(it->c - run->cands.v);
+}
+
 static int run_batches(sync_run *run, ms_err *e)
 {
 	size_t bs = run->o->batch_size > 0 ? (size_t)run->o->batch_size : 500;
 	item *items = calloc(bs, sizeof *items);
+	leftovers left = { 0 };
 	if (!items)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	int rc = 0;
@@ -236,10 +261,14 @@ static int run_batches(sync_run *run, ms_err *e)
 			rc = sync_write_batch(run, items, n, e);
 		for (size_t i = 0; i < n; i++) {
 			sync_report_item(run, &items[i]);
+			note_leftover(run, &left, &items[i]);
 			sync_item_release(&items[i]);
 		}
 	}
 	free(items);
+	if (rc == 0)
+		sync_cleanup(run, left.v, left.n);
+	free(left.v);
 	return rc;
 }
 

@@ -47,11 +47,18 @@ typedef struct ms_sync_opts {
 	FILE *log;                 /* where -v lines go (stdout) */
 	const char *json_path;     /* --json FILE */
 	time_t now;                /* 0 = time(NULL); tests pin it */
+	/* What to do with the files no row references after the run (orphaned
+	 * or not imported; never deferred or failed ones): move them under
+	 * this directory (same relative path), or delete them.  Both are
+	 * refused with dry_run; the list is printed before anything is done. */
+	const char *quarantine_dir;
+	bool delete_unreferenced;
 } ms_sync_opts;
 
 typedef struct ms_sync_report {
 	uint64_t count[SYNC_N_CATEGORIES];
 	uint64_t unparsable;       /* imported with unparsable headers */
+	uint64_t quarantined, deleted, cleanup_failed;
 	uint64_t files_seen;
 	uint64_t bytes_imported;
 	size_t refset_bytes;

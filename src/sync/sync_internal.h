@@ -92,6 +92,10 @@ int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel,
 int sync_journal_clear(sync_run *run, ms_err *e);
 void sync_journal_close(sync_run *run);
 
+/* cleanup.c: quarantine or delete the candidates listed in `which`
+ * (indices into run->cands). */
+int sync_cleanup(sync_run *run, const size_t *which, size_t n);
+
 /* report.c */
 void sync_report_entry(sync_run *run, const char *relpath, sync_category cat, const char *reason,
                        const char *detail);

@@ -152,6 +152,24 @@ expect_eq "$(jq -r '.summary.imported' "$T_TMP/r5.json")" "0" "--queue-only impo
 M sync --domain example.com --json "$T_TMP/r6.json"; expect_ok "--domain"
 expect_eq "$(jq -r '.summary.imported' "$T_TMP/r6.json")" "1" "--domain imports alice's new file"
 
+# --- quarantine and delete mode ---------------------------------------------------
+ghost="example.com/ghost/11/{11000000-0000-0000-0000-000000000005}.eml"
+M sync -n --quarantine "$T_TMP/q"; expect_ok "dry run with --quarantine"
+[ -f "$D/$ghost" ] && [ ! -e "$T_TMP/q" ] || t_fail "dry run quarantined something"
+M sync --quarantine "$D/q"; expect_rc 2 "quarantine inside the data directory refused"
+M sync --quarantine "$T_TMP/q" --delete-unreferenced; expect_rc 2 "both cleanup modes refused"
+M sync --quarantine "$T_TMP/q"; expect_ok "--quarantine"
+expect_out_contains "Quarantining" "files listed before they are moved"
+[ -f "$T_TMP/q/$ghost" ] && [ ! -e "$D/$ghost" ] || t_fail "orphan not moved to the quarantine with its path"
+[ -f "$T_TMP/q/{44000000-0000-0000-0000-000000000008}.eml" ] || t_fail "queue file without local recipients not quarantined"
+[ -f "$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml" ] || t_fail "an imported file was quarantined"
+t_ok
+msg "example.com/ghost/22/{22000000-0000-0000-0000-0000000000FF}.eml" "From: g@h.i"
+M sync --delete-unreferenced; expect_ok "--delete-unreferenced"
+[ ! -e "$D/example.com/ghost/22/{22000000-0000-0000-0000-0000000000FF}.eml" ] || t_fail "orphan not deleted"
+[ -f "$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml" ] || t_fail "delete mode removed an imported file"
+t_ok
+
 # --- bad usage ----------------------------------------------------------------------
 M sync --shard 3/2; expect_rc 2 "bad shard"
 M sync --settle soon; expect_rc 2 "bad settle"
