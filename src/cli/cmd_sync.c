@@ -51,6 +51,8 @@ const char help_sync[] =
 	"  --create-index         create idx_custom_hm_messages_messagefilename, the index\n"
 	"                         hMailServer's documentation advises (mstore does not\n"
 	"                         need it; the server's own lookups by file name do)\n"
+	"  --skip-duplicates      do not import a file byte-identical to a message the\n"
+	"                         account already has (duplicates are always reported)\n"
 	"  --quarantine DIR       after the run, move the files it could not import\n"
 	"                         (orphaned, not imported) to DIR, keeping their paths;\n"
 	"                         DIR must be outside the data directory\n"
@@ -61,7 +63,7 @@ const char help_sync[] =
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
-	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS,
 };
 
 #define MAX_SCOPE 64
@@ -126,6 +128,7 @@ static bool sync_option(void *data, int opt, const char *arg)
 	case O_CREATE_INDEX: a->create_index = true; return true;
 	case O_QUARANTINE: a->o.quarantine_dir = arg; return true;
 	case O_DELETE: a->o.delete_unreferenced = true; return true;
+	case O_SKIP_DUPS: a->o.skip_duplicates = true; return true;
 	case O_NOW: /* tests: pin "now" for the settle rule */
 		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
 		else a->o.now = (time_t)v;
@@ -227,6 +230,7 @@ int cmd_sync(int argc, char **argv)
 		{ "create-index", no_argument, 0, O_CREATE_INDEX },
 		{ "quarantine", required_argument, 0, O_QUARANTINE },
 		{ "delete-unreferenced", no_argument, 0, O_DELETE },
+		{ "skip-duplicates", no_argument, 0, O_SKIP_DUPS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "sync" };
@@ -268,6 +272,9 @@ int cmd_sync(int argc, char **argv)
 		print_summary(&r, a.o.dry_run);
 		if (r.quarantined)
 			printf("  quarantined   %10llu   (in %s)\n", (unsigned long long)r.quarantined, a.o.quarantine_dir);
+		if (r.duplicates)
+			printf("  duplicates    %10llu   (byte-identical to a message of the same account)\n",
+			       (unsigned long long)r.duplicates);
 		if (r.deleted)
 			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
 	}

@@ -70,6 +70,8 @@ static void json_record(sync_run *run, const char *relpath, sync_category cat, c
 	}
 	if (it && it->unparsable)
 		ms_json_kv_bool(j, "unparsable_headers", true);
+	if (it && it->duplicate_of[0])
+		ms_json_kv_string(j, "duplicate_of", it->duplicate_of);
 	ms_json_end_object(j);
 }
 
@@ -84,6 +86,8 @@ static void record(sync_run *run, const char *relpath, sync_category cat, const 
 		run->r->unparsable++;
 	if (it && (cat == SYNC_IMPORTED_ACCOUNT || cat == SYNC_IMPORTED_QUEUE || cat == SYNC_MOVED))
 		run->r->bytes_imported += (uint64_t)it->size;
+	if (it && it->duplicate_of[0])
+		run->r->duplicates++;
 	if (run->o->verbose >= (cat == SYNC_SKIPPED ? 2 : 1))
 		log_line(run, relpath, cat, reason, detail);
 	if (run->json_file && cat != SYNC_SKIPPED)
@@ -104,6 +108,8 @@ void sync_report_item(sync_run *run, const item *it)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), ", UID %lld", (long long)it->uid);
 	if (it->unparsable && it->cat != SYNC_FAILED)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (unparsable headers)");
+	if (it->duplicate_of[0] && it->cat != SYNC_NOT_IMPORTED)
+		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (duplicate of %s)", it->duplicate_of);
 	if (run->o->dry_run && it->cat != SYNC_FAILED && it->cat != SYNC_SKIPPED)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " [dry run: nothing written]");
 	record(run, it->c->relpath, it->cat, reason, it->new_rel[0] ? it->new_rel : NULL, it);
@@ -140,6 +146,7 @@ void sync_report_close(sync_run *run)
 		ms_json_kv_int(j, ms_sync_category_name((sync_category)c), (int64_t)v);
 	}
 	ms_json_kv_int(j, "unparsable_headers", (int64_t)run->r->unparsable);
+	ms_json_kv_int(j, "duplicates", (int64_t)run->r->duplicates);
 	ms_json_end_object(j);
 	ms_json_end_object(j);
 	ms_json_finish(j);

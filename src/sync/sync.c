@@ -277,6 +277,7 @@ static void run_release(sync_run *run)
 	cand_list_free(&run->cands);
 	ms_refset_free(run->refs);
 	ms_directory_free(run->dir);
+	sync_dup_free(run->dups);
 	if (run->root_fd >= 0) {
 		sync_journal_close(run);
 		close(run->root_fd);

@@ -53,12 +53,14 @@ typedef struct ms_sync_opts {
 	 * refused with dry_run; the list is printed before anything is done. */
 	const char *quarantine_dir;
 	bool delete_unreferenced;
+	bool skip_duplicates;      /* do not import byte-identical copies */
 } ms_sync_opts;
 
 typedef struct ms_sync_report {
 	uint64_t count[SYNC_N_CATEGORIES];
 	uint64_t unparsable;       /* imported with unparsable headers */
 	uint64_t quarantined, deleted, cleanup_failed;
+	uint64_t duplicates;       /* byte-identical to a message of the account */
 	uint64_t files_seen;
 	uint64_t bytes_imported;
 	size_t refset_bytes;

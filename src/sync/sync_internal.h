@@ -47,7 +47,10 @@ typedef struct item {
 	int64_t full_path_row;        /* path update: the row to rewrite */
 	char new_rel[4096];           /* canonical relative path once moved */
 	int64_t uid;
+	char duplicate_of[64];        /* byte-identical to this message of the account */
 } item;
+
+typedef struct dup_cache dup_cache;
 
 /* A growing list of candidates, filled by the walker threads. */
 typedef struct cand_list {
@@ -74,6 +77,7 @@ typedef struct sync_run {
 	FILE *json_file;
 	atomic_uint_fast64_t seen, skipped; /* progress counters */
 	atomic_bool done;
+	dup_cache *dups;           /* the current account's messages by size */
 } sync_run;
 
 /* analyze.c */
@@ -91,6 +95,11 @@ int sync_journal_recover(sync_run *run, ms_err *e);
 int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e);
 int sync_journal_clear(sync_run *run, ms_err *e);
 void sync_journal_close(sync_run *run);
+
+/* duplicates.c: find byte-identical messages in the group's account (the
+ * items are one account's); with --skip-duplicates they are not imported. */
+int sync_mark_duplicates(sync_run *run, item *items, size_t n, bool (*importing)(const item *), ms_err *e);
+void sync_dup_free(dup_cache *c);
 
 /* cleanup.c: quarantine or delete the candidates listed in `which`
  * (indices into run->cands). */

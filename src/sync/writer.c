@@ -270,6 +270,11 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 	    sync_refresh_refs(run, e) < 0)
 		goto fail;
 	size_t k = drop_referenced(run, items, n);
+	if (k && sync_mark_duplicates(run, items, n, importing, e) < 0)
+		goto fail;
+	k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += importing(&items[i]);
 	if (k == 0)
 		return db_commit(d, e);
 	if (reserve_uids(run, folder, k, &first, e) < 0)

@@ -152,6 +152,18 @@ expect_eq "$(jq -r '.summary.imported' "$T_TMP/r5.json")" "0" "--queue-only impo
 M sync --domain example.com --json "$T_TMP/r6.json"; expect_ok "--domain"
 expect_eq "$(jq -r '.summary.imported' "$T_TMP/r6.json")" "1" "--domain imports alice's new file"
 
+# --- duplicates ---------------------------------------------------------------------
+mkdir -p "$D/$A/DD" "$D/$A/DE"
+cp -p "$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml" "$D/$A/DD/{DD000000-0000-0000-0000-000000000011}.eml"
+M sync --skip-duplicates --json "$T_TMP/r7.json"; expect_ok "--skip-duplicates"
+expect_eq "$(jq -r '.files[] | select(.path | contains("{DD0")) | .category' "$T_TMP/r7.json")" "not-imported" "duplicate skipped"
+expect_eq "$(jq -r '.files[] | select(.path | contains("{DD0")) | .duplicate_of' "$T_TMP/r7.json")" "{AB000000-0000-0000-0000-000000000001}.eml" "duplicate names the original"
+rm "$D/$A/DD/{DD000000-0000-0000-0000-000000000011}.eml"
+cp -p "$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml" "$D/$A/DE/{DE000000-0000-0000-0000-000000000012}.eml"
+M sync --json "$T_TMP/r8.json"; expect_ok "duplicate without --skip-duplicates"
+expect_eq "$(jq -r '.files[] | select(.path | contains("{DE0")) | "\(.category) \(.duplicate_of)"' "$T_TMP/r8.json")" \
+	"imported {AB000000-0000-0000-0000-000000000001}.eml" "duplicate imported and reported"
+
 # --- quarantine and delete mode ---------------------------------------------------
 ghost="example.com/ghost/11/{11000000-0000-0000-0000-000000000005}.eml"
 M sync -n --quarantine "$T_TMP/q"; expect_ok "dry run with --quarantine"
