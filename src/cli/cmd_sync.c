@@ -171,10 +171,16 @@ static int run_reload(const char *cmd)
 static bool quarantine_inside_data(const char *data, const char *dir)
 {
 	char *rd = data ? realpath(data, NULL) : NULL, *rq = realpath(dir, NULL);
-	if (!rq) { /* not there yet: judge its parent */
+	if (!rq) { /* not there yet: judge the nearest existing parent */
 		char parent[4096];
-		snprintf(parent, sizeof parent, "%s/..", dir);
-		rq = realpath(parent, NULL);
+		snprintf(parent, sizeof parent, "%s", dir);
+		char *slash;
+		while (!rq && (slash = strrchr(parent, '/')) != NULL) {
+			*slash = '\0';
+			rq = realpath(*parent ? parent : "/", NULL);
+		}
+		if (!rq)
+			rq = realpath(".", NULL);
 	}
 	size_t n = rd ? strlen(rd) : 0;
 	bool inside = rd && rq && strncmp(rq, rd, n) == 0 && (rq[n] == '/' || rq[n] == '\0');

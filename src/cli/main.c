@@ -1,5 +1,7 @@
 /* main.c - `mstore`: one binary, git-style subcommands. */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -65,8 +67,36 @@ int cmd_help(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Git-style: common options may come before the command
+ * ("mstore --db URL account list").  They are moved to the end, where
+ * every command's option parser finds them. */
+static void move_leading_options(int argc, char **argv)
+{
+	static const char *const with_value[] = { "--db", "--data", "--config", "--ini", "--password-file", NULL };
+	int i = 1;
+	while (i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
+		bool takes_value = false;
+		for (const char *const *o = with_value; *o; o++)
+			takes_value |= strcmp(argv[i], *o) == 0;
+		if (!takes_value && strcmp(argv[i], "--json") != 0)
+			break;
+		i += takes_value && i + 1 < argc ? 2 : 1;
+	}
+	int n = i - 1; /* leading option words */
+	if (n == 0 || i >= argc)
+		return;
+	char **lead = malloc((size_t)n * sizeof *lead);
+	if (!lead)
+		return;
+	memcpy(lead, argv + 1, (size_t)n * sizeof *lead);
+	memmove(argv + 1, argv + i, (size_t)(argc - i) * sizeof *argv);
+	memcpy(argv + 1 + (argc - i), lead, (size_t)n * sizeof *lead);
+	free(lead);
+}
+
 int main(int argc, char **argv)
 {
+	move_leading_options(argc, argv);
 	if (argc < 2) {
 		print_overview(stderr);
 		return EXIT_USAGE;

@@ -142,8 +142,8 @@ void sync_report_close(sync_run *run)
 	ms_json_begin_object(j);
 	ms_json_kv_int(j, "files_seen", (int64_t)atomic_load(&run->seen));
 	for (int c = 0; c < SYNC_N_CATEGORIES; c++) {
-		uint64_t v = run->r->count[c] + (c == SYNC_SKIPPED ? atomic_load(&run->skipped) : 0);
-		ms_json_kv_int(j, ms_sync_category_name((sync_category)c), (int64_t)v);
+		/* the walk's skipped files are already added to count[] */
+		ms_json_kv_int(j, ms_sync_category_name((sync_category)c), (int64_t)run->r->count[c]);
 	}
 	ms_json_kv_int(j, "unparsable_headers", (int64_t)run->r->unparsable);
 	ms_json_kv_int(j, "duplicates", (int64_t)run->r->duplicates);

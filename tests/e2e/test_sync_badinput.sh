@@ -85,9 +85,10 @@ if [ -d "$C" ]; then
 	mkdir -p "$D2/example.com/alice"
 	mst init "$URL2"; mst domain add example.com --db "$URL2"; mst account add alice@example.com --db "$URL2"
 	mst account add bob@example.com --db "$URL2"
-	i=0
+	i=0 nonempty=0
 	while IFS= read -r f; do
 		i=$((i + 1))
+		[ -s "$f" ] && nonempty=$((nonempty + 1))
 		cp "$f" "$D2/example.com/alice/corpus-$i.eml"
 		# queue copies, To rewritten to a local recipient so the queue path runs
 		{ printf 'To: bob@example.com\r\n'; cat "$f"; } > "$D2/corpus-$i.eml"
@@ -96,7 +97,8 @@ if [ -d "$C" ]; then
 	find "$D2" -type f -exec touch -d "$old" {} +
 	mst sync --db "$URL2" --data "$D2" --no-progress --json "$T_TMP/c.json"; expect_ok "sync over the corpus"
 	expect_eq "$(jq -r '.summary.failed' "$T_TMP/c.json")" "0" "no corpus file failed"
-	expect_eq "$(jq -r '.summary.moved' "$T_TMP/c.json")" "$((2 * i))" "every corpus file imported (renamed to GUID names)"
+	expect_eq "$(jq -r '.summary.moved' "$T_TMP/c.json")" "$((i + nonempty))" "every non-empty corpus file imported (renamed to GUID names)"
+	expect_eq "$(jq -r '.summary["not-imported"]' "$T_TMP/c.json")" "$((i - nonempty))" "empty corpus files refused"
 	expect_eq "$(t_sql "$URL2" "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1")" "$i" "every corpus file queued"
 	expect_eq "$(t_sql "$URL2" "SELECT COUNT(DISTINCT recipientmessageid) FROM hm_messagerecipients WHERE recipientaddress = 'bob@example.com'")" "$i" "queued to bob"
 	# spot checks on what was derived (From, internal date)

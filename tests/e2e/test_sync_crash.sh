@@ -68,6 +68,8 @@ invariants "$URL" "$T_TMP/run/Data" "reference"
 [ "$(echo "$reference" | grep -c .)" -gt 1000 ] || t_fail "reference run imported too little"
 t_drop_db "${URL##*/}"
 
+ref_rows=$(echo "$reference" | grep -vc '^rcpt|')
+total_kills=0 partial=0
 for round in $(seq "$ROUNDS"); do
 	URL=$(setup "r$round")
 	kills=0
@@ -79,8 +81,11 @@ for round in $(seq "$ROUNDS"); do
 		sleep "$(awk -v r="$RANDOM" -v t="$took_ms" 'BEGIN { printf "%.3f", (r / 32768) * t / 1000 }')"
 		if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
 		wait "$pid" 2>/dev/null
+		rows=$(t_sql "$URL" "SELECT COUNT(*) FROM hm_messages" 2>/dev/null || echo 0)
+		[ "$rows" -gt 0 ] && [ "$rows" -lt "$ref_rows" ] && partial=$((partial + 1))
 		[ $((RANDOM % 2)) = 0 ] && break
 	done
+	total_kills=$((total_kills + kills))
 	mst sync --db "$URL" --data "$T_TMP/run/Data" --settle 0 --no-progress; expect_ok "round $round: rerun after $kills kill(s)"
 	invariants "$URL" "$T_TMP/run/Data" "round $round"
 	got=$(state "$URL" "$T_TMP/run/Data")
@@ -88,4 +93,9 @@ for round in $(seq "$ROUNDS"); do
 	[ "$got" = "$reference" ] || diff <(echo "$reference") <(echo "$got") | head -5 >&2
 	t_drop_db "${URL##*/}"
 done
+# the test must really have interrupted runs half-way
+[ "$total_kills" -ge "$ROUNDS" ] || t_fail "only $total_kills kills landed in $ROUNDS rounds"
+[ "$partial" -ge 2 ] || t_fail "only $partial kills left a half-done import behind"
+t_ok
+echo "$total_kills kills, $partial left a half-done import"
 t_done

@@ -94,7 +94,7 @@ t_drop_db() {
 t_sql() {
 	local url=$1 sql=$2 name
 	case "$url" in
-	sqlite:*) sqlite3 -batch -separator $'\t' "${url#sqlite:}" "$sql" ;;
+	sqlite:*) sqlite3 -batch -cmd ".timeout 30000" -separator $'\t' "${url#sqlite:}" "$sql" ;;
 	postgresql://*) name=${url##*/}; t_psql -F $'\t' -d "$name" -c "$sql" ;;
 	mysql://*) name=${url##*/}; t_mysql "$name" -e "$sql" ;;
 	esac
