@@ -51,6 +51,12 @@ const char help_sync[] =
 	"  --create-index         create idx_custom_hm_messages_messagefilename, the index\n"
 	"                         hMailServer's documentation advises (mstore does not\n"
 	"                         need it; the server's own lookups by file name do)\n"
+	"  --hints-from URL       an older copy of the database (e.g. last night's dump,\n"
+	"                         restored elsewhere): a file it knew for the same account\n"
+	"                         goes back to the folder it had there (created if\n"
+	"                         missing), with its flags and internal date, instead of\n"
+	"                         INBOX, unread.  Password: $MSTORE_HINTS_PASSWORD, else\n"
+	"                         the store's\n"
 	"  --skip-duplicates      do not import a file byte-identical to a message the\n"
 	"                         account already has (duplicates are always reported)\n"
 	"  --quarantine DIR       after the run, move the files it could not import\n"
@@ -63,7 +69,7 @@ const char help_sync[] =
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
-	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS,
 };
 
 #define MAX_SCOPE 64
@@ -129,6 +135,7 @@ static bool sync_option(void *data, int opt, const char *arg)
 	case O_QUARANTINE: a->o.quarantine_dir = arg; return true;
 	case O_DELETE: a->o.delete_unreferenced = true; return true;
 	case O_SKIP_DUPS: a->o.skip_duplicates = true; return true;
+	case O_HINTS: a->o.hints_url = arg; return true;
 	case O_NOW: /* tests: pin "now" for the settle rule */
 		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
 		else a->o.now = (time_t)v;
@@ -216,6 +223,8 @@ static int index_advice(ms_store *s, bool create, bool dry_run, ms_err *e)
 	return 0;
 }
 
+static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s);
+
 int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -237,6 +246,7 @@ int cmd_sync(int argc, char **argv)
 		{ "quarantine", required_argument, 0, O_QUARANTINE },
 		{ "delete-unreferenced", no_argument, 0, O_DELETE },
 		{ "skip-duplicates", no_argument, 0, O_SKIP_DUPS },
+		{ "hints-from", required_argument, 0, O_HINTS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "sync" };
@@ -259,25 +269,46 @@ int cmd_sync(int argc, char **argv)
 		return cli_usage(&ctx, "--quarantine and --delete-unreferenced exclude each other");
 	a.o.domains = a.nd ? a.domains : NULL;
 	a.o.accounts = a.na ? a.accounts : NULL;
+	ms_config cfg;
 	ms_store *s;
-	int rc = cli_open_store(&ctx, &s);
+	int rc = cli_config(&ctx, &cfg);
 	if (rc != EXIT_OK)
 		return rc;
+	ms_err oe = { 0 };
+	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, &s, &oe) < 0) {
+		ms_config_free(&cfg);
+		return cli_fail(&oe);
+	}
+	const char *hp = getenv("MSTORE_HINTS_PASSWORD");
+	a.o.hints_password = hp && *hp ? hp : cfg.db_password;
+	rc = run_sync(&ctx, &a, s);
+	ms_config_free(&cfg);
+	return rc;
+}
+
+/* The run itself, once the store is open (closes it). */
+static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
+{
+	const sync_args *a = args;
+	int rc;
 	ms_sync_report r;
 	ms_err e = { 0 };
-	if (a.o.quarantine_dir && quarantine_inside_data(s->data_dir, a.o.quarantine_dir)) {
+	if (a->o.quarantine_dir && quarantine_inside_data(s->data_dir, a->o.quarantine_dir)) {
 		ms_store_close(s);
-		return cli_usage(&ctx, "the quarantine directory %s is inside the data directory", a.o.quarantine_dir);
+		return cli_usage(ctx, "the quarantine directory %s is inside the data directory", a->o.quarantine_dir);
 	}
-	if (index_advice(s, a.create_index, a.o.dry_run, &e) < 0 || ms_sync_run(s, &a.o, &r, &e) < 0) {
+	if (index_advice(s, a->create_index, a->o.dry_run, &e) < 0 || ms_sync_run(s, &a->o, &r, &e) < 0) {
 		ms_store_close(s);
 		return cli_fail(&e);
 	}
 	ms_store_close(s);
-	if (!a.o.json_path || strcmp(a.o.json_path, "-") != 0) {
-		print_summary(&r, a.o.dry_run);
+	if (!a->o.json_path || strcmp(a->o.json_path, "-") != 0) {
+		print_summary(&r, a->o.dry_run);
 		if (r.quarantined)
-			printf("  quarantined   %10llu   (in %s)\n", (unsigned long long)r.quarantined, a.o.quarantine_dir);
+			printf("  quarantined   %10llu   (in %s)\n", (unsigned long long)r.quarantined, a->o.quarantine_dir);
+		if (r.hinted)
+			printf("  from hints    %10llu   (folder, flags and date from --hints-from)\n",
+			       (unsigned long long)r.hinted);
 		if (r.duplicates)
 			printf("  duplicates    %10llu   (byte-identical to a message of the same account)\n",
 			       (unsigned long long)r.duplicates);
@@ -287,7 +318,7 @@ int cmd_sync(int argc, char **argv)
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
 	uint64_t imported = r.count[SYNC_IMPORTED_ACCOUNT] + r.count[SYNC_IMPORTED_QUEUE] + r.count[SYNC_MOVED] +
 	                    r.count[SYNC_PATH_UPDATED];
-	if (a.reload && imported && !a.o.dry_run && run_reload(a.reload) != EXIT_OK)
+	if (a->reload && imported && !a->o.dry_run && run_reload(a->reload) != EXIT_OK)
 		rc = EXIT_PARTIAL;
 	return rc;
 }

@@ -122,7 +122,14 @@ static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 	}
 	fill_from_headers(it, h);
 	it->misplaced = !is_canonical(it->c);
-	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_ACCOUNT, "%s", it->acct->address);
+	it->hint = sync_hint_for(run->hints, it->c->relpath + it->c->name_off, it->acct->address);
+	if (it->hint) {
+		it->flags = it->hint->flags;
+		if (it->hint->created[0])
+			snprintf(it->created, sizeof it->created, "%s", it->hint->created);
+	}
+	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_ACCOUNT, "%s%s%s", it->acct->address,
+	    it->hint ? ", folder and flags from the hint database" : "", "");
 }
 
 static void analyze_queue(sync_run *run, item *it, const ms_headers *h)
@@ -148,6 +155,7 @@ static void analyze_one(sync_run *run, item *it)
 {
 	const cand *c = it->c;
 	const char *name = c->relpath + c->name_off;
+	it->flags = c->place == WALK_QUEUE ? 0 : 32; /* imports are unread: Recent */
 	if (c->place == WALK_PUBLIC) {
 		set(it, SYNC_NOT_IMPORTED, "in #Public: the public folder it belonged to is unknown");
 		return;

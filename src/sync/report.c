@@ -72,6 +72,8 @@ static void json_record(sync_run *run, const char *relpath, sync_category cat, c
 		ms_json_kv_bool(j, "unparsable_headers", true);
 	if (it && it->duplicate_of[0])
 		ms_json_kv_string(j, "duplicate_of", it->duplicate_of);
+	if (it && it->hint)
+		ms_json_kv_bool(j, "from_hints", true);
 	ms_json_end_object(j);
 }
 
@@ -88,6 +90,8 @@ static void record(sync_run *run, const char *relpath, sync_category cat, const 
 		run->r->bytes_imported += (uint64_t)it->size;
 	if (it && it->duplicate_of[0])
 		run->r->duplicates++;
+	if (it && it->hint && (cat == SYNC_IMPORTED_ACCOUNT || cat == SYNC_MOVED))
+		run->r->hinted++;
 	if (run->o->verbose >= (cat == SYNC_SKIPPED ? 2 : 1))
 		log_line(run, relpath, cat, reason, detail);
 	if (run->json_file && cat != SYNC_SKIPPED)

@@ -278,6 +278,7 @@ static void run_release(sync_run *run)
 	ms_refset_free(run->refs);
 	ms_directory_free(run->dir);
 	sync_dup_free(run->dups);
+	sync_hints_free(run->hints);
 	if (run->root_fd >= 0) {
 		sync_journal_close(run);
 		close(run->root_fd);
@@ -314,8 +315,11 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	rc = walk_data_dir(&run, e);
 	if (rc == 0) {
 		qsort(run.cands.v, run.cands.n, sizeof *run.cands.v, cand_cmp);
-		rc = run_batches(&run, e);
+		if (o->hints_url)
+			rc = sync_hints_load(&run, o->hints_url, o->hints_password, e);
 	}
+	if (rc == 0)
+		rc = run_batches(&run, e);
 	sync_progress_stop(&run, progress);
 	r->files_seen = atomic_load(&run.seen);
 	r->count[SYNC_SKIPPED] += atomic_load(&run.skipped);

@@ -54,6 +54,8 @@ typedef struct ms_sync_opts {
 	const char *quarantine_dir;
 	bool delete_unreferenced;
 	bool skip_duplicates;      /* do not import byte-identical copies */
+	const char *hints_url;     /* --hints-from: an older copy of the database */
+	const char *hints_password;
 } ms_sync_opts;
 
 typedef struct ms_sync_report {
@@ -61,6 +63,7 @@ typedef struct ms_sync_report {
 	uint64_t unparsable;       /* imported with unparsable headers */
 	uint64_t quarantined, deleted, cleanup_failed;
 	uint64_t duplicates;       /* byte-identical to a message of the account */
+	uint64_t hinted;           /* placed by --hints-from */
 	uint64_t files_seen;
 	uint64_t bytes_imported;
 	size_t refset_bytes;

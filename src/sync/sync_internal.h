@@ -23,6 +23,20 @@
 #include "util/json.h"
 #include "walk/walk.h"
 
+/* Folder paths of --hints-from: level names joined by this byte (folder
+ * names may contain '/' or '.', never a control character). */
+#define MS_FOLDER_SEP '\x1f'
+
+/* What an older copy of the database knew about a file. */
+typedef struct ms_hint {
+	char *name;      /* file name */
+	char *account;   /* account address */
+	char *folder;    /* folder path (MS_FOLDER_SEP-joined); NULL = INBOX */
+	int flags;
+	char created[32];
+} ms_hint;
+typedef struct hint_set hint_set;
+
 /* A file the walk found that the database does not reference (yet). */
 typedef struct cand {
 	char *relpath;       /* in the candidates' arena */
@@ -47,6 +61,9 @@ typedef struct item {
 	int64_t full_path_row;        /* path update: the row to rewrite */
 	char new_rel[4096];           /* canonical relative path once moved */
 	int64_t uid;
+	int64_t folder_id;            /* the folder the row goes to */
+	int flags;                    /* messageflags: 32 (Recent), or the hint's */
+	const ms_hint *hint;          /* --hints-from knew this file */
 	char duplicate_of[64];        /* byte-identical to this message of the account */
 } item;
 
@@ -78,6 +95,7 @@ typedef struct sync_run {
 	atomic_uint_fast64_t seen, skipped; /* progress counters */
 	atomic_bool done;
 	dup_cache *dups;           /* the current account's messages by size */
+	hint_set *hints;           /* --hints-from */
 } sync_run;
 
 /* analyze.c */
@@ -100,6 +118,11 @@ void sync_journal_close(sync_run *run);
  * items are one account's); with --skip-duplicates they are not imported. */
 int sync_mark_duplicates(sync_run *run, item *items, size_t n, bool (*importing)(const item *), ms_err *e);
 void sync_dup_free(dup_cache *c);
+
+/* hints.c */
+int sync_hints_load(sync_run *run, const char *url, const char *password, ms_err *e);
+const ms_hint *sync_hint_for(const hint_set *h, const char *name, const char *account);
+void sync_hints_free(hint_set *h);
 
 /* cleanup.c: quarantine or delete the candidates listed in `which`
  * (indices into run->cands). */

@@ -208,22 +208,100 @@ static int reserve_uids(sync_run *run, int64_t folder, size_t k, int64_t *first,
 	return 0;
 }
 
-static int insert_account_rows(sync_run *run, item *items, size_t n, int64_t folder, ms_err *e)
+static int by_internal_date(const void *a, const void *b)
+{
+	const item *x = *(item *const *)a, *y = *(item *const *)b;
+	int c = strcmp(x->created, y->created); /* "YYYY-MM-DD HH:MM:SS" sorts by time */
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* The folder path an item goes to; NULL = INBOX. */
+static const char *folder_path_of(const item *it)
+{
+	return it->hint ? it->hint->folder : NULL;
+}
+
+static bool same_folder(const item *a, const item *b)
+{
+	const char *x = folder_path_of(a), *y = folder_path_of(b);
+	return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+/* The items of the group that go to `like`'s folder and have no UID yet. */
+static size_t collect_folder(item *items, size_t n, const item *like, item **out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (importing(&items[i]) && items[i].uid == 0 && same_folder(&items[i], like))
+			out[k++] = &items[i];
+	return k;
+}
+
+/* Find or create a folder path (hints) below the account's top level. */
+static int ensure_folder(sync_run *run, int64_t account_id, const char *path, int64_t *folder, ms_err *e)
+{
+	char level[256], now[32];
+	int64_t parent = -1;
+	ms_sql_time(run->now, now);
+	for (const char *p = path; p;) {
+		const char *sep = strchr(p, MS_FOLDER_SEP);
+		snprintf(level, sizeof level, "%.*s", sep ? (int)(sep - p) : (int)strlen(p), p);
+		int rc = ms_sql_int(run->s->db, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ?"
+		                    " AND folderparentid = ? AND foldername = ?",
+		                    PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level)), folder, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && ms_sql_insert(run->s->db, "INSERT INTO hm_imapfolders (folderaccountid, folderparentid,"
+		                             " foldername, folderissubscribed, foldercreationtime, foldercurrentuid)"
+		                             " VALUES (?, ?, ?, 1, ?, 0)", "folderid",
+		                             PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level), P_TEXT(now)),
+		                             folder, e) < 0)
+			return -1;
+		parent = *folder;
+		p = sep ? sep + 1 : NULL;
+	}
+	return 0;
+}
+
+static int lock_folder(db *d, int64_t folder, ms_err *e)
+{
+	return ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid WHERE folderid = ?",
+	                   PARAMS(P_INT(folder)), NULL, e);
+}
+
+/* Give every item of one folder its UID: reserved in one step, handed
+ * out in the order of the internal dates (as if the messages had arrived
+ * in that order; clients sort by UID). */
+static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms_err *e)
+{
+	int64_t first;
+	if (reserve_uids(run, folder, k, &first, e) < 0)
+		return -1;
+	qsort(v, k, sizeof *v, by_internal_date);
+	for (size_t i = 0; i < k; i++) {
+		v[i]->uid = first++;
+		v[i]->folder_id = folder;
+	}
+	return 0;
+}
+
+static int insert_account_rows(sync_run *run, item *items, size_t n, ms_err *e)
 {
 	db_stmt *st;
 	if (db_prepare(run->s->db,
 	               "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
 	               " messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
 	               " messagecreatetime, messagelocked, messageuid)"
-	               " VALUES (?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', 32, ?, 0, ?)", &st, e) < 0)
+	               " VALUES (?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 0, ?)", &st, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		item *it = &items[i];
 		if (!importing(it))
 			continue;
 		if (db_reset(st, e) < 0 ||
-		    ms_sql_bind(st, PARAMS(P_INT(it->acct->id), P_INT(folder), P_TEXT(row_name(it)), P_TEXT(it->from),
-		                           P_INT(it->size), P_TEXT(it->created), P_INT(it->uid)), e) < 0 ||
+		    ms_sql_bind(st, PARAMS(P_INT(it->acct->id), P_INT(it->folder_id), P_TEXT(row_name(it)),
+		                           P_TEXT(it->from), P_INT(it->size), P_INT(it->flags), P_TEXT(it->created),
+		                           P_INT(it->uid)), e) < 0 ||
 		    db_step(st, e) == DB_ERROR) {
 			db_finalize(st);
 			return -1;
@@ -233,59 +311,53 @@ static int insert_account_rows(sync_run *run, item *items, size_t n, int64_t fol
 	return 0;
 }
 
-static int by_internal_date(const void *a, const void *b)
+static size_t count_importing(const item *items, size_t n)
 {
-	const item *x = *(item *const *)a, *y = *(item *const *)b;
-	int c = strcmp(x->created, y->created); /* "YYYY-MM-DD HH:MM:SS" sorts by time */
-	return c ? c : (x < y ? -1 : x > y);
-}
-
-/* UIDs ascend with the internal dates, as if the messages had arrived in
- * that order (clients sort by UID). */
-static void assign_uids(item *items, size_t n, int64_t first)
-{
-	item **v = malloc(n * sizeof *v);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (importing(&items[i]))
-			v ? (void)(v[k++] = &items[i]) : (void)(items[i].uid = first++);
-	if (!v)
-		return;
-	qsort(v, k, sizeof *v, by_internal_date);
-	for (size_t i = 0; i < k; i++)
-		v[i]->uid = first++;
-	free(v);
+		k += importing(&items[i]);
+	return k;
 }
 
-/* One account's run of items: lock, re-check, reserve, move, insert. */
+/* One account's run of items.  The INBOX row lock comes first, always, so
+ * two writers of one account queue up there and never deadlock on the
+ * other folders (hints) they lock afterwards. */
 static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 {
 	db *d = run->s->db;
-	int64_t folder, first;
-	if (db_begin(d, e) < 0)
+	int64_t inbox;
+	item **v = malloc(n * sizeof *v);
+	if (!v)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (db_begin(d, e) < 0) {
+		free(v);
 		return -1;
-	if (inbox_of(run, items[0].acct->id, &folder, e) < 0 ||
-	    ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid WHERE folderid = ?",
-	                PARAMS(P_INT(folder)), NULL, e) < 0 ||
+	}
+	if (inbox_of(run, items[0].acct->id, &inbox, e) < 0 || lock_folder(d, inbox, e) < 0 ||
 	    sync_refresh_refs(run, e) < 0)
 		goto fail;
-	size_t k = drop_referenced(run, items, n);
-	if (k && sync_mark_duplicates(run, items, n, importing, e) < 0)
-		goto fail;
-	k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += importing(&items[i]);
-	if (k == 0)
-		return db_commit(d, e);
-	if (reserve_uids(run, folder, k, &first, e) < 0)
+	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
 		goto fail;
 	move_misplaced(run, items, n, false);
-	assign_uids(items, n, first);
-	if (insert_account_rows(run, items, n, folder, e) < 0 || db_commit(d, e) < 0)
+	for (size_t i = 0; i < n; i++) {
+		if (!importing(&items[i]) || items[i].uid)
+			continue;
+		int64_t folder = inbox;
+		const char *path = folder_path_of(&items[i]);
+		if (path && (ensure_folder(run, items[i].acct->id, path, &folder, e) < 0 || lock_folder(d, folder, e) < 0))
+			goto fail;
+		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
+			goto fail;
+	}
+	if ((count_importing(items, n) && insert_account_rows(run, items, n, e) < 0) || db_commit(d, e) < 0)
 		goto fail;
+	free(v);
 	return sync_journal_clear(run, e);
 fail:
 	db_rollback(d);
+	for (size_t i = 0; i < n; i++)
+		items[i].uid = 0;
+	free(v);
 	return -1;
 }
 

@@ -1,0 +1,216 @@
+/* hints.c - --hints-from URL: folders, flags and internal dates from an
+ * older copy of the database (last night's dump restored somewhere).
+ *
+ * The most common complaint about the original synchronizer is that after
+ * a resync every message lands in the Inbox, unread.  When an older copy
+ * of the database knew a file (by its name) for the same account, sync
+ * puts the file back into the folder it had there (creating the folder
+ * path if needed), with its flags and internal date.
+ *
+ * Only the rows for files this run is about to import are kept: the old
+ * database is streamed once and filtered against the candidates' names.
+ */
+#include "sync/sync_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/strmap.h"
+
+struct hint_set {
+	ms_hint *v;
+	size_t n, cap;
+	ms_strmap by_name;   /* file name -> index */
+};
+
+static int add_hint(hint_set *h, const ms_hint *x)
+{
+	if (h->n == h->cap) {
+		size_t ncap = h->cap ? h->cap * 2 : 64;
+		ms_hint *nv = realloc(h->v, ncap * sizeof *nv);
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = ncap;
+	}
+	h->v[h->n] = *x;
+	return ms_strmap_put(&h->by_name, x->name, (int64_t)h->n++);
+}
+
+void sync_hints_free(hint_set *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		free(h->v[i].account);
+		free(h->v[i].folder);
+	}
+	free(h->v);
+	ms_strmap_free(&h->by_name);
+	free(h);
+}
+
+const ms_hint *sync_hint_for(const hint_set *h, const char *name, const char *account)
+{
+	int64_t i;
+	if (!h || !ms_strmap_get(&h->by_name, name, &i))
+		return NULL;
+	return strcasecmp(h->v[i].account, account) == 0 ? &h->v[i] : NULL;
+}
+
+/* ---- the old database's folder tree ------------------------------------------ */
+
+typedef struct old_folder {
+	int64_t id, parent;
+	char *name;
+} old_folder;
+
+typedef struct old_folders {
+	old_folder *v;
+	size_t n, cap;
+	ms_strmap by_id; /* decimal id -> index */
+} old_folders;
+
+static int load_folders(db *old, old_folders *f, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(old, "SELECT folderid, folderparentid, foldername FROM hm_imapfolders", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (f->n == f->cap) {
+			size_t ncap = f->cap ? f->cap * 2 : 256;
+			old_folder *nv = realloc(f->v, ncap * sizeof *nv);
+			if (!nv)
+				break;
+			f->v = nv;
+			f->cap = ncap;
+		}
+		char key[32];
+		const char *name = db_column_text(st, 2);
+		old_folder *x = &f->v[f->n];
+		*x = (old_folder){ db_column_int64(st, 0), db_column_int64(st, 1), strdup(name ? name : "") };
+		snprintf(key, sizeof key, "%lld", (long long)x->id);
+		if (!x->name || ms_strmap_put(&f->by_id, key, (int64_t)f->n) < 0)
+			break;
+		f->n++;
+	}
+	db_finalize(st);
+	if (rc == DB_ROW)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory reading the hint database's folders");
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+static void free_folders(old_folders *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].name);
+	free(f->v);
+	ms_strmap_free(&f->by_id);
+}
+
+/* "Archive" MS_FOLDER_SEP "2020": the names from the top level down;
+ * NULL for INBOX (the default) or a folder that cannot be traced. */
+static char *folder_path(const old_folders *f, int64_t id)
+{
+	const char *names[64];
+	int depth = 0;
+	char key[32];
+	int64_t idx;
+	while (id != -1 && depth < 64) {
+		snprintf(key, sizeof key, "%lld", (long long)id);
+		if (!ms_strmap_get(&f->by_id, key, &idx))
+			return NULL;
+		names[depth++] = f->v[idx].name;
+		id = f->v[idx].parent;
+	}
+	if (depth == 0 || depth == 64 || (depth == 1 && strcasecmp(names[0], "INBOX") == 0))
+		return NULL;
+	size_t len = 0;
+	for (int i = 0; i < depth; i++)
+		len += strlen(names[i]) + 1;
+	char *p = malloc(len), *w = p;
+	if (!p)
+		return NULL;
+	for (int i = depth - 1; i >= 0; i--) {
+		w = stpcpy(w, names[i]);
+		if (i)
+			*w++ = MS_FOLDER_SEP;
+	}
+	*w = '\0';
+	return p;
+}
+
+/* ---- loading ------------------------------------------------------------------ */
+
+static const char *basename_of(const char *name)
+{
+	const char *b = name;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == '\\')
+			b = p + 1;
+	return b;
+}
+
+static int read_hints(db *old, const ms_refset *wanted, const old_folders *f, hint_set *h, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(old, "SELECT m.messagefilename, a.accountaddress, m.messagefolderid, m.messageflags,"
+	               " m.messagecreatetime FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid"
+	               " WHERE m.messagetype = 2", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		const char *file = db_column_text(st, 0), *acct = db_column_text(st, 1), *created = db_column_text(st, 4);
+		if (!file || !acct || !ms_refset_has(wanted, basename_of(file)))
+			continue;
+		ms_hint x = { .name = strdup(basename_of(file)), .account = strdup(acct),
+		              .folder = folder_path(f, db_column_int64(st, 2)), .flags = (int)db_column_int64(st, 3) };
+		snprintf(x.created, sizeof x.created, "%.19s", created ? created : "");
+		if (!x.name || !x.account || add_hint(h, &x) < 0) {
+			free(x.name);
+			free(x.account);
+			free(x.folder);
+			db_finalize(st);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory reading hints");
+		}
+	}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+int sync_hints_load(sync_run *run, const char *url, const char *password, ms_err *e)
+{
+	ms_refset *wanted = ms_refset_new();
+	hint_set *h = calloc(1, sizeof *h);
+	old_folders f = { 0 };
+	db *old = NULL;
+	int rc = -1;
+	if (!wanted || !h) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < run->cands.n; i++)
+		if (ms_refset_add(wanted, run->cands.v[i].relpath + run->cands.v[i].name_off, 0) < 0) {
+			ms_err_set(e, MS_E_NOMEM, "out of memory");
+			goto out;
+		}
+	if (db_open(url, password, false, &old, e) < 0 || load_folders(old, &f, e) < 0 ||
+	    read_hints(old, wanted, &f, h, e) < 0) {
+		ms_err_prefix(e, "--hints-from");
+		goto out;
+	}
+	run->hints = h;
+	h = NULL;
+	rc = 0;
+out:
+	if (old)
+		db_close(old);
+	free_folders(&f);
+	ms_refset_free(wanted);
+	sync_hints_free(h);
+	return rc;
+}
