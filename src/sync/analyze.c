@@ -21,30 +21,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
 
 #include "message/header.h"
 #include "store/sql.h"
-
-/* Open a file beneath the data directory without following symlinks. */
-static int open_file_beneath(int root_fd, const char *relpath)
-{
-#ifdef SYS_openat2
-	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, root_fd, relpath, &how, sizeof how);
-	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
-		return fd;
-#endif
-	return openat(root_fd, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-}
 
 static void set(item *it, sync_category cat, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set(item *it, sync_category cat, const char *fmt, ...)
@@ -164,7 +145,7 @@ static void analyze_one(sync_run *run, item *it)
 		set(it, SYNC_NOT_IMPORTED, "not in an account folder or the queue");
 		return;
 	}
-	int fd = open_file_beneath(run->root_fd, c->relpath);
+	int fd = ms_open_beneath(run->root_fd, c->relpath, O_RDONLY | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0) {
 		set(it, SYNC_FAILED, "cannot open: %s", strerror(errno));

@@ -194,27 +194,14 @@ static int walk_data_dir(sync_run *run, ms_err *e)
 
 /* ---- loading what the database knows -------------------------------------- */
 
+/* Every referenced name: the re-check's query from the first row on. */
 static int load_refs(sync_run *run, ms_err *e)
 {
-	db_stmt *st;
 	run->refs = ms_refset_new();
 	if (!run->refs)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	if (db_prepare(run->s->db, "SELECT messageid, messagefilename FROM hm_messages", &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		int64_t id = db_column_int64(st, 0);
-		const char *name = db_column_text(st, 1);
-		if (id > run->watermark)
-			run->watermark = id;
-		if (name && ms_refset_add(run->refs, name, id) < 0) {
-			db_finalize(st);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory loading message file names");
-		}
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	run->watermark = 0;
+	return sync_refresh_refs(run, e);
 }
 
 /* ---- batches --------------------------------------------------------------- */

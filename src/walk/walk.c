@@ -147,22 +147,24 @@ static void done_with_dir(walker *w, uint64_t entries)
 
 /* ---- reading one directory ---------------------------------------------- */
 
-/* Open relpath beneath the data directory, refusing symlinks anywhere on
- * the way (openat2 RESOLVE_NO_SYMLINKS where the kernel has it). */
-static int open_dir_beneath(int root_fd, const char *relpath)
+int ms_open_beneath(int root_fd, const char *relpath, int flags)
 {
-	if (!*relpath)
-		return dup(root_fd);
+	flags |= O_NOFOLLOW | O_CLOEXEC;
 #ifdef SYS_openat2
 	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.flags = (uint64_t)flags,
 		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, root_fd, relpath, &how, sizeof how);
 	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 		return fd;
 #endif
-	return openat(root_fd, relpath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return openat(root_fd, relpath, flags);
+}
+
+static int open_dir_beneath(int root_fd, const char *relpath)
+{
+	return *relpath ? ms_open_beneath(root_fd, relpath, O_RDONLY | O_DIRECTORY) : dup(root_fd);
 }
 
 static void report(walker *w, walk_entry *e)

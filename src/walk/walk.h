@@ -79,6 +79,12 @@ typedef struct walk_stats {
  * be opened; everything below it is reported through on_entry. */
 int ms_walk(const char *data_dir, const walk_opts *o, walk_stats *stats, ms_err *e);
 
+/* Open `relpath` beneath the directory `root_fd` without following any
+ * symlink on the way (openat2 RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH where the
+ * kernel has it, else O_NOFOLLOW on the last component).  `flags` as for
+ * open(2); O_CLOEXEC and O_NOFOLLOW are added. */
+int ms_open_beneath(int root_fd, const char *relpath, int flags);
+
 /* True if `name` ends in .eml or .hma, any case. */
 bool ms_walk_is_message_name(const char *name);
 
