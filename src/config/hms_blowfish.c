@@ -116,8 +116,8 @@ static int hex_to_bytes(const char *hex, uint8_t **out, size_t *out_len, ms_err 
 
 int ms_hms_blowfish_decrypt(const char *hex, char **out, ms_err *e)
 {
-	uint8_t *buf;
-	size_t len;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	*out = NULL;
 	if (hex_to_bytes(hex, &buf, &len, e) < 0)
 		return -1;

@@ -29,7 +29,7 @@ bool ms_schema_version_known(int version);
 int ms_schema_create(db *d, ms_err *e);
 
 /* Read hm_dbversion.value.  A database without the table is an error
- * (MS_E_SCHEMA: "not an hMailServer store"). */
+ * (MS_E_SCHEMA: "not an hMailServer database"). */
 int ms_schema_read_version(db *d, int *version, ms_err *e);
 
 /* Render the DDL for one dialect into a newly allocated string (statements
