@@ -12,7 +12,8 @@
 set -u
 : "${MSTORE_BIN:?MSTORE_BIN not set}"
 : "${MSTORE_TEST_BACKEND:=sqlite}"
-MSTORE_TEST_ENV=${MSTORE_TEST_ENV:-${TMPDIR:-/tmp}/mstore-test-dbs/env}
+# The same default as tests/db-servers.sh and tests/unit/test_db.c.
+MSTORE_TEST_ENV=${MSTORE_TEST_ENV:-${MSTORE_TEST_DBS:-/tmp/mstore-test-dbs}/env}
 if [ -f "$MSTORE_TEST_ENV" ]; then
 	# shellcheck disable=SC1090
 	. "$MSTORE_TEST_ENV"
@@ -25,11 +26,15 @@ export HOME=$T_TMP/home MSTORE_SYSCONFDIR=$T_TMP/etc
 mkdir -p "$HOME"
 T_FAILS=0
 T_CHECKS=0
-T_DBS=()
+# Server databases to drop at exit, "BACKEND NAME" a line.  A file, not a
+# variable: tests call t_new_db in a subshell, URL=$(t_new_db hint).
+T_DBS_FILE=$T_TMP/databases
 
 t_cleanup() {
-	local db
-	for db in "${T_DBS[@]+"${T_DBS[@]}"}"; do t_drop_db "$db"; done
+	local backend db
+	if [ -f "$T_DBS_FILE" ]; then
+		while read -r backend db; do MSTORE_TEST_BACKEND=$backend t_drop_db "$db"; done <"$T_DBS_FILE"
+	fi
 	rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
@@ -58,33 +63,35 @@ t_need_server() {
 t_psql() { PGPASSWORD=$MSTORE_TEST_DB_PASSWORD psql -X -q -A -t -v ON_ERROR_STOP=1 \
 	-h 127.0.0.1 -p "$MSTORE_TEST_PG_PORT" -U "$MSTORE_TEST_DB_USER" "$@"; }
 t_mysql() { MYSQL_PWD=$MSTORE_TEST_DB_PASSWORD mariadb --protocol=TCP -h 127.0.0.1 \
-	-P "$MSTORE_TEST_MY_PORT" -u "$MSTORE_TEST_DB_USER" -N -B "$@"; }
+	-P "$MSTORE_TEST_MY_PORT" -u "$MSTORE_TEST_DB_USER" -N -B -r "$@"; }
 
 # t_new_db NAME_HINT: create an empty database on the current backend and
 # print its URL.  Databases are dropped when the test exits.
 t_new_db() {
 	local hint=${1:-db} name
-	name="mst_${hint}_$$_${RANDOM}"
+	# Lower case: PostgreSQL folds unquoted names, the URL would not.
+	name="mst_${hint,,}_$$_${RANDOM}${RANDOM}"
 	case "$MSTORE_TEST_BACKEND" in
 	sqlite)
 		echo "sqlite:$T_TMP/$name.sqlite"
 		;;
 	pgsql)
 		t_psql -d postgres -c "CREATE DATABASE $name" >/dev/null || return 1
-		T_DBS+=("$name")
+		echo "$MSTORE_TEST_BACKEND $name" >>"$T_DBS_FILE"
 		echo "postgresql://$MSTORE_TEST_DB_USER@127.0.0.1:$MSTORE_TEST_PG_PORT/$name"
 		;;
 	mysql)
 		t_mysql -e "CREATE DATABASE $name" || return 1
-		T_DBS+=("$name")
+		echo "$MSTORE_TEST_BACKEND $name" >>"$T_DBS_FILE"
 		echo "mysql://$MSTORE_TEST_DB_USER@127.0.0.1:$MSTORE_TEST_MY_PORT/$name"
 		;;
 	esac
 }
 
+# FORCE: a killed mstore's session may linger on the server for a moment.
 t_drop_db() {
 	case "$MSTORE_TEST_BACKEND" in
-	pgsql) t_psql -d postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 ;;
+	pgsql) t_psql -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 ;;
 	mysql) t_mysql -e "DROP DATABASE IF EXISTS $1" >/dev/null 2>&1 ;;
 	esac
 }
