@@ -7,7 +7,16 @@
  * costs as much as a 2 KB one, and it hands the section to GMime for the
  * RFC 5322 / RFC 2047 work.  Nothing here crashes on garbage: any input
  * yields a result (possibly with every field empty) and flags that say
- * what was wrong.
+ * what was wrong.  Lines of the section that are not header fields are
+ * skipped.  Work and memory stay proportional to the section: GMime sees
+ * only the fields read here (the first 100 From, To and Cc fields each),
+ * and a Subject is decoded from its first 64 KB.
+ *
+ * Threads: ms_header_global_init() initialises GMime exactly once
+ * (pthread_once; g_mime_init() itself is not thread-safe); after it, any
+ * number of threads may parse different messages at once.  The parse
+ * functions call it themselves, so calling it first is only a matter of
+ * doing the one-time work early.
  */
 #ifndef MS_HEADER_H
 #define MS_HEADER_H
@@ -35,10 +44,12 @@ typedef struct ms_address_list {
 
 enum {
 	MS_HDR_NO_SEPARATOR = 1 << 0,  /* no empty line: the whole file is header */
-	MS_HDR_TRUNCATED    = 1 << 1,  /* header section longer than MS_HEADER_MAX */
-	MS_HDR_BINARY       = 1 << 2,  /* NUL bytes or no parseable header field */
+	MS_HDR_TRUNCATED    = 1 << 1,  /* no empty line within MS_HEADER_MAX bytes and
+	                                  more follow: the section was cut there
+	                                  (not also MS_HDR_NO_SEPARATOR) */
+	MS_HDR_BINARY       = 1 << 2,  /* NUL bytes or no header field at all */
 	MS_HDR_BAD_UTF8     = 1 << 3,  /* 8-bit header bytes that are not UTF-8 */
-	MS_HDR_EMPTY        = 1 << 4,  /* zero bytes */
+	MS_HDR_EMPTY        = 1 << 4,  /* zero bytes (the only flag then) */
 };
 
 typedef struct ms_headers {
@@ -55,11 +66,11 @@ typedef struct ms_headers {
 	char *message_id;  /* without angle brackets; NULL if none */
 	char *subject;     /* RFC 2047-decoded, UTF-8; NULL if none */
 	unsigned flags;    /* MS_HDR_* */
-	size_t header_bytes; /* size of the header section read */
+	size_t header_bytes; /* size of the header section, its empty line included */
 } ms_headers;
 
-/* Call once per process before any parsing (initialises GMime); safe to
- * call more than once. */
+/* Initialises GMime once per process; safe to call any number of times,
+ * from any thread. */
 void ms_header_global_init(void);
 
 /* Parse a header section held in memory (need not be NUL-terminated; may
@@ -68,7 +79,10 @@ void ms_header_global_init(void);
 int ms_headers_parse(const char *buf, size_t len, ms_headers *out, ms_err *e);
 
 /* Read the header section of the file at `path` and parse it.  Returns -1
- * with `e` set (naming the file) only when the file cannot be read. */
+ * with `e` set (naming the file) only when the file cannot be read (or is
+ * not a regular file) or memory runs out; `out` then holds nothing to
+ * free.  Reads no more of the body than the 16 KB read that met the empty
+ * line. */
 int ms_headers_read_file(const char *path, ms_headers *out, ms_err *e);
 /* Same, from an open file descriptor (read from its current offset). */
 int ms_headers_read_fd(int fd, const char *name_for_errors, ms_headers *out, ms_err *e);
@@ -78,7 +92,9 @@ void ms_headers_free(ms_headers *h);
 /* Parse an address-list header value (To/Cc/From syntax: display names,
  * groups, comments, quoted local parts, RFC 2047 encoded words).  Group
  * members are flattened into the list; empty groups add nothing.  Entries
- * without an '@' are dropped.  Returns 0, or -1 on out-of-memory. */
+ * without something on both sides of an '@' are dropped.  Domains stay as
+ * written (punycode or UTF-8); strings are valid UTF-8.  Returns 0, or -1
+ * on out-of-memory. */
 int ms_address_list_parse(const char *value, ms_address_list *out, ms_err *e);
 void ms_address_list_free(ms_address_list *l);
 

@@ -1,0 +1,97 @@
+/* fuzz_header.c - libFuzzer target for the header parser.
+ *
+ * Each input is parsed twice: as a whole message (ms_headers_parse) and as
+ * one address-list header value (ms_address_list_parse).  Besides the
+ * sanitizers' crash, leak and undefined-behaviour reports, the promises of
+ * header.h are checked and any broken one traps:
+ *   - every address has a local part and a domain around an '@';
+ *   - every string handed back is valid UTF-8;
+ *   - the header section is no longer than the input and MS_HEADER_MAX;
+ *   - MS_HDR_EMPTY is set exactly for empty input.
+ */
+#include <glib.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message/header.h"
+
+#define REQUIRE(cond) \
+	do { \
+		if (!(cond)) \
+			__builtin_trap(); \
+	} while (0)
+
+static void check_text(const char *s)
+{
+	REQUIRE(!s || g_utf8_validate(s, -1, NULL));
+}
+
+static void check_list(const ms_address_list *l)
+{
+	REQUIRE(l->n == 0 || l->v != NULL);
+	for (size_t i = 0; i < l->n; i++) {
+		const char *addr = l->v[i].addr;
+		REQUIRE(addr != NULL);
+		const char *at = strrchr(addr, '@');
+		REQUIRE(at && at != addr && at[1] != '\0');
+		check_text(addr);
+		check_text(l->v[i].name);
+		REQUIRE(!l->v[i].name || l->v[i].name[0] != '\0');
+	}
+}
+
+static void fuzz_message(const char *data, size_t size)
+{
+	ms_headers h;
+	ms_err e = { 0 };
+	if (ms_headers_parse(data, size, &h, &e) < 0) {
+		REQUIRE(e.code == MS_E_NOMEM); /* the only failure allowed */
+		return;
+	}
+	REQUIRE(h.header_bytes <= size && h.header_bytes <= MS_HEADER_MAX);
+	REQUIRE(((h.flags & MS_HDR_EMPTY) != 0) == (size == 0));
+	REQUIRE(!(h.flags & MS_HDR_TRUNCATED) || size > MS_HEADER_MAX);
+	check_list(&h.from);
+	check_list(&h.to);
+	check_list(&h.cc);
+	check_text(h.subject);
+	check_text(h.message_id);
+	REQUIRE(!h.subject || h.subject[0] != '\0');
+	REQUIRE(!h.message_id || h.message_id[0] != '\0');
+	ms_headers_free(&h);
+}
+
+static void fuzz_address_value(const char *data, size_t size)
+{
+	char *value = malloc(size + 1);
+	if (!value)
+		return;
+	memcpy(value, data, size);
+	value[size] = '\0';
+	ms_address_list l;
+	ms_err e = { 0 };
+	if (ms_address_list_parse(value, &l, &e) == 0) {
+		check_list(&l);
+		ms_address_list_free(&l);
+	}
+	free(value);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	ms_header_global_init();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fuzz_message((const char *)data, size);
+	fuzz_address_value((const char *)data, size);
+	return 0;
+}
