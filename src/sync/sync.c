@@ -301,7 +301,8 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	sync_progress_start(&run, &progress);
 	rc = walk_data_dir(&run, e);
 	if (rc == 0) {
-		qsort(run.cands.v, run.cands.n, sizeof *run.cands.v, cand_cmp);
+		if (run.cands.n)
+			qsort(run.cands.v, run.cands.n, sizeof *run.cands.v, cand_cmp);
 		if (o->hints_url)
 			rc = sync_hints_load(&run, o->hints_url, o->hints_password, e);
 	}
