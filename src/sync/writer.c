@@ -274,7 +274,7 @@ static int lock_folder(db *d, int64_t folder, ms_err *e)
  * in that order; clients sort by UID). */
 static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms_err *e)
 {
-	int64_t first;
+	int64_t first = 0;
 	if (reserve_uids(run, folder, k, &first, e) < 0)
 		return -1;
 	qsort(v, k, sizeof *v, by_internal_date);
