@@ -285,30 +285,69 @@ static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms
 	return 0;
 }
 
-static int insert_account_rows(sync_run *run, item *items, size_t n, ms_err *e)
+#define ROWS_PER_INSERT 100
+#define ACCOUNT_ROW_VALUES "(?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 0, ?)"
+
+/* "INSERT ... VALUES (...), (...), ..." for `rows` rows: one round trip
+ * per hundred rows instead of one per row.  Only placeholders are
+ * repeated; every value is still bound. */
+static char *multi_row_insert(size_t rows)
 {
+	static const char head[] =
+		"INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
+		" messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
+		" messagecreatetime, messagelocked, messageuid) VALUES ";
+	size_t one = sizeof ACCOUNT_ROW_VALUES + 1;
+	char *sql = malloc(sizeof head + rows * one);
+	if (!sql)
+		return NULL;
+	char *w = stpcpy(sql, head);
+	for (size_t i = 0; i < rows; i++)
+		w = stpcpy(stpcpy(w, i ? ", " : ""), ACCOUNT_ROW_VALUES);
+	return sql;
+}
+
+static int insert_rows_chunk(sync_run *run, item **v, size_t k, ms_err *e)
+{
+	char *sql = multi_row_insert(k);
 	db_stmt *st;
-	if (db_prepare(run->s->db,
-	               "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
-	               " messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
-	               " messagecreatetime, messagelocked, messageuid)"
-	               " VALUES (?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 0, ?)", &st, e) < 0)
+	if (!sql)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	int rc = db_prepare(run->s->db, sql, &st, e);
+	free(sql);
+	if (rc < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		item *it = &items[i];
-		if (!importing(it))
-			continue;
-		if (db_reset(st, e) < 0 ||
-		    ms_sql_bind(st, PARAMS(P_INT(it->acct->id), P_INT(it->folder_id), P_TEXT(row_name(it)),
-		                           P_TEXT(it->from), P_INT(it->size), P_INT(it->flags), P_TEXT(it->created),
-		                           P_INT(it->uid)), e) < 0 ||
-		    db_step(st, e) == DB_ERROR) {
-			db_finalize(st);
-			return -1;
+	for (size_t i = 0; i < k && rc == 0; i++) {
+		const item *it = v[i];
+		ms_param p[] = { P_INT(it->acct->id), P_INT(it->folder_id), P_TEXT(row_name(it)), P_TEXT(it->from),
+		                 P_INT(it->size), P_INT(it->flags), P_TEXT(it->created), P_INT(it->uid) };
+		size_t np = sizeof p / sizeof p[0];
+		for (size_t j = 0; j < np && rc == 0; j++) {
+			int idx = (int)(i * np + j + 1);
+			rc = p[j].type == MS_P_INT ? db_bind_int64(st, idx, p[j].i, e) : db_bind_text(st, idx, p[j].s, e);
 		}
 	}
+	if (rc == 0 && db_step(st, e) == DB_ERROR)
+		rc = -1;
 	db_finalize(st);
-	return 0;
+	return rc;
+}
+
+static int insert_account_rows(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	item *v[ROWS_PER_INSERT];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!importing(&items[i]))
+			continue;
+		v[k++] = &items[i];
+		if (k == ROWS_PER_INSERT) {
+			if (insert_rows_chunk(run, v, k, e) < 0)
+				return -1;
+			k = 0;
+		}
+	}
+	return k ? insert_rows_chunk(run, v, k, e) : 0;
 }
 
 static size_t count_importing(const item *items, size_t n)
