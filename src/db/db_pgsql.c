@@ -1,0 +1,433 @@
+/* db_pgsql.c - the PostgreSQL driver (libpq).
+ *
+ * Statements are prepared on the server under generated names
+ * (PQprepare) and executed with text parameters (PQexecPrepared); the
+ * server infers each parameter's type from its use.  `?` placeholders
+ * become $1, $2, ... outside string literals, quoted identifiers, dollar
+ * quotes and comments.  A result is read whole, so other statements can
+ * run on the connection while the caller walks its rows. */
+#include <ctype.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_internal.h"
+
+#define CONNECT_TIMEOUT_SECONDS "10"
+
+typedef struct pg_stmt {
+	char name[32];
+	char **values;   /* one per parameter, malloc'd text; NULL is SQL NULL */
+	PGresult *res;   /* NULL until executed */
+	int row;         /* the current row */
+} pg_stmt;
+
+static PGconn *conn_of(db *d)
+{
+	return d->conn;
+}
+
+static pg_stmt *stmt_of(db_stmt *s)
+{
+	return s->impl;
+}
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* "ERROR: primary message (detail)" from a failed result, or the
+ * connection's message when there is no result (connection lost). */
+static void result_cause(PGconn *c, const PGresult *r, char *buf, size_t len)
+{
+	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (!primary) {
+		db_fold_message(PQerrorMessage(c), buf, len);
+		if (!buf[0])
+			snprintf(buf, len, "unknown error");
+		return;
+	}
+	const char *severity = PQresultErrorField(r, PG_DIAG_SEVERITY);
+	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	char raw[1536];
+	snprintf(raw, sizeof raw, "%s: %s%s%s%s", severity ? severity : "ERROR", primary, detail ? " (" : "",
+	         detail ? detail : "", detail ? ")" : "");
+	db_fold_message(raw, buf, len);
+}
+
+static int fail_result(db *d, const char *sql, PGresult *r, ms_err *e)
+{
+	char cause[1536];
+	result_cause(conn_of(d), r, cause, sizeof cause);
+	PQclear(r);
+	return db_fail_sql(d, sql, e, "%s", cause);
+}
+
+static bool result_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+	return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+/* Server notices ("table does not exist, skipping") are not the user's
+ * business; libpq would print them on stderr. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg, (void)message;
+}
+
+static int connect_failure(db *d, PGconn *c, const char *password, ms_err *e)
+{
+	char cause[1024], where[300];
+	db_fold_message(c ? PQerrorMessage(c) : "out of memory", cause, sizeof cause);
+	bool auth = c && PQconnectionNeedsPassword(c);
+	PQfinish(c);
+	db_server_address(d, where, sizeof where);
+	return db_fail(d, e, MS_E_DB, "cannot connect to the PostgreSQL server at %s: %s%s", where, cause,
+	               auth && !password ? " (no password was given: set it in the config file, --password-file"
+	                                   " or MSTORE_DB_PASSWORD)" : "");
+}
+
+static int open_db(db *d, const char *password, bool create, ms_err *e)
+{
+	(void)create; /* a server database is created by its administrator */
+	char port[16];
+	snprintf(port, sizeof port, "%d", d->url.port > 0 ? d->url.port : 5432);
+	const char *const keys[] = { "host", "port", "dbname", "user", "password", "connect_timeout",
+		                     "client_encoding", "application_name", "options", NULL };
+	const char *const values[] = { d->url.host, port, d->url.dbname, d->url.user[0] ? d->url.user : NULL,
+		                       password, CONNECT_TIMEOUT_SECONDS, "UTF8", "mstore",
+		                       "-c DateStyle=ISO", NULL };
+	/* expand_dbname = 0: the database name is a name, never a conninfo
+	 * string that could smuggle in other settings. */
+	PGconn *c = PQconnectdbParams(keys, values, 0);
+	if (!c || PQstatus(c) != CONNECTION_OK)
+		return connect_failure(d, c, password, e);
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
+	d->conn = c;
+	return 0;
+}
+
+static void close_db(db *d)
+{
+	PQfinish(conn_of(d));
+}
+
+static int exec(db *d, const char *sql, ms_err *e)
+{
+	PGresult *r = PQexec(conn_of(d), sql);
+	if (!result_ok(r))
+		return fail_result(d, sql, r, e);
+	PQclear(r);
+	return 0;
+}
+
+/* PostgreSQL answers COMMIT in a transaction that had a failed statement
+ * with a successful "ROLLBACK": that is a failure to the caller. */
+static int commit(db *d, ms_err *e)
+{
+	PGresult *r = PQexec(conn_of(d), "COMMIT");
+	if (!result_ok(r))
+		return fail_result(d, "COMMIT", r, e);
+	bool rolled_back = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
+	PQclear(r);
+	if (rolled_back)
+		return db_fail_sql(d, "COMMIT", e, "the server rolled the transaction back because a statement in it "
+		                   "failed");
+	return 0;
+}
+
+/* ---- placeholders ---------------------------------------------------------- */
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* Length of the span from p to the closing `quote` (a doubled quote stays
+ * inside); backslashes escape in E'...' strings. */
+static size_t quoted_span(const char *p, char quote, bool backslashes)
+{
+	const char *q = p + 1;
+	for (; *q; q++) {
+		if (backslashes && *q == '\\' && q[1]) {
+			q++;
+		} else if (*q == quote) {
+			if (q[1] != quote)
+				return (size_t)(q + 1 - p);
+			q++;
+		}
+	}
+	return (size_t)(q - p);
+}
+
+static size_t block_comment_span(const char *p)
+{
+	int depth = 0;
+	const char *q = p;
+	while (*q) {
+		if (q[0] == '/' && q[1] == '*') {
+			depth++;
+			q += 2;
+		} else if (q[0] == '*' && q[1] == '/') {
+			q += 2;
+			if (--depth == 0)
+				break;
+		} else {
+			q++;
+		}
+	}
+	return (size_t)(q - p);
+}
+
+/* $tag$ ... $tag$; 0 if p does not open a dollar quote. */
+static size_t dollar_span(const char *sql, const char *p)
+{
+	if (p > sql && ident_char(p[-1]))
+		return 0;
+	const char *q = p + 1;
+	if (isalpha((unsigned char)*q) || *q == '_')
+		while (isalnum((unsigned char)*q) || *q == '_')
+			q++;
+	if (*q != '$')
+		return 0;
+	size_t tag_len = (size_t)(q + 1 - p);
+	const char *end = strchr(q + 1, '$');
+	while (end && strncmp(end, p, tag_len) != 0)
+		end = strchr(end + 1, '$');
+	return end ? (size_t)(end + tag_len - p) : strlen(p);
+}
+
+/* Length of the literal, identifier or comment starting at p; 0 if none
+ * starts there. */
+static size_t literal_span(const char *sql, const char *p)
+{
+	switch (*p) {
+	case '\'': {
+		bool e_string = p > sql && (p[-1] == 'E' || p[-1] == 'e') && (p - 1 == sql || !ident_char(p[-2]));
+		return quoted_span(p, '\'', e_string);
+	}
+	case '"':
+		return quoted_span(p, '"', false);
+	case '-':
+		return p[1] == '-' ? strcspn(p, "\n") : 0;
+	case '/':
+		return p[1] == '*' ? block_comment_span(p) : 0;
+	case '$':
+		return dollar_span(sql, p);
+	default:
+		return 0;
+	}
+}
+
+/* `sql` with each `?` outside literals replaced by $1, $2, ...; malloc'd,
+ * NULL when out of memory.  *count gets the number of placeholders. */
+static char *number_placeholders(const char *sql, int *count)
+{
+	size_t questions = 0;
+	for (const char *p = sql; *p; p++)
+		questions += *p == '?';
+	size_t cap = strlen(sql) + questions * 8 + 1;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	size_t at = 0;
+	*count = 0;
+	for (const char *p = sql; *p;) {
+		size_t span = literal_span(sql, p);
+		if (span > 0) {
+			memcpy(out + at, p, span);
+			at += span;
+			p += span;
+		} else if (*p == '?') {
+			at += (size_t)snprintf(out + at, cap - at, "$%d", ++*count);
+			p++;
+		} else {
+			out[at++] = *p++;
+		}
+	}
+	out[at] = '\0';
+	return out;
+}
+
+/* ---- statements ------------------------------------------------------------ */
+
+/* The SQL the server gets: numbered placeholders, RETURNING for inserts. */
+static char *server_sql(db_stmt *s, int *count)
+{
+	char *numbered = number_placeholders(s->sql, count);
+	if (!numbered || !s->pk)
+		return numbered;
+	char *returning = db_sql_with_returning(numbered, s->pk);
+	free(numbered);
+	return returning;
+}
+
+static int prepare(db_stmt *s, ms_err *e)
+{
+	int count = 0;
+	char *sql = server_sql(s, &count);
+	pg_stmt *p = calloc(1, sizeof *p);
+	if (!sql || !p || !(p->values = calloc((size_t)count + 1, sizeof *p->values))) {
+		free(sql);
+		free(p);
+		return db_fail_sql(s->d, s->sql, e, "out of memory");
+	}
+	snprintf(p->name, sizeof p->name, "mstore_%lu", ++s->d->next_serial);
+	PGresult *r = PQprepare(conn_of(s->d), p->name, sql, count, NULL);
+	free(sql);
+	if (!result_ok(r)) {
+		free(p->values);
+		free(p);
+		return fail_result(s->d, s->sql, r, e);
+	}
+	PQclear(r);
+	s->impl = p;
+	s->nparams = count;
+	return 0;
+}
+
+static int set_value(db_stmt *s, int idx, const char *text, ms_err *e)
+{
+	pg_stmt *p = stmt_of(s);
+	char *copy = NULL;
+	if (text && !(copy = strdup(text)))
+		return db_fail_sql(s->d, s->sql, e, "out of memory");
+	free(p->values[idx - 1]);
+	p->values[idx - 1] = copy;
+	return 0;
+}
+
+static int bind_int64(db_stmt *s, int idx, int64_t v, ms_err *e)
+{
+	char text[32];
+	snprintf(text, sizeof text, "%lld", (long long)v);
+	return set_value(s, idx, text, e);
+}
+
+static int bind_text(db_stmt *s, int idx, const char *v, ms_err *e)
+{
+	return set_value(s, idx, v, e);
+}
+
+static int bind_null(db_stmt *s, int idx, ms_err *e)
+{
+	return set_value(s, idx, NULL, e);
+}
+
+/* Rows written, from the command tag ("UPDATE 3"); a SELECT wrote none. */
+static int64_t rows_changed(const PGresult *r)
+{
+	if (strncmp(PQcmdStatus((PGresult *)r), "SELECT", 6) == 0)
+		return 0;
+	return strtoll(PQcmdTuples((PGresult *)r), NULL, 10);
+}
+
+static int execute(db_stmt *s, ms_err *e)
+{
+	pg_stmt *p = stmt_of(s);
+	PGresult *r = PQexecPrepared(conn_of(s->d), p->name, s->nparams, (const char *const *)p->values, NULL,
+	                             NULL, 0);
+	if (!result_ok(r))
+		return fail_result(s->d, s->sql, r, e);
+	p->res = r;
+	p->row = -1;
+	s->changes = rows_changed(r);
+	if (s->pk && PQntuples(r) > 0)
+		s->insert_id = db_text_to_int64(PQgetvalue(r, 0, 0));
+	return 0;
+}
+
+static int step(db_stmt *s, ms_err *e)
+{
+	pg_stmt *p = stmt_of(s);
+	if (!p->res && execute(s, e) < 0)
+		return DB_ERROR;
+	/* An insert's RETURNING row became db_insert_id. */
+	if (s->pk || PQresultStatus(p->res) != PGRES_TUPLES_OK)
+		return DB_DONE;
+	return ++p->row < PQntuples(p->res) ? DB_ROW : DB_DONE;
+}
+
+static int column_count(db_stmt *s)
+{
+	pg_stmt *p = stmt_of(s);
+	return p->res ? PQnfields(p->res) : 0;
+}
+
+static bool column_is_null(db_stmt *s, int col)
+{
+	pg_stmt *p = stmt_of(s);
+	return PQgetisnull(p->res, p->row, col);
+}
+
+static const char *column_text(db_stmt *s, int col)
+{
+	pg_stmt *p = stmt_of(s);
+	return PQgetisnull(p->res, p->row, col) ? NULL : PQgetvalue(p->res, p->row, col);
+}
+
+static int64_t column_int64(db_stmt *s, int col)
+{
+	return db_text_to_int64(column_text(s, col));
+}
+
+static int reset(db_stmt *s, ms_err *e)
+{
+	(void)e;
+	pg_stmt *p = stmt_of(s);
+	PQclear(p->res);
+	p->res = NULL;
+	return 0;
+}
+
+static void clear_bindings(db_stmt *s)
+{
+	pg_stmt *p = stmt_of(s);
+	for (int i = 0; i < s->nparams; i++) {
+		free(p->values[i]);
+		p->values[i] = NULL;
+	}
+}
+
+/* Free the server's copy too (a long run prepares many statements).  The
+ * name is ours, generated above, never data. */
+static void deallocate(db *d, const char *name)
+{
+	char sql[64];
+	if (PQstatus(conn_of(d)) != CONNECTION_OK)
+		return;
+	snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
+	PQclear(PQexec(conn_of(d), sql));
+}
+
+static void finalize(db_stmt *s)
+{
+	pg_stmt *p = stmt_of(s);
+	reset(s, NULL);
+	clear_bindings(s);
+	deallocate(s->d, p->name);
+	free(p->values);
+	free(p);
+}
+
+const db_ops db_pgsql_ops = {
+	.open = open_db,
+	.close = close_db,
+	.exec = exec,
+	.begin_sql = "BEGIN",
+	.commit = commit,
+	.prepare = prepare,
+	.bind_int64 = bind_int64,
+	.bind_text = bind_text,
+	.bind_null = bind_null,
+	.step = step,
+	.column_count = column_count,
+	.column_is_null = column_is_null,
+	.column_int64 = column_int64,
+	.column_text = column_text,
+	.reset = reset,
+	.clear_bindings = clear_bindings,
+	.finalize = finalize,
+};
