@@ -46,6 +46,8 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 	fi
 fi
 
+tests/db-servers.sh stop
+trap - EXIT
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
