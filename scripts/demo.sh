@@ -41,7 +41,7 @@ done < "$demo/objects.txt"
 
 # A few files as a damaged store has them: misplaced, in an unknown
 # account's folder, addressed to nobody local.
-first=$(find "$demo/Data/d0.example.com" -name '*.eml' | sort | head -1)
+first=$(find "$demo/Data/d0.example.com" -name '*.eml' | sort | sed -n 1p)
 cp -p "$first" "$(dirname "$(dirname "$first")")/restored-from-backup.eml"
 mkdir -p "$demo/Data/d0.example.com/former.employee/AB"
 cp -p "$first" "$demo/Data/d0.example.com/former.employee/AB/{AB000000-0000-4000-8000-000000000001}.eml"
@@ -51,7 +51,10 @@ echo; echo "== mstore account list --domain d0.example.com"; "$mstore" account l
 echo; echo "== the database references no message file: mstore info"; "$mstore" info
 
 echo; echo "== mstore sync -v (lines for everything not skipped; the report: $demo/sync.json)"
-"$mstore" sync -v --json "$demo/sync.json" | grep -v '^Imported\|^Queued' | head -20 || true
+"$mstore" sync -v --json "$demo/sync.json" > "$demo/sync.log"
+grep -v '^Imported\|^Queued\|^ \|^mstore sync' "$demo/sync.log" | sed -n 1,8p
+echo "   ... (all lines: $demo/sync.log)"
+sed -n '/^mstore sync/,$p' "$demo/sync.log"
 echo; echo "== mstore sync again: everything is skipped"
 "$mstore" sync
 echo; echo "== mstore info"; "$mstore" info
