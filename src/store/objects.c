@@ -199,20 +199,22 @@ static int grow(void **v, size_t n, size_t size, ms_err *e)
 	return 0;
 }
 
-int ms_domain_list(ms_store *s, ms_domain **out, size_t *n, ms_err *e)
+/* Step through a prepared SELECT, reading each row into a new element of
+ * a growing array (elements of `size` bytes); finalizes the statement. */
+static int collect_rows(db_stmt *st, size_t size, void (*read)(db_stmt *st, void *elem), void **out, size_t *n,
+                        ms_err *e)
 {
-	db_stmt *st;
+	int rc;
 	*out = NULL;
 	*n = 0;
-	if (db_prepare(s->db, "SELECT " DOMAIN_COLUMNS " FROM hm_domains d ORDER BY d.domainname", &st, e) < 0)
-		return -1;
-	int rc;
 	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (grow((void **)out, *n, sizeof **out, e) < 0) {
+		if (grow(out, *n, size, e) < 0) {
 			rc = DB_ERROR;
 			break;
 		}
-		read_domain_row(st, &(*out)[(*n)++]);
+		void *elem = (char *)*out + (*n)++ * size;
+		memset(elem, 0, size);
+		read(st, elem);
 	}
 	db_finalize(st);
 	if (rc == DB_ERROR) {
@@ -222,6 +224,19 @@ int ms_domain_list(ms_store *s, ms_domain **out, size_t *n, ms_err *e)
 		return -1;
 	}
 	return 0;
+}
+
+static void read_domain(db_stmt *st, void *elem)
+{
+	read_domain_row(st, elem);
+}
+
+int ms_domain_list(ms_store *s, ms_domain **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(s->db, "SELECT " DOMAIN_COLUMNS " FROM hm_domains d ORDER BY d.domainname", &st, e) < 0)
+		return -1;
+	return collect_rows(st, sizeof **out, read_domain, (void **)out, n, e);
 }
 
 int ms_domain_alias_add(ms_store *s, const char *domain, const char *alias_in, ms_err *e)
@@ -240,33 +255,21 @@ int ms_domain_alias_add(ms_store *s, const char *domain, const char *alias_in, m
 	return 0;
 }
 
+static void read_domain_alias(db_stmt *st, void *elem)
+{
+	ms_domain_alias *a = elem;
+	a->id = db_column_int64(st, 0);
+	copy_col(st, 1, a->domain, sizeof a->domain);
+	copy_col(st, 2, a->alias, sizeof a->alias);
+}
+
 int ms_domain_alias_list(ms_store *s, ms_domain_alias **out, size_t *n, ms_err *e)
 {
 	db_stmt *st;
-	*out = NULL;
-	*n = 0;
 	if (db_prepare(s->db, "SELECT a.daid, d.domainname, a.daalias FROM hm_domain_aliases a"
 	               " JOIN hm_domains d ON d.domainid = a.dadomainid ORDER BY d.domainname, a.daalias", &st, e) < 0)
 		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (grow((void **)out, *n, sizeof **out, e) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-		ms_domain_alias *a = &(*out)[(*n)++];
-		a->id = db_column_int64(st, 0);
-		copy_col(st, 1, a->domain, sizeof a->domain);
-		copy_col(st, 2, a->alias, sizeof a->alias);
-	}
-	db_finalize(st);
-	if (rc == DB_ERROR) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	return collect_rows(st, sizeof **out, read_domain_alias, (void **)out, n, e);
 }
 
 /* ---- addresses shared by accounts, aliases and lists --------------------- */
@@ -356,41 +359,29 @@ int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, i
 	return 0;
 }
 
+static void read_account(db_stmt *st, void *elem)
+{
+	ms_account *a = elem;
+	a->id = db_column_int64(st, 0);
+	a->domain_id = db_column_int64(st, 1);
+	copy_col(st, 2, a->address, sizeof a->address);
+	a->active = db_column_int64(st, 3) != 0;
+	a->max_size_mb = db_column_int64(st, 4);
+	a->inbox_id = db_column_is_null(st, 5) ? 0 : db_column_int64(st, 5);
+}
+
 int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e)
 {
 	db_stmt *st;
-	*out = NULL;
-	*n = 0;
-	int rc = ms_sql_prepare(s->db,
+	if (ms_sql_prepare(s->db,
 		"SELECT a.accountid, a.accountdomainid, a.accountaddress, a.accountactive, a.accountmaxsize,"
 		" (SELECT MIN(f.folderid) FROM hm_imapfolders f WHERE f.folderaccountid = a.accountid"
 		"  AND f.folderparentid = -1 AND UPPER(f.foldername) = 'INBOX')"
 		" FROM hm_accounts a JOIN hm_domains d ON d.domainid = a.accountdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.accountaddress",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
-	if (rc < 0)
+		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
 		return -1;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (grow((void **)out, *n, sizeof **out, e) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-		ms_account *a = &(*out)[(*n)++];
-		a->id = db_column_int64(st, 0);
-		a->domain_id = db_column_int64(st, 1);
-		copy_col(st, 2, a->address, sizeof a->address);
-		a->active = db_column_int64(st, 3) != 0;
-		a->max_size_mb = db_column_int64(st, 4);
-		a->inbox_id = db_column_is_null(st, 5) ? 0 : db_column_int64(st, 5);
-	}
-	db_finalize(st);
-	if (rc == DB_ERROR) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	return collect_rows(st, sizeof **out, read_account, (void **)out, n, e);
 }
 
 /* ---- aliases ------------------------------------------------------------ */
@@ -411,37 +402,25 @@ int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive
 	return 0;
 }
 
+static void read_alias(db_stmt *st, void *elem)
+{
+	ms_alias *a = elem;
+	a->id = db_column_int64(st, 0);
+	copy_col(st, 1, a->name, sizeof a->name);
+	copy_col(st, 2, a->value, sizeof a->value);
+	a->active = db_column_int64(st, 3) != 0;
+}
+
 int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e)
 {
 	db_stmt *st;
-	*out = NULL;
-	*n = 0;
-	int rc = ms_sql_prepare(s->db,
+	if (ms_sql_prepare(s->db,
 		"SELECT a.aliasid, a.aliasname, a.aliasvalue, a.aliasactive FROM hm_aliases a"
 		" JOIN hm_domains d ON d.domainid = a.aliasdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.aliasname",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
-	if (rc < 0)
+		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
 		return -1;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (grow((void **)out, *n, sizeof **out, e) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-		ms_alias *a = &(*out)[(*n)++];
-		a->id = db_column_int64(st, 0);
-		copy_col(st, 1, a->name, sizeof a->name);
-		copy_col(st, 2, a->value, sizeof a->value);
-		a->active = db_column_int64(st, 3) != 0;
-	}
-	db_finalize(st);
-	if (rc == DB_ERROR) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	return 0;
+	return collect_rows(st, sizeof **out, read_alias, (void **)out, n, e);
 }
 
 /* ---- distribution lists -------------------------------------------------- */
