@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# sync options not covered elsewhere: --shard covers the store exactly
+# once, -vv prints "Skipped", --reload-command, --create-index, the
+# progress line on a terminal, and a database connection killed mid-run.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+export TZ=UTC
+GEN=${MSTORE_GEN:?MSTORE_GEN not set}
+
+"$GEN" --seed 5 --messages 600 --domains 2 --accounts 9 --queue-percent 4 "$T_TMP/g" >/dev/null || t_fail "generator"
+store() { # store NAME: a fresh store over a fresh copy of the generated data directory
+	local url
+	url=$(t_new_db "$1") || return 1
+	rm -rf "$T_TMP/$1"; cp -a "$T_TMP/g" "$T_TMP/$1"
+	mst init "$url"
+	while read -r kind name; do mst "$kind" add "$name" --db "$url"; done < "$T_TMP/g/objects.txt"
+	echo "$url"
+}
+rows() { t_sql "$1" "SELECT messagefilename FROM hm_messages ORDER BY messagefilename"; }
+
+# --- shards: 1/3, 2/3, 3/3 together import exactly what one run imports ----
+ONE=$(store one)
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --no-progress; expect_ok "unsharded run"
+SH=$(store sharded)
+for k in 1 2 3; do
+	mst sync --db "$SH" --data "$T_TMP/sharded/Data" --shard "$k/3" --no-progress --json "$T_TMP/s$k.json"
+	expect_ok "shard $k/3"
+done
+expect_eq "$(rows "$SH" | sha256sum)" "$(rows "$ONE" | sha256sum)" "the three shards import exactly what one run imports"
+for k in 1 2 3; do
+	n=$(jq -r '.summary.imported + .summary.queued' "$T_TMP/s$k.json")
+	[ "$n" -gt 0 ] || t_fail "shard $k/3 imported nothing: the hash does not spread"
+done
+t_ok
+expect_eq "$(t_sql "$SH" "SELECT COUNT(*) FROM (SELECT messagefilename FROM hm_messages GROUP BY messagefilename HAVING COUNT(*) > 1) d")" "0" "no file in two shards"
+
+# --- -vv prints every file, "Skipped" included --------------------------------
+mst sync --db "$ONE" --data "$T_TMP/one/Data" -vv --no-progress; expect_ok "-vv"
+expect_eq "$(grep -c '^Skipped ' "$T_TMP/out")" "$(rows "$ONE" | grep -c .)" "one Skipped line per referenced file"
+
+# --- --reload-command runs only when something was imported ---------------------
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --reload-command "touch $T_TMP/reloaded"; expect_ok "no-op run"
+[ ! -e "$T_TMP/reloaded" ] || t_fail "reload command ran although nothing was imported"
+f=$(find "$T_TMP/one/Data" -mindepth 4 -name '*.eml' | sort | sed -n 1p)
+cp -p "$f" "$(dirname "$f")/{FEFEFEFE-0000-4000-8000-000000000001}.eml"
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --reload-command "touch $T_TMP/reloaded"; expect_ok "importing run"
+[ -e "$T_TMP/reloaded" ] || t_fail "reload command did not run after an import"
+cp -p "$f" "$(dirname "$f")/{FEFEFEFE-0000-4000-8000-000000000002}.eml"
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --reload-command "exit 3"; expect_rc 1 "failing reload command"
+expect_err_contains "reload command failed" "failing reload command reported"
+t_ok
+
+# --- --create-index ----------------------------------------------------------------
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --create-index -n; expect_ok "--create-index --dry-run"
+expect_out_contains "would create index" "dry run only announces the index"
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --create-index; expect_ok "--create-index"
+case "$MSTORE_TEST_BACKEND" in
+sqlite) idx="SELECT COUNT(*) FROM sqlite_master WHERE type='index' AND name='idx_custom_hm_messages_messagefilename'" ;;
+pgsql) idx="SELECT COUNT(*) FROM pg_indexes WHERE indexname='idx_custom_hm_messages_messagefilename'" ;;
+mysql) idx="SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema=DATABASE() AND index_name='idx_custom_hm_messages_messagefilename'" ;;
+esac
+expect_eq "$(t_sql "$ONE" "$idx")" "1" "the documented custom index exists"
+mst sync --db "$ONE" --data "$T_TMP/one/Data" --create-index; expect_ok "--create-index again is harmless"
+
+# --- the progress line appears on a terminal, and only there ------------------------
+PR=$(store progress)
+script -qec "env MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} $MSTORE_BIN sync --db $PR --data $T_TMP/progress/Data" \
+	/dev/null > "$T_TMP/tty.out" 2>&1
+grep -q "files/s" "$T_TMP/tty.out" || t_fail "no progress line on a terminal"
+mst sync --db "$PR" --data "$T_TMP/progress/Data"; expect_ok "no terminal"
+grep -q "files/s" "$T_TMP/err" && t_fail "a progress line was written although stderr is not a terminal"
+t_ok
+
+# --- the database connection dies mid-run: clear failure, then a clean rerun --------
+if [ "$MSTORE_TEST_BACKEND" != sqlite ]; then
+	KD=$(store killed)
+	name=${KD##*/}
+	MSTORE_DB_PASSWORD=$MSTORE_TEST_DB_PASSWORD "$MSTORE_BIN" sync --db "$KD" --data "$T_TMP/killed/Data" \
+		--batch 5 --threads 1 --no-progress >"$T_TMP/k.out" 2>"$T_TMP/k.err" &
+	pid=$!
+	for _ in $(seq 50); do # wait until it has written something, then cut its connection
+		[ "$(t_sql "$KD" "SELECT COUNT(*) FROM hm_messages")" -gt 0 ] && break
+		sleep 0.1
+	done
+	case "$MSTORE_TEST_BACKEND" in
+	pgsql) t_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$name' AND pid <> pg_backend_pid()" >/dev/null ;;
+	mysql) for id in $(t_mysql -e "SELECT id FROM information_schema.processlist WHERE db = '$name' AND id <> CONNECTION_ID()"); do
+			t_mysql -e "KILL $id" 2>/dev/null
+		done ;;
+	esac
+	wait "$pid"
+	T_RC=$?
+	cp "$T_TMP/k.err" "$T_TMP/err"
+	partial=$(t_sql "$KD" "SELECT COUNT(*) FROM hm_messages")
+	if [ "$T_RC" = 0 ]; then
+		echo "note: the run finished before its connection was cut ($partial rows)" >&2
+	else
+		expect_rc 1 "a run whose connection died exits 1"
+		grep -q "127.0.0.1" "$T_TMP/k.out" "$T_TMP/k.err" || t_fail "the failure does not name the server"
+	fi
+	mst sync --db "$KD" --data "$T_TMP/killed/Data" --no-progress; expect_ok "rerun after the connection died"
+	expect_eq "$(rows "$KD" | sha256sum)" "$(rows "$ONE" | grep -v FEFEFEFE | sha256sum)" "the rerun completes the job"
+	expect_eq "$(t_sql "$KD" "SELECT COUNT(*) FROM (SELECT messagefilename FROM hm_messages GROUP BY messagefilename HAVING COUNT(*) > 1) d")" "0" "no duplicates"
+fi
+t_done
