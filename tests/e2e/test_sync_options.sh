@@ -71,6 +71,22 @@ mst sync --db "$PR" --data "$T_TMP/progress/Data"; expect_ok "no terminal"
 grep -q "files/s" "$T_TMP/err" && t_fail "a progress line was written although stderr is not a terminal"
 t_ok
 
+# --- SQLite locked by another process: clear failure, then a clean rerun ------------
+if [ "$MSTORE_TEST_BACKEND" = sqlite ]; then
+	LK=$(store locked)
+	f=${LK#sqlite:}
+	{ echo "BEGIN EXCLUSIVE;"; echo "UPDATE hm_dbversion SET value = value;"; sleep 6; echo "COMMIT;"; } | sqlite3 "$f" &
+	locker=$!
+	sleep 1
+	MSTORE_SQLITE_BUSY_MS=300 mst sync --db "$LK" --data "$T_TMP/locked/Data" --no-progress
+	[ "$T_RC" = 1 ] || [ "$T_RC" = 4 ] || t_fail "a sync against a locked database exited $T_RC, wanted 1 or 4"
+	expect_err_contains "locked" "the failure says the database is locked"
+	expect_eq "$(t_sql "$LK" "SELECT COUNT(*) FROM hm_messages")" "0" "nothing half-written while locked"
+	wait "$locker"
+	mst sync --db "$LK" --data "$T_TMP/locked/Data" --no-progress; expect_ok "rerun once the lock is gone"
+	expect_eq "$(rows "$LK" | sha256sum)" "$(rows "$ONE" | grep -v FEFEFEFE | sha256sum)" "the rerun completes the job"
+fi
+
 # --- the database connection dies mid-run: clear failure, then a clean rerun --------
 if [ "$MSTORE_TEST_BACKEND" != sqlite ]; then
 	KD=$(store killed)
