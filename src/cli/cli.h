@@ -101,6 +101,7 @@ int cmd_account(int argc, char **argv);
 int cmd_alias(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 #endif

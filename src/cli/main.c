@@ -8,10 +8,11 @@
 #include "message/header.h"
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
-	help_alias[], help_list[], help_sync[], help_help[];
+	help_alias[], help_list[], help_sync[], help_reconstruct[], help_help[];
 
 const cli_cmd cli_commands[] = {
 	{ "sync", "import every message file the database does not reference", cmd_sync, help_sync },
+	{ "reconstruct", "check and repair the database and the data directory", cmd_reconstruct, help_reconstruct },
 	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init },
 	{ "info", "show what a store holds", cmd_info, help_info },
 	{ "domain", "add and list domains and domain aliases", cmd_domain, help_domain },

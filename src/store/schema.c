@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdio.h>
 
 #include "store/schema_internal.h"
 
@@ -159,4 +160,54 @@ fail:
 	if (transactional)
 		db_rollback(d);
 	return -1;
+}
+
+/* ---- checking a live database against the schema (reconstruct -m) ---------- */
+
+static int catalog_has(db *d, bool index, const char *name, ms_err *e)
+{
+	static const char *const table_sql[] = {
+		[DB_SQLITE] = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+		[DB_PGSQL] = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+		             " AND table_name = ?",
+		[DB_MYSQL] = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+	};
+	static const char *const index_sql[] = {
+		[DB_SQLITE] = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?",
+		[DB_PGSQL] = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ?",
+		[DB_MYSQL] = "SELECT COUNT(*) FROM information_schema.statistics"
+		             " WHERE table_schema = DATABASE() AND index_name = ?",
+	};
+	db_stmt *st;
+	if (db_prepare(d, (index ? index_sql : table_sql)[db_get_dialect(d)], &st, e) < 0)
+		return -1;
+	int rc = db_bind_text(st, 1, name, e) < 0 ? DB_ERROR : db_step(st, e);
+	int64_t n = rc == DB_ROW ? db_column_int64(st, 0) : 0;
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : n > 0;
+}
+
+int ms_schema_check(db *d, void (*problem)(void *ctx, const char *what), void *ctx, ms_err *e)
+{
+	char what[300];
+	for (size_t t = 0; t < ms_schema_5704_count; t++) {
+		const ms_table *tbl = &ms_schema_5704[t];
+		int has = catalog_has(d, false, tbl->name, e);
+		if (has < 0)
+			return -1;
+		if (!has) {
+			snprintf(what, sizeof what, "table %s is missing", tbl->name);
+			problem(ctx, what);
+			continue;
+		}
+		for (size_t i = 0; i < tbl->nindexes; i++) {
+			if ((has = catalog_has(d, true, tbl->indexes[i].name, e)) < 0)
+				return -1;
+			if (!has) {
+				snprintf(what, sizeof what, "index %s on %s is missing", tbl->indexes[i].name, tbl->name);
+				problem(ctx, what);
+			}
+		}
+	}
+	return 0;
 }

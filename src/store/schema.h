@@ -32,6 +32,11 @@ int ms_schema_create(db *d, ms_err *e);
  * (MS_E_SCHEMA: "not an hMailServer database"). */
 int ms_schema_read_version(db *d, int *version, ms_err *e);
 
+/* Compare a live database with the 5.7 schema: every table and every
+ * named index must exist.  `problem` is called once per difference
+ * ("table hm_acl is missing"). */
+int ms_schema_check(db *d, void (*problem)(void *ctx, const char *what), void *ctx, ms_err *e);
+
 /* Render the DDL for one dialect into a newly allocated string (statements
  * separated by ";\n"), for `mstore init --print-sql` and for tests. */
 char *ms_schema_ddl(db_dialect dialect);

@@ -1,0 +1,235 @@
+/* mstore reconstruct: check and repair the store in both directions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "reconstruct/reconstruct.h"
+
+const char help_reconstruct[] =
+	"usage: mstore reconstruct [-n] [-r] [-f] [-m] [-o [-d FILE]] [-q] [-v]\n"
+	"                          [--domain D]... [--shard K/N] [--json FILE] [MAILBOX...]\n\n"
+	"Find every disagreement between the database and the data directory and,\n"
+	"with -r, repair what can be repaired.  MAILBOX is user/ADDRESS (every folder\n"
+	"of an account) or user/ADDRESS/FOLDER (e.g. user/ann@example.com/INBOX/Work);\n"
+	"without one, the whole store.  One line per finding:\n"
+	"    MAILBOX: KIND: DETAIL (would repair: ACTION | repaired: ... | not repaired: WHY)\n"
+	"then a summary.  The kinds, and what -r does about them:\n"
+	"  missing-file        a row whose file is not at DATA/<domain>/<user>/<XX>/NAME\n"
+	"                      (or DATA/NAME for the queue): the row, its recipients and\n"
+	"                      metadata are removed, after being written to the recovery\n"
+	"                      list (--save-removed)\n"
+	"  misplaced-file      the row's file is elsewhere in the account's folder: it is\n"
+	"                      renamed into its place (content untouched)\n"
+	"  wrong-size          messagesize differs from the file's size: set to the size\n"
+	"  zero-uid, duplicate-uid\n"
+	"                      the message gets a new UID above foldercurrentuid (the\n"
+	"                      oldest message of a duplicated UID keeps it)\n"
+	"  uid-behind          foldercurrentuid is below the folder's largest UID: raised.\n"
+	"                      UIDs are never lowered or reused: IMAP clients cache them\n"
+	"  uid-overflow        UIDs past 2,147,483,647, which hMailServer cannot read:\n"
+	"                      reported only\n"
+	"  folder-parent       a folder whose parent is missing, foreign or loops: moved\n"
+	"                      to the top level (renamed 'NAME (recovered ID)' on a clash)\n"
+	"  missing-inbox       an account without INBOX: INBOX is created\n"
+	"  message-folder      a message in a folder that is missing or another\n"
+	"                      account's: moved to the account's INBOX with a new UID\n"
+	"  orphaned-message    a message of an account that does not exist: removed\n"
+	"                      (recovery list first)\n"
+	"  orphaned-recipient, orphaned-metadata\n"
+	"                      rows of messages that do not exist: removed\n"
+	"  orphaned-folder     a folder of an account that does not exist: removed\n"
+	"  queue-no-recipients a queued, unlocked message without recipients (older than\n"
+	"                      --settle): removed (recovery list first)\n"
+	"  queue-stale-lock    a queued message locked since before --stale-lock: unlocked\n"
+	"  unreferenced-file   a message file no row references (older than --settle):\n"
+	"                      reported only; mstore sync imports it\n"
+	"  orphaned-account-dir, account-without-dir  (-o)\n"
+	"                      a folder on disk without account, an account without\n"
+	"                      folder: reported only; -d FILE writes the commands that\n"
+	"                      would remove them, for you to review and run\n"
+	"  schema              (-m) a table or index of the 5.7 schema is missing\n\n"
+	"  -n, --dry-run       check only (the default without -r): writes nothing; safe\n"
+	"                      at any time on a live server\n"
+	"  -r, --repair        repair what the check found (only there)\n"
+	"  -f, --force         repair even where the guard stops: an account (or the\n"
+	"                      queue) that lost the files of more than half of its rows\n"
+	"                      (more than 5) keeps them without -f, since the data\n"
+	"                      directory may just not be mounted or restored yet\n"
+	"  -m, --whole-db      also the schema (tables, indexes) and the store-wide checks\n"
+	"                      (orphaned rows, queue) even when MAILBOX, --domain or\n"
+	"                      --shard narrow the run (otherwise only a whole-store run,\n"
+	"                      or shard 1/N, does them)\n"
+	"  -o, --orphans       also orphaned accounts on disk and in the database\n"
+	"  -d FILE             with -o: write the removal commands to FILE (a sh script)\n"
+	"  -q, --quota         print usage per account and domain (messages, bytes)\n"
+	"                      against accountmaxsize / domainmaxsize; 'OVER' marks an\n"
+	"                      account or domain above its limit (a report, not a finding)\n"
+	"  -v, --verbose       also print how many files and rows were checked\n"
+	"  --domain NAME       only these domains' accounts (repeatable)\n"
+	"  --shard K/N         only accounts hashing to K of N (the hash of mstore sync)\n"
+	"  --settle SECONDS    files and queue rows younger than this are left out of\n"
+	"                      unreferenced-file and queue-no-recipients (default 300)\n"
+	"  --stale-lock SECONDS  age of a queue lock that counts as stale (default 3600)\n"
+	"  --save-removed FILE the recovery list (tab-separated rows); default\n"
+	"                      DATA/.mstore/removed-DATE-PID.tsv, named in the summary\n"
+	"  --json FILE         write every finding and the summary as JSON\n"
+	"  --threads N         walker threads (default: CPUs)\n"
+	"  --no-progress       no progress line on stderr (default: on a terminal)\n\n"
+	"Findings are checked once more against the current files and rows before they\n"
+	"are reported, so a server (or mstore sync) writing meanwhile causes none.\n"
+	"Repairs change the database; no message file is deleted or rewritten.\n\n"
+	"Exit code: 0 the store is consistent (after repair), 1 findings remain,\n"
+	"2 usage error or the store could not be checked (the message says why).\n";
+
+enum {
+	O_DOMAIN = OPT_FIRST_COMMAND_OPTION, O_SHARD, O_STALE, O_SETTLE, O_SAVE, O_JSONFILE, O_NOPROGRESS, O_THREADS, O_NOW,
+};
+
+#define MAX_SCOPE 64
+
+typedef struct rc_args {
+	ms_rc_opts o;
+	bool check_only;
+	const char *domains[MAX_SCOPE + 1];
+	size_t nd;
+	const char *bad, *bad_what;
+} rc_args;
+
+static void bad(rc_args *a, const char *what, const char *value)
+{
+	if (!a->bad) {
+		a->bad = value;
+		a->bad_what = what;
+	}
+}
+
+static bool seconds(rc_args *a, const char *opt, const char *arg, int *out)
+{
+	long long v;
+	if (!cli_parse_count(arg, &v) || v > 86400LL * 3650)
+		bad(a, opt, arg);
+	else
+		*out = (int)v;
+	return true;
+}
+
+static bool rc_option(void *data, int opt, const char *arg)
+{
+	rc_args *a = data;
+	long long v;
+	char extra;
+	switch (opt) {
+	case 'n': a->check_only = true; return true;
+	case 'r': a->o.repair = true; return true;
+	case 'f': a->o.force = true; return true;
+	case 'm': a->o.whole_db = true; return true;
+	case 'o': a->o.orphans = true; return true;
+	case 'd': a->o.orphan_script = arg; return true;
+	case 'q': a->o.quota = true; return true;
+	case 'v': a->o.verbose++; return true;
+	case O_DOMAIN:
+		if (a->nd < MAX_SCOPE) a->domains[a->nd++] = arg;
+		return true;
+	case O_SHARD:
+		if (sscanf(arg, "%d/%d%c", &a->o.shard_k, &a->o.shard_n, &extra) != 2 || a->o.shard_n < 1 ||
+		    a->o.shard_k < 1 || a->o.shard_k > a->o.shard_n)
+			bad(a, "--shard takes K/N with 1 <= K <= N", arg);
+		return true;
+	case O_STALE: return seconds(a, "--stale-lock takes seconds", arg, &a->o.stale_lock_seconds);
+	case O_SETTLE: return seconds(a, "--settle takes seconds", arg, &a->o.settle_seconds);
+	case O_SAVE: a->o.save_removed = arg; return true;
+	case O_JSONFILE: a->o.json_path = arg; return true;
+	case O_NOPROGRESS: a->o.progress = false; return true;
+	case O_THREADS:
+		if (!cli_parse_count(arg, &v) || v < 1 || v > 64) bad(a, "--threads takes 1 to 64", arg);
+		else a->o.threads = (int)v;
+		return true;
+	case O_NOW:
+		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
+		else a->o.now = (time_t)v;
+		return true;
+	}
+	return false;
+}
+
+static int run(rc_args *a, ms_store *s, const char *url)
+{
+	ms_rc_report r;
+	ms_err e = { 0 };
+	a->o.db_url_text = url;
+	if (ms_reconstruct(s, &a->o, &r, &e) < 0) {
+		fprintf(stderr, "mstore reconstruct: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	return r.remaining ? EXIT_PARTIAL : EXIT_OK;
+}
+
+int cmd_reconstruct(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, 0, 'n' },
+		{ "repair", no_argument, 0, 'r' },
+		{ "force", no_argument, 0, 'f' },
+		{ "whole-db", no_argument, 0, 'm' },
+		{ "orphans", no_argument, 0, 'o' },
+		{ "quota", no_argument, 0, 'q' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "domain", required_argument, 0, O_DOMAIN },
+		{ "shard", required_argument, 0, O_SHARD },
+		{ "stale-lock", required_argument, 0, O_STALE },
+		{ "settle", required_argument, 0, O_SETTLE },
+		{ "save-removed", required_argument, 0, O_SAVE },
+		{ "json-file", required_argument, 0, O_JSONFILE },
+		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "threads", required_argument, 0, O_THREADS },
+		{ "now", required_argument, 0, O_NOW },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "reconstruct" };
+	rc_args a = { .o = { .stale_lock_seconds = 3600, .settle_seconds = 300, .progress = isatty(2), .out = stdout } };
+	for (int i = 1; i < argc; i++) /* --json FILE, as for sync */
+		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc && argv[i + 1][0] != '-')
+			argv[i] = (char *)"--json-file";
+	int i = cli_parse(&ctx, argc, argv, "hnrfmoqvd:", longopts, rc_option, &a);
+	if (a.bad)
+		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);
+	if (ctx.json && !a.o.json_path)
+		return cli_usage(&ctx, "--json takes a file name");
+	if (a.o.orphan_script && !a.o.orphans)
+		return cli_usage(&ctx, "-d FILE goes with -o");
+	if (a.check_only)
+		a.o.repair = false;
+	ms_rc_mailbox mb[MAX_SCOPE];
+	size_t nmb = 0;
+	for (; i < argc; i++) {
+		ms_err e = { 0 };
+		if (nmb == MAX_SCOPE)
+			return cli_usage(&ctx, "at most %d mailboxes", MAX_SCOPE);
+		if (ms_rc_mailbox_parse(argv[i], &mb[nmb++], &e) < 0)
+			return cli_usage(&ctx, "%s", e.msg);
+	}
+	a.o.mailboxes = mb;
+	a.o.nmailboxes = nmb;
+	a.o.domains = a.nd ? a.domains : NULL;
+	ms_config cfg;
+	ms_store *s;
+	if (cli_config(&ctx, &cfg) != EXIT_OK)
+		return EXIT_USAGE;
+	ms_err oe = { 0 };
+	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, &s, &oe) < 0) {
+		ms_config_free(&cfg);
+		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
+		return EXIT_USAGE;
+	}
+	db_url u;
+	char url[4400] = "";
+	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
+		db_url_format(&u, url, sizeof url);
+	int rc = run(&a, s, url);
+	ms_store_close(s);
+	ms_config_free(&cfg);
+	return rc;
+}

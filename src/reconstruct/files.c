@@ -1,0 +1,358 @@
+/* files.c - the data directory side: one parallel walk that records every
+ * message file with its owner (the queue, #Public, or an account folder),
+ * its size and modification time, and whether it sits where the server
+ * looks for it.  Afterwards an index answers "which file does the row
+ * (owner, name) mean?" from memory.
+ *
+ * A file costs about 64 bytes here; names and paths are stored only when
+ * they cannot be derived (a name that is not an upper-case {GUID}.eml, a
+ * file away from its canonical place).
+ */
+#include "reconstruct/rc_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sync/refset.h"
+#include "sync/sync.h"
+#include "walk/walk.h"
+
+#define ARENA_CHUNK (1u << 20)
+
+/* Copy into the arena; the caller holds run->mu. */
+static const char *arena_copy(rc_run *run, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	if (len > ARENA_CHUNK)
+		return NULL;
+	if (run->narena == 0 || run->arena_used + len > ARENA_CHUNK) {
+		char **nv = realloc(run->arena, (run->narena + 1) * sizeof *nv);
+		if (!nv)
+			return NULL;
+		run->arena = nv;
+		if (!(run->arena[run->narena] = malloc(ARENA_CHUNK)))
+			return NULL;
+		run->narena++;
+		run->arena_used = 0;
+	}
+	char *p = run->arena[run->narena - 1] + run->arena_used;
+	memcpy(p, s, len);
+	run->arena_used += len;
+	return p;
+}
+
+static void lower_key(char *out, size_t len, const char *local, const char *domain)
+{
+	snprintf(out, len, "%s@%s", local, domain);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+}
+
+/* The owner slot of an account folder; the caller holds run->mu. */
+static int32_t owner_of(rc_run *run, const char *domain, const char *local, bool create)
+{
+	char key[1024];
+	lower_key(key, sizeof key, local, domain);
+	int64_t idx;
+	if (ms_strmap_get(&run->owner_by_dir, key, &idx))
+		return (int32_t)idx;
+	if (!create)
+		return -1;
+	if (run->nowners == run->owners_cap) {
+		size_t ncap = run->owners_cap * 2;
+		rc_owner *nv = realloc(run->owners, ncap * sizeof *nv);
+		if (!nv)
+			return -1;
+		run->owners = nv;
+		run->owners_cap = ncap;
+	}
+	int64_t acct = -1;
+	if (!ms_strmap_get(&run->account_by_address, key, &acct))
+		acct = -1;
+	rc_owner *o = &run->owners[run->nowners];
+	*o = (rc_owner){ .domain_dir = strdup(domain), .local_dir = strdup(local), .account_idx = acct };
+	if (!o->domain_dir || !o->local_dir || ms_strmap_put(&run->owner_by_dir, key, (int64_t)run->nowners) < 0)
+		return -1;
+	if (acct >= 0 && run->accounts[acct].owner < 0)
+		run->accounts[acct].owner = (int32_t)run->nowners;
+	return (int32_t)run->nowners++;
+}
+
+static bool shard_ok(const ms_rc_opts *o, const char *key)
+{
+	return o->shard_n == 0 || ms_sync_shard_of(key, o->shard_n) == o->shard_k;
+}
+
+static bool domain_ok(const ms_rc_opts *o, const char *domain)
+{
+	if (!o->domains || !o->domains[0])
+		return true;
+	for (const char *const *d = o->domains; *d; d++)
+		if (strcasecmp(*d, domain) == 0)
+			return true;
+	return false;
+}
+
+/* Enter an account tree when its account is in scope, or, with -o, when
+ * no account owns it (to count its files). */
+static bool tree_filter(void *ctx, const char *domain, const char *local)
+{
+	rc_run *run = ctx;
+	pthread_mutex_lock(&run->mu);
+	int32_t ow = owner_of(run, domain, local, true);
+	bool enter = false;
+	if (ow < 0) {
+		run->oom = true;
+	} else if (run->owners[ow].account_idx >= 0) {
+		enter = run->accounts[run->owners[ow].account_idx].in_scope;
+	} else if (run->o->orphans && run->o->nmailboxes == 0 && domain_ok(run->o, domain)) {
+		char key[1024];
+		lower_key(key, sizeof key, local, domain);
+		enter = shard_ok(run->o, key);
+	}
+	pthread_mutex_unlock(&run->mu);
+	return enter;
+}
+
+/* Is the file in the <XX> folder its name asks for, one level below the
+ * account folder (or #Public)? */
+static bool in_xx_folder(const walk_entry *e)
+{
+	size_t off = (size_t)(e->name - e->relpath);
+	if (e->depth != 1 || off < 4 || strlen(e->name) < 3)
+		return false;
+	const char *xx = e->relpath + off - 3;
+	return xx[-1] == '/' && xx[2] == '/' && toupper((unsigned char)xx[0]) == toupper((unsigned char)e->name[1]) &&
+	       toupper((unsigned char)xx[1]) == toupper((unsigned char)e->name[2]);
+}
+
+/* An upper-case {GUID}.eml name can be rebuilt from its 16 bytes. */
+static bool name_derivable(const char *name, bool is_guid)
+{
+	if (!is_guid || strcmp(name + 38, ".eml") != 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (islower((unsigned char)*p) && p < name + 38)
+			return false;
+	return true;
+}
+
+static void add_file(rc_run *run, const walk_entry *e, int32_t owner, bool canonical, const struct stat *st)
+{
+	rc_file f = { .size = st->st_size, .mtime = st->st_mtime, .owner = owner, .canonical = canonical };
+	f.is_guid = ms_guid_name_parse(e->name, f.guid);
+	pthread_mutex_lock(&run->mu);
+	if (run->nfiles == run->files_cap) {
+		size_t ncap = run->files_cap ? run->files_cap * 2 : 4096;
+		rc_file *nv = realloc(run->files, ncap * sizeof *nv);
+		if (!nv) {
+			run->oom = true;
+			pthread_mutex_unlock(&run->mu);
+			return;
+		}
+		run->files = nv;
+		run->files_cap = ncap;
+	}
+	if (!name_derivable(e->name, f.is_guid) && !(f.name = arena_copy(run, e->name)))
+		run->oom = true;
+	/* The path is derivable only for a canonical file in the owner's
+	 * first-seen folder (folders may differ in case on disk). */
+	bool same_dirs = owner < 2 || (strcmp(run->owners[owner].domain_dir, e->domain) == 0 &&
+	                               strcmp(run->owners[owner].local_dir, e->local) == 0);
+	if ((!canonical || !same_dirs) && !(f.relpath = arena_copy(run, e->relpath)))
+		run->oom = true;
+	run->files[run->nfiles++] = f;
+	if (owner >= 2)
+		run->owners[owner].files++;
+	pthread_mutex_unlock(&run->mu);
+}
+
+static void on_entry(void *ctx, const walk_entry *e)
+{
+	rc_run *run = ctx;
+	if (e->kind == WALK_ERROR) {
+		pthread_mutex_lock(&run->mu);
+		run->walk_errors++;
+		fprintf(stderr, "mstore reconstruct: cannot read %s: %s (its files are checked one by one)\n",
+		        e->relpath, e->error);
+		pthread_mutex_unlock(&run->mu);
+		return;
+	}
+	if (e->kind != WALK_MESSAGE || e->place == WALK_OTHER)
+		return;
+	struct stat st;
+	if (fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return; /* gone meanwhile, or replaced: the re-verification decides */
+	atomic_fetch_add(&run->walked, 1);
+	int32_t owner = RC_OWNER_QUEUE;
+	bool canonical = true;
+	if (e->place == WALK_PUBLIC) {
+		owner = RC_OWNER_PUBLIC;
+		canonical = in_xx_folder(e);
+	} else if (e->place == WALK_ACCOUNT) {
+		pthread_mutex_lock(&run->mu);
+		owner = owner_of(run, e->domain, e->local, false);
+		pthread_mutex_unlock(&run->mu);
+		if (owner < 0)
+			return;
+		canonical = in_xx_folder(e);
+	}
+	add_file(run, e, owner, canonical, &st);
+}
+
+/* ---- the index ------------------------------------------------------------ */
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t key_hash(int32_t owner, bool is_guid, const uint8_t g[16], const char *lower)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uint32_t)owner;
+	if (is_guid) {
+		for (int i = 0; i < 16; i++)
+			h = (h ^ g[i]) * 1099511628211ULL;
+	} else {
+		for (const char *p = lower; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	}
+	return mix(h);
+}
+
+static void lower_name(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < len; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+static uint64_t file_hash(const rc_file *f)
+{
+	char lower[1024] = "";
+	if (!f->is_guid)
+		lower_name(f->name, lower, sizeof lower);
+	return key_hash(f->owner, f->is_guid, f->guid, lower);
+}
+
+static int build_index(rc_run *run)
+{
+	size_t cap = 1024;
+	while (cap * 7 < run->nfiles * 10)
+		cap *= 2;
+	run->file_index = calloc(cap, sizeof *run->file_index);
+	if (!run->file_index)
+		return -1;
+	run->index_cap = cap;
+	for (size_t i = 0; i < run->nfiles; i++) {
+		size_t j = file_hash(&run->files[i]) & (cap - 1);
+		while (run->file_index[j])
+			j = (j + 1) & (cap - 1);
+		run->file_index[j] = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+rc_file *rc_file_lookup(rc_run *run, int32_t owner, const char *name)
+{
+	if (!run->index_cap)
+		return NULL;
+	uint8_t g[16];
+	bool is_guid = ms_guid_name_parse(name, g);
+	char lower[1024] = "";
+	if (!is_guid)
+		lower_name(name, lower, sizeof lower);
+	rc_file *best = NULL;
+	for (size_t j = key_hash(owner, is_guid, g, lower) & (run->index_cap - 1); run->file_index[j];
+	     j = (j + 1) & (run->index_cap - 1)) {
+		rc_file *f = &run->files[run->file_index[j] - 1];
+		if (f->owner != owner || f->is_guid != is_guid)
+			continue;
+		if (is_guid ? memcmp(f->guid, g, 16) != 0 : strcasecmp(f->name, name) != 0)
+			continue;
+		if (!best || (f->canonical && !best->canonical))
+			best = f;
+	}
+	return best;
+}
+
+void rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len)
+{
+	char xx[3] = { name[0] ? (char)toupper((unsigned char)name[1]) : '_', 0, 0 };
+	xx[1] = name[0] && name[1] ? (char)toupper((unsigned char)name[2]) : '_';
+	if (owner == RC_OWNER_QUEUE)
+		snprintf(out, len, "%s", name);
+	else if (owner == RC_OWNER_PUBLIC)
+		snprintf(out, len, "#Public/%s/%s", xx, name);
+	else
+		snprintf(out, len, "%s/%s/%s/%s", run->owners[owner].domain_dir, run->owners[owner].local_dir, xx, name);
+}
+
+void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len)
+{
+	if (f->relpath) {
+		snprintf(out, len, "%s", f->relpath);
+		return;
+	}
+	char name[64];
+	const uint8_t *b = f->guid;
+	if (f->name)
+		snprintf(name, sizeof name, "%s", f->name);
+	else
+		snprintf(name, sizeof name, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}.eml",
+		         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	rc_canonical_path(run, f->owner, f->name ? f->name : name, out, len);
+}
+
+int rc_walk(rc_run *run, ms_err *e)
+{
+	run->owners_cap = 64;
+	run->owners = calloc(run->owners_cap, sizeof *run->owners);
+	if (!run->owners)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	run->owners[RC_OWNER_QUEUE] = (rc_owner){ .account_idx = -1 };
+	run->owners[RC_OWNER_PUBLIC] = (rc_owner){ .account_idx = -1 };
+	run->nowners = 2;
+	walk_opts wo = {
+		.threads = run->o->threads,
+		.queue = run->store_wide,
+		.accounts = true,
+		.public_folder = run->store_wide,
+		.filter = tree_filter,
+		.on_entry = on_entry,
+		.ctx = run,
+	};
+	walk_stats st;
+	if (ms_walk(run->s->data_dir, &wo, &st, e) < 0)
+		return -1;
+	if (run->oom || build_index(run) < 0)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory recording the data directory's files");
+	run->r->files = run->nfiles;
+	return 0;
+}
+
+void rc_files_free(rc_run *run)
+{
+	for (size_t i = 0; i < run->nowners; i++) {
+		free(run->owners[i].domain_dir);
+		free(run->owners[i].local_dir);
+	}
+	free(run->owners);
+	ms_strmap_free(&run->owner_by_dir);
+	free(run->files);
+	free(run->file_index);
+	for (size_t i = 0; i < run->narena; i++)
+		free(run->arena[i]);
+	free(run->arena);
+}

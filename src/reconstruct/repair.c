@@ -1,0 +1,467 @@
+/* repair.c - the repairs of `reconstruct -r`.
+ *
+ * Rules (reconstruct.md, quality.md):
+ *   - the database is changed, message files are not (a misplaced file
+ *     is renamed into the place the server looks for it: rename(2)
+ *     within the data directory, RENAME_NOREPLACE, content untouched);
+ *   - a row is removed only after it has been written to the recovery
+ *     list and the list is on disk (fsync), inside a transaction that
+ *     checks once more that the row is there and its file is not;
+ *   - UIDs are never lowered or reused: offending messages get new UIDs
+ *     above foldercurrentuid, under the folder's row lock, as hMailServer
+ *     hands them out;
+ *   - the guard: an account (or the queue) that has lost the files of
+ *     more than half of its rows looks like an unmounted or half-restored
+ *     data directory; its rows are kept unless -f says otherwise.
+ * Each repair is its own short transaction: a failure leaves the others
+ * done and is reported on its finding.
+ */
+#include "reconstruct/rc_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/sql.h"
+
+static void not_repaired(rc_finding *x, const char *why)
+{
+	x->state = RC_NOT_REPAIRED;
+	free(x->why);
+	x->why = strdup(why);
+}
+
+/* Run `fn` in a transaction; the finding records the outcome. */
+static void in_txn(rc_run *run, rc_finding *x, int (*fn)(rc_run *, rc_finding *, ms_err *))
+{
+	ms_err e = { 0 };
+	db *d = run->s->db;
+	int rc = db_begin(d, &e);
+	if (rc == 0)
+		rc = fn(run, x, &e);
+	if (rc < 0) {
+		db_rollback(d);
+		if (x->state == RC_OPEN)
+			not_repaired(x, e.msg[0] ? e.msg : "failed");
+		return;
+	}
+	if (db_commit(d, &e) < 0) {
+		db_rollback(d);
+		not_repaired(x, e.msg);
+		return;
+	}
+	if (x->state == RC_OPEN)
+		x->state = rc > 0 ? RC_STALE : RC_REPAIRED;
+}
+
+/* ---- the recovery list ------------------------------------------------------ */
+
+static int open_removed(rc_run *run, ms_err *e)
+{
+	if (run->removed)
+		return 0;
+	char *path = run->r->removed_list;
+	size_t len = sizeof run->r->removed_list;
+	if (run->o->save_removed) {
+		snprintf(path, len, "%s", run->o->save_removed);
+	} else {
+		char stamp[32];
+		struct tm tm;
+		localtime_r(&run->now, &tm);
+		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+		mkdirat(run->root_fd, ".mstore", 0700);
+		snprintf(path, len, "%s/.mstore/removed-%s-%ld.tsv", run->s->data_dir, stamp, (long)getpid());
+	}
+	run->removed = fopen(path, "a");
+	if (!run->removed) {
+		ms_err_set(e, MS_E_IO, "cannot write the recovery list %s: %s", path, strerror(errno));
+		path[0] = '\0';
+		return -1;
+	}
+	fprintf(run->removed, "messageid\taccountid\taccount\tfolderid\tfilename\ttype\tsize\tuid\tflags\tcreatetime\tfrom\treason\n");
+	return 0;
+}
+
+static void tsv(FILE *f, const char *s, const char *end)
+{
+	for (; s && *s; s++)
+		fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, f);
+	fputs(end, f);
+}
+
+/* Write the row to the recovery list and make it durable.  1: written,
+ * 0: the row is gone already, -1: error. */
+static int save_row(rc_run *run, int64_t id, const char *reason, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(run->s->db, "SELECT messageaccountid, messagefolderid, messagefilename, messagetype, messagesize,"
+	                   " messageuid, messageflags, messagecreatetime, messagefrom FROM hm_messages WHERE messageid = ?",
+	                   PARAMS(P_INT(id)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW && open_removed(run, e) == 0) {
+		FILE *f = run->removed;
+		rc_account *a = rc_account_by_id(run, db_column_int64(st, 0));
+		fprintf(f, "%lld\t%lld\t", (long long)id, (long long)db_column_int64(st, 0));
+		tsv(f, a ? a->address : "", "\t");
+		fprintf(f, "%lld\t", (long long)db_column_int64(st, 1));
+		tsv(f, db_column_text(st, 2), "\t");
+		fprintf(f, "%lld\t%lld\t%lld\t%lld\t", (long long)db_column_int64(st, 3), (long long)db_column_int64(st, 4),
+		        (long long)db_column_int64(st, 5), (long long)db_column_int64(st, 6));
+		tsv(f, db_column_text(st, 7), "\t");
+		tsv(f, db_column_text(st, 8), "\t");
+		tsv(f, reason, "\n");
+		if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+			rc = ms_err_set(e, MS_E_IO, "cannot write the recovery list %s: %s", run->r->removed_list, strerror(errno));
+	} else if (rc == DB_ROW) {
+		rc = DB_ERROR;
+	}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+}
+
+/* ---- removing rows ------------------------------------------------------------- */
+
+static int delete_message(rc_run *run, int64_t id, ms_err *e)
+{
+	db *d = run->s->db;
+	if (ms_sql_exec(d, "DELETE FROM hm_messagerecipients WHERE recipientmessageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
+	    ms_sql_exec(d, "DELETE FROM hm_message_metadata WHERE metadata_messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
+	    ms_sql_exec(d, "DELETE FROM hm_messages WHERE messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* Returns 1 when the finding turned out stale (nothing to do). */
+static int remove_row(rc_run *run, rc_finding *x, ms_err *e)
+{
+	if (x->kind == RC_MISSING_FILE) {
+		struct stat st;
+		if (fstatat(run->root_fd, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 || (errno != ENOENT && errno != ENOTDIR))
+			return 1;
+	}
+	char reason[700];
+	snprintf(reason, sizeof reason, "%s: %s", ms_rc_kind_name(x->kind), x->detail ? x->detail : "");
+	int saved = save_row(run, x->message_id, reason, e);
+	if (saved <= 0)
+		return saved < 0 ? -1 : 1;
+	return delete_message(run, x->message_id, e);
+}
+
+static int remove_recipient(rc_run *run, rc_finding *x, ms_err *e)
+{
+	return ms_sql_exec(run->s->db, "DELETE FROM hm_messagerecipients WHERE recipientid = ? AND NOT EXISTS"
+	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_messagerecipients.recipientmessageid)",
+	                   PARAMS(P_INT(x->message_id)), NULL, e);
+}
+
+static int remove_metadata(rc_run *run, rc_finding *x, ms_err *e)
+{
+	return ms_sql_exec(run->s->db, "DELETE FROM hm_message_metadata WHERE metadata_id = ? AND NOT EXISTS"
+	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_message_metadata.metadata_messageid)",
+	                   PARAMS(P_INT(x->message_id)), NULL, e);
+}
+
+static int remove_folder(rc_run *run, rc_finding *x, ms_err *e)
+{
+	int64_t n = 0;
+	if (ms_sql_int(run->s->db, "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = ?", PARAMS(P_INT(x->folder_id)),
+	               &n, e) < 0)
+		return -1;
+	if (n > 0) {
+		char why[120];
+		snprintf(why, sizeof why, "%lld messages are still in it", (long long)n);
+		not_repaired(x, why);
+		return 0;
+	}
+	return ms_sql_exec(run->s->db, "DELETE FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(x->folder_id)), NULL, e);
+}
+
+static int unlock_queued(rc_run *run, rc_finding *x, ms_err *e)
+{
+	int64_t changed = 0;
+	if (ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ? AND messagelocked = 1",
+	                PARAMS(P_INT(x->message_id)), &changed, e) < 0)
+		return -1;
+	return changed ? 0 : 1;
+}
+
+/* ---- folders -------------------------------------------------------------------- */
+
+static int create_inbox(rc_run *run, rc_finding *x, ms_err *e)
+{
+	rc_account *a = &run->accounts[x->account_idx];
+	int64_t id;
+	int has = ms_sql_int(run->s->db, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = -1"
+	                     " AND UPPER(foldername) = 'INBOX'", PARAMS(P_INT(a->id)), &id, e);
+	if (has < 0)
+		return -1;
+	if (has) {
+		a->inbox_id = id;
+		return 1;
+	}
+	char now[32];
+	ms_sql_time(run->now, now);
+	if (ms_sql_insert(run->s->db, "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername,"
+	                  " folderissubscribed, foldercreationtime, foldercurrentuid) VALUES (?, -1, 'INBOX', 1, ?, 0)",
+	                  "folderid", PARAMS(P_INT(a->id), P_TEXT(now)), &id, e) < 0)
+		return -1;
+	a->inbox_id = id;
+	return 0;
+}
+
+static int reparent(rc_run *run, rc_finding *x, ms_err *e)
+{
+	rc_folder *f = rc_folder_by_id(run, x->folder_id);
+	if (!f)
+		return 1;
+	int64_t clash = 0;
+	if (ms_sql_int(run->s->db, "SELECT COUNT(*) FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = -1"
+	               " AND foldername = ? AND folderid <> ?", PARAMS(P_INT(f->account_id), P_TEXT(f->name), P_INT(f->id)),
+	               &clash, e) < 0)
+		return -1;
+	char name[300];
+	if (clash)
+		snprintf(name, sizeof name, "%s (recovered %lld)", f->name, (long long)f->id);
+	else
+		snprintf(name, sizeof name, "%s", f->name);
+	int64_t changed = 0;
+	if (ms_sql_exec(run->s->db, "UPDATE hm_imapfolders SET folderparentid = -1, foldername = ? WHERE folderid = ?"
+	                " AND folderparentid = ?", PARAMS(P_TEXT(name), P_INT(f->id), P_INT(f->parent_id)), &changed, e) < 0)
+		return -1;
+	if (clash && changed) {
+		free(x->action);
+		x->action = rc_strdup_printf("moved to the top level as '%s'", name);
+	}
+	return changed ? 0 : 1;
+}
+
+/* Take the next UID of a folder under its row lock. */
+static int next_uid(rc_run *run, int64_t folder, int64_t *uid, ms_err *e)
+{
+	if (ms_sql_exec(run->s->db, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid + 1 WHERE folderid = ?",
+	                PARAMS(P_INT(folder)), NULL, e) < 0 ||
+	    ms_sql_int(run->s->db, "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(folder)),
+	               uid, e) < 0)
+		return -1;
+	if (*uid > RC_UID_MAX)
+		return ms_err_set(e, MS_E_INTERNAL, "folder %lld has no UIDs left (32-bit limit)", (long long)folder);
+	return 0;
+}
+
+static int move_to_inbox(rc_run *run, rc_finding *x, ms_err *e)
+{
+	rc_account *a = &run->accounts[x->account_idx];
+	if (!a->inbox_id) {
+		not_repaired(x, "the account has no INBOX");
+		return 0;
+	}
+	int64_t uid, changed = 0;
+	if (next_uid(run, a->inbox_id, &uid, e) < 0 ||
+	    ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagefolderid = ?, messageuid = ? WHERE messageid = ?"
+	                " AND messageaccountid = ? AND NOT EXISTS (SELECT 1 FROM hm_imapfolders f WHERE"
+	                " f.folderid = hm_messages.messagefolderid AND f.folderaccountid = hm_messages.messageaccountid)",
+	                PARAMS(P_INT(a->inbox_id), P_INT(uid), P_INT(x->message_id), P_INT(a->id)), &changed, e) < 0)
+		return -1;
+	if (!changed)
+		return 1; /* fixed meanwhile; the UID it took stays unused, as UIDs may */
+	return ms_sql_exec(run->s->db, "UPDATE hm_message_metadata SET metadata_folderid = ? WHERE metadata_messageid = ?",
+	                   PARAMS(P_INT(a->inbox_id), P_INT(x->message_id)), NULL, e);
+}
+
+/* ---- UIDs --------------------------------------------------------------------------- */
+
+typedef struct uid_row { int64_t id, uid; } uid_row;
+
+static int load_folder_uids(rc_run *run, int64_t folder, uid_row **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(run->s->db, "SELECT messageid, messageuid FROM hm_messages WHERE messagefolderid = ?"
+	                   " AND messagetype = 2 ORDER BY messageuid, messageid", PARAMS(P_INT(folder)), &st, e) < 0)
+		return -1;
+	size_t cap = 0;
+	int rc;
+	*out = NULL;
+	*n = 0;
+	while ((rc = db_step(st, e)) == DB_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			uid_row *nv = realloc(*out, cap * sizeof *nv);
+			if (!nv) {
+				db_finalize(st);
+				return ms_err_set(e, MS_E_NOMEM, "out of memory");
+			}
+			*out = nv;
+		}
+		(*out)[(*n)++] = (uid_row){ db_column_int64(st, 0), db_column_int64(st, 1) };
+	}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+/* Renumber a folder: zero and duplicate UIDs (all but the oldest message
+ * of a UID) get new ones above max(foldercurrentuid, largest UID). */
+static int renumber(rc_run *run, int64_t folder, ms_err *e)
+{
+	db *d = run->s->db;
+	int64_t cur = 0;
+	uid_row *v;
+	size_t n;
+	if (ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid WHERE folderid = ?",
+	                PARAMS(P_INT(folder)), NULL, e) < 0 ||
+	    ms_sql_int(d, "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(folder)), &cur, e) < 0 ||
+	    load_folder_uids(run, folder, &v, &n, e) < 0)
+		return -1;
+	if (n && v[n - 1].uid > cur)
+		cur = v[n - 1].uid;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (v[i].uid > 0 && (i == 0 || v[i].uid != v[i - 1].uid))
+			continue;
+		if (++cur > RC_UID_MAX) {
+			rc = ms_err_set(e, MS_E_INTERNAL, "folder %lld has no UIDs left (32-bit limit)", (long long)folder);
+			break;
+		}
+		rc = ms_sql_exec(d, "UPDATE hm_messages SET messageuid = ? WHERE messageid = ?", PARAMS(P_INT(cur), P_INT(v[i].id)),
+		                 NULL, e);
+	}
+	free(v);
+	if (rc == 0)
+		rc = ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = ? WHERE folderid = ? AND foldercurrentuid < ?",
+		                 PARAMS(P_INT(cur), P_INT(folder), P_INT(cur)), NULL, e);
+	return rc;
+}
+
+static void repair_uids(rc_run *run)
+{
+	for (size_t i = 0; i < run->nfolders; i++) {
+		rc_folder *f = &run->folders[i];
+		if (!f->uid_dirty)
+			continue;
+		ms_err e = { 0 };
+		int rc = db_begin(run->s->db, &e);
+		if (rc == 0)
+			rc = renumber(run, f->id, &e);
+		if (rc == 0)
+			rc = db_commit(run->s->db, &e);
+		if (rc < 0)
+			db_rollback(run->s->db);
+		for (size_t k = 0; k < run->nfindings; k++) {
+			rc_finding *x = &run->findings[k];
+			bool mine = x->folder_id == f->id &&
+			            (x->kind == RC_ZERO_UID || x->kind == RC_DUPLICATE_UID || x->kind == RC_UID_BEHIND);
+			if (!mine || x->state != RC_OPEN)
+				continue;
+			if (rc == 0)
+				x->state = RC_REPAIRED;
+			else
+				not_repaired(x, e.msg);
+		}
+	}
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+static void move_file(rc_run *run, rc_finding *x)
+{
+	const char *to = strrchr(x->action, ' ') + 1;
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", to);
+	char *slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		if (mkdirat(run->root_fd, dir, 0755) < 0 && errno != EEXIST) {
+			char why[300];
+			snprintf(why, sizeof why, "cannot create %s: %s", dir, strerror(errno));
+			not_repaired(x, why);
+			return;
+		}
+	}
+	if (renameat2(run->root_fd, x->path, run->root_fd, to, RENAME_NOREPLACE) < 0) {
+		char why[300];
+		snprintf(why, sizeof why, "cannot rename %s: %s", x->path, strerror(errno));
+		not_repaired(x, why);
+		return;
+	}
+	x->state = RC_REPAIRED;
+}
+
+static int set_size(rc_run *run, rc_finding *x, ms_err *e)
+{
+	return ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagesize = ? WHERE messageid = ?",
+	                   PARAMS(P_INT(x->value), P_INT(x->message_id)), NULL, e);
+}
+
+/* ---- the guard ------------------------------------------------------------------------ */
+
+static bool guarded(int64_t missing, int64_t rows)
+{
+	return missing > 5 && missing * 2 > rows;
+}
+
+static void apply_guard(rc_run *run)
+{
+	if (run->o->force)
+		return;
+	for (size_t i = 0; i < run->nfindings; i++) {
+		rc_finding *x = &run->findings[i];
+		if (x->kind != RC_MISSING_FILE || x->state != RC_OPEN)
+			continue;
+		int64_t missing = run->queue_missing, rows = run->queue_rows;
+		if (x->account_idx >= 0) {
+			missing = run->accounts[x->account_idx].missing;
+			rows = run->accounts[x->account_idx].rows;
+		} else if (strcmp(x->mailbox, "queue") != 0) {
+			continue;
+		}
+		if (guarded(missing, rows)) {
+			char why[300];
+			snprintf(why, sizeof why, "%lld of %lld messages here have lost their files: is the data directory"
+			         " mounted and complete? -f removes the rows anyway", (long long)missing, (long long)rows);
+			not_repaired(x, why);
+		}
+	}
+}
+
+/* ---- in order ------------------------------------------------------------------------------ */
+
+static void each(rc_run *run, rc_kind kind, int (*fn)(rc_run *, rc_finding *, ms_err *))
+{
+	for (size_t i = 0; i < run->nfindings; i++)
+		if (run->findings[i].kind == kind && run->findings[i].state == RC_OPEN)
+			in_txn(run, &run->findings[i], fn);
+}
+
+int rc_repair(rc_run *run, ms_err *e)
+{
+	(void)e;
+	apply_guard(run);
+	/* rows that point nowhere go first, so later steps see a clean tree */
+	each(run, RC_ORPHANED_RECIPIENT, remove_recipient);
+	each(run, RC_ORPHANED_METADATA, remove_metadata);
+	each(run, RC_ORPHANED_MESSAGE, remove_row);
+	each(run, RC_QUEUE_NO_RECIPIENTS, remove_row);
+	each(run, RC_MISSING_FILE, remove_row);
+	each(run, RC_ORPHANED_FOLDER, remove_folder);
+	each(run, RC_QUEUE_STALE_LOCK, unlock_queued);
+	/* then the folder tree, then what lives in it */
+	each(run, RC_MISSING_INBOX, create_inbox);
+	each(run, RC_FOLDER_PARENT, reparent);
+	each(run, RC_MESSAGE_FOLDER, move_to_inbox);
+	for (size_t i = 0; i < run->nfindings; i++)
+		if (run->findings[i].kind == RC_MISPLACED_FILE && run->findings[i].state == RC_OPEN)
+			move_file(run, &run->findings[i]);
+	each(run, RC_WRONG_SIZE, set_size);
+	repair_uids(run);
+	if (run->removed) {
+		fclose(run->removed);
+		run->removed = NULL;
+	}
+	return 0;
+}
