@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# mstore reconstruct end to end: a healthy store is clean; each kind of
+# corruption, injected alone into a fresh healthy store, is reported by -n
+# (exactly that kind, nothing changed), repaired by -r, and a second -n is
+# clean; several at once; the guard; scope; JSON; quota; schema; usage.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+export TZ=UTC
+D=$T_TMP/Data
+old='2021-03-04 05:06:07'
+q() { t_sql "$URL" "$1"; }
+M() { mst --db "$URL" --data "$D" "$@"; }
+R() { M reconstruct --no-progress --save-removed "$T_TMP/removed.tsv" "$@"; }
+
+msg() { # msg RELPATH N: a small message
+	local f=$D/$1
+	mkdir -p "$(dirname "$f")"
+	printf 'From: s%s@x.org\r\nTo: %s\r\nDate: Mon, 01 Jan 2018 00:00:00 +0000\r\nSubject: m%s\r\n\r\nbody %s\r\n' \
+		"$2" "${3:-a@b.c}" "$2" "$2" > "$f"
+	touch -d "$old" "$f"
+}
+guid() { printf '{%02X%06X-0000-4000-8000-%012X}.eml' "$1" "$2" "$2"; }
+
+# A healthy store: alice (6 messages, 2 of them in INBOX/Work), bob (8),
+# carol (3), one queued message for alice.
+healthy() {
+	rm -rf "$D" "$T_TMP/removed.tsv"; mkdir -p "$D"
+	URL=$(t_new_db rc) || { t_fail "cannot create a test database"; t_done; }
+	mst init "$URL"
+	M domain add example.com
+	for a in alice bob carol; do M account add $a@example.com; done
+	local i n=0
+	for a in alice:6 bob:8 carol:3; do
+		for i in $(seq "${a#*:}"); do
+			n=$((n + 1)); g=$(guid $((n * 7)) "$n")
+			msg "example.com/${a%:*}/${g:1:2}/$g" "$n"
+		done
+	done
+	msg "$(guid 255 99)" 99 alice@example.com
+	M sync --settle 0 --no-progress; [ "$T_RC" = 0 ] || t_fail "healthy store: sync failed: $(t_errout)"
+	aid=$(q "SELECT accountid FROM hm_accounts WHERE accountaddress='alice@example.com'")
+	bid=$(q "SELECT accountid FROM hm_accounts WHERE accountaddress='bob@example.com'")
+	cid=$(q "SELECT accountid FROM hm_accounts WHERE accountaddress='carol@example.com'")
+	ainbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid=$aid")
+	binbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid=$bid")
+	cinbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid=$cid")
+	q "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed, foldercreationtime, foldercurrentuid) VALUES ($aid, $ainbox, 'Work', 1, '2020-01-01 00:00:00', 2)"
+	work=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername='Work'")
+	local ids; ids=$(q "SELECT messageid FROM hm_messages WHERE messageaccountid=$aid ORDER BY messageid" | head -2)
+	local u=1; for i in $ids; do q "UPDATE hm_messages SET messagefolderid=$work, messageuid=$u WHERE messageid=$i"; u=$((u + 1)); done
+	qid=$(q "SELECT messageid FROM hm_messages WHERE messagetype=1")
+	[ -n "$qid" ] || t_fail "healthy store: no queued message"
+}
+
+# Everything reconstruct could change, to compare before and after -n.
+state() {
+	q "SELECT messageid, messageaccountid, messagefolderid, messagefilename, messagesize, messageuid, messagelocked FROM hm_messages ORDER BY messageid"
+	q "SELECT folderid, folderaccountid, folderparentid, foldername, foldercurrentuid FROM hm_imapfolders ORDER BY folderid"
+	q "SELECT recipientid, recipientmessageid FROM hm_messagerecipients ORDER BY recipientid"
+	q "SELECT metadata_id, metadata_messageid FROM hm_message_metadata ORDER BY metadata_id"
+	(cd "$D" && find . -path ./.mstore -prune -o -type f -printf '%p %s\n' | sort)
+}
+
+# check KIND [COUNT]: -n reports KIND (COUNT times), exits 1, changes nothing
+check() {
+	local kind=$1 count=${2:-1} before
+	before=$(state)
+	R -n
+	expect_rc 1 "$kind: -n exit code"
+	expect_eq "$(grep -c ": $kind: " "$T_TMP/out")" "$count" "$kind: -n reports it $count times"
+	[ "$kind" = unreferenced-file ] || expect_out_contains "would repair" "$kind: -n says what it would repair"
+	expect_eq "$(state)" "$before" "$kind: -n changed nothing"
+}
+# repaired KIND: -r repairs it (exit 0) and a second -n is clean
+repaired() {
+	R -r
+	expect_rc 0 "$1: -r exit code"
+	expect_out_contains ": $1: " "$1: -r lists the finding"
+	expect_out_contains "(repaired: " "$1: -r says what it did"
+	R -n
+	expect_rc 0 "$1: -n after -r"
+	expect_out_contains "reconstruct: no findings" "$1: -n after -r finds nothing"
+}
+uids_sane() { # every folder's current UID >= its largest UID; no duplicates
+	local bad
+	bad=$(q "SELECT f.folderid FROM hm_imapfolders f WHERE f.foldercurrentuid < (SELECT COALESCE(MAX(m.messageuid), 0) FROM hm_messages m WHERE m.messagefolderid = f.folderid)")
+	expect_eq "$bad" "" "$1: foldercurrentuid >= largest UID everywhere"
+	bad=$(q "SELECT messagefolderid, messageuid FROM hm_messages WHERE messagetype=2 GROUP BY messagefolderid, messageuid HAVING COUNT(*) > 1")
+	expect_eq "$bad" "" "$1: no duplicate UIDs"
+}
+bob_file() { q "SELECT messagefilename FROM hm_messages WHERE messageaccountid=$bid ORDER BY messageid" | sed -n "${1}p"; }
+path_of() { local n=$1 dir=$2; echo "$D/example.com/$dir/${n:1:2}/$n"; }
+
+# --- healthy ------------------------------------------------------------------
+healthy
+R -n; expect_ok "healthy: -n"; expect_out_contains "reconstruct: no findings" "healthy: no findings"
+R -n -m -v; expect_ok "healthy: -n -m"; expect_out_contains "checked 18 files and 18 rows" "healthy: -v counts"
+
+# --- missing-file -----------------------------------------------------------------
+healthy
+f=$(bob_file 3); id=$(q "SELECT messageid FROM hm_messages WHERE messagefilename='$f'")
+rm "$(path_of "$f" bob)"
+check missing-file
+repaired missing-file
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$id")" 0 "missing-file: row removed"
+grep -q "^$id	$bid	bob@example.com	$binbox	$f	2	" "$T_TMP/removed.tsv" || t_fail "missing-file: the recovery list lacks the row: $(cat "$T_TMP/removed.tsv")"
+
+# --- misplaced-file -----------------------------------------------------------------
+healthy
+f=$(bob_file 2); p=$(path_of "$f" bob); sum=$(md5sum < "$p")
+mkdir -p "$D/example.com/bob/ZZ"; mv "$p" "$D/example.com/bob/ZZ/"
+check misplaced-file
+repaired misplaced-file
+expect_eq "$(md5sum < "$p" 2>/dev/null)" "$sum" "misplaced-file: the file is back in place, unchanged"
+
+# --- wrong-size ----------------------------------------------------------------------
+healthy
+f=$(bob_file 4); p=$(path_of "$f" bob); printf 'more\r\n' >> "$p"; touch -d "$old" "$p"
+check wrong-size
+repaired wrong-size
+expect_eq "$(q "SELECT messagesize FROM hm_messages WHERE messagefilename='$f'")" "$(stat -c %s "$p")" "wrong-size: size fixed"
+
+# --- duplicate-uid, zero-uid, uid-behind -----------------------------------------------
+healthy
+cur=$(q "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$binbox")
+ids=$(q "SELECT messageid FROM hm_messages WHERE messageaccountid=$bid ORDER BY messageid")
+i1=$(echo "$ids" | sed -n 1p); i2=$(echo "$ids" | sed -n 2p)
+q "UPDATE hm_messages SET messageuid=(SELECT messageuid FROM (SELECT messageuid FROM hm_messages WHERE messageid=$i1) x) WHERE messageid=$i2"
+check duplicate-uid
+repaired duplicate-uid
+uids_sane duplicate-uid
+[ "$(q "SELECT messageuid FROM hm_messages WHERE messageid=$i2")" -gt "$cur" ] || t_fail "duplicate-uid: the new UID is not above the old foldercurrentuid"
+expect_eq "$(q "SELECT messageuid FROM hm_messages WHERE messageid=$i1")" 1 "duplicate-uid: the oldest message keeps its UID"
+
+healthy
+ids=$(q "SELECT messageid FROM hm_messages WHERE messageaccountid=$bid ORDER BY messageid")
+i3=$(echo "$ids" | sed -n 3p)
+q "UPDATE hm_messages SET messageuid=0 WHERE messageid=$i3"
+check zero-uid
+repaired zero-uid
+uids_sane zero-uid
+
+healthy
+q "UPDATE hm_imapfolders SET foldercurrentuid=2 WHERE folderid=$binbox"
+check uid-behind
+repaired uid-behind
+expect_eq "$(q "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$binbox")" 8 "uid-behind: raised to the largest UID"
+
+# --- folder tree -------------------------------------------------------------------------
+healthy
+q "DELETE FROM hm_imapfolders WHERE folderid=$cinbox"
+before=$(state); R -n; expect_rc 1 "missing-inbox: -n"
+expect_out_contains "user/carol@example.com: missing-inbox: " "missing-inbox: reported"
+expect_eq "$(grep -c ': message-folder: ' "$T_TMP/out")" 3 "missing-inbox: its 3 messages are in a folder that does not exist"
+expect_eq "$(state)" "$before" "missing-inbox: -n changed nothing"
+repaired missing-inbox
+newinbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid=$cid AND foldername='INBOX'")
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$cid AND messagefolderid=$newinbox")" 3 "missing-inbox: messages moved to the new INBOX"
+uids_sane missing-inbox
+
+healthy
+q "UPDATE hm_imapfolders SET folderparentid=99999 WHERE folderid=$work"
+check folder-parent
+repaired folder-parent
+expect_eq "$(q "SELECT folderparentid FROM hm_imapfolders WHERE folderid=$work")" -1 "folder-parent: moved to the top level"
+
+healthy
+i=$(q "SELECT messageid FROM hm_messages WHERE messageaccountid=$bid ORDER BY messageid" | sed -n 5p)
+q "UPDATE hm_messages SET messagefolderid=$ainbox WHERE messageid=$i"
+check message-folder
+repaired message-folder
+expect_eq "$(q "SELECT messagefolderid FROM hm_messages WHERE messageid=$i")" "$binbox" "message-folder: back in bob's INBOX"
+uids_sane message-folder
+
+# --- orphaned rows and accounts -------------------------------------------------------------
+healthy
+q "DELETE FROM hm_accounts WHERE accountid=$cid"
+before=$(state); R -n; expect_rc 1 "orphaned account: -n"
+expect_eq "$(grep -c ': orphaned-message: ' "$T_TMP/out")" 3 "orphaned-message: 3 reported"
+expect_eq "$(grep -c ': orphaned-folder: ' "$T_TMP/out")" 1 "orphaned-folder: 1 reported"
+expect_eq "$(state)" "$before" "orphaned account: -n changed nothing"
+R -n -o -d "$T_TMP/orphans.sh"; expect_rc 1 "orphaned account: -n -o"
+expect_out_contains "user/carol@example.com: orphaned-account-dir: " "-o: the folder on disk without account"
+grep -q "mstore sync .*--account 'carol@example.com' --delete-unreferenced" "$T_TMP/orphans.sh" || t_fail "-o -d: the script lacks the sync line: $(cat "$T_TMP/orphans.sh")"
+R -r; expect_ok "orphaned account: -r"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$cid") $(q "SELECT COUNT(*) FROM hm_imapfolders WHERE folderaccountid=$cid")" "0 0" "orphaned account: rows removed"
+[ "$(grep -c 'orphaned-message' "$T_TMP/removed.tsv")" = 3 ] || t_fail "orphaned-message: rows not in the recovery list"
+[ -d "$D/example.com/carol" ] || t_fail "orphaned account: the folder on disk was touched"
+R -n; expect_ok "orphaned account: -n after -r"
+
+healthy
+q "INSERT INTO hm_messagerecipients (recipientmessageid, recipientaddress, recipientlocalaccountid, recipientoriginaladdress) VALUES (999999, 'x@example.com', 0, 'x@example.com')"
+q "INSERT INTO hm_message_metadata (metadata_accountid, metadata_folderid, metadata_messageid, metadata_dateutc, metadata_from, metadata_subject, metadata_to, metadata_cc) VALUES ($aid, $ainbox, 999999, NULL, 'a', 's', 't', 'c')"
+before=$(state); R -n; expect_rc 1 "orphaned rows: -n"
+expect_out_contains "store: orphaned-recipient: " "orphaned-recipient reported"
+expect_out_contains "store: orphaned-metadata: " "orphaned-metadata reported"
+expect_eq "$(state)" "$before" "orphaned rows: -n changed nothing"
+repaired orphaned-recipient
+
+# --- the queue ------------------------------------------------------------------------------
+healthy
+q "UPDATE hm_messages SET messagelocked=1, messagecreatetime='2020-01-01 00:00:00', messagenexttrytime='2020-01-01 00:00:00' WHERE messageid=$qid"
+check queue-stale-lock
+repaired queue-stale-lock
+expect_eq "$(q "SELECT messagelocked FROM hm_messages WHERE messageid=$qid")" 0 "queue-stale-lock: unlocked"
+
+healthy
+q "DELETE FROM hm_messagerecipients WHERE recipientmessageid=$qid"
+check queue-no-recipients
+R -r; expect_ok "queue-no-recipients: -r"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$qid")" 0 "queue-no-recipients: row removed"
+# its file is now what it was before the row existed: unreferenced, for sync
+R -n; expect_rc 1 "queue-no-recipients: -n after -r"
+expect_out_contains "queue: unreferenced-file: $(guid 255 99)" "queue-no-recipients: the file is left for sync"
+grep -q "^$qid	0	" "$T_TMP/removed.tsv" || t_fail "queue-no-recipients: not in the recovery list"
+
+# --- unreferenced files: report only -----------------------------------------------------------
+healthy
+g=$(guid 1 777); msg "example.com/bob/${g:1:2}/$g" 777
+check unreferenced-file
+expect_out_contains "report only" "unreferenced-file: report only"
+R -r; expect_rc 1 "unreferenced-file: -r leaves it (exit 1)"
+expect_out_contains "not repaired" "unreferenced-file: -r says not repaired"
+[ -f "$D/example.com/bob/${g:1:2}/$g" ] || t_fail "unreferenced-file: the file was touched"
+
+# --- several at once, scope, JSON -----------------------------------------------------------------
+healthy
+rm "$(path_of "$(bob_file 1)" bob)"
+p=$(path_of "$(bob_file 6)" bob); printf 'x' >> "$p"; touch -d "$old" "$p"
+q "UPDATE hm_messages SET messageuid=0 WHERE messagefolderid=$ainbox"
+q "INSERT INTO hm_messagerecipients (recipientmessageid, recipientaddress, recipientlocalaccountid, recipientoriginaladdress) VALUES (999998, 'y@example.com', 0, 'y@example.com')"
+before=$(state)
+R -n --json "$T_TMP/rc.json"; expect_rc 1 "several: -n"
+expect_eq "$(jq -r '.summary | "\(.["missing-file"]) \(.["wrong-size"]) \(.["zero-uid"]) \(.["orphaned-recipient"]) \(.findings)"' "$T_TMP/rc.json")" "1 1 4 1 7" "several: JSON counts"
+expect_eq "$(jq -r '.dry_run' "$T_TMP/rc.json")" true "several: JSON dry_run"
+expect_eq "$(jq -r '[.findings[] | select(.kind == "missing-file")][0].mailbox' "$T_TMP/rc.json")" "user/bob@example.com/INBOX" "several: JSON mailbox"
+expect_out_contains "reconstruct: 7 findings (" "several: summary"
+R -n user/alice@example.com; expect_rc 1 "scope: alice"
+expect_eq "$(grep -c '^user/bob' "$T_TMP/out") $(grep -c ': zero-uid: ' "$T_TMP/out") $(grep -c 'orphaned-recipient' "$T_TMP/out")" "0 4 0" "scope: only alice's findings"
+R -n user/alice@example.com/INBOX/Work; expect_ok "scope: alice's Work folder is clean"
+expect_eq "$(state)" "$before" "several: -n changed nothing"
+R -r; expect_ok "several: -r"
+R -n; expect_ok "several: -n after -r"; uids_sane several
+
+# --- the guard -----------------------------------------------------------------------------------
+healthy
+for f in $(q "SELECT messagefilename FROM hm_messages WHERE messageaccountid=$bid"); do rm "$(path_of "$f" bob)"; done
+R -r; expect_rc 1 "guard: -r keeps rows when most files are gone"
+expect_out_contains "not repaired: 8 of 8 messages" "guard: says why"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 8 "guard: rows kept"
+R -r -f; expect_ok "guard: -r -f"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 0 "guard: -f removes them"
+
+# --- quota, schema, usage ------------------------------------------------------------------------
+healthy
+R -n -q; expect_ok "quota"
+bytes=$(q "SELECT SUM(messagesize) FROM hm_messages WHERE messageaccountid=$aid")
+expect_out_contains "quota: user/alice@example.com: 6 messages, $bytes bytes" "quota: alice's usage"
+expect_out_contains "quota: domain example.com: 3 accounts, 17 messages" "quota: the domain's usage"
+q "DROP INDEX idx_hm_messagerecipients$([ "$MSTORE_TEST_BACKEND" = mysql ] && echo ' ON hm_messagerecipients')"
+R -n -m; expect_rc 1 "schema: a missing index"
+expect_out_contains "store: schema: index idx_hm_messagerecipients on hm_messagerecipients is missing" "schema: names the index"
+R -n user/nobody@example.com; expect_rc 2 "usage: unknown mailbox"; expect_err_contains "no such account" "usage: unknown mailbox message"
+R -n user/alice@example.com/Nope; expect_rc 2 "usage: unknown folder"
+R -n alice@example.com; expect_rc 2 "usage: not user/ADDRESS"
+R -n --shard 3/2; expect_rc 2 "usage: bad shard"
+R -n -d "$T_TMP/x.sh"; expect_rc 2 "usage: -d without -o"
+t_done
