@@ -1,6 +1,9 @@
-/* mstore account add|list, mstore alias add|list */
+/* mstore account add|list|delete, mstore alias add|list */
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "store/objects.h"
@@ -8,12 +11,20 @@
 
 const char help_account[] =
 	"usage: mstore account add ADDRESS [--inactive] [--max-size MB]\n"
-	"       mstore account list [--domain DOMAIN] [--json]\n\n"
+	"       mstore account list [--domain DOMAIN] [--json]\n"
+	"       mstore account delete ADDRESS [-n] [--force]\n\n"
 	"add    create the account local@domain in an existing domain, with its INBOX\n"
 	"       folder (one transaction: an account never exists without INBOX).\n"
 	"       The account has no password: set one in hMailServer's administrator.\n"
 	"       --max-size limits the mailbox (accountmaxsize, MB; 0 = unlimited).\n"
-	"list   show accounts with state, size limit and INBOX folder id.\n\n"
+	"list   show accounts with state, size limit and INBOX folder id.\n"
+	"delete remove the account from the database, in one transaction, with every\n"
+	"       row that is its: delivered messages (and their recipient and metadata\n"
+	"       rows), folders, ACL and group entries, external accounts, rules.\n"
+	"       Message files are never touched: when the account's folder\n"
+	"       DATA/<domain>/<user>/ exists and is not empty, delete refuses unless\n"
+	"       --force (the files would stay behind, orphaned; move them first).\n"
+	"       -n / --dry-run counts what would go and changes nothing.\n\n"
 	"Errors (exit code 2): an address without '@' or with a bad domain part, a\n"
 	"domain that does not exist, an address already used by an account, alias\n"
 	"or distribution list.\n";
@@ -25,7 +36,7 @@ const char help_alias[] =
 	"       which may be local or external.\n"
 	"list   show aliases and their targets.\n";
 
-enum { O_INACTIVE = OPT_FIRST_COMMAND_OPTION, O_MAXSIZE };
+enum { O_INACTIVE = OPT_FIRST_COMMAND_OPTION, O_MAXSIZE, O_FORCE };
 
 struct account_opts {
 	ms_account_opts o;
@@ -126,9 +137,87 @@ static int account_list(cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+struct delete_opts {
+	bool dry_run, force;
+};
+
+static bool delete_option(void *data, int opt, const char *arg)
+{
+	struct delete_opts *d = data;
+	(void)arg;
+	if (opt == 'n')
+		d->dry_run = true;
+	else if (opt == O_FORCE)
+		d->force = true;
+	else
+		return false;
+	return true;
+}
+
+/* Does the account's folder on disk hold anything? */
+static bool has_files_on_disk(const ms_store *s, const char *address, char *dir, size_t len)
+{
+	const char *at = strrchr(address, '@');
+	if (!s->data_dir || !at)
+		return false;
+	snprintf(dir, len, "%s/%s/%.*s", s->data_dir, at + 1, (int)(at - address), address);
+	for (char *p = dir + strlen(s->data_dir); *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	struct dirent *ent;
+	bool any = false;
+	while (!any && (ent = readdir(d)) != NULL)
+		any = strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0;
+	closedir(d);
+	return any;
+}
+
+static int account_delete(cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, 0, 'n' },
+		{ "force", no_argument, 0, O_FORCE },
+		{ 0, 0, 0, 0 },
+	};
+	struct delete_opts d = { 0 };
+	int i = cli_parse(ctx, argc, argv, "hn", longopts, delete_option, &d);
+	if (i != argc - 1)
+		return cli_usage(ctx, "expected one ADDRESS");
+	ms_store *s;
+	int rc = cli_open_store(ctx, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	char dir[4096];
+	if (has_files_on_disk(s, argv[i], dir, sizeof dir) && !d.force && !d.dry_run) {
+		ms_store_close(s);
+		fprintf(stderr, "mstore account delete: %s is not empty: its files would stay behind without an account;"
+		        " move them away first, or use --force\n", dir);
+		return EXIT_USAGE;
+	}
+	ms_err e = { 0 };
+	ms_account_deletion r;
+	if (ms_account_delete(s, argv[i], d.dry_run, &r, &e) < 0) {
+		ms_store_close(s);
+		return cli_fail(&e);
+	}
+	ms_store_close(s);
+	if (ctx->json)
+		printf("{\"accountid\":%lld,\"messages\":%lld,\"folders\":%lld,\"dry_run\":%s}\n", (long long)r.id,
+		       (long long)r.messages, (long long)r.folders, d.dry_run ? "true" : "false");
+	else
+		printf("%s account %s (id %lld): %lld messages, %lld folders\n", d.dry_run ? "would delete" : "deleted",
+		       argv[i], (long long)r.id, (long long)r.messages, (long long)r.folders);
+	return EXIT_OK;
+}
+
 int cmd_account(int argc, char **argv)
 {
-	static const cli_verb verbs[] = { { "add", account_add }, { "list", account_list }, { NULL, NULL } };
+	static const cli_verb verbs[] = {
+		{ "add", account_add }, { "list", account_list }, { "delete", account_delete }, { NULL, NULL },
+	};
 	return cli_dispatch("account", verbs, argc, argv);
 }
 

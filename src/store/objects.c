@@ -532,3 +532,48 @@ void ms_dlist_free(ms_dlist *v, size_t n)
 	}
 	free(v);
 }
+
+/* ---- deleting an account ------------------------------------------------------ */
+
+/* Everything that belongs to the account, children before parents.  Only
+ * delivered messages (type 2): queued (1) and ETRN (3) rows are not the
+ * account's even when their account id matches. */
+static const char *const account_delete_sql[] = {
+	"DELETE FROM hm_messagerecipients WHERE recipientmessageid IN"
+	" (SELECT messageid FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2)",
+	"DELETE FROM hm_message_metadata WHERE metadata_accountid = ?",
+	"DELETE FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2",
+	"DELETE FROM hm_acl WHERE aclpermissionaccountid = ?",
+	"DELETE FROM hm_imapfolders WHERE folderaccountid = ?",
+	"DELETE FROM hm_group_members WHERE memberaccountid = ?",
+	"DELETE FROM hm_fetchaccounts_uids WHERE uidfaid IN (SELECT faid FROM hm_fetchaccounts WHERE faaccountid = ?)",
+	"DELETE FROM hm_fetchaccounts WHERE faaccountid = ?",
+	"DELETE FROM hm_rule_criterias WHERE criteriaruleid IN (SELECT ruleid FROM hm_rules WHERE ruleaccountid = ?)",
+	"DELETE FROM hm_rule_actions WHERE actionruleid IN (SELECT ruleid FROM hm_rules WHERE ruleaccountid = ?)",
+	"DELETE FROM hm_rules WHERE ruleaccountid = ?",
+	"DELETE FROM hm_accounts WHERE accountid = ?",
+};
+
+int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account_deletion *out, ms_err *e)
+{
+	memset(out, 0, sizeof *out);
+	int found = ms_sql_int(s->db, "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)",
+	                       PARAMS(P_TEXT(address)), &out->id, e);
+	if (found <= 0)
+		return found < 0 ? -1 : ms_err_set(e, MS_E_NOTFOUND, "account %s does not exist", address);
+	if (ms_sql_int(s->db, "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2",
+	               PARAMS(P_INT(out->id)), &out->messages, e) < 0 ||
+	    ms_sql_int(s->db, "SELECT COUNT(*) FROM hm_imapfolders WHERE folderaccountid = ?", PARAMS(P_INT(out->id)),
+	               &out->folders, e) < 0)
+		return -1;
+	if (dry_run)
+		return 0;
+	if (db_begin(s->db, e) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof account_delete_sql / sizeof *account_delete_sql; i++)
+		if (ms_sql_exec(s->db, account_delete_sql[i], PARAMS(P_INT(out->id)), NULL, e) < 0) {
+			db_rollback(s->db);
+			return -1;
+		}
+	return db_commit(s->db, e);
+}

@@ -91,6 +91,17 @@ int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, i
 /* `domain` NULL = all domains. */
 int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e);
 
+typedef struct ms_account_deletion {
+	int64_t id;
+	int64_t messages, folders;
+} ms_account_deletion;
+
+/* Remove the account and every row that is its (messages with their
+ * recipients and metadata, folders, ACL and group entries, external
+ * accounts, rules) in one transaction.  Files are never touched.  With
+ * dry_run, only count. */
+int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account_deletion *out, ms_err *e);
+
 int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e);
 int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e);
 

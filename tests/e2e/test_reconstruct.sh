@@ -197,6 +197,29 @@ expect_out_contains "store: orphaned-metadata: " "orphaned-metadata reported"
 expect_eq "$(state)" "$before" "orphaned rows: -n changed nothing"
 repaired orphaned-recipient
 
+# --- an account without a folder on disk; running the -d script -------------------------------
+healthy
+M account add dave@example.com
+R -n -o -d "$T_TMP/orphans.sh"; expect_rc 1 "account-without-dir: -n -o"
+expect_out_contains "user/dave@example.com: account-without-dir: " "account-without-dir: reported"
+expect_eq "$(grep -c ': account-without-dir: ' "$T_TMP/out")" 1 "account-without-dir: only dave"
+grep -q "^mstore account delete --db '$URL' 'dave@example.com'" "$T_TMP/orphans.sh" || t_fail "-o -d: no account delete line: $(cat "$T_TMP/orphans.sh")"
+mkdir -p "$T_TMP/bin"; ln -sf "$MSTORE_BIN" "$T_TMP/bin/mstore"
+PATH=$T_TMP/bin:$PATH MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} sh "$T_TMP/orphans.sh" >/dev/null 2>&1 || t_fail "the -d script failed"
+R -n -o; expect_ok "account-without-dir: clean after the script"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_accounts WHERE accountaddress='dave@example.com'")" 0 "the script deleted dave"
+# account delete itself: refuses while the account's folder holds files
+M account delete bob@example.com; expect_rc 2 "account delete: refuses with files on disk"
+expect_err_contains "--force" "account delete: says how"
+M account delete -n --force bob@example.com; expect_ok "account delete -n"
+expect_out_contains "would delete account bob@example.com (id $bid): 8 messages, 1 folders" "account delete -n: counts"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 8 "account delete -n: nothing deleted"
+M account delete --force bob@example.com; expect_ok "account delete --force"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid") $(q "SELECT COUNT(*) FROM hm_imapfolders WHERE folderaccountid=$bid") $(q "SELECT COUNT(*) FROM hm_accounts WHERE accountid=$bid")" "0 0 0" "account delete: rows gone"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$aid")" 6 "account delete: other accounts untouched"
+expect_eq "$(find "$D/example.com/bob" -type f | wc -l)" 8 "account delete: files untouched"
+M account delete nobody@example.com; expect_rc 2 "account delete: unknown account"
+
 # --- the queue ------------------------------------------------------------------------------
 healthy
 q "UPDATE hm_messages SET messagelocked=1, messagecreatetime='2020-01-01 00:00:00', messagenexttrytime='2020-01-01 00:00:00' WHERE messageid=$qid"
