@@ -146,6 +146,13 @@ check uid-behind
 repaired uid-behind
 expect_eq "$(q "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$binbox")" 8 "uid-behind: raised to the largest UID"
 
+healthy
+q "UPDATE hm_messages SET messageuid=2147483648 WHERE messageid=(SELECT MIN(messageid) FROM (SELECT messageid FROM hm_messages WHERE messagefolderid=$binbox) x)"
+q "UPDATE hm_imapfolders SET foldercurrentuid=2147483648 WHERE folderid=$binbox"
+R -n; expect_rc 1 "uid-overflow: -n"
+expect_out_contains "user/bob@example.com/INBOX: uid-overflow: " "uid-overflow: reported"
+R -r; expect_rc 1 "uid-overflow: -r cannot repair it"
+
 # --- folder tree -------------------------------------------------------------------------
 healthy
 q "DELETE FROM hm_imapfolders WHERE folderid=$cinbox"
@@ -260,6 +267,12 @@ expect_eq "$(jq -r '[.findings[] | select(.kind == "missing-file")][0].mailbox' 
 expect_out_contains "reconstruct: 7 findings (" "several: summary"
 R -n user/alice@example.com; expect_rc 1 "scope: alice"
 expect_eq "$(grep -c '^user/bob' "$T_TMP/out") $(grep -c ': zero-uid: ' "$T_TMP/out") $(grep -c 'orphaned-recipient' "$T_TMP/out")" "0 4 0" "scope: only alice's findings"
+R -n --shard 1/2; s1=$(grep '^user/' "$T_TMP/out" | sort)
+R -n --shard 2/2; s2=$(grep '^user/' "$T_TMP/out" | sort)
+R -n; all=$(grep '^user/' "$T_TMP/out" | sort)
+expect_eq "$(printf '%s\n%s\n' "$s1" "$s2" | grep -v '^$' | sort)" "$all" "--shard: 1/2 and 2/2 together report each account finding exactly once"
+R -n --domain other.example; expect_ok "--domain: no account of that domain, nothing to find"
+R -n --domain example.com; expect_eq "$(grep -c '^user/' "$T_TMP/out")" 6 "--domain: the domain's account findings"
 R -n user/alice@example.com/INBOX/Work; expect_ok "scope: alice's Work folder is clean"
 expect_eq "$(state)" "$before" "several: -n changed nothing"
 R -r; expect_ok "several: -r"
