@@ -539,8 +539,8 @@ void ms_dlist_free(ms_dlist *v, size_t n)
  * delivered messages (type 2): queued (1) and ETRN (3) rows are not the
  * account's even when their account id matches. */
 static const char *const account_delete_sql[] = {
-	"DELETE FROM hm_messagerecipients WHERE recipientmessageid IN"
-	" (SELECT messageid FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2)",
+	("DELETE FROM hm_messagerecipients WHERE recipientmessageid IN"
+	 " (SELECT messageid FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2)"),
 	"DELETE FROM hm_message_metadata WHERE metadata_accountid = ?",
 	"DELETE FROM hm_messages WHERE messageaccountid = ? AND messagetype = 2",
 	"DELETE FROM hm_acl WHERE aclpermissionaccountid = ?",
