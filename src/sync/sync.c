@@ -244,7 +244,9 @@ static int run_batches(sync_run *run, ms_err *e)
 		for (size_t i = 0; i < n; i++)
 			items[i].c = &run->cands.v[at + i];
 		sync_analyze_batch(run, items, n);
-		if (!run->o->dry_run)
+		if (run->o->dry_run)
+			sync_preview_batch(run, items, n);
+		else
 			rc = sync_write_batch(run, items, n, e);
 		for (size_t i = 0; i < n; i++) {
 			sync_report_item(run, &items[i]);

@@ -105,6 +105,9 @@ void sync_item_release(item *it);
 /* writer.c: writes the batch's imports; updates categories of items that
  * failed or turned out to be referenced meanwhile. */
 int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e);
+/* writer.c, --dry-run: what the writer would decide without writing
+ * anything (duplicates, so -n predicts --skip-duplicates). */
+void sync_preview_batch(sync_run *run, item *items, size_t n);
 /* Add the names of the rows created since the watermark (all rows when
  * it is 0) to the referenced set, and raise the watermark. */
 int sync_refresh_refs(sync_run *run, ms_err *e);

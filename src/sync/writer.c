@@ -519,9 +519,17 @@ static int64_t target_of(const item *it)
 	return it->acct ? it->acct->id : -1;
 }
 
+/* --dry-run's stand-in for write_account: the one decision the writer
+ * makes that the analysis cannot, whether a file duplicates a message of
+ * the account.  It only reads (the account's sizes, the files' bytes). */
+static int preview_account(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	return sync_mark_duplicates(run, items, n, importing, e);
+}
+
 /* Items come sorted by path, so an account's files are contiguous: each
  * run of one target (with items of no target in between) is one group. */
-int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e)
+static void for_each_group(sync_run *run, item *items, size_t n, bool dry_run)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -533,9 +541,24 @@ int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e)
 		}
 		while (j < n && (target_of(&items[j]) == t || target_of(&items[j]) == 0))
 			j++;
-		write_group(run, &items[i], j - i,
-		            t == -1 ? write_queue : t == -2 ? write_path_updates : write_account);
+		if (dry_run) {
+			if (t > 0)
+				write_group(run, &items[i], j - i, preview_account);
+		} else {
+			write_group(run, &items[i], j - i,
+			            t == -1 ? write_queue : t == -2 ? write_path_updates : write_account);
+		}
 		i = j;
 	}
+}
+
+int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	for_each_group(run, items, n, false);
 	return 0;
+}
+
+void sync_preview_batch(sync_run *run, item *items, size_t n)
+{
+	for_each_group(run, items, n, true);
 }

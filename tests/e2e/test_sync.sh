@@ -160,6 +160,11 @@ expect_eq "$(jq -r '.summary.imported' "$T_TMP/r6.json")" "1" "--domain imports 
 # --- duplicates ---------------------------------------------------------------------
 mkdir -p "$D/$A/DD" "$D/$A/DE"
 cp -p "$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml" "$D/$A/DD/{DD000000-0000-0000-0000-000000000011}.eml"
+rows_before=$(q "SELECT COUNT(*) FROM hm_messages")
+M sync -n --skip-duplicates --json "$T_TMP/r7n.json"; expect_ok "--dry-run --skip-duplicates"
+expect_eq "$(jq -r '.files[] | select(.path | contains("{DD0")) | "\(.category) \(.duplicate_of)"' "$T_TMP/r7n.json")" \
+	"not-imported {AB000000-0000-0000-0000-000000000001}.eml" "--dry-run predicts the duplicate is skipped"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" "$rows_before" "--dry-run with --skip-duplicates writes no row"
 M sync --skip-duplicates --json "$T_TMP/r7.json"; expect_ok "--skip-duplicates"
 expect_eq "$(jq -r '.files[] | select(.path | contains("{DD0")) | .category' "$T_TMP/r7.json")" "not-imported" "duplicate skipped"
 expect_eq "$(jq -r '.files[] | select(.path | contains("{DD0")) | .duplicate_of' "$T_TMP/r7.json")" "{AB000000-0000-0000-0000-000000000001}.eml" "duplicate names the original"
