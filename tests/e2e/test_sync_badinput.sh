@@ -78,7 +78,7 @@ expect_rc 0 "rerun"
 expect_eq "$(jq -r '.summary.imported + .summary.moved' "$T_TMP/r2.json")" "1" "rerun imports only the formerly unreadable file"
 
 # --- the shared corpus, in an account and in the queue -------------------------------
-C=${MSTORE_SHARED}/corpus
+C=${MSTORE_SHARED:-$MSTORE_SRC/../shared}/corpus
 if [ -d "$C" ]; then
 	URL2=$(t_new_db corpus)
 	D2=$T_TMP/Data2
@@ -120,5 +120,7 @@ if [ -d "$C" ]; then
 		from=$(row "$f" messagefrom)
 		case "$from" in *@*|"") t_ok ;; *) t_fail "$f: From '$from' is not an address" ;; esac
 	done
+else
+	echo "SKIPPED: the corpus part: no corpus at '$C' (set MSTORE_SHARED)" >&2
 fi
 t_done

@@ -1074,6 +1074,13 @@ int main(void)
 	};
 	ms_header_global_init();
 	int failed = cmocka_run_group_tests_name("header", tests, make_tmp_root, remove_tmp_root);
-	failed += cmocka_run_group_tests_name("corpus", corpus_tests, load_corpus, free_corpus);
+	/* The corpus lives outside the repository (../shared); without it the
+	 * corpus group cannot run, and says so instead of passing quietly. */
+	struct stat st;
+	if (stat(corpus(), &st) == 0 && S_ISDIR(st.st_mode))
+		failed += cmocka_run_group_tests_name("corpus", corpus_tests, load_corpus, free_corpus);
+	else
+		fprintf(stderr, "SKIPPED: the %zu corpus tests: no corpus at %s (set MSTORE_SHARED)\n",
+			sizeof corpus_tests / sizeof *corpus_tests, corpus());
 	return failed;
 }
