@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 	db *d;
 	ms_err e = { 0 };
 	counts c = { 0 };
-	if (db_open(argv[1], getenv("MSTORE_DB_PASSWORD"), false, &d, &e) < 0 ||
+	if (db_open(argv[1], getenv("MSTORE_DB_PASSWORD"), DB_OPEN_READ_ONLY, &d, &e) < 0 ||
 	    db_prepare(d, "SELECT messageid FROM hm_messages WHERE messagefilename = ?", &c.st, &e) < 0) {
 		fprintf(stderr, "orig_way: %s\n", e.msg);
 		return 1;

@@ -78,8 +78,9 @@ int cli_usage(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 int cli_fail(const ms_err *e);
 int cli_exit_code(ms_errcode code);
 
-/* Resolve the configuration (printing its warnings) and open the store. */
-int cli_open_store(cli_ctx *ctx, ms_store **out);
+/* Resolve the configuration (printing its warnings) and open the store;
+ * commands that only read pass DB_OPEN_READ_ONLY. */
+int cli_open_store(cli_ctx *ctx, db_open_mode mode, ms_store **out);
 /* Resolve the configuration only; the caller frees it. */
 int cli_config(cli_ctx *ctx, ms_config *cfg);
 

@@ -74,7 +74,7 @@ static int account_add(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i != 1)
 		return cli_usage(ctx, "expected one address");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -121,7 +121,7 @@ static int account_list(cli_ctx *ctx, int argc, char **argv)
 	if (i != argc)
 		return cli_usage(ctx, "no arguments expected");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -187,7 +187,7 @@ static int account_delete(cli_ctx *ctx, int argc, char **argv)
 	if (i != argc - 1)
 		return cli_usage(ctx, "expected one ADDRESS");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, d.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	char dir[4096];
@@ -239,7 +239,7 @@ static int alias_add(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i != 2)
 		return cli_usage(ctx, "expected ADDRESS and TARGET");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -281,7 +281,7 @@ static int alias_list(cli_ctx *ctx, int argc, char **argv)
 	if (i != argc)
 		return cli_usage(ctx, "no arguments expected");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };

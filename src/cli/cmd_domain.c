@@ -66,7 +66,7 @@ static int domain_add(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i != 1)
 		return cli_usage(ctx, "expected one domain name");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -87,7 +87,7 @@ static int domain_alias(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i != 2)
 		return cli_usage(ctx, "expected DOMAIN and ALIAS");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -149,7 +149,7 @@ static int domain_list(cli_ctx *ctx, int argc, char **argv)
 	if (i != argc)
 		return cli_usage(ctx, "no arguments expected");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };

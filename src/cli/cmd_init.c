@@ -104,7 +104,7 @@ int cmd_info(int argc, char **argv)
 	if (i != argc)
 		return cli_usage(&ctx, "no arguments expected");
 	ms_store *s;
-	int rc = cli_open_store(&ctx, &s);
+	int rc = cli_open_store(&ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	int64_t v[N_INFO];

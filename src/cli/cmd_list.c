@@ -36,7 +36,7 @@ static int list_add(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i != 1)
 		return cli_usage(ctx, "expected one list address");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -56,7 +56,7 @@ static int list_member(cli_ctx *ctx, int argc, char **argv)
 	if (argc - i < 2)
 		return cli_usage(ctx, "expected LIST and at least one ADDRESS");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };
@@ -108,7 +108,7 @@ static int list_list(cli_ctx *ctx, int argc, char **argv)
 	if (i != argc)
 		return cli_usage(ctx, "no arguments expected");
 	ms_store *s;
-	int rc = cli_open_store(ctx, &s);
+	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err e = { 0 };

@@ -221,7 +221,8 @@ int cmd_reconstruct(int argc, char **argv)
 	if (cli_config(&ctx, &cfg) != EXIT_OK)
 		return EXIT_USAGE;
 	ms_err oe = { 0 };
-	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, &s, &oe) < 0) {
+	db_open_mode mode = a.o.repair ? DB_OPEN_READ_WRITE : DB_OPEN_READ_ONLY; /* -n: the database refuses writes */
+	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, mode, &s, &oe) < 0) {
 		ms_config_free(&cfg);
 		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
 		return EXIT_USAGE;

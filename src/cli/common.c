@@ -126,14 +126,14 @@ int cli_config(cli_ctx *ctx, ms_config *cfg)
 	return EXIT_OK;
 }
 
-int cli_open_store(cli_ctx *ctx, ms_store **out)
+int cli_open_store(cli_ctx *ctx, db_open_mode mode, ms_store **out)
 {
 	ms_config cfg;
 	ms_err e = { 0 };
 	int rc = cli_config(ctx, &cfg);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, out, &e) < 0 ? cli_fail(&e) : EXIT_OK;
+	rc = ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, mode, out, &e) < 0 ? cli_fail(&e) : EXIT_OK;
 	ms_config_free(&cfg);
 	return rc;
 }

@@ -366,7 +366,7 @@ static const db_ops *ops_for(db_dialect dialect)
 	return NULL;
 }
 
-int db_open(const char *url, const char *password, bool create, db **out, ms_err *e)
+int db_open(const char *url, const char *password, db_open_mode mode, db **out, ms_err *e)
 {
 	db_url parsed;
 	*out = NULL;
@@ -378,7 +378,7 @@ int db_open(const char *url, const char *password, bool create, db **out, ms_err
 	d->url = parsed;
 	d->ops = ops_for(parsed.dialect);
 	db_url_format(&parsed, d->name, sizeof d->name);
-	if (d->ops->open(d, password && *password ? password : NULL, create, e) < 0) {
+	if (d->ops->open(d, password && *password ? password : NULL, mode, e) < 0) {
 		free(d);
 		return -1;
 	}

@@ -51,10 +51,22 @@ void db_url_format(const db_url *u, char *buf, size_t len);
 typedef struct db db;
 typedef struct db_stmt db_stmt;
 
+/* How a connection is opened.  READ_ONLY is for work that must not write
+ * (every --dry-run, reconstruct -n, listings, the --hints-from copy): the
+ * database itself then refuses any write, so a dry run is read-only by
+ * construction, and a SQLite store on read-only media (a mounted backup)
+ * can still be inspected. */
+typedef enum {
+	DB_OPEN_READ_WRITE,
+	DB_OPEN_CREATE,    /* mstore init: a missing SQLite file is created */
+	DB_OPEN_READ_ONLY,
+} db_open_mode;
+
 /* Open a connection.  `password` may be NULL.  SQLite databases are opened
- * in WAL mode with a busy timeout; a missing SQLite file is created only
- * when `create` is true (mstore init), otherwise it is an error. */
-int db_open(const char *url, const char *password, bool create, db **out, ms_err *e);
+ * in WAL mode with a busy timeout (read-only connections keep the file's
+ * journal mode); a missing SQLite file is an error unless the mode is
+ * DB_OPEN_CREATE. */
+int db_open(const char *url, const char *password, db_open_mode mode, db **out, ms_err *e);
 void db_close(db *d);
 
 db_dialect db_get_dialect(const db *d);

@@ -25,7 +25,7 @@
 
 typedef struct db_ops {
 	/* Connect; on failure fill `e` (the caller adds nothing). */
-	int (*open)(db *d, const char *password, bool create, ms_err *e);
+	int (*open)(db *d, const char *password, db_open_mode mode, ms_err *e);
 	void (*close)(db *d);
 	/* Fixed SQL without parameters; may hold several statements. */
 	int (*exec)(db *d, const char *sql, ms_err *e);

@@ -88,9 +88,9 @@ static void init_library(void)
 	mysql_library_init(0, NULL, NULL);
 }
 
-static int open_db(db *d, const char *password, bool create, ms_err *e)
+static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 {
-	(void)create; /* a server database is created by its administrator */
+	/* DB_OPEN_CREATE: a server database is created by its administrator. */
 	/* mysql_init would initialise the library itself, but not safely when
 	 * two threads connect at once. */
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -105,6 +105,8 @@ static int open_db(db *d, const char *password, bool create, ms_err *e)
 	 * re-check under the folder lock depends on that; InnoDB's default
 	 * REPEATABLE READ would show it the snapshot of its first read. */
 	mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	if (mode == DB_OPEN_READ_ONLY)
+		mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION READ ONLY");
 	/* Multi-statements only reach db_exec's fixed SQL; every statement with
 	 * values goes through the prepared statement protocol. */
 	unsigned long flags = CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS;

@@ -89,16 +89,17 @@ static int connect_failure(db *d, PGconn *c, const char *password, ms_err *e)
 	                                   " or MSTORE_DB_PASSWORD)" : "");
 }
 
-static int open_db(db *d, const char *password, bool create, ms_err *e)
+static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 {
-	(void)create; /* a server database is created by its administrator */
+	/* DB_OPEN_CREATE: a server database is created by its administrator. */
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->url.port > 0 ? d->url.port : 5432);
 	const char *const keys[] = { "host", "port", "dbname", "user", "password", "connect_timeout",
 		                     "client_encoding", "application_name", "options", NULL };
 	const char *const values[] = { d->url.host, port, d->url.dbname, d->url.user[0] ? d->url.user : NULL,
 		                       password, CONNECT_TIMEOUT_SECONDS, "UTF8", "mstore",
-		                       "-c DateStyle=ISO", NULL };
+		                       mode == DB_OPEN_READ_ONLY ? "-c DateStyle=ISO -c default_transaction_read_only=on"
+		                                                 : "-c DateStyle=ISO", NULL };
 	/* expand_dbname = 0: the database name is a name, never a conninfo
 	 * string that could smuggle in other settings. */
 	PGconn *c = PQconnectdbParams(keys, values, 0);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "db/db_internal.h"
 
@@ -36,12 +38,12 @@ static sqlite3_stmt *stmt_of(db_stmt *s)
 }
 
 /* The cause of the last failure on the connection, with the system error
- * behind it when there is one ("unable to open database file: Permission
- * denied"). */
+ * behind it when there is one ("disk I/O error (No space left on device)"). */
 static void last_cause(sqlite3 *c, char *buf, size_t len)
 {
 	int sys = sqlite3_system_errno(c);
-	if (sys != 0 && (sqlite3_errcode(c) == SQLITE_CANTOPEN || sqlite3_errcode(c) == SQLITE_IOERR))
+	int primary = sqlite3_errcode(c) & 0xff; /* extended codes are on: SQLITE_IOERR_SHMSIZE is an IOERR */
+	if (sys != 0 && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL))
 		snprintf(buf, len, "%s (%s)", sqlite3_errmsg(c), strerror(sys));
 	else
 		snprintf(buf, len, "%s", sqlite3_errmsg(c));
@@ -71,38 +73,114 @@ static int check_exists(db *d, bool create, ms_err *e)
 	return db_fail(d, e, MS_E_DB, "no such database file (mstore init creates a new store)");
 }
 
-static int configure(db *d, ms_err *e)
+/* Why a store cannot be written, when the file system or the file's
+ * permissions say so; NULL when they do not. */
+static const char *unwritable_because(const db *d)
+{
+	struct statvfs fs;
+	if (statvfs(d->url.path, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+		return "the database is on a read-only file system (mstore sync -n, reconstruct -n and the list "
+		       "commands can still read it)";
+	if (access(d->url.path, W_OK) < 0 && errno == EACCES)
+		return "this user may not write the database file";
+	return NULL;
+}
+
+static int configure(db *d, db_open_mode mode, ms_err *e)
 {
 	sqlite3 *c = conn_of(d);
 	sqlite3_busy_timeout(c, busy_timeout_ms());
 	sqlite3_extended_result_codes(c, 1);
+	if (mode == DB_OPEN_READ_ONLY)
+		return 0; /* switching to WAL is a write; the file keeps its mode */
 	/* A read-only file keeps its journal mode; reading it still works. */
 	if (sqlite3_exec(c, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK &&
-	    (sqlite3_errcode(c) & 0xff) != SQLITE_READONLY)
-		return fail_sql(d, "PRAGMA journal_mode=WAL", e);
+	    (sqlite3_errcode(c) & 0xff) != SQLITE_READONLY) {
+		const char *why = unwritable_because(d);
+		return why ? db_fail(d, e, MS_E_DB, "cannot write: %s", why) : fail_sql(d, "PRAGMA journal_mode=WAL", e);
+	}
 	return 0;
 }
 
-static int open_db(db *d, const char *password, bool create, ms_err *e)
+/* `path` as a "file:" URI with immutable=1 (RFC 3986 escapes for the
+ * characters a URI path cannot carry as they are). */
+static int immutable_uri(const char *path, char *out, size_t len)
+{
+	size_t o = (size_t)snprintf(out, len, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p && o + 4 < len; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	return snprintf(out + o, len - o, "?immutable=1") < (int)(len - o) ? 0 : -1;
+}
+
+static int open_with(db *d, const char *name, int flags, ms_err *e)
+{
+	sqlite3 *c = NULL;
+	int rc = sqlite3_open_v2(name, &c, flags, NULL);
+	d->conn = c;
+	if (rc == SQLITE_OK)
+		return 0;
+	char cause[1024];
+	if (c)
+		last_cause(c, cause, sizeof cause);
+	else
+		snprintf(cause, sizeof cause, "out of memory");
+	sqlite3_close(c);
+	d->conn = NULL;
+	return db_fail(d, e, MS_E_DB, "cannot open: %s", cause);
+}
+
+/* A WAL-mode database on read-only media (a mounted snapshot or backup)
+ * cannot be read the usual way: readers need the -shm file, which cannot
+ * be created there.  Nothing can change such a file, so it is opened as
+ * immutable, which needs no -shm.  A -wal file beside it may hold
+ * committed transactions that immutable mode would not see: then it is
+ * refused rather than read stale. */
+static int reopen_read_only_media(db *d, ms_err *e)
+{
+	char wal[4200], uri[13000];
+	struct stat st;
+	snprintf(wal, sizeof wal, "%s-wal", d->url.path);
+	if (stat(wal, &st) == 0 && st.st_size > 0)
+		return db_fail(d, e, MS_E_DB, "cannot read: the database is on read-only media and its -wal file holds "
+		               "transactions not yet written into it; copy the database and its -wal file to writable "
+		               "storage and read the copy");
+	if (immutable_uri(d->url.path, uri, sizeof uri) < 0)
+		return db_fail(d, e, MS_E_DB, "cannot open: the path is too long");
+	sqlite3_close(conn_of(d));
+	return open_with(d, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, e);
+}
+
+/* Read-only connections are only checked (one read); on read-only media
+ * that read fails with SQLITE_CANTOPEN and the file is reopened. */
+static int probe_read(db *d, ms_err *e)
+{
+	static const char probe[] = "SELECT COUNT(*) FROM sqlite_master";
+	if (sqlite3_exec(conn_of(d), probe, NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	if ((sqlite3_errcode(conn_of(d)) & 0xff) != SQLITE_CANTOPEN)
+		return fail_sql(d, probe, e);
+	if (reopen_read_only_media(d, e) < 0)
+		return -1;
+	if (sqlite3_exec(conn_of(d), probe, NULL, NULL, NULL) != SQLITE_OK)
+		return fail_sql(d, probe, e);
+	return 0;
+}
+
+static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 {
 	(void)password; /* SQLite has none */
-	if (check_exists(d, create, e) < 0)
+	if (check_exists(d, mode == DB_OPEN_CREATE, e) < 0)
 		return -1;
-	sqlite3 *c = NULL;
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(d->url.path, &c, flags, NULL);
-	d->conn = c;
-	if (rc != SQLITE_OK) {
-		char cause[1024];
-		if (c)
-			last_cause(c, cause, sizeof cause);
-		else
-			snprintf(cause, sizeof cause, "out of memory");
-		sqlite3_close(c);
-		return db_fail(d, e, MS_E_DB, "cannot open: %s", cause);
-	}
-	if (configure(d, e) < 0) {
-		sqlite3_close(c);
+	int flags = mode == DB_OPEN_READ_ONLY ? SQLITE_OPEN_READONLY
+	          : SQLITE_OPEN_READWRITE | (mode == DB_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
+	if (open_with(d, d->url.path, flags, e) < 0)
+		return -1;
+	if ((mode == DB_OPEN_READ_ONLY && probe_read(d, e) < 0) || configure(d, mode, e) < 0) {
+		sqlite3_close(conn_of(d));
 		return -1;
 	}
 	return 0;

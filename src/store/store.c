@@ -5,16 +5,18 @@
 
 #include "store/schema.h"
 
-int ms_store_open(const char *url, const char *password, const char *data_dir,
+int ms_store_open(const char *url, const char *password, const char *data_dir, db_open_mode mode,
                   ms_store **out, ms_err *e)
 {
 	ms_store *s = calloc(1, sizeof *s);
 	if (!s)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	if (db_open(url, password, false, &s->db, e) < 0)
+	if (db_open(url, password, mode, &s->db, e) < 0)
 		goto fail;
 	if (ms_schema_read_version(s->db, &s->version, e) < 0) {
-		ms_err_prefix(e, "%s", db_name(s->db));
+		/* driver errors name the database already; schema errors do not */
+		if (strncmp(e->msg, db_name(s->db), strlen(db_name(s->db))) != 0)
+			ms_err_prefix(e, "%s", db_name(s->db));
 		goto fail;
 	}
 	if (!ms_schema_version_known(s->version)) {
@@ -48,7 +50,7 @@ void ms_store_close(ms_store *s)
 int ms_store_init(const char *url, const char *password, ms_err *e)
 {
 	db *d;
-	if (db_open(url, password, true, &d, e) < 0)
+	if (db_open(url, password, DB_OPEN_CREATE, &d, e) < 0)
 		return -1;
 	int rc = ms_schema_create(d, e);
 	if (rc < 0)

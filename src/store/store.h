@@ -17,8 +17,9 @@ typedef struct ms_store {
 } ms_store;
 
 /* Open the database named by `url` and check its schema version; an
- * unknown version is refused with a message that names it. */
-int ms_store_open(const char *url, const char *password, const char *data_dir,
+ * unknown version is refused with a message that names it.  `mode` is
+ * DB_OPEN_READ_WRITE, or DB_OPEN_READ_ONLY for work that writes nothing. */
+int ms_store_open(const char *url, const char *password, const char *data_dir, db_open_mode mode,
                   ms_store **out, ms_err *e);
 void ms_store_close(ms_store *s);
 

@@ -198,7 +198,7 @@ int sync_hints_load(sync_run *run, const char *url, const char *password, ms_err
 			ms_err_set(e, MS_E_NOMEM, "out of memory");
 			goto out;
 		}
-	if (db_open(url, password, false, &old, e) < 0 || load_folders(old, &f, e) < 0 ||
+	if (db_open(url, password, DB_OPEN_READ_ONLY, &old, e) < 0 || load_folders(old, &f, e) < 0 ||
 	    read_hints(old, wanted, &f, h, e) < 0) {
 		ms_err_prefix(e, "--hints-from");
 		goto out;

@@ -118,7 +118,7 @@ static int server_group_setup(void **state)
 	char url[512];
 	ms_err e;
 	server_url(b, b->dialect == DB_PGSQL ? "postgres" : "mysql", url, sizeof url);
-	if (db_open(url, b->password, false, &b->admin, &e) < 0) {
+	if (db_open(url, b->password, DB_OPEN_READ_WRITE, &b->admin, &e) < 0) {
 		fprintf(stderr, "%s server configured but unusable: %s\n", b->label, e.msg);
 		return -1;
 	}
@@ -160,7 +160,7 @@ static int db_setup(void **state)
 		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
-	if (db_open(b->url, b->password, true, &b->conn, &e) < 0) {
+	if (db_open(b->url, b->password, DB_OPEN_CREATE, &b->conn, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
 		return -1;
 	}
@@ -341,7 +341,7 @@ static void test_url_password_never_echoed(void **state)
 	assert_null(strstr(e.msg, "S3cr3t"));
 	/* db_open refuses it before trying to connect */
 	db *d = NULL;
-	assert_int_equal(db_open("mysql://mstore:S3cr3t@127.0.0.1:1/x", NULL, false, &d, &e), -1);
+	assert_int_equal(db_open("mysql://mstore:S3cr3t@127.0.0.1:1/x", NULL, DB_OPEN_READ_WRITE, &d, &e), -1);
 	assert_null(d);
 	assert_null(strstr(e.msg, "S3cr3t"));
 	assert_contains(e.msg, "passwords never go in the URL");
@@ -396,7 +396,7 @@ static void test_closed_port(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		db *d = NULL;
 		ms_err e = { 0 };
-		assert_int_equal(db_open(urls[i], "pw", false, &d, &e), -1);
+		assert_int_equal(db_open(urls[i], "pw", DB_OPEN_READ_WRITE, &d, &e), -1);
 		assert_null(d);
 		assert_int_equal(e.code, MS_E_DB);
 		assert_contains(e.msg, urls[i]);
@@ -414,7 +414,7 @@ static void test_sqlite_missing_file(void **state)
 	snprintf(url, sizeof url, "sqlite:%s", path);
 	db *d = NULL;
 	ms_err e = { 0 };
-	assert_int_equal(db_open(url, NULL, false, &d, &e), -1);
+	assert_int_equal(db_open(url, NULL, DB_OPEN_READ_WRITE, &d, &e), -1);
 	assert_null(d);
 	assert_int_equal(e.code, MS_E_DB); /* like a server database that does not exist */
 	assert_contains(e.msg, url);
@@ -424,13 +424,13 @@ static void test_sqlite_missing_file(void **state)
 
 	/* create = true cannot make a missing directory either */
 	snprintf(url, sizeof url, "sqlite:%s/no/such/dir/x.db", dir);
-	assert_int_equal(db_open(url, NULL, true, &d, &e), -1);
+	assert_int_equal(db_open(url, NULL, DB_OPEN_CREATE, &d, &e), -1);
 	assert_contains(e.msg, url);
 	assert_contains(e.msg, "cannot open");
 
 	/* with create = true the file appears, in WAL mode */
 	snprintf(url, sizeof url, "sqlite:%s", path);
-	MUST(db_open(url, NULL, true, &d, e_));
+	MUST(db_open(url, NULL, DB_OPEN_CREATE, &d, e_));
 	assert_string_equal(db_name(d), url);
 	assert_int_equal(db_get_dialect(d), DB_SQLITE);
 	db_stmt *s;
@@ -444,7 +444,7 @@ static void test_sqlite_missing_file(void **state)
 	db_close(d);
 	assert_int_equal(stat(path, &st), 0);
 	/* now it exists, so opening without create works */
-	MUST(db_open(url, NULL, false, &d, e_));
+	MUST(db_open(url, NULL, DB_OPEN_READ_WRITE, &d, e_));
 	db_close(d);
 	assert_int_equal(nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS), 0);
 }
@@ -731,7 +731,7 @@ static db *second_connection(void **state)
 	backend *b = *state;
 	db *d;
 	ms_err e;
-	if (db_open(b->url, b->password, false, &d, &e) < 0)
+	if (db_open(b->url, b->password, DB_OPEN_READ_WRITE, &d, &e) < 0)
 		fail_msg("%s", e.msg);
 	return d;
 }
@@ -758,6 +758,34 @@ static void test_transactions(void **state)
 	/* rollback outside a transaction is harmless */
 	db_rollback(d);
 	assert_int_equal(count_rows(d, "SELECT COUNT(*) FROM t"), 2);
+}
+
+/* A read-only connection reads what others committed and every write on
+ * it is refused by the database itself (dry runs rely on this). */
+static void test_read_only(void **state)
+{
+	backend *b = *state;
+	db *d = conn(state);
+	create_table(d);
+	insert_row(d, "there", 7);
+	db *ro;
+	ms_err e = { 0 };
+	if (db_open(b->url, b->password, DB_OPEN_READ_ONLY, &ro, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(count_rows(ro, "SELECT SUM(n) FROM t"), 7);
+	db_stmt *s;
+	/* MariaDB refuses the statement when it is prepared, the others when it runs */
+	if (db_prepare(ro, "INSERT INTO t (name, n) VALUES (?, ?)", &s, &e) == 0) {
+		MUST(db_bind_text(s, 1, "refused", e_));
+		MUST(db_bind_int64(s, 2, 1, e_));
+		assert_int_equal(db_step(s, &e), DB_ERROR);
+		db_finalize(s);
+	}
+	assert_contains(e.msg, db_name(ro)); /* the message names the server */
+	assert_int_equal(db_exec(ro, "DELETE FROM t", &e), -1);
+	db_close(ro);
+	assert_int_equal(count_rows(d, "SELECT COUNT(*) FROM t"), 1);
+	assert_int_equal(count_rows(d, "SELECT SUM(n) FROM t"), 7);
 }
 
 static void test_bulk_5000(void **state)
@@ -1027,7 +1055,7 @@ static void test_exec_script(void **state)
 		DRIVER_TEST(test_commit_after_failure, b), DRIVER_TEST(test_interleaved, b), \
 		DRIVER_TEST(test_statement_reuse, b), DRIVER_TEST(test_query_int64, b),         \
 		DRIVER_TEST(test_bind_errors, b), DRIVER_TEST(test_columns, b),                 \
-		DRIVER_TEST(test_exec_script, b),                                               \
+		DRIVER_TEST(test_exec_script, b), DRIVER_TEST(test_read_only, b),               \
 	}
 
 /* A server group runs if the server is configured; if not, it is skipped,

@@ -156,7 +156,7 @@ static int open_temp_db(void **state)
 	unlink(f->path); /* db_open creates it */
 	snprintf(f->url, sizeof f->url, "sqlite:%s", f->path);
 	ms_err e = { 0 };
-	assert_int_equal(db_open(f->url, NULL, true, &f->d, &e), 0);
+	assert_int_equal(db_open(f->url, NULL, DB_OPEN_CREATE, &f->d, &e), 0);
 	*state = f;
 	return 0;
 }
