@@ -35,7 +35,8 @@ const char help_sync[] =
 	"batch re-checks, under the folder's lock, for rows created meanwhile.  A rerun\n"
 	"after a crash finishes the job without duplicates.  Never deletes a file.\n\n"
 	"  -n, --dry-run          report what would be done; write nothing, rename nothing\n"
-	"  -v, --verbose          one line per file that is not skipped; -vv also \"Skipped\"\n"
+	"  -v, --verbose          one line per file that is not skipped; -vv also \"Skipped\".\n"
+	"                         \"Failed\" lines go to stderr, with or without -v\n"
 	"  --settle SECONDS       leave files modified in the last SECONDS (default 300)\n"
 	"  --domain NAME          only these domains' account folders (repeatable)\n"
 	"  --account ADDRESS      only these accounts' folders (repeatable)\n"
@@ -276,7 +277,8 @@ int cmd_sync(int argc, char **argv)
 	if (rc != EXIT_OK)
 		return rc;
 	ms_err oe = { 0 };
-	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, &s, &oe) < 0) {
+	db_open_mode mode = a.o.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE; /* -n: the database refuses writes */
+	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, mode, &s, &oe) < 0) {
 		ms_config_free(&cfg);
 		return cli_fail(&oe);
 	}

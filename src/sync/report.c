@@ -92,10 +92,10 @@ static void record(sync_run *run, const char *relpath, sync_category cat, const 
 		run->r->duplicates++;
 	if (it && it->hint && (cat == SYNC_IMPORTED_ACCOUNT || cat == SYNC_MOVED))
 		run->r->hinted++;
-	if (run->o->verbose >= (cat == SYNC_SKIPPED ? 2 : 1))
-		log_line(run, relpath, cat, reason, detail, run->o->log ? run->o->log : stdout);
-	else if (cat == SYNC_FAILED) /* failures are always told, on stderr */
+	if (cat == SYNC_FAILED) /* failures are always told, on stderr, with or without -v */
 		log_line(run, relpath, cat, reason, detail, stderr);
+	else if (run->o->verbose >= (cat == SYNC_SKIPPED ? 2 : 1))
+		log_line(run, relpath, cat, reason, detail, run->o->log ? run->o->log : stdout);
 	if (run->json_file && cat != SYNC_SKIPPED)
 		json_record(run, relpath, cat, reason, detail, it);
 	pthread_mutex_unlock(&run->report_mu);

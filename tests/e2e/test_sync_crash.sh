@@ -23,22 +23,6 @@ done < <(find "$tmpl/Data" -mindepth 4 -name '*.eml' | sort)
 find "$tmpl/Data" -type f -exec touch -d '2022-01-01 00:00:00' {} +
 content_before=$(find "$tmpl/Data" -type f -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort | sha256sum)
 
-# state URL DATA: the store's content, independent of file names and of the
-# order UIDs were handed out in.
-state() {
-	local url=$1 data=$2
-	find "$data" -type f -name '*.eml' -printf '%f\t%p\n' | sort > "$T_TMP/names"
-	t_sql "$url" "SELECT m.messagefilename, COALESCE(a.accountaddress, '-'), m.messagetype, m.messagesize, m.messagefrom, m.messagecreatetime, m.messageflags FROM hm_messages m LEFT JOIN hm_accounts a ON a.accountid = m.messageaccountid" \
-		| sort > "$T_TMP/rows"
-	join -t $'\t' "$T_TMP/rows" "$T_TMP/names" | while IFS=$'\t' read -r _ acct type size from created flags path; do
-		printf '%s|%s|%s|%s|%s|%s|%s\n' "$acct" "$type" "$size" "$from" "${created:0:19}" "$flags" "$(sha256sum < "$path" | cut -c1-16)"
-	done | sort
-	t_sql "$url" "SELECT m.messagefilename, r.recipientaddress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid" \
-		| sort | join -t $'\t' - "$T_TMP/names" | while IFS=$'\t' read -r _ rcpt path; do
-		printf 'rcpt|%s|%s\n' "$rcpt" "$(sha256sum < "$path" | cut -c1-16)"
-	done | sort
-}
-
 # invariants URL DATA LABEL: things that hold after any completed run
 invariants() {
 	local url=$1 data=$2 label=$3
@@ -63,7 +47,7 @@ URL=$(setup ref)
 start=$(date +%s%N)
 mst sync --db "$URL" --data "$T_TMP/run/Data" --settle 0 --no-progress; expect_ok "uninterrupted run"
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-reference=$(state "$URL" "$T_TMP/run/Data")
+reference=$(t_content_state "$URL" "$T_TMP/run/Data")
 invariants "$URL" "$T_TMP/run/Data" "reference"
 [ "$(echo "$reference" | grep -c .)" -gt 1000 ] || t_fail "reference run imported too little"
 t_drop_db "${URL##*/}"
@@ -88,7 +72,7 @@ for round in $(seq "$ROUNDS"); do
 	total_kills=$((total_kills + kills))
 	mst sync --db "$URL" --data "$T_TMP/run/Data" --settle 0 --no-progress; expect_ok "round $round: rerun after $kills kill(s)"
 	invariants "$URL" "$T_TMP/run/Data" "round $round"
-	got=$(state "$URL" "$T_TMP/run/Data")
+	got=$(t_content_state "$URL" "$T_TMP/run/Data")
 	expect_eq "$(echo "$got" | sha256sum)" "$(echo "$reference" | sha256sum)" "round $round: same store as the uninterrupted run"
 	[ "$got" = "$reference" ] || diff <(echo "$reference") <(echo "$got") | head -5 >&2
 	t_drop_db "${URL##*/}"

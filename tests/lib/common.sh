@@ -141,6 +141,22 @@ expect_eq() { # expect_eq GOT WANT DESCRIPTION
 	[ "$1" = "$2" ] || t_fail "$3: got '$1', wanted '$2'"
 }
 
+# t_content_state URL DATA: the store's content, independent of file names and of the
+# order UIDs were handed out in.
+t_content_state() {
+	local url=$1 data=$2
+	find "$data" -type f -name '*.eml' -printf '%f\t%p\n' | sort > "$T_TMP/names"
+	t_sql "$url" "SELECT m.messagefilename, COALESCE(a.accountaddress, '-'), m.messagetype, m.messagesize, m.messagefrom, m.messagecreatetime, m.messageflags FROM hm_messages m LEFT JOIN hm_accounts a ON a.accountid = m.messageaccountid" \
+		| sort > "$T_TMP/rows"
+	join -t $'\t' "$T_TMP/rows" "$T_TMP/names" | while IFS=$'\t' read -r _ acct type size from created flags path; do
+		printf '%s|%s|%s|%s|%s|%s|%s\n' "$acct" "$type" "$size" "$from" "${created:0:19}" "$flags" "$(sha256sum < "$path" | cut -c1-16)"
+	done | sort
+	t_sql "$url" "SELECT m.messagefilename, r.recipientaddress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid" \
+		| sort | join -t $'\t' - "$T_TMP/names" | while IFS=$'\t' read -r _ rcpt path; do
+		printf 'rcpt|%s|%s\n' "$rcpt" "$(sha256sum < "$path" | cut -c1-16)"
+	done | sort
+}
+
 t_done() {
 	echo "$T_CHECKS checks, $T_FAILS failed ($MSTORE_TEST_BACKEND)"
 	[ "$T_FAILS" = 0 ]
