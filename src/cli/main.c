@@ -38,7 +38,7 @@ static void print_overview(FILE *out)
 		"mstore keeps the message files of an hMailServer 5.x store and its database\n"
 		"in agreement.  Commands:\n\n");
 	for (const cli_cmd *c = cli_commands; c->name; c++)
-		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+		fprintf(out, "  %-12s%s\n", c->name, c->summary);
 	fprintf(out,
 		"\n'mstore help COMMAND' explains a command.  Every command takes --db URL,\n"
 		"--data DIR, --config FILE, --ini FILE and --password-file FILE; without them\n"
