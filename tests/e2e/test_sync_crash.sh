@@ -53,6 +53,28 @@ invariants "$URL" "$T_TMP/run/Data" "reference"
 t_drop_db "${URL##*/}"
 
 ref_rows=$(echo "$reference" | grep -vc '^rcpt|')
+count_rows() { t_sql "$1" "SELECT COUNT(*) FROM hm_messages" 2>/dev/null || echo 0; }
+
+# kill_at_random_moment PID URL: SIGKILL the sync at a random point of its
+# work; 0 if the kill landed (the process was still running).  The moment
+# is chosen by progress, not by the clock alone: a clock calibrated on the
+# reference run misses when the machine's load changes between runs.  One
+# kill in four lands early, during the walk, the parse or the first
+# batch; the others once the import has passed a random row count, plus a
+# few milliseconds, so that they fall inside a batch (renames, inserts)
+# as often as between two.
+kill_at_random_moment() {
+	local pid=$1 url=$2 now target
+	if [ $((RANDOM % 4)) = 0 ]; then
+		sleep "$(awk -v r="$RANDOM" -v t="$took_ms" 'BEGIN { printf "%.3f", (r / 32768) * t / 3000 }')"
+	else
+		now=$(count_rows "$url")
+		target=$(( now + RANDOM % (ref_rows > now ? ref_rows - now : 1) ))
+		while kill -0 "$pid" 2>/dev/null && [ "$(count_rows "$url")" -lt "$target" ]; do sleep 0.01; done
+		sleep "$(printf '0.%03d' $((RANDOM % 40)))"
+	fi
+	kill -9 "$pid" 2>/dev/null
+}
 total_kills=0 partial=0
 for round in $(seq "$ROUNDS"); do
 	URL=$(setup "r$round")
@@ -62,10 +84,9 @@ for round in $(seq "$ROUNDS"); do
 		MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" sync --db "$URL" --data "$T_TMP/run/Data" \
 			--settle 0 --no-progress --batch 50 >/dev/null 2>&1 &
 		pid=$!
-		sleep "$(awk -v r="$RANDOM" -v t="$took_ms" 'BEGIN { printf "%.3f", (r / 32768) * t / 1000 }')"
-		if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+		if kill_at_random_moment "$pid" "$URL"; then kills=$((kills + 1)); fi
 		wait "$pid" 2>/dev/null
-		rows=$(t_sql "$URL" "SELECT COUNT(*) FROM hm_messages" 2>/dev/null || echo 0)
+		rows=$(count_rows "$URL")
 		[ "$rows" -gt 0 ] && [ "$rows" -lt "$ref_rows" ] && partial=$((partial + 1))
 		[ $((RANDOM % 2)) = 0 ] && break
 	done
