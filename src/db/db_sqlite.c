@@ -73,12 +73,17 @@ static int check_exists(db *d, bool create, ms_err *e)
 	return db_fail(d, e, MS_E_DB, "no such database file (mstore init creates a new store)");
 }
 
+static bool on_read_only_fs(const char *path)
+{
+	struct statvfs fs;
+	return statvfs(path, &fs) == 0 && (fs.f_flag & ST_RDONLY);
+}
+
 /* Why a store cannot be written, when the file system or the file's
  * permissions say so; NULL when they do not. */
 static const char *unwritable_because(const db *d)
 {
-	struct statvfs fs;
-	if (statvfs(d->url.path, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+	if (on_read_only_fs(d->url.path))
 		return "the database is on a read-only file system (mstore sync -n, reconstruct -n and the list "
 		       "commands can still read it)";
 	if (access(d->url.path, W_OK) < 0 && errno == EACCES)
@@ -155,13 +160,15 @@ static int reopen_read_only_media(db *d, ms_err *e)
 }
 
 /* Read-only connections are only checked (one read); on read-only media
- * that read fails with SQLITE_CANTOPEN and the file is reopened. */
+ * that read fails with SQLITE_CANTOPEN and the file is reopened.  Only on
+ * a read-only file system: immutable mode takes no locks, which would be
+ * unsafe on a file a server may still be writing. */
 static int probe_read(db *d, ms_err *e)
 {
 	static const char probe[] = "SELECT COUNT(*) FROM sqlite_master";
 	if (sqlite3_exec(conn_of(d), probe, NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
-	if ((sqlite3_errcode(conn_of(d)) & 0xff) != SQLITE_CANTOPEN)
+	if ((sqlite3_errcode(conn_of(d)) & 0xff) != SQLITE_CANTOPEN || !on_read_only_fs(d->url.path))
 		return fail_sql(d, probe, e);
 	if (reopen_read_only_media(d, e) < 0)
 		return -1;
