@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "reconstruct/reconstruct.h"
 #include "sync/sync.h"
 
 const char help_sync[] =
 	"usage: mstore sync [-n] [-v] [--settle SECONDS] [--domain D]... [--account A]...\n"
-	"                   [--shard K/N] [--queue-only] [--json FILE] [--reload-command CMD]\n\n"
+	"                   [--shard K/N] [--queue-only] [--json FILE] [--reload-command CMD]\n"
+	"                   [--check-missing] [--hints-from URL] [--skip-duplicates]\n"
+	"                   [--quarantine DIR | --delete-unreferenced] [--create-index]\n\n"
 	"Walk the data directory and make the database reference every message file\n"
 	"(*.eml, *.hma).  Each file ends in exactly one category:\n"
 	"  Skipped       the database references it (the normal case)\n"
@@ -66,12 +69,17 @@ const char help_sync[] =
 	"                         DIR must be outside the data directory\n"
 	"  --delete-unreferenced  after the run, delete those files instead (the original\n"
 	"                         tool's delete mode; prefer --quarantine).  Both list the\n"
-	"                         files first and do nothing with --dry-run\n\n"
+	"                         files first and do nothing with --dry-run\n"
+	"  --check-missing        after the run, the other direction: list the rows (in\n"
+	"                         the same scope; with --queue-only, the queue's) whose\n"
+	"                         file does not exist, as 'mstore reconstruct -n' reports\n"
+	"                         them (one more walk); exit code 1 if there are any.\n"
+	"                         'mstore reconstruct -r' removes such rows\n\n"
 	"Exit code 0 when nothing failed, 1 when some file failed, 2-5 see 'mstore help'.\n";
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
-	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS, O_CHECK_MISSING,
 };
 
 #define MAX_SCOPE 64
@@ -83,6 +91,7 @@ typedef struct sync_args {
 	size_t nd, na;
 	const char *reload;
 	bool create_index;
+	bool check_missing;
 	const char *bad;        /* first bad option value, for the message */
 	const char *bad_what;
 } sync_args;
@@ -134,6 +143,7 @@ static bool sync_option(void *data, int opt, const char *arg)
 	case O_NOPROGRESS: a->o.progress = false; return true;
 	case O_RELOAD: a->reload = arg; return true;
 	case O_CREATE_INDEX: a->create_index = true; return true;
+	case O_CHECK_MISSING: a->check_missing = true; return true;
 	case O_QUARANTINE: a->o.quarantine_dir = arg; return true;
 	case O_DELETE: a->o.delete_unreferenced = true; return true;
 	case O_SKIP_DUPS: a->o.skip_duplicates = true; return true;
@@ -245,6 +255,7 @@ int cmd_sync(int argc, char **argv)
 		{ "reload-command", required_argument, 0, O_RELOAD },
 		{ "now", required_argument, 0, O_NOW },
 		{ "create-index", no_argument, 0, O_CREATE_INDEX },
+		{ "check-missing", no_argument, 0, O_CHECK_MISSING },
 		{ "quarantine", required_argument, 0, O_QUARANTINE },
 		{ "delete-unreferenced", no_argument, 0, O_DELETE },
 		{ "skip-duplicates", no_argument, 0, O_SKIP_DUPS },
@@ -289,6 +300,33 @@ int cmd_sync(int argc, char **argv)
 	return rc;
 }
 
+/* --check-missing: reconstruct's missing-file check over the sync's scope,
+ * check only.  Reuses reconstruct rather than the sync's own walk: its
+ * findings are re-verified against a live server before they are told. */
+static int check_missing(const sync_args *a, ms_store *s, ms_err *e)
+{
+	ms_rc_mailbox mb[MAX_SCOPE];
+	ms_rc_opts o = { .only_kinds = 1u << RC_MISSING_FILE, .only_queue = a->o.queue_only, .label = "check-missing",
+	                 .settle_seconds = a->o.settle_seconds, .stale_lock_seconds = 3600, .threads = a->o.threads,
+	                 .progress = a->o.progress && isatty(STDERR_FILENO), .out = a->o.log ? a->o.log : stdout,
+	                 .now = a->o.now };
+	if (!a->o.queue_only) { /* the queue's rows are checked only in a check of the whole store */
+		for (size_t i = 0; i < a->na; i++) {
+			snprintf(mb[i].address, sizeof mb[i].address, "%s", a->accounts[i]);
+			mb[i].folder[0] = '\0'; /* every folder */
+		}
+		o.mailboxes = mb;
+		o.nmailboxes = a->na;
+		o.domains = a->o.domains;
+		o.shard_k = a->o.shard_k;
+		o.shard_n = a->o.shard_n;
+	}
+	ms_rc_report r;
+	if (ms_reconstruct(s, &o, &r, e) < 0)
+		return -1;
+	return r.findings ? 1 : 0;
+}
+
 /* The run itself, once the store is open (closes it). */
 static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 {
@@ -304,7 +342,6 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 		ms_store_close(s);
 		return cli_fail(&e);
 	}
-	ms_store_close(s);
 	if (!a->o.json_path || strcmp(a->o.json_path, "-") != 0) {
 		print_summary(&r, a->o.dry_run);
 		if (r.quarantined)
@@ -319,6 +356,17 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
 	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
+	if (a->check_missing) {
+		fflush(stdout);
+		int missing = check_missing(a, s, &e);
+		if (missing < 0) {
+			fprintf(stderr, "mstore sync: --check-missing: %s\n", e.msg);
+			rc = EXIT_PARTIAL;
+		} else if (missing) {
+			rc = EXIT_PARTIAL;
+		}
+	}
+	ms_store_close(s);
 	uint64_t imported = r.count[SYNC_IMPORTED_ACCOUNT] + r.count[SYNC_IMPORTED_QUEUE] + r.count[SYNC_MOVED] +
 	                    r.count[SYNC_PATH_UPDATED];
 	if (a->reload && imported && !a->o.dry_run && run_reload(a->reload) != EXIT_OK)

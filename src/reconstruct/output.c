@@ -66,6 +66,11 @@ char *rc_strdup_printf(const char *fmt, ...)
 
 rc_finding *rc_add(rc_run *run, rc_kind kind, const char *mailbox, const char *action, const char *fmt, ...)
 {
+	/* sync --check-missing asks for one kind (and perhaps only the queue);
+	 * the others are not recorded.  Callers treat NULL as "nothing to fill in". */
+	if ((run->o->only_kinds && !(run->o->only_kinds & (1u << kind))) ||
+	    (run->o->only_queue && strcmp(mailbox ? mailbox : "", "queue") != 0))
+		return NULL;
 	if (run->nfindings == run->findings_cap) {
 		size_t ncap = run->findings_cap ? run->findings_cap * 2 : 64;
 		rc_finding *nv = realloc(run->findings, ncap * sizeof *nv);
@@ -247,16 +252,17 @@ static void print_summary(rc_run *run)
 {
 	FILE *out = run->o->out;
 	ms_rc_report *r = run->r;
+	const char *label = run->o->label ? run->o->label : "reconstruct";
 	if (run->o->verbose)
-		fprintf(out, "reconstruct: checked %llu files and %llu rows\n", (unsigned long long)r->files,
+		fprintf(out, "%s: checked %llu files and %llu rows\n", label, (unsigned long long)r->files,
 		        (unsigned long long)r->rows);
 	if (r->removed_list[0])
-		fprintf(out, "reconstruct: removed rows saved to %s\n", r->removed_list);
+		fprintf(out, "%s: removed rows saved to %s\n", label, r->removed_list);
 	if (!r->findings) {
-		fprintf(out, "reconstruct: no findings\n");
+		fprintf(out, "%s: no findings\n", label);
 		return;
 	}
-	fprintf(out, "reconstruct: %llu findings (", (unsigned long long)r->findings);
+	fprintf(out, "%s: %llu findings (", label, (unsigned long long)r->findings);
 	const char *sep = "";
 	for (int k = 0; k < RC_N_KINDS; k++)
 		if (r->found[k]) {

@@ -78,6 +78,9 @@ typedef struct ms_rc_opts {
 	bool progress;
 	int verbose;
 	FILE *out;                 /* finding lines and summary (stdout) */
+	uint32_t only_kinds;       /* report only these kinds (bit 1u << kind); 0 = all */
+	bool only_queue;           /* report only the queue's findings */
+	const char *label;         /* the summary's first word; NULL = "reconstruct" */
 	const char *db_url_text;   /* for the -d script: the store's URL, no password */
 	time_t now;                /* 0 = time(NULL) */
 } ms_rc_opts;

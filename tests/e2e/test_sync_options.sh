@@ -62,6 +62,33 @@ esac
 expect_eq "$(t_sql "$ONE" "$idx")" "1" "the documented custom index exists"
 mst sync --db "$ONE" --data "$T_TMP/one/Data" --create-index; expect_ok "--create-index again is harmless"
 
+# --- --check-missing: rows whose file is gone, in the run's scope, changing nothing ---
+CM=$(store checkmissing)
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress; expect_ok "sync before --check-missing"
+read -r gone_acct owner < <(t_sql "$CM" "SELECT m.messagefilename, a.accountaddress FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid ORDER BY m.messageid" | head -1)
+gone_queue=$(t_sql "$CM" "SELECT messagefilename FROM hm_messages WHERE messagetype = 1 ORDER BY messageid" | head -1)
+other=$(awk -v o="$owner" '$1 == "account" && $2 != o { print $2; exit }' "$T_TMP/g/objects.txt")
+[ -n "$gone_acct" ] && [ -n "$gone_queue" ] && [ -n "$other" ] || t_fail "no rows to take the files of"
+find "$T_TMP/checkmissing/Data" \( -name "$gone_acct" -o -name "$gone_queue" \) -delete
+before=$(rows "$CM" | sha256sum)
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress; expect_ok "a plain sync does not look for missing files"
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress --check-missing
+expect_rc 1 "--check-missing: two rows lack their file"
+expect_eq "$(grep -c ': missing-file: ' "$T_TMP/out")" "2" "--check-missing: one line per row"
+expect_out_contains "$gone_acct" "--check-missing names the account's file"
+expect_out_contains "$gone_queue" "--check-missing names the queue file"
+expect_eq "$(rows "$CM" | sha256sum)" "$before" "--check-missing changes nothing"
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress --check-missing --queue-only
+expect_rc 1 "--check-missing --queue-only"
+expect_eq "$(grep ': missing-file: ' "$T_TMP/out" | grep -c "$gone_queue")" "1" "--queue-only: the queue's row"
+expect_eq "$(grep -c ': missing-file: ' "$T_TMP/out")" "1" "--queue-only: only the queue's row"
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress --check-missing --account "$owner" -n
+expect_rc 1 "--check-missing --account OWNER -n"
+expect_eq "$(grep ': missing-file: ' "$T_TMP/out" | grep -c "$gone_acct")" "1" "--account: that account's row"
+mst sync --db "$CM" --data "$T_TMP/checkmissing/Data" --no-progress --check-missing --account "$other"
+expect_ok "--check-missing --account OTHER: nothing missing there"
+expect_out_contains "check-missing: no findings" "--account OTHER: says so"
+
 # --- the progress line appears on a terminal, and only there ------------------------
 PR=$(store progress)
 script -qec "env MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} $MSTORE_BIN sync --db $PR --data $T_TMP/progress/Data" \
