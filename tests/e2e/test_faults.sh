@@ -114,6 +114,7 @@ if [ "$MSTORE_TEST_BACKEND" = sqlite ] && [ "$CAN_MOUNT" = 1 ]; then
 	expect_rc 1 "a database that fills up mid-run: some files failed"
 	expect_err_contains "database or disk is full" "the failures give the cause"
 	partial=$(rows "$URL")
+	echo "the database filled up after $partial of $REF_ROWS rows"
 	[ "$partial" -gt 0 ] && [ "$partial" -lt "$REF_ROWS" ] || t_fail "wanted a partial import, got $partial of $REF_ROWS rows"
 	t_ok
 	expect_eq "$(t_sql "$URL" "SELECT COUNT(*) FROM (SELECT messagefilename FROM hm_messages GROUP BY messagefilename HAVING COUNT(*) > 1) d")" "0" "no file imported twice"
