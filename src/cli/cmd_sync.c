@@ -75,11 +75,13 @@ const char help_sync[] =
 	"                         file does not exist, as 'mstore reconstruct -n' reports\n"
 	"                         them (one more walk); exit code 1 if there are any.\n"
 	"                         'mstore reconstruct -r' removes such rows\n\n"
-	"Exit code 0 when nothing failed, 1 when some file failed, 2-5 see 'mstore help'.\n";
+	"Exit code 0 when nothing failed, 1 when some file failed (or --check-missing\n"
+	"found rows without their file), 2-5 see 'mstore help'.\n";
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
-	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS, O_CHECK_MISSING,
+	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS,
+	O_CHECK_MISSING,
 };
 
 #define MAX_SCOPE 64
