@@ -168,11 +168,17 @@ if [ "$MSTORE_TEST_BACKEND" = sqlite ] && [ "$CAN_MOUNT" = 1 ]; then
 	# merge.  It must be refused, not read without them.
 	mount_small "$T_TMP/walmedia" 2m || t_fail "mount"
 	src=${URL#sqlite:}
-	sleep 4 | sqlite3 -cmd "SELECT COUNT(*) FROM hm_dbversion;" "$src" >/dev/null &
+	# The holder keeps a connection open (its stdin, a FIFO, stays open
+	# until fd 7 closes), so the writer's close does not checkpoint the WAL
+	# away.  It has opened the database once the -shm file exists.
+	mkfifo "$T_TMP/hold"
+	sqlite3 -cmd "SELECT COUNT(*) FROM hm_dbversion;" "$src" <"$T_TMP/hold" >/dev/null 2>&1 &
 	holder=$!
-	sleep 0.5
+	exec 7>"$T_TMP/hold"
+	for _ in $(seq 100); do [ -e "$src-shm" ] && break; sleep 0.1; done
 	sqlite3 "$src" "PRAGMA wal_autocheckpoint=0; UPDATE hm_accounts SET accountmaxsize = accountmaxsize + 1;" >/dev/null
 	cp "$src" "$src-wal" "$T_TMP/walmedia/"
+	exec 7>&-
 	wait "$holder"
 	[ -s "$T_TMP/walmedia/s.db-wal" ] || t_fail "the copy has no -wal content to test with"
 	mount -o remount,ro "$T_TMP/walmedia" || t_fail "remount read-only"
