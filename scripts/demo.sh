@@ -65,5 +65,7 @@ Look at the result:
   $mstore sync -n -vv | head                     # a dry run, one line per file
   jq '.summary' $demo/sync.json                  # the first run's report
   sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'
-  $mstore help sync
+  $mstore sync --check-missing                   # the other direction: rows whose file is gone
+  $mstore reconstruct -n                         # check the whole store
+  man -l $(dirname "$mstore")/man/mstore-sync.1
 MSG

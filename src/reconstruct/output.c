@@ -37,10 +37,17 @@ static const char *const kind_names[RC_N_KINDS] = {
 };
 
 /* What to say for the kinds no repair touches. */
-static const char *report_only_hint(rc_kind k)
+static const char *report_only_hint(const rc_finding *x)
 {
-	switch (k) {
-	case RC_UNREFERENCED_FILE: return "report only: mstore sync imports it";
+	switch (x->kind) {
+	case RC_UNREFERENCED_FILE:
+		/* sync queues a root file only for local recipients, and never imports #Public */
+		if (strcmp(x->mailbox, "queue") == 0)
+			return "report only: mstore sync queues it if it has a local recipient; "
+			       "mstore sync --quarantine DIR moves it out if not";
+		if (strcmp(x->mailbox, "#Public") == 0)
+			return "report only: mstore sync cannot import #Public files; --quarantine DIR moves it out";
+		return "report only: mstore sync imports it";
 	case RC_ORPHANED_ACCOUNT_DIR:
 	case RC_ACCOUNT_WITHOUT_DIR: return "report only: -o -d FILE writes the commands to remove it";
 	case RC_UID_OVERFLOW: return "report only: move messages to a new folder";
@@ -125,7 +132,7 @@ static void suffix(const rc_run *run, const rc_finding *x, char *out, size_t len
 	else if (x->state == RC_NOT_REPAIRED)
 		snprintf(out, len, "not repaired: %s", x->why ? x->why : "?");
 	else if (!x->action)
-		snprintf(out, len, "%s%s", run->o->repair ? "not repaired: " : "", report_only_hint(x->kind));
+		snprintf(out, len, "%s%s", run->o->repair ? "not repaired: " : "", report_only_hint(x));
 	else
 		snprintf(out, len, "%s: %s", run->o->repair ? "not repaired" : "would repair", x->action);
 }

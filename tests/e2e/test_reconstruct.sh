@@ -242,13 +242,14 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$qid")" 0 "queu
 # its file is now what it was before the row existed: unreferenced, for sync
 R -n; expect_rc 1 "queue-no-recipients: -n after -r"
 expect_out_contains "queue: unreferenced-file: $(guid 255 99)" "queue-no-recipients: the file is left for sync"
+expect_out_contains "--quarantine DIR moves it out if not" "a queue file: the hint says what clears it if sync cannot"
 grep -q "^$qid	0	" "$T_TMP/removed.tsv" || t_fail "queue-no-recipients: not in the recovery list"
 
 # --- unreferenced files: report only -----------------------------------------------------------
 healthy
 g=$(guid 1 777); msg "example.com/bob/${g:1:2}/$g" 777
 check unreferenced-file
-expect_out_contains "report only" "unreferenced-file: report only"
+expect_out_contains "report only: mstore sync imports it" "unreferenced-file: report only, for sync"
 R -r; expect_rc 1 "unreferenced-file: -r leaves it (exit 1)"
 expect_out_contains "not repaired" "unreferenced-file: -r says not repaired"
 [ -f "$D/example.com/bob/${g:1:2}/$g" ] || t_fail "unreferenced-file: the file was touched"
