@@ -310,7 +310,7 @@ static int check_missing(const sync_args *a, ms_store *s, ms_err *e)
 	ms_rc_mailbox mb[MAX_SCOPE];
 	ms_rc_opts o = { .only_kinds = 1u << RC_MISSING_FILE, .only_queue = a->o.queue_only, .label = "check-missing",
 	                 .settle_seconds = a->o.settle_seconds, .stale_lock_seconds = 3600, .threads = a->o.threads,
-	                 .progress = a->o.progress && isatty(STDERR_FILENO), .out = a->o.log ? a->o.log : stdout,
+	                 .progress = a->o.progress && isatty(STDERR_FILENO), .out = a->o.log,
 	                 .now = a->o.now };
 	if (!a->o.queue_only) { /* the queue's rows are checked only in a check of the whole store */
 		for (size_t i = 0; i < a->na; i++) {

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 
 #include "db/db_internal.h"
 
@@ -79,32 +78,18 @@ static bool on_read_only_fs(const char *path)
 	return statvfs(path, &fs) == 0 && (fs.f_flag & ST_RDONLY);
 }
 
-/* Why a store cannot be written, when the file system or the file's
- * permissions say so; NULL when they do not. */
-static const char *unwritable_because(const db *d)
-{
-	if (on_read_only_fs(d->url.path))
-		return "the database is on a read-only file system (mstore sync -n, reconstruct -n and the list "
-		       "commands can still read it)";
-	if (access(d->url.path, W_OK) < 0 && errno == EACCES)
-		return "this user may not write the database file";
-	return NULL;
-}
-
-static int configure(db *d, db_open_mode mode, ms_err *e)
+/* Read-write connections switch the file to WAL (a no-op once it is). */
+static int use_wal(db *d, ms_err *e)
 {
 	sqlite3 *c = conn_of(d);
-	sqlite3_busy_timeout(c, busy_timeout_ms());
-	sqlite3_extended_result_codes(c, 1);
-	if (mode == DB_OPEN_READ_ONLY)
-		return 0; /* switching to WAL is a write; the file keeps its mode */
 	/* A read-only file keeps its journal mode; reading it still works. */
-	if (sqlite3_exec(c, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK &&
-	    (sqlite3_errcode(c) & 0xff) != SQLITE_READONLY) {
-		const char *why = unwritable_because(d);
-		return why ? db_fail(d, e, MS_E_DB, "cannot write: %s", why) : fail_sql(d, "PRAGMA journal_mode=WAL", e);
-	}
-	return 0;
+	if (sqlite3_exec(c, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) == SQLITE_OK ||
+	    (sqlite3_errcode(c) & 0xff) == SQLITE_READONLY)
+		return 0;
+	if (on_read_only_fs(d->url.path)) /* rather than "unable to open database file" */
+		return db_fail(d, e, MS_E_DB, "cannot write: the database is on a read-only file system (mstore "
+		               "sync -n, reconstruct -n and the list commands can still read it)");
+	return fail_sql(d, "PRAGMA journal_mode=WAL", e);
 }
 
 /* `path` as a "file:" URI with immutable=1 (RFC 3986 escapes for the
@@ -126,8 +111,11 @@ static int open_with(db *d, const char *name, int flags, ms_err *e)
 	sqlite3 *c = NULL;
 	int rc = sqlite3_open_v2(name, &c, flags, NULL);
 	d->conn = c;
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(c, busy_timeout_ms());
+		sqlite3_extended_result_codes(c, 1);
 		return 0;
+	}
 	char cause[1024];
 	if (c)
 		last_cause(c, cause, sizeof cause);
@@ -186,7 +174,7 @@ static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 	          : SQLITE_OPEN_READWRITE | (mode == DB_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
 	if (open_with(d, d->url.path, flags, e) < 0)
 		return -1;
-	if ((mode == DB_OPEN_READ_ONLY && probe_read(d, e) < 0) || configure(d, mode, e) < 0) {
+	if (mode == DB_OPEN_READ_ONLY ? probe_read(d, e) < 0 : use_wal(d, e) < 0) {
 		sqlite3_close(conn_of(d));
 		return -1;
 	}

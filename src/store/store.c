@@ -14,8 +14,7 @@ int ms_store_open(const char *url, const char *password, const char *data_dir, d
 	if (db_open(url, password, mode, &s->db, e) < 0)
 		goto fail;
 	if (ms_schema_read_version(s->db, &s->version, e) < 0) {
-		/* driver errors name the database already; schema errors do not */
-		if (strncmp(e->msg, db_name(s->db), strlen(db_name(s->db))) != 0)
+		if (e->code == MS_E_SCHEMA) /* driver errors name the database already */
 			ms_err_prefix(e, "%s", db_name(s->db));
 		goto fail;
 	}

@@ -28,8 +28,7 @@ while IFS= read -r f; do
 done < <(find "$tmpl/Data" -mindepth 4 -name '*.eml' | sort)
 MISPLACED=$(find "$tmpl/Data" -name 'misplaced-*.eml' | wc -l)
 [ "$MISPLACED" -gt 0 ] || t_fail "the template has no misplaced files"
-hashes() { find "$1" -type f -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort | sha256sum; }
-CONTENT=$(hashes "$tmpl/Data")
+CONTENT=$(t_content_hash "$tmpl/Data")
 
 # new_store NAME [URL]: a store (a fresh database unless URL is given) with
 # the template's domains and accounts
@@ -37,7 +36,7 @@ new_store() {
 	local url=${2:-}
 	[ -n "$url" ] || url=$(t_new_db "$1") || return 1
 	mst init "$url" || return 1
-	while read -r kind name; do mst "$kind" add "$name" --db "$url"; done < "$tmpl/objects.txt"
+	t_add_objects "$url" "$tmpl/objects.txt"
 	echo "$url"
 }
 rows() { t_sql "$1" "SELECT COUNT(*) FROM hm_messages"; }
@@ -85,7 +84,7 @@ if [ "$CAN_MOUNT" = 1 ]; then
 	grep '^Failed ' "$T_TMP/err" | grep -qv 'rename journal' && t_fail "a failure that does not name the journal"
 	t_ok
 	expect_eq "$(find "$T_TMP/datafull/Data" -name 'misplaced-*.eml' | wc -l)" "$MISPLACED" "the misplaced files are still in place"
-	expect_eq "$(hashes "$T_TMP/datafull/Data")" "$CONTENT" "no message file lost or changed"
+	expect_eq "$(t_content_hash "$T_TMP/datafull/Data")" "$CONTENT" "no message file lost or changed"
 	expect_eq "$(rows "$URL")" "$((REF_ROWS - MISPLACED))" "every file in its place was imported"
 	rm "$T_TMP/datafull/filler"
 	sync_ --db "$URL" --data "$T_TMP/datafull/Data"; expect_ok "the rerun once there is space"
@@ -103,7 +102,7 @@ if [ "$MSTORE_TEST_BACKEND" = sqlite ] && [ "$CAN_MOUNT" = 1 ]; then
 	sync_ --db "$URL" --data "$T_TMP/dbfull-data/Data"
 	expect_fail "sync with its database on a full disk"
 	expect_err_contains "No space left on device" "the failure gives the cause"
-	expect_eq "$(hashes "$T_TMP/dbfull-data/Data")" "$CONTENT" "no message file changed"
+	expect_eq "$(t_content_hash "$T_TMP/dbfull-data/Data")" "$CONTENT" "no message file changed"
 	rm "$T_TMP/dbfull/filler"
 	expect_eq "$(rows "$URL")" "0" "nothing written"
 
@@ -146,7 +145,7 @@ ro_checks() { # ro_checks URL DIR LABEL: what works and what fails on a read-onl
 	mst account list --db "$url"; expect_ok "$label: account list"
 	sync_ --db "$url" --data "$dir/Data"; expect_fail "$label: sync"
 	expect_eq "$(rows "$url")" "$before" "$label: sync wrote nothing"
-	expect_eq "$(hashes "$dir/Data")" "$CONTENT" "$label: no message file changed"
+	expect_eq "$(t_content_hash "$dir/Data")" "$CONTENT" "$label: no message file changed"
 }
 
 if [ "$MSTORE_TEST_BACKEND" = sqlite ] && [ "$CAN_MOUNT" = 1 ]; then

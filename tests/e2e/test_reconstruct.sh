@@ -253,6 +253,10 @@ expect_out_contains "report only: mstore sync imports it" "unreferenced-file: re
 R -r; expect_rc 1 "unreferenced-file: -r leaves it (exit 1)"
 expect_out_contains "not repaired" "unreferenced-file: -r says not repaired"
 [ -f "$D/example.com/bob/${g:1:2}/$g" ] || t_fail "unreferenced-file: the file was touched"
+g=$(guid 2 778); msg "#Public/Shared/$g" 778   # sync never imports #Public: the hint says what clears it
+R -n; expect_rc 1 "an unreferenced #Public file"
+expect_out_contains "#Public: unreferenced-file: #Public/Shared/$g" "an unreferenced #Public file is reported"
+expect_out_contains "cannot import #Public files; --quarantine DIR moves it out" "#Public: the hint does not promise sync imports it"
 
 # --- several at once, scope, JSON -----------------------------------------------------------------
 healthy

@@ -21,7 +21,7 @@ while IFS= read -r f; do # some misplaced files: sync renames them while -n look
 done < <(find "$D" -mindepth 4 -name '*.eml' | sort)
 find "$D" -type f -exec touch -d '2022-01-01 00:00:00' {} +
 mst init "$URL"; expect_ok "init"
-while read -r kind name; do mst "$kind" add "$name" --db "$URL"; done < "$T_TMP/gen/objects.txt"
+t_add_objects "$URL" "$T_TMP/gen/objects.txt"
 
 MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" sync --db "$URL" --data "$D" --settle 0 --batch 20 \
 	--no-progress >"$T_TMP/sync.out" 2>&1 &

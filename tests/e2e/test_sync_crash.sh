@@ -21,7 +21,7 @@ while IFS= read -r f; do
 	mv "$f" "$acct/misplaced-$n.eml"
 done < <(find "$tmpl/Data" -mindepth 4 -name '*.eml' | sort)
 find "$tmpl/Data" -type f -exec touch -d '2022-01-01 00:00:00' {} +
-content_before=$(find "$tmpl/Data" -type f -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort | sha256sum)
+content_before=$(t_content_hash "$tmpl/Data")
 
 # invariants URL DATA LABEL: things that hold after any completed run
 invariants() {
@@ -30,7 +30,7 @@ invariants() {
 	expect_eq "$(t_sql "$url" "SELECT COUNT(*) FROM (SELECT messagefolderid, messageuid FROM hm_messages WHERE messagetype = 2 GROUP BY messagefolderid, messageuid HAVING COUNT(*) > 1) d")" "0" "$label: UIDs distinct per folder"
 	expect_eq "$(t_sql "$url" "SELECT COUNT(*) FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid WHERE m.messageuid > f.foldercurrentuid OR m.messageuid < 1")" "0" "$label: UIDs within 1..foldercurrentuid"
 	expect_eq "$(t_sql "$url" "SELECT COUNT(*) FROM hm_messages WHERE messagelocked <> 0")" "0" "$label: no locked queue rows"
-	expect_eq "$(find "$data" -type f -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort | sha256sum)" "$content_before" "$label: every message file still there, unchanged"
+	expect_eq "$(t_content_hash "$data")" "$content_before" "$label: every message file still there, unchanged"
 }
 
 # setup NAME: a fresh store (printed URL) over a fresh copy of the template
@@ -39,7 +39,7 @@ setup() {
 	url=$(t_new_db "$1") || return 1
 	rm -rf "$T_TMP/run"; cp -a "$tmpl" "$T_TMP/run"
 	mst init "$url" >/dev/null
-	while read -r kind name; do mst "$kind" add "$name" --db "$url"; done < "$tmpl/objects.txt"
+	t_add_objects "$url" "$tmpl/objects.txt"
 	echo "$url"
 }
 

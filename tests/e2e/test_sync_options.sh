@@ -13,7 +13,7 @@ store() { # store NAME: a fresh store over a fresh copy of the generated data di
 	url=$(t_new_db "$1") || return 1
 	rm -rf "$T_TMP/$1"; cp -a "$T_TMP/g" "$T_TMP/$1"
 	mst init "$url"
-	while read -r kind name; do mst "$kind" add "$name" --db "$url"; done < "$T_TMP/g/objects.txt"
+	t_add_objects "$url" "$T_TMP/g/objects.txt"
 	echo "$url"
 }
 rows() { t_sql "$1" "SELECT messagefilename FROM hm_messages ORDER BY messagefilename"; }

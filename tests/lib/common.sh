@@ -141,6 +141,17 @@ expect_eq() { # expect_eq GOT WANT DESCRIPTION
 	[ "$1" = "$2" ] || t_fail "$3: got '$1', wanted '$2'"
 }
 
+# t_add_objects URL OBJECTS: add the domains and accounts a generated data
+# directory lists (bench/gen_datadir's objects.txt: "KIND NAME" lines).
+t_add_objects() {
+	local kind name
+	while read -r kind name; do mst "$kind" add "$name" --db "$1"; done < "$2"
+}
+
+# t_content_hash DIR: one hash over the contents of every message file
+# below DIR, whatever their names (sync renames misplaced files).
+t_content_hash() { find "$1" -type f -name '*.eml' -exec sha256sum {} + | cut -d' ' -f1 | sort | sha256sum; }
+
 # t_content_state URL DATA: the store's content, independent of file names and of the
 # order UIDs were handed out in.
 t_content_state() {
