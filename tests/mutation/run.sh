@@ -67,7 +67,8 @@ for list in "$here"/mutants/*.tsv; do
 	while IFS= read -r line || [ -n "$line" ]; do
 		lineno=$((lineno + 1))
 		case "$line" in ''|'#'*) continue ;; esac
-		IFS=$'\t' read -r id file tests find repl bug <<<"$line"
+		# tab is whitespace to read (runs of it collapse): split on \x1f
+		IFS=$'\x1f' read -r id file tests find repl bug <<<"${line//$'\t'/$'\x1f'}"
 		if [ -z "${bug:-}" ]; then
 			echo "run.sh: $list:$lineno: needs six tab-separated fields" >&2; exit 2
 		fi

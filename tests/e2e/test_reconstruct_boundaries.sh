@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# mstore reconstruct at the edges of its rules: each limit tested on both
+# sides (UIDs one behind and at 2,147,483,647, the guard at 5 and at half,
+# the --settle and --stale-lock cutoffs), and the second case of rules
+# test_reconstruct.sh shows once (a truncated file, a parent in another
+# account, the queue's guard, renumbering that keeps what is right).
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+. "$MSTORE_SRC/tests/lib/rc_fixture.sh"
+
+MAX=2147483647
+ago() { date -u -d "-$1" '+%Y-%m-%d %H:%M:%S'; }
+bob_id() { q "SELECT messageid FROM hm_messages WHERE messageaccountid=$bid ORDER BY messageid" | sed -n "${1}p"; }
+uid_of() { q "SELECT messageuid FROM hm_messages WHERE messageid=$1"; }
+clean() { R -n; expect_ok "$1: -n is clean"; }
+
+# --- uid-behind by exactly one; not behind at all ---------------------------------------------
+healthy
+q "UPDATE hm_imapfolders SET foldercurrentuid=7 WHERE folderid=$binbox"
+check uid-behind
+repaired uid-behind
+expect_eq "$(q "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$binbox")" 8 "uid-behind by one: raised to 8"
+
+# --- uid-overflow: at the limit, one below it, an empty folder, a UID above it ------------------
+healthy
+q "UPDATE hm_imapfolders SET foldercurrentuid=$((MAX - 1)) WHERE folderid=$binbox"
+clean "foldercurrentuid one below the limit"
+q "UPDATE hm_imapfolders SET foldercurrentuid=$MAX WHERE folderid=$binbox"
+R -n; expect_rc 1 "foldercurrentuid at the limit"
+expect_out_contains "user/bob@example.com/INBOX: uid-overflow: UIDs reach $MAX" "uid-overflow at exactly $MAX"
+healthy
+q "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed, foldercreationtime, foldercurrentuid) VALUES ($cid, -1, 'Empty', 1, '2020-01-01 00:00:00', $((MAX - 1)))"
+clean "an empty folder one below the limit"
+q "UPDATE hm_imapfolders SET foldercurrentuid=$MAX WHERE foldername='Empty'"
+R -n; expect_rc 1 "an empty folder at the limit"
+expect_out_contains "user/carol@example.com/Empty: uid-overflow: " "uid-overflow of an empty folder"
+healthy
+q "UPDATE hm_messages SET messageuid=$((MAX + 1)) WHERE messageid=$(bob_id 8)"
+R -n; expect_rc 1 "a UID above the limit"
+expect_out_contains "user/bob@example.com/INBOX: uid-overflow: UIDs reach $((MAX + 1))" "uid-overflow from a message's UID, the folder's below"
+expect_out_contains "user/bob@example.com/INBOX: uid-behind: " "and uid-behind"
+
+# --- renumbering: only the offenders move, above everything, never past the limit ---------------
+healthy
+before=$(for n in 1 2 3 4 6 7 8; do uid_of "$(bob_id $n)"; done | tr '\n' ' ')
+q "UPDATE hm_messages SET messageuid=3 WHERE messageid=$(bob_id 5)"
+q "UPDATE hm_imapfolders SET foldercurrentuid=2 WHERE folderid=$binbox"
+R -r; expect_ok "duplicate and behind: -r"
+expect_eq "$(for n in 1 2 3 4 6 7 8; do uid_of "$(bob_id $n)"; done | tr '\n' ' ')" "$before" "renumbering leaves every other UID alone"
+expect_eq "$(uid_of "$(bob_id 5)")" 9 "the duplicate gets the UID above the largest (8), not above foldercurrentuid (2)"
+expect_eq "$(q "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$binbox")" 9 "foldercurrentuid raised to the new UID"
+healthy
+q "UPDATE hm_messages SET messageuid=0 WHERE messageid=$(bob_id 2)"
+q "UPDATE hm_imapfolders SET foldercurrentuid=$MAX WHERE folderid=$binbox"
+R -r; expect_rc 1 "zero-uid in a folder at the limit: -r"
+expect_out_contains "no UIDs left" "zero-uid at the limit: not repaired, says why"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageuid > $MAX")" 0 "no UID above the limit handed out"
+expect_eq "$(uid_of "$(bob_id 2)")" 0 "the message keeps its UID when none is left"
+
+# --- message-folder into an INBOX that has no UID left ---------------------------------------------
+healthy
+i=$(bob_id 5)
+q "UPDATE hm_messages SET messagefolderid=$ainbox WHERE messageid=$i"
+q "UPDATE hm_imapfolders SET foldercurrentuid=$MAX WHERE folderid=$binbox"
+R -r; expect_rc 1 "message-folder into a full INBOX: -r"
+expect_eq "$(q "SELECT messagefolderid FROM hm_messages WHERE messageid=$i")" "$ainbox" "message-folder: not moved when no UID is left"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageuid > $MAX")" 0 "message-folder: no UID above the limit"
+
+# --- the guard: 5 missing files are removed, 6 are kept; exactly half is not "more than half" -----
+healthy
+for n in 1 2 3 4 5; do rm "$(path_of "$(bob_file "$n")" bob)"; done
+R -r; expect_ok "guard: 5 of 8 missing: -r removes them (the guard needs more than 5)"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 3 "guard: 5 rows removed"
+healthy
+for n in 1 2 3 4 5 6; do rm "$(path_of "$(bob_file "$n")" bob)"; done
+R -r; expect_rc 1 "guard: 6 of 8 missing: -r keeps them"
+expect_out_contains "not repaired: 6 of 8 messages" "guard: 6 of 8 says why"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 8 "guard: 6 of 8: rows kept"
+# exactly half: 6 of 12
+healthy
+for n in $(seq 101 104); do g=$(guid $((n * 3)) "$n"); msg "example.com/bob/${g:1:2}/$g" "$n"; done
+M sync --settle 0 --no-progress
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 12 "bob has 12 messages"
+for n in 1 2 3 4 5 6; do rm "$(path_of "$(bob_file "$n")" bob)"; done
+R -r; expect_ok "guard: 6 of 12 (exactly half) missing: -r removes them"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid=$bid")" 6 "guard: exactly half: 6 rows removed"
+# the queue has a guard of its own
+healthy
+for n in $(seq 201 206); do msg "$(guid 200 "$n")" "$n" alice@example.com; done
+M sync --settle 0 --no-progress
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype=1")" 7 "seven queued messages"
+rm "$D"/\{*.eml
+R -r; expect_rc 1 "guard: the queue lost every file: -r keeps the rows"
+expect_out_contains "not repaired: 7 of 7 messages" "guard: the queue says why"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype=1")" 7 "guard: queue rows kept"
+R -r -f; expect_ok "guard: -f lifts the queue's guard"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype=1") $(q "SELECT COUNT(*) FROM hm_messagerecipients")" "0 0" "guard: -f removed the queue rows and their recipients"
+
+# --- a queued message whose file is gone: row and recipients removed together ---------------------
+healthy
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messagerecipients WHERE recipientmessageid=$qid")" 1 "the queued message has a recipient"
+rm "$D/$(guid 255 99)"
+check missing-file
+R -r; expect_ok "queue missing-file: -r"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$qid") $(q "SELECT COUNT(*) FROM hm_messagerecipients WHERE recipientmessageid=$qid")" "0 0" "queue missing-file: row and recipients removed"
+clean "queue missing-file: after -r"
+
+# --- wrong-size: a truncated file as well as a grown one ------------------------------------------
+healthy
+f=$(bob_file 4); p=$(path_of "$f" bob); truncate -s -3 "$p"; touch -d "$old" "$p"
+check wrong-size
+repaired wrong-size
+expect_eq "$(q "SELECT messagesize FROM hm_messages WHERE messagefilename='$f'")" "$(stat -c %s "$p")" "wrong-size (truncated): set to the file's size"
+
+# --- misplaced: the right XX folder, one level too deep ------------------------------------------
+healthy
+f=$(bob_file 2); p=$(path_of "$f" bob)
+mkdir -p "$(dirname "$p")/deeper"; mv "$p" "$(dirname "$p")/deeper/"
+check misplaced-file
+repaired misplaced-file
+[ -f "$p" ] || t_fail "misplaced (too deep): the file is not back at $p"
+
+# --- the folder tree: a parent in another account; a name already taken at the top ---------------
+healthy
+q "UPDATE hm_imapfolders SET folderparentid=$binbox WHERE folderid=$work"
+check folder-parent
+R -n; expect_out_contains "its parent folder belongs to another account" "folder-parent: names the cause"
+repaired folder-parent
+healthy
+q "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed, foldercreationtime, foldercurrentuid) VALUES ($aid, -1, 'Work', 1, '2020-01-01 00:00:00', 0)"
+q "UPDATE hm_imapfolders SET folderparentid=99999 WHERE folderid=$work"
+R -r; expect_ok "folder-parent with a name clash: -r"
+expect_eq "$(q "SELECT foldername FROM hm_imapfolders WHERE folderid=$work")" "Work (recovered $work)" "folder-parent: a clashing name gets a suffix"
+
+# --- an orphaned folder that still holds a message of a live account -------------------------------
+healthy
+cfolder=$cinbox; i=$(bob_id 3)
+q "DELETE FROM hm_messages WHERE messageaccountid=$cid"
+q "DELETE FROM hm_accounts WHERE accountid=$cid"
+q "UPDATE hm_messages SET messagefolderid=$cfolder WHERE messageid=$i"
+R -r
+expect_out_contains "not repaired: 1 messages are still in it" "orphaned-folder: not removed while it holds a message"
+expect_eq "$(q "SELECT messagefolderid FROM hm_messages WHERE messageid=$i")" "$binbox" "the message went back to bob's INBOX"
+
+# --- unreferenced files and --settle; queue locks and --stale-lock --------------------------------
+healthy
+g=$(guid 3 555); msg "example.com/bob/${g:1:2}/$g" 555; touch "$D/example.com/bob/${g:1:2}/$g"
+clean "a file modified just now is not unreferenced yet"
+R -n --settle 0; expect_rc 1 "--settle 0"
+expect_out_contains "unreferenced-file: example.com/bob/${g:1:2}/$g" "--settle 0: the new file is reported"
+healthy
+q "UPDATE hm_messages SET messagelocked=1, messagecreatetime='$(ago '10 min')', messagenexttrytime='$(ago '10 min')' WHERE messageid=$qid"
+clean "a lock 10 minutes old is not stale (--stale-lock 3600)"
+q "UPDATE hm_messages SET messagecreatetime='$(ago '2 hours')' WHERE messageid=$qid"
+clean "created 2 hours ago but last due 10 minutes ago: not stale"
+q "UPDATE hm_messages SET messagenexttrytime='$(ago '2 hours')' WHERE messageid=$qid"
+check queue-stale-lock
+R -n --stale-lock 86400; expect_ok "--stale-lock 86400: a lock 2 hours old is not stale"
+
+# --- a row held for ETRN (type 3) is left alone ---------------------------------------------------
+healthy
+q "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid) VALUES (12345, 0, '$(guid 9 999)', 3, 'x@y.z', 10, 0, '1901-01-01 00:00:00', 0, '2020-01-01 00:00:00', 0, 0)"
+clean "an ETRN row without a file"
+
+# --- -o: orphaned account folders follow --shard and the mailbox scope ----------------------------
+healthy
+g=$(guid 4 444); msg "example.com/zed/${g:1:2}/$g" 444
+n=0; for k in 1 2; do R -n -o --shard $k/2; n=$((n + $(grep -c ': orphaned-account-dir: ' "$T_TMP/out"))); done
+expect_eq "$n" 1 "-o --shard: the orphaned folder is in exactly one shard"
+R -n -o user/alice@example.com
+expect_eq "$(grep -c ': orphaned-account-dir: ' "$T_TMP/out")" 0 "-o with a mailbox: no orphaned folders outside it"
+t_done
