@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 /* Exit codes (documented in `mstore help`). */
 enum {
@@ -104,5 +105,11 @@ int cmd_list(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+
+/* A NULL-terminated list of option values that grows as options repeat
+ * (--domain, --account, mailboxes): no limit, nothing dropped. */
+typedef MS_VEC(const char *) cli_list;
+/* Append; false when out of memory.  l->v stays NULL-terminated. */
+bool cli_list_add(cli_list *l, const char *s);
 
 #endif

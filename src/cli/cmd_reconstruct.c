@@ -89,13 +89,11 @@ enum {
 	O_DOMAIN = OPT_FIRST_COMMAND_OPTION, O_SHARD, O_STALE, O_SETTLE, O_SAVE, O_JSONFILE, O_NOPROGRESS, O_THREADS, O_NOW,
 };
 
-#define MAX_SCOPE 64
-
 typedef struct rc_args {
 	ms_rc_opts o;
 	bool check_only;
-	const char *domains[MAX_SCOPE + 1];
-	size_t nd;
+	cli_list domains;
+	bool oom;
 	const char *bad, *bad_what;
 } rc_args;
 
@@ -121,7 +119,6 @@ static bool rc_option(void *data, int opt, const char *arg)
 {
 	rc_args *a = data;
 	long long v;
-	char extra;
 	switch (opt) {
 	case 'n': a->check_only = true; return true;
 	case 'r': a->o.repair = true; return true;
@@ -132,11 +129,10 @@ static bool rc_option(void *data, int opt, const char *arg)
 	case 'q': a->o.quota = true; return true;
 	case 'v': a->o.verbose++; return true;
 	case O_DOMAIN:
-		if (a->nd < MAX_SCOPE) a->domains[a->nd++] = arg;
+		a->oom |= !cli_list_add(&a->domains, arg);
 		return true;
 	case O_SHARD:
-		if (sscanf(arg, "%d/%d%c", &a->o.shard_k, &a->o.shard_n, &extra) != 2 || a->o.shard_n < 1 ||
-		    a->o.shard_k < 1 || a->o.shard_k > a->o.shard_n)
+		if (!ms_shard_parse(arg, &a->o.scope.shard_k, &a->o.scope.shard_n))
 			bad(a, "--shard takes K/N with 1 <= K <= N", arg);
 		return true;
 	case O_STALE: return seconds(a, "--stale-lock takes seconds", arg, &a->o.stale_lock_seconds);
@@ -166,6 +162,30 @@ static int run(rc_args *a, ms_store *s, const char *url)
 		return EXIT_USAGE;
 	}
 	return r.remaining ? EXIT_PARTIAL : EXIT_OK;
+}
+
+/* Open the store as the run needs it (read-only unless -r) and run. */
+static int rc_main(cli_ctx *ctx, rc_args *a)
+{
+	ms_config cfg;
+	ms_store *s;
+	if (cli_config(ctx, &cfg) != EXIT_OK)
+		return EXIT_USAGE;
+	ms_err oe = { 0 };
+	db_open_mode mode = a->o.repair ? DB_OPEN_READ_WRITE : DB_OPEN_READ_ONLY; /* -n: the database refuses writes */
+	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, mode, &s, &oe) < 0) {
+		ms_config_free(&cfg);
+		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
+		return EXIT_USAGE;
+	}
+	db_url u;
+	char url[4400] = "";
+	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
+		db_url_format(&u, url, sizeof url);
+	int rc = run(a, s, url);
+	ms_store_close(s);
+	ms_config_free(&cfg);
+	return rc;
 }
 
 int cmd_reconstruct(int argc, char **argv)
@@ -204,35 +224,26 @@ int cmd_reconstruct(int argc, char **argv)
 		return cli_usage(&ctx, "-d FILE goes with -o");
 	if (a.check_only)
 		a.o.repair = false;
-	ms_rc_mailbox mb[MAX_SCOPE];
+	if (a.oom)
+		return cli_usage(&ctx, "out of memory for the options");
+	/* every mailbox named is checked: as many as the command line holds */
+	ms_rc_mailbox *mb = calloc(argc - i > 0 ? (size_t)(argc - i) : 1, sizeof *mb);
+	if (!mb)
+		return cli_usage(&ctx, "out of memory for the mailboxes");
 	size_t nmb = 0;
 	for (; i < argc; i++) {
 		ms_err e = { 0 };
-		if (nmb == MAX_SCOPE)
-			return cli_usage(&ctx, "at most %d mailboxes", MAX_SCOPE);
-		if (ms_rc_mailbox_parse(argv[i], &mb[nmb++], &e) < 0)
+		if (ms_rc_mailbox_parse(argv[i], &mb[nmb++], &e) < 0) {
+			free(mb);
 			return cli_usage(&ctx, "%s", e.msg);
+		}
 	}
 	a.o.mailboxes = mb;
 	a.o.nmailboxes = nmb;
-	a.o.domains = a.nd ? a.domains : NULL;
-	ms_config cfg;
-	ms_store *s;
-	if (cli_config(&ctx, &cfg) != EXIT_OK)
-		return EXIT_USAGE;
-	ms_err oe = { 0 };
-	db_open_mode mode = a.o.repair ? DB_OPEN_READ_WRITE : DB_OPEN_READ_ONLY; /* -n: the database refuses writes */
-	if (ms_store_open(cfg.db_url, cfg.db_password, cfg.data_dir, mode, &s, &oe) < 0) {
-		ms_config_free(&cfg);
-		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
-		return EXIT_USAGE;
-	}
-	db_url u;
-	char url[4400] = "";
-	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
-		db_url_format(&u, url, sizeof url);
-	int rc = run(&a, s, url);
-	ms_store_close(s);
-	ms_config_free(&cfg);
+	a.o.scope.domains = a.domains.v;
+	int rc = rc_main(&ctx, &a);
+	free(mb);
+	ms_vec_free(&a.domains);
 	return rc;
 }
+

@@ -84,25 +84,16 @@ enum {
 	O_CHECK_MISSING,
 };
 
-#define MAX_SCOPE 64
-
 typedef struct sync_args {
 	ms_sync_opts o;
-	const char *domains[MAX_SCOPE + 1];
-	const char *accounts[MAX_SCOPE + 1];
-	size_t nd, na;
+	cli_list domains, accounts;
+	bool oom;
 	const char *reload;
 	bool create_index;
 	bool check_missing;
 	const char *bad;        /* first bad option value, for the message */
 	const char *bad_what;
 } sync_args;
-
-static bool parse_shard(const char *s, int *k, int *n)
-{
-	char extra;
-	return sscanf(s, "%d/%d%c", k, n, &extra) == 2 && *n >= 1 && *k >= 1 && *k <= *n;
-}
 
 static void bad(sync_args *a, const char *what, const char *value)
 {
@@ -132,13 +123,14 @@ static bool sync_option(void *data, int opt, const char *arg)
 		else a->o.batch_size = (int)v;
 		return true;
 	case O_DOMAIN:
-		if (a->nd < MAX_SCOPE) a->domains[a->nd++] = arg;
+		a->oom |= !cli_list_add(&a->domains, arg);
 		return true;
 	case O_ACCOUNT:
-		if (a->na < MAX_SCOPE) a->accounts[a->na++] = arg;
+		a->oom |= !cli_list_add(&a->accounts, arg);
 		return true;
 	case O_SHARD:
-		if (!parse_shard(arg, &a->o.shard_k, &a->o.shard_n)) bad(a, "--shard takes K/N with 1 <= K <= N", arg);
+		if (!ms_shard_parse(arg, &a->o.scope.shard_k, &a->o.scope.shard_n))
+			bad(a, "--shard takes K/N with 1 <= K <= N", arg);
 		return true;
 	case O_QUEUE_ONLY: a->o.queue_only = true; return true;
 	case O_JSONFILE: a->o.json_path = arg; return true;
@@ -282,8 +274,10 @@ int cmd_sync(int argc, char **argv)
 		a.o.log = stderr; /* keep stdout for the JSON */
 	if (a.o.quarantine_dir && a.o.delete_unreferenced)
 		return cli_usage(&ctx, "--quarantine and --delete-unreferenced exclude each other");
-	a.o.domains = a.nd ? a.domains : NULL;
-	a.o.accounts = a.na ? a.accounts : NULL;
+	if (a.oom)
+		return cli_usage(&ctx, "out of memory for the options");
+	a.o.scope.domains = a.domains.v;
+	a.o.scope.accounts = a.accounts.v;
 	ms_config cfg;
 	ms_store *s;
 	int rc = cli_config(&ctx, &cfg);
@@ -299,6 +293,8 @@ int cmd_sync(int argc, char **argv)
 	a.o.hints_password = hp && *hp ? hp : cfg.db_password;
 	rc = run_sync(&ctx, &a, s);
 	ms_config_free(&cfg);
+	ms_vec_free(&a.domains);
+	ms_vec_free(&a.accounts);
 	return rc;
 }
 
@@ -307,24 +303,27 @@ int cmd_sync(int argc, char **argv)
  * findings are re-verified against a live server before they are told. */
 static int check_missing(const sync_args *a, ms_store *s, ms_err *e)
 {
-	ms_rc_mailbox mb[MAX_SCOPE];
+	ms_rc_mailbox *mb = calloc(a->accounts.n ? a->accounts.n : 1, sizeof *mb);
+	if (!mb)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	ms_rc_opts o = { .only_kinds = 1u << RC_MISSING_FILE, .only_queue = a->o.queue_only, .label = "check-missing",
 	                 .settle_seconds = a->o.settle_seconds, .stale_lock_seconds = 3600, .threads = a->o.threads,
 	                 .progress = a->o.progress && isatty(STDERR_FILENO), .out = a->o.log,
 	                 .now = a->o.now };
 	if (!a->o.queue_only) { /* the queue's rows are checked only in a check of the whole store */
-		for (size_t i = 0; i < a->na; i++) {
-			snprintf(mb[i].address, sizeof mb[i].address, "%s", a->accounts[i]);
+		for (size_t i = 0; i < a->accounts.n; i++) {
+			snprintf(mb[i].address, sizeof mb[i].address, "%s", a->accounts.v[i]);
 			mb[i].folder[0] = '\0'; /* every folder */
 		}
 		o.mailboxes = mb;
-		o.nmailboxes = a->na;
-		o.domains = a->o.domains;
-		o.shard_k = a->o.shard_k;
-		o.shard_n = a->o.shard_n;
+		o.nmailboxes = a->accounts.n;
+		o.scope = (ms_scope){ .domains = a->o.scope.domains, .shard_k = a->o.scope.shard_k,
+		                      .shard_n = a->o.scope.shard_n };
 	}
 	ms_rc_report r;
-	if (ms_reconstruct(s, &o, &r, e) < 0)
+	int rc = ms_reconstruct(s, &o, &r, e);
+	free(mb);
+	if (rc < 0)
 		return -1;
 	return r.findings ? 1 : 0;
 }

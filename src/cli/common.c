@@ -95,6 +95,7 @@ int cli_exit_code(ms_errcode code)
 	case MS_E_DB:
 	case MS_E_SCHEMA: return EXIT_STORE;
 	case MS_E_IO: return EXIT_IO;
+	case MS_E_LIMIT:
 	case MS_E_NOMEM:
 	case MS_E_INTERNAL: break;
 	}
@@ -184,4 +185,13 @@ int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain)
 	};
 	static const struct option plain[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
 	return cli_parse(ctx, argc, argv, "h", domain ? with_domain : plain, domain_option, (void *)domain);
+}
+
+bool cli_list_add(cli_list *l, const char *s)
+{
+	if (ms_vec_reserve(l, l->n + 2) < 0)
+		return false;
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return true;
 }

@@ -20,8 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/refset.h"
-#include "sync/sync.h"
+#include "store/layout.h"
 #include "walk/walk.h"
 
 #define ARENA_CHUNK (1u << 20)
@@ -85,21 +84,6 @@ static int32_t owner_of(rc_run *run, const char *domain, const char *local, bool
 	return (int32_t)run->nowners++;
 }
 
-static bool shard_ok(const ms_rc_opts *o, const char *key)
-{
-	return o->shard_n == 0 || ms_sync_shard_of(key, o->shard_n) == o->shard_k;
-}
-
-static bool domain_ok(const ms_rc_opts *o, const char *domain)
-{
-	if (!o->domains || !o->domains[0])
-		return true;
-	for (const char *const *d = o->domains; *d; d++)
-		if (strcasecmp(*d, domain) == 0)
-			return true;
-	return false;
-}
-
 /* Enter an account tree when its account is in scope, or, with -o, when
  * no account owns it (to count its files). */
 static bool tree_filter(void *ctx, const char *domain, const char *local)
@@ -112,10 +96,8 @@ static bool tree_filter(void *ctx, const char *domain, const char *local)
 		run->oom = true;
 	} else if (run->owners[ow].account_idx >= 0) {
 		enter = run->accounts[run->owners[ow].account_idx].in_scope;
-	} else if (run->o->orphans && run->o->nmailboxes == 0 && domain_ok(run->o, domain)) {
-		char key[1024];
-		lower_key(key, sizeof key, local, domain);
-		enter = shard_ok(run->o, key);
+	} else if (run->o->orphans && run->o->nmailboxes == 0) {
+		enter = ms_scope_has_account(&run->o->scope, local, domain);
 	}
 	pthread_mutex_unlock(&run->mu);
 	return enter;

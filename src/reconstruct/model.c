@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "store/sql.h"
-#include "sync/sync.h"
 
 static char *lower_dup(const char *s)
 {
@@ -68,14 +67,6 @@ rc_folder *rc_folder_by_id(rc_run *run, int64_t id)
 	return run->nfolders ? bsearch(&key, run->folders, run->nfolders, sizeof key, cmp_folder) : NULL;
 }
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; list && *list; list++)
-		if (strcasecmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
 static const ms_rc_mailbox *named(const ms_rc_opts *o, const char *address)
 {
 	for (size_t i = 0; i < o->nmailboxes; i++)
@@ -88,11 +79,7 @@ static bool account_in_scope(const ms_rc_opts *o, const rc_account *a)
 {
 	if (o->nmailboxes && !named(o, a->address))
 		return false;
-	if (o->domains && o->domains[0] && !in_list(o->domains, a->domain))
-		return false;
-	char addr[600];
-	snprintf(addr, sizeof addr, "%s@%s", a->local, a->domain);
-	return o->shard_n == 0 || ms_sync_shard_of(addr, o->shard_n) == o->shard_k;
+	return ms_scope_has_account(&o->scope, a->local, a->domain);
 }
 
 static int load_accounts(rc_run *run, ms_err *e)

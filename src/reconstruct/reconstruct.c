@@ -107,7 +107,7 @@ int ms_reconstruct(ms_store *s, const ms_rc_opts *o, ms_rc_report *r, ms_err *e)
 	memset(r, 0, sizeof *r);
 	if (!s->data_dir)
 		return ms_err_set(e, MS_E_USAGE, "no data directory given: use --data DIR, --ini FILE or a config file");
-	bool narrowed = o->nmailboxes || (o->domains && o->domains[0]) || (o->shard_n && o->shard_k != 1);
+	bool narrowed = o->nmailboxes || ms_scope_narrowed(&o->scope) || (o->scope.shard_n && o->scope.shard_k != 1);
 	rc_run run = { .s = s, .o = o, .r = r, .now = o->now ? o->now : time(NULL), .root_fd = -1,
 	               .store_wide = o->whole_db || !narrowed };
 	pthread_mutex_init(&run.mu, NULL);

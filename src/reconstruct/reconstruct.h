@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -68,8 +69,7 @@ typedef struct ms_rc_opts {
 	bool quota;                /* -q */
 	const ms_rc_mailbox *mailboxes;
 	size_t nmailboxes;
-	const char *const *domains; /* NULL-terminated or NULL */
-	int shard_k, shard_n;
+	ms_scope scope;             /* --domain, --shard (accounts: the mailboxes) */
 	int stale_lock_seconds;    /* default 3600 */
 	int settle_seconds;        /* default 300 */
 	int threads;               /* 0 = CPUs */

@@ -13,6 +13,7 @@
  */
 #include "sync/sync_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 
 
 #include "message/header.h"
+#include "store/layout.h"
 #include "store/sql.h"
 
 static void set(item *it, sync_category cat, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -60,33 +62,23 @@ static void fill_from_headers(item *it, const ms_headers *h)
 	                 (h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid);
 }
 
-static bool is_guid_name(const char *name)
-{
-	uint8_t g[16];
-	return ms_guid_name_parse(name, g);
-}
-
-/* Canonical: <domain>/<local>/<XX>/{GUID}.eml with XX = name[1..2], or
- * {GUID}.eml in the root. */
+/* Where hMailServer would look for the file (store/layout.h), and with a
+ * {GUID}.eml name: sync gives every other name a fresh GUID name, so that
+ * an imported file is named as hMailServer names its own (ARCHITECTURE.md
+ * says why it does not import them in place as hMailServer's DDS does). */
 static bool is_canonical(const cand *c)
 {
-	const char *name = c->relpath + c->name_off;
-	if (!is_guid_name(name))
-		return false;
-	if (c->place == WALK_QUEUE)
-		return true;
-	if (c->depth != 1)
-		return false;
-	const char *xx = name - 3; /* "XX/" before the name */
-	return strncasecmp(xx, name + 1, 2) == 0;
+	uint8_t g[16];
+	return ms_guid_name_parse(c->relpath + c->name_off, g) && ms_layout_is_canonical(c->relpath, c->owner_len);
 }
 
 /* The account folder names of an account candidate: "domain/local/...". */
 static void split_account(const cand *c, char *domain, size_t dlen, char *local, size_t llen)
 {
-	const char *p = c->relpath, *s1 = strchr(p, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-	snprintf(domain, dlen, "%.*s", s1 ? (int)(s1 - p) : 0, p);
-	snprintf(local, llen, "%.*s", s2 ? (int)(s2 - s1 - 1) : 0, s1 ? s1 + 1 : "");
+	const char *p = c->relpath, *s1 = memchr(p, '/', c->owner_len);
+	assert(s1);
+	snprintf(domain, dlen, "%.*s", (int)(s1 - p), p);
+	snprintf(local, llen, "%.*s", (int)(p + c->owner_len - s1 - 1), s1 + 1);
 }
 
 static void analyze_account(sync_run *run, item *it, const ms_headers *h)

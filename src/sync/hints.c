@@ -12,6 +12,8 @@
  */
 #include "sync/sync_internal.h"
 
+#include "store/layout.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,15 +148,6 @@ static char *folder_path(const old_folders *f, int64_t id)
 
 /* ---- loading ------------------------------------------------------------------ */
 
-static const char *basename_of(const char *name)
-{
-	const char *b = name;
-	for (const char *p = name; *p; p++)
-		if (*p == '/' || *p == '\\')
-			b = p + 1;
-	return b;
-}
-
 static int read_hints(db *old, const ms_refset *wanted, const old_folders *f, hint_set *h, ms_err *e)
 {
 	db_stmt *st;
@@ -165,9 +158,9 @@ static int read_hints(db *old, const ms_refset *wanted, const old_folders *f, hi
 	int rc;
 	while ((rc = db_step(st, e)) == DB_ROW) {
 		const char *file = db_column_text(st, 0), *acct = db_column_text(st, 1), *created = db_column_text(st, 4);
-		if (!file || !acct || !ms_refset_has(wanted, basename_of(file)))
+		if (!file || !acct || !ms_refset_has(wanted, ms_layout_base_name(file)))
 			continue;
-		ms_hint x = { .name = strdup(basename_of(file)), .account = strdup(acct),
+		ms_hint x = { .name = strdup(ms_layout_base_name(file)), .account = strdup(acct),
 		              .folder = folder_path(f, db_column_int64(st, 2)), .flags = (int)db_column_int64(st, 3) };
 		snprintf(x.created, sizeof x.created, "%.19s", created ? created : "");
 		if (!x.name || !x.account || add_hint(h, &x) < 0) {

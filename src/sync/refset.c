@@ -8,6 +8,8 @@
  */
 #include "sync/refset.h"
 
+#include "store/layout.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,36 +35,6 @@ struct ms_refset {
 	str_table full;   /* full-path rows, by their last component */
 	size_t str_bytes;
 };
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	return -1;
-}
-
-bool ms_guid_name_parse(const char *name, uint8_t out[16])
-{
-	/* {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}.eml */
-	static const int dash_at[] = { 9, 14, 19, 24 };
-	if (strlen(name) != 42 || name[0] != '{' || name[37] != '}' || strcasecmp(name + 38, ".eml") != 0)
-		return false;
-	for (size_t i = 0; i < 4; i++)
-		if (name[dash_at[i]] != '-')
-			return false;
-	int k = 0;
-	for (int i = 1; i < 37; i++) {
-		if (name[i] == '-')
-			continue;
-		int hi = hexval((unsigned char)name[i]), lo = hexval((unsigned char)name[i + 1]);
-		if (hi < 0 || lo < 0 || name[i + 1] == '-')
-			return false;
-		out[k++] = (uint8_t)(hi << 4 | lo);
-		i++;
-	}
-	return k == 16;
-}
 
 static uint64_t mix(uint64_t h)
 {
@@ -241,10 +213,7 @@ void ms_refset_free(ms_refset *r)
 
 int ms_refset_add(ms_refset *r, const char *filename, int64_t messageid)
 {
-	const char *base = filename;
-	for (const char *p = filename; *p; p++)
-		if (*p == '\\' || *p == '/')
-			base = p + 1;
+	const char *base = ms_layout_base_name(filename);
 	if (base != filename)
 		return str_add(r, &r->full, base, messageid);
 	guid_key k;

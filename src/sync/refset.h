@@ -37,8 +37,4 @@ size_t ms_refset_count(const ms_refset *r);
 /* Heap bytes used, for the memory-per-message figure. */
 size_t ms_refset_bytes(const ms_refset *r);
 
-/* Parse "{8-4-4-4-12}.eml" (hex any case) into 16 bytes; false if `name`
- * is not in that form. */
-bool ms_guid_name_parse(const char *name, uint8_t out[16]);
-
 #endif

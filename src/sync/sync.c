@@ -9,7 +9,7 @@
  */
 #include "sync/sync_internal.h"
 
-#include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "message/header.h"
+#include "store/layout.h"
 
 static const char *const category_names[SYNC_N_CATEGORIES] = {
 	[SYNC_SKIPPED] = "skipped",
@@ -37,76 +38,29 @@ const char *ms_sync_category_name(sync_category c)
 	return c < SYNC_N_CATEGORIES ? category_names[c] : "?";
 }
 
-int ms_sync_shard_of(const char *address, int n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (const char *p = address; *p; p++) {
-		h ^= (unsigned char)tolower((unsigned char)*p);
-		h *= 1099511628211ULL;
-	}
-	return n > 0 ? (int)(h % (uint64_t)n) + 1 : 1;
-}
-
 /* ---- candidates --------------------------------------------------------- */
-
-#define CHUNK (1u << 20)
-
-/* Copy a path into the arena. Caller holds the list's lock. */
-static char *arena_copy(cand_list *l, const char *s, size_t len)
-{
-	if (len + 1 > CHUNK)
-		return NULL;
-	if (l->nchunks == 0 || l->chunk_used + len + 1 > CHUNK) {
-		if (l->nchunks == l->chunk_cap) {
-			size_t ncap = l->chunk_cap ? l->chunk_cap * 2 : 16;
-			char **nv = realloc(l->chunks, ncap * sizeof *nv);
-			if (!nv)
-				return NULL;
-			l->chunks = nv;
-			l->chunk_cap = ncap;
-		}
-		if (!(l->chunks[l->nchunks] = malloc(CHUNK)))
-			return NULL;
-		l->nchunks++;
-		l->chunk_used = 0;
-	}
-	char *p = l->chunks[l->nchunks - 1] + l->chunk_used;
-	memcpy(p, s, len + 1);
-	l->chunk_used += len + 1;
-	return p;
-}
 
 static void cand_add(cand_list *l, const walk_entry *e)
 {
 	size_t len = strlen(e->relpath);
+	/* name_off is 16 bits: the walker refuses paths of PATH_MAX and more */
+	assert(e->name >= e->relpath && (size_t)(e->name - e->relpath) <= UINT16_MAX);
 	pthread_mutex_lock(&l->mu);
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 1024;
-		cand *nv = realloc(l->v, ncap * sizeof *nv);
-		if (!nv) {
-			l->oom = true;
-			pthread_mutex_unlock(&l->mu);
-			return;
-		}
-		l->v = nv;
-		l->cap = ncap;
-	}
-	char *p = arena_copy(l, e->relpath, len);
-	if (!p) {
+	char *p = ms_arena_copy(&l->paths, e->relpath, len);
+	size_t owner = e->place == WALK_ACCOUNT ? strlen(e->domain) + 1 + strlen(e->local)
+	               : e->place == WALK_PUBLIC ? strlen(MS_PUBLIC_DIR) : 0;
+	assert(owner <= (size_t)(e->name - e->relpath));
+	cand c = { .relpath = p, .name_off = (uint16_t)(e->name - e->relpath), .owner_len = (uint16_t)owner,
+	           .place = (uint8_t)e->place, .depth = (uint8_t)(e->depth > 255 ? 255 : e->depth) };
+	if (!p || ms_vec_push(l, c) < 0)
 		l->oom = true;
-	} else {
-		l->v[l->n++] = (cand){ .relpath = p, .name_off = (uint16_t)(e->name - e->relpath),
-		                       .place = (uint8_t)e->place, .depth = (uint8_t)(e->depth > 255 ? 255 : e->depth) };
-	}
 	pthread_mutex_unlock(&l->mu);
 }
 
 static void cand_list_free(cand_list *l)
 {
-	for (size_t i = 0; i < l->nchunks; i++)
-		free(l->chunks[i]);
-	free(l->chunks);
-	free(l->v);
+	ms_arena_free(&l->paths);
+	ms_vec_free(l);
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -116,25 +70,10 @@ static int cand_cmp(const void *a, const void *b)
 
 /* ---- the walk ------------------------------------------------------------ */
 
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; list && *list; list++)
-		if (strcasecmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
 static bool account_in_scope(void *ctx, const char *domain, const char *local)
 {
 	const sync_run *run = ctx;
-	const ms_sync_opts *o = run->o;
-	char addr[600];
-	snprintf(addr, sizeof addr, "%s@%s", local, domain);
-	if (o->domains && o->domains[0] && !in_list(o->domains, domain))
-		return false;
-	if (o->accounts && o->accounts[0] && !in_list(o->accounts, addr))
-		return false;
-	return o->shard_n == 0 || ms_sync_shard_of(addr, o->shard_n) == o->shard_k;
+	return ms_scope_has_account(&run->o->scope, local, domain);
 }
 
 static void on_entry(void *ctx, const walk_entry *e)
@@ -149,8 +88,7 @@ static void on_entry(void *ctx, const walk_entry *e)
 				sync_report_entry(run, e->relpath, SYNC_SKIPPED, NULL, NULL);
 			return;
 		}
-		if (e->place == WALK_QUEUE && run->o->shard_n &&
-		    ms_sync_shard_of(e->name, run->o->shard_n) != run->o->shard_k)
+		if (e->place == WALK_QUEUE && !ms_scope_has_queue_file(&run->o->scope, e->name))
 			return;
 		cand_add(&run->cands, e);
 		return;
@@ -174,7 +112,7 @@ static void on_entry(void *ctx, const walk_entry *e)
 static int walk_data_dir(sync_run *run, ms_err *e)
 {
 	const ms_sync_opts *o = run->o;
-	bool scoped = (o->domains && o->domains[0]) || (o->accounts && o->accounts[0]);
+	bool scoped = ms_scope_narrowed(&o->scope);
 	walk_opts wo = {
 		.threads = o->threads,
 		.queue = !scoped,
@@ -208,10 +146,7 @@ static int load_refs(sync_run *run, ms_err *e)
 
 /* Candidates left unreferenced by the run, for --quarantine and
  * --delete-unreferenced. */
-typedef struct leftovers {
-	size_t *v;
-	size_t n, cap;
-} leftovers;
+typedef MS_VEC(size_t) leftovers;
 
 static void note_leftover(sync_run *run, leftovers *l, const item *it)
 {
@@ -219,15 +154,8 @@ static void note_leftover(sync_run *run, leftovers *l, const item *it)
 		return;
 	if (!run->o->quarantine_dir && !run->o->delete_unreferenced)
 		return;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 64;
-		size_t *nv = realloc(l->v, ncap * sizeof *nv);
-		if (!nv)
-			return; /* not cleaning a file up is the safe failure */
-		l->v = nv;
-		l->cap = ncap;
-	}
-	l->v[l->n++] = (size_t)(it->c - run->cands.v);
+	/* out of memory: not cleaning a file up is the safe failure */
+	(void)ms_vec_push(l, (size_t)(it->c - run->cands.v));
 }
 
 static int run_batches(sync_run *run, ms_err *e)
@@ -247,7 +175,7 @@ static int run_batches(sync_run *run, ms_err *e)
 		if (run->o->dry_run)
 			sync_preview_batch(run, items, n);
 		else
-			rc = sync_write_batch(run, items, n, e);
+			sync_write_batch(run, items, n);
 		for (size_t i = 0; i < n; i++) {
 			sync_report_item(run, &items[i]);
 			note_leftover(run, &left, &items[i]);
@@ -257,7 +185,7 @@ static int run_batches(sync_run *run, ms_err *e)
 	free(items);
 	if (rc == 0)
 		sync_cleanup(run, left.v, left.n);
-	free(left.v);
+	ms_vec_free(&left);
 	return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store/scope.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -37,9 +38,7 @@ typedef struct ms_sync_opts {
 	bool dry_run;
 	int settle_seconds;        /* default 300 */
 	int threads;               /* 0 = CPUs */
-	const char *const *domains;  /* --domain (repeatable); NULL-terminated or NULL */
-	const char *const *accounts; /* --account (repeatable) */
-	int shard_k, shard_n;      /* --shard K/N; shard_n 0 = none */
+	ms_scope scope;            /* --domain, --account, --shard */
 	bool queue_only;
 	int batch_size;            /* rows per transaction; default 500 */
 	int verbose;               /* 1: a line per non-skipped file; 2: also "Skipped" */
@@ -75,9 +74,5 @@ typedef struct ms_sync_report {
  * not run at all (no data directory, database gone before anything was
  * done). */
 int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e);
-
-/* Stable shard of an account address (or "" for the queue) for --shard:
- * FNV-1a of the lower-cased address, modulo n, plus 1 (K is 1..N). */
-int ms_sync_shard_of(const char *address, int n);
 
 #endif

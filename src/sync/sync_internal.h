@@ -20,7 +20,9 @@
 #include "store/directory.h"
 #include "sync/refset.h"
 #include "sync/sync.h"
+#include "util/arena.h"
 #include "util/json.h"
+#include "util/vec.h"
 #include "walk/walk.h"
 
 /* Folder paths of --hints-from: level names joined by this byte (folder
@@ -41,6 +43,7 @@ typedef struct hint_set hint_set;
 typedef struct cand {
 	char *relpath;       /* in the candidates' arena */
 	uint16_t name_off;   /* where the last component starts */
+	uint16_t owner_len;  /* the owner's prefix: "domain/local", "#Public", 0 (queue) */
 	uint8_t place;       /* walk_place */
 	uint8_t depth;       /* account files: levels below the account folder */
 } cand;
@@ -71,11 +74,10 @@ typedef struct dup_cache dup_cache;
 
 /* A growing list of candidates, filled by the walker threads. */
 typedef struct cand_list {
-	pthread_mutex_t mu;
-	cand *v;
+	cand *v;                   /* MS_VEC's fields, so ms_vec_push works on it */
 	size_t n, cap;
-	char **chunks;             /* arena for the paths */
-	size_t nchunks, chunk_used, chunk_cap;
+	pthread_mutex_t mu;
+	ms_arena paths;            /* the candidates' paths */
 	bool oom;
 } cand_list;
 
@@ -104,7 +106,7 @@ void sync_item_release(item *it);
 
 /* writer.c: writes the batch's imports; updates categories of items that
  * failed or turned out to be referenced meanwhile. */
-int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e);
+void sync_write_batch(sync_run *run, item *items, size_t n);
 /* writer.c, --dry-run: what the writer would decide without writing
  * anything (duplicates, so -n predicts --skip-duplicates). */
 void sync_preview_batch(sync_run *run, item *items, size_t n);

@@ -15,7 +15,7 @@
  */
 #include "sync/sync_internal.h"
 
-#include <ctype.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,9 +25,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/txn.h"
+#include "store/folders.h"
+#include "store/layout.h"
+#include "store/messages.h"
 #include "store/sql.h"
-
-#define UID_MAX_HMS 2147483647LL
 
 static bool importing(const item *it)
 {
@@ -46,25 +48,29 @@ static void fail_items(item *items, size_t n, const char *why)
 
 /* ---- re-check under the lock ---------------------------------------------- */
 
+typedef struct refresh_ctx {
+	sync_run *run;
+	int64_t watermark;  /* raised only once the whole read succeeded */
+	ms_err *e;
+} refresh_ctx;
+
+static int add_ref(void *ctx, int64_t id, const char *name)
+{
+	refresh_ctx *r = ctx;
+	if (id > r->watermark)
+		r->watermark = id;
+	if (name && ms_refset_add(r->run->refs, name, id) < 0)
+		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
+	return 0;
+}
+
 int sync_refresh_refs(sync_run *run, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
-	                   PARAMS(P_INT(run->watermark)), &st, e) < 0)
+	refresh_ctx r = { .run = run, .watermark = run->watermark, .e = e };
+	if (ms_messages_each_name(run->s->db, run->watermark, add_ref, &r, e) < 0)
 		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		int64_t id = db_column_int64(st, 0);
-		const char *name = db_column_text(st, 1);
-		if (id > run->watermark)
-			run->watermark = id;
-		if (name && ms_refset_add(run->refs, name, id) < 0) {
-			db_finalize(st);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory");
-		}
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	run->watermark = r.watermark;
+	return 0;
 }
 
 /* Items whose file became referenced while we worked: skipped. */
@@ -86,31 +92,14 @@ static size_t drop_referenced(sync_run *run, item *items, size_t n)
 
 /* ---- renaming misplaced files ----------------------------------------------- */
 
-static void fresh_guid_name(char out[43])
-{
-	uint8_t b[16];
-	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		for (size_t i = 0; i < sizeof b; i++)
-			b[i] = (uint8_t)((uint64_t)ts.tv_nsec >> (i % 8 * 8) ^ (uint64_t)getpid() >> (i % 4 * 8) ^ i * 131);
-	}
-	snprintf(out, 43, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}.eml",
-	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
 /* The canonical relative path for the item, with `name` as file name. */
-static void canonical_path(const item *it, const char *name, char *out, size_t len)
+static bool canonical_path(const item *it, const char *name, char *out, size_t len)
 {
 	const cand *c = it->c;
-	if (c->place == WALK_QUEUE) {
-		snprintf(out, len, "%s", name);
-		return;
-	}
-	const char *s1 = strchr(c->relpath, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-	int acct_len = s2 ? (int)(s2 - c->relpath) : (int)strlen(c->relpath);
-	char xx[3] = { (char)toupper((unsigned char)name[1]), (char)toupper((unsigned char)name[2]), 0 };
-	snprintf(out, len, "%.*s/%s/%s", acct_len, c->relpath, xx, name);
+	char owner[4096];
+	assert(c->place == WALK_QUEUE || c->place == WALK_ACCOUNT);
+	snprintf(owner, sizeof owner, "%.*s", (int)c->owner_len, c->relpath);
+	return ms_layout_path(c->place == WALK_QUEUE ? MS_PLACE_QUEUE : MS_PLACE_ACCOUNT, owner, name, out, len);
 }
 
 static int mkdir_parent(int root_fd, const char *rel)
@@ -130,14 +119,15 @@ static int mkdir_parent(int root_fd, const char *rel)
 static int move_item(sync_run *run, item *it, ms_err *e)
 {
 	const char *name = it->c->relpath + it->c->name_off;
-	char fresh[43];
+	char fresh[MS_GUID_NAME_LEN + 1];
 	uint8_t g[16];
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (attempt > 0 || !ms_guid_name_parse(name, g)) {
-			fresh_guid_name(fresh);
+			ms_guid_name_new(fresh);
 			name = fresh;
 		}
-		canonical_path(it, name, it->new_rel, sizeof it->new_rel);
+		if (!canonical_path(it, name, it->new_rel, sizeof it->new_rel))
+			return ms_err_set(e, MS_E_IO, "the canonical path of %s is too long", it->c->relpath);
 		if (mkdir_parent(run->root_fd, it->new_rel) < 0)
 			return ms_err_set(e, MS_E_IO, "cannot create the folder for %s: %s", it->new_rel, strerror(errno));
 		if (sync_journal_append(run, it->c->relpath, it->new_rel, e) < 0)
@@ -177,37 +167,6 @@ static void move_misplaced(sync_run *run, item *items, size_t n, bool path_updat
 
 /* ---- account imports ---------------------------------------------------------- */
 
-static int inbox_of(sync_run *run, int64_t account_id, int64_t *folder, ms_err *e)
-{
-	db *d = run->s->db;
-	const char *find = "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = -1"
-	                   " AND UPPER(foldername) = 'INBOX' ORDER BY folderid";
-	int rc = ms_sql_int(d, find, PARAMS(P_INT(account_id)), folder, e);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	char now[32];
-	ms_sql_time(run->now, now);
-	return ms_sql_insert(d, "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername,"
-	                     " folderissubscribed, foldercreationtime, foldercurrentuid) VALUES (?, -1, 'INBOX', 1, ?, 0)",
-	                     "folderid", PARAMS(P_INT(account_id), P_TEXT(now)), folder, e);
-}
-
-static int reserve_uids(sync_run *run, int64_t folder, size_t k, int64_t *first, ms_err *e)
-{
-	db *d = run->s->db;
-	int64_t last = 0;
-	if (ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid + ? WHERE folderid = ?",
-	                PARAMS(P_INT((int64_t)k), P_INT(folder)), NULL, e) < 0 ||
-	    ms_sql_int(d, "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(folder)),
-	               &last, e) < 0)
-		return -1;
-	if (last > UID_MAX_HMS)
-		return ms_err_set(e, MS_E_DB, "folder %lld would pass UID 2,147,483,647 (hMailServer reads UIDs as "
-		                  "32-bit); renumber it with mstore reconstruct first", (long long)folder);
-	*first = last - (int64_t)k + 1;
-	return 0;
-}
-
 static int by_internal_date(const void *a, const void *b)
 {
 	const item *x = *(item *const *)a, *y = *(item *const *)b;
@@ -237,45 +196,13 @@ static size_t collect_folder(item *items, size_t n, const item *like, item **out
 	return k;
 }
 
-/* Find or create a folder path (hints) below the account's top level. */
-static int ensure_folder(sync_run *run, int64_t account_id, const char *path, int64_t *folder, ms_err *e)
-{
-	char level[256], now[32];
-	int64_t parent = -1;
-	ms_sql_time(run->now, now);
-	for (const char *p = path; p;) {
-		const char *sep = strchr(p, MS_FOLDER_SEP);
-		snprintf(level, sizeof level, "%.*s", sep ? (int)(sep - p) : (int)strlen(p), p);
-		int rc = ms_sql_int(run->s->db, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ?"
-		                    " AND folderparentid = ? AND foldername = ?",
-		                    PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level)), folder, e);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && ms_sql_insert(run->s->db, "INSERT INTO hm_imapfolders (folderaccountid, folderparentid,"
-		                             " foldername, folderissubscribed, foldercreationtime, foldercurrentuid)"
-		                             " VALUES (?, ?, ?, 1, ?, 0)", "folderid",
-		                             PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level), P_TEXT(now)),
-		                             folder, e) < 0)
-			return -1;
-		parent = *folder;
-		p = sep ? sep + 1 : NULL;
-	}
-	return 0;
-}
-
-static int lock_folder(db *d, int64_t folder, ms_err *e)
-{
-	return ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid WHERE folderid = ?",
-	                   PARAMS(P_INT(folder)), NULL, e);
-}
-
 /* Give every item of one folder its UID: reserved in one step, handed
  * out in the order of the internal dates (as if the messages had arrived
  * in that order; clients sort by UID). */
 static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms_err *e)
 {
 	int64_t first = 0;
-	if (reserve_uids(run, folder, k, &first, e) < 0)
+	if (ms_folder_reserve_uids(run->s->db, folder, k, &first, e) < 0)
 		return -1;
 	qsort(v, k, sizeof *v, by_internal_date);
 	for (size_t i = 0; i < k; i++) {
@@ -285,69 +212,25 @@ static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms
 	return 0;
 }
 
-#define ROWS_PER_INSERT 100
-#define ACCOUNT_ROW_VALUES "(?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 0, ?)"
-
-/* "INSERT ... VALUES (...), (...), ..." for `rows` rows: one round trip
- * per hundred rows instead of one per row.  Only placeholders are
- * repeated; every value is still bound. */
-static char *multi_row_insert(size_t rows)
-{
-	static const char head[] =
-		"INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
-		" messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
-		" messagecreatetime, messagelocked, messageuid) VALUES ";
-	size_t one = sizeof ACCOUNT_ROW_VALUES + 1;
-	char *sql = malloc(sizeof head + rows * one);
-	if (!sql)
-		return NULL;
-	char *w = stpcpy(sql, head);
-	for (size_t i = 0; i < rows; i++)
-		w = stpcpy(stpcpy(w, i ? ", " : ""), ACCOUNT_ROW_VALUES);
-	return sql;
-}
-
-static int insert_rows_chunk(sync_run *run, item **v, size_t k, ms_err *e)
-{
-	char *sql = multi_row_insert(k);
-	db_stmt *st;
-	if (!sql)
-		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	int rc = db_prepare(run->s->db, sql, &st, e);
-	free(sql);
-	if (rc < 0)
-		return -1;
-	for (size_t i = 0; i < k && rc == 0; i++) {
-		const item *it = v[i];
-		ms_param p[] = { P_INT(it->acct->id), P_INT(it->folder_id), P_TEXT(row_name(it)), P_TEXT(it->from),
-		                 P_INT(it->size), P_INT(it->flags), P_TEXT(it->created), P_INT(it->uid) };
-		size_t np = sizeof p / sizeof p[0];
-		for (size_t j = 0; j < np && rc == 0; j++) {
-			int idx = (int)(i * np + j + 1);
-			rc = p[j].type == MS_P_INT ? db_bind_int64(st, idx, p[j].i, e) : db_bind_text(st, idx, p[j].s, e);
-		}
-	}
-	if (rc == 0 && db_step(st, e) == DB_ERROR)
-		rc = -1;
-	db_finalize(st);
-	return rc;
-}
-
+/* The rows of the group's account imports, in a hundred-row insert. */
 static int insert_account_rows(sync_run *run, item *items, size_t n, ms_err *e)
 {
-	item *v[ROWS_PER_INSERT];
+	ms_message_row *rows = malloc((n ? n : 1) * sizeof *rows);
 	size_t k = 0;
+	if (!rows)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (!importing(&items[i]))
+		const item *it = &items[i];
+		if (!importing(it))
 			continue;
-		v[k++] = &items[i];
-		if (k == ROWS_PER_INSERT) {
-			if (insert_rows_chunk(run, v, k, e) < 0)
-				return -1;
-			k = 0;
-		}
+		assert(it->acct && it->uid > 0 && it->uid <= MS_UID_MAX && it->folder_id > 0);
+		rows[k++] = (ms_message_row){ .account_id = it->acct->id, .folder_id = it->folder_id,
+		                              .filename = row_name(it), .from = it->from, .size = it->size,
+		                              .flags = it->flags, .created = it->created, .uid = it->uid };
 	}
-	return k ? insert_rows_chunk(run, v, k, e) : 0;
+	int rc = ms_messages_insert_delivered(run->s->db, rows, k, e);
+	free(rows);
+	return rc;
 }
 
 static size_t count_importing(const item *items, size_t n)
@@ -364,15 +247,16 @@ static size_t count_importing(const item *items, size_t n)
 static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 {
 	db *d = run->s->db;
+	db_txn *t;
 	int64_t inbox;
 	item **v = malloc(n * sizeof *v);
 	if (!v)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	if (db_begin(d, e) < 0) {
+	if (db_txn_begin(d, &t, e) < 0) {
 		free(v);
 		return -1;
 	}
-	if (inbox_of(run, items[0].acct->id, &inbox, e) < 0 || lock_folder(d, inbox, e) < 0 ||
+	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || ms_folder_lock(d, inbox, e) < 0 ||
 	    sync_refresh_refs(run, e) < 0)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
@@ -383,17 +267,21 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 			continue;
 		int64_t folder = inbox;
 		const char *path = folder_path_of(&items[i]);
-		if (path && (ensure_folder(run, items[i].acct->id, path, &folder, e) < 0 || lock_folder(d, folder, e) < 0))
+		if (path && (ms_folder_ensure_path(d, items[i].acct->id, path, MS_FOLDER_SEP, run->now, &folder, e) < 0 ||
+		             ms_folder_lock(d, folder, e) < 0))
 			goto fail;
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
 			goto fail;
 	}
-	if ((count_importing(items, n) && insert_account_rows(run, items, n, e) < 0) || db_commit(d, e) < 0)
+	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0)
 		goto fail;
+	if (db_txn_commit(&t, e) < 0)
+		goto failed;
 	free(v);
 	return sync_journal_clear(run, e);
 fail:
-	db_rollback(d);
+	db_txn_rollback(&t);
+failed:
 	for (size_t i = 0; i < n; i++)
 		items[i].uid = 0;
 	free(v);
@@ -402,75 +290,41 @@ fail:
 
 /* ---- queue imports ---------------------------------------------------------- */
 
-static int lock_queue(db *d, ms_err *e)
-{
-	switch (db_get_dialect(d)) {
-	case DB_PGSQL: {
-		int64_t ignored;
-		/* a fixed key: "mstore sync queue" */
-		return ms_sql_int(d, "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7283650017)) AS l", NO_PARAMS,
-		                  &ignored, e) < 0 ? -1 : 0;
-	}
-	case DB_MYSQL: {
-		int64_t got = 0;
-		if (ms_sql_int(d, "SELECT GET_LOCK('mstore-sync-queue', 120)", NO_PARAMS, &got, e) < 0)
-			return -1;
-		return got == 1 ? 0 : ms_err_set(e, MS_E_DB, "%s: another process holds the queue lock", db_name(d));
-	}
-	case DB_SQLITE:
-		return 0; /* db_begin takes the database's write lock */
-	}
-	return 0;
-}
-
-static void unlock_queue(db *d)
-{
-	if (db_get_dialect(d) == DB_MYSQL) {
-		int64_t ignored;
-		ms_err e;
-		ms_sql_int(d, "SELECT RELEASE_LOCK('mstore-sync-queue')", NO_PARAMS, &ignored, &e);
-	}
-}
-
 static int insert_queue_item(sync_run *run, item *it, ms_err *e)
 {
-	db *d = run->s->db;
-	int64_t id;
-	if (ms_sql_insert(d, "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
-	                  " messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
-	                  " messagecreatetime, messagelocked, messageuid)"
-	                  " VALUES (0, 0, ?, 1, ?, ?, 0, '1901-01-01 00:00:00', 0, ?, 1, 0)",
-	                  "messageid", PARAMS(P_TEXT(row_name(it)), P_TEXT(it->from), P_INT(it->size), P_TEXT(it->created)),
-	                  &id, e) < 0)
-		return -1;
+	ms_recipient_row *rcpt = malloc((it->rcpt.n ? it->rcpt.n : 1) * sizeof *rcpt);
+	if (!rcpt)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	for (size_t r = 0; r < it->rcpt.n; r++)
-		if (ms_sql_exec(d, "INSERT INTO hm_messagerecipients (recipientmessageid, recipientaddress,"
-		                " recipientlocalaccountid, recipientoriginaladdress) VALUES (?, ?, ?, ?)",
-		                PARAMS(P_INT(id), P_TEXT(it->rcpt.v[r].address), P_INT(it->rcpt.v[r].account_id),
-		                       P_TEXT(it->rcpt.v[r].original)), NULL, e) < 0)
-			return -1;
-	return ms_sql_exec(d, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ?", PARAMS(P_INT(id)), NULL, e);
+		rcpt[r] = (ms_recipient_row){ .address = it->rcpt.v[r].address, .account_id = it->rcpt.v[r].account_id,
+		                              .original = it->rcpt.v[r].original };
+	ms_message_row row = { .filename = row_name(it), .from = it->from, .size = it->size, .flags = it->flags,
+	                       .created = it->created };
+	int64_t id;
+	int rc = ms_messages_insert_queued(run->s->db, &row, rcpt, it->rcpt.n, &id, e);
+	free(rcpt);
+	return rc;
 }
 
 static int write_queue(sync_run *run, item *items, size_t n, ms_err *e)
 {
 	db *d = run->s->db;
-	if (db_begin(d, e) < 0)
+	db_txn *t;
+	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
-	if (lock_queue(d, e) < 0 || sync_refresh_refs(run, e) < 0)
+	if (ms_queue_lock(d, e) < 0 || sync_refresh_refs(run, e) < 0)
 		goto fail;
 	drop_referenced(run, items, n);
 	move_misplaced(run, items, n, false);
 	for (size_t i = 0; i < n; i++)
 		if (importing(&items[i]) && insert_queue_item(run, &items[i], e) < 0)
 			goto fail;
-	if (db_commit(d, e) < 0)
-		goto fail;
-	unlock_queue(d);
-	return sync_journal_clear(run, e);
+	int rc = db_txn_commit(&t, e);
+	ms_queue_unlock(d);
+	return rc < 0 ? -1 : sync_journal_clear(run, e);
 fail:
-	db_rollback(d);
-	unlock_queue(d);
+	db_txn_rollback(&t);
+	ms_queue_unlock(d);
 	return -1;
 }
 
@@ -479,20 +333,18 @@ fail:
 static int write_path_updates(sync_run *run, item *items, size_t n, ms_err *e)
 {
 	db *d = run->s->db;
-	if (db_begin(d, e) < 0)
+	db_txn *t;
+	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
 	move_misplaced(run, items, n, true);
 	for (size_t i = 0; i < n; i++)
 		if (items[i].cat == SYNC_PATH_UPDATED &&
-		    ms_sql_exec(d, "UPDATE hm_messages SET messagefilename = ? WHERE messageid = ?",
-		                PARAMS(P_TEXT(row_name(&items[i])), P_INT(items[i].full_path_row)), NULL, e) < 0) {
-			db_rollback(d);
+		    ms_messages_set_filename(d, items[i].full_path_row, row_name(&items[i]), e) < 0) {
+			db_txn_rollback(&t);
 			return -1;
 		}
-	if (db_commit(d, e) < 0) {
-		db_rollback(d);
+	if (db_txn_commit(&t, e) < 0)
 		return -1;
-	}
 	return sync_journal_clear(run, e);
 }
 
@@ -552,10 +404,9 @@ static void for_each_group(sync_run *run, item *items, size_t n, bool dry_run)
 	}
 }
 
-int sync_write_batch(sync_run *run, item *items, size_t n, ms_err *e)
+void sync_write_batch(sync_run *run, item *items, size_t n)
 {
 	for_each_group(run, items, n, false);
-	return 0;
 }
 
 void sync_preview_batch(sync_run *run, item *items, size_t n)

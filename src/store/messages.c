@@ -1,0 +1,253 @@
+/* messages.c - see messages.h. */
+#include "store/messages.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sql.h"
+#include "util/vec.h"
+
+#define ROWS_PER_INSERT 100
+#define DELIVERED_VALUES "(?, ?, ?, 2, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 0, ?)"
+#define DELIVERED_COLUMNS 8
+
+static const char insert_head[] =
+	"INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
+	" messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
+	" messagecreatetime, messagelocked, messageuid) VALUES ";
+
+/* "INSERT ... VALUES (...), (...), ..." for `rows` rows: only
+ * placeholders are repeated. */
+static char *multi_row_insert(size_t rows)
+{
+	size_t one = sizeof DELIVERED_VALUES + 1;
+	char *sql = malloc(sizeof insert_head + rows * one);
+	if (!sql)
+		return NULL;
+	char *w = stpcpy(sql, insert_head);
+	for (size_t i = 0; i < rows; i++)
+		w = stpcpy(stpcpy(w, i ? ", " : ""), DELIVERED_VALUES);
+	return sql;
+}
+
+static int insert_chunk(db *d, const ms_message_row *rows, size_t k, ms_err *e)
+{
+	assert(k > 0 && k <= ROWS_PER_INSERT);
+	char *sql = multi_row_insert(k);
+	db_stmt *st;
+	if (!sql)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	int rc = db_prepare(d, sql, &st, e);
+	free(sql);
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < k && rc == 0; i++) {
+		const ms_message_row *r = &rows[i];
+		ms_param p[DELIVERED_COLUMNS] = { P_INT(r->account_id), P_INT(r->folder_id), P_TEXT(r->filename),
+		                                  P_TEXT(r->from), P_INT(r->size), P_INT(r->flags), P_TEXT(r->created),
+		                                  P_INT(r->uid) };
+		for (size_t j = 0; j < DELIVERED_COLUMNS && rc == 0; j++) {
+			int idx = (int)(i * DELIVERED_COLUMNS + j + 1);
+			rc = p[j].type == MS_P_INT ? db_bind_int64(st, idx, p[j].i, e) : db_bind_text(st, idx, p[j].s, e);
+		}
+	}
+	if (rc == 0 && db_step(st, e) == DB_ERROR)
+		rc = -1;
+	db_finalize(st);
+	return rc;
+}
+
+int ms_messages_insert_delivered(db *d, const ms_message_row *rows, size_t n, ms_err *e)
+{
+	for (size_t at = 0; at < n; at += ROWS_PER_INSERT)
+		if (insert_chunk(d, rows + at, n - at < ROWS_PER_INSERT ? n - at : ROWS_PER_INSERT, e) < 0)
+			return -1;
+	return 0;
+}
+
+int ms_messages_insert_queued(db *d, const ms_message_row *row, const ms_recipient_row *rcpt, size_t nrcpt,
+                              int64_t *id, ms_err *e)
+{
+	/* Locked while its recipients are written, as hMailServer does, so a
+	 * delivery thread never picks up a message with half its recipients. */
+	if (ms_sql_insert(d, "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
+	                  " messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
+	                  " messagecreatetime, messagelocked, messageuid)"
+	                  " VALUES (0, 0, ?, 1, ?, ?, 0, '1901-01-01 00:00:00', ?, ?, 1, 0)", "messageid",
+	                  PARAMS(P_TEXT(row->filename), P_TEXT(row->from), P_INT(row->size), P_INT(row->flags),
+	                         P_TEXT(row->created)), id, e) < 0)
+		return -1;
+	for (size_t r = 0; r < nrcpt; r++)
+		if (ms_sql_exec(d, "INSERT INTO hm_messagerecipients (recipientmessageid, recipientaddress,"
+		                " recipientlocalaccountid, recipientoriginaladdress) VALUES (?, ?, ?, ?)",
+		                PARAMS(P_INT(*id), P_TEXT(rcpt[r].address), P_INT(rcpt[r].account_id), P_TEXT(rcpt[r].original)),
+		                NULL, e) < 0)
+			return -1;
+	return ms_sql_exec(d, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ?", PARAMS(P_INT(*id)), NULL, e);
+}
+
+int ms_messages_each_name(db *d, int64_t after, int (*fn)(void *ctx, int64_t id, const char *filename), void *ctx,
+                          ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(d, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
+	                   PARAMS(P_INT(after)), &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(ctx, db_column_int64(st, 0), db_column_text(st, 1)) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+int ms_messages_each_of_account(db *d, int64_t account_id,
+                                int (*fn)(void *ctx, const char *filename, int64_t size), void *ctx, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(d, "SELECT messagefilename, messagesize FROM hm_messages WHERE messageaccountid = ?",
+	                   PARAMS(P_INT(account_id)), &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(ctx, db_column_text(st, 0), db_column_int64(st, 1)) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+int ms_messages_set_filename(db *d, int64_t id, const char *filename, ms_err *e)
+{
+	return ms_sql_exec(d, "UPDATE hm_messages SET messagefilename = ? WHERE messageid = ?",
+	                   PARAMS(P_TEXT(filename), P_INT(id)), NULL, e);
+}
+
+int ms_messages_set_size(db *d, int64_t id, int64_t size, ms_err *e)
+{
+	return ms_sql_exec(d, "UPDATE hm_messages SET messagesize = ? WHERE messageid = ?", PARAMS(P_INT(size), P_INT(id)),
+	                   NULL, e);
+}
+
+int ms_messages_set_uid(db *d, int64_t id, int64_t uid, ms_err *e)
+{
+	return ms_sql_exec(d, "UPDATE hm_messages SET messageuid = ? WHERE messageid = ?", PARAMS(P_INT(uid), P_INT(id)),
+	                   NULL, e);
+}
+
+int ms_messages_size_folder(db *d, int64_t id, int64_t *size, int64_t *folder, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(d, "SELECT messagesize, messagefolderid FROM hm_messages WHERE messageid = ?", PARAMS(P_INT(id)),
+	                   &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW) {
+		*size = db_column_int64(st, 0);
+		*folder = db_column_int64(st, 1);
+	}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+}
+
+int ms_messages_refile(db *d, int64_t id, int64_t account_id, int64_t folder, int64_t uid, int64_t *changed,
+                       ms_err *e)
+{
+	if (ms_sql_exec(d, "UPDATE hm_messages SET messagefolderid = ?, messageuid = ? WHERE messageid = ?"
+	                " AND messageaccountid = ? AND NOT EXISTS (SELECT 1 FROM hm_imapfolders f WHERE"
+	                " f.folderid = hm_messages.messagefolderid AND f.folderaccountid = hm_messages.messageaccountid)",
+	                PARAMS(P_INT(folder), P_INT(uid), P_INT(id), P_INT(account_id)), changed, e) < 0)
+		return -1;
+	if (!*changed)
+		return 0;
+	return ms_sql_exec(d, "UPDATE hm_message_metadata SET metadata_folderid = ? WHERE metadata_messageid = ?",
+	                   PARAMS(P_INT(folder), P_INT(id)), NULL, e);
+}
+
+int ms_messages_folder_uids(db *d, int64_t folder, ms_uid_row **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	MS_VEC(ms_uid_row) v = { 0 };
+	*out = NULL;
+	*n = 0;
+	if (ms_sql_prepare(d, "SELECT messageid, messageuid FROM hm_messages WHERE messagefolderid = ?"
+	                   " AND messagetype = 2 ORDER BY messageuid, messageid", PARAMS(P_INT(folder)), &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (ms_vec_push(&v, ((ms_uid_row){ db_column_int64(st, 0), db_column_int64(st, 1) })) < 0) {
+			rc = ms_err_set(e, MS_E_NOMEM, "out of memory");
+			break;
+		}
+	db_finalize(st);
+	if (rc == DB_ERROR) {
+		ms_vec_free(&v);
+		return -1;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+int ms_messages_delete(db *d, int64_t id, ms_err *e)
+{
+	if (ms_sql_exec(d, "DELETE FROM hm_messagerecipients WHERE recipientmessageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
+	    ms_sql_exec(d, "DELETE FROM hm_message_metadata WHERE metadata_messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
+	    ms_sql_exec(d, "DELETE FROM hm_messages WHERE messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0)
+		return -1;
+	return 0;
+}
+
+int ms_recipient_delete_orphan(db *d, int64_t recipient_id, ms_err *e)
+{
+	return ms_sql_exec(d, "DELETE FROM hm_messagerecipients WHERE recipientid = ? AND NOT EXISTS"
+	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_messagerecipients.recipientmessageid)",
+	                   PARAMS(P_INT(recipient_id)), NULL, e);
+}
+
+int ms_metadata_delete_orphan(db *d, int64_t metadata_id, ms_err *e)
+{
+	return ms_sql_exec(d, "DELETE FROM hm_message_metadata WHERE metadata_id = ? AND NOT EXISTS"
+	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_message_metadata.metadata_messageid)",
+	                   PARAMS(P_INT(metadata_id)), NULL, e);
+}
+
+int ms_messages_unlock_queued(db *d, int64_t id, int64_t *changed, ms_err *e)
+{
+	return ms_sql_exec(d, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ? AND messagelocked = 1",
+	                   PARAMS(P_INT(id)), changed, e);
+}
+
+int ms_queue_lock(db *d, ms_err *e)
+{
+	switch (db_get_dialect(d)) {
+	case DB_PGSQL: {
+		int64_t ignored;
+		/* a fixed key: "mstore sync queue" */
+		return ms_sql_int(d, "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7283650017)) AS l", NO_PARAMS, &ignored,
+		                  e) < 0 ? -1 : 0;
+	}
+	case DB_MYSQL: {
+		int64_t got = 0;
+		if (ms_sql_int(d, "SELECT GET_LOCK('mstore-sync-queue', 120)", NO_PARAMS, &got, e) < 0)
+			return -1;
+		return got == 1 ? 0 : ms_err_set(e, MS_E_DB, "%s: another process holds the queue lock", db_name(d));
+	}
+	case DB_SQLITE:
+		return 0; /* BEGIN IMMEDIATE took the database's write lock */
+	}
+	return 0;
+}
+
+void ms_queue_unlock(db *d)
+{
+	if (db_get_dialect(d) == DB_MYSQL) {
+		int64_t ignored;
+		ms_err e;
+		ms_sql_int(d, "SELECT RELEASE_LOCK('mstore-sync-queue')", NO_PARAMS, &ignored, &e);
+	}
+}
