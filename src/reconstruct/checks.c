@@ -13,6 +13,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "store/folders.h"
+#include "store/messages.h"
 #include "store/schema.h"
 #include "store/sql.h"
 
@@ -70,7 +72,7 @@ static void check_folder_uids(rc_run *run, rc_folder *f, const rc_uid *v, size_t
 		folder_finding(run, f, RC_UID_BEHIND, act, d);
 		f->uid_dirty = true;
 	}
-	if (max > RC_UID_MAX || f->current_uid >= RC_UID_MAX) {
+	if (max > MS_UID_MAX || f->current_uid >= MS_UID_MAX) {
 		snprintf(d, sizeof d, "UIDs reach %lld: hMailServer reads UIDs as 32-bit signed values",
 		         (long long)(max > f->current_uid ? max : f->current_uid));
 		folder_finding(run, f, RC_UID_OVERFLOW, NULL, d);
@@ -94,7 +96,7 @@ void rc_check_uids(rc_run *run)
 	 * current UID is at the limit can take no new message */
 	for (size_t i = 0; i < run->nfolders; i++) {
 		rc_folder *f = &run->folders[i];
-		if (f->in_scope && f->current_uid >= RC_UID_MAX && !f->uid_dirty) {
+		if (f->in_scope && f->current_uid >= MS_UID_MAX && !f->uid_dirty) {
 			rc_uid key = { .folder_id = f->id };
 			bool has_rows = false;
 			for (size_t k = 0; k < run->nuids && !has_rows; k++)
@@ -149,9 +151,8 @@ static bool account_whole(const rc_run *run, const rc_account *a)
 	return true;
 }
 
-int rc_check_folders(rc_run *run, ms_err *e)
+void rc_check_folders(rc_run *run)
 {
-	(void)e;
 	for (size_t i = 0; i < run->nfolders; i++) {
 		rc_folder *f = &run->folders[i];
 		rc_account *a = f->account_id > 0 ? rc_account_by_id(run, f->account_id) : NULL;
@@ -185,7 +186,6 @@ int rc_check_folders(rc_run *run, ms_err *e)
 				x->account_idx = (int64_t)i;
 		}
 	}
-	return 0;
 }
 
 /* ---- store-wide checks in the database ------------------------------------------- */
@@ -348,17 +348,7 @@ static int path_state(rc_run *run, const char *rel)
 
 static int row_state(rc_run *run, int64_t id, int64_t *size, int64_t *folder, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT messagesize, messagefolderid FROM hm_messages WHERE messageid = ?",
-	                   PARAMS(P_INT(id)), &st, e) < 0)
-		return -1;
-	int rc = db_step(st, e);
-	if (rc == DB_ROW) {
-		*size = db_column_int64(st, 0);
-		*folder = db_column_int64(st, 1);
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+	return ms_messages_size_folder(run->s->db, id, size, folder, e);
 }
 
 /* Is the finding still true?  The walk, the row pass and the folder
@@ -378,7 +368,7 @@ static int still_true(rc_run *run, rc_finding *x, ms_err *e)
 	case RC_MISPLACED_FILE:
 		if ((row = row_state(run, x->message_id, &size, &folder, e)) <= 0)
 			return row;
-		return path_state(run, x->path) == 1 && path_state(run, strrchr(x->action, ' ') + 1) == 0;
+		return path_state(run, x->path) == 1 && path_state(run, x->target) == 0;
 	case RC_WRONG_SIZE: {
 		if ((row = row_state(run, x->message_id, &size, &folder, e)) <= 0)
 			return row;
@@ -392,8 +382,7 @@ static int still_true(rc_run *run, rc_finding *x, ms_err *e)
 		if ((row = row_state(run, x->message_id, &size, &folder, e)) <= 0)
 			return row;
 		int64_t owner = 0;
-		int has = ms_sql_int(run->s->db, "SELECT folderaccountid FROM hm_imapfolders WHERE folderid = ?",
-		                     PARAMS(P_INT(folder)), &owner, e);
+		int has = ms_folder_owner(run->s->db, folder, &owner, e);
 		if (has < 0)
 			return -1;
 		return !has || owner != run->accounts[x->account_idx].id;

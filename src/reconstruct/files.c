@@ -107,12 +107,8 @@ static bool tree_filter(void *ctx, const char *domain, const char *local)
  * account folder (or #Public)? */
 static bool in_xx_folder(const walk_entry *e)
 {
-	size_t off = (size_t)(e->name - e->relpath);
-	if (e->depth != 1 || off < 4 || strlen(e->name) < 3)
-		return false;
-	const char *xx = e->relpath + off - 3;
-	return xx[-1] == '/' && xx[2] == '/' && toupper((unsigned char)xx[0]) == toupper((unsigned char)e->name[1]) &&
-	       toupper((unsigned char)xx[1]) == toupper((unsigned char)e->name[2]);
+	size_t owner = e->place == WALK_PUBLIC ? strlen(MS_PUBLIC_DIR) : strlen(e->domain) + 1 + strlen(e->local);
+	return ms_layout_is_canonical(e->relpath, owner);
 }
 
 /* An upper-case {GUID}.eml name can be rebuilt from its 16 bytes. */
@@ -269,16 +265,15 @@ rc_file *rc_file_lookup(rc_run *run, int32_t owner, const char *name)
 	return best;
 }
 
-void rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len)
+bool rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len)
 {
-	char xx[3] = { name[0] ? (char)toupper((unsigned char)name[1]) : '_', 0, 0 };
-	xx[1] = name[0] && name[1] ? (char)toupper((unsigned char)name[2]) : '_';
 	if (owner == RC_OWNER_QUEUE)
-		snprintf(out, len, "%s", name);
-	else if (owner == RC_OWNER_PUBLIC)
-		snprintf(out, len, "#Public/%s/%s", xx, name);
-	else
-		snprintf(out, len, "%s/%s/%s/%s", run->owners[owner].domain_dir, run->owners[owner].local_dir, xx, name);
+		return ms_layout_path(MS_PLACE_QUEUE, NULL, name, out, len);
+	if (owner == RC_OWNER_PUBLIC)
+		return ms_layout_path(MS_PLACE_PUBLIC, NULL, name, out, len);
+	char dir[1100];
+	snprintf(dir, sizeof dir, "%s/%s", run->owners[owner].domain_dir, run->owners[owner].local_dir);
+	return ms_layout_path(MS_PLACE_ACCOUNT, dir, name, out, len);
 }
 
 void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len)
@@ -287,13 +282,9 @@ void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len)
 		snprintf(out, len, "%s", f->relpath);
 		return;
 	}
-	char name[64];
-	const uint8_t *b = f->guid;
-	if (f->name)
-		snprintf(name, sizeof name, "%s", f->name);
-	else
-		snprintf(name, sizeof name, "{%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X}.eml",
-		         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	char name[MS_GUID_NAME_LEN + 1];
+	if (!f->name)
+		ms_guid_name_format(f->guid, name);
 	rc_canonical_path(run, f->owner, f->name ? f->name : name, out, len);
 }
 

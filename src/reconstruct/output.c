@@ -107,6 +107,7 @@ void rc_findings_free(rc_run *run)
 		free(x->action);
 		free(x->why);
 		free(x->path);
+		free(x->target);
 	}
 	free(run->findings);
 }

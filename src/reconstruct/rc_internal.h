@@ -19,7 +19,6 @@
 #include "reconstruct/reconstruct.h"
 #include "util/strmap.h"
 
-#define RC_UID_MAX 2147483647LL
 
 /* ---- the database model (model.c) ------------------------------------------ */
 
@@ -85,6 +84,7 @@ typedef struct rc_finding {
 	char *action;         /* what the repair does / did */
 	char *why;            /* not repaired: why */
 	char *path;           /* relative path of the file concerned, if any */
+	char *target;         /* misplaced-file: where the file belongs (relative) */
 	int64_t message_id, folder_id, account_idx;
 	int64_t value;        /* wrong-size: the file's size; misplaced: file index */
 } rc_finding;
@@ -145,7 +145,7 @@ rc_file *rc_file_lookup(rc_run *run, int32_t owner, const char *name);
 /* The relative path of a file (derived when it is canonical). */
 void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len);
 /* The canonical relative path of `name` for an owner. */
-void rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len);
+bool rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len);
 void rc_files_free(rc_run *run);
 
 /* rows.c */
@@ -153,7 +153,7 @@ int rc_row_pass(rc_run *run, ms_err *e);
 int rc_refresh_rows(rc_run *run, ms_err *e);
 
 /* checks.c */
-int rc_check_folders(rc_run *run, ms_err *e);
+void rc_check_folders(rc_run *run);
 void rc_check_uids(rc_run *run);
 int rc_check_store_wide(rc_run *run, ms_err *e);
 void rc_check_files(rc_run *run);
@@ -162,7 +162,7 @@ int rc_check_schema(rc_run *run, ms_err *e);
 int rc_reverify(rc_run *run, ms_err *e);
 
 /* repair.c */
-int rc_repair(rc_run *run, ms_err *e);
+void rc_repair(rc_run *run);
 
 /* output.c */
 rc_finding *rc_add(rc_run *run, rc_kind kind, const char *mailbox, const char *action, const char *fmt, ...)

@@ -76,7 +76,8 @@ static int check(rc_run *run, ms_err *e)
 		return -1;
 	progress(run, "checking");
 	rc_check_uids(run);
-	if (rc_check_folders(run, e) < 0 || (run->store_wide && rc_check_store_wide(run, e) < 0))
+	rc_check_folders(run);
+	if (run->store_wide && rc_check_store_wide(run, e) < 0)
 		return -1;
 	rc_check_files(run);
 	if (run->o->orphans)
@@ -121,8 +122,8 @@ int ms_reconstruct(ms_store *s, const ms_rc_opts *o, ms_rc_report *r, ms_err *e)
 		goto out;
 	if (o->progress)
 		fprintf(stderr, "\r\033[K");
-	if (o->repair && rc_repair(&run, e) < 0)
-		goto out;
+	if (o->repair)
+		rc_repair(&run);
 	if (o->orphans && o->orphan_script && rc_write_orphan_script(&run, e) < 0)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

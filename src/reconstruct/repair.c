@@ -28,6 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/txn.h"
+#include "store/folders.h"
+#include "store/messages.h"
 #include "store/sql.h"
 
 static void not_repaired(rc_finding *x, const char *why)
@@ -41,18 +44,17 @@ static void not_repaired(rc_finding *x, const char *why)
 static void in_txn(rc_run *run, rc_finding *x, int (*fn)(rc_run *, rc_finding *, ms_err *))
 {
 	ms_err e = { 0 };
-	db *d = run->s->db;
-	int rc = db_begin(d, &e);
+	db_txn *t;
+	int rc = db_txn_begin(run->s->db, &t, &e);
 	if (rc == 0)
 		rc = fn(run, x, &e);
 	if (rc < 0) {
-		db_rollback(d);
+		db_txn_rollback(&t);
 		if (x->state == RC_OPEN)
 			not_repaired(x, e.msg[0] ? e.msg : "failed");
 		return;
 	}
-	if (db_commit(d, &e) < 0) {
-		db_rollback(d);
+	if (db_txn_commit(&t, &e) < 0) {
 		not_repaired(x, e.msg);
 		return;
 	}
@@ -128,16 +130,6 @@ static int save_row(rc_run *run, int64_t id, const char *reason, ms_err *e)
 
 /* ---- removing rows ------------------------------------------------------------- */
 
-static int delete_message(rc_run *run, int64_t id, ms_err *e)
-{
-	db *d = run->s->db;
-	if (ms_sql_exec(d, "DELETE FROM hm_messagerecipients WHERE recipientmessageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
-	    ms_sql_exec(d, "DELETE FROM hm_message_metadata WHERE metadata_messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0 ||
-	    ms_sql_exec(d, "DELETE FROM hm_messages WHERE messageid = ?", PARAMS(P_INT(id)), NULL, e) < 0)
-		return -1;
-	return 0;
-}
-
 /* Returns 1 when the finding turned out stale (nothing to do). */
 static int remove_row(rc_run *run, rc_finding *x, ms_err *e)
 {
@@ -151,43 +143,36 @@ static int remove_row(rc_run *run, rc_finding *x, ms_err *e)
 	int saved = save_row(run, x->message_id, reason, e);
 	if (saved <= 0)
 		return saved < 0 ? -1 : 1;
-	return delete_message(run, x->message_id, e);
+	return ms_messages_delete(run->s->db, x->message_id, e);
 }
 
 static int remove_recipient(rc_run *run, rc_finding *x, ms_err *e)
 {
-	return ms_sql_exec(run->s->db, "DELETE FROM hm_messagerecipients WHERE recipientid = ? AND NOT EXISTS"
-	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_messagerecipients.recipientmessageid)",
-	                   PARAMS(P_INT(x->message_id)), NULL, e);
+	return ms_recipient_delete_orphan(run->s->db, x->message_id, e);
 }
 
 static int remove_metadata(rc_run *run, rc_finding *x, ms_err *e)
 {
-	return ms_sql_exec(run->s->db, "DELETE FROM hm_message_metadata WHERE metadata_id = ? AND NOT EXISTS"
-	                   " (SELECT 1 FROM hm_messages m WHERE m.messageid = hm_message_metadata.metadata_messageid)",
-	                   PARAMS(P_INT(x->message_id)), NULL, e);
+	return ms_metadata_delete_orphan(run->s->db, x->message_id, e);
 }
 
 static int remove_folder(rc_run *run, rc_finding *x, ms_err *e)
 {
 	int64_t n = 0;
-	if (ms_sql_int(run->s->db, "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = ?", PARAMS(P_INT(x->folder_id)),
-	               &n, e) < 0)
+	if (ms_folder_delete_empty(run->s->db, x->folder_id, &n, e) < 0)
 		return -1;
 	if (n > 0) {
 		char why[120];
 		snprintf(why, sizeof why, "%lld messages are still in it", (long long)n);
 		not_repaired(x, why);
-		return 0;
 	}
-	return ms_sql_exec(run->s->db, "DELETE FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(x->folder_id)), NULL, e);
+	return 0;
 }
 
 static int unlock_queued(rc_run *run, rc_finding *x, ms_err *e)
 {
 	int64_t changed = 0;
-	if (ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ? AND messagelocked = 1",
-	                PARAMS(P_INT(x->message_id)), &changed, e) < 0)
+	if (ms_messages_unlock_queued(run->s->db, x->message_id, &changed, e) < 0)
 		return -1;
 	return changed ? 0 : 1;
 }
@@ -198,19 +183,14 @@ static int create_inbox(rc_run *run, rc_finding *x, ms_err *e)
 {
 	rc_account *a = &run->accounts[x->account_idx];
 	int64_t id;
-	int has = ms_sql_int(run->s->db, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = -1"
-	                     " AND UPPER(foldername) = 'INBOX'", PARAMS(P_INT(a->id)), &id, e);
+	int has = ms_folder_find_inbox(run->s->db, a->id, &id, e);
 	if (has < 0)
 		return -1;
 	if (has) {
 		a->inbox_id = id;
 		return 1;
 	}
-	char now[32];
-	ms_sql_time(run->now, now);
-	if (ms_sql_insert(run->s->db, "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername,"
-	                  " folderissubscribed, foldercreationtime, foldercurrentuid) VALUES (?, -1, 'INBOX', 1, ?, 0)",
-	                  "folderid", PARAMS(P_INT(a->id), P_TEXT(now)), &id, e) < 0)
+	if (ms_folder_create_inbox(run->s->db, a->id, run->now, &id, e) < 0)
 		return -1;
 	a->inbox_id = id;
 	return 0;
@@ -222,9 +202,7 @@ static int reparent(rc_run *run, rc_finding *x, ms_err *e)
 	if (!f)
 		return 1;
 	int64_t clash = 0;
-	if (ms_sql_int(run->s->db, "SELECT COUNT(*) FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = -1"
-	               " AND foldername = ? AND folderid <> ?", PARAMS(P_INT(f->account_id), P_TEXT(f->name), P_INT(f->id)),
-	               &clash, e) < 0)
+	if (ms_folder_count_top_named(run->s->db, f->account_id, f->name, f->id, &clash, e) < 0)
 		return -1;
 	char name[300];
 	if (clash)
@@ -232,27 +210,13 @@ static int reparent(rc_run *run, rc_finding *x, ms_err *e)
 	else
 		snprintf(name, sizeof name, "%s", f->name);
 	int64_t changed = 0;
-	if (ms_sql_exec(run->s->db, "UPDATE hm_imapfolders SET folderparentid = -1, foldername = ? WHERE folderid = ?"
-	                " AND folderparentid = ?", PARAMS(P_TEXT(name), P_INT(f->id), P_INT(f->parent_id)), &changed, e) < 0)
+	if (ms_folder_move_to_top(run->s->db, f->id, f->parent_id, name, &changed, e) < 0)
 		return -1;
 	if (clash && changed) {
 		free(x->action);
 		x->action = rc_strdup_printf("moved to the top level as '%s'", name);
 	}
 	return changed ? 0 : 1;
-}
-
-/* Take the next UID of a folder under its row lock. */
-static int next_uid(rc_run *run, int64_t folder, int64_t *uid, ms_err *e)
-{
-	if (ms_sql_exec(run->s->db, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid + 1 WHERE folderid = ?",
-	                PARAMS(P_INT(folder)), NULL, e) < 0 ||
-	    ms_sql_int(run->s->db, "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(folder)),
-	               uid, e) < 0)
-		return -1;
-	if (*uid > RC_UID_MAX)
-		return ms_err_set(e, MS_E_INTERNAL, "folder %lld has no UIDs left (32-bit limit)", (long long)folder);
-	return 0;
 }
 
 static int move_to_inbox(rc_run *run, rc_finding *x, ms_err *e)
@@ -263,47 +227,13 @@ static int move_to_inbox(rc_run *run, rc_finding *x, ms_err *e)
 		return 0;
 	}
 	int64_t uid, changed = 0;
-	if (next_uid(run, a->inbox_id, &uid, e) < 0 ||
-	    ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagefolderid = ?, messageuid = ? WHERE messageid = ?"
-	                " AND messageaccountid = ? AND NOT EXISTS (SELECT 1 FROM hm_imapfolders f WHERE"
-	                " f.folderid = hm_messages.messagefolderid AND f.folderaccountid = hm_messages.messageaccountid)",
-	                PARAMS(P_INT(a->inbox_id), P_INT(uid), P_INT(x->message_id), P_INT(a->id)), &changed, e) < 0)
+	if (ms_folder_reserve_uids(run->s->db, a->inbox_id, 1, &uid, e) < 0 ||
+	    ms_messages_refile(run->s->db, x->message_id, a->id, a->inbox_id, uid, &changed, e) < 0)
 		return -1;
-	if (!changed)
-		return 1; /* fixed meanwhile; the UID it took stays unused, as UIDs may */
-	return ms_sql_exec(run->s->db, "UPDATE hm_message_metadata SET metadata_folderid = ? WHERE metadata_messageid = ?",
-	                   PARAMS(P_INT(a->inbox_id), P_INT(x->message_id)), NULL, e);
+	return changed ? 0 : 1; /* fixed meanwhile: the UID it took stays unused, as UIDs may */
 }
 
 /* ---- UIDs --------------------------------------------------------------------------- */
-
-typedef struct uid_row { int64_t id, uid; } uid_row;
-
-static int load_folder_uids(rc_run *run, int64_t folder, uid_row **out, size_t *n, ms_err *e)
-{
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT messageid, messageuid FROM hm_messages WHERE messagefolderid = ?"
-	                   " AND messagetype = 2 ORDER BY messageuid, messageid", PARAMS(P_INT(folder)), &st, e) < 0)
-		return -1;
-	size_t cap = 0;
-	int rc;
-	*out = NULL;
-	*n = 0;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			uid_row *nv = realloc(*out, cap * sizeof *nv);
-			if (!nv) {
-				db_finalize(st);
-				return ms_err_set(e, MS_E_NOMEM, "out of memory");
-			}
-			*out = nv;
-		}
-		(*out)[(*n)++] = (uid_row){ db_column_int64(st, 0), db_column_int64(st, 1) };
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
-}
 
 /* Renumber a folder: zero and duplicate UIDs (all but the oldest message
  * of a UID) get new ones above max(foldercurrentuid, largest UID). */
@@ -311,12 +241,10 @@ static int renumber(rc_run *run, int64_t folder, ms_err *e)
 {
 	db *d = run->s->db;
 	int64_t cur = 0;
-	uid_row *v;
+	ms_uid_row *v;
 	size_t n;
-	if (ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid WHERE folderid = ?",
-	                PARAMS(P_INT(folder)), NULL, e) < 0 ||
-	    ms_sql_int(d, "SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid = ?", PARAMS(P_INT(folder)), &cur, e) < 0 ||
-	    load_folder_uids(run, folder, &v, &n, e) < 0)
+	if (ms_folder_lock(d, folder, e) < 0 || ms_folder_current_uid(d, folder, &cur, e) < 0 ||
+	    ms_messages_folder_uids(d, folder, &v, &n, e) < 0)
 		return -1;
 	if (n && v[n - 1].uid > cur)
 		cur = v[n - 1].uid;
@@ -324,17 +252,16 @@ static int renumber(rc_run *run, int64_t folder, ms_err *e)
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		if (v[i].uid > 0 && (i == 0 || v[i].uid != v[i - 1].uid))
 			continue;
-		if (++cur > RC_UID_MAX) {
-			rc = ms_err_set(e, MS_E_INTERNAL, "folder %lld has no UIDs left (32-bit limit)", (long long)folder);
+		if (++cur > MS_UID_MAX) {
+			rc = ms_err_set(e, MS_E_LIMIT, "folder %lld has no UIDs left (hMailServer reads UIDs as 32-bit: none"
+			                " can pass 2,147,483,647)", (long long)folder);
 			break;
 		}
-		rc = ms_sql_exec(d, "UPDATE hm_messages SET messageuid = ? WHERE messageid = ?", PARAMS(P_INT(cur), P_INT(v[i].id)),
-		                 NULL, e);
+		rc = ms_messages_set_uid(d, v[i].id, cur, e);
 	}
 	free(v);
 	if (rc == 0)
-		rc = ms_sql_exec(d, "UPDATE hm_imapfolders SET foldercurrentuid = ? WHERE folderid = ? AND foldercurrentuid < ?",
-		                 PARAMS(P_INT(cur), P_INT(folder), P_INT(cur)), NULL, e);
+		rc = ms_folder_raise_current_uid(d, folder, cur, e);
 	return rc;
 }
 
@@ -345,13 +272,12 @@ static void repair_uids(rc_run *run)
 		if (!f->uid_dirty)
 			continue;
 		ms_err e = { 0 };
-		int rc = db_begin(run->s->db, &e);
+		db_txn *t;
+		int rc = db_txn_begin(run->s->db, &t, &e);
+		if (rc == 0 && (rc = renumber(run, f->id, &e)) < 0)
+			db_txn_rollback(&t);
 		if (rc == 0)
-			rc = renumber(run, f->id, &e);
-		if (rc == 0)
-			rc = db_commit(run->s->db, &e);
-		if (rc < 0)
-			db_rollback(run->s->db);
+			rc = db_txn_commit(&t, &e);
 		for (size_t k = 0; k < run->nfindings; k++) {
 			rc_finding *x = &run->findings[k];
 			bool mine = x->folder_id == f->id &&
@@ -370,7 +296,11 @@ static void repair_uids(rc_run *run)
 
 static void move_file(rc_run *run, rc_finding *x)
 {
-	const char *to = strrchr(x->action, ' ') + 1;
+	const char *to = x->target;
+	if (!to || !x->path) {
+		not_repaired(x, "out of memory recording the finding");
+		return;
+	}
 	char dir[4096];
 	snprintf(dir, sizeof dir, "%s", to);
 	char *slash = strrchr(dir, '/');
@@ -394,8 +324,7 @@ static void move_file(rc_run *run, rc_finding *x)
 
 static int set_size(rc_run *run, rc_finding *x, ms_err *e)
 {
-	return ms_sql_exec(run->s->db, "UPDATE hm_messages SET messagesize = ? WHERE messageid = ?",
-	                   PARAMS(P_INT(x->value), P_INT(x->message_id)), NULL, e);
+	return ms_messages_set_size(run->s->db, x->message_id, x->value, e);
 }
 
 /* ---- the guard ------------------------------------------------------------------------ */
@@ -438,9 +367,8 @@ static void each(rc_run *run, rc_kind kind, int (*fn)(rc_run *, rc_finding *, ms
 			in_txn(run, &run->findings[i], fn);
 }
 
-int rc_repair(rc_run *run, ms_err *e)
+void rc_repair(rc_run *run)
 {
-	(void)e;
 	apply_guard(run);
 	/* rows that point nowhere go first, so later steps see a clean tree */
 	each(run, RC_ORPHANED_RECIPIENT, remove_recipient);
@@ -463,5 +391,4 @@ int rc_repair(rc_run *run, ms_err *e)
 		fclose(run->removed);
 		run->removed = NULL;
 	}
-	return 0;
 }

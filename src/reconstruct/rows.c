@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/layout.h"
 #include "store/sql.h"
 
 #define PAGE_SQL "SELECT messageid, messageaccountid, messagefolderid, messagefilename, messagetype," \
@@ -19,21 +20,13 @@ typedef struct rc_row {
 	const char *name;     /* the last component (full-path rows of old stores) */
 } rc_row;
 
-static const char *base_name(const char *p)
-{
-	const char *b = p;
-	for (; *p; p++)
-		if (*p == '/' || *p == '\\')
-			b = p + 1;
-	return b;
-}
-
 /* The path a row without a folder on disk would have (lower case, as the
  * server creates account folders). */
 static void path_without_owner(const rc_account *a, const char *name, char *out, size_t len)
 {
-	char xx[3] = { name[0] && name[1] ? name[1] : '_', name[0] && name[1] && name[2] ? name[2] : '_', 0 };
-	snprintf(out, len, "%s/%s/%s/%s", a->domain, a->local, xx, name);
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/%s", a->domain, a->local);
+	ms_layout_path(MS_PLACE_ACCOUNT, dir, name, out, len);
 }
 
 static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account *a, const rc_folder *f)
@@ -74,6 +67,7 @@ static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account
 		if (x) {
 			x->message_id = row->id;
 			x->path = strdup(path);
+			x->target = strdup(canon);
 			x->value = file - run->files;
 		}
 	}
@@ -203,7 +197,7 @@ static int page(rc_run *run, db_stmt *st, bool check, size_t *n, ms_err *e)
 	while ((rc = db_step(st, e)) == DB_ROW) {
 		const char *fn = db_column_text(st, 3) ? db_column_text(st, 3) : "";
 		rc_row row = { .id = db_column_int64(st, 0), .account = db_column_int64(st, 1),
-		               .folder = db_column_int64(st, 2), .filename = fn, .name = base_name(fn),
+		               .folder = db_column_int64(st, 2), .filename = fn, .name = ms_layout_base_name(fn),
 		               .type = db_column_int64(st, 4), .size = db_column_int64(st, 5), .uid = db_column_int64(st, 6) };
 		(*n)++;
 		if (row.id > run->watermark)

@@ -120,6 +120,15 @@ check misplaced-file
 repaired misplaced-file
 [ -f "$p" ] || t_fail "misplaced (too deep): the file is not back at $p"
 
+# --- misplaced: a lower-case name belongs in its lower-case XX folder (hMailServer's Mid(1,2)) -----
+healthy
+lc=$(guid 171 171 | tr 'A-Z' 'a-z'); msg "example.com/bob/${lc:1:2}/$lc" 171
+M sync --settle 0 --no-progress; clean "a lower-case name in its lower-case XX folder"
+up=$(echo "${lc:1:2}" | tr 'a-z' 'A-Z'); mkdir -p "$D/example.com/bob/$up"; mv "$D/example.com/bob/${lc:1:2}/$lc" "$D/example.com/bob/$up/"
+check misplaced-file
+repaired misplaced-file
+[ -f "$D/example.com/bob/${lc:1:2}/$lc" ] || t_fail "misplaced (XX case): not moved back to ${lc:1:2}/"
+
 # --- the folder tree: a parent in another account; a name already taken at the top ---------------
 healthy
 q "UPDATE hm_imapfolders SET folderparentid=$binbox WHERE folderid=$work"
