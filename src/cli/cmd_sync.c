@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "reconstruct/reconstruct.h"
+#include "store/messages.h"
 #include "sync/sync.h"
 
 const char help_sync[] =
@@ -221,7 +222,7 @@ static int index_advice(ms_store *s, bool create, bool dry_run, ms_err *e)
 		return 0;
 	}
 	int64_t rows = 0;
-	if (db_query_int64(s->db, "SELECT COUNT(*) FROM hm_messages", &rows, e) < 0)
+	if (ms_messages_count(s->db, &rows, e) < 0)
 		return -1;
 	if (rows > 100000)
 		fprintf(stderr, "mstore sync: note: hm_messages (%lld rows) has no index on messagefilename; lookups "

@@ -190,64 +190,65 @@ void rc_check_folders(rc_run *run)
 
 /* ---- store-wide checks in the database ------------------------------------------- */
 
+/* One kind of store-wide finding: which rows (store/messages.h) and
+ * how the finding reads: "NOUN <id> (<text>)TAIL". */
 typedef struct sw_query {
 	rc_kind kind;
 	const char *mailbox;
-	const char *sql;
-	const char *noun;     /* detail: "NOUN <column 0> (<column 1>)TAIL" */
-	const char *tail;     /* NULL: " of message <column 2>, which does not exist" */
+	int (*each)(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e);
+	const char *noun;
+	const char *tail;     /* NULL: " of message <other>, which does not exist" */
 	const char *action;
-	int time_params;      /* how many times the cutoff is bound */
 	bool settle_cutoff;   /* cutoff = now - settle, else now - stale-lock */
 } sw_query;
 
+static int each_orphan_recipient(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	(void)cutoff;
+	return ms_recipients_each_orphan(d, fn, ctx, e);
+}
+
+static int each_orphan_metadata(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	(void)cutoff;
+	return ms_metadata_each_orphan(d, fn, ctx, e);
+}
+
 static const sw_query store_queries[] = {
-	{ RC_ORPHANED_RECIPIENT, "store",
-	  "SELECT r.recipientid, r.recipientaddress, r.recipientmessageid FROM hm_messagerecipients r WHERE NOT EXISTS"
-	  " (SELECT 1 FROM hm_messages m WHERE m.messageid = r.recipientmessageid)",
-	  "recipient", NULL, "remove the recipient row", 0, false },
-	{ RC_ORPHANED_METADATA, "store",
-	  "SELECT d.metadata_id, d.metadata_subject, d.metadata_messageid FROM hm_message_metadata d WHERE NOT EXISTS"
-	  " (SELECT 1 FROM hm_messages m WHERE m.messageid = d.metadata_messageid)",
-	  "metadata row", NULL, "remove the metadata row", 0, false },
-	{ RC_QUEUE_NO_RECIPIENTS, "queue",
-	  "SELECT m.messageid, m.messagefilename, m.messageaccountid FROM hm_messages m WHERE m.messagetype = 1"
-	  " AND m.messagelocked = 0 AND m.messagecreatetime < ? AND NOT EXISTS"
-	  " (SELECT 1 FROM hm_messagerecipients r WHERE r.recipientmessageid = m.messageid)",
-	  "message", " is queued without any recipient", "remove the row (saved to the recovery list first)", 1, true },
-	{ RC_QUEUE_STALE_LOCK, "queue",
-	  "SELECT messageid, messagefilename, messageaccountid FROM hm_messages WHERE messagetype = 1 AND messagelocked = 1"
-	  " AND messagecreatetime < ? AND messagenexttrytime < ?",
-	  "message", " has been locked since before the --stale-lock limit", "unlock it", 2, false },
+	{ RC_ORPHANED_RECIPIENT, "store", each_orphan_recipient, "recipient", NULL, "remove the recipient row", false },
+	{ RC_ORPHANED_METADATA, "store", each_orphan_metadata, "metadata row", NULL, "remove the metadata row", false },
+	{ RC_QUEUE_NO_RECIPIENTS, "queue", ms_queue_each_without_recipients, "message", " is queued without any recipient",
+	  "remove the row (saved to the recovery list first)", true },
+	{ RC_QUEUE_STALE_LOCK, "queue", ms_queue_each_stale_lock, "message",
+	  " has been locked since before the --stale-lock limit", "unlock it", false },
 };
+
+typedef struct sw_ctx {
+	rc_run *run;
+	const sw_query *q;
+} sw_ctx;
+
+static int add_store_finding(void *ctx, int64_t id, const char *text, int64_t other)
+{
+	const sw_ctx *c = ctx;
+	char tail[100];
+	if (c->q->tail)
+		snprintf(tail, sizeof tail, "%s", c->q->tail);
+	else
+		snprintf(tail, sizeof tail, " of message %lld, which does not exist", (long long)other);
+	rc_finding *x = rc_add(c->run, c->q->kind, c->q->mailbox, c->q->action, "%s %lld (%s)%s", c->q->noun,
+	                       (long long)id, text, tail);
+	if (x)
+		x->message_id = id;
+	return 0;
+}
 
 static int run_store_query(rc_run *run, const sw_query *q, ms_err *e)
 {
 	char cutoff[32];
 	ms_sql_time(run->now - (q->settle_cutoff ? run->o->settle_seconds : run->o->stale_lock_seconds), cutoff);
-	db_stmt *st;
-	if (db_prepare(run->s->db, q->sql, &st, e) < 0)
-		return -1;
-	for (int i = 1; i <= q->time_params; i++)
-		if (db_bind_text(st, i, cutoff, e) < 0) {
-			db_finalize(st);
-			return -1;
-		}
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		const char *text = db_column_text(st, 1) ? db_column_text(st, 1) : "";
-		char tail[100];
-		if (q->tail)
-			snprintf(tail, sizeof tail, "%s", q->tail);
-		else
-			snprintf(tail, sizeof tail, " of message %lld, which does not exist", (long long)db_column_int64(st, 2));
-		rc_finding *x = rc_add(run, q->kind, q->mailbox, q->action, "%s %lld (%s)%s", q->noun,
-		                       (long long)db_column_int64(st, 0), text, tail);
-		if (x)
-			x->message_id = db_column_int64(st, 0);
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	sw_ctx c = { .run = run, .q = q };
+	return q->each(run->s->db, cutoff, add_store_finding, &c, e);
 }
 
 int rc_check_store_wide(rc_run *run, ms_err *e)

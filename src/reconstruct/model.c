@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store/folders.h"
 #include "store/sql.h"
+#include "util/vec.h"
 
 static char *lower_dup(const char *s)
 {
@@ -237,29 +239,32 @@ static int scope_folders(rc_run *run, ms_err *e)
 	return 0;
 }
 
+typedef struct load_ctx {
+	rc_run *run;
+	size_t cap;
+	ms_err *e;
+} load_ctx;
+
+static int add_folder(void *ctx, const ms_folder_rec *r)
+{
+	load_ctx *l = ctx;
+	rc_run *run = l->run;
+	if (ms_vec_reserve_((void **)&run->folders, &l->cap, run->nfolders + 1, sizeof *run->folders) < 0)
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory");
+	rc_folder *f = &run->folders[run->nfolders];
+	*f = (rc_folder){ .id = r->id, .account_id = r->account_id, .parent_id = r->parent_id, .name = strdup(r->name),
+	                  .current_uid = r->current_uid };
+	if (!f->name)
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory");
+	run->nfolders++;
+	snprintf(f->created, sizeof f->created, "%s", r->created);
+	return 0;
+}
+
 int rc_load_folders(rc_run *run, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT folderid, folderaccountid, folderparentid, foldername, foldercurrentuid,"
-	                   " foldercreationtime FROM hm_imapfolders", NO_PARAMS, &st, e) < 0)
-		return -1;
-	size_t cap = 0;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (run->nfolders == cap) {
-			cap = cap ? cap * 2 : 256;
-			rc_folder *nv = realloc(run->folders, cap * sizeof *nv);
-			if (!nv) { db_finalize(st); return ms_err_set(e, MS_E_NOMEM, "out of memory"); }
-			run->folders = nv;
-		}
-		rc_folder *f = &run->folders[run->nfolders++];
-		*f = (rc_folder){ .id = db_column_int64(st, 0), .account_id = db_column_int64(st, 1),
-		                  .parent_id = db_column_int64(st, 2), .name = strdup(db_column_text(st, 3) ? db_column_text(st, 3) : ""),
-		                  .current_uid = db_column_int64(st, 4) };
-		snprintf(f->created, sizeof f->created, "%s", db_column_text(st, 5) ? db_column_text(st, 5) : "");
-	}
-	db_finalize(st);
-	if (rc == DB_ERROR)
+	load_ctx l = { .run = run, .e = e };
+	if (ms_folders_each(run->s->db, add_folder, &l, e) < 0)
 		return -1;
 	if (run->nfolders)
 		qsort(run->folders, run->nfolders, sizeof *run->folders, cmp_folder);
@@ -268,19 +273,17 @@ int rc_load_folders(rc_run *run, ms_err *e)
 
 /* Read again after the row pass: a folder's current UID read now is at
  * least every UID the pass saw, so a concurrent delivery is no "uid-behind". */
+static int reload_uid(void *ctx, const ms_folder_rec *r)
+{
+	rc_folder *f = rc_folder_by_id(ctx, r->id);
+	if (f)
+		f->current_uid = r->current_uid;
+	return 0;
+}
+
 int rc_reload_current_uids(rc_run *run, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT folderid, foldercurrentuid FROM hm_imapfolders", NO_PARAMS, &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		rc_folder *f = rc_folder_by_id(run, db_column_int64(st, 0));
-		if (f)
-			f->current_uid = db_column_int64(st, 1);
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	return ms_folders_each(run->s->db, reload_uid, run, e);
 }
 
 void rc_model_free(rc_run *run)

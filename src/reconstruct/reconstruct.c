@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "store/sql.h"
+#include "store/messages.h"
 
 /* How far below the highest id seen before the walk the refresh starts:
  * a row whose transaction began before the walk may commit after the
@@ -64,7 +64,7 @@ static int check(rc_run *run, ms_err *e)
 {
 	int64_t top = 0;
 	if (rc_load_model(run, e) < 0 || rc_load_folders(run, e) < 0 ||
-	    ms_sql_int(run->s->db, "SELECT MAX(messageid) FROM hm_messages", NO_PARAMS, &top, e) < 0)
+	    ms_messages_max_id(run->s->db, &top, e) < 0)
 		return -1;
 	if (walk(run, e) < 0)
 		return -1;

@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include "store/layout.h"
+#include "store/messages.h"
 #include "store/sql.h"
-
-#define PAGE_SQL "SELECT messageid, messageaccountid, messagefolderid, messagefilename, messagetype," \
-                 " messagesize, messageuid FROM hm_messages WHERE messageid > ? ORDER BY messageid LIMIT 20000"
 
 typedef struct rc_row {
 	int64_t id, account, folder, type, size, uid;
@@ -191,14 +189,13 @@ static int check_row(rc_run *run, const rc_row *row)
 static int page(rc_run *run, db_stmt *st, bool check, size_t *n, ms_err *e)
 {
 	int rc;
+	ms_message_info m;
 	*n = 0;
-	if (db_reset(st, e) < 0 || db_bind_int64(st, 1, run->watermark, e) < 0)
+	if (ms_messages_page_start(st, run->watermark, e) < 0)
 		return -1;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		const char *fn = db_column_text(st, 3) ? db_column_text(st, 3) : "";
-		rc_row row = { .id = db_column_int64(st, 0), .account = db_column_int64(st, 1),
-		               .folder = db_column_int64(st, 2), .filename = fn, .name = ms_layout_base_name(fn),
-		               .type = db_column_int64(st, 4), .size = db_column_int64(st, 5), .uid = db_column_int64(st, 6) };
+	while ((rc = ms_messages_page_next(st, &m, e)) == DB_ROW) {
+		rc_row row = { .id = m.id, .account = m.account_id, .folder = m.folder_id, .filename = m.filename,
+		               .name = ms_layout_base_name(m.filename), .type = m.type, .size = m.size, .uid = m.uid };
 		(*n)++;
 		if (row.id > run->watermark)
 			run->watermark = row.id;
@@ -221,7 +218,7 @@ static int page(rc_run *run, db_stmt *st, bool check, size_t *n, ms_err *e)
 static int pass(rc_run *run, bool check, ms_err *e)
 {
 	db_stmt *st;
-	if (db_prepare(run->s->db, PAGE_SQL, &st, e) < 0)
+	if (ms_messages_page_open(run->s->db, &st, e) < 0)
 		return -1;
 	size_t n;
 	int rc;

@@ -59,4 +59,15 @@ int ms_folder_delete_empty(db *d, int64_t folder, int64_t *left, ms_err *e);
 /* The account that owns the folder: 1 found, 0 no such folder. */
 int ms_folder_owner(db *d, int64_t folder, int64_t *account_id, ms_err *e);
 
+/* One folder row as the checks and hints read it. */
+typedef struct ms_folder_rec {
+	int64_t id, account_id, parent_id, current_uid;
+	const char *name;       /* valid during the callback only */
+	const char *created;    /* foldercreationtime as text; valid during the callback */
+} ms_folder_rec;
+
+/* Call fn for every folder row of the store, in no particular order;
+ * fn returning < 0 stops with that error. */
+int ms_folders_each(db *d, int (*fn)(void *ctx, const ms_folder_rec *f), void *ctx, ms_err *e);
+
 #endif

@@ -251,3 +251,112 @@ void ms_queue_unlock(db *d)
 		ms_sql_int(d, "SELECT RELEASE_LOCK('mstore-sync-queue')", NO_PARAMS, &ignored, &e);
 	}
 }
+
+int ms_messages_max_id(db *d, int64_t *id, ms_err *e)
+{
+	*id = 0;
+	return ms_sql_int(d, "SELECT COALESCE(MAX(messageid), 0) FROM hm_messages", NO_PARAMS, id, e) < 0 ? -1 : 0;
+}
+
+int ms_messages_count(db *d, int64_t *n, ms_err *e)
+{
+	*n = 0;
+	return ms_sql_int(d, "SELECT COUNT(*) FROM hm_messages", NO_PARAMS, n, e) < 0 ? -1 : 0;
+}
+
+int ms_messages_page_open(db *d, db_stmt **st, ms_err *e)
+{
+	return db_prepare(d, "SELECT messageid, messageaccountid, messagefolderid, messagefilename, messagetype,"
+	                  " messagesize, messageuid FROM hm_messages WHERE messageid > ? ORDER BY messageid LIMIT 20000",
+	                  st, e);
+}
+
+int ms_messages_page_start(db_stmt *st, int64_t after_id, ms_err *e)
+{
+	return db_reset(st, e) < 0 || db_bind_int64(st, 1, after_id, e) < 0 ? -1 : 0;
+}
+
+int ms_messages_page_next(db_stmt *st, ms_message_info *m, ms_err *e)
+{
+	int rc = db_step(st, e);
+	if (rc != DB_ROW)
+		return rc;
+	const char *fn = db_column_text(st, 3);
+	*m = (ms_message_info){ .id = db_column_int64(st, 0), .account_id = db_column_int64(st, 1),
+	                        .folder_id = db_column_int64(st, 2), .filename = fn ? fn : "",
+	                        .type = db_column_int64(st, 4), .size = db_column_int64(st, 5),
+	                        .uid = db_column_int64(st, 6) };
+	return DB_ROW;
+}
+
+/* Run `sql` with the cutoff bound `nbind` times; fn gets columns 0..2. */
+static int each_row(db *d, const char *sql, const char *cutoff, int nbind, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(d, sql, &st, e) < 0)
+		return -1;
+	for (int i = 1; i <= nbind; i++)
+		if (db_bind_text(st, i, cutoff, e) < 0) {
+			db_finalize(st);
+			return -1;
+		}
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(ctx, db_column_int64(st, 0), db_column_text(st, 1) ? db_column_text(st, 1) : "",
+		       db_column_int64(st, 2)) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+int ms_recipients_each_orphan(db *d, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	return each_row(d, "SELECT r.recipientid, r.recipientaddress, r.recipientmessageid FROM hm_messagerecipients r"
+	                " WHERE NOT EXISTS (SELECT 1 FROM hm_messages m WHERE m.messageid = r.recipientmessageid)",
+	                NULL, 0, fn, ctx, e);
+}
+
+int ms_metadata_each_orphan(db *d, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	return each_row(d, "SELECT d.metadata_id, d.metadata_subject, d.metadata_messageid FROM hm_message_metadata d"
+	                " WHERE NOT EXISTS (SELECT 1 FROM hm_messages m WHERE m.messageid = d.metadata_messageid)",
+	                NULL, 0, fn, ctx, e);
+}
+
+int ms_queue_each_without_recipients(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	return each_row(d, "SELECT m.messageid, m.messagefilename, m.messageaccountid FROM hm_messages m"
+	                " WHERE m.messagetype = 1 AND m.messagelocked = 0 AND m.messagecreatetime < ? AND NOT EXISTS"
+	                " (SELECT 1 FROM hm_messagerecipients r WHERE r.recipientmessageid = m.messageid)",
+	                cutoff, 1, fn, ctx, e);
+}
+
+int ms_queue_each_stale_lock(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e)
+{
+	return each_row(d, "SELECT messageid, messagefilename, messageaccountid FROM hm_messages WHERE messagetype = 1"
+	                " AND messagelocked = 1 AND messagecreatetime < ? AND messagenexttrytime < ?",
+	                cutoff, 2, fn, ctx, e);
+}
+
+int ms_messages_each_delivered(db *d,
+                               int (*fn)(void *ctx, const char *filename, const char *address, int64_t folder,
+                                         int64_t flags, const char *created),
+                               void *ctx, ms_err *e)
+{
+	db_stmt *st;
+	if (db_prepare(d, "SELECT m.messagefilename, a.accountaddress, m.messagefolderid, m.messageflags,"
+	               " m.messagecreatetime FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid"
+	               " WHERE m.messagetype = 2", &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(ctx, db_column_text(st, 0), db_column_text(st, 1), db_column_int64(st, 2), db_column_int64(st, 3),
+		       db_column_text(st, 4)) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}

@@ -77,6 +77,45 @@ int ms_metadata_delete_orphan(db *d, int64_t metadata_id, ms_err *e);
 /* Unlock a queued message if it is locked; *changed 0 when it was not. */
 int ms_messages_unlock_queued(db *d, int64_t id, int64_t *changed, ms_err *e);
 
+/* The highest messageid (0 for an empty table) and the number of rows. */
+int ms_messages_max_id(db *d, int64_t *id, ms_err *e);
+int ms_messages_count(db *d, int64_t *n, ms_err *e);
+
+/* One message row as the checks read it. */
+typedef struct ms_message_info {
+	int64_t id, account_id, folder_id, type, size, uid;
+	const char *filename;   /* as stored (may be a full path); valid until the next row */
+} ms_message_info;
+
+/* Read the table in pages by primary key (bounded memory on every driver,
+ * no long-running read): open once, then page after page from the last id
+ * seen.  Each page is at most MS_MESSAGES_PAGE rows. */
+#define MS_MESSAGES_PAGE 20000
+int ms_messages_page_open(db *d, db_stmt **st, ms_err *e);
+int ms_messages_page_start(db_stmt *st, int64_t after_id, ms_err *e);
+/* DB_ROW with *m filled, DB_DONE at the page's end, DB_ERROR. */
+int ms_messages_page_next(db_stmt *st, ms_message_info *m, ms_err *e);
+
+/* Rows that point nowhere, for reconstruct: fn(ctx, id, text, other) gets
+ *   recipients without a message: (recipientid, address, its messageid),
+ *   metadata without a message:   (metadata_id, subject, its messageid),
+ *   queued messages older than `cutoff` without a recipient (unlocked):
+ *                                 (messageid, filename, accountid),
+ *   queued messages locked, created and last due before `cutoff`:
+ *                                 (messageid, filename, accountid). */
+typedef int (*ms_row_fn)(void *ctx, int64_t id, const char *text, int64_t other);
+int ms_recipients_each_orphan(db *d, ms_row_fn fn, void *ctx, ms_err *e);
+int ms_metadata_each_orphan(db *d, ms_row_fn fn, void *ctx, ms_err *e);
+int ms_queue_each_without_recipients(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e);
+int ms_queue_each_stale_lock(db *d, const char *cutoff, ms_row_fn fn, void *ctx, ms_err *e);
+
+/* Every delivered message of a store with its account's address, for
+ * --hints-from: fn(ctx, filename, address, folderid, flags, createtime). */
+int ms_messages_each_delivered(db *d,
+                               int (*fn)(void *ctx, const char *filename, const char *address, int64_t folder,
+                                         int64_t flags, const char *created),
+                               void *ctx, ms_err *e);
+
 /* The lock that keeps two mstore processes from importing into the queue
  * at once, taken inside the caller's transaction: an advisory lock on
  * PostgreSQL (released with it) and MariaDB (ms_queue_unlock releases

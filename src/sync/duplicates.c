@@ -19,7 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/sql.h"
+#include "store/layout.h"
+#include "store/messages.h"
 
 typedef struct dup_row {
 	int64_t size;
@@ -122,8 +123,25 @@ static int hash_file(int root_fd, const char *rel, uint8_t out[SHA256_DIGEST_SIZ
 /* The account folder of a candidate, "domain/local" as on disk. */
 static void account_dir(const cand *c, char *out, size_t len)
 {
-	const char *s1 = strchr(c->relpath, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-	snprintf(out, len, "%.*s", s2 ? (int)(s2 - c->relpath) : 0, c->relpath);
+	snprintf(out, len, "%.*s", (int)c->owner_len, c->relpath);
+}
+
+typedef struct load_ctx {
+	dup_cache *c;
+	ms_err *e;
+} load_ctx;
+
+static int add_account_row(void *ctx, const char *name, int64_t size)
+{
+	load_ctx *l = ctx;
+	char rel[1200];
+	/* full-path rows: sync rewrites them separately; a path that does not
+	 * fit cannot be the file's, so it is no duplicate candidate */
+	if (!name || strpbrk(name, "/\\") || !ms_layout_path(MS_PLACE_ACCOUNT, l->c->acct_dir, name, rel, sizeof rel))
+		return 0;
+	if (add_row(l->c, size, name, rel, NULL) < 0)
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory");
+	return 0;
 }
 
 static int load_account(sync_run *run, const item *first, ms_err *e)
@@ -137,24 +155,8 @@ static int load_account(sync_run *run, const item *first, ms_err *e)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	c->account_id = first->acct->id;
 	account_dir(first->c, c->acct_dir, sizeof c->acct_dir);
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT messagefilename, messagesize FROM hm_messages WHERE messageaccountid = ?",
-	                   PARAMS(P_INT(c->account_id)), &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		const char *name = db_column_text(st, 0);
-		char rel[1200];
-		if (!name || strpbrk(name, "/\\") || strlen(name) < 3)
-			continue; /* full-path rows: sync rewrites them separately */
-		snprintf(rel, sizeof rel, "%s/%c%c/%s", c->acct_dir, name[1], name[2], name);
-		if (add_row(c, db_column_int64(st, 1), name, rel, NULL) < 0) {
-			db_finalize(st);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory");
-		}
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	load_ctx l = { .c = c, .e = e };
+	return ms_messages_each_of_account(run->s->db, c->account_id, add_account_row, &l, e);
 }
 
 /* Hash of a message of the account (computed once). */

@@ -12,7 +12,9 @@
  */
 #include "sync/sync_internal.h"
 
+#include "store/folders.h"
 #include "store/layout.h"
+#include "store/messages.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,34 +78,33 @@ typedef struct old_folders {
 	ms_strmap by_id; /* decimal id -> index */
 } old_folders;
 
+typedef struct fload {
+	old_folders *f;
+	ms_err *e;
+} fload;
+
+static int add_old_folder(void *ctx, const ms_folder_rec *r)
+{
+	fload *l = ctx;
+	old_folders *f = l->f;
+	char key[32];
+	if (ms_vec_reserve(f, f->n + 1) < 0)
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory reading the hint database's folders");
+	old_folder *x = &f->v[f->n];
+	*x = (old_folder){ r->id, r->parent_id, strdup(r->name) };
+	snprintf(key, sizeof key, "%lld", (long long)x->id);
+	if (!x->name || ms_strmap_put(&f->by_id, key, (int64_t)f->n) < 0) {
+		free(x->name);
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory reading the hint database's folders");
+	}
+	f->n++;
+	return 0;
+}
+
 static int load_folders(db *old, old_folders *f, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(old, "SELECT folderid, folderparentid, foldername FROM hm_imapfolders", &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (f->n == f->cap) {
-			size_t ncap = f->cap ? f->cap * 2 : 256;
-			old_folder *nv = realloc(f->v, ncap * sizeof *nv);
-			if (!nv)
-				break;
-			f->v = nv;
-			f->cap = ncap;
-		}
-		char key[32];
-		const char *name = db_column_text(st, 2);
-		old_folder *x = &f->v[f->n];
-		*x = (old_folder){ db_column_int64(st, 0), db_column_int64(st, 1), strdup(name ? name : "") };
-		snprintf(key, sizeof key, "%lld", (long long)x->id);
-		if (!x->name || ms_strmap_put(&f->by_id, key, (int64_t)f->n) < 0)
-			break;
-		f->n++;
-	}
-	db_finalize(st);
-	if (rc == DB_ROW)
-		return ms_err_set(e, MS_E_NOMEM, "out of memory reading the hint database's folders");
-	return rc == DB_ERROR ? -1 : 0;
+	fload l = { .f = f, .e = e };
+	return ms_folders_each(old, add_old_folder, &l, e);
 }
 
 static void free_folders(old_folders *f)
@@ -148,31 +149,35 @@ static char *folder_path(const old_folders *f, int64_t id)
 
 /* ---- loading ------------------------------------------------------------------ */
 
+typedef struct hload {
+	const ms_refset *wanted;
+	const old_folders *f;
+	hint_set *h;
+	ms_err *e;
+} hload;
+
+static int add_old_message(void *ctx, const char *file, const char *acct, int64_t folder, int64_t flags,
+                           const char *created)
+{
+	hload *l = ctx;
+	if (!file || !acct || !ms_refset_has(l->wanted, ms_layout_base_name(file)))
+		return 0;
+	ms_hint x = { .name = strdup(ms_layout_base_name(file)), .account = strdup(acct),
+	              .folder = folder_path(l->f, folder), .flags = (int)flags };
+	snprintf(x.created, sizeof x.created, "%.19s", created ? created : "");
+	if (!x.name || !x.account || add_hint(l->h, &x) < 0) {
+		free(x.name);
+		free(x.account);
+		free(x.folder);
+		return ms_err_set(l->e, MS_E_NOMEM, "out of memory reading hints");
+	}
+	return 0;
+}
+
 static int read_hints(db *old, const ms_refset *wanted, const old_folders *f, hint_set *h, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(old, "SELECT m.messagefilename, a.accountaddress, m.messagefolderid, m.messageflags,"
-	               " m.messagecreatetime FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid"
-	               " WHERE m.messagetype = 2", &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		const char *file = db_column_text(st, 0), *acct = db_column_text(st, 1), *created = db_column_text(st, 4);
-		if (!file || !acct || !ms_refset_has(wanted, ms_layout_base_name(file)))
-			continue;
-		ms_hint x = { .name = strdup(ms_layout_base_name(file)), .account = strdup(acct),
-		              .folder = folder_path(f, db_column_int64(st, 2)), .flags = (int)db_column_int64(st, 3) };
-		snprintf(x.created, sizeof x.created, "%.19s", created ? created : "");
-		if (!x.name || !x.account || add_hint(h, &x) < 0) {
-			free(x.name);
-			free(x.account);
-			free(x.folder);
-			db_finalize(st);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory reading hints");
-		}
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	hload l = { .wanted = wanted, .f = f, .h = h, .e = e };
+	return ms_messages_each_delivered(old, add_old_message, &l, e);
 }
 
 int sync_hints_load(sync_run *run, const char *url, const char *password, ms_err *e)
