@@ -88,13 +88,51 @@ int cli_config(cli_ctx *ctx, ms_config *cfg);
 /* Parse a non-negative integer option value; false if not one. */
 bool cli_parse_count(const char *s, long long *out);
 
-/* Commands with verbs ("mstore domain add ..."): runs the verb's function
- * with argv[0] = the verb and ctx->cmd = "domain add". */
+/* Commands with verbs ("mstore domain add ...") declare each verb in a
+ * table, as Redis declares its commands: its options, how many operands
+ * it takes, and how the store is opened for it.  The dispatcher parses,
+ * checks the operand count, opens the store (read-only where the verb
+ * only reads, so the database itself refuses a write), runs the verb and
+ * closes the store: no verb opens or closes anything itself. */
+typedef enum cli_open {
+	CLI_OPEN_READ,                 /* listings: a read-only connection */
+	CLI_OPEN_WRITE,
+	CLI_OPEN_WRITE_UNLESS_DRY_RUN, /* read-only when the options say -n */
+} cli_open;
+
+/* What a verb gets: the store opened as it declared, its operands (the
+ * words after the options) and its parsed options. */
+typedef struct cli_call {
+	cli_ctx *ctx;
+	ms_store *s;
+	int argc;
+	char **argv;
+	void *opts;
+} cli_call;
+
 typedef struct cli_verb {
 	const char *verb;
-	int (*run)(cli_ctx *ctx, int argc, char **argv);
+	cli_open open;
+	int min_args, max_args;        /* operands; max_args -1: no limit */
+	const char *operands;          /* the usage error when the count is wrong */
+	int (*run)(cli_call *c);
+	/* Options beyond the common ones (NULL: none); `option` fills the
+	 * verb's options struct of `opts_size` bytes, zeroed first. */
+	const char *shortopts;
+	const struct option *longopts;
+	bool (*option)(void *opts, int opt, const char *arg);
+	size_t opts_size;
+	/* Checked after parsing: false with a usage message in buf (a bad size). */
+	bool (*check)(const void *opts, char *buf, size_t len);
+	/* CLI_OPEN_WRITE_UNLESS_DRY_RUN: whether the options asked for -n. */
+	bool (*dry_run)(const void *opts);
 } cli_verb;
 int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv);
+
+/* The long options of a listing verb: the common ones and --domain D,
+ * which cli_domain_option stores in a `const char *` options struct. */
+extern const struct option cli_domain_longopts[];
+bool cli_domain_option(void *opts, int opt, const char *arg);
 
 int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -59,34 +59,33 @@ static bool account_option(void *data, int opt, const char *arg)
 	return false;
 }
 
-static int account_add(cli_ctx *ctx, int argc, char **argv)
+static bool account_check(const void *opts, char *buf, size_t len)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "inactive", no_argument, 0, O_INACTIVE },
-		{ "max-size", required_argument, 0, O_MAXSIZE },
-		{ 0, 0, 0, 0 },
-	};
-	struct account_opts a = { 0 };
-	int i = cli_parse(ctx, argc, argv, "h", longopts, account_option, &a);
-	if (a.bad)
-		return cli_usage(ctx, "'%s' is not a size in MB (a whole number >= 0)", a.bad);
-	if (argc - i != 1)
-		return cli_usage(ctx, "expected one address");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	const struct account_opts *a = opts;
+	if (a->bad)
+		snprintf(buf, len, "'%s' is not a size in MB (a whole number >= 0)", a->bad);
+	return !a->bad;
+}
+
+static const struct option add_longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{ "inactive", no_argument, 0, O_INACTIVE },
+	{ "max-size", required_argument, 0, O_MAXSIZE },
+	{ 0, 0, 0, 0 },
+};
+
+static int account_add(cli_call *c)
+{
+	const struct account_opts *a = c->opts;
 	ms_err e = { 0 };
 	int64_t id;
-	if (ms_account_add(s, argv[i], &a.o, &id, &e) < 0)
-		rc = cli_fail(&e);
-	else if (ctx->json)
+	if (ms_account_add(c->s, c->argv[0], &a->o, &id, &e) < 0)
+		return cli_fail(&e);
+	if (c->ctx->json)
 		printf("{\"accountid\":%lld}\n", (long long)id);
 	else
-		printf("added account %s (id %lld) with INBOX\n", argv[i], (long long)id);
-	ms_store_close(s);
-	return rc;
+		printf("added account %s (id %lld) with INBOX\n", c->argv[0], (long long)id);
+	return EXIT_OK;
 }
 
 static void print_accounts(const cli_ctx *ctx, const ms_account *a, size_t n)
@@ -114,27 +113,17 @@ static void print_accounts(const cli_ctx *ctx, const ms_account *a, size_t n)
 	ms_json_finish(&j);
 }
 
-static int account_list(cli_ctx *ctx, int argc, char **argv)
+static int account_list(cli_call *c)
 {
-	const char *domain = NULL;
-	int i = cli_parse_simple(ctx, argc, argv, &domain);
-	if (i != argc)
-		return cli_usage(ctx, "no arguments expected");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	const char *domain = *(const char **)c->opts;
 	ms_err e = { 0 };
 	ms_account *a;
 	size_t n;
-	if (ms_account_list(s, domain, &a, &n, &e) < 0)
-		rc = cli_fail(&e);
-	else {
-		print_accounts(ctx, a, n);
-		free(a);
-	}
-	ms_store_close(s);
-	return rc;
+	if (ms_account_list(c->s, domain, &a, &n, &e) < 0)
+		return cli_fail(&e);
+	print_accounts(c->ctx, a, n);
+	free(a);
+	return EXIT_OK;
 }
 
 struct delete_opts {
@@ -174,37 +163,34 @@ static bool has_files_on_disk(const ms_store *s, const char *address, char *dir,
 	return any;
 }
 
-static int account_delete(cli_ctx *ctx, int argc, char **argv)
+static const struct option delete_longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{ "dry-run", no_argument, 0, 'n' },
+	{ "force", no_argument, 0, O_FORCE },
+	{ 0, 0, 0, 0 },
+};
+
+static bool delete_dry_run(const void *opts)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "dry-run", no_argument, 0, 'n' },
-		{ "force", no_argument, 0, O_FORCE },
-		{ 0, 0, 0, 0 },
-	};
-	struct delete_opts d = { 0 };
-	int i = cli_parse(ctx, argc, argv, "hn", longopts, delete_option, &d);
-	if (i != argc - 1)
-		return cli_usage(ctx, "expected one ADDRESS");
-	ms_store *s;
-	int rc = cli_open_store(ctx, d.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	return ((const struct delete_opts *)opts)->dry_run;
+}
+
+static int account_delete(cli_call *c)
+{
+	const struct delete_opts d = *(const struct delete_opts *)c->opts;
+	char **argv = c->argv;
+	const int i = 0;
 	char dir[4096];
-	if (has_files_on_disk(s, argv[i], dir, sizeof dir) && !d.force && !d.dry_run) {
-		ms_store_close(s);
+	if (has_files_on_disk(c->s, argv[i], dir, sizeof dir) && !d.force && !d.dry_run) {
 		fprintf(stderr, "mstore account delete: %s is not empty: its files would stay behind without an account;"
 		        " move them away first, or use --force\n", dir);
 		return EXIT_USAGE;
 	}
 	ms_err e = { 0 };
 	ms_account_deletion r;
-	if (ms_account_delete(s, argv[i], d.dry_run, &r, &e) < 0) {
-		ms_store_close(s);
+	if (ms_account_delete(c->s, argv[i], d.dry_run, &r, &e) < 0)
 		return cli_fail(&e);
-	}
-	ms_store_close(s);
-	if (ctx->json)
+	if (c->ctx->json)
 		printf("{\"accountid\":%lld,\"messages\":%lld,\"folders\":%lld,\"dry_run\":%s}\n", (long long)r.id,
 		       (long long)r.messages, (long long)r.folders, d.dry_run ? "true" : "false");
 	else
@@ -216,7 +202,16 @@ static int account_delete(cli_ctx *ctx, int argc, char **argv)
 int cmd_account(int argc, char **argv)
 {
 	static const cli_verb verbs[] = {
-		{ "add", account_add }, { "list", account_list }, { "delete", account_delete }, { NULL, NULL },
+		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 1, .max_args = 1, .operands = "expected one address",
+		  .run = account_add, .longopts = add_longopts, .option = account_option,
+		  .opts_size = sizeof(struct account_opts), .check = account_check },
+		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",
+		  .run = account_list, .longopts = cli_domain_longopts, .option = cli_domain_option,
+		  .opts_size = sizeof(const char *) },
+		{ .verb = "delete", .open = CLI_OPEN_WRITE_UNLESS_DRY_RUN, .min_args = 1, .max_args = 1,
+		  .operands = "expected one ADDRESS", .run = account_delete, .shortopts = "hn", .longopts = delete_longopts,
+		  .option = delete_option, .opts_size = sizeof(struct delete_opts), .dry_run = delete_dry_run },
+		{ 0 },
 	};
 	return cli_dispatch("account", verbs, argc, argv);
 }
@@ -229,26 +224,19 @@ static bool inactive_option(void *data, int opt, const char *arg)
 	return true;
 }
 
-static int alias_add(cli_ctx *ctx, int argc, char **argv)
+static const struct option alias_longopts[] = {
+	CLI_COMMON_LONGOPTS, { "inactive", no_argument, 0, O_INACTIVE }, { 0, 0, 0, 0 },
+};
+
+static int alias_add(cli_call *c)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS, { "inactive", no_argument, 0, O_INACTIVE }, { 0, 0, 0, 0 },
-	};
-	bool inactive = false;
-	int i = cli_parse(ctx, argc, argv, "h", longopts, inactive_option, &inactive);
-	if (argc - i != 2)
-		return cli_usage(ctx, "expected ADDRESS and TARGET");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	bool inactive = *(const bool *)c->opts;
 	ms_err e = { 0 };
-	if (ms_alias_add(s, argv[i], argv[i + 1], inactive, &e) < 0)
-		rc = cli_fail(&e);
-	else if (!ctx->json)
-		printf("added alias %s -> %s\n", argv[i], argv[i + 1]);
-	ms_store_close(s);
-	return rc;
+	if (ms_alias_add(c->s, c->argv[0], c->argv[1], inactive, &e) < 0)
+		return cli_fail(&e);
+	if (!c->ctx->json)
+		printf("added alias %s -> %s\n", c->argv[0], c->argv[1]);
+	return EXIT_OK;
 }
 
 static void print_aliases(const cli_ctx *ctx, const ms_alias *a, size_t n)
@@ -274,31 +262,28 @@ static void print_aliases(const cli_ctx *ctx, const ms_alias *a, size_t n)
 	ms_json_finish(&j);
 }
 
-static int alias_list(cli_ctx *ctx, int argc, char **argv)
+static int alias_list(cli_call *c)
 {
-	const char *domain = NULL;
-	int i = cli_parse_simple(ctx, argc, argv, &domain);
-	if (i != argc)
-		return cli_usage(ctx, "no arguments expected");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	const char *domain = *(const char **)c->opts;
 	ms_err e = { 0 };
 	ms_alias *a;
 	size_t n;
-	if (ms_alias_list(s, domain, &a, &n, &e) < 0)
-		rc = cli_fail(&e);
-	else {
-		print_aliases(ctx, a, n);
-		free(a);
-	}
-	ms_store_close(s);
-	return rc;
+	if (ms_alias_list(c->s, domain, &a, &n, &e) < 0)
+		return cli_fail(&e);
+	print_aliases(c->ctx, a, n);
+	free(a);
+	return EXIT_OK;
 }
 
 int cmd_alias(int argc, char **argv)
 {
-	static const cli_verb verbs[] = { { "add", alias_add }, { "list", alias_list }, { NULL, NULL } };
+	static const cli_verb verbs[] = {
+		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = 2, .operands = "expected ADDRESS and TARGET",
+		  .run = alias_add, .longopts = alias_longopts, .option = inactive_option, .opts_size = sizeof(bool) },
+		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",
+		  .run = alias_list, .longopts = cli_domain_longopts, .option = cli_domain_option,
+		  .opts_size = sizeof(const char *) },
+		{ 0 },
+	};
 	return cli_dispatch("alias", verbs, argc, argv);
 }

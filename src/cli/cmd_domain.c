@@ -48,55 +48,46 @@ static bool add_option(void *data, int opt, const char *arg)
 	return false;
 }
 
-static int domain_add(cli_ctx *ctx, int argc, char **argv)
+static bool add_check(const void *opts, char *buf, size_t len)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "inactive", no_argument, 0, O_INACTIVE },
-		{ "catch-all", required_argument, 0, O_CATCHALL },
-		{ "max-size", required_argument, 0, O_MAXSIZE },
-		{ "max-account-size", required_argument, 0, O_MAXACCT },
-		{ "plus-addressing", required_argument, 0, O_PLUS },
-		{ 0, 0, 0, 0 },
-	};
-	struct add_opts a = { 0 };
-	int i = cli_parse(ctx, argc, argv, "h", longopts, add_option, &a);
-	if (a.bad)
-		return cli_usage(ctx, "'%s' is not a size in MB (a whole number >= 0)", a.bad);
-	if (argc - i != 1)
-		return cli_usage(ctx, "expected one domain name");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
-	ms_err e = { 0 };
-	int64_t id;
-	if (ms_domain_add(s, argv[i], &a.o, &id, &e) < 0)
-		rc = cli_fail(&e);
-	else if (ctx->json)
-		printf("{\"domainid\":%lld}\n", (long long)id);
-	else
-		printf("added domain %s (id %lld)\n", argv[i], (long long)id);
-	ms_store_close(s);
-	return rc;
+	const struct add_opts *a = opts;
+	if (a->bad)
+		snprintf(buf, len, "'%s' is not a size in MB (a whole number >= 0)", a->bad);
+	return !a->bad;
 }
 
-static int domain_alias(cli_ctx *ctx, int argc, char **argv)
+static const struct option add_longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{ "inactive", no_argument, 0, O_INACTIVE },
+	{ "catch-all", required_argument, 0, O_CATCHALL },
+	{ "max-size", required_argument, 0, O_MAXSIZE },
+	{ "max-account-size", required_argument, 0, O_MAXACCT },
+	{ "plus-addressing", required_argument, 0, O_PLUS },
+	{ 0, 0, 0, 0 },
+};
+
+static int domain_add(cli_call *c)
 {
-	int i = cli_parse_simple(ctx, argc, argv, NULL);
-	if (argc - i != 2)
-		return cli_usage(ctx, "expected DOMAIN and ALIAS");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	const struct add_opts *a = c->opts;
 	ms_err e = { 0 };
-	if (ms_domain_alias_add(s, argv[i], argv[i + 1], &e) < 0)
-		rc = cli_fail(&e);
-	else if (!ctx->json)
-		printf("added domain alias %s for %s\n", argv[i + 1], argv[i]);
-	ms_store_close(s);
-	return rc;
+	int64_t id;
+	if (ms_domain_add(c->s, c->argv[0], &a->o, &id, &e) < 0)
+		return cli_fail(&e);
+	if (c->ctx->json)
+		printf("{\"domainid\":%lld}\n", (long long)id);
+	else
+		printf("added domain %s (id %lld)\n", c->argv[0], (long long)id);
+	return EXIT_OK;
+}
+
+static int domain_alias(cli_call *c)
+{
+	ms_err e = { 0 };
+	if (ms_domain_alias_add(c->s, c->argv[0], c->argv[1], &e) < 0)
+		return cli_fail(&e);
+	if (!c->ctx->json)
+		printf("added domain alias %s for %s\n", c->argv[1], c->argv[0]);
+	return EXIT_OK;
 }
 
 static void print_domains_json(const ms_domain *d, size_t n, const ms_domain_alias *al, size_t nal)
@@ -143,35 +134,35 @@ static void print_domains_text(const ms_domain *d, size_t n, const ms_domain_ali
 	}
 }
 
-static int domain_list(cli_ctx *ctx, int argc, char **argv)
+static int domain_list(cli_call *c)
 {
-	int i = cli_parse_simple(ctx, argc, argv, NULL);
-	if (i != argc)
-		return cli_usage(ctx, "no arguments expected");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
-	if (rc != EXIT_OK)
-		return rc;
 	ms_err e = { 0 };
 	ms_domain *d = NULL;
 	ms_domain_alias *al = NULL;
 	size_t n = 0, nal = 0;
-	if (ms_domain_list(s, &d, &n, &e) < 0 || ms_domain_alias_list(s, &al, &nal, &e) < 0)
+	int rc = EXIT_OK;
+	if (ms_domain_list(c->s, &d, &n, &e) < 0 || ms_domain_alias_list(c->s, &al, &nal, &e) < 0)
 		rc = cli_fail(&e);
-	else if (ctx->json)
+	else if (c->ctx->json)
 		print_domains_json(d, n, al, nal);
 	else
 		print_domains_text(d, n, al, nal);
 	free(d);
 	free(al);
-	ms_store_close(s);
 	return rc;
 }
 
 int cmd_domain(int argc, char **argv)
 {
 	static const cli_verb verbs[] = {
-		{ "add", domain_add }, { "alias", domain_alias }, { "list", domain_list }, { NULL, NULL },
+		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 1, .max_args = 1, .operands = "expected one domain name",
+		  .run = domain_add, .longopts = add_longopts, .option = add_option, .opts_size = sizeof(struct add_opts),
+		  .check = add_check },
+		{ .verb = "alias", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = 2,
+		  .operands = "expected DOMAIN and ALIAS", .run = domain_alias },
+		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",
+		  .run = domain_list },
+		{ 0 },
 	};
 	return cli_dispatch("domain", verbs, argc, argv);
 }

@@ -26,48 +26,33 @@ static bool disabled_option(void *data, int opt, const char *arg)
 	return true;
 }
 
-static int list_add(cli_ctx *ctx, int argc, char **argv)
+static const struct option add_longopts[] = {
+	CLI_COMMON_LONGOPTS, { "disabled", no_argument, 0, O_DISABLED }, { 0, 0, 0, 0 },
+};
+
+static int list_add(cli_call *c)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS, { "disabled", no_argument, 0, O_DISABLED }, { 0, 0, 0, 0 },
-	};
-	bool disabled = false;
-	int i = cli_parse(ctx, argc, argv, "h", longopts, disabled_option, &disabled);
-	if (argc - i != 1)
-		return cli_usage(ctx, "expected one list address");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	bool disabled = *(const bool *)c->opts;
 	ms_err e = { 0 };
-	if (ms_dlist_add(s, argv[i], disabled, &e) < 0)
-		rc = cli_fail(&e);
-	else if (!ctx->json)
-		printf("added distribution list %s\n", argv[i]);
-	ms_store_close(s);
-	return rc;
+	if (ms_dlist_add(c->s, c->argv[0], disabled, &e) < 0)
+		return cli_fail(&e);
+	if (!c->ctx->json)
+		printf("added distribution list %s\n", c->argv[0]);
+	return EXIT_OK;
 }
 
 /* Members are added one by one: each is checked, and the first failure
  * stops the command (what was added before it stays, and is reported). */
-static int list_member(cli_ctx *ctx, int argc, char **argv)
+static int list_member(cli_call *c)
 {
-	int i = cli_parse_simple(ctx, argc, argv, NULL);
-	if (argc - i < 2)
-		return cli_usage(ctx, "expected LIST and at least one ADDRESS");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_WRITE, &s);
-	if (rc != EXIT_OK)
-		return rc;
 	ms_err e = { 0 };
-	for (int k = i + 1; k < argc && rc == EXIT_OK; k++) {
-		if (ms_dlist_member_add(s, argv[i], argv[k], &e) < 0)
-			rc = cli_fail(&e);
-		else if (!ctx->json)
-			printf("added %s to %s\n", argv[k], argv[i]);
+	for (int k = 1; k < c->argc; k++) {
+		if (ms_dlist_member_add(c->s, c->argv[0], c->argv[k], &e) < 0)
+			return cli_fail(&e);
+		if (!c->ctx->json)
+			printf("added %s to %s\n", c->argv[k], c->argv[0]);
 	}
-	ms_store_close(s);
-	return rc;
+	return EXIT_OK;
 }
 
 static void print_lists(const cli_ctx *ctx, const ms_dlist *l, size_t n)
@@ -101,33 +86,30 @@ static void print_lists(const cli_ctx *ctx, const ms_dlist *l, size_t n)
 	ms_json_finish(&j);
 }
 
-static int list_list(cli_ctx *ctx, int argc, char **argv)
+static int list_list(cli_call *c)
 {
-	const char *domain = NULL;
-	int i = cli_parse_simple(ctx, argc, argv, &domain);
-	if (i != argc)
-		return cli_usage(ctx, "no arguments expected");
-	ms_store *s;
-	int rc = cli_open_store(ctx, DB_OPEN_READ_ONLY, &s);
-	if (rc != EXIT_OK)
-		return rc;
+	const char *domain = *(const char **)c->opts;
 	ms_err e = { 0 };
 	ms_dlist *l;
 	size_t n;
-	if (ms_dlist_list(s, domain, &l, &n, &e) < 0)
-		rc = cli_fail(&e);
-	else {
-		print_lists(ctx, l, n);
-		ms_dlist_free(l, n);
-	}
-	ms_store_close(s);
-	return rc;
+	if (ms_dlist_list(c->s, domain, &l, &n, &e) < 0)
+		return cli_fail(&e);
+	print_lists(c->ctx, l, n);
+	ms_dlist_free(l, n);
+	return EXIT_OK;
 }
 
 int cmd_list(int argc, char **argv)
 {
 	static const cli_verb verbs[] = {
-		{ "add", list_add }, { "member", list_member }, { "list", list_list }, { NULL, NULL },
+		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 1, .max_args = 1, .operands = "expected one list address",
+		  .run = list_add, .longopts = add_longopts, .option = disabled_option, .opts_size = sizeof(bool) },
+		{ .verb = "member", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = -1,
+		  .operands = "expected LIST and at least one ADDRESS", .run = list_member },
+		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",
+		  .run = list_list, .longopts = cli_domain_longopts, .option = cli_domain_option,
+		  .opts_size = sizeof(const char *) },
+		{ 0 },
 	};
 	return cli_dispatch("list", verbs, argc, argv);
 }

@@ -2,6 +2,7 @@
  * the subcommands. */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,6 +151,48 @@ bool cli_parse_count(const char *s, long long *out)
 	return true;
 }
 
+static const cli_verb *find_verb(const cli_verb *verbs, const char *name)
+{
+	for (const cli_verb *v = verbs; v->verb; v++)
+		if (strcmp(v->verb, name) == 0)
+			return v;
+	return NULL;
+}
+
+static db_open_mode open_mode(const cli_verb *v, const void *opts)
+{
+	switch (v->open) {
+	case CLI_OPEN_READ:
+		return DB_OPEN_READ_ONLY;
+	case CLI_OPEN_WRITE_UNLESS_DRY_RUN:
+		assert(v->dry_run);
+		return v->dry_run(opts) ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE;
+	case CLI_OPEN_WRITE:
+		break;
+	}
+	return DB_OPEN_READ_WRITE;
+}
+
+static int run_verb(cli_ctx *ctx, const cli_verb *v, int argc, char **argv, void *opts)
+{
+	static const struct option plain[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
+	int i = cli_parse(ctx, argc, argv, v->shortopts ? v->shortopts : "h", v->longopts ? v->longopts : plain,
+	                  v->option, opts);
+	char why[300];
+	if (v->check && !v->check(opts, why, sizeof why))
+		return cli_usage(ctx, "%s", why);
+	int n = argc - i;
+	if (n < v->min_args || (v->max_args >= 0 && n > v->max_args))
+		return cli_usage(ctx, "%s", v->operands);
+	cli_call c = { .ctx = ctx, .argc = n, .argv = argv + i, .opts = opts };
+	int rc = cli_open_store(ctx, open_mode(v, opts), &c.s);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = v->run(&c);
+	ms_store_close(c.s);
+	return rc;
+}
+
 int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv)
 {
 	static char names[64];
@@ -157,34 +200,41 @@ int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv)
 		print_command_help(cmd);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
-	for (const cli_verb *v = verbs; v->verb; v++) {
-		if (strcmp(v->verb, argv[1]) == 0) {
-			snprintf(names, sizeof names, "%s %s", cmd, v->verb);
-			cli_ctx ctx = { .cmd = names };
-			return v->run(&ctx, argc - 1, argv + 1);
-		}
+	const cli_verb *v = find_verb(verbs, argv[1]);
+	if (!v) {
+		fprintf(stderr, "mstore %s: unknown action '%s'\nTry 'mstore help %s'.\n", cmd, argv[1], cmd);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "mstore %s: unknown action '%s'\nTry 'mstore help %s'.\n", cmd, argv[1], cmd);
-	return EXIT_USAGE;
+	snprintf(names, sizeof names, "%s %s", cmd, v->verb);
+	cli_ctx ctx = { .cmd = names };
+	void *opts = calloc(1, v->opts_size ? v->opts_size : 1);
+	if (!opts) {
+		fprintf(stderr, "mstore %s: out of memory\n", names);
+		return EXIT_PARTIAL;
+	}
+	int rc = run_verb(&ctx, v, argc - 1, argv + 1, opts);
+	free(opts);
+	return rc;
 }
 
-static bool domain_option(void *data, int opt, const char *arg)
+const struct option cli_domain_longopts[] = {
+	CLI_COMMON_LONGOPTS,
+	{ "domain", required_argument, 0, OPT_FIRST_COMMAND_OPTION },
+	{ 0, 0, 0, 0 },
+};
+
+bool cli_domain_option(void *opts, int opt, const char *arg)
 {
-	if (opt != OPT_FIRST_COMMAND_OPTION || !data)
+	if (opt != OPT_FIRST_COMMAND_OPTION || !opts)
 		return false;
-	*(const char **)data = arg;
+	*(const char **)opts = arg;
 	return true;
 }
 
 int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain)
 {
-	static const struct option with_domain[] = {
-		CLI_COMMON_LONGOPTS,
-		{ "domain", required_argument, 0, OPT_FIRST_COMMAND_OPTION },
-		{ 0, 0, 0, 0 },
-	};
 	static const struct option plain[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
-	return cli_parse(ctx, argc, argv, "h", domain ? with_domain : plain, domain_option, (void *)domain);
+	return cli_parse(ctx, argc, argv, "h", domain ? cli_domain_longopts : plain, cli_domain_option, (void *)domain);
 }
 
 bool cli_list_add(cli_list *l, const char *s)
