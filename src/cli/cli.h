@@ -129,6 +129,12 @@ typedef struct cli_verb {
 } cli_verb;
 int cli_dispatch(const char *cmd, const cli_verb *verbs, int argc, char **argv);
 
+/* Commands whose report can be large (sync, reconstruct) take --json FILE
+ * as well as the common --json flag: a "--json" followed by a word that is
+ * not an option becomes "--json-file WORD" (their long option for it);
+ * --json alone still means the report on stdout. */
+void cli_json_file_arg(int argc, char **argv);
+
 /* The long options of a listing verb: the common ones and --domain D,
  * which cli_domain_option stores in a `const char *` options struct. */
 extern const struct option cli_domain_longopts[];

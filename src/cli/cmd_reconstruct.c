@@ -212,9 +212,7 @@ int cmd_reconstruct(int argc, char **argv)
 	};
 	cli_ctx ctx = { .cmd = "reconstruct" };
 	rc_args a = { .o = { .stale_lock_seconds = 3600, .settle_seconds = 300, .progress = isatty(2), .out = stdout } };
-	for (int i = 1; i < argc; i++) /* --json FILE, as for sync */
-		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc && argv[i + 1][0] != '-')
-			argv[i] = (char *)"--json-file";
+	cli_json_file_arg(argc, argv);
 	int i = cli_parse(&ctx, argc, argv, "hnrfmoqvd:", longopts, rc_option, &a);
 	if (a.bad)
 		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);

@@ -259,11 +259,7 @@ int cmd_sync(int argc, char **argv)
 	};
 	cli_ctx ctx = { .cmd = "sync" };
 	sync_args a = { .o = { .settle_seconds = 300, .progress = true, .log = stdout } };
-	/* --json FILE here (the report can be large); the common --json flag
-	 * without a value means "the report on stdout". */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--json") == 0 && i + 1 < argc && argv[i + 1][0] != '-')
-			argv[i] = (char *)"--json-file";
+	cli_json_file_arg(argc, argv);
 	int i = cli_parse(&ctx, argc, argv, "hnv", longopts, sync_option, &a);
 	if (a.bad)
 		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);

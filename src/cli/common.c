@@ -245,3 +245,13 @@ bool cli_list_add(cli_list *l, const char *s)
 	l->v[l->n] = NULL;
 	return true;
 }
+
+void cli_json_file_arg(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (strcmp(argv[i], "--json") == 0 && argv[i + 1][0] != '-')
+			argv[i] = (char *)"--json-file";
+	}
+}
