@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "store/sql.h"
+#include "store/quota.h"
 #include "util/json.h"
 
 static const char *const kind_names[RC_N_KINDS] = {
@@ -145,11 +146,11 @@ static void print_quota(rc_run *run)
 		const rc_account *a = &run->accounts[i];
 		if (!a->in_scope)
 			continue;
-		int64_t limit = a->max_size_mb * 1024 * 1024;
+		int pct = ms_quota_percent(a->bytes, a->max_size_mb);
 		fprintf(out, "quota: user/%s: %lld messages, %lld bytes, limit %lld MB", a->address, (long long)a->rows,
 		        (long long)a->bytes, (long long)a->max_size_mb);
-		if (limit > 0)
-			fprintf(out, " (%lld%%)%s", (long long)(a->bytes * 100 / limit), a->bytes > limit ? " OVER" : "");
+		if (pct >= 0)
+			fprintf(out, " (%d%%)%s", pct, ms_quota_over(a->bytes, a->max_size_mb) ? " OVER" : "");
 		fputc('\n', out);
 	}
 	for (size_t d = 0; d < run->ndomains; d++) {
@@ -163,11 +164,11 @@ static void print_quota(rc_run *run)
 			}
 		if (!accounts)
 			continue;
-		int64_t limit = dom->max_size_mb * 1024 * 1024;
+		int pct = ms_quota_percent(bytes, dom->max_size_mb);
 		fprintf(out, "quota: domain %s: %lld accounts, %lld messages, %lld bytes, limit %lld MB", dom->name,
 		        (long long)accounts, (long long)rows, (long long)bytes, (long long)dom->max_size_mb);
-		if (limit > 0)
-			fprintf(out, " (%lld%%)%s", (long long)(bytes * 100 / limit), bytes > limit ? " OVER" : "");
+		if (pct >= 0)
+			fprintf(out, " (%d%%)%s", pct, ms_quota_over(bytes, dom->max_size_mb) ? " OVER" : "");
 		fputc('\n', out);
 	}
 }
@@ -185,7 +186,7 @@ static void json_quota(rc_run *run, ms_json *j)
 		ms_json_kv_int(j, "messages", a->rows);
 		ms_json_kv_int(j, "bytes", a->bytes);
 		ms_json_kv_int(j, "limit_mb", a->max_size_mb);
-		ms_json_kv_bool(j, "over", a->max_size_mb > 0 && a->bytes > a->max_size_mb * 1024 * 1024);
+		ms_json_kv_bool(j, "over", ms_quota_over(a->bytes, a->max_size_mb));
 		ms_json_end_object(j);
 	}
 	ms_json_end_array(j);
