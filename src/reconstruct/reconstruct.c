@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "store/messages.h"
+#include "util/testhook.h"
 
 /* How far below the highest id seen before the walk the refresh starts:
  * a row whose transaction began before the walk may commit after the
@@ -85,6 +86,7 @@ static int check(rc_run *run, ms_err *e)
 	if (run->o->whole_db && rc_check_schema(run, e) < 0)
 		return -1;
 	progress(run, "verifying findings");
+	ms_test_hook("reverify");
 	return rc_reverify(run, e);
 }
 
@@ -122,8 +124,10 @@ int ms_reconstruct(ms_store *s, const ms_rc_opts *o, ms_rc_report *r, ms_err *e)
 		goto out;
 	if (o->progress)
 		fprintf(stderr, "\r\033[K");
-	if (o->repair)
+	if (o->repair) {
+		ms_test_hook("repair");
 		rc_repair(&run);
+	}
 	if (o->orphans && o->orphan_script && rc_write_orphan_script(&run, e) < 0)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t1);

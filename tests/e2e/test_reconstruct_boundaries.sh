@@ -166,6 +166,33 @@ q "UPDATE hm_messages SET messagenexttrytime='$(ago '2 hours')' WHERE messageid=
 check queue-stale-lock
 R -n --stale-lock 86400; expect_ok "--stale-lock 86400: a lock 2 hours old is not stale"
 
+# --- what changes while the check runs is not reported (the re-verification, the test hook) -----
+hooked() { # hooked POINT COMMAND ARGS...: run reconstruct with COMMAND run at POINT
+	local at=$1 cmd=$2; shift 2
+	export MSTORE_TEST_HOOK_AT=$at MSTORE_TEST_HOOK_CMD=$cmd
+	R "$@"
+	unset MSTORE_TEST_HOOK_AT MSTORE_TEST_HOOK_CMD
+}
+healthy
+g=$(guid 5 556); msg "example.com/bob/${g:1:2}/$g" 556
+hooked reverify "rm '$D/example.com/bob/${g:1:2}/$g'" -n --settle 0
+expect_ok "an unreferenced file removed before the re-verification is not reported"
+healthy
+f=$(bob_file 4); p=$(path_of "$f" bob); cp -p "$p" "$T_TMP/orig"; printf 'more\r\n' >> "$p"; touch -d "$old" "$p"
+hooked reverify "cp -p '$T_TMP/orig' '$p'" -n
+expect_ok "a size put right before the re-verification is not reported"
+healthy
+f=$(bob_file 5); p=$(path_of "$f" bob); mv "$p" "$T_TMP/away"
+hooked reverify "mv '$T_TMP/away' '$p'" -n
+expect_ok "a missing file back before the re-verification is not reported"
+healthy
+f=$(bob_file 6); p=$(path_of "$f" bob); mv "$p" "$T_TMP/away"
+hooked repair "mv '$T_TMP/away' '$p'" -r
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename='$f'")" 1 "a file back before the repair: its row is not removed"
+[ -f "$p" ] || t_fail "the file that came back is gone"
+[ -s "$T_TMP/removed.tsv" ] && grep -q "$f" "$T_TMP/removed.tsv" && t_fail "the row of a file that came back is in the recovery list"
+clean "after a file came back"
+
 # --- a row held for ETRN (type 3) is left alone ---------------------------------------------------
 healthy
 q "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid) VALUES (12345, 0, '$(guid 9 999)', 3, 'x@y.z', 10, 0, '1901-01-01 00:00:00', 0, '2020-01-01 00:00:00', 0, 0)"
