@@ -49,7 +49,7 @@ done
 
 # The smoke set: ten mutants over different modules, each killed by fast
 # tests; CI runs it so the harness itself keeps working.
-smoke_ids=(sync-uidcap-ge rc-uidbehind-by-one rc-guard-ge5 rc-wrongsize-grow-only
+smoke_ids=(folders-uidcap-ge rc-uidbehind-by-one rc-guard-ge5 rc-wrongsize-grow-only
 	hdr-received-first-semicolon addr-catchall-inactive ini-trailing-space
 	walk-symlink-followed layout-xx-lower cfg-order)
 [ "$smoke" = 1 ] && { patterns=("${smoke_ids[@]}"); require_all=1; }
