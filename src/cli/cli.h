@@ -87,6 +87,9 @@ int cli_config(cli_ctx *ctx, ms_config *cfg);
 
 /* Parse a non-negative integer option value; false if not one. */
 bool cli_parse_count(const char *s, long long *out);
+/* A verb's check for a size in MB that did not parse (`bad` is the value
+ * given, NULL when it was fine). */
+bool cli_check_size(const char *bad, char *buf, size_t len);
 
 /* Commands with verbs ("mstore domain add ...") declare each verb in a
  * table, as Redis declares its commands: its options, how many operands

@@ -61,10 +61,7 @@ static bool account_option(void *data, int opt, const char *arg)
 
 static bool account_check(const void *opts, char *buf, size_t len)
 {
-	const struct account_opts *a = opts;
-	if (a->bad)
-		snprintf(buf, len, "'%s' is not a size in MB (a whole number >= 0)", a->bad);
-	return !a->bad;
+	return cli_check_size(((const struct account_opts *)opts)->bad, buf, len);
 }
 
 static const struct option add_longopts[] = {

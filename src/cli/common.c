@@ -255,3 +255,10 @@ void cli_json_file_arg(int argc, char **argv)
 			argv[i] = (char *)"--json-file";
 	}
 }
+
+bool cli_check_size(const char *bad, char *buf, size_t len)
+{
+	if (bad)
+		snprintf(buf, len, "'%s' is not a size in MB (a whole number >= 0)", bad);
+	return !bad;
+}

@@ -21,30 +21,14 @@
 #include <unistd.h>
 
 #include "store/layout.h"
+#include "util/arena.h"
+#include "util/vec.h"
 #include "walk/walk.h"
-
-#define ARENA_CHUNK (1u << 20)
 
 /* Copy into the arena; the caller holds run->mu. */
 static const char *arena_copy(rc_run *run, const char *s)
 {
-	size_t len = strlen(s) + 1;
-	if (len > ARENA_CHUNK)
-		return NULL;
-	if (run->narena == 0 || run->arena_used + len > ARENA_CHUNK) {
-		char **nv = realloc(run->arena, (run->narena + 1) * sizeof *nv);
-		if (!nv)
-			return NULL;
-		run->arena = nv;
-		if (!(run->arena[run->narena] = malloc(ARENA_CHUNK)))
-			return NULL;
-		run->narena++;
-		run->arena_used = 0;
-	}
-	char *p = run->arena[run->narena - 1] + run->arena_used;
-	memcpy(p, s, len);
-	run->arena_used += len;
-	return p;
+	return ms_arena_copy(&run->names, s, strlen(s));
 }
 
 static void lower_key(char *out, size_t len, const char *local, const char *domain)
@@ -64,14 +48,8 @@ static int32_t owner_of(rc_run *run, const char *domain, const char *local, bool
 		return (int32_t)idx;
 	if (!create)
 		return -1;
-	if (run->nowners == run->owners_cap) {
-		size_t ncap = run->owners_cap * 2;
-		rc_owner *nv = realloc(run->owners, ncap * sizeof *nv);
-		if (!nv)
-			return -1;
-		run->owners = nv;
-		run->owners_cap = ncap;
-	}
+	if (ms_vec_reserve_((void **)&run->owners, &run->owners_cap, run->nowners + 1, sizeof *run->owners) < 0)
+		return -1;
 	int64_t acct = -1;
 	if (!ms_strmap_get(&run->account_by_address, key, &acct))
 		acct = -1;
@@ -127,16 +105,10 @@ static void add_file(rc_run *run, const walk_entry *e, int32_t owner, bool canon
 	rc_file f = { .size = st->st_size, .mtime = st->st_mtime, .owner = owner, .canonical = canonical };
 	f.is_guid = ms_guid_name_parse(e->name, f.guid);
 	pthread_mutex_lock(&run->mu);
-	if (run->nfiles == run->files_cap) {
-		size_t ncap = run->files_cap ? run->files_cap * 2 : 4096;
-		rc_file *nv = realloc(run->files, ncap * sizeof *nv);
-		if (!nv) {
-			run->oom = true;
-			pthread_mutex_unlock(&run->mu);
-			return;
-		}
-		run->files = nv;
-		run->files_cap = ncap;
+	if (ms_vec_reserve_((void **)&run->files, &run->files_cap, run->nfiles + 1, sizeof *run->files) < 0) {
+		run->oom = true;
+		pthread_mutex_unlock(&run->mu);
+		return;
 	}
 	if (!name_derivable(e->name, f.is_guid) && !(f.name = arena_copy(run, e->name)))
 		run->oom = true;
@@ -325,7 +297,5 @@ void rc_files_free(rc_run *run)
 	ms_strmap_free(&run->owner_by_dir);
 	free(run->files);
 	free(run->file_index);
-	for (size_t i = 0; i < run->narena; i++)
-		free(run->arena[i]);
-	free(run->arena);
+	ms_arena_free(&run->names);
 }

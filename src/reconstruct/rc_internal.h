@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "reconstruct/reconstruct.h"
+#include "util/arena.h"
 #include "util/strmap.h"
 
 
@@ -112,7 +113,7 @@ typedef struct rc_run {
 	ms_strmap owner_by_dir;                   /* lower "local@domain" -> owner */
 	rc_file *files; size_t nfiles, files_cap;
 	uint32_t *file_index; size_t index_cap;   /* open addressing over files, +1 */
-	char **arena; size_t narena, arena_used;
+	ms_arena names;                           /* names and paths that cannot be derived */
 	bool oom;
 	atomic_uint_fast64_t walked;
 	atomic_bool walked_done;

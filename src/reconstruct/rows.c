@@ -10,6 +10,7 @@
 
 #include "store/layout.h"
 #include "store/messages.h"
+#include "util/vec.h"
 #include "store/sql.h"
 
 typedef struct rc_row {
@@ -87,14 +88,8 @@ static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account
 
 static int push_uid(rc_run *run, const rc_row *row)
 {
-	if (run->nuids == run->uids_cap) {
-		size_t ncap = run->uids_cap ? run->uids_cap * 2 : 4096;
-		rc_uid *nv = realloc(run->uids, ncap * sizeof *nv);
-		if (!nv)
-			return -1;
-		run->uids = nv;
-		run->uids_cap = ncap;
-	}
+	if (ms_vec_reserve_((void **)&run->uids, &run->uids_cap, run->nuids + 1, sizeof *run->uids) < 0)
+		return -1;
 	run->uids[run->nuids++] = (rc_uid){ row->folder, row->uid, row->id };
 	return 0;
 }
