@@ -215,6 +215,7 @@ int cmd_account(int argc, char **argv)
 
 static bool inactive_option(void *data, int opt, const char *arg)
 {
+	(void)arg; /* a flag: the option table's signature */
 	if (opt != O_INACTIVE)
 		return false;
 	*(bool *)data = true;

@@ -20,6 +20,7 @@ enum { O_DISABLED = OPT_FIRST_COMMAND_OPTION };
 
 static bool disabled_option(void *data, int opt, const char *arg)
 {
+	(void)arg; /* a flag: the option table's signature */
 	if (opt != O_DISABLED)
 		return false;
 	*(bool *)data = true;

@@ -32,7 +32,7 @@ static void put_path(FILE *f, const char *s)
 	}
 }
 
-static void log_line(sync_run *run, const char *relpath, sync_category cat, const char *reason, const char *detail,
+static void log_line(const char *relpath, sync_category cat, const char *reason, const char *detail,
                      FILE *f)
 {
 	fprintf(f, "%-12s ", labels[cat]);
@@ -93,9 +93,9 @@ static void record(sync_run *run, const char *relpath, sync_category cat, const 
 	if (it && it->hint && (cat == SYNC_IMPORTED_ACCOUNT || cat == SYNC_MOVED))
 		run->r->hinted++;
 	if (cat == SYNC_FAILED) /* failures are always told, on stderr, with or without -v */
-		log_line(run, relpath, cat, reason, detail, stderr);
+		log_line(relpath, cat, reason, detail, stderr);
 	else if (run->o->verbose >= (cat == SYNC_SKIPPED ? 2 : 1))
-		log_line(run, relpath, cat, reason, detail, run->o->log ? run->o->log : stdout);
+		log_line(relpath, cat, reason, detail, run->o->log ? run->o->log : stdout);
 	if (run->json_file && cat != SYNC_SKIPPED)
 		json_record(run, relpath, cat, reason, detail, it);
 	pthread_mutex_unlock(&run->report_mu);

@@ -124,9 +124,9 @@ test_args() {
 	done
 	printf '%s\n' "${a[@]}"
 }
-run_tests() {
+run_tests() { # run_tests TESTS [SECONDS]
 	local args; mapfile -t args < <(test_args "$1")
-	timeout -k 10 "$tmo" meson test -C "$build" --no-rebuild --num-processes 2 \
+	timeout -k 10 "${2:-$tmo}" meson test -C "$build" --no-rebuild --num-processes 2 \
 		--logbase "mut" "${args[@]}" > "$out/test.log" 2>&1
 }
 
@@ -143,7 +143,7 @@ done
 # The unmutated tree must pass every test the mutants name, or a "kill"
 # would mean nothing.
 all_tests=$(printf '%s\n' "${M_TESTS[@]}" | tr ',' '\n' | sort -u | paste -sd, -)
-if ! run_tests "$all_tests"; then
+if ! run_tests "$all_tests" $((tmo * 10)); then  # every test at once: more time
 	tail -30 "$out/test.log" >&2
 	echo "run.sh: the unmutated tree fails the tests the mutants use ($all_tests)" >&2; exit 2
 fi
