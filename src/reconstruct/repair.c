@@ -32,6 +32,7 @@
 #include "store/folders.h"
 #include "store/messages.h"
 #include "store/sql.h"
+#include "util/str.h"
 
 static void not_repaired(rc_finding *x, const char *why)
 {
@@ -308,7 +309,7 @@ static void move_file(rc_run *run, rc_finding *x)
 		*slash = '\0';
 		if (mkdirat(run->root_fd, dir, 0755) < 0 && errno != EEXIST) {
 			char why[300];
-			snprintf(why, sizeof why, "cannot create %s: %s", dir, strerror(errno));
+			ms_str_printf(why, sizeof why, "cannot create %s: %s", dir, strerror(errno));
 			not_repaired(x, why);
 			return;
 		}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/str.h"
 #include "store/sql.h"
 
 /* ---- validation -------------------------------------------------------- */
@@ -78,7 +79,8 @@ static int normalize_address(const char *address, char out[256], char domain[256
 	char local[256];
 	if (ms_address_split(address, local, domain, e) < 0)
 		return -1;
-	snprintf(out, 256, "%s@%s", local, domain);
+	if (!ms_str_printf(out, 256, "%s@%s", local, domain))
+		return ms_err_set(e, MS_E_USAGE, "%s: an address is at most 255 characters", address);
 	return 0;
 }
 

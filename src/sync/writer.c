@@ -30,6 +30,7 @@
 #include "store/layout.h"
 #include "store/messages.h"
 #include "store/sql.h"
+#include "util/str.h"
 
 static bool importing(const item *it)
 {
@@ -42,7 +43,7 @@ static void fail_items(item *items, size_t n, const char *why)
 	for (size_t i = 0; i < n; i++)
 		if (importing(&items[i]) || items[i].cat == SYNC_PATH_UPDATED) {
 			items[i].cat = SYNC_FAILED;
-			snprintf(items[i].reason, sizeof items[i].reason, "%s", why);
+			ms_str_copy(items[i].reason, sizeof items[i].reason, why);
 		}
 }
 
@@ -160,7 +161,7 @@ static void move_misplaced(sync_run *run, item *items, size_t n, bool path_updat
 		ms_err e = { 0 };
 		if (move_item(run, &items[i], &e) < 0) {
 			items[i].cat = SYNC_FAILED;
-			snprintf(items[i].reason, sizeof items[i].reason, "%s", e.msg);
+			ms_str_copy(items[i].reason, sizeof items[i].reason, e.msg);
 		}
 	}
 }

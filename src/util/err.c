@@ -1,4 +1,5 @@
 #include "util/err.h"
+#include "util/str.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ int ms_err_prefix(ms_err *e, const char *fmt, ...)
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
-	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	ms_str_printf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
 	return -1;
 }
 

@@ -408,7 +408,7 @@ static void test_closed_port(void **state)
 static void test_sqlite_missing_file(void **state)
 {
 	(void)state;
-	char dir[] = "/tmp/test_db_missing.XXXXXX", url[128], path[128];
+	char dir[] = "/tmp/test_db_missing.XXXXXX", url[160], path[128];
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/none.db", dir);
 	snprintf(url, sizeof url, "sqlite:%s", path);
