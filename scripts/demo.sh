@@ -8,10 +8,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=${1:-/tmp/mstore-demo}
+# Whatever fails says where: the tool's own message is on stderr above.
+trap 'echo "demo.sh: failed (exit code $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+# quiet LOG CMD...: run CMD with its output in LOG; on failure show the
+# log, since that is where the tool said what went wrong.
+quiet() {
+	local log=$1
+	shift
+	if ! "$@" > "$log" 2>&1; then
+		echo "demo.sh: '$*' failed; its output ($log):" >&2
+		tail -n 40 "$log" >&2
+		return 1
+	fi
+}
 
 scripts/install-deps.sh
-[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
-ninja -C build >/dev/null
+mkdir -p build
+# A directory left by a failed setup has no build.ninja; --wipe starts it
+# over (plain setup would refuse it as already configured).
+if [ ! -f build/build.ninja ]; then
+	wipe=()
+	[ -f build/meson-private/coredata.dat ] && wipe=(--wipe)
+	quiet build/setup.log meson setup "${wipe[@]}" build --buildtype=release
+fi
+quiet build/ninja.log ninja -C build
 mstore=$PWD/build/mstore
 
 rm -rf "$demo"
