@@ -19,7 +19,7 @@ quiet() {
 	if ! "$@" > "$log" 2>&1; then
 		echo "demo.sh: '$*' failed; its output ($log):" >&2
 		tail -n 40 "$log" >&2
-		return 1
+		exit 1
 	fi
 }
 
@@ -79,14 +79,25 @@ sed -n '/^mstore sync/,$p' "$demo/sync.log"
 echo; echo "== mstore sync again: everything is skipped"
 "$mstore" sync
 echo; echo "== mstore info"; "$mstore" info
-cat <<MSG
-
-Look at the result:
-  export MSTORE_CONFIG=$demo/mstore.conf
-  $mstore sync -n -vv | head                     # a dry run, one line per file
-  jq '.summary' $demo/sync.json                  # the first run's report
-  sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'
-  $mstore sync --check-missing                   # the other direction: rows whose file is gone
-  $mstore reconstruct -n                         # check the whole store
-  man -l $(dirname "$mstore")/man/mstore-sync.1
-MSG
+# The commands to try next, their comments aligned whatever the paths' length.
+hints=(
+	"export MSTORE_CONFIG=$demo/mstore.conf" ""
+	"$mstore sync -n -vv | head" "a dry run, one line per file"
+	"jq '.summary' $demo/sync.json" "the first run's report"
+	"sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'" ""
+	"$mstore sync --check-missing" "the other direction: rows whose file is gone"
+	"$mstore reconstruct -n" "check the whole store"
+	"man -l $(dirname "$mstore")/man/mstore-sync.1" "the manual (mstore help sync prints the same text)"
+)
+width=0
+for ((i = 0; i < ${#hints[@]}; i += 2)); do
+	[ -z "${hints[i + 1]}" ] || [ ${#hints[i]} -le $width ] || width=${#hints[i]}
+done
+echo; echo "Look at the result:"
+for ((i = 0; i < ${#hints[@]}; i += 2)); do
+	if [ -n "${hints[i + 1]}" ]; then
+		printf '  %-*s  # %s\n' "$width" "${hints[i]}" "${hints[i + 1]}"
+	else
+		printf '  %s\n' "${hints[i]}"
+	fi
+done
