@@ -8,10 +8,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=${1:-/tmp/mstore-demo}
+# Whatever fails says where: the tool's own message is on stderr above.
+trap 'echo "demo.sh: failed (exit code $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
+
+# quiet LOG CMD...: run CMD with its output in LOG; on failure show the
+# log, since that is where the tool said what went wrong.
+quiet() {
+	local log=$1
+	shift
+	if ! "$@" > "$log" 2>&1; then
+		echo "demo.sh: '$*' failed; its output ($log):" >&2
+		tail -n 40 "$log" >&2
+		exit 1
+	fi
+}
 
 scripts/install-deps.sh
-[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
-ninja -C build >/dev/null
+mkdir -p build
+# A directory left by a failed setup has no build.ninja; --wipe starts it
+# over (plain setup would refuse it as already configured).
+if [ ! -f build/build.ninja ]; then
+	wipe=()
+	[ -f build/meson-private/coredata.dat ] && wipe=(--wipe)
+	quiet build/setup.log meson setup "${wipe[@]}" build --buildtype=release
+fi
+quiet build/ninja.log ninja -C build
 mstore=$PWD/build/mstore
 
 rm -rf "$demo"
@@ -58,14 +79,25 @@ sed -n '/^mstore sync/,$p' "$demo/sync.log"
 echo; echo "== mstore sync again: everything is skipped"
 "$mstore" sync
 echo; echo "== mstore info"; "$mstore" info
-cat <<MSG
-
-Look at the result:
-  export MSTORE_CONFIG=$demo/mstore.conf
-  $mstore sync -n -vv | head                     # a dry run, one line per file
-  jq '.summary' $demo/sync.json                  # the first run's report
-  sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'
-  $mstore sync --check-missing                   # the other direction: rows whose file is gone
-  $mstore reconstruct -n                         # check the whole store
-  man -l $(dirname "$mstore")/man/mstore-sync.1
-MSG
+# The commands to try next, their comments aligned whatever the paths' length.
+hints=(
+	"export MSTORE_CONFIG=$demo/mstore.conf" ""
+	"$mstore sync -n -vv | head" "a dry run, one line per file"
+	"jq '.summary' $demo/sync.json" "the first run's report"
+	"sqlite3 $demo/store.sqlite 'SELECT messageuid, messagefrom, messagecreatetime FROM hm_messages LIMIT 5'" ""
+	"$mstore sync --check-missing" "the other direction: rows whose file is gone"
+	"$mstore reconstruct -n" "check the whole store"
+	"man -l $(dirname "$mstore")/man/mstore-sync.1" "the manual (mstore help sync prints the same text)"
+)
+width=0
+for ((i = 0; i < ${#hints[@]}; i += 2)); do
+	[ -z "${hints[i + 1]}" ] || [ ${#hints[i]} -le $width ] || width=${#hints[i]}
+done
+echo; echo "Look at the result:"
+for ((i = 0; i < ${#hints[@]}; i += 2)); do
+	if [ -n "${hints[i + 1]}" ]; then
+		printf '  %-*s  # %s\n' "$width" "${hints[i]}" "${hints[i + 1]}"
+	else
+		printf '  %s\n' "${hints[i]}"
+	fi
+done

@@ -1,26 +1,74 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: install what is needed (Debian 12,
-# as root), build with AddressSanitizer + UndefinedBehaviorSanitizer and
-# -Werror, start throwaway PostgreSQL and MariaDB servers on loopback, run
-# the unit and end-to-end tests against SQLite, PostgreSQL and MariaDB,
-# fuzz the header parser for a while, stop the servers, and print
-#   N passed, N failed
-# as the last line.  Exit code 0 only if nothing failed.
+# as root), check that the build needs only the build packages
+# (tests/check-deps.sh), build with AddressSanitizer +
+# UndefinedBehaviorSanitizer and -Werror, start throwaway PostgreSQL and
+# MariaDB servers on loopback, run the unit and end-to-end tests against
+# SQLite, PostgreSQL and MariaDB, build again with ThreadSanitizer and run
+# the unit tests and the SQLite tests that start threads (walk, sync,
+# reconstruct), fuzz the header parser for a while, stop the servers, and
+# print
+#   N passed, N failed, N skipped
+# as the last line (every test of both builds, the dependency check and
+# the fuzzing count).  Exit code 0 only if nothing failed.
 #
 # Environment: MSTORE_FUZZ_SECONDS (default 120; 0 skips fuzzing),
-#              MSTORE_BUILD_DIR (default build-test).
+#              MSTORE_BUILD_DIR (default build-test),
+#              MSTORE_TSAN_BUILD_DIR (default build-tsan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 build=${MSTORE_BUILD_DIR:-build-test}
+tsan_build=${MSTORE_TSAN_BUILD_DIR:-build-tsan}
 fuzz_seconds=${MSTORE_FUZZ_SECONDS:-120}
+# A step that stops the run says which one; the tool's message is above.
+on_error() { echo "test.sh: failed (exit code $1) at line $2: $3" >&2; }
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
+
+# The end-to-end tests of threaded code run under ThreadSanitizer: the
+# walker, sync's analysis threads, reconstruct.  Not the crash and live
+# tests: they repeat runs many times and would take far longer under TSan.
+TSAN_E2E=(sync-sqlite sync_options-sqlite sync_badinput-sqlite sync_hints-sqlite reconstruct-sqlite)
+
+passed=0 failed=0 skipped=0
+# step NAME CMD...: a check that counts as one test.
+step() {
+	local name=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $name (see above)" >&2
+		failed=$((failed + 1))
+	fi
+}
+# add_results BUILD: count the results of the last `meson test` in BUILD.
+add_results() {
+	local log=$1/meson-logs/testlog.json
+	passed=$((passed + $(jq -s '[.[] | select(.result == "OK")] | length' "$log")))
+	failed=$((failed + $(jq -s '[.[] | select(.result != "OK" and .result != "SKIP")] | length' "$log")))
+	skipped=$((skipped + $(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")))
+}
+# configure BUILD OPTIONS...: set up BUILD once; -Dtests=enabled also on an
+# older directory, so a missing test package fails here, loudly.
+configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson configure "$dir" -Dtests=enabled
+	else
+		meson setup "$dir" -Dtests=enabled "$@"
+	fi
+}
 
 scripts/install-deps.sh --test
 
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false
-fi
+step "the build needs only the packages of scripts/install-deps.sh (tests/check-deps.sh)" tests/check-deps.sh
+
+configure "$build" -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C "$build"
+configure "$tsan_build" -Db_sanitize=thread
+ninja -C "$tsan_build"
 
 export MSTORE_TEST_DBS=${MSTORE_TEST_DBS:-/tmp/mstore-test-dbs}
 export MSTORE_TEST_ENV=$MSTORE_TEST_DBS/env
@@ -28,22 +76,22 @@ export MSTORE_TEST_REQUIRE_SERVERS=1
 tests/db-servers.sh start
 trap 'tests/db-servers.sh stop' EXIT
 
+# Failed tests are counted, not fatal (nor reported as a failed step).
 set +e
+trap - ERR
 meson test -C "$build" --print-errorlogs --num-processes 2
+add_results "$build"
+# TSAN_OPTIONS (halt_on_error: a race fails its test) come from
+# tests/meson.build, so a `meson test -C build-tsan` by hand runs the same.
+meson test -C "$tsan_build" --print-errorlogs --num-processes 2 --suite unit
+add_results "$tsan_build"
+meson test -C "$tsan_build" --print-errorlogs --num-processes 2 "${TSAN_E2E[@]}"
+add_results "$tsan_build"
 set -e
-
-log=$build/meson-logs/testlog.json
-passed=$(jq -s '[.[] | select(.result == "OK")] | length' "$log")
-failed=$(jq -s '[.[] | select(.result != "OK" and .result != "SKIP")] | length' "$log")
-skipped=$(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")
+trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
 if [ "$fuzz_seconds" -gt 0 ]; then
-	if tests/fuzz/run.sh "$fuzz_seconds"; then
-		passed=$((passed + 1))
-	else
-		echo "FAIL: fuzzing the header parser found a problem (see above)" >&2
-		failed=$((failed + 1))
-	fi
+	step "fuzzing the header parser found a problem" tests/fuzz/run.sh "$fuzz_seconds"
 fi
 
 tests/db-servers.sh stop

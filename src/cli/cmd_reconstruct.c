@@ -69,6 +69,7 @@ const char help_reconstruct[] =
 	"                      against accountmaxsize / domainmaxsize; 'OVER' marks an\n"
 	"                      account or domain above its limit (a report, not a finding)\n"
 	"  -v, --verbose       also print how many files and rows were checked\n"
+	"                      (-vv: a database error also quotes its SQL statement)\n"
 	"  --domain NAME       only these domains' accounts (repeatable)\n"
 	"  --shard K/N         only accounts hashing to K of N (the hash of mstore sync)\n"
 	"  --settle SECONDS    files and queue rows younger than this are left out of\n"
@@ -214,6 +215,7 @@ int cmd_reconstruct(int argc, char **argv)
 	rc_args a = { .o = { .stale_lock_seconds = 3600, .settle_seconds = 300, .progress = isatty(2), .out = stdout } };
 	cli_json_file_arg(argc, argv);
 	int i = cli_parse(&ctx, argc, argv, "hnrfmoqvd:", longopts, rc_option, &a);
+	db_set_verbosity(a.o.verbose); /* -vv: database errors quote the statement */
 	if (a.bad)
 		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);
 	if (ctx.json && !a.o.json_path)

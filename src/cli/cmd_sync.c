@@ -41,6 +41,7 @@ const char help_sync[] =
 	"  -n, --dry-run          report what would be done; write nothing, rename nothing\n"
 	"  -v, --verbose          one line per file that is not skipped; -vv also \"Skipped\".\n"
 	"                         \"Failed\" lines go to stderr, with or without -v\n"
+	"                         (-vv: a database error also quotes its SQL statement)\n"
 	"  --settle SECONDS       leave files modified in the last SECONDS (default 300)\n"
 	"  --domain NAME          only these domains' account folders (repeatable)\n"
 	"  --account ADDRESS      only these accounts' folders (repeatable)\n"
@@ -261,6 +262,7 @@ int cmd_sync(int argc, char **argv)
 	sync_args a = { .o = { .settle_seconds = 300, .progress = true, .log = stdout } };
 	cli_json_file_arg(argc, argv);
 	int i = cli_parse(&ctx, argc, argv, "hnv", longopts, sync_option, &a);
+	db_set_verbosity(a.o.verbose); /* -vv: database errors quote the statement */
 	if (a.bad)
 		return cli_usage(&ctx, "%s, not '%s'", a.bad_what, a.bad);
 	if (i != argc)

@@ -321,6 +321,17 @@ int db_fail(db *d, ms_err *e, ms_errcode code, const char *fmt, ...)
 	return ms_err_set(e, code, "%s: %s", d->name, cause);
 }
 
+/* Written by the CLI before it opens anything; read by every thread after. */
+static int verbosity;
+
+void db_set_verbosity(int level)
+{
+	verbosity = level;
+}
+
+/* The cause comes first and whole: callers cut messages to their lines
+ * (sync's "Failed" line), and what is cut must be the statement, never why
+ * it failed. */
 int db_fail_sql(db *d, const char *sql, ms_err *e, const char *fmt, ...)
 {
 	char cause[1536], excerpt[DB_SQL_EXCERPT + 8];
@@ -328,8 +339,21 @@ int db_fail_sql(db *d, const char *sql, ms_err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cause, sizeof cause, fmt, ap);
 	va_end(ap);
+	if (verbosity < 2)
+		return ms_err_set(e, MS_E_DB, "%s: %s", d->name, cause);
 	sql_excerpt(sql, excerpt, sizeof excerpt);
-	return ms_err_set(e, MS_E_DB, "%s: %s: %s", d->name, excerpt, cause);
+	return ms_err_set(e, MS_E_DB, "%s: %s [statement: %s]", d->name, cause, excerpt);
+}
+
+int db_fail_misuse(db *d, const char *sql, ms_err *e, const char *fmt, ...)
+{
+	char cause[1536], excerpt[DB_SQL_EXCERPT + 8];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cause, sizeof cause, fmt, ap);
+	va_end(ap);
+	sql_excerpt(sql, excerpt, sizeof excerpt);
+	return ms_err_set(e, MS_E_INTERNAL, "%s: %s: %s", d->name, excerpt, cause);
 }
 
 int64_t db_text_to_int64(const char *text)
@@ -501,9 +525,7 @@ int db_prepare_insert(db *d, const char *sql, const char *pk, db_stmt **out, ms_
 {
 	*out = NULL;
 	if (!pk || !is_identifier(pk)) {
-		db_fail_sql(d, sql, e, "identity column '%s' is not a plain column name", pk ? pk : "(none)");
-		e->code = MS_E_INTERNAL;
-		return -1;
+		return db_fail_misuse(d, sql, e, "identity column '%s' is not a plain column name", pk ? pk : "(none)");
 	}
 	return prepare_common(d, sql, pk, out, e);
 }
@@ -511,11 +533,11 @@ int db_prepare_insert(db *d, const char *sql, const char *pk, db_stmt **out, ms_
 static int check_param(db_stmt *s, int idx, ms_err *e)
 {
 	if (s->state != DB_ST_FRESH)
-		return db_fail_sql(s->d, s->sql, e, "parameter %d bound while the statement runs (db_reset it first)",
-		                   idx);
+		return db_fail_misuse(s->d, s->sql, e, "parameter %d bound while the statement runs (db_reset it first)",
+		                      idx);
 	if (idx < 1 || idx > s->nparams)
-		return db_fail_sql(s->d, s->sql, e, "parameter %d out of range (the statement has %d)", idx,
-		                   s->nparams);
+		return db_fail_misuse(s->d, s->sql, e, "parameter %d out of range (the statement has %d)", idx,
+		                      s->nparams);
 	return 0;
 }
 
@@ -546,7 +568,7 @@ int db_step(db_stmt *s, ms_err *e)
 	case DB_ST_DONE:
 		return DB_DONE;
 	case DB_ST_FAILED:
-		db_fail_sql(s->d, s->sql, e, "stepped again after a failure (db_reset it first)");
+		db_fail_misuse(s->d, s->sql, e, "stepped again after a failure (db_reset it first)");
 		return DB_ERROR;
 	case DB_ST_FRESH:
 		s->insert_id = 0;

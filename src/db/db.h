@@ -10,9 +10,14 @@
  * Values travel as int64 or text.  Timestamps are text in the form
  * "YYYY-MM-DD HH:MM:SS" (the databases convert); NULL is explicit.
  *
- * Errors name the server (the URL without the password) and the statement
- * (its first ~200 characters), e.g.
- *   postgresql://mstore@127.0.0.1:5432/mail: INSERT INTO hm_domains ...: ERROR: duplicate key ...
+ * Errors name the server (the URL without the password) and give the
+ * database's own account of the cause, in full: PostgreSQL's primary
+ * message, detail, hint and SQLSTATE; MariaDB's error number, SQLSTATE and
+ * message; SQLite's message and extended result code, e.g.
+ *   postgresql://mstore@127.0.0.1:5432/mail: ERROR: duplicate key value violates unique
+ *   constraint "hm_domains_pkey" (Key (domainid)=(1) already exists.) [SQLSTATE 23505]
+ * The statement's text follows only at verbosity 2 (-vv): it is long, and
+ * put first it pushed the cause out of every message cut to a line.
  */
 #ifndef MS_DB_H
 #define MS_DB_H
@@ -68,6 +73,10 @@ typedef enum {
  * DB_OPEN_CREATE. */
 int db_open(const char *url, const char *password, db_open_mode mode, db **out, ms_err *e);
 void db_close(db *d);
+
+/* 2 or more (the CLI's -vv): error messages end with the statement's
+ * text.  Set once, before any thread starts. */
+void db_set_verbosity(int level);
 
 db_dialect db_get_dialect(const db *d);
 /* The URL without the password, for messages ("sqlite:/x/y.db"). */

@@ -20,8 +20,8 @@
  * thousands of times; on a server, preparing costs a round trip). */
 #define DB_PARKED_MAX 32
 
-/* Messages quote at most this much of a statement. */
-#define DB_SQL_EXCERPT 200
+/* Messages quote at most this much of a statement (at verbosity 2). */
+#define DB_SQL_EXCERPT 400
 
 typedef struct db_ops {
 	/* Connect; on failure fill `e` (the caller adds nothing). */
@@ -95,9 +95,15 @@ void db_server_address(const db *d, char *buf, size_t len);
 /* "NAME: cause" for connection-level failures; returns -1. */
 int db_fail(db *d, ms_err *e, ms_errcode code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* "NAME: STATEMENT: cause" (statement cut to DB_SQL_EXCERPT, whitespace
- * folded); returns -1. */
+/* A statement failed: "NAME: cause", and at verbosity 2
+ * "NAME: cause [statement: SQL]" (cut to DB_SQL_EXCERPT, whitespace
+ * folded); returns -1 with code MS_E_DB. */
 int db_fail_sql(db *d, const char *sql, ms_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The caller misused a statement (a bug, not the database's answer):
+ * "NAME: STATEMENT: cause" whatever the verbosity, since the statement is
+ * what identifies the faulty call; returns -1. */
+int db_fail_misuse(db *d, const char *sql, ms_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* A driver's message on one line: runs of blanks folded into one space,

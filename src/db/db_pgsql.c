@@ -35,7 +35,9 @@ static pg_stmt *stmt_of(db_stmt *s)
 
 /* ---- errors ---------------------------------------------------------------- */
 
-/* "ERROR: primary message (detail)" from a failed result, or the
+/* "ERROR: primary message (detail; hint: ...) [SQLSTATE 23505]" from a
+ * failed result: the server's whole answer, since the primary message
+ * alone often does not say which row or value (the detail does).  The
  * connection's message when there is no result (connection lost). */
 static void result_cause(PGconn *c, const PGresult *r, char *buf, size_t len)
 {
@@ -48,9 +50,14 @@ static void result_cause(PGconn *c, const PGresult *r, char *buf, size_t len)
 	}
 	const char *severity = PQresultErrorField(r, PG_DIAG_SEVERITY);
 	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-	char raw[1536];
-	snprintf(raw, sizeof raw, "%s: %s%s%s%s", severity ? severity : "ERROR", primary, detail ? " (" : "",
-	         detail ? detail : "", detail ? ")" : "");
+	const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+	const char *sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	char raw[1536], extra[1024] = "";
+	if (detail || hint)
+		snprintf(extra, sizeof extra, " (%s%s%s%s)", detail ? detail : "", detail && hint ? "; " : "",
+		         hint ? "hint: " : "", hint ? hint : "");
+	snprintf(raw, sizeof raw, "%s: %s%s [SQLSTATE %s]", severity ? severity : "ERROR", primary, extra,
+	         sqlstate ? sqlstate : "?");
 	db_fold_message(raw, buf, len);
 }
 

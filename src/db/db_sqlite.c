@@ -36,16 +36,70 @@ static sqlite3_stmt *stmt_of(db_stmt *s)
 	return s->impl;
 }
 
-/* The cause of the last failure on the connection, with the system error
- * behind it when there is one ("disk I/O error (No space left on device)"). */
+/* Names of the result codes a store meets; others are shown by number. */
+static const struct {
+	int code;
+	const char *name;
+} code_names[] = {
+	{ SQLITE_ERROR, "SQLITE_ERROR" },
+	{ SQLITE_PERM, "SQLITE_PERM" },
+	{ SQLITE_ABORT, "SQLITE_ABORT" },
+	{ SQLITE_BUSY, "SQLITE_BUSY" },
+	{ SQLITE_BUSY_SNAPSHOT, "SQLITE_BUSY_SNAPSHOT" },
+	{ SQLITE_LOCKED, "SQLITE_LOCKED" },
+	{ SQLITE_NOMEM, "SQLITE_NOMEM" },
+	{ SQLITE_READONLY, "SQLITE_READONLY" },
+	{ SQLITE_READONLY_DBMOVED, "SQLITE_READONLY_DBMOVED" },
+	{ SQLITE_READONLY_CANTINIT, "SQLITE_READONLY_CANTINIT" },
+	{ SQLITE_IOERR, "SQLITE_IOERR" },
+	{ SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE" },
+	{ SQLITE_IOERR_FSYNC, "SQLITE_IOERR_FSYNC" },
+	{ SQLITE_IOERR_SHMOPEN, "SQLITE_IOERR_SHMOPEN" },
+	{ SQLITE_IOERR_SHMSIZE, "SQLITE_IOERR_SHMSIZE" },
+	{ SQLITE_CORRUPT, "SQLITE_CORRUPT" },
+	{ SQLITE_FULL, "SQLITE_FULL" },
+	{ SQLITE_CANTOPEN, "SQLITE_CANTOPEN" },
+	{ SQLITE_SCHEMA, "SQLITE_SCHEMA" },
+	{ SQLITE_TOOBIG, "SQLITE_TOOBIG" },
+	{ SQLITE_CONSTRAINT, "SQLITE_CONSTRAINT" },
+	{ SQLITE_CONSTRAINT_CHECK, "SQLITE_CONSTRAINT_CHECK" },
+	{ SQLITE_CONSTRAINT_FOREIGNKEY, "SQLITE_CONSTRAINT_FOREIGNKEY" },
+	{ SQLITE_CONSTRAINT_NOTNULL, "SQLITE_CONSTRAINT_NOTNULL" },
+	{ SQLITE_CONSTRAINT_PRIMARYKEY, "SQLITE_CONSTRAINT_PRIMARYKEY" },
+	{ SQLITE_CONSTRAINT_TRIGGER, "SQLITE_CONSTRAINT_TRIGGER" },
+	{ SQLITE_CONSTRAINT_UNIQUE, "SQLITE_CONSTRAINT_UNIQUE" },
+	{ SQLITE_MISMATCH, "SQLITE_MISMATCH" },
+	{ SQLITE_MISUSE, "SQLITE_MISUSE" },
+	{ SQLITE_RANGE, "SQLITE_RANGE" },
+	{ SQLITE_NOTADB, "SQLITE_NOTADB" },
+};
+
+static const char *code_name(int code)
+{
+	for (size_t i = 0; i < sizeof code_names / sizeof code_names[0]; i++)
+		if (code_names[i].code == code)
+			return code_names[i].name;
+	return NULL;
+}
+
+/* The cause of the last failure on the connection: SQLite's message, the
+ * system error behind it when there is one ("disk I/O error (No space left
+ * on device)"), and the extended result code, which tells apart what the
+ * message words alike (a UNIQUE from a PRIMARY KEY conflict, a busy from a
+ * locked database). */
 static void last_cause(sqlite3 *c, char *buf, size_t len)
 {
 	int sys = sqlite3_system_errno(c);
-	int primary = sqlite3_errcode(c) & 0xff; /* extended codes are on: SQLITE_IOERR_SHMSIZE is an IOERR */
+	int code = sqlite3_extended_errcode(c);
+	int primary = code & 0xff; /* SQLITE_IOERR_SHMSIZE is an IOERR */
+	const char *name = code_name(code);
+	char why[512] = "";
 	if (sys != 0 && (primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL))
-		snprintf(buf, len, "%s (%s)", sqlite3_errmsg(c), strerror(sys));
+		snprintf(why, sizeof why, " (%s)", strerror(sys));
+	if (name)
+		snprintf(buf, len, "%s%s [%s, extended code %d]", sqlite3_errmsg(c), why, name, code);
 	else
-		snprintf(buf, len, "%s", sqlite3_errmsg(c));
+		snprintf(buf, len, "%s%s [extended code %d]", sqlite3_errmsg(c), why, code);
 }
 
 static int fail_sql(db *d, const char *sql, ms_err *e)
@@ -217,7 +271,7 @@ static int prepare(db_stmt *s, ms_err *e)
 		return fail_sql(s->d, s->sql, e);
 	if (!single) {
 		sqlite3_finalize(st);
-		return db_fail_sql(s->d, s->sql, e, "not exactly one statement (use db_exec for scripts)");
+		return db_fail_misuse(s->d, s->sql, e, "not exactly one statement (use db_exec for scripts)");
 	}
 	s->impl = st;
 	s->nparams = sqlite3_bind_parameter_count(st);

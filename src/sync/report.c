@@ -108,7 +108,7 @@ void sync_report_entry(sync_run *run, const char *relpath, sync_category cat, co
 
 void sync_report_item(sync_run *run, const item *it)
 {
-	char reason[300];
+	char reason[800];
 	snprintf(reason, sizeof reason, "%s", it->reason);
 	if (it->uid)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), ", UID %lld", (long long)it->uid);

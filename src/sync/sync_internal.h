@@ -52,7 +52,7 @@ typedef struct cand {
 typedef struct item {
 	const cand *c;
 	sync_category cat;
-	char reason[200];
+	char reason[640];   /* a database error in full (issue 13) */
 	int64_t size;
 	time_t mtime;
 	const ms_dir_account *acct;   /* account import */

@@ -31,7 +31,7 @@ fi
 # the target's own file.  -Wno-unknown-warning-option: the project passes
 # GCC-only warning switches that clang does not know.
 if [ ! -f "$build/build.ninja" ]; then
-	CC=clang meson setup "$build" -Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false \
+	CC=clang meson setup "$build" -Dfuzz=enabled -Dtests=enabled -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args="-fsanitize=fuzzer-no-link -Wno-unknown-warning-option"
 fi
 if ! ninja -C "$build" -t targets all | grep '^tests/fuzz/fuzz_header:' >/dev/null; then

@@ -824,9 +824,22 @@ static void test_bulk_5000(void **state)
 static const char *duplicate_key_text(db_dialect dialect)
 {
 	switch (dialect) {
-	case DB_SQLITE: return "UNIQUE constraint failed";
-	case DB_PGSQL: return "ERROR: duplicate key value violates unique constraint";
-	case DB_MYSQL: return "Duplicate entry '1'";
+	case DB_SQLITE: return "UNIQUE constraint failed: t.id";
+	case DB_PGSQL: return "ERROR: duplicate key value violates unique constraint \"t_pkey\"";
+	case DB_MYSQL: return "Duplicate entry '1' for key 'PRIMARY'";
+	}
+	return "?";
+}
+
+/* What identifies the error beyond its words: SQLite's extended result
+ * code, PostgreSQL's detail and SQLSTATE, MariaDB's error number and
+ * SQLSTATE. */
+static const char *duplicate_key_codes(db_dialect dialect)
+{
+	switch (dialect) {
+	case DB_SQLITE: return "[SQLITE_CONSTRAINT_PRIMARYKEY, extended code 1555]";
+	case DB_PGSQL: return "(Key (id)=(1) already exists.) [SQLSTATE 23505]";
+	case DB_MYSQL: return "ERROR 1062 (23000): ";
 	}
 	return "?";
 }
@@ -844,6 +857,9 @@ static int insert_id_one(db *d, ms_err *e)
 	return rc;
 }
 
+/* Issue 13: the statement's text came first and pushed the server's
+ * message out of the line it was cut to.  Now: the server, then the
+ * database's whole answer; the statement only at verbosity 2 (-vv). */
 static void test_error_message(void **state)
 {
 	db *d = conn(state);
@@ -852,31 +868,83 @@ static void test_error_message(void **state)
 	assert_int_equal(insert_id_one(d, &e), DB_DONE);
 	assert_int_equal(insert_id_one(d, &e), DB_ERROR);
 	assert_int_equal(e.code, MS_E_DB);
-	assert_contains(e.msg, db_name(d));
-	assert_contains(e.msg, ": INSERT INTO t (id, name, n) VALUES (?, ?, ?): ");
-	assert_contains(e.msg, duplicate_key_text(dialect(state)));
 	assert_true(strncmp(e.msg, db_name(d), strlen(db_name(d))) == 0);
+	assert_contains(e.msg, duplicate_key_text(dialect(state)));
+	assert_contains(e.msg, duplicate_key_codes(dialect(state)));
+	assert_null(strstr(e.msg, "INSERT INTO"));
+	assert_null(strstr(e.msg, "statement:"));
 
-	/* a statement that does not prepare */
+	/* -vv: the statement follows the cause */
+	db_set_verbosity(2);
+	assert_int_equal(insert_id_one(d, &e), DB_ERROR);
+	db_set_verbosity(0);
+	assert_contains(e.msg, duplicate_key_codes(dialect(state)));
+	assert_contains(e.msg, " [statement: INSERT INTO t (id, name, n) VALUES (?, ?, ?)]");
+	assert_true(strstr(e.msg, duplicate_key_text(dialect(state))) < strstr(e.msg, "[statement: "));
+
+	/* a statement that does not prepare: the server names what is wrong */
 	db_stmt *s = (db_stmt *)&e;
 	assert_int_equal(db_prepare(d, "SELEC nonsense\n  FROM t", &s, &e), -1);
 	assert_null(s);
 	assert_contains(e.msg, db_name(d));
-	assert_contains(e.msg, "SELEC nonsense FROM t"); /* folded onto one line */
+	assert_contains(e.msg, "SELEC");
+	assert_null(strstr(e.msg, "statement:"));
 
-	/* a long statement is quoted by its first 200 characters */
-	char sql[600];
-	snprintf(sql, sizeof sql, "SELECT 1 /* %0300d */ FROM WHERE", 0);
+	/* at -vv a long statement is quoted folded onto one line, by its
+	 * first 400 characters */
+	char sql[900];
+	snprintf(sql, sizeof sql, "SELECT 1 /*\n %0500d */ FROM WHERE", 0);
+	db_set_verbosity(2);
 	assert_int_equal(db_prepare(d, sql, &s, &e), -1);
-	assert_contains(e.msg, "SELECT 1 /* 0000");
-	assert_contains(e.msg, "0000...: ");
+	db_set_verbosity(0);
+	assert_contains(e.msg, "[statement: SELECT 1 /* 0000");
+	assert_contains(e.msg, "0000...]");
 	assert_null(strstr(e.msg, "*/ FROM WHERE"));
 
-	/* db_exec failures name the statement too */
+	/* db_exec failures: the server's message names the table */
 	assert_int_equal(db_exec(d, "DROP TABLE no_such_table_here", &e), -1);
+	assert_int_equal(e.code, MS_E_DB);
 	assert_contains(e.msg, db_name(d));
-	assert_contains(e.msg, ": DROP TABLE no_such_table_here: ");
 	assert_contains(e.msg, "no_such_table_here");
+	assert_null(strstr(e.msg, "DROP TABLE"));
+}
+
+/* A NOT NULL violation names the column, with each database's code. */
+static void test_error_not_null(void **state)
+{
+	static const char *const expected[][2] = {
+		[DB_SQLITE] = { "NOT NULL constraint failed: u.name", "[SQLITE_CONSTRAINT_NOTNULL, extended code 1299]" },
+		[DB_PGSQL] = { "null value in column \"name\" of relation \"u\" violates not-null constraint",
+		               "[SQLSTATE 23502]" },
+		[DB_MYSQL] = { "Column 'name' cannot be null", "ERROR 1048 (23000): " },
+	};
+	db *d = conn(state);
+	ms_err e = { 0 };
+	MUST(db_exec(d, "CREATE TABLE u (name VARCHAR(20) NOT NULL)", e_));
+	db_stmt *s;
+	MUST(db_prepare(d, "INSERT INTO u (name) VALUES (?)", &s, e_));
+	MUST(db_bind_null(s, 1, e_));
+	assert_int_equal(db_step(s, &e), DB_ERROR);
+	db_finalize(s);
+	assert_int_equal(e.code, MS_E_DB);
+	assert_contains(e.msg, db_name(d));
+	assert_contains(e.msg, expected[dialect(state)][0]);
+	assert_contains(e.msg, expected[dialect(state)][1]);
+}
+
+/* A caller's misuse is a bug, not the database's answer: its message
+ * names the statement whatever the verbosity. */
+static void test_misuse_names_statement(void **state)
+{
+	db *d = conn(state);
+	create_table(d);
+	db_stmt *s;
+	ms_err e = { 0 };
+	MUST(db_prepare(d, "SELECT n FROM t WHERE n = ?", &s, e_));
+	assert_int_equal(db_bind_int64(s, 2, 1, &e), -1);
+	db_finalize(s);
+	assert_int_equal(e.code, MS_E_INTERNAL);
+	assert_contains(e.msg, ": SELECT n FROM t WHERE n = ?: parameter 2 out of range");
 }
 
 /* A statement that failed inside a transaction: PostgreSQL aborts the
@@ -894,7 +962,7 @@ static void test_commit_after_failure(void **state)
 	if (dialect(state) == DB_PGSQL) {
 		assert_int_equal(rc, -1);
 		assert_contains(e.msg, db_name(d));
-		assert_contains(e.msg, "COMMIT: the server rolled the transaction back");
+		assert_contains(e.msg, ": the server rolled the transaction back");
 		assert_int_equal(count_rows(d, "SELECT COUNT(*) FROM t"), 1);
 	} else {
 		if (rc < 0)
@@ -979,8 +1047,8 @@ static void test_query_int64(void **state)
 	v = 99;
 	assert_int_equal(db_query_int64(d, "SELECT n FROM t", &v, &e), 0);
 	assert_int_equal(v, 99);
-	assert_int_equal(db_query_int64(d, "SELECT nothing FROM nowhere_at_all", &v, &e), -1);
-	assert_contains(e.msg, "SELECT nothing FROM nowhere_at_all");
+	assert_int_equal(db_query_int64(d, "SELECT x FROM nowhere_at_all", &v, &e), -1);
+	assert_contains(e.msg, "nowhere_at_all");
 }
 
 static void test_bind_errors(void **state)
@@ -1002,7 +1070,7 @@ static void test_bind_errors(void **state)
 	db_finalize(s);
 	/* one statement at a time */
 	assert_int_equal(db_prepare(d, "SELECT 1; SELECT 2", &s, &e), -1);
-	assert_contains(e.msg, "SELECT 1; SELECT 2");
+	assert_int_not_equal(e.code, MS_OK);
 	/* the identity column goes into SQL, so it must be a plain name */
 	assert_int_equal(db_prepare_insert(d, "INSERT INTO t (n) VALUES (1)", "id; DROP TABLE t", &s, &e), -1);
 	assert_contains(e.msg, "not a plain column name");
@@ -1052,6 +1120,7 @@ static void test_exec_script(void **state)
 		DRIVER_TEST(test_int64_roundtrip, b), DRIVER_TEST(test_changes, b),             \
 		DRIVER_TEST(test_reset_rebind, b), DRIVER_TEST(test_transactions, b),           \
 		DRIVER_TEST(test_bulk_5000, b), DRIVER_TEST(test_error_message, b),             \
+		DRIVER_TEST(test_error_not_null, b), DRIVER_TEST(test_misuse_names_statement, b), \
 		DRIVER_TEST(test_commit_after_failure, b), DRIVER_TEST(test_interleaved, b), \
 		DRIVER_TEST(test_statement_reuse, b), DRIVER_TEST(test_query_int64, b),         \
 		DRIVER_TEST(test_bind_errors, b), DRIVER_TEST(test_columns, b),                 \
