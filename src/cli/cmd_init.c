@@ -11,12 +11,19 @@
 const char help_init[] =
 	"usage: mstore init [URL] [--print-sql sqlite|pgsql|mysql]\n\n"
 	"Create a new, empty store in the database named by URL (or --db, or the\n"
-	"configuration): every table, column and index of the hMailServer 5.7 schema\n"
-	"and hm_dbversion = 5704, nothing else, so the result can be handed to\n"
-	"hMailServer.  A SQLite file is created if missing; a PostgreSQL or MariaDB\n"
-	"database must exist and be empty of hm_ tables.  A database that already\n"
-	"holds a store is refused.\n\n"
-	"  --print-sql DIALECT  print the DDL for that database and touch nothing\n\n"
+	"configuration): every table, column and index of the hMailServer 5.7 schema,\n"
+	"the rows hMailServer's setup script inserts (114 settings, the SMTP, submission,\n"
+	"POP3 and IMAP ports, the two IP ranges, server messages, DNS and SURBL\n"
+	"blacklists, blocked attachments; one transaction) and, last, hm_dbversion =\n"
+	"5704.  On PostgreSQL or MariaDB the result is a store hMailServer 5.7\n"
+	"can be pointed at (its hMailServer.INI names the database).  hMailServer has\n"
+	"no SQLite driver: a SQLite store is for mstore (and for moving into a server\n"
+	"database later), never for hMailServer itself.\n\n"
+	"A SQLite file is created if missing; a PostgreSQL or MariaDB database must\n"
+	"exist and be empty of hm_ tables.  A database that already holds a store is\n"
+	"refused.\n\n"
+	"  --print-sql DIALECT  print the tables, indexes and version row for that\n"
+	"                       database (not the default rows) and touch nothing\n\n"
 	"Example:\n"
 	"  mstore init sqlite:/var/lib/mstore/store.db\n"
 	"  MSTORE_DB_PASSWORD=... mstore init postgresql://hmail@127.0.0.1:5432/hmailserver\n";
@@ -73,7 +80,8 @@ int cmd_init(int argc, char **argv)
 	else if (ctx.json)
 		printf("{\"created\":true,\"version\":%d}\n", MS_SCHEMA_VERSION_CREATED);
 	else
-		printf("created an empty hMailServer 5.7 store (schema %d)\n", MS_SCHEMA_VERSION_CREATED);
+		printf("created an empty hMailServer 5.7 store (schema %d, with the setup script's default rows)\n",
+		       MS_SCHEMA_VERSION_CREATED);
 	ms_config_free(&cfg);
 	return rc;
 }
