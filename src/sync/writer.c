@@ -439,7 +439,7 @@ static int insert_queue_item(sync_run *run, item *it, ms_err *e)
 	if (ms_sql_insert(d, "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype,"
 	                  " messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags,"
 	                  " messagecreatetime, messagelocked, messageuid)"
-	                  " VALUES (0, 0, ?, 1, ?, ?, 0, '1901-01-01 00:00:00', 0, ?, 1, 0)",
+	                  " VALUES (0, 0, ?, 1, ?, ?, 0, '1901-01-01 00:00:00', 32, ?, 1, 0)",
 	                  "messageid", PARAMS(P_TEXT(row_name(it)), P_TEXT(it->from), P_INT(it->size), P_TEXT(it->created)),
 	                  &id, e) < 0)
 		return -1;

@@ -34,4 +34,20 @@ expect_eq "$(q "SELECT length(smtext) FROM hm_servermessages WHERE smname = 'VIR
 mst help init; expect_ok "help init"
 expect_out_contains "no SQLite driver" "init help says hMailServer cannot use a SQLite store"
 
+# --- queue imports get messageflags 32, as every new row in hMailServer ----
+D=$T_TMP/Data
+mkdir -p "$D"
+M domain add flags.test; expect_ok "domain for the queue test"
+M account add ann@flags.test; expect_ok "account for the queue test"
+printf 'From: x@outside.test\r\nTo: ann@flags.test\r\nDate: Mon, 01 Jan 2024 10:00:00 +0000\r\n\r\nbody\r\n' \
+	>"$D/{F1A90000-0000-0000-0000-000000000001}.eml"
+mkdir -p "$D/flags.test/ann/F2"
+printf 'From: x@outside.test\r\nTo: ann@flags.test\r\n\r\nbody\r\n' \
+	>"$D/flags.test/ann/F2/{F2A90000-0000-0000-0000-000000000002}.eml"
+mst --db "$URL" --data "$D" sync --settle 0; expect_ok "sync a queue file and an account file"
+expect_eq "$(q "SELECT messagetype, messageflags FROM hm_messages WHERE messagefilename = '{F1A90000-0000-0000-0000-000000000001}.eml'" | tr '\t' ' ')" \
+	"1 32" "queue row has the Recent flag (32), as hMailServer writes it"
+expect_eq "$(q "SELECT messagetype, messageflags FROM hm_messages WHERE messagefilename = '{F2A90000-0000-0000-0000-000000000002}.eml'" | tr '\t' ' ')" \
+	"2 32" "account row has the Recent flag (32)"
+
 t_done
