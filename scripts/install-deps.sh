@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential meson ninja-build pkg-config
-	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev)
+	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev)
 TEST_PKGS=(libcmocka-dev sqlite3 postgresql mariadb-server mariadb-client time
 	clang libclang-rt-14-dev jq groff-base)
 
