@@ -135,4 +135,15 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_accounts a JOIN hm_domains d ON d.domain
 expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders f JOIN hm_accounts a ON a.accountid = f.folderaccountid WHERE a.accountaddress LIKE '%@lim.test'")" \
 	"3" "no INBOX from a refused account"
 
+# A queue file's To: matches an IDN domain in the form hMailServer stores
+# (ACE); a To: in Unicode form matches no local domain, in hMailServer
+# (its domains are ACE only and names are compared as text) as in mstore.
+printf 'From: x@outside.test\r\nTo: ann@xn--bcher-kva.test\r\n\r\nbody\r\n' >"$D/{1D100000-0000-0000-0000-000000000001}.eml"
+printf 'From: x@outside.test\r\nTo: ann@b\xc3\xbccher.test\r\n\r\nbody\r\n' >"$D/{1D200000-0000-0000-0000-000000000002}.eml"
+mst --db "$URL" --data "$D" sync --settle 0 --queue-only -v; expect_ok "sync the IDN queue files"
+expect_eq "$(q "SELECT r.recipientaddress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messagefilename = '{1D100000-0000-0000-0000-000000000001}.eml'")" \
+	"ann@xn--bcher-kva.test" "To: in ACE form reaches the account of the IDN domain"
+expect_out_contains "{1D200000-0000-0000-0000-000000000002}.eml: no local recipients" \
+	"To: in Unicode form is not local, as in hMailServer"
+
 t_done
