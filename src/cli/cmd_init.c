@@ -22,8 +22,9 @@ const char help_init[] =
 	"A SQLite file is created if missing; a PostgreSQL or MariaDB database must\n"
 	"exist and be empty of hm_ tables.  A database that already holds a store is\n"
 	"refused.\n\n"
-	"  --print-sql DIALECT  print the tables, indexes and version row for that\n"
-	"                       database (not the default rows) and touch nothing\n\n"
+	"  --print-sql DIALECT  print the same as an SQL script for that database's own\n"
+	"                       client (tables, indexes, default rows, version row) and\n"
+	"                       touch nothing\n\n"
 	"Example:\n"
 	"  mstore init sqlite:/var/lib/mstore/store.db\n"
 	"  MSTORE_DB_PASSWORD=... mstore init postgresql://hmail@127.0.0.1:5432/hmailserver\n";

@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum { V_INT, V_TEXT, V_NULL };
 
@@ -312,4 +313,63 @@ int ms_init_rows_insert(db *d, ms_err *e)
 		if (insert_row_set(d, &init_rows[i], e) < 0)
 			return ms_err_prefix(e, "inserting hMailServer's default rows");
 	return 0;
+}
+
+/* ---- the same rows as SQL text, for `mstore init --print-sql` ---------- */
+
+/* A text value as a literal of the dialect.  PostgreSQL (E'') and MySQL
+ * take \r \n \\ \' escapes; SQLite has none, so CR and LF are spliced in
+ * with char(). */
+static void print_text(db_dialect d, const char *s, FILE *f)
+{
+	if (d == DB_SQLITE) {
+		fputc('\'', f);
+		for (; *s; s++) {
+			if (*s == '\r' || *s == '\n')
+				fprintf(f, "' || char(%d) || '", *s);
+			else if (*s == '\'')
+				fputs("''", f);
+			else
+				fputc(*s, f);
+		}
+		fputc('\'', f);
+		return;
+	}
+	fputs(d == DB_PGSQL ? "E'" : "'", f);
+	for (; *s; s++) {
+		switch (*s) {
+		case '\r': fputs("\\r", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\\': fputs("\\\\", f); break;
+		case '\'': fputs("\\'", f); break;
+		default: fputc(*s, f);
+		}
+	}
+	fputc('\'', f);
+}
+
+static void print_row(db_dialect d, const row_set *rs, const cell *row, FILE *f)
+{
+	/* The statement up to its placeholders, then the values. */
+	const char *values = strstr(rs->insert, " VALUES (");
+	fprintf(f, "%.*s VALUES (", (int)(values - rs->insert), rs->insert);
+	for (int c = 0; c < rs->ncolumns; c++) {
+		if (c > 0)
+			fputs(", ", f);
+		if (row[c].type == V_INT)
+			fprintf(f, "%lld", (long long)row[c].i);
+		else if (row[c].type == V_TEXT)
+			print_text(d, row[c].s, f);
+		else
+			fputs("NULL", f);
+	}
+	fputs(");\n", f);
+}
+
+int ms_init_rows_print(db_dialect d, FILE *f)
+{
+	for (size_t i = 0; i < sizeof init_rows / sizeof init_rows[0]; i++)
+		for (size_t r = 0; r < init_rows[i].nrows; r++)
+			print_row(d, &init_rows[i], init_rows[i].rows[r], f);
+	return ferror(f) ? -1 : 0;
 }

@@ -31,6 +31,21 @@ expect_eq "$(q "SELECT portnumber FROM hm_tcpipports ORDER BY portid" | tr '\n' 
 expect_eq "$(q "SELECT length(smtext) FROM hm_servermessages WHERE smname = 'VIRUS_ATTACHMENT_REMOVED'")" "115" \
 	"server message holds CR LF (two bytes), not a literal backslash pair"
 
+# --print-sql writes the same rows, quoted for the database's own client.
+B=$MSTORE_TEST_BACKEND
+mst init --print-sql "$B"; expect_ok "init --print-sql $B"
+cp "$T_TMP/out" "$T_TMP/script.sql"
+URL2=$(t_new_db printsql) || { t_fail "cannot create a second test database"; t_done; }
+case "$B" in
+sqlite) sqlite3 -batch -bail "${URL2#sqlite:}" <"$T_TMP/script.sql" ;;
+pgsql) t_psql -d "${URL2##*/}" -f "$T_TMP/script.sql" >/dev/null ;;
+mysql) t_mysql "${URL2##*/}" <"$T_TMP/script.sql" ;;
+esac || t_fail "the $B client rejected the output of --print-sql"
+fidelity_dump "$URL2" >"$T_TMP/script-rows.tsv"
+t_ok
+diff -u "$T_TMP/expected.tsv" "$T_TMP/script-rows.tsv" >"$T_TMP/diff" ||
+	t_fail "rows of init --print-sql differ from hMailServer's setup script: $(head -c 1500 "$T_TMP/diff")"
+
 mst help init; expect_ok "help init"
 expect_out_contains "no SQLite driver" "init help says hMailServer cannot use a SQLite store"
 
