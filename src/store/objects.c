@@ -159,6 +159,16 @@ int ms_account_local_check(const char *address, const char *local, ms_err *e)
 	return 0;
 }
 
+/* A domain typed to find objects, in the form it is stored in: a Unicode
+ * name in its ACE form.  Anything else stays as typed (a lookup needs no
+ * rules, and an old row may break them). */
+static void lookup_domain(const char *in, char out[256])
+{
+	ms_err ignored = { 0 };
+	if (is_ascii(in) || ms_domain_to_ascii(in, out, &ignored) < 0)
+		snprintf(out, 256, "%s", in);
+}
+
 /* "local@domain" with the domain lowered. */
 static int normalize_address(const char *address, char out[256], char domain[256], ms_err *e)
 {
@@ -538,6 +548,9 @@ static void read_account(db_stmt *st, void *elem)
 
 int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.accountid, a.accountdomainid, a.accountaddress, a.accountactive, a.accountmaxsize,"
@@ -545,7 +558,7 @@ int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n
 		"  AND f.folderparentid = -1 AND UPPER(f.foldername) = 'INBOX')"
 		" FROM hm_accounts a JOIN hm_domains d ON d.domainid = a.accountdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.accountaddress",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e) < 0)
 		return -1;
 	return collect_rows(st, sizeof **out, read_account, (void **)out, n, e);
 }
@@ -584,12 +597,15 @@ static void read_alias(db_stmt *st, void *elem)
 
 int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.aliasid, a.aliasname, a.aliasvalue, a.aliasactive FROM hm_aliases a"
 		" JOIN hm_domains d ON d.domainid = a.aliasdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.aliasname",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e) < 0)
 		return -1;
 	return collect_rows(st, sizeof **out, read_alias, (void **)out, n, e);
 }
@@ -664,6 +680,9 @@ static int add_member(ms_dlist *l, const char *addr, ms_err *e)
 /* One query for lists and members (LEFT JOIN), grouped as rows arrive. */
 int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	*out = NULL;
 	*n = 0;
@@ -674,7 +693,7 @@ int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms
 		" LEFT JOIN hm_distributionlistsrecipients r ON r.distributionlistrecipientlistid = l.distributionlistid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?))"
 		" ORDER BY l.distributionlistaddress, r.distributionlistrecipientaddress",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e);
 	if (rc < 0)
 		return -1;
 	while ((rc = db_step(st, e)) == DB_ROW) {

@@ -119,6 +119,15 @@ M list add 'team@bücher.test'; expect_ok "list in a Unicode-typed domain"
 M list member 'team@bücher.test' 'x@ünï.test'; expect_ok "member of a list named with a Unicode domain"
 expect_eq "$(q "SELECT distributionlistrecipientaddress FROM hm_distributionlistsrecipients")" "x@xn--n-nga1b.test" \
 	"member stored with the ACE domain"
+M account list --domain 'Bücher.test' --json; expect_ok "account list by the Unicode domain"
+expect_eq "$(t_out | jq -r '[.[].address] | join(",")')" "ann@xn--bcher-kva.test,bob@xn--bcher-kva.test" \
+	"a Unicode --domain finds the accounts stored under the ACE name"
+M alias list --domain 'bücher.test' --json; expect_ok "alias list by the Unicode domain"
+M list list --domain 'bücher.test' --json; expect_ok "list list by the Unicode domain"
+expect_eq "$(t_out | jq -r '.[0].address')" "team@xn--bcher-kva.test" "a Unicode --domain finds the list"
+# account delete takes the stored (ACE) address: its check for files left in
+# the account's directory builds the path from the address as given.
+M account delete 'bob@bücher.test' -n; expect_rc 2 "account delete wants the stored ACE address"
 M domain add 'a‍b.test'; expect_rc 2 "a name IDNA2008 refuses (zero-width joiner)"
 expect_err_contains "not a valid internationalized domain name (IDNA2008" "IDNA rule named"
 
