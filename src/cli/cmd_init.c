@@ -5,7 +5,7 @@
 
 #include "cli/cli.h"
 #include "store/schema.h"
-#include "store/sql.h"
+#include "store/objects.h"
 #include "util/json.h"
 
 const char help_init[] =
@@ -93,19 +93,6 @@ const char help_info[] =
 	"accounts, aliases, distribution lists, folders, queued and delivered messages\n"
 	"and their total size, and the data directory.\n";
 
-static const struct { const char *key, *sql; } info_counts[] = {
-	{ "domains", "SELECT COUNT(*) FROM hm_domains" },
-	{ "domain_aliases", "SELECT COUNT(*) FROM hm_domain_aliases" },
-	{ "accounts", "SELECT COUNT(*) FROM hm_accounts" },
-	{ "aliases", "SELECT COUNT(*) FROM hm_aliases" },
-	{ "distribution_lists", "SELECT COUNT(*) FROM hm_distributionlists" },
-	{ "folders", "SELECT COUNT(*) FROM hm_imapfolders" },
-	{ "messages_delivered", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2" },
-	{ "messages_queued", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1" },
-	{ "message_bytes", "SELECT COALESCE(SUM(messagesize), 0) FROM hm_messages" },
-};
-#define N_INFO (sizeof info_counts / sizeof info_counts[0])
-
 int cmd_info(int argc, char **argv)
 {
 	cli_ctx ctx = { .cmd = "info" };
@@ -116,13 +103,12 @@ int cmd_info(int argc, char **argv)
 	int rc = cli_open_store(&ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
-	int64_t v[N_INFO];
+	ms_count v[MS_STORE_NCOUNTS];
 	ms_err e = { 0 };
-	for (size_t k = 0; k < N_INFO; k++)
-		if (ms_sql_int(s->db, info_counts[k].sql, NO_PARAMS, &v[k], &e) < 0) {
-			ms_store_close(s);
-			return cli_fail(&e);
-		}
+	if (ms_store_counts(s, v, &e) < 0) {
+		ms_store_close(s);
+		return cli_fail(&e);
+	}
 	if (ctx.json) {
 		ms_json j;
 		ms_json_init(&j, stdout);
@@ -130,15 +116,15 @@ int cmd_info(int argc, char **argv)
 		ms_json_kv_string(&j, "database", db_name(s->db));
 		ms_json_kv_int(&j, "schema_version", s->version);
 		ms_json_kv_string(&j, "data_dir", s->data_dir);
-		for (size_t k = 0; k < N_INFO; k++)
-			ms_json_kv_int(&j, info_counts[k].key, v[k]);
+		for (size_t k = 0; k < MS_STORE_NCOUNTS; k++)
+			ms_json_kv_int(&j, v[k].key, v[k].value);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 	} else {
 		printf("database        %s\nschema version  %d\ndata directory  %s\n", db_name(s->db), s->version,
 		       s->data_dir ? s->data_dir : "(not configured)");
-		for (size_t k = 0; k < N_INFO; k++)
-			printf("%-19s %lld\n", info_counts[k].key, (long long)v[k]);
+		for (size_t k = 0; k < MS_STORE_NCOUNTS; k++)
+			printf("%-19s %lld\n", v[k].key, (long long)v[k].value);
 	}
 	ms_store_close(s);
 	return EXIT_OK;

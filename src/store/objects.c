@@ -778,3 +778,26 @@ int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account
 		}
 	return db_commit(s->db, e);
 }
+
+/* ---- counts for mstore info ---------------------------------------------------- */
+
+int ms_store_counts(ms_store *s, ms_count out[MS_STORE_NCOUNTS], ms_err *e)
+{
+	static const struct { const char *key, *sql; } counts[MS_STORE_NCOUNTS] = {
+		{ "domains", "SELECT COUNT(*) FROM hm_domains" },
+		{ "domain_aliases", "SELECT COUNT(*) FROM hm_domain_aliases" },
+		{ "accounts", "SELECT COUNT(*) FROM hm_accounts" },
+		{ "aliases", "SELECT COUNT(*) FROM hm_aliases" },
+		{ "distribution_lists", "SELECT COUNT(*) FROM hm_distributionlists" },
+		{ "folders", "SELECT COUNT(*) FROM hm_imapfolders" },
+		{ "messages_delivered", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2" },
+		{ "messages_queued", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1" },
+		{ "message_bytes", "SELECT COALESCE(SUM(messagesize), 0) FROM hm_messages" },
+	};
+	for (size_t k = 0; k < MS_STORE_NCOUNTS; k++) {
+		out[k].key = counts[k].key;
+		if (ms_sql_int(s->db, counts[k].sql, NO_PARAMS, &out[k].value, e) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -126,4 +126,14 @@ void ms_dlist_free(ms_dlist *v, size_t n);
  * use, 0 if free, -1 on error. */
 int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_err *e);
 
+/* What `mstore info` shows: how many domains, domain aliases, accounts,
+ * aliases, lists, folders, delivered and queued messages the store holds
+ * and the messages' total size, as named values in a fixed order. */
+#define MS_STORE_NCOUNTS 9
+typedef struct ms_count {
+	const char *key;
+	int64_t value;
+} ms_count;
+int ms_store_counts(ms_store *s, ms_count out[MS_STORE_NCOUNTS], ms_err *e);
+
 #endif
