@@ -12,7 +12,7 @@ set -euo pipefail
 
 # Compiling mstore and its manual pages.
 BUILD_PKGS=(build-essential meson ninja-build pkg-config
-	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev)
+	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev)
 # What the README's commands use beside mstore: `man -l` (man-db renders
 # with groff-base), `jq` for --json reports, `sqlite3` to look into a store.
 USE_PKGS=(man-db groff-base jq sqlite3)

@@ -5,18 +5,26 @@
 
 #include "cli/cli.h"
 #include "store/schema.h"
-#include "store/sql.h"
+#include "store/objects.h"
 #include "util/json.h"
 
 const char help_init[] =
 	"usage: mstore init [URL] [--print-sql sqlite|pgsql|mysql]\n\n"
 	"Create a new, empty store in the database named by URL (or --db, or the\n"
-	"configuration): every table, column and index of the hMailServer 5.7 schema\n"
-	"and hm_dbversion = 5704, nothing else, so the result can be handed to\n"
-	"hMailServer.  A SQLite file is created if missing; a PostgreSQL or MariaDB\n"
-	"database must exist and be empty of hm_ tables.  A database that already\n"
-	"holds a store is refused.\n\n"
-	"  --print-sql DIALECT  print the DDL for that database and touch nothing\n\n"
+	"configuration): every table, column and index of the hMailServer 5.7 schema,\n"
+	"the rows hMailServer's setup script inserts (114 settings, the SMTP, submission,\n"
+	"POP3 and IMAP ports, the two IP ranges, server messages, DNS and SURBL\n"
+	"blacklists, blocked attachments; one transaction) and, last, hm_dbversion =\n"
+	"5704.  On PostgreSQL or MariaDB the result is a store hMailServer 5.7\n"
+	"can be pointed at (its hMailServer.INI names the database).  hMailServer has\n"
+	"no SQLite driver: a SQLite store is for mstore (and for moving into a server\n"
+	"database later), never for hMailServer itself.\n\n"
+	"A SQLite file is created if missing; a PostgreSQL or MariaDB database must\n"
+	"exist and be empty of hm_ tables.  A database that already holds a store is\n"
+	"refused.\n\n"
+	"  --print-sql DIALECT  print the same as an SQL script for that database's own\n"
+	"                       client (tables, indexes, default rows, version row) and\n"
+	"                       touch nothing\n\n"
 	"Example:\n"
 	"  mstore init sqlite:/var/lib/mstore/store.db\n"
 	"  MSTORE_DB_PASSWORD=... mstore init postgresql://hmail@127.0.0.1:5432/hmailserver\n";
@@ -73,7 +81,8 @@ int cmd_init(int argc, char **argv)
 	else if (ctx.json)
 		printf("{\"created\":true,\"version\":%d}\n", MS_SCHEMA_VERSION_CREATED);
 	else
-		printf("created an empty hMailServer 5.7 store (schema %d)\n", MS_SCHEMA_VERSION_CREATED);
+		printf("created an empty hMailServer 5.7 store (schema %d, with the setup script's default rows)\n",
+		       MS_SCHEMA_VERSION_CREATED);
 	ms_config_free(&cfg);
 	return rc;
 }
@@ -83,19 +92,6 @@ const char help_info[] =
 	"Open the store, check its schema version and show what it holds: domains,\n"
 	"accounts, aliases, distribution lists, folders, queued and delivered messages\n"
 	"and their total size, and the data directory.\n";
-
-static const struct { const char *key, *sql; } info_counts[] = {
-	{ "domains", "SELECT COUNT(*) FROM hm_domains" },
-	{ "domain_aliases", "SELECT COUNT(*) FROM hm_domain_aliases" },
-	{ "accounts", "SELECT COUNT(*) FROM hm_accounts" },
-	{ "aliases", "SELECT COUNT(*) FROM hm_aliases" },
-	{ "distribution_lists", "SELECT COUNT(*) FROM hm_distributionlists" },
-	{ "folders", "SELECT COUNT(*) FROM hm_imapfolders" },
-	{ "messages_delivered", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2" },
-	{ "messages_queued", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1" },
-	{ "message_bytes", "SELECT COALESCE(SUM(messagesize), 0) FROM hm_messages" },
-};
-#define N_INFO (sizeof info_counts / sizeof info_counts[0])
 
 int cmd_info(int argc, char **argv)
 {
@@ -107,13 +103,12 @@ int cmd_info(int argc, char **argv)
 	int rc = cli_open_store(&ctx, DB_OPEN_READ_ONLY, &s);
 	if (rc != EXIT_OK)
 		return rc;
-	int64_t v[N_INFO];
+	ms_count v[MS_STORE_NCOUNTS];
 	ms_err e = { 0 };
-	for (size_t k = 0; k < N_INFO; k++)
-		if (ms_sql_int(s->db, info_counts[k].sql, NO_PARAMS, &v[k], &e) < 0) {
-			ms_store_close(s);
-			return cli_fail(&e);
-		}
+	if (ms_store_counts(s, v, &e) < 0) {
+		ms_store_close(s);
+		return cli_fail(&e);
+	}
 	if (ctx.json) {
 		ms_json j;
 		ms_json_init(&j, stdout);
@@ -121,15 +116,15 @@ int cmd_info(int argc, char **argv)
 		ms_json_kv_string(&j, "database", db_name(s->db));
 		ms_json_kv_int(&j, "schema_version", s->version);
 		ms_json_kv_string(&j, "data_dir", s->data_dir);
-		for (size_t k = 0; k < N_INFO; k++)
-			ms_json_kv_int(&j, info_counts[k].key, v[k]);
+		for (size_t k = 0; k < MS_STORE_NCOUNTS; k++)
+			ms_json_kv_int(&j, v[k].key, v[k].value);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 	} else {
 		printf("database        %s\nschema version  %d\ndata directory  %s\n", db_name(s->db), s->version,
 		       s->data_dir ? s->data_dir : "(not configured)");
-		for (size_t k = 0; k < N_INFO; k++)
-			printf("%-19s %lld\n", info_counts[k].key, (long long)v[k]);
+		for (size_t k = 0; k < MS_STORE_NCOUNTS; k++)
+			printf("%-19s %lld\n", v[k].key, (long long)v[k].value);
 	}
 	ms_store_close(s);
 	return EXIT_OK;

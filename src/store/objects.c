@@ -12,10 +12,18 @@
 #include <string.h>
 #include <strings.h>
 
+#include <idn2.h>
+
 #include "util/str.h"
 #include "store/sql.h"
 
 /* ---- validation -------------------------------------------------------- */
+
+/* The rules are hMailServer 5.7's, so that whatever mstore creates the
+ * server and its administrator accept and can save again:
+ * StringParser::IsValidDomainName for domain names, and
+ * PreSaveLimitationsCheck::IsValidAccountAddress_ for account addresses
+ * (docs/hmailserver-compatibility.md lists them with file and line). */
 
 static bool has_bad_char(const char *s)
 {
@@ -32,6 +40,48 @@ static void lower_ascii(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
+static bool is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* "[1.2.3.4]": hMailServer accepts an address literal as a domain. */
+static bool is_address_literal(const char *name)
+{
+	const char *p = name;
+	if (*p++ != '[')
+		return false;
+	for (int part = 0; part < 4; part++) {
+		int digits = 0;
+		while (isdigit((unsigned char)*p) && digits < 4)
+			p++, digits++;
+		if (digits == 0 || digits > 3 || *p++ != (part < 3 ? '.' : ']'))
+			return false;
+	}
+	return *p == '\0';
+}
+
+/* One label of a domain name: 1-63 letters, digits and '-', neither first
+ * nor last a '-'. */
+static int label_check(const char *name, const char *label, size_t len, ms_err *e)
+{
+	if (len == 0)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name (empty label)", name);
+	if (len > 63)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name: a label is longer than 63 characters", name);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)label[i]) && label[i] != '-')
+			return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name hMailServer accepts: character '%c' "
+			                  "(a label holds letters, digits and '-' only)", name, label[i]);
+	if (label[0] == '-' || label[len - 1] == '-')
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name hMailServer accepts: "
+		                  "a label starts or ends with '-'", name);
+	return 0;
+}
+
 int ms_domain_name_check(const char *name, ms_err *e)
 {
 	size_t len = strlen(name);
@@ -39,15 +89,40 @@ int ms_domain_name_check(const char *name, ms_err *e)
 		return ms_err_set(e, MS_E_USAGE, "empty domain name");
 	if (len > 80)
 		return ms_err_set(e, MS_E_USAGE, "domain name '%s' is longer than 80 characters", name);
-	if (name[0] == '.' || name[len - 1] == '.' || strstr(name, ".."))
-		return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name (empty label)", name);
-	for (const char *p = name; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		/* Bytes >= 0x80 are allowed: internationalized names as UTF-8. */
-		if (!(isalnum(c) || c == '-' || c == '.' || c == '_' || c >= 0x80))
-			return ms_err_set(e, MS_E_USAGE, "'%s' is not a domain name (character '%c')", name, c);
+	if (is_address_literal(name))
+		return 0;
+	for (const char *label = name;;) {
+		const char *dot = strchr(label, '.');
+		size_t n = dot ? (size_t)(dot - label) : strlen(label);
+		if (label_check(name, label, n, e) < 0)
+			return -1;
+		if (!dot)
+			return 0;
+		label = dot + 1;
 	}
-	return 0;
+}
+
+int ms_domain_to_ascii(const char *in, char out[256], ms_err *e)
+{
+	if (is_ascii(in)) {
+		snprintf(out, 256, "%s", in);
+		lower_ascii(out);
+		return ms_domain_name_check(out, e);
+	}
+	/* hMailServer itself knows only ASCII names: its administrator takes
+	 * an internationalized domain in its ACE form (xn--...), which is
+	 * also what SMTP carries.  So a Unicode name is converted (IDNA2008
+	 * with the UTS #46 mapping, as browsers and mail clients do) and
+	 * stored the way the administrator would have to type it. */
+	char *ace = NULL;
+	int rc = idn2_to_ascii_8z(in, &ace, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not a valid internationalized domain name (IDNA2008: %s)",
+		                  in, idn2_strerror(rc));
+	snprintf(out, 256, "%s", ace);
+	idn2_free(ace);
+	lower_ascii(out);
+	return ms_domain_name_check(out, e);
 }
 
 int ms_address_split(const char *address, char *local, char *domain, ms_err *e)
@@ -66,11 +141,33 @@ int ms_address_split(const char *address, char *local, char *domain, ms_err *e)
 	size_t llen = (size_t)(at - address);
 	memcpy(local, address, llen);
 	local[llen] = '\0';
-	strcpy(domain, at + 1);
-	lower_ascii(domain);
-	if (ms_domain_name_check(domain, e) < 0)
+	if (ms_domain_to_ascii(at + 1, domain, e) < 0)
 		return ms_err_prefix(e, "'%s' is not an address", address);
 	return 0;
+}
+
+int ms_account_local_check(const char *address, const char *local, ms_err *e)
+{
+	/* hMailServer's account rule refuses < > space @ \ / " ? * | (the
+	 * other address checks already refuse < > space @ \ "); ':' is
+	 * refused too: hMailServer allows it, but Windows cannot make a
+	 * directory of that name (NTFS reads it as a stream name). */
+	const char *bad = strpbrk(local, "/?*|:");
+	if (bad)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an account address hMailServer accepts: the local part "
+		                  "may not contain '%c' (account names become directories: none of / \\ ? * | : < > \" "
+		                  "or spaces)", address, *bad);
+	return 0;
+}
+
+/* A domain typed to find objects, in the form it is stored in: a Unicode
+ * name in its ACE form.  Anything else stays as typed (a lookup needs no
+ * rules, and an old row may break them). */
+static void lookup_domain(const char *in, char out[256])
+{
+	ms_err ignored = { 0 };
+	if (is_ascii(in) || ms_domain_to_ascii(in, out, &ignored) < 0)
+		snprintf(out, 256, "%s", in);
 }
 
 /* "local@domain" with the domain lowered. */
@@ -79,8 +176,9 @@ static int normalize_address(const char *address, char out[256], char domain[256
 	char local[256];
 	if (ms_address_split(address, local, domain, e) < 0)
 		return -1;
-	if (!ms_str_printf(out, 256, "%s@%s", local, domain))
-		return ms_err_set(e, MS_E_USAGE, "%s: an address is at most 255 characters", address);
+	if (strlen(local) + 1 + strlen(domain) > 255)
+		return ms_err_set(e, MS_E_USAGE, "address '%s@%s' is longer than 255 characters", local, domain);
+	ms_str_printf(out, 256, "%s@%s", local, domain);
 	return 0;
 }
 
@@ -116,10 +214,8 @@ int ms_domain_add(ms_store *s, const char *name_in, const ms_domain_opts *o, int
 	char name[256];
 	if (!o)
 		o = &defaults;
-	if (ms_domain_name_check(name_in, e) < 0)
+	if (ms_domain_to_ascii(name_in, name, e) < 0)
 		return -1;
-	snprintf(name, sizeof name, "%s", name_in);
-	lower_ascii(name);
 	if (o->plus_char && strlen(o->plus_char) != 1)
 		return ms_err_set(e, MS_E_USAGE, "the plus addressing character must be one character, not '%s'", o->plus_char);
 	if (o->postmaster && *o->postmaster) {
@@ -245,11 +341,10 @@ int ms_domain_alias_add(ms_store *s, const char *domain, const char *alias_in, m
 {
 	char alias[256];
 	int64_t did;
-	if (ms_domain_name_check(alias_in, e) < 0)
+	char dname[256];
+	if (ms_domain_to_ascii(alias_in, alias, e) < 0 || ms_domain_to_ascii(domain, dname, e) < 0)
 		return -1;
-	snprintf(alias, sizeof alias, "%s", alias_in);
-	lower_ascii(alias);
-	if (domain_id(s, domain, &did, e) < 0 || domain_name_taken(s, alias, e) < 0)
+	if (domain_id(s, dname, &did, e) < 0 || domain_name_taken(s, alias, e) < 0)
 		return -1;
 	if (ms_sql_exec(s->db, "INSERT INTO hm_domain_aliases (dadomainid, daalias) VALUES (?, ?)",
 	                PARAMS(P_INT(did), P_TEXT(alias)), NULL, e) < 0)
@@ -297,10 +392,9 @@ int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_er
 }
 
 /* Check a new address: well formed, its domain exists, not yet used.
- * Fills the normalized address and the domain id. */
-static int new_address(ms_store *s, const char *in, char addr[256], int64_t *did, ms_err *e)
+ * Fills the normalized address, its domain and the domain id. */
+static int new_address(ms_store *s, const char *in, char addr[256], char domain[256], int64_t *did, ms_err *e)
 {
-	char domain[256];
 	const char *kind = NULL;
 	if (normalize_address(in, addr, domain, e) < 0 || domain_id(s, domain, did, e) < 0)
 		return -1;
@@ -308,6 +402,78 @@ static int new_address(ms_store *s, const char *in, char addr[256], int64_t *did
 	if (rc > 0)
 		return ms_err_set(e, MS_E_EXISTS, "'%s' already exists as %s", addr, kind);
 	return rc;
+}
+
+/* ---- domain limits (PreSaveLimitationsCheck) ------------------------------ */
+
+/* domainlimitationsenabled is a bit set (hMailServer's Domain.h); its
+ * bit 4 (lists) is not the one hMailServer tests, see ms_dlist_add. */
+enum { LIMIT_ACCOUNTS = 1, LIMIT_ALIASES = 2 };
+
+typedef struct domain_limits {
+	int64_t max_size, max_account_size, max_accounts, max_aliases, max_lists, enabled;
+} domain_limits;
+
+static int read_limits(ms_store *s, int64_t did, domain_limits *l, ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(s->db, "SELECT domainmaxsize, domainmaxaccountsize, domainmaxnoofaccounts,"
+	                   " domainmaxnoofaliases, domainmaxnoofdistributionlists, domainlimitationsenabled"
+	                   " FROM hm_domains WHERE domainid = ?", PARAMS(P_INT(did)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW)
+		*l = (domain_limits){ db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2),
+		                      db_column_int64(st, 3), db_column_int64(st, 4), db_column_int64(st, 5) };
+	db_finalize(st);
+	if (rc == DB_DONE)
+		return ms_err_set(e, MS_E_NOTFOUND, "domain %lld disappeared", (long long)did);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+/* The count rule: a new object may not make more than the domain allows. */
+static int count_check(ms_store *s, const char *sql, int64_t did, int64_t max, const char *domain,
+                       const char *what, const char *column, ms_err *e)
+{
+	int64_t n = 0;
+	if (ms_sql_int(s->db, sql, PARAMS(P_INT(did)), &n, e) < 0)
+		return -1;
+	if (n >= max)
+		return ms_err_set(e, MS_E_USAGE, "domain %s allows at most %lld %s (%s) and has %lld: "
+		                  "the maximum number of %s has been created", domain, (long long)max, what, column,
+		                  (long long)n, what);
+	return 0;
+}
+
+/* PreSaveLimitationsCheck for a new account, in hMailServer's order: the
+ * number of accounts, the per-account size, the domain's total size. */
+static int account_limits_check(ms_store *s, int64_t did, const char *domain, int64_t size, ms_err *e)
+{
+	domain_limits l;
+	if (read_limits(s, did, &l, e) < 0)
+		return -1;
+	if ((l.enabled & LIMIT_ACCOUNTS) &&
+	    count_check(s, "SELECT COUNT(*) FROM hm_accounts WHERE accountdomainid = ?", did, l.max_accounts, domain,
+	                "accounts", "domainmaxnoofaccounts", e) < 0)
+		return -1;
+	if (l.max_account_size != 0 && size > l.max_account_size)
+		return ms_err_set(e, MS_E_USAGE, "domain %s allows accounts of at most %lld MB (domainmaxaccountsize): "
+		                  "--max-size %lld is larger", domain, (long long)l.max_account_size, (long long)size);
+	if ((l.max_account_size != 0 || l.max_size > 0) && size == 0)
+		return ms_err_set(e, MS_E_USAGE, "domain %s limits sizes (%s), so every account in it needs a size: "
+		                  "give --max-size MB", domain,
+		                  l.max_account_size != 0 ? "domainmaxaccountsize" : "domainmaxsize");
+	if (l.max_size <= 0)
+		return 0;
+	int64_t allotted = 0;
+	if (ms_sql_int(s->db, "SELECT COALESCE(SUM(accountmaxsize), 0) FROM hm_accounts WHERE accountdomainid = ?",
+	               PARAMS(P_INT(did)), &allotted, e) < 0)
+		return -1;
+	if (allotted + size > l.max_size)
+		return ms_err_set(e, MS_E_USAGE, "domain %s allows %lld MB in all (domainmaxsize); its accounts are "
+		                  "given %lld MB, so %lld MB more does not fit", domain, (long long)l.max_size,
+		                  (long long)allotted, (long long)size);
+	return 0;
 }
 
 /* ---- accounts ----------------------------------------------------------- */
@@ -342,16 +508,25 @@ static int insert_account_rows(ms_store *s, const char *addr, int64_t did, const
 int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, int64_t *id, ms_err *e)
 {
 	static const ms_account_opts defaults = { 0 };
-	char addr[256];
+	char addr[256], domain[256];
 	int64_t did, new_id = 0;
 	if (!o)
 		o = &defaults;
 	if (o->max_size_mb < 0)
 		return ms_err_set(e, MS_E_USAGE, "the maximum size must not be negative");
-	if (new_address(s, address, addr, &did, e) < 0)
+	if (new_address(s, address, addr, domain, &did, e) < 0)
+		return -1;
+	char local[256];
+	snprintf(local, sizeof local, "%.*s", (int)(strrchr(addr, '@') - addr), addr);
+	if (ms_account_local_check(addr, local, e) < 0)
 		return -1;
 	if (db_begin(s->db, e) < 0)
 		return -1;
+	/* Limits are checked inside the transaction that adds the account. */
+	if (account_limits_check(s, did, domain, o->max_size_mb, e) < 0) {
+		db_rollback(s->db);
+		return -1;
+	}
 	if (insert_account_rows(s, addr, did, o, &new_id, e) < 0 || db_commit(s->db, e) < 0) {
 		db_rollback(s->db);
 		return ms_err_prefix(e, "cannot add account '%s'", addr);
@@ -374,6 +549,9 @@ static void read_account(db_stmt *st, void *elem)
 
 int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.accountid, a.accountdomainid, a.accountaddress, a.accountactive, a.accountmaxsize,"
@@ -381,7 +559,7 @@ int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n
 		"  AND f.folderparentid = -1 AND UPPER(f.foldername) = 'INBOX')"
 		" FROM hm_accounts a JOIN hm_domains d ON d.domainid = a.accountdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.accountaddress",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e) < 0)
 		return -1;
 	return collect_rows(st, sizeof **out, read_account, (void **)out, n, e);
 }
@@ -390,9 +568,14 @@ int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n
 
 int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e)
 {
-	char addr[256], target[256], tdomain[256];
+	char addr[256], domain[256], target[256], tdomain[256];
 	int64_t did;
-	if (new_address(s, name, addr, &did, e) < 0)
+	domain_limits l;
+	if (new_address(s, name, addr, domain, &did, e) < 0 || read_limits(s, did, &l, e) < 0)
+		return -1;
+	if ((l.enabled & LIMIT_ALIASES) &&
+	    count_check(s, "SELECT COUNT(*) FROM hm_aliases WHERE aliasdomainid = ?", did, l.max_aliases, domain,
+	                "aliases", "domainmaxnoofaliases", e) < 0)
 		return -1;
 	if (normalize_address(value, target, tdomain, e) < 0)
 		return ms_err_prefix(e, "alias target");
@@ -415,12 +598,15 @@ static void read_alias(db_stmt *st, void *elem)
 
 int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.aliasid, a.aliasname, a.aliasvalue, a.aliasactive FROM hm_aliases a"
 		" JOIN hm_domains d ON d.domainid = a.aliasdomainid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?)) ORDER BY a.aliasname",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e) < 0)
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e) < 0)
 		return -1;
 	return collect_rows(st, sizeof **out, read_alias, (void **)out, n, e);
 }
@@ -429,9 +615,17 @@ int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms
 
 int ms_dlist_add(ms_store *s, const char *address, bool disabled, ms_err *e)
 {
-	char addr[256];
+	char addr[256], domain[256];
 	int64_t did;
-	if (new_address(s, address, addr, &did, e) < 0)
+	domain_limits l;
+	if (new_address(s, address, addr, domain, &did, e) < 0 || read_limits(s, did, &l, e) < 0)
+		return -1;
+	/* hMailServer tests the number itself here, not the "enabled" bit
+	 * (PreSaveLimitationsCheck.cpp), so a number set while the limit is
+	 * switched off still counts: the same here. */
+	if (l.max_lists != 0 &&
+	    count_check(s, "SELECT COUNT(*) FROM hm_distributionlists WHERE distributionlistdomainid = ?", did,
+	                l.max_lists, domain, "distribution lists", "domainmaxnoofdistributionlists", e) < 0)
 		return -1;
 	/* mode 0 = public list: anyone may send to it, as hMailServer's
 	 * administrator defaults. */
@@ -446,10 +640,13 @@ int ms_dlist_add(ms_store *s, const char *address, bool disabled, ms_err *e)
 
 int ms_dlist_member_add(ms_store *s, const char *list, const char *member, ms_err *e)
 {
-	char maddr[256], mdomain[256];
+	char maddr[256], mdomain[256], laddr[256], ldomain[256];
 	int64_t lid, dup;
+	/* The list as stored: a Unicode domain part in its ACE form. */
+	if (normalize_address(list, laddr, ldomain, e) < 0)
+		return ms_err_prefix(e, "list");
 	int rc = ms_sql_int(s->db, "SELECT distributionlistid FROM hm_distributionlists"
-	                    " WHERE LOWER(distributionlistaddress) = LOWER(?)", PARAMS(P_TEXT(list)), &lid, e);
+	                    " WHERE LOWER(distributionlistaddress) = LOWER(?)", PARAMS(P_TEXT(laddr)), &lid, e);
 	if (rc == 0)
 		return ms_err_set(e, MS_E_NOTFOUND, "distribution list '%s' does not exist", list);
 	if (rc < 0)
@@ -484,6 +681,9 @@ static int add_member(ms_dlist *l, const char *addr, ms_err *e)
 /* One query for lists and members (LEFT JOIN), grouped as rows arrive. */
 int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms_err *e)
 {
+	char dom[256] = "";
+	if (domain)
+		lookup_domain(domain, dom);
 	db_stmt *st;
 	*out = NULL;
 	*n = 0;
@@ -494,7 +694,7 @@ int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms
 		" LEFT JOIN hm_distributionlistsrecipients r ON r.distributionlistrecipientlistid = l.distributionlistid"
 		" WHERE (? = '' OR LOWER(d.domainname) = LOWER(?))"
 		" ORDER BY l.distributionlistaddress, r.distributionlistrecipientaddress",
-		PARAMS(P_TEXT(domain ? domain : ""), P_TEXT(domain ? domain : "")), &st, e);
+		PARAMS(P_TEXT(dom), P_TEXT(dom)), &st, e);
 	if (rc < 0)
 		return -1;
 	while ((rc = db_step(st, e)) == DB_ROW) {
@@ -578,4 +778,27 @@ int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account
 			return -1;
 		}
 	return db_commit(s->db, e);
+}
+
+/* ---- counts for mstore info ---------------------------------------------------- */
+
+int ms_store_counts(ms_store *s, ms_count out[MS_STORE_NCOUNTS], ms_err *e)
+{
+	static const struct { const char *key, *sql; } counts[MS_STORE_NCOUNTS] = {
+		{ "domains", "SELECT COUNT(*) FROM hm_domains" },
+		{ "domain_aliases", "SELECT COUNT(*) FROM hm_domain_aliases" },
+		{ "accounts", "SELECT COUNT(*) FROM hm_accounts" },
+		{ "aliases", "SELECT COUNT(*) FROM hm_aliases" },
+		{ "distribution_lists", "SELECT COUNT(*) FROM hm_distributionlists" },
+		{ "folders", "SELECT COUNT(*) FROM hm_imapfolders" },
+		{ "messages_delivered", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2" },
+		{ "messages_queued", "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1" },
+		{ "message_bytes", "SELECT COALESCE(SUM(messagesize), 0) FROM hm_messages" },
+	};
+	for (size_t k = 0; k < MS_STORE_NCOUNTS; k++) {
+		out[k].key = counts[k].key;
+		if (ms_sql_int(s->db, counts[k].sql, NO_PARAMS, &out[k].value, e) < 0)
+			return -1;
+	}
+	return 0;
 }

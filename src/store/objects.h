@@ -59,12 +59,23 @@ typedef struct ms_domain_alias {
 } ms_domain_alias;
 
 /* Split and check an address "local@domain": exactly one '@', both parts
- * non-empty, no whitespace or control characters, at most 255 bytes.
- * `local`/`domain` (each >= 256 bytes) receive the parts, domain lowered. */
+ * non-empty, no whitespace or control characters, at most 255 bytes, the
+ * domain as ms_domain_to_ascii makes it.  `local`/`domain` (each >= 256
+ * bytes) receive the parts. */
 int ms_address_split(const char *address, char *local, char *domain, ms_err *e);
-/* Check a domain name: letters, digits, '-', '.', at most 80 bytes (the
- * schema's domainname length), no leading/trailing dot. */
+/* Check a domain name by hMailServer's rule (StringParser::IsValidDomainName):
+ * an address literal "[1.2.3.4]", or labels of 1-63 ASCII letters, digits
+ * and '-', not starting or ending with '-'; at most 80 bytes (the schema's
+ * domainname length). */
 int ms_domain_name_check(const char *name, ms_err *e);
+/* The stored form of a domain name typed by a user: lower case, a Unicode
+ * (IDN) name converted to its ACE form "xn--..." (IDNA2008, UTS #46), as
+ * hMailServer only accepts that; then checked by ms_domain_name_check. */
+int ms_domain_to_ascii(const char *in, char out[256], ms_err *e);
+/* hMailServer's extra rule for account addresses (they name directories):
+ * none of / ? * | in the local part, and ':' (Windows); the address checks
+ * above already refuse < > \ " and spaces. */
+int ms_account_local_check(const char *address, const char *local, ms_err *e);
 
 typedef struct ms_domain_opts {
 	bool inactive;
@@ -114,5 +125,15 @@ void ms_dlist_free(ms_dlist *v, size_t n);
  * or distribution list); writes a word for messages into `kind`. 1 if in
  * use, 0 if free, -1 on error. */
 int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_err *e);
+
+/* What `mstore info` shows: how many domains, domain aliases, accounts,
+ * aliases, lists, folders, delivered and queued messages the store holds
+ * and the messages' total size, as named values in a fixed order. */
+#define MS_STORE_NCOUNTS 9
+typedef struct ms_count {
+	const char *key;
+	int64_t value;
+} ms_count;
+int ms_store_counts(ms_store *s, ms_count out[MS_STORE_NCOUNTS], ms_err *e);
 
 #endif

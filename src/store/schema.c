@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include "store/init_rows.h"
 #include "store/schema_internal.h"
 
 bool ms_schema_version_known(int version)
@@ -128,9 +129,19 @@ static int create_everything(db *d, ms_err *e)
 			ms_err_set(e, MS_E_NOMEM, "out of memory rendering the schema");
 		return -1;
 	}
-	/* Last, so that a store whose creation was cut short has no version
-	 * row and is recognised as incomplete. */
-	return insert_version_row(d, e);
+	/* The default rows hMailServer's setup scripts insert, then the
+	 * version row last, so that a store whose creation was cut short has
+	 * no version row and is recognised as incomplete.  MySQL committed
+	 * each CREATE: the rows get a transaction of their own there. */
+	bool own_txn = db_get_dialect(d) == DB_MYSQL;
+	if (own_txn && db_begin(d, e) < 0)
+		return -1;
+	if (ms_init_rows_insert(d, e) < 0 || insert_version_row(d, e) < 0 || (own_txn && db_commit(d, e) < 0)) {
+		if (own_txn)
+			db_rollback(d);
+		return -1;
+	}
+	return 0;
 }
 
 int ms_schema_create(db *d, ms_err *e)

@@ -24,7 +24,8 @@ extern const char *const ms_schema_tables[];
  * (all of 5.6), 5704. */
 bool ms_schema_version_known(int version);
 
-/* Create every table and index and insert hm_dbversion = 5704.  Refuses a
+/* Create every table and index, insert the default rows of hMailServer's
+ * setup scripts (init_rows.c) and hm_dbversion = 5704.  Refuses a
  * database that already has hm_ tables (MS_E_EXISTS). */
 int ms_schema_create(db *d, ms_err *e);
 

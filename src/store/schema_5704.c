@@ -4,7 +4,7 @@
  * (CreateTablesPGSQL.sql, CreateTablesMYSQL.sql): the same tables, columns,
  * order of columns, types, nullability, defaults, keys, unique constraints
  * and indexes.  The default rows those scripts insert (settings, server
- * messages, IP ranges, ports) are hMailServer's business and not here.
+ * messages, IP ranges, ports) are described in init_rows.c.
  * schema_ddl.c renders this for each database; tests/schema holds the
  * catalogs it must produce, derived independently from the scripts.
  */

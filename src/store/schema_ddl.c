@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/init_rows.h"
 #include "store/schema.h"
 #include "store/schema_internal.h"
 
@@ -212,6 +213,8 @@ char *ms_schema_ddl(db_dialect dialect)
 	if (!f)
 		return NULL;
 	int rc = ms_schema_render(dialect, append_statement, f);
+	if (rc == 0)
+		rc = ms_init_rows_print(dialect, f);
 	/* The version row last, as ms_schema_create writes it: a store
 	 * without it is a half-created one. */
 	if (rc == 0)

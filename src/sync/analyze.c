@@ -128,7 +128,7 @@ static void analyze_one(sync_run *run, item *it)
 {
 	const cand *c = it->c;
 	const char *name = c->relpath + c->name_off;
-	it->flags = c->place == WALK_QUEUE ? 0 : 32; /* imports are unread: Recent */
+	it->flags = 32; /* every new row is Recent, queue rows too (hMailServer: a one-recipient queue row is delivered as is) */
 	if (c->place == WALK_PUBLIC) {
 		set(it, SYNC_NOT_IMPORTED, "in #Public: the public folder it belonged to is unknown");
 		return;

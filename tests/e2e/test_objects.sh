@@ -54,7 +54,7 @@ did=$(q "SELECT domainid FROM hm_domains WHERE domainname='example.com'")
 expect_eq "$(q "SELECT accountdomainid FROM hm_accounts WHERE accountid=$aid")" "$did" "account linked to its domain"
 M account add "o'brien@example.com" --max-size 250; expect_ok "quote in a local part is stored as data"
 expect_eq "$(q "SELECT accountmaxsize FROM hm_accounts WHERE accountaddress='o''brien@example.com'")" "250" "quoted local part round-trips"
-M account add bob@other.org --inactive; expect_ok "inactive account"
+M account add bob@other.org --inactive --max-size 50; expect_ok "inactive account (sized: other.org has a domain size limit)"
 expect_eq "$(q "SELECT accountactive FROM hm_accounts WHERE accountaddress='bob@other.org'")" "0" "inactive account stored"
 
 M account add alice.example.com; expect_rc 2 "address without @"; expect_err_contains "no '@'" "no @ message"

@@ -86,7 +86,9 @@ static void check_ddl_shape(db_dialect d)
 	size_t len = strlen(sql), ilen = strlen(insert);
 	assert_true(len > ilen);
 	assert_string_equal(sql + len - ilen, insert);
-	assert_int_equal(count_occurrences(sql, "INSERT"), 1);
+	/* The setup script's 144 default rows, then the version row. */
+	assert_int_equal(count_occurrences(sql, "INSERT"), 145);
+	assert_int_equal(count_occurrences(sql, "INSERT INTO hm_settings "), 114);
 	free(sql);
 }
 
@@ -193,7 +195,14 @@ static void test_create_then_read_version(void **state)
 	assert_int_equal(query_int(f->d, COUNT_HM_TABLES), 34);
 	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx%'"), 19);
 	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_dbversion"), 1);
-	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_settings"), 0);
+	/* The rows of hMailServer's setup script (every value: test_fidelity.sh). */
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_settings"), 114);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_tcpipports"), 4);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_securityranges"), 2);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_servermessages"), 7);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_dnsbl"), 2);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_surblservers"), 1);
+	assert_int_equal(query_int(f->d, "SELECT COUNT(*) FROM hm_blocked_attachments"), 14);
 	int version = 0;
 	assert_int_equal(ms_schema_read_version(f->d, &version, &e), 0);
 	assert_int_equal(version, 5704);
