@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Durability that a test can see.  mstore runs under the durability shim
+# (tests/durability/shim.c, LD_PRELOAD), which logs fsync, fdatasync,
+# renames, creations and writes in the order they happen (SQL sent to a
+# server by its text) and can fail one call or end the process right
+# before or after it (a kill or power cut at exactly that point).  Checked:
+#   sync's rename journal: the entry is on disk before the rename, the
+#     journal's own directory entry too, the rename is on disk before the
+#     row that names the new place is committed; a kill right before or
+#     after the rename, or before the journal is emptied, is completed by
+#     the rerun with nothing lost or imported twice, and the rerun reports
+#     the interrupted run's completed renames;
+#   reconstruct's recovery list: the row is in the list and the list on
+#     disk before the row is deleted; a list that cannot be synced keeps
+#     the row; the header is written once; the list goes to the state
+#     directory, not into the data directory.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+export TZ=UTC
+
+# The shim is built beside the binary (tests/durability/meson.build); an
+# ASan binary needs its runtime loaded before anything else.
+SHIM=${MSTORE_DURABILITY_SHIM:-$(dirname "${MSTORE_MAN_DIR:?}")/tests/durability/libmstore_durability.so}
+[ -f "$SHIM" ] || { t_fail "no durability shim at $SHIM"; t_done; }
+ASAN_RT=$(ldd "$MSTORE_BIN" | awk '/libasan/ { print $3; exit }')
+PRELOAD="${ASAN_RT:+$ASAN_RT }$SHIM"
+
+# dur LOG FAULT ARGS...: mst under the shim; FAULT "" for none
+dur() {
+	local log=$1 fault=$2
+	shift 2
+	: >"$log"
+	MSTORE_DURABILITY_LOG=$log MSTORE_DURABILITY_FAULT=$fault LD_PRELOAD=$PRELOAD mst "$@"
+}
+# at LOG AFTER COND: the first line after line AFTER of the log that
+# matches the awk condition COND (fields: $1 kind, $2 result, $3 path,
+# $4 target or data), 0 when none
+at() {
+	awk -F'\t' -v after="$2" "NR > after && ($3) { print NR; found = 1; exit } END { if (!found) print 0 }" "$1"
+}
+# before WHAT A B: A happened (A > 0), and before B (or B never did)
+before() {
+	t_ok
+	if [ "$2" = 0 ]; then t_fail "$1: not in the log"; return; fi
+	[ "$3" = 0 ] || [ "$2" -lt "$3" ] || t_fail "$1: line $2 of the log, wanted before line $3"
+}
+synced() { echo "(\$1 == \"fsync\" || \$1 == \"fdatasync\") && $1"; }
+# The moment a transaction reaches the database: SQLite writes its WAL at
+# commit; a server gets the COMMIT (or the first DELETE) as text.
+if [ "$MSTORE_TEST_BACKEND" = sqlite ]; then
+	COMMIT='$1 ~ /write/ && $3 ~ /-wal$/'
+	DELETE=$COMMIT
+else
+	COMMIT='$1 == "send" && $4 ~ /COMMIT\.?$/'
+	DELETE='$1 == "send" && $4 ~ /DELETE FROM hm_message/'
+fi
+[ -n "$(ldd "$MSTORE_BIN" | grep libasan)" ] && echo "shim loaded after $ASAN_RT"
+
+old='2020-01-02 03:04:05'
+A=example.com/alice
+# fresh NAME: a new store with alice, and a data directory with one
+# canonical file and one misplaced file ($A/loose.eml)
+fresh() {
+	URL=$(t_new_db "$1") || { t_fail "cannot create a test database"; t_done; }
+	D=$T_TMP/$1/Data
+	rm -rf "$D"; mkdir -p "$D/$A/AB"
+	mst init "$URL"; mst domain add example.com --db "$URL"; mst account add alice@example.com --db "$URL"
+	printf 'From: a@example.org\r\nSubject: canonical\r\n\r\none\r\n' >"$D/$A/AB/{AB000000-0000-0000-0000-000000000001}.eml"
+	printf 'From: b@example.org\r\nSubject: misplaced\r\n\r\ntwo\r\n' >"$D/$A/loose.eml"
+	find "$D" -type f -exec touch -d "$old" {} +
+	HASH=$(t_content_hash "$D")
+}
+S() { mst sync --db "$URL" --data "$D" --settle 0 --no-progress "$@"; }
+q() { t_sql "$URL" "$1"; }
+journals() { find "$D/.mstore" -name '*.journal' 2>/dev/null | wc -l; }
+# the store after a completed run: both files imported once, content intact
+converged() {
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 2 "$1: two rows"
+	expect_eq "$(q "SELECT COUNT(DISTINCT messagefilename) FROM hm_messages")" 2 "$1: no file imported twice"
+	expect_eq "$(t_content_hash "$D")" "$HASH" "$1: every message file there, unchanged"
+	expect_eq "$(find "$D" -name '*.eml' | wc -l)" 2 "$1: no copy"
+	[ -e "$D/$A/loose.eml" ] && t_fail "$1: the misplaced file is still at its old name"
+	local f
+	for f in $(q "SELECT messagefilename FROM hm_messages"); do
+		[ -n "$(find "$D/$A" -name "$f")" ] || t_fail "$1: row $f has no file"
+	done
+	expect_eq "$(journals)" 0 "$1: no journal left"
+}
+category() { jq -r --arg p "$2" '[.files[] | select(.path == $p)] | map(.category + ": " + (.reason // "")) | join("; ")' "$1"; }
+
+# --- the rename journal: order -------------------------------------------------
+fresh order
+L=$T_TMP/order.log
+dur "$L" "" sync --db "$URL" --data "$D" --settle 0 --no-progress; expect_ok "sync under the shim"
+JOURNAL='$3 ~ /\/\.mstore\/sync-[^\/]*\.journal$/'
+rename=$(at "$L" 0 '$1 ~ /^rename/ && $3 ~ /\/loose\.eml$/')
+[ "$rename" != 0 ] || t_fail "no rename of loose.eml in the log: $(cat "$L")"
+written=$(at "$L" 0 "\$1 == \"write\" && $JOURNAL")
+before "the journal entry is written before the rename" "$written" "$rename"
+before "the journal is synced before the rename" "$(at "$L" "$written" "$(synced "$JOURNAL")")" "$rename"
+created=$(at "$L" 0 "\$1 == \"open\" && $JOURNAL")
+before "the journal's directory entry is synced before the rename" \
+	"$(at "$L" "$created" "$(synced "\$3 == \"$D/.mstore\"")")" "$rename"
+before "the new .mstore directory's entry is synced before the rename" \
+	"$(at "$L" "$(at "$L" 0 "\$1 == \"mkdir\" && \$3 == \"$D/.mstore\"")" "$(synced "\$3 == \"$D\"")")" "$rename"
+to=$(awk -F'\t' -v n="$rename" 'NR == n { print $4 }' "$L")
+commit=$(at "$L" "$rename" "$COMMIT")
+[ "$commit" != 0 ] || t_fail "no commit after the rename in the log"
+before "the rename's target directory is synced before the commit" "$(at "$L" "$rename" "$(synced "\$3 == \"${to%/*}\"")")" "$commit"
+before "the rename's source directory is synced before the commit" "$(at "$L" "$rename" "$(synced "\$3 == \"$D/$A\"")")" "$commit"
+before "the journal is emptied only after the commit" "$commit" "$(at "$L" "$rename" "\$1 == \"ftruncate\" && $JOURNAL")"
+[ "$(at "$L" "$rename" "\$1 == \"ftruncate\" && $JOURNAL")" != 0 ] || t_fail "the journal is never emptied"
+converged "uninterrupted"
+
+# --- the rename journal: a kill at exactly one point, then the rerun ----------
+# kill_at NAME FAULT: run sync until the fault ends it, then rerun
+kill_at() {
+	fresh "$1"
+	dur "$T_TMP/$1.log" "$2" sync --db "$URL" --data "$D" --settle 0 --no-progress
+	expect_rc 9 "$1: the shim ended sync ($2)"
+}
+kill_at before_rename "renameat2 1 exit-before loose.eml"
+[ -e "$D/$A/loose.eml" ] || t_fail "before_rename: the file moved"
+expect_eq "$(journals)" 1 "before_rename: the journal is left"
+grep -q 'loose\.eml' "$D"/.mstore/*.journal || t_fail "before_rename: the journal lacks the rename"
+S --json "$T_TMP/r1.json"; expect_ok "before_rename: rerun"
+case "$(category "$T_TMP/r1.json" "$A/loose.eml")" in
+*interrupted*) t_fail "before_rename: the rerun reports a rename that did not happen" ;;
+moved:*) t_ok ;;
+*) t_fail "before_rename: the rerun does not move the file: $(category "$T_TMP/r1.json" "$A/loose.eml")" ;;
+esac
+converged "before_rename"
+
+kill_at after_rename "renameat2 1 exit-after loose.eml"
+[ -e "$D/$A/loose.eml" ] && t_fail "after_rename: the file did not move"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 0 "after_rename: nothing committed"
+S --json "$T_TMP/r2.json"; expect_ok "after_rename: rerun"
+case "$(category "$T_TMP/r2.json" "$A/loose.eml")" in
+moved:*interrupted*) t_ok ;;
+*) t_fail "after_rename: the rerun does not report the interrupted run's rename: $(category "$T_TMP/r2.json" "$A/loose.eml") / $(t_out)" ;;
+esac
+converged "after_rename"
+
+kill_at after_commit "ftruncate 1 exit-before .journal"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 2 "after_commit: the batch was committed"
+S --json "$T_TMP/r3.json"; expect_ok "after_commit: rerun"
+case "$(category "$T_TMP/r3.json" "$A/loose.eml")" in
+moved:*interrupted*) t_ok ;;
+*) t_fail "after_commit: the rerun does not report the interrupted run's rename: $(category "$T_TMP/r3.json" "$A/loose.eml")" ;;
+esac
+converged "after_commit"
+
+# --- the rename journal: a sync that fails --------------------------------------
+# The journal cannot be synced: the file must stay where it is.
+fresh journal_eio
+dur "$T_TMP/journal_eio.log" "fsync|fdatasync 1 EIO .journal" sync --db "$URL" --data "$D" --settle 0 --no-progress
+expect_rc 1 "journal_eio: sync reports the failure"
+expect_err_contains "rename journal" "journal_eio: says what failed"
+[ -e "$D/$A/loose.eml" ] || t_fail "journal_eio: the file was renamed although its journal entry is not on disk"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 1 "journal_eio: the canonical file imported, the other not"
+S; expect_ok "journal_eio: rerun"
+converged "journal_eio"
+
+# The renamed file's directory cannot be synced: its row must not be
+# committed (a power cut could undo the rename and leave a row without
+# file); the file is found at its new place by the rerun.
+fresh dir_eio
+dur "$T_TMP/dir_eio.log" "fsync|fdatasync 1 EIO $D/$A" sync --db "$URL" --data "$D" --settle 0 --no-progress
+expect_rc 1 "dir_eio: sync reports the failure"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefrom = 'b@example.org'")" 0 "dir_eio: no row for the file whose rename may not be on disk"
+S; expect_ok "dir_eio: rerun"
+converged "dir_eio"
+
+t_done
