@@ -171,4 +171,97 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefrom = 'b@example.
 S; expect_ok "dir_eio: rerun"
 converged "dir_eio"
 
+# --- the recovery list -----------------------------------------------------------
+# lost NAME: a fresh store, both files imported, then the misplaced one's
+# file deleted: one missing-file finding (row id in $LOST)
+lost() {
+	fresh "$1"
+	S; expect_ok "$1: import"
+	local f
+	f=$(q "SELECT messagefilename FROM hm_messages WHERE messagefrom = 'b@example.org'")
+	LOST=$(q "SELECT messageid FROM hm_messages WHERE messagefrom = 'b@example.org'")
+	find "$D" -name "$f" -delete
+	mkdir -p "$T_TMP/lists/$1"
+	LIST=$T_TMP/lists/$1/removed.tsv
+}
+RC() { mst reconstruct --db "$URL" --data "$D" --no-progress "$@"; }
+row_kept() { expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid = $LOST")" "$1" "$2"; }
+listed() { grep -c "^$LOST	" "$LIST"; }
+headers() { grep -c '^messageid	' "$1"; }
+
+lost list_order
+L=$T_TMP/list_order.log
+dur "$L" "" reconstruct --db "$URL" --data "$D" --no-progress -r --save-removed "$LIST"; expect_ok "list_order: -r"
+row_kept 0 "list_order: the row is removed"
+expect_eq "$(listed)" 1 "list_order: the row is in the list"
+LISTED="\$3 == \"$LIST\""
+delete=$(at "$L" 0 "$DELETE")
+[ "$delete" != 0 ] || t_fail "list_order: no delete in the log"
+# (stdio's writes are libc-internal, so the shim sees the list's sync, not
+# its write; the kills below show what the list holds at each point)
+opened=$(at "$L" 0 "\$1 == \"open\" && $LISTED")
+before "the list is created before the row is deleted" "$opened" "$delete"
+before "the list is synced before the row is deleted" "$(at "$L" "$opened" "$(synced "$LISTED")")" "$delete"
+before "the new list's directory entry is synced before the row is deleted" \
+	"$(at "$L" "$opened" "$(synced "\$3 == \"${LIST%/*}\"")")" "$delete"
+
+# A reused list gets rows, not a second header; an empty one gets its header.
+first_list=$LIST
+lost list_reuse
+LIST=$first_list
+RC -r --save-removed "$LIST"; expect_ok "list_reuse: -r"
+expect_eq "$(headers "$LIST")" 1 "list_reuse: one header in a reused list"
+expect_eq "$(head -1 "$LIST" | cut -f1)" messageid "list_reuse: the header is the first line"
+expect_eq "$(wc -l <"$LIST")" 3 "list_reuse: the header and both runs' rows"
+lost list_empty
+: >"$LIST"
+RC -r --save-removed "$LIST"; expect_ok "list_empty: -r"
+expect_eq "$(head -1 "$LIST" | cut -f1)" messageid "list_empty: an empty list gets the header"
+expect_eq "$(listed)" 1 "list_empty: and the row"
+
+# The list cannot be synced: the row stays.
+lost list_eio
+dur "$T_TMP/list_eio.log" "fsync|fdatasync 1 EIO removed.tsv" reconstruct --db "$URL" --data "$D" --no-progress -r --save-removed "$LIST"
+expect_rc 1 "list_eio: -r reports the finding as remaining"
+expect_out_contains "not repaired" "list_eio: says the row was not removed"
+row_kept 1 "list_eio: the row is kept when its list entry is not on disk"
+
+# A kill right after the list is synced: the row is still there (it is
+# deleted after), and the rerun removes it.
+lost list_kill
+dur "$T_TMP/list_kill.log" "fsync|fdatasync 1 exit-after removed.tsv" reconstruct --db "$URL" --data "$D" --no-progress -r --save-removed "$LIST"
+expect_rc 9 "list_kill: the shim ended reconstruct"
+row_kept 1 "list_kill: the row outlives the kill"
+expect_eq "$(listed)" 1 "list_kill: the row is in the list"
+RC -r --save-removed "$LIST"; expect_ok "list_kill: rerun"
+row_kept 0 "list_kill: the rerun removes the row"
+expect_eq "$(headers "$LIST")" 1 "list_kill: still one header"
+
+# A kill right before the delete reaches the database: the row is in the
+# list already.
+lost list_predelete
+dur "$T_TMP/list_predelete.log" "$( [ "$MSTORE_TEST_BACKEND" = sqlite ] && echo 'pwrite 1 exit-before -wal' || echo 'send 1 exit-before DELETE' )" \
+	reconstruct --db "$URL" --data "$D" --no-progress -r --save-removed "$LIST"
+expect_rc 9 "list_predelete: the shim ended reconstruct"
+row_kept 1 "list_predelete: the row outlives the kill"
+expect_eq "$(listed)" 1 "list_predelete: the row is in the list before its delete is sent"
+
+# --- where the recovery list goes --------------------------------------------------
+lost state_xdg
+XDG_STATE_HOME=$T_TMP/xdg RC -r; expect_ok "state_xdg: -r"
+LIST=$(find "$T_TMP/xdg/mstore" -name 'removed-*.tsv' 2>/dev/null | head -1)
+[ -n "$LIST" ] || t_fail "state_xdg: no list in \$XDG_STATE_HOME/mstore: $(t_out)"
+[ -n "$LIST" ] && expect_eq "$(listed)" 1 "state_xdg: the row is in the list"
+expect_out_contains "removed rows saved to $T_TMP/xdg/mstore/removed-" "state_xdg: the summary names the list"
+expect_eq "$(find "$D" -name 'removed-*' | wc -l)" 0 "state_xdg: nothing written into the data directory"
+expect_eq "$(stat -c %a "$T_TMP/xdg/mstore")" 700 "state_xdg: the state directory is private"
+[ -n "$LIST" ] && expect_eq "$(stat -c %a "$LIST")" 600 "state_xdg: the list is private"
+
+lost state_dir
+RC -r --state-dir "$T_TMP/state dir/deep"; expect_ok "state_dir: -r"
+LIST=$(find "$T_TMP/state dir/deep" -name 'removed-*.tsv' 2>/dev/null | head -1)
+[ -n "$LIST" ] || t_fail "state_dir: no list in --state-dir: $(t_out)"
+[ -n "$LIST" ] && expect_eq "$(listed)" 1 "state_dir: the row is in the list"
+expect_out_contains "removed rows saved to $T_TMP/state dir/deep/removed-" "state_dir: the summary names the list"
+
 t_done
