@@ -264,4 +264,38 @@ LIST=$(find "$T_TMP/state dir/deep" -name 'removed-*.tsv' 2>/dev/null | head -1)
 [ -n "$LIST" ] && expect_eq "$(listed)" 1 "state_dir: the row is in the list"
 expect_out_contains "removed rows saved to $T_TMP/state dir/deep/removed-" "state_dir: the summary names the list"
 
+# --- the quarantine on another file system ----------------------------------------
+# sync --quarantine DIR moves the files it could not import; across file
+# systems that is copy, fsync, unlink: the copy (its data and its name)
+# must be on disk before the original goes.
+Q=/dev/shm/mstore-durability-$$
+if [ "$(stat -c %d /dev/shm 2>/dev/null)" = "$(stat -c %d "$T_TMP")" ] || ! mkdir -p "$Q"; then
+	echo "SKIPPED: the quarantine across file systems (no /dev/shm on another file system)"
+else
+	trap 'rm -rf "$Q"; t_cleanup' EXIT
+	quarantine() { # quarantine NAME FAULT: a store with one orphaned file, sync --quarantine under the shim
+		fresh "$1"
+		mkdir -p "$D/example.com/ghost/11"
+		printf 'From: g@example.org\r\n\r\nthree\r\n' >"$D/example.com/ghost/11/{11000000-0000-0000-0000-000000000005}.eml"
+		touch -d "$old" "$D/example.com/ghost/11/{11000000-0000-0000-0000-000000000005}.eml"
+		dur "$T_TMP/$1.log" "$2" sync --db "$URL" --data "$D" --settle 0 --no-progress --quarantine "$Q/$1"
+	}
+	G="example.com/ghost/11/{11000000-0000-0000-0000-000000000005}.eml"
+	quarantine q_order ""
+	expect_ok "q_order: sync --quarantine"
+	[ -f "$Q/q_order/$G" ] || t_fail "q_order: the file is not in the quarantine"
+	L=$T_TMP/q_order.log
+	gone=$(at "$L" 0 "\$1 == \"unlinkat\" && \$3 == \"$D/$G\"")
+	[ "$gone" != 0 ] || t_fail "q_order: the original was not removed (not a copy across file systems?)"
+	before "q_order: the copy is synced before the original is removed" "$(at "$L" 0 "$(synced "\$3 == \"$Q/q_order/$G\"")")" "$gone"
+	before "q_order: the copy's directory is synced before the original is removed" \
+		"$(at "$L" 0 "$(synced "\$3 == \"$Q/q_order/${G%/*}\"")")" "$gone"
+	before "q_order: a directory made for the copy is synced into its parent before the original is removed" \
+		"$(at "$L" 0 "$(synced "\$3 == \"$Q/q_order/example.com/ghost\"")")" "$gone"
+
+	quarantine q_eio "fsync|fdatasync 1 EIO $Q/q_eio/example.com/ghost/11/"
+	expect_rc 1 "q_eio: a copy that cannot be synced fails"
+	[ -f "$D/$G" ] || t_fail "q_eio: the original was removed although its copy is not on disk"
+fi
+
 t_done
