@@ -170,8 +170,11 @@ static void replay(sync_run *run, FILE *f)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') /* torn by the crash: its rename never started */
+			break;
+		line[n - 1] = '\0';
 		char *tab = strchr(line, '\t');
 		if (!tab)
 			continue;
