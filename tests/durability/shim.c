@@ -25,6 +25,14 @@
  *   (_exit(9) instead of the call: a kill or power cut just before it)
  *   or exit-after (the call is made, then _exit(9)).
  *
+ * Only calls that go through the dynamic linker are seen: stdio's own
+ * writes (fflush) are libc-internal, so a FILE's data shows as its fsync,
+ * not as a write; SQLite, libpq and libmariadb call through it.
+ *
+ * By hand:
+ *   MSTORE_DURABILITY_LOG=/tmp/log MSTORE_DURABILITY_FAULT='renameat2 1 exit-after' \
+ *   LD_PRELOAD=build/tests/durability/libmstore_durability.so mstore sync ...
+ *
  * The real functions are found with dlsym(RTLD_NEXT).  Under
  * AddressSanitizer the ASan runtime must be loaded first:
  * LD_PRELOAD="libasan.so shim.so" (tests/e2e/test_durability.sh does it).
