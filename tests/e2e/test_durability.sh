@@ -264,6 +264,15 @@ LIST=$(find "$T_TMP/state dir/deep" -name 'removed-*.tsv' 2>/dev/null | head -1)
 [ -n "$LIST" ] && expect_eq "$(listed)" 1 "state_dir: the row is in the list"
 expect_out_contains "removed rows saved to $T_TMP/state dir/deep/removed-" "state_dir: the summary names the list"
 
+# A state directory that cannot be made: the row stays, the reason says
+# where the list would have gone and how to put it elsewhere.
+lost state_bad
+: >"$T_TMP/not-a-dir"
+RC -r --state-dir "$T_TMP/not-a-dir/sub"
+expect_rc 1 "state_bad: -r reports the finding as remaining"
+expect_out_contains "cannot create the state directory $T_TMP/not-a-dir/sub" "state_bad: says why"
+row_kept 1 "state_bad: the row is kept without a recovery list"
+
 # --- the quarantine on another file system ----------------------------------------
 # sync --quarantine DIR moves the files it could not import; across file
 # systems that is copy, fsync, unlink: the copy (its data and its name)
