@@ -11,9 +11,12 @@
 #     the rerun with nothing lost or imported twice, and the rerun reports
 #     the interrupted run's completed renames;
 #   reconstruct's recovery list: the row is in the list and the list on
-#     disk before the row is deleted; a list that cannot be synced keeps
-#     the row; the header is written once; the list goes to the state
-#     directory, not into the data directory.
+#     disk before the row is deleted (a kill right after the list's sync
+#     or right before the DELETE leaves the row in both); a list that
+#     cannot be synced keeps the row; the header is written once; the
+#     list goes to the state directory, not into the data directory;
+#   sync --quarantine across file systems: the copy and its name are on
+#     disk before the original is removed.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
 export TZ=UTC
@@ -54,7 +57,7 @@ else
 	COMMIT='$1 == "send" && $4 ~ /COMMIT\.?$/'
 	DELETE='$1 == "send" && $4 ~ /DELETE FROM hm_message/'
 fi
-[ -n "$(ldd "$MSTORE_BIN" | grep libasan)" ] && echo "shim loaded after $ASAN_RT"
+[ -n "$ASAN_RT" ] && echo "shim loaded after $ASAN_RT"
 
 old='2020-01-02 03:04:05'
 A=example.com/alice
