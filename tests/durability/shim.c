@@ -72,20 +72,47 @@ static void *real(const char *name)
 
 static struct {
 	int parsed;
-	char kind[32];
+	char kind[128];
 	long nth;
 	char action[32];
 	char match[256];
 	long seen;
 } rule;
 
+/* An errno by its name (EIO, ENOSPC, ...); 0 when it is none. */
+static int errno_named(const char *name)
+{
+	for (int e = 1; e < 200; e++) {
+		const char *n = strerrorname_np(e);
+		if (n && strcmp(n, name) == 0)
+			return e;
+	}
+	return 0;
+}
+
 static void parse_rule(void)
 {
 	if (__atomic_exchange_n(&rule.parsed, 1, __ATOMIC_SEQ_CST))
 		return;
 	const char *s = getenv("MSTORE_DURABILITY_FAULT");
-	if (!s || sscanf(s, "%31s %ld %31s %255s", rule.kind, &rule.nth, rule.action, rule.match) < 3)
-		rule.nth = 0;
+	if (!s || !*s)
+		return;
+	/* A rule that does not parse would make a test pass without its
+	 * fault: refuse it loudly. */
+	if (sscanf(s, "%127s %ld %31s %255s", rule.kind, &rule.nth, rule.action, rule.match) < 3 || rule.nth < 1 ||
+	    (strcmp(rule.action, "exit-before") != 0 && strcmp(rule.action, "exit-after") != 0 &&
+	     !errno_named(rule.action))) {
+		static const char msg[] = "durability shim: MSTORE_DURABILITY_FAULT is not 'KIND N ACTION [MATCH]'\n";
+		ssize_t (*rwrite)(int, const void *, size_t) = real("write");
+		(void)!rwrite(2, msg, sizeof msg - 1);
+		_exit(127);
+	}
+}
+
+/* At load, so a bad rule stops even a run that makes no such call. */
+__attribute__((constructor)) static void check_rule(void)
+{
+	parse_rule();
 }
 
 /* KIND is a list separated by | (fsync|fdatasync); a trailing * in an
@@ -98,17 +125,6 @@ static int kind_matches(const char *kind)
 		size_t n = strlen(k);
 		if (n && k[n - 1] == '*' ? strncmp(kind, k, n - 1) == 0 : strcmp(kind, k) == 0)
 			return 1;
-	}
-	return 0;
-}
-
-/* An errno by its name (EIO, ENOSPC, ...); 0 when it is none. */
-static int errno_named(const char *name)
-{
-	for (int e = 1; e < 200; e++) {
-		const char *n = strerrorname_np(e);
-		if (n && strcmp(n, name) == 0)
-			return e;
 	}
 	return 0;
 }
@@ -128,8 +144,7 @@ static int fault_for(const char *kind, const char *path, const char *extra)
 		return -1;
 	if (strcmp(rule.action, "exit-after") == 0)
 		return -2;
-	int e = errno_named(rule.action);
-	return e ? e : EIO;
+	return errno_named(rule.action);
 }
 
 /* ---- the log ------------------------------------------------------------- */

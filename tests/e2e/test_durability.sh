@@ -153,6 +153,24 @@ moved:*interrupted*) t_ok ;;
 esac
 converged "after_commit"
 
+# A power cut at every durability point of the run, in turn: right before
+# and right after each sync, rename, truncate and unlink the uninterrupted
+# run made; every rerun converges.
+KINDS='fsync|fdatasync|rename*|ftruncate|unlink*'
+points=$(awk -F'\t' '$1 ~ /^(fsync|fdatasync|rename|renameat2?|ftruncate|unlink|unlinkat)$/' "$T_TMP/order.log" | wc -l)
+[ "$points" -ge 6 ] || t_fail "only $points durability points in the uninterrupted run"
+landed=0
+for n in $(seq 1 "$points"); do
+	for when in before after; do
+		fresh "every_${when}_$n"
+		dur "$T_TMP/every.log" "$KINDS $n exit-$when" sync --db "$URL" --data "$D" --settle 0 --no-progress
+		[ "$T_RC" = 9 ] && landed=$((landed + 1))
+		S; expect_ok "kill $when durability point $n: rerun"
+		converged "kill $when durability point $n"
+	done
+done
+expect_eq "$landed" "$((2 * points))" "every kill landed"
+
 # --- the rename journal: a sync that fails --------------------------------------
 # The journal cannot be synced: the file must stay where it is.
 fresh journal_eio
