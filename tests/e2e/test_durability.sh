@@ -225,9 +225,27 @@ before "the list is created before the row is deleted" "$opened" "$delete"
 before "the list is synced before the row is deleted" "$(at "$L" "$opened" "$(synced "$LISTED")")" "$delete"
 before "the new list's directory entry is synced before the row is deleted" \
 	"$(at "$L" "$opened" "$(synced "\$3 == \"${LIST%/*}\"")")" "$delete"
+first_list=$LIST
+
+# A power cut before and after every durability call of reconstruct -r:
+# the rerun removes the row, and the list holds it, under one header.
+points=$(awk -F'\t' '$1 ~ /^(fsync|fdatasync|rename|renameat2?|ftruncate|unlink|unlinkat)$/' "$L" | wc -l)
+[ "$points" -ge 2 ] || t_fail "only $points durability points in reconstruct -r"
+landed=0
+for n in $(seq 1 "$points"); do
+	for when in before after; do
+		lost "rc_every_${when}_$n"
+		dur "$T_TMP/every.log" "$KINDS $n exit-$when" reconstruct --db "$URL" --data "$D" --no-progress -r --save-removed "$LIST"
+		[ "$T_RC" = 9 ] && landed=$((landed + 1))
+		RC -r --save-removed "$LIST"; expect_ok "reconstruct killed $when durability point $n: rerun"
+		row_kept 0 "reconstruct killed $when durability point $n: the row is removed"
+		[ "$(listed)" -ge 1 ] || t_fail "reconstruct killed $when durability point $n: the row is not in the list"
+		expect_eq "$(headers "$LIST")" 1 "reconstruct killed $when durability point $n: one header"
+	done
+done
+expect_eq "$landed" "$((2 * points))" "every kill of reconstruct landed"
 
 # A reused list gets rows, not a second header; an empty one gets its header.
-first_list=$LIST
 lost list_reuse
 LIST=$first_list
 RC -r --save-removed "$LIST"; expect_ok "list_reuse: -r"
