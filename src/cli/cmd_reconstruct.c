@@ -75,8 +75,14 @@ const char help_reconstruct[] =
 	"  --settle SECONDS    files and queue rows younger than this are left out of\n"
 	"                      unreferenced-file and queue-no-recipients (default 300)\n"
 	"  --stale-lock SECONDS  age of a queue lock that counts as stale (default 3600)\n"
-	"  --save-removed FILE the recovery list (tab-separated rows); default\n"
-	"                      DATA/.mstore/removed-DATE-PID.tsv, named in the summary\n"
+	"  --save-removed FILE the recovery list: every removed row, tab-separated, written\n"
+	"                      and synced to disk before the row is deleted; appended to\n"
+	"                      when FILE exists (one header line, at the top); default\n"
+	"                      STATE/removed-DATE-PID.tsv, named in the summary\n"
+	"  --state-dir DIR     STATE, the directory for recovery lists (made mode 0700):\n"
+	"                      default $XDG_STATE_HOME/mstore if set, else /var/lib/mstore\n"
+	"                      for root, ~/.local/state/mstore for other users; never in\n"
+	"                      the data directory, which belongs to the mail server\n"
 	"  --json FILE         write every finding and the summary as JSON\n"
 	"  --threads N         walker threads (default: CPUs)\n"
 	"  --no-progress       no progress line on stderr (default: on a terminal)\n\n"
@@ -87,7 +93,7 @@ const char help_reconstruct[] =
 	"2 usage error or the store could not be checked (the message says why).\n";
 
 enum {
-	O_DOMAIN = OPT_FIRST_COMMAND_OPTION, O_SHARD, O_STALE, O_SETTLE, O_SAVE, O_JSONFILE, O_NOPROGRESS, O_THREADS, O_NOW,
+	O_DOMAIN = OPT_FIRST_COMMAND_OPTION, O_SHARD, O_STALE, O_SETTLE, O_SAVE, O_STATE, O_JSONFILE, O_NOPROGRESS, O_THREADS, O_NOW,
 };
 
 typedef struct rc_args {
@@ -139,6 +145,7 @@ static bool rc_option(void *data, int opt, const char *arg)
 	case O_STALE: return seconds(a, "--stale-lock takes seconds", arg, &a->o.stale_lock_seconds);
 	case O_SETTLE: return seconds(a, "--settle takes seconds", arg, &a->o.settle_seconds);
 	case O_SAVE: a->o.save_removed = arg; return true;
+	case O_STATE: a->o.state_dir = arg; return true;
 	case O_JSONFILE: a->o.json_path = arg; return true;
 	case O_NOPROGRESS: a->o.progress = false; return true;
 	case O_THREADS:
@@ -205,6 +212,7 @@ int cmd_reconstruct(int argc, char **argv)
 		{ "stale-lock", required_argument, 0, O_STALE },
 		{ "settle", required_argument, 0, O_SETTLE },
 		{ "save-removed", required_argument, 0, O_SAVE },
+		{ "state-dir", required_argument, 0, O_STATE },
 		{ "json-file", required_argument, 0, O_JSONFILE },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
 		{ "threads", required_argument, 0, O_THREADS },

@@ -73,7 +73,8 @@ typedef struct ms_rc_opts {
 	int stale_lock_seconds;    /* default 3600 */
 	int settle_seconds;        /* default 300 */
 	int threads;               /* 0 = CPUs */
-	const char *save_removed;  /* recovery list; NULL = DATA/.mstore/removed-... */
+	const char *save_removed;  /* recovery list; NULL = STATE/removed-DATE-PID.tsv */
+	const char *state_dir;     /* NULL = $XDG_STATE_HOME/mstore, /var/lib/mstore (root), ~/.local/state/mstore */
 	const char *json_path;
 	bool progress;
 	int verbose;

@@ -65,30 +65,113 @@ static void in_txn(rc_run *run, rc_finding *x, int (*fn)(rc_run *, rc_finding *,
 
 /* ---- the recovery list ------------------------------------------------------ */
 
+/* The recovery list lives in a state directory, not in the data
+ * directory (that belongs to the mail server, and its backups and
+ * permissions are the server's): --state-dir, else $XDG_STATE_HOME/mstore,
+ * else /var/lib/mstore for root and ~/.local/state/mstore for others. */
+static int state_dir(const rc_run *run, char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+	if (run->o->state_dir)
+		n = snprintf(out, len, "%s", run->o->state_dir);
+	else if (xdg && xdg[0] == '/') /* the XDG rule: a relative value is ignored */
+		n = snprintf(out, len, "%s/mstore", xdg);
+	else if (geteuid() == 0 || !home || home[0] != '/')
+		n = snprintf(out, len, "/var/lib/mstore");
+	else
+		n = snprintf(out, len, "%s/.local/state/mstore", home);
+	return n > 0 && (size_t)n < len ? 0 : -1; /* n == 0: an empty --state-dir */
+}
+
+/* fsync the directory that holds `path`: a new name is on disk only then. */
+static int sync_dir_of(const char *path)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (slash == path ? 1 : (int)(slash - path)) : 1, slash ? path : ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/* mkdir -p, mode 0700 (the list holds senders and file names); each
+ * directory it creates is synced into its parent. */
+static int make_dirs(char *path)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		bool made = mkdir(path, 0700) == 0;
+		int err = errno;
+		if (made && sync_dir_of(path) < 0) {
+			made = false;
+			err = errno;
+		}
+		*p = c;
+		if (!made && err != EEXIST) {
+			errno = err;
+			return -1;
+		}
+		if (c == '\0')
+			return 0;
+	}
+}
+
+static int list_path(rc_run *run, char *path, size_t len, ms_err *e)
+{
+	if (run->o->save_removed) {
+		snprintf(path, len, "%s", run->o->save_removed);
+		return 0;
+	}
+	char dir[4096], stamp[32];
+	struct tm tm;
+	if (state_dir(run, dir, sizeof dir) < 0)
+		return ms_err_set(e, MS_E_IO, "the state directory's name is empty or too long");
+	if (make_dirs(dir) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot create the state directory %s for the recovery list: %s "
+		                  "(--state-dir DIR or --save-removed FILE put it elsewhere)", dir, strerror(errno));
+	localtime_r(&run->now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+	if (snprintf(path, len, "%s/removed-%s-%ld.tsv", dir, stamp, (long)getpid()) >= (int)len)
+		return ms_err_set(e, MS_E_IO, "the recovery list's name is too long");
+	return 0;
+}
+
+/* Open the list for appending.  The header goes only into a new (empty)
+ * file, so a reused --save-removed file stays one table; a new file's
+ * name is synced into its directory before any row relies on it. */
 static int open_removed(rc_run *run, ms_err *e)
 {
 	if (run->removed)
 		return 0;
 	char *path = run->r->removed_list;
-	size_t len = sizeof run->r->removed_list;
-	if (run->o->save_removed) {
-		snprintf(path, len, "%s", run->o->save_removed);
-	} else {
-		char stamp[32];
-		struct tm tm;
-		localtime_r(&run->now, &tm);
-		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-		mkdirat(run->root_fd, ".mstore", 0700);
-		snprintf(path, len, "%s/.mstore/removed-%s-%ld.tsv", run->s->data_dir, stamp, (long)getpid());
-	}
-	run->removed = fopen(path, "a");
-	if (!run->removed) {
+	struct stat st;
+	int fd = -1;
+	if (list_path(run, path, sizeof run->r->removed_list, e) < 0)
+		goto fail;
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || fstat(fd, &st) < 0 || (st.st_size == 0 && sync_dir_of(path) < 0) ||
+	    !(run->removed = fdopen(fd, "a"))) {
 		ms_err_set(e, MS_E_IO, "cannot write the recovery list %s: %s", path, strerror(errno));
-		path[0] = '\0';
-		return -1;
+		goto fail;
 	}
-	fprintf(run->removed, "messageid\taccountid\taccount\tfolderid\tfilename\ttype\tsize\tuid\tflags\tcreatetime\tfrom\treason\n");
+	if (st.st_size == 0)
+		fputs("messageid\taccountid\taccount\tfolderid\tfilename\ttype\tsize\tuid\tflags\tcreatetime\tfrom\treason\n",
+		      run->removed);
 	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	path[0] = '\0';
+	return -1;
 }
 
 static void tsv(FILE *f, const char *s, const char *end)

@@ -13,6 +13,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* fsync the directory holding `path`: a new name is on disk only then
+ * (tests/e2e/test_durability.sh checks it). */
+static int sync_parent(const char *path)
+{
+	char dir[8192];
+	const char *slash = strrchr(path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash && slash != path ? (int)(slash - path) : 1, slash ? path : ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : fsync(fd);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 static int mkdirs_for(const char *path)
 {
 	char buf[8192];
@@ -21,7 +35,7 @@ static int mkdirs_for(const char *path)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0700) == 0 ? sync_parent(buf) < 0 : errno != EEXIST)
 			return -1;
 		*p = '/';
 	}
@@ -39,7 +53,8 @@ static int copy_across(int root_fd, const char *rel, const char *dest)
 	while (rc == 0 && (n = read(in, buf, sizeof buf)) > 0)
 		if (write(out, buf, (size_t)n) != n)
 			rc = -1;
-	if (n < 0 || (out >= 0 && fsync(out) < 0))
+	/* the copy's data and its name on disk before the original goes */
+	if (n < 0 || (out >= 0 && (fsync(out) < 0 || sync_parent(dest) < 0)))
 		rc = -1;
 	if (in >= 0)
 		close(in);

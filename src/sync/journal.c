@@ -9,6 +9,16 @@
  * (the row will be created by this run, the file being unreferenced at its
  * new place), or not moved.  rename(2) is atomic, so a file is always at
  * one of the two names: nothing is ever lost.
+ *
+ * What "on disk" takes (tests/e2e/test_durability.sh checks each step
+ * with the durability shim): a new file's data is synced by fdatasync,
+ * but its name is an entry of its directory, synced only by an fsync of
+ * that directory.  So the journal's directory (and DATA, when .mstore is
+ * new) is synced once when the journal is created, before its first
+ * rename; and after each rename the directories that lost and gained the
+ * name are synced before the batch's rows (which name the new place) are
+ * committed: otherwise a power cut after the commit could bring back the
+ * old name under a row that points at the new one.
  */
 #include "sync/sync_internal.h"
 
@@ -54,12 +64,29 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
+/* fsync the directory `rel` below the data directory ("" is its root). */
+static int sync_dir(sync_run *run, const char *rel, ms_err *e)
+{
+	int fd = openat(run->root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", run->s->data_dir, rel, strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
 static int open_own(sync_run *run, ms_err *e)
 {
 	if (journal_fd >= 0)
 		return 0;
-	if (mkdirat(run->root_fd, JOURNAL_DIR, 0700) < 0 && errno != EEXIST)
+	bool new_dir = mkdirat(run->root_fd, JOURNAL_DIR, 0700) == 0;
+	if (!new_dir && errno != EEXIST)
 		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", run->s->data_dir, JOURNAL_DIR, strerror(errno));
+	if (new_dir && sync_dir(run, "", e) < 0)
+		return -1;
 	char host[128] = "host";
 	gethostname(host, sizeof host - 1);
 	snprintf(journal_name, sizeof journal_name, JOURNAL_DIR "/sync-%s-%d.journal", host, (int)getpid());
@@ -68,6 +95,11 @@ static int open_own(sync_run *run, ms_err *e)
 		return ms_err_set(e, MS_E_IO, "cannot open the rename journal %s/%s: %s", run->s->data_dir, journal_name,
 		                  strerror(errno));
 	flock(journal_fd, LOCK_EX);
+	if (sync_dir(run, JOURNAL_DIR, e) < 0) { /* the journal's name, before anything relies on it */
+		close(journal_fd);
+		journal_fd = -1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -93,6 +125,30 @@ int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel,
 	return 0;
 }
 
+/* The directory part of `rel` ("" for the root) into out. */
+static void dir_of(const char *rel, char *out, size_t len)
+{
+	const char *slash = strrchr(rel, '/');
+	snprintf(out, len, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+}
+
+int sync_journal_renamed(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e)
+{
+	/* The target's directory, its parent (which gained the entry of a new
+	 * XX directory) and the source's directory; each once (at the root the
+	 * parent is the root itself). */
+	char dirs[3][4096];
+	dir_of(to_rel, dirs[0], sizeof dirs[0]);
+	dir_of(dirs[0], dirs[1], sizeof dirs[1]);
+	dir_of(from_rel, dirs[2], sizeof dirs[2]);
+	for (int i = 0; i < 3; i++) {
+		bool seen = (i > 0 && strcmp(dirs[i], dirs[0]) == 0) || (i > 1 && strcmp(dirs[i], dirs[1]) == 0);
+		if (!seen && sync_dir(run, dirs[i], e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int sync_journal_clear(sync_run *run, ms_err *e)
 {
 	if (journal_fd < 0)
@@ -114,8 +170,11 @@ static void replay(sync_run *run, FILE *f)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	while (getline(&line, &cap, f) > 0) {
-		line[strcspn(line, "\n")] = '\0';
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') /* torn by the crash: its rename never started */
+			break;
+		line[n - 1] = '\0';
 		char *tab = strchr(line, '\t');
 		if (!tab)
 			continue;

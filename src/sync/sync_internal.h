@@ -117,6 +117,9 @@ int sync_refresh_refs(sync_run *run, ms_err *e);
 /* journal.c */
 int sync_journal_recover(sync_run *run, ms_err *e);
 int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e);
+/* After a journaled rename: sync the directories it changed (before the
+ * commit of rows that name the new place). */
+int sync_journal_renamed(sync_run *run, const char *from_rel, const char *to_rel, ms_err *e);
 int sync_journal_clear(sync_run *run, ms_err *e);
 void sync_journal_close(sync_run *run);
 

@@ -134,7 +134,7 @@ static int move_item(sync_run *run, item *it, ms_err *e)
 		if (sync_journal_append(run, it->c->relpath, it->new_rel, e) < 0)
 			return -1;
 		if (renameat2(run->root_fd, it->c->relpath, run->root_fd, it->new_rel, RENAME_NOREPLACE) == 0)
-			return 0;
+			return sync_journal_renamed(run, it->c->relpath, it->new_rel, e);
 		if (errno != EEXIST)
 			return ms_err_set(e, MS_E_IO, "cannot rename %s to %s: %s", it->c->relpath, it->new_rel,
 			                  strerror(errno));

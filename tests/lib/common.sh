@@ -23,6 +23,8 @@ T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mstore-e2e.XXXXXX")
 # Hermetic: no configuration from the machine or the user running the tests.
 unset MSTORE_CONFIG MSTORE_DB_PASSWORD
 export HOME=$T_TMP/home MSTORE_SYSCONFDIR=$T_TMP/etc
+# reconstruct -r's recovery lists: here, not in /var/lib/mstore (tests run as root).
+export XDG_STATE_HOME=$T_TMP/state
 mkdir -p "$HOME"
 T_FAILS=0
 T_CHECKS=0
