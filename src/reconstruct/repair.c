@@ -185,31 +185,28 @@ static void tsv(FILE *f, const char *s, const char *end)
  * 0: the row is gone already, -1: error. */
 static int save_row(rc_run *run, int64_t id, const char *reason, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(run->s->db, "SELECT messageaccountid, messagefolderid, messagefilename, messagetype, messagesize,"
-	                   " messageuid, messageflags, messagecreatetime, messagefrom FROM hm_messages WHERE messageid = ?",
-	                   PARAMS(P_INT(id)), &st, e) < 0)
+	ms_message_rec m;
+	int rc = ms_messages_get(run->s->db, id, &m, e);
+	if (rc <= 0)
+		return rc;
+	if (open_removed(run, e) < 0) {
+		ms_message_rec_free(&m);
 		return -1;
-	int rc = db_step(st, e);
-	if (rc == DB_ROW && open_removed(run, e) == 0) {
-		FILE *f = run->removed;
-		rc_account *a = rc_account_by_id(run, db_column_int64(st, 0));
-		fprintf(f, "%lld\t%lld\t", (long long)id, (long long)db_column_int64(st, 0));
-		tsv(f, a ? a->address : "", "\t");
-		fprintf(f, "%lld\t", (long long)db_column_int64(st, 1));
-		tsv(f, db_column_text(st, 2), "\t");
-		fprintf(f, "%lld\t%lld\t%lld\t%lld\t", (long long)db_column_int64(st, 3), (long long)db_column_int64(st, 4),
-		        (long long)db_column_int64(st, 5), (long long)db_column_int64(st, 6));
-		tsv(f, db_column_text(st, 7), "\t");
-		tsv(f, db_column_text(st, 8), "\t");
-		tsv(f, reason, "\n");
-		if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-			rc = ms_err_set(e, MS_E_IO, "cannot write the recovery list %s: %s", run->r->removed_list, strerror(errno));
-	} else if (rc == DB_ROW) {
-		rc = DB_ERROR;
 	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+	FILE *f = run->removed;
+	rc_account *a = rc_account_by_id(run, m.account_id);
+	fprintf(f, "%lld\t%lld\t", (long long)id, (long long)m.account_id);
+	tsv(f, a ? a->address : "", "\t");
+	fprintf(f, "%lld\t", (long long)m.folder_id);
+	tsv(f, m.filename, "\t");
+	fprintf(f, "%lld\t%lld\t%lld\t%lld\t", (long long)m.type, (long long)m.size, (long long)m.uid, (long long)m.flags);
+	tsv(f, m.created, "\t");
+	tsv(f, m.from, "\t");
+	tsv(f, reason, "\n");
+	ms_message_rec_free(&m);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		return ms_err_set(e, MS_E_IO, "cannot write the recovery list %s: %s", run->r->removed_list, strerror(errno));
+	return 1;
 }
 
 /* ---- removing rows ------------------------------------------------------------- */

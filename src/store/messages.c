@@ -2,6 +2,7 @@
 #include "store/messages.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,4 +360,45 @@ int ms_messages_each_delivered(db *d,
 		}
 	db_finalize(st);
 	return rc == DB_ERROR ? -1 : 0;
+}
+
+static char *dup_text(db_stmt *st, int col, bool *oom)
+{
+	const char *t = db_column_text(st, col);
+	char *c = strdup(t ? t : "");
+	*oom |= !c;
+	return c;
+}
+
+int ms_messages_get(db *d, int64_t id, ms_message_rec *out, ms_err *e)
+{
+	db_stmt *st;
+	*out = (ms_message_rec){ .id = id };
+	if (ms_sql_prepare(d, "SELECT messageaccountid, messagefolderid, messagefilename, messagetype, messagesize,"
+	                   " messageuid, messageflags, messagecreatetime, messagefrom FROM hm_messages WHERE messageid = ?",
+	                   PARAMS(P_INT(id)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	bool oom = false;
+	if (rc == DB_ROW) {
+		*out = (ms_message_rec){ .id = id, .account_id = db_column_int64(st, 0), .folder_id = db_column_int64(st, 1),
+		                         .filename = dup_text(st, 2, &oom), .type = db_column_int64(st, 3),
+		                         .size = db_column_int64(st, 4), .uid = db_column_int64(st, 5),
+		                         .flags = db_column_int64(st, 6), .created = dup_text(st, 7, &oom),
+		                         .from = dup_text(st, 8, &oom) };
+	}
+	db_finalize(st);
+	if (oom) {
+		ms_message_rec_free(out);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+}
+
+void ms_message_rec_free(ms_message_rec *r)
+{
+	free(r->filename);
+	free(r->created);
+	free(r->from);
+	r->filename = r->created = r->from = NULL;
 }

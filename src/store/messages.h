@@ -77,6 +77,16 @@ int ms_metadata_delete_orphan(db *d, int64_t metadata_id, ms_err *e);
 /* Unlock a queued message if it is locked; *changed 0 when it was not. */
 int ms_messages_unlock_queued(db *d, int64_t id, int64_t *changed, ms_err *e);
 
+/* One row with every column the recovery list keeps; the strings are the
+ * caller's to free with ms_message_rec_free. */
+typedef struct ms_message_rec {
+	int64_t id, account_id, folder_id, type, size, uid, flags;
+	char *filename, *created, *from;
+} ms_message_rec;
+/* 1 found, 0 no such row, -1 error. */
+int ms_messages_get(db *d, int64_t id, ms_message_rec *out, ms_err *e);
+void ms_message_rec_free(ms_message_rec *r);
+
 /* The highest messageid (0 for an empty table) and the number of rows. */
 int ms_messages_max_id(db *d, int64_t *id, ms_err *e);
 int ms_messages_count(db *d, int64_t *n, ms_err *e);

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <idn2.h>
 
-#include "util/str.h"
+#include "db/txn.h"
+#include "store/folders.h"
 #include "store/sql.h"
+#include "util/str.h"
 
 /* ---- validation -------------------------------------------------------- */
 
@@ -499,10 +502,8 @@ static int insert_account_rows(ms_store *s, const char *addr, int64_t did, const
 		       P_TEXT(now), P_TEXT(now)),
 		id, e) < 0)
 		return -1;
-	return ms_sql_exec(s->db,
-		"INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed,"
-		" foldercreationtime, foldercurrentuid) VALUES (?, -1, 'INBOX', 1, ?, 0)",
-		PARAMS(P_INT(*id), P_TEXT(now)), NULL, e);
+	int64_t inbox;
+	return ms_folder_create_inbox(s->db, *id, time(NULL), &inbox, e);
 }
 
 int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, int64_t *id, ms_err *e)
@@ -520,17 +521,20 @@ int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, i
 	snprintf(local, sizeof local, "%.*s", (int)(strrchr(addr, '@') - addr), addr);
 	if (ms_account_local_check(addr, local, e) < 0)
 		return -1;
-	if (db_begin(s->db, e) < 0)
+	db_txn *t;
+	if (db_txn_begin(s->db, &t, e) < 0)
 		return -1;
 	/* Limits are checked inside the transaction that adds the account. */
 	if (account_limits_check(s, did, domain, o->max_size_mb, e) < 0) {
-		db_rollback(s->db);
+		db_txn_rollback(&t);
 		return -1;
 	}
-	if (insert_account_rows(s, addr, did, o, &new_id, e) < 0 || db_commit(s->db, e) < 0) {
-		db_rollback(s->db);
+	if (insert_account_rows(s, addr, did, o, &new_id, e) < 0) {
+		db_txn_rollback(&t);
 		return ms_err_prefix(e, "cannot add account '%s'", addr);
 	}
+	if (db_txn_commit(&t, e) < 0)
+		return ms_err_prefix(e, "cannot add account '%s'", addr);
 	if (id)
 		*id = new_id;
 	return 0;
@@ -770,14 +774,15 @@ int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account
 		return -1;
 	if (dry_run)
 		return 0;
-	if (db_begin(s->db, e) < 0)
+	db_txn *t;
+	if (db_txn_begin(s->db, &t, e) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof account_delete_sql / sizeof *account_delete_sql; i++)
 		if (ms_sql_exec(s->db, account_delete_sql[i], PARAMS(P_INT(out->id)), NULL, e) < 0) {
-			db_rollback(s->db);
+			db_txn_rollback(&t);
 			return -1;
 		}
-	return db_commit(s->db, e);
+	return db_txn_commit(&t, e); /* a failed commit has rolled back */
 }
 
 /* ---- counts for mstore info ---------------------------------------------------- */

@@ -1,4 +1,5 @@
 /* schema.c - create a 5.7 store, read and judge a store's schema version. */
+#include "db/txn.h"
 #include "store/schema.h"
 
 #include <inttypes.h>
@@ -133,15 +134,14 @@ static int create_everything(db *d, ms_err *e)
 	 * version row last, so that a store whose creation was cut short has
 	 * no version row and is recognised as incomplete.  MySQL committed
 	 * each CREATE: the rows get a transaction of their own there. */
-	bool own_txn = db_get_dialect(d) == DB_MYSQL;
-	if (own_txn && db_begin(d, e) < 0)
+	db_txn *t = NULL;
+	if (db_get_dialect(d) == DB_MYSQL && db_txn_begin(d, &t, e) < 0)
 		return -1;
-	if (ms_init_rows_insert(d, e) < 0 || insert_version_row(d, e) < 0 || (own_txn && db_commit(d, e) < 0)) {
-		if (own_txn)
-			db_rollback(d);
+	if (ms_init_rows_insert(d, e) < 0 || insert_version_row(d, e) < 0) {
+		db_txn_rollback(&t);
 		return -1;
 	}
-	return 0;
+	return t ? db_txn_commit(&t, e) : 0;
 }
 
 int ms_schema_create(db *d, ms_err *e)
@@ -151,7 +151,8 @@ int ms_schema_create(db *d, ms_err *e)
 	 * each CREATE implicitly, so there the missing version row is what
 	 * marks an interrupted creation. */
 	bool transactional = db_get_dialect(d) != DB_MYSQL;
-	if (transactional && db_begin(d, e) < 0)
+	db_txn *t = NULL;
+	if (transactional && db_txn_begin(d, &t, e) < 0)
 		return -1;
 	if (refuse_existing_tables(d, e) < 0)
 		goto fail;
@@ -164,12 +165,9 @@ int ms_schema_create(db *d, ms_err *e)
 			              "running mstore init again)", MS_SCHEMA_VERSION_CREATED);
 		goto fail;
 	}
-	if (transactional && db_commit(d, e) < 0)
-		goto fail;
-	return 0;
+	return t ? db_txn_commit(&t, e) : 0;
 fail:
-	if (transactional)
-		db_rollback(d);
+	db_txn_rollback(&t);
 	return -1;
 }
 
