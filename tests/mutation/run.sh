@@ -17,8 +17,9 @@
 # The harness works on a copy of the working tree (uncommitted tests count)
 # in OUTDIR (default /tmp/mstore-mutation), built once without sanitizers
 # (speed; a memory bug that needs ASan to be seen is not what this counts),
-# then each mutant: apply, ninja, meson test TESTS with a timeout (default
-# 300 s), restore.  Results: OUTDIR/results.tsv and a Markdown table on
+# then each mutant: apply, ninja, the TESTS one by one in their order (the
+# first failure kills the mutant: list the likeliest killer first), each
+# with a timeout (default 300 s), restore.  Results: OUTDIR/results.tsv and a Markdown table on
 # stdout (killed / survived / timeout / nobuild / stale, and the score:
 # killed+timeout over all that built).  Exit 0 unless a mutant is stale or,
 # with -k, unless every mutant was killed.
@@ -163,7 +164,14 @@ for ((i = 0; i < n; i++)); do
 	if ! ninja -C "$build" > "$out/build.log" 2>&1; then
 		r=nobuild; nobuild=$((nobuild + 1))
 	else
-		run_tests "${M_TESTS[$i]}"; rc=$?
+		# one test at a time, in the order listed: the first that fails
+		# kills the mutant and the rest need not run
+		rc=0
+		IFS=',' read -ra one <<<"${M_TESTS[$i]}"
+		for t in "${one[@]}"; do
+			run_tests "$t"; rc=$?
+			[ $rc -ne 0 ] && break
+		done
 		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then r=timeout; timedout=$((timedout + 1))
 		elif [ $rc -ne 0 ]; then r=killed; killed=$((killed + 1))
 		else r=survived; survived=$((survived + 1)); fi
