@@ -149,4 +149,13 @@ for k in 1 2 3; do
 	[ "$(jq -r '.summary.imported' "$T_TMP/r.json")" = 1 ] && got="$got$k"
 done
 expect_eq "$got" "$want" "sync imports the mixed-case folder in the shard reconstruct gives its account"
+# --- a 65th --domain counts like the first (they were capped at 64, the rest dropped) ---------
+args=()
+for n in $(seq 1 64); do M domain add "d$n.example"; args+=(--domain "d$n.example"); done
+msg "example.com/many/E1/$(G E1000000 1)" "From: late@x.org"
+S "${args[@]}" --domain example.com; expect_ok "65 --domain options"
+expect_eq "$(cat_of "example.com/many/E1/$(G E1000000 1)")" imported "the 65th --domain is honoured"
+msg "example.com/many/E1/$(G E1000000 2)" "From: late@x.org"
+M reconstruct -n --no-progress --settle 0 "${args[@]}" --domain example.com
+expect_out_contains "example.com/many/E1/$(G E1000000 2)" "reconstruct: the 65th --domain is honoured"
 t_done
