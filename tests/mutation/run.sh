@@ -80,6 +80,9 @@ for list in "$here"/mutants/*.tsv; do
 done
 n=${#M_ID[@]}
 if [ "$n" -eq 0 ]; then echo "run.sh: no mutant matches" >&2; exit 2; fi
+if [ "$smoke" = 1 ] && [ "$n" -ne ${#smoke_ids[@]} ]; then
+	echo "run.sh: the smoke set names ${#smoke_ids[@]} mutants, $n exist" >&2; exit 2
+fi
 dups=$(printf '%s\n' "${M_ID[@]}" | sort | uniq -d)
 if [ -n "$dups" ]; then echo "run.sh: duplicate mutant ids: $dups" >&2; exit 2; fi
 
