@@ -27,8 +27,10 @@
 # Only SQLite end-to-end tests are meant as TESTS: the harness starts no
 # database servers.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+# MSTORE_MUTATION_ROOT: the tree to mutate, when this script runs from a
+# copy (bash reads a script as it goes: editing it mid-run breaks the run)
+root=${MSTORE_MUTATION_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+here=$root/tests/mutation
 out=/tmp/mstore-mutation
 tmo=300
 require_all=0
