@@ -93,11 +93,9 @@ static int load_accounts(rc_run *run, ms_err *e)
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (run->naccounts == cap) {
-			cap = cap ? cap * 2 : 64;
-			rc_account *nv = realloc(run->accounts, cap * sizeof *nv);
-			if (!nv) { db_finalize(st); return ms_err_set(e, MS_E_NOMEM, "out of memory"); }
-			run->accounts = nv;
+		if (ms_vec_reserve_((void **)&run->accounts, &cap, run->naccounts + 1, sizeof *run->accounts) < 0) {
+			db_finalize(st);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory");
 		}
 		const char *addr = db_column_text(st, 2) ? db_column_text(st, 2) : "";
 		const char *at = strrchr(addr, '@');
@@ -138,11 +136,9 @@ static int load_domains(rc_run *run, ms_err *e)
 	size_t cap = 0;
 	int rc;
 	while ((rc = db_step(st, e)) == DB_ROW) {
-		if (run->ndomains == cap) {
-			cap = cap ? cap * 2 : 16;
-			rc_domain *nv = realloc(run->domains, cap * sizeof *nv);
-			if (!nv) { db_finalize(st); return ms_err_set(e, MS_E_NOMEM, "out of memory"); }
-			run->domains = nv;
+		if (ms_vec_reserve_((void **)&run->domains, &cap, run->ndomains + 1, sizeof *run->domains) < 0) {
+			db_finalize(st);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory");
 		}
 		run->domains[run->ndomains++] = (rc_domain){ db_column_int64(st, 0), lower_dup(db_column_text(st, 1)),
 		                                             db_column_int64(st, 2) };

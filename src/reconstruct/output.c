@@ -13,6 +13,7 @@
 #include "store/sql.h"
 #include "store/quota.h"
 #include "util/json.h"
+#include "util/vec.h"
 
 static const char *const kind_names[RC_N_KINDS] = {
 	[RC_MISSING_FILE] = "missing-file",
@@ -79,14 +80,8 @@ rc_finding *rc_add(rc_run *run, rc_kind kind, const char *mailbox, const char *a
 	if ((run->o->only_kinds && !(run->o->only_kinds & (1u << kind))) ||
 	    (run->o->only_queue && strcmp(mailbox ? mailbox : "", "queue") != 0))
 		return NULL;
-	if (run->nfindings == run->findings_cap) {
-		size_t ncap = run->findings_cap ? run->findings_cap * 2 : 64;
-		rc_finding *nv = realloc(run->findings, ncap * sizeof *nv);
-		if (!nv)
-			return NULL;
-		run->findings = nv;
-		run->findings_cap = ncap;
-	}
+	if (ms_vec_reserve_((void **)&run->findings, &run->findings_cap, run->nfindings + 1, sizeof *run->findings) < 0)
+		return NULL;
 	va_list ap;
 	va_start(ap, fmt);
 	char *detail = NULL;

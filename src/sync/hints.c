@@ -31,14 +31,8 @@ struct hint_set {
 
 static int add_hint(hint_set *h, const ms_hint *x)
 {
-	if (h->n == h->cap) {
-		size_t ncap = h->cap ? h->cap * 2 : 64;
-		ms_hint *nv = realloc(h->v, ncap * sizeof *nv);
-		if (!nv)
-			return -1;
-		h->v = nv;
-		h->cap = ncap;
-	}
+	if (ms_vec_reserve(h, h->n + 1) < 0)
+		return -1;
 	h->v[h->n] = *x;
 	return ms_strmap_put(&h->by_name, x->name, (int64_t)h->n++);
 }
