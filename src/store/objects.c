@@ -26,7 +26,7 @@
  * server and its administrator accept and can save again:
  * StringParser::IsValidDomainName for domain names, and
  * PreSaveLimitationsCheck::IsValidAccountAddress_ for account addresses
- * (docs/hmailserver-compatibility.md lists them with file and line). */
+ * (docs/hmailserver-compatibility.md lists them and where they come from). */
 
 static bool has_bad_char(const char *s)
 {
