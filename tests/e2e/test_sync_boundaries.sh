@@ -92,6 +92,14 @@ expect_eq "$(cat_of "$P/C4/$(G C4000000 4)")" not-imported "a zero-byte file in 
 expect_eq "$(reason_of "$P/C4/$(G C4000000 4)")" "zero-byte file (hMailServer never stores empty messages)" "zero-byte: the reason"
 t_ok
 
+# --- --settle on both sides: exactly SETTLE seconds old is settled, one second less is not ----------
+msg "example.com/place/C8/$(G C8000000 8)" "From: a@x.org"
+t=$(stat -c %Y "$D/example.com/place/C8/$(G C8000000 8)")
+S --account place@example.com --settle 300 --now $((t + 299)); expect_ok "settle - 1"
+expect_eq "$(cat_of "example.com/place/C8/$(G C8000000 8)")" deferred "a file 299 s old is deferred (--settle 300)"
+S --account place@example.com --settle 300 --now $((t + 300)); expect_ok "settle"
+expect_eq "$(cat_of "example.com/place/C8/$(G C8000000 8)")" imported "a file exactly 300 s old is imported"
+
 # --- the queue: a local recipient in Cc only; orphans name their cause ---------------------------
 msg "$(G D1000000 1)" "From: out@outside.test" "To: someone@outside.test" "Cc: queue@example.com"
 msg "example.com/ghost/D2/$(G D2000000 2)" "From: a@x.org"
