@@ -21,9 +21,9 @@ static void test_copy_fits(void **state)
 
 static void test_copy_utf8(void **state)
 {
-	char b[6];
-	/* "aé" is 3 bytes; "aéé" 5; "aééé" 7: the third é would be split */
-	assert_false(ms_str_copy(b, sizeof b + 1, "a\xc3\xa9\xc3\xa9\xc3\xa9"));
+	char b[8];
+	/* "aé" is 3 bytes; "aéé" 5; "aééé" 7: in 7 bytes (6 and the NUL) the third é would be split */
+	assert_false(ms_str_copy(b, 7, "a\xc3\xa9\xc3\xa9\xc3\xa9"));
 	assert_string_equal(b, "a\xc3\xa9\xc3\xa9");
 	assert_false(ms_str_copy(b, 5, "a\xc3\xa9\xc3\xa9"));  /* room for 4: "aé" + half */
 	assert_string_equal(b, "a\xc3\xa9");
