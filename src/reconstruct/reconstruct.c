@@ -73,6 +73,7 @@ static int check(rc_run *run, ms_err *e)
 	if (rc_row_pass(run, e) < 0 || rc_reload_current_uids(run, e) < 0)
 		return -1;
 	run->watermark = top > IN_FLIGHT_SLACK ? top - IN_FLIGHT_SLACK : 0;
+	ms_test_hook("refresh");
 	if (rc_refresh_rows(run, e) < 0)
 		return -1;
 	progress(run, "checking");

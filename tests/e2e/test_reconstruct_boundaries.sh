@@ -186,6 +186,10 @@ f=$(bob_file 5); p=$(path_of "$f" bob); mv "$p" "$T_TMP/away"
 hooked reverify "mv '$T_TMP/away' '$p'" -n
 expect_ok "a missing file back before the re-verification is not reported"
 healthy
+g=$(guid 6 557); msg "example.com/bob/${g:1:2}/$g" 557
+hooked refresh "MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} '$MSTORE_BIN' sync --db '$URL' --data '$D' --settle 0 --no-progress >/dev/null" -n --settle 0
+expect_ok "a file imported by a sync while the check ran (after its row pass) is not unreferenced"
+healthy
 f=$(bob_file 6); p=$(path_of "$f" bob); mv "$p" "$T_TMP/away"
 hooked repair "mv '$T_TMP/away' '$p'" -r
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename='$f'")" 1 "a file back before the repair: its row is not removed"
