@@ -197,6 +197,13 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename='$f'")" 1
 [ -s "$T_TMP/removed.tsv" ] && grep -q "$f" "$T_TMP/removed.tsv" && t_fail "the row of a file that came back is in the recovery list"
 clean "after a file came back"
 
+healthy
+f=$(bob_file 2); p=$(path_of "$f" bob); mkdir -p "$D/example.com/bob/ZZ"; mv "$p" "$D/example.com/bob/ZZ/"
+hooked repair "echo other > '$p'" -r
+expect_rc 1 "a file that appeared at the target before the repair: the move is not made"
+expect_eq "$(cat "$p")" other "the file that appeared at the target is not replaced"
+[ -f "$D/example.com/bob/ZZ/$f" ] || t_fail "the misplaced file was lost"
+
 # --- a row held for ETRN (type 3) is left alone ---------------------------------------------------
 healthy
 q "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid) VALUES (12345, 0, '$(guid 9 999)', 3, 'x@y.z', 10, 0, '1901-01-01 00:00:00', 0, '2020-01-01 00:00:00', 0, 0)"
