@@ -149,6 +149,7 @@ q "DELETE FROM hm_accounts WHERE accountid=$cid"
 q "UPDATE hm_messages SET messagefolderid=$cfolder WHERE messageid=$i"
 R -r
 expect_out_contains "not repaired: 1 messages are still in it" "orphaned-folder: not removed while it holds a message"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders WHERE folderid=$cfolder")" 1 "orphaned-folder: the folder row is still there"
 expect_eq "$(q "SELECT messagefolderid FROM hm_messages WHERE messageid=$i")" "$binbox" "the message went back to bob's INBOX"
 
 # --- unreferenced files and --settle; queue locks and --stale-lock --------------------------------
@@ -203,6 +204,24 @@ hooked repair "echo other > '$p'" -r
 expect_rc 1 "a file that appeared at the target before the repair: the move is not made"
 expect_eq "$(cat "$p")" other "the file that appeared at the target is not replaced"
 [ -f "$D/example.com/bob/ZZ/$f" ] || t_fail "the misplaced file was lost"
+
+healthy
+q "UPDATE hm_messages SET messagelocked=1, messagecreatetime='2020-01-01 00:00:00', messagenexttrytime='2020-01-01 00:00:00' WHERE messageid=$qid"
+hooked repair "true" -n
+expect_out_contains "queue: queue-stale-lock: " "the stale lock is found"
+if [ "$MSTORE_TEST_BACKEND" = sqlite ]; then # the hook runs a shell command: the sqlite3 client needs no login
+	hooked repair "$(printf '%q ' sqlite3 -batch "${URL#sqlite:}" "UPDATE hm_messages SET messagelocked=0 WHERE messageid=$qid")" -r
+	expect_rc 0 "a lock released by the server before the repair: nothing left to do"
+	[ "$(grep -c 'queue-stale-lock' "$T_TMP/out")" = 0 ] || t_fail "a lock released meanwhile is reported as repaired: $(t_out)"
+fi
+
+# --- the paged pass reads every page: a corruption among the oldest rows, 20,001 newer rows ------
+healthy
+rm "$(path_of "$(bob_file 1)" bob)"
+ts="'1901-01-01 00:00:00'"; [ "$MSTORE_TEST_BACKEND" = pgsql ] && ts="TIMESTAMP '1901-01-01 00:00:00'"
+q "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid) SELECT 12345, 0, 'etrn.eml', 3, 'x', 10, 0, $ts, 0, $ts, 0, 0 FROM (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 20001) SELECT n FROM c) x"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype=3")" 20001 "20,001 ETRN rows after the healthy ones"
+check missing-file
 
 # --- a row held for ETRN (type 3) is left alone ---------------------------------------------------
 healthy

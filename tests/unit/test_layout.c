@@ -25,6 +25,14 @@ static void test_guid_round_trip(void **state)
 	assert_false(ms_guid_name_parse("{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F99}.eml", g));
 	assert_false(ms_guid_name_parse("{0A1B2C3-D4E5F-6071-8293-A4B5C6D7E8F9}.eml", g));
 	assert_false(ms_guid_name_parse("{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}.emlx", g));
+	assert_false(ms_guid_name_parse("{0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9}.txt", g)); /* same length */
+	/* dashes replaced by hex digits: 18 bytes of hex, which must not be
+	 * written into 16 (a canary after the buffer says whether they were) */
+	struct { uint8_t g[16]; uint8_t canary[8]; } c;
+	memset(&c, 0x5A, sizeof c);
+	assert_false(ms_guid_name_parse("{0A1B2C3D04E5F0607108293" "0A4B5C6D7E8F9}.eml", c.g));
+	for (size_t i = 0; i < sizeof c.canary; i++)
+		assert_int_equal(c.canary[i], 0x5A);
 }
 
 static void test_guid_new(void **state)
@@ -89,6 +97,8 @@ static void test_canonical(void **state)
 	assert_false(ms_layout_is_canonical("example.com/ann/AB/AB/{AB000000-0000-0000-0000-000000000001}.eml", owner));
 	assert_false(ms_layout_is_canonical("example.com/ann/ABC/{AB000000-0000-0000-0000-000000000001}.eml", owner));
 	assert_false(ms_layout_is_canonical("example.com/ann/X/AB/{AB000000-0000-0000-0000-000000000001}.eml", owner));
+	/* two deep, where the second folder's name looks like a name of XX */
+	assert_false(ms_layout_is_canonical("example.com/ann/AB/xAB/{AB000000-0000-0000-0000-000000000001}.eml", owner));
 	/* the queue: the root, nothing below */
 	assert_true(ms_layout_is_canonical("{AB000000-0000-0000-0000-000000000001}.eml", 0));
 	assert_false(ms_layout_is_canonical("AB/{AB000000-0000-0000-0000-000000000001}.eml", 0));
