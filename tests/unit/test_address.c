@@ -256,6 +256,14 @@ static void test_deeply_nested_groups(void **state)
 	check(&l, 0, NULL, "x@y.org");
 	ms_address_list_free(&l);
 	free(value);
+	/* the same in a value short enough to be parsed in one piece (under
+	 * 4 KiB): the address inside is still found */
+	value = repeat("a:", 1500, "x@y.org");
+	l = parse(value);
+	assert_int_equal(l.n, 1);
+	check(&l, 0, NULL, "x@y.org");
+	ms_address_list_free(&l);
+	free(value);
 	/* a few nested groups are still read as groups */
 	l = parse("outer: inner: a@x.org;, b@y.org;, c@z.org");
 	assert_int_equal(l.n, 3);

@@ -18,12 +18,23 @@ static int setup(void **state)
 	assert_int_equal(ms_directory_add_domain(dir, 2, "catch.org", true, "boss@catch.org", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain(dir, 3, "dead.net", false, "", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain(dir, 4, "loop.org", true, "nobody@loop.org", false, 0), 0);
+	/* inactive, but with a catch-all that points at an active account */
+	assert_int_equal(ms_directory_add_domain(dir, 5, "closed.org", false, "boss@catch.org", false, 0), 0);
+	/* plus addressing with its own character */
+	assert_int_equal(ms_directory_add_domain(dir, 6, "dash.org", true, "", true, '-'), 0);
+	/* no plus addressing, no catch-all */
+	assert_int_equal(ms_directory_add_domain(dir, 7, "plain.org", true, "", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain_alias(dir, "example.net", "example.com"), 0);
 	assert_int_equal(ms_directory_add_account(dir, 10, "alice@example.com", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 11, "bob@example.com", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 12, "idle@example.com", false), 0);
 	assert_int_equal(ms_directory_add_account(dir, 20, "boss@catch.org", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 30, "ghost@dead.net", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 50, "staff@closed.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 60, "carl@dash.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 61, "carl+x@dash.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 70, "dora@plain.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 71, "+tag@example.com", true), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "info@example.com", "alice@example.com", true), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "old@example.com", "bob@example.com", false), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "chain@example.com", "info@example.com", true), 0);
@@ -120,6 +131,74 @@ static void test_account_lookup(void **state)
 	assert_false(ms_directory_is_local_domain(dir, "outside.test"));
 }
 
+/* An inactive domain receives nothing: not its accounts, and not through
+ * its catch-all either, even one that points at an active account. */
+static void test_inactive_domain_with_catch_all(void **state)
+{
+	assert_string_equal(ids("staff@closed.org"), "");
+	assert_string_equal(ids("anyone@closed.org"), "");
+	assert_string_equal(ids("anyone@catch.org"), "20"); /* the same catch-all in an active domain */
+}
+
+/* Plus addressing cuts at the domain's own character, only in domains
+ * that have it on, and never cuts a local part down to nothing. */
+static void test_plus_addressing_rules(void **state)
+{
+	assert_string_equal(ids("carl-news@dash.org"), "60");
+	assert_string_equal(ids("carl+x@dash.org"), "61");   /* '+' is not dash.org's character */
+	assert_string_equal(ids("dora+news@plain.org"), ""); /* plus addressing off: no such account */
+	assert_string_equal(ids("dora@plain.org"), "70");
+	assert_string_equal(ids("+tag@example.com"), "71");  /* the character first: not cut */
+}
+
+/* An empty local part is not an address, even where a catch-all would
+ * take anything. */
+static void test_empty_local_part(void **state)
+{
+	assert_string_equal(ids("@catch.org"), "");
+	assert_string_equal(ids("x@"), "");
+}
+
+/* Alias chains resolve up to MS_RESOLVE_MAX_DEPTH hops, and no further. */
+static void test_alias_chain_depth(void **state)
+{
+	char name[64], value[64];
+	/* hop0 -> hop1 -> ... -> hop24 -> alice: the account is reached on hop 25 */
+	for (int i = 0; i < MS_RESOLVE_MAX_DEPTH; i++) {
+		snprintf(name, sizeof name, "hop%d@example.com", i);
+		if (i + 1 < MS_RESOLVE_MAX_DEPTH)
+			snprintf(value, sizeof value, "hop%d@example.com", i + 1);
+		else
+			snprintf(value, sizeof value, "alice@example.com");
+		assert_int_equal(ms_directory_add_alias(dir, name, value, true), 0);
+	}
+	assert_string_equal(ids("hop0@example.com"), "10");
+	assert_string_equal(ids("hop5@example.com"), "10");
+	/* one more hop in front: too deep */
+	assert_int_equal(ms_directory_add_alias(dir, "hopx@example.com", "hop0@example.com", true), 0);
+	assert_string_equal(ids("hopx@example.com"), "");
+}
+
+/* Lookups of absent names end whatever the fill of the tables: every
+ * size from empty to a thousand accounts. */
+static void test_lookups_at_every_size(void **state)
+{
+	ms_directory *d = ms_directory_new();
+	assert_non_null(d);
+	assert_int_equal(ms_directory_add_domain(d, 1, "big.org", true, "", false, 0), 0);
+	char addr[64];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(addr, sizeof addr, "u%d@big.org", i);
+		assert_int_equal(ms_directory_add_account(d, 1000 + i, addr, true), 0);
+		assert_null(ms_directory_account(d, "nobody", "big.org"));
+		snprintf(addr, sizeof addr, "U%d", i);
+		const ms_dir_account *a = ms_directory_account(d, addr, "BIG.org");
+		assert_non_null(a);
+		assert_int_equal(a->id, 1000 + i);
+	}
+	ms_directory_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +207,11 @@ int main(void)
 		cmocka_unit_test(test_aliases_lists_catch_all),
 		cmocka_unit_test(test_dedup_across_addresses),
 		cmocka_unit_test(test_account_lookup),
+		cmocka_unit_test(test_inactive_domain_with_catch_all),
+		cmocka_unit_test(test_plus_addressing_rules),
+		cmocka_unit_test(test_empty_local_part),
+		cmocka_unit_test(test_alias_chain_depth),
+		cmocka_unit_test(test_lookups_at_every_size),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
