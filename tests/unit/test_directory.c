@@ -5,9 +5,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/directory.h"
+#include "store/objects.h"
+#include "store/store.h"
 
 static ms_directory *dir;
 
@@ -199,6 +203,61 @@ static void test_lookups_at_every_size(void **state)
 	ms_directory_free(d);
 }
 
+/* The snapshot loaded from a real (SQLite) store follows the same rules:
+ * every column the rules use is read, domain activity included. */
+static void test_load_from_store(void **state)
+{
+	char dir_path[] = "/tmp/test_directory.XXXXXX", url[128];
+	assert_non_null(mkdtemp(dir_path));
+	snprintf(url, sizeof url, "sqlite:%s/store.db", dir_path);
+	ms_err e = { 0 };
+	assert_int_equal(ms_store_init(url, NULL, &e), 0);
+	ms_store *s;
+	assert_int_equal(ms_store_open(url, NULL, NULL, DB_OPEN_READ_WRITE, &s, &e), 0);
+	ms_domain_opts on = { .plus_char = "-" }, off = { .inactive = true, .postmaster = "ann@on.org" };
+	assert_int_equal(ms_domain_add(s, "on.org", &on, NULL, &e), 0);
+	assert_int_equal(ms_domain_add(s, "off.org", &off, NULL, &e), 0);
+	assert_int_equal(ms_domain_alias_add(s, "on.org", "on.net", &e), 0);
+	int64_t ann, ben;
+	ms_account_opts idle = { .inactive = true };
+	assert_int_equal(ms_account_add(s, "ann@on.org", NULL, &ann, &e), 0);
+	assert_int_equal(ms_account_add(s, "ben@on.org", NULL, &ben, &e), 0);
+	assert_int_equal(ms_account_add(s, "cy@on.org", &idle, NULL, &e), 0);
+	assert_int_equal(ms_account_add(s, "dee@off.org", NULL, NULL, &e), 0);
+	assert_int_equal(ms_alias_add(s, "info@on.org", "ben@on.org", false, &e), 0);
+	assert_int_equal(ms_alias_add(s, "old@on.org", "ann@on.org", true, &e), 0);
+	assert_int_equal(ms_dlist_add(s, "all@on.org", false, &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "all@on.org", "ann@on.org", &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "all@on.org", "ben@on.org", &e), 0);
+	assert_int_equal(ms_dlist_add(s, "none@on.org", true, &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "none@on.org", "ann@on.org", &e), 0);
+
+	ms_directory *loaded;
+	assert_int_equal(ms_directory_load(s->db, &loaded, &e), 0);
+	ms_directory *saved = dir;
+	dir = loaded;
+	char want[64];
+	snprintf(want, sizeof want, "%lld", (long long)ann);
+	assert_string_equal(ids("ann-tag@on.net"), want);   /* domain alias, plus character '-' */
+	assert_string_equal(ids("ann+tag@on.org"), "");     /* not on.org's character */
+	snprintf(want, sizeof want, "%lld", (long long)ben);
+	assert_string_equal(ids("info@on.org"), want);      /* active alias */
+	assert_string_equal(ids("old@on.org"), "");         /* inactive alias */
+	assert_string_equal(ids("cy@on.org"), "");          /* inactive account */
+	snprintf(want, sizeof want, "%lld,%lld", (long long)ann, (long long)ben);
+	assert_string_equal(ids("all@on.org"), want);       /* enabled list */
+	assert_string_equal(ids("none@on.org"), "");        /* disabled list */
+	assert_string_equal(ids("dee@off.org"), "");        /* inactive domain */
+	assert_string_equal(ids("who@off.org"), "");        /* ... and its catch-all */
+	assert_true(ms_directory_is_local_domain(dir, "on.net"));
+	dir = saved;
+	ms_directory_free(loaded);
+	ms_store_close(s);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir_path);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_empty_local_part),
 		cmocka_unit_test(test_alias_chain_depth),
 		cmocka_unit_test(test_lookups_at_every_size),
+		cmocka_unit_test(test_load_from_store),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
