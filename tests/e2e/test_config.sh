@@ -14,6 +14,17 @@ expect_eq "$(t_out | jq -r .data_dir)" "$T_TMP/data" "data directory from --conf
 MSTORE_CONFIG=$cfg mst info --json; expect_ok "\$MSTORE_CONFIG"
 expect_eq "$(t_out | jq -r .database)" "$db" "database from \$MSTORE_CONFIG"
 
+# JSON output escapes what a string may hold: quotes, backslashes, control
+# characters; invalid UTF-8 (overlong forms, encoded surrogates) becomes
+# U+FFFD, valid UTF-8 passes as it is.
+odd=$'/x"y\\z\nw\tv\x01\xc0\xaf\xed\xa0\x80\xc3\xa9'
+mst info --config "$cfg" --json --data "$odd"; expect_ok "--data with odd bytes"
+expect_eq "$(t_out | jq -r .data_dir | od -An -c | tr -s ' \n' ' ')" \
+	"$(printf '/x"y\\z\nw\tv\001\357\277\275\357\277\275\357\277\275\357\277\275\357\277\275\303\251\n' | od -An -c | tr -s ' \n' ' ')" \
+	"odd data directory survives JSON"
+grep -qF '"data_dir":"/x\"y\\z\u000aw\u0009v\u0001\ufffd\ufffd\ufffd\ufffd\ufffd'$'\xc3\xa9''"' "$T_TMP/out" && t_ok ||
+	t_fail "JSON escapes: $(cat "$T_TMP/out")"
+
 mkdir -p "$HOME/.config/mstore"; cp "$cfg" "$HOME/.config/mstore/mstore.conf"
 mst info --json; expect_ok "~/.config/mstore/mstore.conf"
 mst info --json --data /elsewhere; expect_ok "flags beat files"

@@ -109,4 +109,29 @@ expect_eq "$(t_out | jq -r '.accounts')" "3" "info accounts"
 expect_eq "$(t_out | jq -r '.domains')" "3" "info domains"
 expect_eq "$(t_out | jq -r '.distribution_lists')" "1" "info lists"
 
+# --- boundaries and second cases (after the counts above) ---------------------
+# A domain name has at most 80 characters and no empty label, not at either
+# end either; a plus addressing character is exactly one character.
+d80=$(printf 'a%.0s' $(seq 1 76)).org
+M domain add "$d80"; expect_ok "domain name of exactly 80 characters"
+M domain add "b$d80"; expect_rc 2 "domain name of 81 characters"
+M domain add trailing.org.; expect_rc 2 "domain name ending in a dot"
+M domain add .leading.org; expect_rc 2 "domain name starting with a dot"
+M domain add plusless.org --plus-addressing ''; expect_rc 2 "empty plus addressing character"
+# An address has at most 255 characters and no ';'.
+M account add "$(printf 'l%.0s' $(seq 1 251))@$d80" ; expect_rc 2 "address of 336 characters"
+M account add "$(printf 'l%.0s' $(seq 1 243))@example.com"; expect_ok "address of exactly 255 characters"
+M account add "$(printf 'l%.0s' $(seq 1 244))@example.com"; expect_rc 2 "address of 256 characters"
+M account add "semi;colon@example.com"; expect_rc 2 "';' in an address"
+# Every time mstore writes is local time, as hMailServer writes it (a zone
+# far from UTC shows the difference).
+TZ=XYZ-5 M account add tz@example.com; expect_ok "account add in another time zone"
+created=$(q "SELECT f.foldercreationtime FROM hm_imapfolders f JOIN hm_accounts a ON a.accountid = f.folderaccountid WHERE a.accountaddress = 'tz@example.com'")
+skew=$(( $(TZ=XYZ-5 date -d "${created%%.*}" +%s) - $(date +%s) ))
+[ "${skew#-}" -lt 600 ] && t_ok || t_fail "INBOX creation time '$created' is not local time (off by ${skew}s)"
+# A list added --disabled is disabled.
+M list add quiet@example.com --disabled; expect_ok "disabled list"
+M list list --json; expect_ok "list list --json (disabled)"
+expect_eq "$(t_out | jq -r '.[] | select(.address=="quiet@example.com") | .enabled')" "false" "list disabled"
+
 t_done

@@ -60,6 +60,10 @@ static void uppercase_hex_accepted(void **state)
 	assert_string_equal(back, "Hejsan");
 	free(hex);
 	free(back);
+	/* every letter digit, A to F, in upper case (a pinned vector below) */
+	assert_int_equal(ms_hms_blowfish_decrypt("A62B3C438EFAE3DB", &back, &e), 0);
+	assert_string_equal(back, "secret");
+	free(back);
 }
 
 static void assert_refused(const char *hex, const char *msg_part)

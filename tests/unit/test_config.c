@@ -253,6 +253,35 @@ static void read_password_file_rules(void **state)
 	assert_contains(e.msg, "no password on its first line");
 }
 
+/* Blanks around a value are spaces or tabs, on either side; '~' alone is
+ * $HOME. */
+static void conf_tabs_and_lone_tilde(void **state)
+{
+	(void)state;
+	const char *path = write_file("tabs.conf", 0600, "data =\t~\t\ndb\t=\tsqlite:/t.db \t\n");
+	ms_config c = { 0 };
+	ms_err e = { 0 };
+	assert_int_equal(ms_config_load_file(path, &c, &e), 0);
+	assert_string_equal(c.data_dir, home_dir);
+	assert_string_equal(c.db_url, "sqlite:/t.db");
+	ms_config_free(&c);
+}
+
+/* An empty $MSTORE_CONFIG counts as unset: the default files are read. */
+static void empty_env_config_is_unset(void **state)
+{
+	(void)state;
+	const char *user = write_file("home/.config/mstore/mstore.conf", 0600, "data = /user\n");
+	setenv("MSTORE_CONFIG", "", 1);
+	ms_config_args a = { 0 };
+	ms_config c;
+	ms_err e = { 0 };
+	assert_int_equal(ms_config_resolve(&a, &c, &e), 0);
+	assert_string_equal(c.data_dir, "/user");
+	assert_string_equal(c.source, user);
+	ms_config_free(&c);
+}
+
 /* ---- resolution order ---- */
 
 static void resolution_order(void **state)
@@ -542,6 +571,46 @@ static void ini_errors_name_file_and_line(void **state)
 	assert_ini_error("\xff\xfe[\0D\0", " is UTF-16 text");
 }
 
+/* Quotes are removed only in matching pairs; a lone quote is the value. */
+static void ini_quotes_only_in_pairs(void **state)
+{
+	(void)state;
+	ms_config c;
+	ms_err e = { 0 };
+	const char *path;
+	assert_int_equal(load_ini_text("[Database]\nType=MySQL\nServer=h\nDatabase='hm'\nPassword=\"pw'\n",
+	                               &c, &e, &path), 0);
+	assert_string_equal(c.db_url, "mysql://h/hm");
+	assert_string_equal(c.db_password, "\"pw'");
+	ms_config_free(&c);
+	assert_int_equal(load_ini_text("[Database]\nType=MySQL\nServer=h\nDatabase=d\nPassword=\"\n", &c, &e, &path), 0);
+	assert_string_equal(c.db_password, "\"");
+	ms_config_free(&c);
+}
+
+/* Port: 1 to 65535 go into the URL, 65536 is refused. */
+static void ini_port_bounds(void **state)
+{
+	(void)state;
+	ms_config c;
+	ms_err e = { 0 };
+	const char *path;
+	assert_int_equal(load_ini_text("[Database]\nType=PostgreSQL\nServer=h\nDatabase=d\nPort=65535\n", &c, &e, &path), 0);
+	assert_string_equal(c.db_url, "postgresql://h:65535/d");
+	ms_config_free(&c);
+	assert_int_equal(load_ini_text("[Database]\nType=PostgreSQL\nServer=h\nDatabase=d\nPort=1\n", &c, &e, &path), 0);
+	assert_string_equal(c.db_url, "postgresql://h:1/d");
+	ms_config_free(&c);
+	assert_ini_error("[Database]\nType=MySQL\nServer=h\nDatabase=d\nPort=65536\n", ":5: Port is not a port number");
+}
+
+/* A ':' in the user name would read back as "user:password". */
+static void ini_username_with_colon_refused(void **state)
+{
+	(void)state;
+	assert_ini_error("[Database]\nType=MySQL\nServer=h\nDatabase=d\nUsername=a:b\n", ":5: Username 'a:b'");
+}
+
 static void ini_without_database_gives_only_data(void **state)
 {
 	(void)state;
@@ -581,6 +650,8 @@ int main(void)
 		T(readable_file_without_password_does_not_warn),
 		T(password_file_paths),
 		T(read_password_file_rules),
+		T(conf_tabs_and_lone_tilde),
+		T(empty_env_config_is_unset),
 		T(resolution_order),
 		T(broken_default_file_is_an_error),
 		T(missing_named_config_is_an_error),
@@ -591,6 +662,9 @@ int main(void)
 		T(ini_encrypted_password),
 		T(ini_sql_server_refused),
 		T(ini_errors_name_file_and_line),
+		T(ini_quotes_only_in_pairs),
+		T(ini_port_bounds),
+		T(ini_username_with_colon_refused),
 		T(ini_without_database_gives_only_data),
 		T(ini_missing_file),
 	};

@@ -5,9 +5,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/directory.h"
+#include "store/objects.h"
+#include "store/store.h"
 
 static ms_directory *dir;
 
@@ -18,12 +22,23 @@ static int setup(void **state)
 	assert_int_equal(ms_directory_add_domain(dir, 2, "catch.org", true, "boss@catch.org", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain(dir, 3, "dead.net", false, "", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain(dir, 4, "loop.org", true, "nobody@loop.org", false, 0), 0);
+	/* inactive, but with a catch-all that points at an active account */
+	assert_int_equal(ms_directory_add_domain(dir, 5, "closed.org", false, "boss@catch.org", false, 0), 0);
+	/* plus addressing with its own character */
+	assert_int_equal(ms_directory_add_domain(dir, 6, "dash.org", true, "", true, '-'), 0);
+	/* no plus addressing, no catch-all */
+	assert_int_equal(ms_directory_add_domain(dir, 7, "plain.org", true, "", false, 0), 0);
 	assert_int_equal(ms_directory_add_domain_alias(dir, "example.net", "example.com"), 0);
 	assert_int_equal(ms_directory_add_account(dir, 10, "alice@example.com", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 11, "bob@example.com", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 12, "idle@example.com", false), 0);
 	assert_int_equal(ms_directory_add_account(dir, 20, "boss@catch.org", true), 0);
 	assert_int_equal(ms_directory_add_account(dir, 30, "ghost@dead.net", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 50, "staff@closed.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 60, "carl@dash.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 61, "carl+x@dash.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 70, "dora@plain.org", true), 0);
+	assert_int_equal(ms_directory_add_account(dir, 71, "+tag@example.com", true), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "info@example.com", "alice@example.com", true), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "old@example.com", "bob@example.com", false), 0);
 	assert_int_equal(ms_directory_add_alias(dir, "chain@example.com", "info@example.com", true), 0);
@@ -120,6 +135,129 @@ static void test_account_lookup(void **state)
 	assert_false(ms_directory_is_local_domain(dir, "outside.test"));
 }
 
+/* An inactive domain receives nothing: not its accounts, and not through
+ * its catch-all either, even one that points at an active account. */
+static void test_inactive_domain_with_catch_all(void **state)
+{
+	assert_string_equal(ids("staff@closed.org"), "");
+	assert_string_equal(ids("anyone@closed.org"), "");
+	assert_string_equal(ids("anyone@catch.org"), "20"); /* the same catch-all in an active domain */
+}
+
+/* Plus addressing cuts at the domain's own character, only in domains
+ * that have it on, and never cuts a local part down to nothing. */
+static void test_plus_addressing_rules(void **state)
+{
+	assert_string_equal(ids("carl-news@dash.org"), "60");
+	assert_string_equal(ids("carl+x@dash.org"), "61");   /* '+' is not dash.org's character */
+	assert_string_equal(ids("dora+news@plain.org"), ""); /* plus addressing off: no such account */
+	assert_string_equal(ids("dora@plain.org"), "70");
+	assert_string_equal(ids("+tag@example.com"), "71");  /* the character first: not cut */
+}
+
+/* An empty local part is not an address, even where a catch-all would
+ * take anything. */
+static void test_empty_local_part(void **state)
+{
+	assert_string_equal(ids("@catch.org"), "");
+	assert_string_equal(ids("x@"), "");
+}
+
+/* Alias chains resolve up to MS_RESOLVE_MAX_DEPTH hops, and no further. */
+static void test_alias_chain_depth(void **state)
+{
+	char name[64], value[64];
+	/* hop0 -> hop1 -> ... -> hop24 -> alice: the account is reached on hop 25 */
+	for (int i = 0; i < MS_RESOLVE_MAX_DEPTH; i++) {
+		snprintf(name, sizeof name, "hop%d@example.com", i);
+		if (i + 1 < MS_RESOLVE_MAX_DEPTH)
+			snprintf(value, sizeof value, "hop%d@example.com", i + 1);
+		else
+			snprintf(value, sizeof value, "alice@example.com");
+		assert_int_equal(ms_directory_add_alias(dir, name, value, true), 0);
+	}
+	assert_string_equal(ids("hop0@example.com"), "10");
+	assert_string_equal(ids("hop5@example.com"), "10");
+	/* one more hop in front: too deep */
+	assert_int_equal(ms_directory_add_alias(dir, "hopx@example.com", "hop0@example.com", true), 0);
+	assert_string_equal(ids("hopx@example.com"), "");
+}
+
+/* Lookups of absent names end whatever the fill of the tables: every
+ * size from empty to a thousand accounts. */
+static void test_lookups_at_every_size(void **state)
+{
+	ms_directory *d = ms_directory_new();
+	assert_non_null(d);
+	assert_int_equal(ms_directory_add_domain(d, 1, "big.org", true, "", false, 0), 0);
+	char addr[64];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(addr, sizeof addr, "u%d@big.org", i);
+		assert_int_equal(ms_directory_add_account(d, 1000 + i, addr, true), 0);
+		assert_null(ms_directory_account(d, "nobody", "big.org"));
+		snprintf(addr, sizeof addr, "U%d", i);
+		const ms_dir_account *a = ms_directory_account(d, addr, "BIG.org");
+		assert_non_null(a);
+		assert_int_equal(a->id, 1000 + i);
+	}
+	ms_directory_free(d);
+}
+
+/* The snapshot loaded from a real (SQLite) store follows the same rules:
+ * every column the rules use is read, domain activity included. */
+static void test_load_from_store(void **state)
+{
+	char dir_path[] = "/tmp/test_directory.XXXXXX", url[128];
+	assert_non_null(mkdtemp(dir_path));
+	snprintf(url, sizeof url, "sqlite:%s/store.db", dir_path);
+	ms_err e = { 0 };
+	assert_int_equal(ms_store_init(url, NULL, &e), 0);
+	ms_store *s;
+	assert_int_equal(ms_store_open(url, NULL, NULL, DB_OPEN_READ_WRITE, &s, &e), 0);
+	ms_domain_opts on = { .plus_char = "-" }, off = { .inactive = true, .postmaster = "ann@on.org" };
+	assert_int_equal(ms_domain_add(s, "on.org", &on, NULL, &e), 0);
+	assert_int_equal(ms_domain_add(s, "off.org", &off, NULL, &e), 0);
+	assert_int_equal(ms_domain_alias_add(s, "on.org", "on.net", &e), 0);
+	int64_t ann, ben;
+	ms_account_opts idle = { .inactive = true };
+	assert_int_equal(ms_account_add(s, "ann@on.org", NULL, &ann, &e), 0);
+	assert_int_equal(ms_account_add(s, "ben@on.org", NULL, &ben, &e), 0);
+	assert_int_equal(ms_account_add(s, "cy@on.org", &idle, NULL, &e), 0);
+	assert_int_equal(ms_account_add(s, "dee@off.org", NULL, NULL, &e), 0);
+	assert_int_equal(ms_alias_add(s, "info@on.org", "ben@on.org", false, &e), 0);
+	assert_int_equal(ms_alias_add(s, "old@on.org", "ann@on.org", true, &e), 0);
+	assert_int_equal(ms_dlist_add(s, "all@on.org", false, &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "all@on.org", "ann@on.org", &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "all@on.org", "ben@on.org", &e), 0);
+	assert_int_equal(ms_dlist_add(s, "none@on.org", true, &e), 0);
+	assert_int_equal(ms_dlist_member_add(s, "none@on.org", "ann@on.org", &e), 0);
+
+	ms_directory *loaded;
+	assert_int_equal(ms_directory_load(s->db, &loaded, &e), 0);
+	ms_directory *saved = dir;
+	dir = loaded;
+	char want[64];
+	snprintf(want, sizeof want, "%lld", (long long)ann);
+	assert_string_equal(ids("ann-tag@on.net"), want);   /* domain alias, plus character '-' */
+	assert_string_equal(ids("ann+tag@on.org"), "");     /* not on.org's character */
+	snprintf(want, sizeof want, "%lld", (long long)ben);
+	assert_string_equal(ids("info@on.org"), want);      /* active alias */
+	assert_string_equal(ids("old@on.org"), "");         /* inactive alias */
+	assert_string_equal(ids("cy@on.org"), "");          /* inactive account */
+	snprintf(want, sizeof want, "%lld,%lld", (long long)ann, (long long)ben);
+	assert_string_equal(ids("all@on.org"), want);       /* enabled list */
+	assert_string_equal(ids("none@on.org"), "");        /* disabled list */
+	assert_string_equal(ids("dee@off.org"), "");        /* inactive domain */
+	assert_string_equal(ids("who@off.org"), "");        /* ... and its catch-all */
+	assert_true(ms_directory_is_local_domain(dir, "on.net"));
+	dir = saved;
+	ms_directory_free(loaded);
+	ms_store_close(s);
+	char cmd[200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir_path);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +266,12 @@ int main(void)
 		cmocka_unit_test(test_aliases_lists_catch_all),
 		cmocka_unit_test(test_dedup_across_addresses),
 		cmocka_unit_test(test_account_lookup),
+		cmocka_unit_test(test_inactive_domain_with_catch_all),
+		cmocka_unit_test(test_plus_addressing_rules),
+		cmocka_unit_test(test_empty_local_part),
+		cmocka_unit_test(test_alias_chain_depth),
+		cmocka_unit_test(test_lookups_at_every_size),
+		cmocka_unit_test(test_load_from_store),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

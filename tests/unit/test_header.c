@@ -231,6 +231,18 @@ static void test_received_last_semicolon(void **state)
 	ms_headers_free(&h);
 }
 
+/* A clause before the last ';' that reads as a date (a comment some relays
+ * add) must not be taken for the date: the last ';' counts. */
+static void test_received_date_like_clause(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("Received: from x by y id 1; Tue, 3 Mar 2015 10:00:00 +0000 (queued);\n"
+	                         " Wed, 4 Mar 2015 12:00:00 +0000\n\n");
+	assert_true(h.received_valid);
+	assert_int_equal(h.received, utc(2015, 3, 4, 12, 0, 0));
+	ms_headers_free(&h);
+}
+
 /* A topmost Received without a date does not fall through to the next. */
 static void test_received_without_date(void **state)
 {
@@ -403,6 +415,50 @@ static void test_not_a_header(void **state)
 	h = parse_str("\r\nFrom: a@x.org\r\n\r\n");
 	assert_int_equal(h.header_bytes, 2);
 	assert_int_equal(h.flags, MS_HDR_BINARY);
+	ms_headers_free(&h);
+}
+
+/* A message that is nothing but the empty line: an empty header section
+ * that ends with its separator, LF or CRLF (the shortest case of each). */
+static void test_only_the_separator(void **state)
+{
+	(void)state;
+	ms_headers h = parse_mem("\n", 1);
+	assert_int_equal(h.header_bytes, 1);
+	assert_int_equal(h.flags, MS_HDR_BINARY);
+	ms_headers_free(&h);
+	h = parse_mem("\r\n", 2);
+	assert_int_equal(h.header_bytes, 2);
+	assert_int_equal(h.flags, MS_HDR_BINARY);
+	ms_headers_free(&h);
+}
+
+/* A single field is a header: only a section without any field is flagged. */
+static void test_single_field(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("Subject: alone\n\nbody\n");
+	assert_int_equal(h.flags, 0);
+	assert_string_equal(h.subject, "alone");
+	ms_headers_free(&h);
+	/* a name with a space inside is not a field name */
+	h = parse_str("Sub ject: spaced\n\nbody\n");
+	assert_int_equal(h.flags, MS_HDR_BINARY);
+	ms_headers_free(&h);
+}
+
+/* Every From, To and Cc field adds its addresses, not only the first. */
+static void test_repeated_address_fields(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("To: a@x.org\nCc: c@x.org\nTo: b@y.org\nCc: d@y.org\nFrom: f@x.org\nFrom: g@y.org\n\n");
+	assert_int_equal(h.to.n, 2);
+	check_addr(&h.to, 0, NULL, "a@x.org");
+	check_addr(&h.to, 1, NULL, "b@y.org");
+	assert_int_equal(h.cc.n, 2);
+	check_addr(&h.cc, 1, NULL, "d@y.org");
+	assert_int_equal(h.from.n, 2);
+	check_addr(&h.from, 1, NULL, "g@y.org");
 	ms_headers_free(&h);
 }
 
@@ -1038,6 +1094,10 @@ int main(void)
 		cmocka_unit_test(test_first_received_wins),
 		cmocka_unit_test(test_received_last_semicolon),
 		cmocka_unit_test(test_received_without_date),
+		cmocka_unit_test(test_received_date_like_clause),
+		cmocka_unit_test(test_only_the_separator),
+		cmocka_unit_test(test_single_field),
+		cmocka_unit_test(test_repeated_address_fields),
 		cmocka_unit_test(test_missing_date),
 		cmocka_unit_test(test_bad_dates),
 		cmocka_unit_test(test_message_id_forms),

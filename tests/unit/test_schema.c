@@ -275,6 +275,71 @@ static void test_failed_create_leaves_nothing(void **state)
 	assert_int_equal(query_int(f->d, COUNT_HM_TABLES), 34);
 }
 
+/* ---- the statement layer as the schema and object code use it (SQLite) ----
+ * (Driver behaviour the code above relies on; the driver's own tests are in
+ * test_db.c.) */
+
+static int64_t insert_row(db *d, const char *sql, const char *pk, const char *value)
+{
+	ms_err e = { 0 };
+	db_stmt *st;
+	assert_int_equal(pk ? db_prepare_insert(d, sql, pk, &st, &e) : db_prepare(d, sql, &st, &e), 0);
+	assert_int_equal(db_bind_text(st, 1, value, &e), 0);
+	assert_int_equal(db_step(st, &e), DB_DONE);
+	int64_t id = db_insert_id(st);
+	db_finalize(st);
+	return id;
+}
+
+static void test_statement_layer(void **state)
+{
+	fixture *f = *state;
+	ms_err e = { 0 };
+	assert_int_equal(db_exec(f->d, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)", &e), 0);
+	/* an insert whose text ends in ';' still gets its identity */
+	assert_int_equal(insert_row(f->d, "INSERT INTO t (v) VALUES (?);", "id", "a"), 1);
+	/* a plain statement parked under the same text is not the insert's:
+	 * the identity comes back all the same */
+	insert_row(f->d, "INSERT INTO t (v) VALUES (?)", NULL, "b");
+	assert_int_equal(insert_row(f->d, "INSERT INTO t (v) VALUES (?)", "id", "c"), 3);
+
+	/* changes: an UPDATE's rows, and none for a SELECT after it */
+	db_stmt *st;
+	assert_int_equal(db_prepare(f->d, "UPDATE t SET v = v || 'x'", &st, &e), 0);
+	assert_int_equal(db_step(st, &e), DB_DONE);
+	assert_int_equal(db_changes(st), 3);
+	db_finalize(st);
+	assert_int_equal(db_prepare(f->d, "SELECT v FROM t", &st, &e), 0);
+	while (db_step(st, &e) == DB_ROW)
+		;
+	assert_int_equal(db_changes(st), 0);
+	db_finalize(st);
+
+	/* a failed statement is not silently run again */
+	assert_int_equal(db_prepare(f->d, "INSERT INTO t (v) VALUES ('ax')", &st, &e), 0);
+	assert_int_equal(db_step(st, &e), DB_ERROR);
+	ms_err again = { 0 };
+	assert_int_equal(db_step(st, &again), DB_ERROR);
+	assert_non_null(strstr(again.msg, "stepped again after a failure"));
+	db_finalize(st);
+}
+
+/* A statement quoted in a message is cut at 200 bytes, never inside a
+ * UTF-8 sequence. */
+static void test_statement_excerpt_utf8(void **state)
+{
+	fixture *f = *state;
+	char sql[300];
+	size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+	memset(sql + n, 'x', 199 - n);
+	snprintf(sql + 199, sizeof sql - 199, "\xc3\xa9 FROM nowhere");
+	ms_err e = { 0 };
+	db_stmt *st;
+	assert_int_equal(db_prepare(f->d, sql, &st, &e), -1);
+	assert_non_null(strstr(e.msg, "xxx..."));
+	assert_null(strstr(e.msg, "\xc3..."));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +352,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_version_of_a_non_store, open_temp_db, close_temp_db),
 		cmocka_unit_test_setup_teardown(test_read_version_empty_or_doubled, open_temp_db, close_temp_db),
 		cmocka_unit_test_setup_teardown(test_failed_create_leaves_nothing, open_temp_db, close_temp_db),
+		cmocka_unit_test_setup_teardown(test_statement_layer, open_temp_db, close_temp_db),
+		cmocka_unit_test_setup_teardown(test_statement_excerpt_utf8, open_temp_db, close_temp_db),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -234,6 +234,23 @@ static void test_message_names(void **state)
 	assert_false(ms_walk_is_message_name("eml"));
 }
 
+/* ms_open_beneath never follows a symlink, neither the last component nor
+ * one in the middle of the path, even one that stays inside the tree. */
+static void test_open_beneath_no_symlinks(void **state)
+{
+	int root_fd = open(root, O_RDONLY | O_DIRECTORY);
+	assert_true(root_fd >= 0);
+	int fd = ms_open_beneath(root_fd, "example.com/alice/loose.eml", O_RDONLY);
+	assert_true(fd >= 0);
+	close(fd);
+	/* other.org/bob/loop -> ../.. (the root itself) */
+	assert_int_equal(ms_open_beneath(root_fd, "other.org/bob/loop/notes.txt", O_RDONLY), -1);
+	assert_int_equal(ms_open_beneath(root_fd, "other.org/bob/loop", O_RDONLY | O_DIRECTORY), -1);
+	assert_int_equal(ms_open_beneath(root_fd, "example.com/alice/link.eml", O_RDONLY), -1);
+	assert_int_equal(ms_open_beneath(root_fd, "example.com/alice/etc-link/hostname", O_RDONLY), -1);
+	close(root_fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_thread_counts_agree),
 		cmocka_unit_test(test_missing_root),
 		cmocka_unit_test(test_message_names),
+		cmocka_unit_test(test_open_beneath_no_symlinks),
 	};
 	return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
 }
