@@ -153,10 +153,7 @@ int cmd_sync(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
-/* A NULL-terminated list of option values that grows as options repeat
- * (--domain, --account, mailboxes): no limit, nothing dropped. */
-typedef MS_VEC(const char *) cli_list;
-/* Append; false when out of memory.  l->v stays NULL-terminated. */
-bool cli_list_add(cli_list *l, const char *s);
+/* Repeated options (--domain, --account) are kept in a util/vec.h
+ * ms_strlist: no limit, nothing dropped. */
 
 #endif

@@ -99,7 +99,7 @@ enum {
 typedef struct rc_args {
 	ms_rc_opts o;
 	bool check_only;
-	cli_list domains;
+	ms_strlist domains;
 	bool oom;
 	const char *bad, *bad_what;
 } rc_args;
@@ -136,7 +136,7 @@ static bool rc_option(void *data, int opt, const char *arg)
 	case 'q': a->o.quota = true; return true;
 	case 'v': a->o.verbose++; return true;
 	case O_DOMAIN:
-		a->oom |= !cli_list_add(&a->domains, arg);
+		a->oom |= ms_strlist_add(&a->domains, arg) < 0;
 		return true;
 	case O_SHARD:
 		if (!ms_shard_parse(arg, &a->o.scope.shard_k, &a->o.scope.shard_n))

@@ -88,7 +88,7 @@ enum {
 
 typedef struct sync_args {
 	ms_sync_opts o;
-	cli_list domains, accounts;
+	ms_strlist domains, accounts;
 	bool oom;
 	const char *reload;
 	bool create_index;
@@ -125,10 +125,10 @@ static bool sync_option(void *data, int opt, const char *arg)
 		else a->o.batch_size = (int)v;
 		return true;
 	case O_DOMAIN:
-		a->oom |= !cli_list_add(&a->domains, arg);
+		a->oom |= ms_strlist_add(&a->domains, arg) < 0;
 		return true;
 	case O_ACCOUNT:
-		a->oom |= !cli_list_add(&a->accounts, arg);
+		a->oom |= ms_strlist_add(&a->accounts, arg) < 0;
 		return true;
 	case O_SHARD:
 		if (!ms_shard_parse(arg, &a->o.scope.shard_k, &a->o.scope.shard_n))

@@ -237,14 +237,6 @@ int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain)
 	return cli_parse(ctx, argc, argv, "h", domain ? cli_domain_longopts : plain, cli_domain_option, (void *)domain);
 }
 
-bool cli_list_add(cli_list *l, const char *s)
-{
-	if (ms_vec_reserve(l, l->n + 2) < 0)
-		return false;
-	l->v[l->n++] = s;
-	l->v[l->n] = NULL;
-	return true;
-}
 
 void cli_json_file_arg(int argc, char **argv)
 {

@@ -22,3 +22,12 @@ int ms_vec_reserve_(void **v, size_t *cap, size_t need, size_t elem)
 	*cap = ncap;
 	return 0;
 }
+
+int ms_strlist_add(ms_strlist *l, const char *s)
+{
+	if (ms_vec_reserve(l, l->n + 2) < 0)
+		return -1;
+	l->v[l->n++] = s;
+	l->v[l->n] = NULL;
+	return 0;
+}

@@ -25,4 +25,11 @@ int ms_vec_reserve_(void **v, size_t *cap, size_t need, size_t elem);
 	(((vec)->n < (vec)->cap || ms_vec_reserve((vec), (vec)->n + 1) == 0) ? ((vec)->v[(vec)->n++] = (x), 0) : -1)
 #define ms_vec_free(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
+/* A NULL-terminated list of strings (not copied) that grows without a
+ * limit: repeated options, mailbox arguments.  v stays NULL-terminated
+ * after every add, so it can be handed on as `const char *const *`. */
+typedef MS_VEC(const char *) ms_strlist;
+/* Append; -1 when out of memory (the list is unchanged). */
+int ms_strlist_add(ms_strlist *l, const char *s);
+
 #endif

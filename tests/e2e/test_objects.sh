@@ -112,7 +112,7 @@ expect_eq "$(t_out | jq -r '.distribution_lists')" "1" "info lists"
 # --- boundaries and second cases (after the counts above) ---------------------
 # A domain name has at most 80 characters and no empty label, not at either
 # end either; a plus addressing character is exactly one character.
-d80=$(printf 'a%.0s' $(seq 1 76)).org
+d80=$(printf 'a%.0s' $(seq 1 60)).$(printf 'a%.0s' $(seq 1 15)).org   # labels of at most 63
 M domain add "$d80"; expect_ok "domain name of exactly 80 characters"
 M domain add "b$d80"; expect_rc 2 "domain name of 81 characters"
 M domain add trailing.org.; expect_rc 2 "domain name ending in a dot"
@@ -133,5 +133,16 @@ skew=$(( $(TZ=XYZ-5 date -d "${created%%.*}" +%s) - $(date +%s) ))
 M list add quiet@example.com --disabled; expect_ok "disabled list"
 M list list --json; expect_ok "list list --json (disabled)"
 expect_eq "$(t_out | jq -r '.[] | select(.address=="quiet@example.com") | .enabled')" "false" "list disabled"
+
+# Operand counts, each verb on both sides of its limit: one too many is a
+# usage error, never quietly ignored (and nothing is written).
+M domain list extra; expect_rc 2 "domain list takes no operand"
+M account list extra; expect_rc 2 "account list takes no operand"
+M alias add one@example.com; expect_rc 2 "alias add wants ADDRESS and TARGET"
+n=$(t_sql "$URL" "SELECT COUNT(*) FROM hm_accounts")
+M account add x1@example.com x2@example.com; expect_rc 2 "account add takes one address"
+expect_err_contains "expected one address" "account add: says what it expected"
+expect_eq "$(t_sql "$URL" "SELECT COUNT(*) FROM hm_accounts")" "$n" "account add with two operands added nothing"
+M list member quiet@example.com; expect_rc 2 "list member wants at least one member"
 
 t_done

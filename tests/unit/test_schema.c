@@ -324,18 +324,20 @@ static void test_statement_layer(void **state)
 	db_finalize(st);
 }
 
-/* A statement quoted in a message is cut at 200 bytes, never inside a
- * UTF-8 sequence. */
+/* A statement quoted in a message (at -vv) is cut at 400 bytes
+ * (DB_SQL_EXCERPT), never inside a UTF-8 sequence. */
 static void test_statement_excerpt_utf8(void **state)
 {
 	fixture *f = *state;
-	char sql[300];
+	char sql[600];
 	size_t n = (size_t)snprintf(sql, sizeof sql, "SELECT ");
-	memset(sql + n, 'x', 199 - n);
-	snprintf(sql + 199, sizeof sql - 199, "\xc3\xa9 FROM nowhere");
+	memset(sql + n, 'x', 399 - n);
+	snprintf(sql + 399, sizeof sql - 399, "\xc3\xa9 FROM nowhere");
 	ms_err e = { 0 };
 	db_stmt *st;
+	db_set_verbosity(2); /* the statement is quoted only at -vv */
 	assert_int_equal(db_prepare(f->d, sql, &st, &e), -1);
+	db_set_verbosity(0);
 	assert_non_null(strstr(e.msg, "xxx..."));
 	assert_null(strstr(e.msg, "\xc3..."));
 }

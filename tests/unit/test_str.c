@@ -4,9 +4,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "util/str.h"
+#include "util/vec.h"
 
 static void test_copy_fits(void **state)
 {
@@ -51,12 +53,31 @@ static void test_printf(void **state)
 	assert_string_equal(b, "abc");
 }
 
+static void test_strlist(void **state)
+{
+	ms_strlist l = { 0 };
+	char names[100][8];
+	for (int i = 0; i < 100; i++) {
+		snprintf(names[i], sizeof names[i], "d%d", i);
+		assert_int_equal(ms_strlist_add(&l, names[i]), 0);
+		assert_null(l.v[l.n]); /* NULL-terminated after every add */
+	}
+	assert_int_equal(l.n, 100);
+	size_t n = 0;
+	for (const char *const *p = l.v; *p; p++)
+		assert_string_equal(*p, names[n++]);
+	assert_int_equal(n, 100);
+	ms_vec_free(&l);
+	assert_null(l.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_copy_fits),
 		cmocka_unit_test(test_copy_utf8),
 		cmocka_unit_test(test_printf),
+		cmocka_unit_test(test_strlist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
