@@ -322,15 +322,40 @@ static bool valid_box_name(const char *name, char delim)
 	return levels <= 25;
 }
 
-static ms_drv_result hms_create_box(ms_side *base, const char *name, ms_err *e)
+/* `name` with a first level that is INBOX in another case spelled as the
+ * account's INBOX row is (IMAP's rule: INBOX in any case is the INBOX), so
+ * "inbox.Later" is created below it, not beside it.  0, or -1 (error). */
+static int inbox_spelling(hms_side *s, const char *name, char *out, size_t len, ms_err *e)
+{
+	size_t first = strcspn(name, (char[]){ s->base.delim, '\0' });
+	snprintf(out, len, "%s", name);
+	if (first != 5 || strncasecmp(name, "INBOX", 5) != 0)
+		return 0;
+	ms_folder_row *v;
+	size_t n;
+	if (ms_browse_folders(db_of(s), s->account_id, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) /* ordered by id: the lowest, as folders.h picks it */
+		if (v[i].parent_id == -1 && strcasecmp(v[i].name, "INBOX") == 0) {
+			memcpy(out, v[i].name, 5);
+			break;
+		}
+	ms_browse_folders_free(v, n);
+	return 0;
+}
+
+static ms_drv_result hms_create_box(ms_side *base, const char *name_in, ms_err *e)
 {
 	hms_side *s = (hms_side *)base;
+	char name[PATH_LEN];
 	if (base->read_only)
 		return refuse_write(base, e);
-	if (!valid_box_name(name, base->delim)) {
-		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name);
+	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= sizeof name) {
+		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name_in);
 		return MS_DRV_BOX_BAD;
 	}
+	if (inbox_spelling(s, name_in, name, sizeof name, e) < 0)
+		return MS_DRV_SIDE_BAD;
 	int64_t id;
 	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, base->delim, &id, e);
 	if (rc != 0) /* it exists, or the database failed */
@@ -701,7 +726,6 @@ static void from_address(const ms_append *m, char out[256])
 /* One message of a batch on its way in. */
 typedef struct pending {
 	char name[MS_GUID_NAME_LEN + 1];
-	char rel[PATH_LEN];
 	char from[256];
 	char created[32];
 	bool written;
@@ -709,8 +733,10 @@ typedef struct pending {
 } pending;
 
 /* Lock the folder, reserve UIDs for the written messages and insert their
- * rows, in one transaction. */
-static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *p, size_t n, size_t k, ms_err *e)
+ * rows, in one transaction.  *at_commit tells a failed COMMIT (whose
+ * outcome is unknown when the connection broke) from a rollback. */
+static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *p, size_t n, size_t k,
+                       bool *at_commit, ms_err *e)
 {
 	ms_message_row *rows = calloc(k, sizeof *rows);
 	db_txn *t;
@@ -738,6 +764,7 @@ static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *
 		db_txn_rollback(&t);
 		return -1;
 	}
+	*at_commit = true;
 	return db_txn_commit(&t, e);
 }
 
@@ -764,6 +791,7 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		ms_err why = { 0 };
+		char rel[PATH_LEN];
 		if (msgs[i].len == 0) {
 			ms_err_set(&why, MS_E_USAGE, "side %s: an empty message is never stored", s->base.name);
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
@@ -771,7 +799,7 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 		}
 		from_address(&msgs[i], p[i].from);
 		ms_sql_time(msgs[i].internal_date ? msgs[i].internal_date : time(NULL), p[i].created);
-		if (write_message(s, &msgs[i], p[i].name, p[i].rel, sizeof p[i].rel, &why) < 0) {
+		if (write_message(s, &msgs[i], p[i].name, rel, sizeof rel, &why) < 0) {
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
 			continue;
 		}
@@ -781,11 +809,13 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 	return k;
 }
 
+/* Take back the files of a batch whose rows were not written. */
 static void unlink_written(hms_side *s, const pending *p, size_t n)
 {
+	char rel[PATH_LEN];
 	for (size_t i = 0; i < n; i++)
-		if (p[i].written)
-			unlinkat(s->root_fd, p[i].rel, 0);
+		if (p[i].written && file_path(s, p[i].name, rel, sizeof rel))
+			unlinkat(s->root_fd, rel, 0);
 }
 
 static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, ms_item_cb *cb, void *ctx,
@@ -804,8 +834,12 @@ static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, m
 		return MS_DRV_SIDE_BAD;
 	}
 	size_t k = write_all(s, msgs, p, n, cb, ctx);
-	if (k > 0 && insert_rows(s, b, msgs, p, n, k, e) < 0) {
-		unlink_written(s, p, n);
+	bool at_commit = false;
+	if (k > 0 && insert_rows(s, b, msgs, p, n, k, &at_commit, e) < 0) {
+		/* after a failed COMMIT the rows may exist: then their files must
+		 * stay (a stray file is a copy too many, a row without file a loss) */
+		if (!at_commit)
+			unlink_written(s, p, n);
 		free(p);
 		return e->code == MS_E_LIMIT ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
 	}

@@ -429,10 +429,13 @@ static void test_boxes(void **state)
 	DRV_OK(s->drv->create_box(s, "Work.Projects", e_));
 	DRV_OK(s->drv->create_box(s, "Work.Projects", e_)); /* exists: fine */
 	DRV_OK(s->drv->create_box(s, "INBOX.Later", e_));
+	DRV_OK(s->drv->create_box(s, "inbox.Later", e_)); /* INBOX in any case is the INBOX */
+	DRV_OK(s->drv->create_box(s, "Inbox", e_));
 	assert_int_equal(s->drv->create_box(s, "#Public.x", &e), MS_DRV_BOX_BAD);
 	assert_int_equal(s->drv->create_box(s, "Work..x", &e), MS_DRV_BOX_BAD);
+	DRV_OK(s->drv->create_box(s, "Inbox.New", e_));
 	DRV_OK(s->drv->list_boxes(s, &v, &n, e_));
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	unsigned seen = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(v[i].name, "INBOX") == 0)
@@ -443,10 +446,12 @@ static void test_boxes(void **state)
 			seen |= 4, assert_int_equal(v[i].attrs, MS_BOX_SUBSCRIBED);
 		else if (strcmp(v[i].name, "INBOX.Later") == 0)
 			seen |= 8;
+		else if (strcmp(v[i].name, "INBOX.New") == 0)
+			seen |= 16;
 		else
 			fail_msg("unexpected box %s", v[i].name);
 	}
-	assert_int_equal(seen, 15);
+	assert_int_equal(seen, 31);
 	ms_box_list_free(v, n);
 
 	ms_box *bx = open_box(s, "Work.Projects");
