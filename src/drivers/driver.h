@@ -165,7 +165,7 @@ typedef struct ms_msg {
 	ms_drv_result result;      /* MS_DRV_MSG_BAD: listed, but what was asked for could not be
 	                              read (its file is gone); the engine leaves it alone */
 	unsigned flags;            /* MS_FLAG_* */
-	uint64_t size;             /* bytes, as fetch would return them */
+	uint64_t size;             /* bytes, as the side records it (fetch returns what is there) */
 	time_t internal_date;      /* seconds since the epoch (UTC); 0 if the side keeps none */
 	char *msgid;               /* the Message-ID without angle brackets (MS_WANT_MSGID), or NULL
 	                              when the message has none (or it was not asked for) */

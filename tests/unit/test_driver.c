@@ -657,9 +657,11 @@ static void test_missing_file_is_one_message(void **state)
 	ms_msg_list_free(v, n);
 
 	results f = { 0 };
-	const uint32_t uids[] = { 1, 2 };
-	DRV_OK(s->drv->fetch(bx, uids, 2, fetch_cb, &f, e_));
-	assert_int_equal(f.calls, 2);
+	const uint32_t uids[] = { 1, 2, 99 };
+	DRV_OK(s->drv->fetch(bx, uids, 3, fetch_cb, &f, e_));
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(f.r[2], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(f.why[2], "no message with UID 99"));
 	assert_int_equal(f.r[0], MS_DRV_MSG_BAD);
 	assert_non_null(strstr(f.why[0], "No such file"));
 	assert_int_equal(f.len[0], 0);
@@ -671,6 +673,37 @@ static void test_missing_file_is_one_message(void **state)
 	assert_int_equal(v[0].result, MS_DRV_MSG_BAD);
 	assert_int_equal(v[1].result, MS_DRV_OK);
 	assert_string_equal(v[1].msgid, "two@example.net");
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+}
+
+static void test_append_scopes_each_message(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	/* an empty message is refused alone; the others of the batch go in */
+	const ms_append m[3] = { { msg1, sizeof msg1 - 1, 0, 0 }, { "", 0, 0, 0 }, { msg2, sizeof msg2 - 1, 0, 0 } };
+	results x = { 0 };
+	DRV_OK(s->drv->append(bx, m, 3, item_cb, &x, e_));
+	assert_int_equal(x.calls, 3);
+	assert_int_equal(x.r[0], MS_DRV_OK);
+	assert_int_equal(x.uid[0], 1);
+	assert_int_equal(x.r[1], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(x.why[1], "empty message"));
+	assert_int_equal(x.r[2], MS_DRV_OK);
+	assert_int_equal(x.uid[2], 2);
+	char acct[600];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	assert_int_equal(count_files(acct), 2);
+	/* a message without internal date gets the time of the append */
+	time_t before = time(NULL);
+	results y = { 0 };
+	DRV_OK(s->drv->append(bx, m, 1, item_cb, &y, e_));
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	assert_int_equal(n, 3);
+	assert_true(v[2].internal_date >= before - 1 && v[2].internal_date <= time(NULL));
 	ms_msg_list_free(v, n);
 	s->drv->close_box(bx);
 }
@@ -827,6 +860,7 @@ static void test_delimiter_setting(void **state)
 		STORE_TEST(test_open_errors, b), STORE_TEST(test_boxes, b),                             \
 		STORE_TEST(test_append_list_fetch, b), STORE_TEST(test_flags, b),                       \
 		STORE_TEST(test_expunge_and_reopen, b), STORE_TEST(test_missing_file_is_one_message, b), \
+		STORE_TEST(test_append_scopes_each_message, b),                                      \
 		STORE_TEST(test_uid_limit, b), STORE_TEST(test_read_only, b),                           \
 		STORE_TEST(test_delete_box, b), STORE_TEST(test_broken_uids_refuse_the_box, b),         \
 		STORE_TEST(test_account_folder_in_another_case, b), STORE_TEST(test_delimiter_setting, b), \
