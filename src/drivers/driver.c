@@ -37,6 +37,7 @@ void ms_msg_list_free(ms_msg *v, size_t n)
 	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].msgid);
 		free(v[i].key);
+		free(v[i].keywords);
 	}
 	free(v);
 }

@@ -77,7 +77,8 @@ typedef enum ms_drv_result {
 enum {
 	MS_CAP_UID_STABLE    = 1u << 0,  /* UIDs survive the session (see "UIDs") */
 	MS_CAP_FLAGS         = 1u << 1,  /* the five system flags are kept */
-	MS_CAP_KEYWORDS      = 1u << 2,  /* keywords ($Label1, ...) are kept (none of them yet) */
+	MS_CAP_KEYWORDS      = 1u << 2,  /* keywords ($Label1, ...) are kept; without it the keyword
+	                                    fields are ignored on the way in and NULL on the way out */
 	MS_CAP_INTERNAL_DATE = 1u << 3,  /* an internal date is kept apart from the header's Date */
 	MS_CAP_CRLF          = 1u << 4,  /* the side keeps lines ending in CRLF: the engine converts
 	                                    LF to CRLF before append and expects CRLF from fetch
@@ -86,6 +87,8 @@ enum {
 	MS_CAP_DELETE_BOX    = 1u << 6,  /* delete_box works */
 	MS_CAP_APPEND_UID    = 1u << 7,  /* append reports the new message's UID (IMAP UIDPLUS) */
 	MS_CAP_DRY_RUN_SAFE  = 1u << 8,  /* a read_only side cannot write, by construction */
+	MS_CAP_MODSEQ        = 1u << 9,  /* boxes have a mod-sequence (IMAP CONDSTORE): highest_modseq
+	                                    and ms_list_req.changed_since mean something */
 };
 
 /* The system flags, as a bit set (ms_msg.flags).  The values are mstore's
@@ -144,6 +147,10 @@ typedef struct ms_box_status {
 	uint32_t uidvalidity;      /* changes when UIDs were reassigned: then no UID kept is valid */
 	uint32_t uidnext;          /* the UID the next message will get (a lower bound) */
 	uint32_t count;            /* messages in the box */
+	uint64_t highest_modseq;   /* MS_CAP_MODSEQ: grows with every change in the box; else 0.
+	                              The same uidvalidity, uidnext, count and highest_modseq as
+	                              last time mean nothing changed: a no-op resync of the box
+	                              costs this one call */
 } ms_box_status;
 
 /* An open box.  Drivers embed it as their struct's first member. */
@@ -171,25 +178,42 @@ typedef struct ms_msg {
 	                              when the message has none (or it was not asked for) */
 	char *key;                 /* a text that names the message on this side for good (file
 	                              name, ...); NULL when the side has none but stable UIDs */
+	char *keywords;            /* MS_CAP_KEYWORDS: keywords separated by single spaces, or
+	                              NULL when it has none */
+	uint64_t modseq;           /* MS_CAP_MODSEQ: the message's last change; else 0 */
 } ms_msg;
 
-/* What list_msgs reads beyond uid, flags, size and date. */
+/* What list_msgs reads beyond uid, flags, size, date and keywords. */
 enum {
 	MS_WANT_MSGID = 1u << 0,   /* the Message-ID: reads each message's header section */
 };
+
+/* Which messages list_msgs returns: those with a UID above after_uid, in
+ * ascending UID order, at most `max` (0: no limit), and with
+ * MS_CAP_MODSEQ and changed_since > 0 only those changed since that
+ * mod-sequence (a side without MS_CAP_MODSEQ ignores it and lists all). */
+typedef struct ms_list_req {
+	uint32_t after_uid;
+	size_t max;
+	unsigned want;             /* MS_WANT_* */
+	uint64_t changed_since;
+} ms_list_req;
 
 /* A message to append.  The bytes belong to the caller. */
 typedef struct ms_append {
 	const char *data;
 	size_t len;
 	unsigned flags;            /* MS_FLAG_* */
+	const char *keywords;      /* space-separated, or NULL */
 	time_t internal_date;      /* 0: now */
 } ms_append;
 
-/* A flag change: flags in `add` are set, then flags in `remove` cleared. */
+/* A flag change: flags (and keywords, space-separated, NULL for none) in
+ * `add` are set, then those in `remove` cleared. */
 typedef struct ms_flag_change {
 	uint32_t uid;
 	unsigned add, remove;
+	const char *add_keywords, *remove_keywords;
 } ms_flag_change;
 
 /* The answer for item `i` of a batch.  `result` is MS_DRV_OK or
@@ -232,12 +256,10 @@ struct ms_side_driver {
 	/* Close a box; frees it.  NULL is allowed. */
 	void (*close_box)(ms_box *b);
 
-	/* The next page of the box's messages: those with a UID above
-	 * `after_uid`, in ascending UID order, at most `max` of them (0: no
-	 * limit).  *n == 0 means there are no more.  *out is freed with
-	 * ms_msg_list_free.  `want` is MS_WANT_*. */
-	ms_drv_result (*list_msgs)(ms_box *b, uint32_t after_uid, size_t max, unsigned want, ms_msg **out,
-	                           size_t *n, ms_err *e);
+	/* The next page of the box's messages, as `req` says (the engine
+	 * pages by passing the last UID it got as the next after_uid).  *n ==
+	 * 0 means there are no more.  *out is freed with ms_msg_list_free. */
+	ms_drv_result (*list_msgs)(ms_box *b, const ms_list_req *req, ms_msg **out, size_t *n, ms_err *e);
 	/* The whole bytes of each message uids[0..n): cb once per item. */
 	ms_drv_result (*fetch)(ms_box *b, const uint32_t *uids, size_t n, ms_fetch_cb *cb, void *ctx, ms_err *e);
 	/* Add each message to the box with its flags and internal date: cb

@@ -524,8 +524,7 @@ static int to_msg(hms_side *s, const ms_msg_row *r, unsigned want, ms_msg *m)
 	return m->key ? 0 : -1;
 }
 
-static ms_drv_result hms_list_msgs(ms_box *base, uint32_t after_uid, size_t max, unsigned want, ms_msg **out,
-                                   size_t *n, ms_err *e)
+static ms_drv_result hms_list_msgs(ms_box *base, const ms_list_req *req, ms_msg **out, size_t *n, ms_err *e)
 {
 	hms_side *s = side_of(base);
 	hms_box *b = (hms_box *)base;
@@ -533,12 +532,12 @@ static ms_drv_result hms_list_msgs(ms_box *base, uint32_t after_uid, size_t max,
 	size_t nr;
 	*out = NULL;
 	*n = 0;
-	if (ms_browse_messages(db_of(s), s->account_id, b->folder, after_uid, max, &rows, &nr, e) < 0)
+	if (ms_browse_messages(db_of(s), s->account_id, b->folder, req->after_uid, req->max, &rows, &nr, e) < 0)
 		return MS_DRV_SIDE_BAD;
 	ms_msg *v = calloc(nr ? nr : 1, sizeof *v);
 	int rc = v ? 0 : -1;
 	for (size_t i = 0; i < nr && rc == 0; i++)
-		rc = to_msg(s, &rows[i], want, &v[i]);
+		rc = to_msg(s, &rows[i], req->want, &v[i]);
 	ms_browse_messages_free(rows, nr);
 	if (rc < 0) {
 		ms_msg_list_free(v, nr);

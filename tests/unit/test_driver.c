@@ -294,6 +294,10 @@ static void fetch_cb(void *ctx, size_t i, ms_drv_result r, const char *data, siz
 	x->len[i] = len;
 }
 
+/* A message to append: its bytes, flags and internal date. */
+#define MSG(bytes, f, date) \
+	((ms_append){ .data = (bytes), .len = sizeof(bytes) - 1, .flags = (f), .internal_date = (date) })
+
 static const char msg1[] = "From: Bob <bob@example.org>\r\nTo: ann@example.com\r\nMessage-ID: <one@example.org>\r\n"
                            "Subject: one\r\n\r\nfirst\r\n";
 static const char msg2[] = "From: carol@example.net\r\nMessage-ID: <two@example.net>\r\nSubject: two\r\n\r\n"
@@ -308,9 +312,9 @@ static const char msg3[] = "From: dave@example.com\r\nSubject: three has no Mess
 static void append_three(ms_box *bx, results *x)
 {
 	const ms_append m[3] = {
-		{ msg1, sizeof msg1 - 1, MS_FLAG_SEEN, DATE1 },
-		{ msg2, sizeof msg2 - 1, MS_FLAG_FLAGGED | MS_FLAG_ANSWERED, DATE2 },
-		{ msg3, sizeof msg3 - 1, 0, DATE3 },
+		MSG(msg1, MS_FLAG_SEEN, DATE1),
+		MSG(msg2, MS_FLAG_FLAGGED | MS_FLAG_ANSWERED, DATE2),
+		MSG(msg3, 0, DATE3),
 	};
 	DRV_OK(bx->side->drv->append(bx, m, 3, item_cb, x, e_));
 	assert_int_equal(x->calls, 3);
@@ -319,7 +323,8 @@ static void append_three(ms_box *bx, results *x)
 static ms_msg *list_all(ms_box *bx, unsigned want, size_t *n)
 {
 	ms_msg *v = NULL;
-	DRV_OK(bx->side->drv->list_msgs(bx, 0, 0, want, &v, n, e_));
+	const ms_list_req req = { .want = want };
+	DRV_OK(bx->side->drv->list_msgs(bx, &req, &v, n, e_));
 	return v;
 }
 
@@ -516,12 +521,22 @@ static void test_append_list_fetch(void **state)
 	assert_int_equal(count_files(acct), 3);
 
 	/* pages */
-	DRV_OK(bx->side->drv->list_msgs(bx, 1, 1, 0, &v, &n, e_));
+	const ms_list_req page = { .after_uid = 1, .max = 1 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &page, &v, &n, e_));
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].uid, 2);
 	assert_null(v[0].msgid); /* not asked for */
+	assert_null(v[0].keywords); /* hMailServer keeps none */
 	ms_msg_list_free(v, n);
-	DRV_OK(bx->side->drv->list_msgs(bx, 3, 10, 0, &v, &n, e_));
+	/* without MS_CAP_MODSEQ, changed_since is ignored: every message is listed */
+	const ms_list_req since = { .changed_since = 5 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &since, &v, &n, e_));
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].modseq, 0);
+	ms_msg_list_free(v, n);
+	assert_int_equal(bx->status.highest_modseq, 0);
+	const ms_list_req end = { .after_uid = 3, .max = 10 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &end, &v, &n, e_));
 	assert_int_equal(n, 0);
 	ms_msg_list_free(v, n);
 
@@ -556,10 +571,10 @@ static void test_flags(void **state)
 	results x = { 0 };
 	append_three(bx, &x);
 	const ms_flag_change ch[] = {
-		{ 1, MS_FLAG_FLAGGED | MS_FLAG_DELETED, 0 },
-		{ 2, 0, MS_FLAG_FLAGGED | MS_FLAG_SEEN },
-		{ 3, MS_FLAG_SEEN | MS_FLAG_DRAFT, MS_FLAG_DRAFT }, /* add, then remove */
-		{ 9, MS_FLAG_SEEN, 0 },
+		{ .uid = 1, .add = MS_FLAG_FLAGGED | MS_FLAG_DELETED, .remove = 0 },
+		{ .uid = 2, .add = 0, .remove = MS_FLAG_FLAGGED | MS_FLAG_SEEN },
+		{ .uid = 3, .add = MS_FLAG_SEEN | MS_FLAG_DRAFT, .remove = MS_FLAG_DRAFT }, /* add, then remove */
+		{ .uid = 9, .add = MS_FLAG_SEEN, .remove = 0 },
 	};
 	results y = { 0 };
 	DRV_OK(s->drv->set_flags(bx, ch, 4, item_cb, &y, e_));
@@ -636,7 +651,7 @@ static void test_expunge_and_reopen(void **state)
 	ms_store_close(st);
 	/* a new message still gets a new UID, never 2 again */
 	results z = { 0 };
-	const ms_append m = { msg1, sizeof msg1 - 1, 0, 0 };
+	const ms_append m = MSG(msg1, 0, 0);
 	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &z, e_));
 	assert_int_equal(z.uid[0], 4);
 	s->drv->close_box(bx);
@@ -683,7 +698,7 @@ static void test_append_scopes_each_message(void **state)
 	ms_side *s = side(state);
 	ms_box *bx = open_box(s, "INBOX");
 	/* an empty message is refused alone; the others of the batch go in */
-	const ms_append m[3] = { { msg1, sizeof msg1 - 1, 0, 0 }, { "", 0, 0, 0 }, { msg2, sizeof msg2 - 1, 0, 0 } };
+	const ms_append m[3] = { MSG(msg1, 0, 0), { .data = "", .len = 0 }, MSG(msg2, 0, 0) };
 	results x = { 0 };
 	DRV_OK(s->drv->append(bx, m, 3, item_cb, &x, e_));
 	assert_int_equal(x.calls, 3);
@@ -717,7 +732,7 @@ static void test_uid_limit(void **state)
 	MUST(ms_folder_raise_current_uid(st->db, inbox, MS_UID_MAX - 1, e_));
 	ms_box *bx = open_box(s, "INBOX");
 	assert_int_equal(bx->status.uidnext, (uint32_t)MS_UID_MAX);
-	const ms_append m[2] = { { msg1, sizeof msg1 - 1, 0, 0 }, { msg2, sizeof msg2 - 1, 0, 0 } };
+	const ms_append m[2] = { MSG(msg1, 0, 0), MSG(msg2, 0, 0) };
 	results x = { 0 };
 	ms_err e = { 0 };
 	/* two do not fit: refused whole, nothing written */
@@ -752,12 +767,12 @@ static void test_read_only(void **state)
 	DRV_OK(open_side_as(b, "ann@example.com", true, &s, e_));
 	assert_true(s->read_only);
 	ms_box *bx = open_box(s, "INBOX");
-	const ms_append m = { msg1, sizeof msg1 - 1, 0, 0 };
+	const ms_append m = MSG(msg1, 0, 0);
 	results x = { 0 };
 	assert_int_equal(s->drv->append(bx, &m, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
 	assert_non_null(strstr(e.msg, "read-only"));
 	assert_int_equal(s->drv->create_box(s, "New", &e), MS_DRV_SIDE_BAD);
-	const ms_flag_change ch = { 1, MS_FLAG_SEEN, 0 };
+	const ms_flag_change ch = { .uid = 1, .add = MS_FLAG_SEEN };
 	assert_int_equal(s->drv->set_flags(bx, &ch, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
 	const uint32_t uid = 1;
 	assert_int_equal(s->drv->expunge(bx, &uid, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
@@ -775,7 +790,7 @@ static void test_delete_box(void **state)
 	DRV_OK(s->drv->create_box(s, "Full", e_));
 	ms_box *bx = open_box(s, "Full");
 	results x = { 0 };
-	const ms_append m = { msg1, sizeof msg1 - 1, 0, 0 };
+	const ms_append m = MSG(msg1, 0, 0);
 	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
 	s->drv->close_box(bx);
 	assert_int_equal(s->drv->delete_box(s, "Full", &e), MS_DRV_BOX_BAD);
@@ -821,7 +836,7 @@ static void test_account_folder_in_another_case(void **state)
 	ms_side *s = side(state);
 	ms_box *bx = open_box(s, "INBOX");
 	results x = { 0 };
-	const ms_append m = { msg1, sizeof msg1 - 1, 0, 0 };
+	const ms_append m = MSG(msg1, 0, 0);
 	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
 	assert_int_equal(count_files(dir), 1);
 	results f = { 0 };
