@@ -26,6 +26,10 @@
  *   stray file, never a row without its file.
  * - set_flags changes only the five system flags and only if nobody
  *   changed the row meanwhile (compare and set; read again and retry).
+ * No symlink in the data directory is ever followed (reads through
+ * ms_open_beneath, writes one directory component at a time with
+ * O_NOFOLLOW), as the walker does: a symlinked account folder cannot lead
+ * a read or a write outside the data directory.
  * hMailServer caches folders and messages in memory: a running server
  * sees these writes after it reloads (store.md, --reload-command).
  */
@@ -50,6 +54,7 @@
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "walk/walk.h"
 
 #define PATH_LEN 4096
 #define TMP_SUFFIX ".mstore-tmp"
@@ -154,6 +159,23 @@ static void resolve_owner(hms_side *s, const char *local, const char *domain)
 	if (dom_fd >= 0)
 		close(dom_fd);
 	snprintf(s->owner, sizeof s->owner, "%s/%s", dom, loc);
+}
+
+/* Remove the file `rel` of the data directory, following no symlink on
+ * the way (best effort: a file left behind is a stray copy, not a loss). */
+static void unlink_beneath(int root_fd, const char *rel)
+{
+	char dir[PATH_LEN];
+	snprintf(dir, sizeof dir, "%s", rel);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return; /* account files always live in a folder */
+	*slash = '\0';
+	int fd = ms_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return;
+	unlinkat(fd, slash + 1, 0);
+	close(fd);
 }
 
 /* The path of a row's file, relative to the data directory. */
@@ -489,7 +511,7 @@ static int open_file(hms_side *s, const char *filename, char *rel, size_t len, m
 {
 	if (!file_path(s, filename, rel, len))
 		return ms_err_set(e, MS_E_IO, "the path of %s is too long", filename);
-	int fd = openat(s->root_fd, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = ms_open_beneath(s->root_fd, rel, O_RDONLY);
 	if (fd < 0)
 		return ms_err_set(e, MS_E_IO, "side %s: %s: %s", s->base.name, rel, strerror(errno));
 	return fd;
@@ -622,18 +644,28 @@ static ms_drv_result hms_fetch(ms_box *base, const uint32_t *uids, size_t n, ms_
 
 /* ---- append ------------------------------------------------------------------- */
 
-/* mkdir for each component of the directory part of `rel`. */
-static int make_dirs(int root_fd, const char *rel)
+/* Open the directory `rel` (relative to root_fd), creating what is
+ * missing, one component at a time and following no symlink: a symlinked
+ * account or XX folder could otherwise lead a write anywhere.  A new fd,
+ * or -1 with errno set. */
+static int open_dir_made(int root_fd, const char *rel)
 {
 	char dir[PATH_LEN];
 	snprintf(dir, sizeof dir, "%s", rel);
-	for (char *p = dir; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdirat(root_fd, dir, 0755) < 0 && errno != EEXIST)
+	int fd = dup(root_fd);
+	for (char *c = dir, *next; fd >= 0 && c; c = next) {
+		next = strchr(c, '/');
+		if (next)
+			*next++ = '\0';
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+			close(fd);
 			return -1;
-		*p = '/';
+		}
+		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
 	}
-	return 0;
+	return fd;
 }
 
 static int write_fully(int fd, const char *data, size_t len)
@@ -649,64 +681,58 @@ static int write_fully(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static int fsync_dir_of(int root_fd, const char *rel)
+/* Write the file `tmp` of dir_fd and fsync it. */
+static int write_tmp(int dir_fd, const char *tmp, const ms_append *m, ms_err *e)
 {
-	char dir[PATH_LEN];
-	snprintf(dir, sizeof dir, "%s", rel);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	int fd = openat(root_fd, slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* Write `tmp` and fsync it. */
-static int write_tmp(int root_fd, const char *tmp, const ms_append *m, ms_err *e)
-{
-	if (make_dirs(root_fd, tmp) < 0)
-		return ms_err_set(e, MS_E_IO, "cannot create the folders of %s: %s", tmp, strerror(errno));
-	int fd = openat(root_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
 	if (write_fully(fd, m->data, m->len) < 0 || fsync(fd) < 0) {
 		int err = errno;
 		close(fd);
-		unlinkat(root_fd, tmp, 0);
+		unlinkat(dir_fd, tmp, 0);
 		return ms_err_set(e, MS_E_IO, "cannot write %s: %s", tmp, strerror(err));
 	}
 	close(fd);
 	return 0;
 }
 
-/* Put the message in a new file at its canonical place; its name in
- * `name`, its path in `rel`. */
-static int write_message(hms_side *s, const ms_append *m, char name[MS_GUID_NAME_LEN + 1], char *rel, size_t len,
-                         ms_err *e)
+/* Rename `tmp` of dir_fd to a fresh GUID name (in `name`), never over an
+ * existing file, and fsync the directory. */
+static int rename_into_place(int dir_fd, const char *tmp, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
 {
-	char tmp[PATH_LEN];
-	ms_guid_name_new(name);
-	if (!ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, len) ||
-	    snprintf(tmp, sizeof tmp, "%.*s" TMP_SUFFIX, (int)strlen(rel) - 4, rel) >= (int)sizeof tmp)
-		return ms_err_set(e, MS_E_IO, "the path of a message of %s is too long", s->address);
-	if (write_tmp(s->root_fd, tmp, m, e) < 0)
-		return -1;
-	/* a fresh GUID is unique; NOREPLACE makes sure nothing is ever overwritten if it is not */
-	for (int attempt = 0; renameat2(s->root_fd, tmp, s->root_fd, rel, RENAME_NOREPLACE) < 0; attempt++) {
+	/* a fresh GUID is unique; NOREPLACE makes sure nothing is overwritten if it is not */
+	for (int attempt = 0; renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0; attempt++) {
 		if (errno != EEXIST || attempt == 3) {
 			int err = errno;
-			unlinkat(s->root_fd, tmp, 0);
+			unlinkat(dir_fd, tmp, 0);
 			return ms_err_set(e, MS_E_IO, "cannot rename %s into place: %s", tmp, strerror(err));
 		}
 		ms_guid_name_new(name);
-		ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, len);
 	}
-	if (fsync_dir_of(s->root_fd, rel) < 0)
-		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s: %s", rel, strerror(errno));
+	if (fsync(dir_fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s: %s", name, strerror(errno));
 	return 0;
+}
+
+/* Put the message in a new file at its canonical place,
+ * <owner>/<XX>/{GUID}.eml; its name in `name`. */
+static int write_message(hms_side *s, const ms_append *m, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
+{
+	char rel[PATH_LEN], tmp[MS_GUID_NAME_LEN + sizeof TMP_SUFFIX];
+	ms_guid_name_new(name);
+	/* {GUID}.mstore-tmp: ends in neither .eml nor .hma, so no walker takes it for a message */
+	snprintf(tmp, sizeof tmp, "%.*s" TMP_SUFFIX, MS_GUID_NAME_LEN - 4, name);
+	if (!ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, sizeof rel))
+		return ms_err_set(e, MS_E_IO, "the path of a message of %s is too long", s->address);
+	*strrchr(rel, '/') = '\0'; /* the XX folder: every file of it shares its two characters */
+	int dir_fd = open_dir_made(s->root_fd, rel);
+	if (dir_fd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot create or open %s (a symlink is never followed): %s", rel,
+		                  strerror(errno));
+	int rc = write_tmp(dir_fd, tmp, m, e) < 0 || rename_into_place(dir_fd, tmp, name, e) < 0 ? -1 : 0;
+	close(dir_fd);
+	return rc;
 }
 
 /* The From address the server would record: the first address, if it fits. */
@@ -790,7 +816,6 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		ms_err why = { 0 };
-		char rel[PATH_LEN];
 		if (msgs[i].len == 0) {
 			ms_err_set(&why, MS_E_USAGE, "side %s: an empty message is never stored", s->base.name);
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
@@ -798,7 +823,7 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 		}
 		from_address(&msgs[i], p[i].from);
 		ms_sql_time(msgs[i].internal_date ? msgs[i].internal_date : time(NULL), p[i].created);
-		if (write_message(s, &msgs[i], p[i].name, rel, sizeof rel, &why) < 0) {
+		if (write_message(s, &msgs[i], p[i].name, &why) < 0) {
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
 			continue;
 		}
@@ -814,7 +839,7 @@ static void unlink_written(hms_side *s, const pending *p, size_t n)
 	char rel[PATH_LEN];
 	for (size_t i = 0; i < n; i++)
 		if (p[i].written && file_path(s, p[i].name, rel, sizeof rel))
-			unlinkat(s->root_fd, rel, 0);
+			unlink_beneath(s->root_fd, rel);
 }
 
 static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, ms_item_cb *cb, void *ctx,
@@ -912,7 +937,7 @@ static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *
 	/* the row is gone, so the message is; a file that cannot be removed is
 	 * only a stray file (reconstruct reports it) */
 	if (have_path)
-		unlinkat(s->root_fd, rel, 0);
+		unlink_beneath(s->root_fd, rel);
 	return MS_DRV_OK;
 }
 

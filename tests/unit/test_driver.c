@@ -846,6 +846,49 @@ static void test_account_folder_in_another_case(void **state)
 	s->drv->close_box(bx);
 }
 
+static void test_symlinks_never_followed(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	const ms_append m = MSG(msg1, 0, 0);
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	/* the message's XX folder is moved out of the data directory and a symlink put in its place */
+	char xx[1024], outside[1024], moved[1200];
+	snprintf(xx, sizeof xx, "%s/example.com/ann/%.2s", b->data, v[0].key + 1);
+	snprintf(outside, sizeof outside, "%s/outside", b->dir);
+	snprintf(moved, sizeof moved, "%s/%s", outside, v[0].key);
+	assert_int_equal(rename(xx, outside), 0);
+	assert_int_equal(symlink(outside, xx), 0);
+	ms_msg_list_free(v, n);
+	results f = { 0 };
+	const uint32_t uid = 1;
+	DRV_OK(s->drv->fetch(bx, &uid, 1, fetch_cb, &f, e_));
+	assert_int_equal(f.r[0], MS_DRV_MSG_BAD);
+	/* expunge removes the row; the file behind the symlink is not touched */
+	results y = { 0 };
+	DRV_OK(s->drv->expunge(bx, &uid, 1, item_cb, &y, e_));
+	assert_int_equal(y.r[0], MS_DRV_OK);
+	assert_true(exists(moved));
+	/* the whole account folder a symlink: an append writes nothing there */
+	char acct[1024], elsewhere[1024];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", b->dir);
+	assert_int_equal(mkdir(elsewhere, 0755), 0);
+	assert_int_equal(unlink(xx), 0);
+	assert_int_equal(rmdir(acct), 0);
+	assert_int_equal(symlink(elsewhere, acct), 0);
+	results z = { 0 };
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &z, e_));
+	assert_int_equal(z.r[0], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(z.why[0], "symlink"));
+	assert_int_equal(count_entries(elsewhere), 0);
+	s->drv->close_box(bx);
+}
+
 static void test_delimiter_setting(void **state)
 {
 	ms_store *st = raw_store(state);
@@ -879,6 +922,7 @@ static void test_delimiter_setting(void **state)
 		STORE_TEST(test_uid_limit, b), STORE_TEST(test_read_only, b),                           \
 		STORE_TEST(test_delete_box, b), STORE_TEST(test_broken_uids_refuse_the_box, b),         \
 		STORE_TEST(test_account_folder_in_another_case, b), STORE_TEST(test_delimiter_setting, b), \
+		STORE_TEST(test_symlinks_never_followed, b),                                          \
 	}
 
 static bool server_group_wanted(const backend *b, int *failed)
