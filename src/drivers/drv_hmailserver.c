@@ -897,22 +897,43 @@ static ms_drv_result flag_one(hms_side *s, hms_box *b, const ms_flag_change *c, 
 	return MS_DRV_MSG_BAD;
 }
 
-static ms_drv_result hms_set_flags(ms_box *base, const ms_flag_change *ch, size_t n, ms_item_cb *cb, void *ctx,
-                                   ms_err *e)
+/* Item i of a batch of writes, done alone: MS_DRV_OK, MS_DRV_MSG_BAD or
+ * MS_DRV_SIDE_BAD; *uid is the item's UID for the report. */
+typedef ms_drv_result write_item_fn(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid,
+                                    ms_err *why);
+
+/* Do and report each item of a batch of writes in turn; a failure of the
+ * whole side stops it (the items not reported were not done). */
+static ms_drv_result each_item(ms_box *base, const void *items, size_t n, write_item_fn *one, ms_item_cb *cb,
+                               void *ctx, ms_err *e)
 {
 	hms_side *s = side_of(base);
 	if (s->base.read_only)
 		return refuse_write(&s->base, e);
 	for (size_t i = 0; i < n; i++) {
 		ms_err why = { 0 };
-		ms_drv_result res = flag_one(s, (hms_box *)base, &ch[i], &why);
+		uint32_t uid = 0;
+		ms_drv_result res = one(s, (hms_box *)base, items, i, &uid, &why);
 		if (res == MS_DRV_SIDE_BAD) {
 			*e = why;
 			return res;
 		}
-		cb(ctx, i, res, ch[i].uid, res == MS_DRV_OK ? NULL : &why);
+		cb(ctx, i, res, uid, res == MS_DRV_OK ? NULL : &why);
 	}
 	return MS_DRV_OK;
+}
+
+static ms_drv_result flag_item(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid, ms_err *why)
+{
+	const ms_flag_change *c = (const ms_flag_change *)items + i;
+	*uid = c->uid;
+	return flag_one(s, b, c, why);
+}
+
+static ms_drv_result hms_set_flags(ms_box *base, const ms_flag_change *ch, size_t n, ms_item_cb *cb, void *ctx,
+                                   ms_err *e)
+{
+	return each_item(base, ch, n, flag_item, cb, ctx, e);
 }
 
 /* Delete the row (with recipients and metadata), then the file. */
@@ -941,22 +962,16 @@ static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *
 	return MS_DRV_OK;
 }
 
+static ms_drv_result expunge_item(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid, ms_err *why)
+{
+	*uid = ((const uint32_t *)items)[i];
+	return expunge_one(s, b, *uid, why);
+}
+
 static ms_drv_result hms_expunge(ms_box *base, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx,
                                  ms_err *e)
 {
-	hms_side *s = side_of(base);
-	if (s->base.read_only)
-		return refuse_write(&s->base, e);
-	for (size_t i = 0; i < n; i++) {
-		ms_err why = { 0 };
-		ms_drv_result res = expunge_one(s, (hms_box *)base, uids[i], &why);
-		if (res == MS_DRV_SIDE_BAD) {
-			*e = why;
-			return res;
-		}
-		cb(ctx, i, res, uids[i], res == MS_DRV_OK ? NULL : &why);
-	}
-	return MS_DRV_OK;
+	return each_item(base, uids, n, expunge_item, cb, ctx, e);
 }
 
 const ms_side_driver ms_drv_hmailserver = {

@@ -320,6 +320,15 @@ static void append_three(ms_box *bx, results *x)
 	assert_int_equal(x->calls, 3);
 }
 
+/* The INBOX of a side, with the three messages in it. */
+static ms_box *inbox_with_three(ms_side *s)
+{
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	append_three(bx, &x);
+	return bx;
+}
+
 static ms_msg *list_all(ms_box *bx, unsigned want, size_t *n)
 {
 	ms_msg *v = NULL;
@@ -576,9 +585,7 @@ static void test_append_list_fetch(void **state)
 static void test_flags(void **state)
 {
 	ms_side *s = side(state);
-	ms_box *bx = open_box(s, "INBOX");
-	results x = { 0 };
-	append_three(bx, &x);
+	ms_box *bx = inbox_with_three(s);
 	const ms_flag_change ch[] = {
 		{ .uid = 1, .add = MS_FLAG_FLAGGED | MS_FLAG_DELETED, .remove = 0 },
 		{ .uid = 2, .add = 0, .remove = MS_FLAG_FLAGGED | MS_FLAG_SEEN },
@@ -614,9 +621,7 @@ static void test_expunge_and_reopen(void **state)
 {
 	backend *b = *state;
 	ms_side *s = side(state);
-	ms_box *bx = open_box(s, "INBOX");
-	results x = { 0 };
-	append_three(bx, &x);
+	ms_box *bx = inbox_with_three(s);
 	size_t n;
 	ms_msg *before = list_all(bx, 0, &n);
 	assert_int_equal(n, 3);
@@ -670,9 +675,7 @@ static void test_missing_file_is_one_message(void **state)
 {
 	backend *b = *state;
 	ms_side *s = side(state);
-	ms_box *bx = open_box(s, "INBOX");
-	results x = { 0 };
-	append_three(bx, &x);
+	ms_box *bx = inbox_with_three(s);
 	size_t n;
 	ms_msg *v = list_all(bx, 0, &n);
 	char path[1024];
