@@ -1,0 +1,991 @@
+/* drv_hmailserver.c - a side that is one account of an hMailServer store.
+ *
+ * Configuration keys: `db` (the store's URL), `data` (its data
+ * directory), `account` (the address), `password` (the database's, when
+ * it needs one).  Built on src/store/ only: browse.h reads folders and
+ * messages, folders.h creates folders and hands out UIDs, messages.h
+ * inserts and deletes rows; no SQL here.
+ *
+ * Boxes are the account's IMAP folders, named with the server's own
+ * hierarchy delimiter (hm_settings IMAPHierarchyDelimiter, '.' unless
+ * changed).  UIDs are messageuid, UIDVALIDITY is what the server's SELECT
+ * answers (browse.h), flags map to messageflags' bits (browse.h).
+ *
+ * Writes follow the server's rules:
+ * - append writes each message file first, under a temporary name
+ *   ("{GUID}.mstore-tmp", which no walker takes for a message) beside its
+ *   canonical place <domain>/<local>/<XX>/{GUID}.eml, fsyncs it, renames
+ *   it into place with RENAME_NOREPLACE and fsyncs the folder; then one
+ *   transaction locks the folder row, reserves the UIDs and inserts the
+ *   rows (flags | Recent, as the server marks every new row).  A crash
+ *   between the two leaves a file no row references: `mstore reconstruct`
+ *   reports it as unreferenced; the channel's rerun appends the message
+ *   again, so that file is a stray copy, never a lost message.
+ * - expunge deletes the row with its recipients and metadata in a
+ *   transaction, then the file: a crash between leaves the same kind of
+ *   stray file, never a row without its file.
+ * - set_flags changes only the five system flags and only if nobody
+ *   changed the row meanwhile (compare and set; read again and retry).
+ * No symlink in the data directory is ever followed (reads through
+ * ms_open_beneath, writes one directory component at a time with
+ * O_NOFOLLOW), as the walker does: a symlinked account folder cannot lead
+ * a read or a write outside the data directory.
+ * hMailServer caches folders and messages in memory: a running server
+ * sees these writes after it reloads (store.md, --reload-command).
+ */
+#include "drivers/driver.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db/txn.h"
+#include "message/header.h"
+#include "store/browse.h"
+#include "store/folders.h"
+#include "store/layout.h"
+#include "store/messages.h"
+#include "store/objects.h"
+#include "store/sql.h"
+#include "store/store.h"
+#include "walk/walk.h"
+
+#define PATH_LEN 4096
+#define TMP_SUFFIX ".mstore-tmp"
+#define FLAG_RETRIES 8
+
+typedef struct hms_side {
+	ms_side base;
+	ms_store *store;
+	int64_t account_id;
+	char address[256];
+	char owner[600];           /* "<domain>/<local>" as it exists on disk (or will) */
+	int root_fd;               /* the data directory */
+} hms_side;
+
+typedef struct hms_box {
+	ms_box base;
+	int64_t folder;
+} hms_box;
+
+static hms_side *side_of(ms_box *b)
+{
+	return (hms_side *)b->side;
+}
+
+static db *db_of(hms_side *s)
+{
+	return s->store->db;
+}
+
+/* ---- flags ------------------------------------------------------------------- */
+
+static const struct { unsigned drv, hm; } flag_map[] = {
+	{ MS_FLAG_SEEN, MS_MSGFLAG_SEEN },       { MS_FLAG_ANSWERED, MS_MSGFLAG_ANSWERED },
+	{ MS_FLAG_FLAGGED, MS_MSGFLAG_FLAGGED }, { MS_FLAG_DELETED, MS_MSGFLAG_DELETED },
+	{ MS_FLAG_DRAFT, MS_MSGFLAG_DRAFT },
+};
+#define NFLAGS (sizeof flag_map / sizeof flag_map[0])
+
+static unsigned flags_from_hm(int64_t hm)
+{
+	unsigned f = 0;
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (hm & flag_map[i].hm)
+			f |= flag_map[i].drv;
+	return f;
+}
+
+static int64_t flags_to_hm(unsigned f)
+{
+	int64_t hm = 0;
+	for (size_t i = 0; i < NFLAGS; i++)
+		if (f & flag_map[i].drv)
+			hm |= flag_map[i].hm;
+	return hm;
+}
+
+/* The row's flags with the five system flags replaced by `f`: Recent and
+ * virus-scanned stay the server's. */
+static int64_t flags_merge(int64_t hm, unsigned f)
+{
+	return (hm & ~flags_to_hm(MS_FLAGS_ALL)) | flags_to_hm(f);
+}
+
+/* ---- the account's folder on disk ------------------------------------------- */
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/* The entry of `dir_fd` called `name` in any case (a store that came from
+ * Windows), else `name` lower-cased: where the server would create it. */
+static void find_entry(int dir_fd, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s", name);
+	lower(out);
+	if (dir_fd < 0 || faccessat(dir_fd, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return;
+	int fd = dup(dir_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));)
+		if (strcasecmp(de->d_name, name) == 0) {
+			snprintf(out, len, "%s", de->d_name);
+			break;
+		}
+	closedir(d);
+}
+
+static void resolve_owner(hms_side *s, const char *local, const char *domain)
+{
+	char dom[256], loc[256];
+	find_entry(s->root_fd, domain, dom, sizeof dom);
+	int dom_fd = openat(s->root_fd, dom, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	find_entry(dom_fd, local, loc, sizeof loc);
+	if (dom_fd >= 0)
+		close(dom_fd);
+	snprintf(s->owner, sizeof s->owner, "%s/%s", dom, loc);
+}
+
+/* Remove the file `rel` of the data directory, following no symlink on
+ * the way (best effort: a file left behind is a stray copy, not a loss). */
+static void unlink_beneath(int root_fd, const char *rel)
+{
+	char dir[PATH_LEN];
+	snprintf(dir, sizeof dir, "%s", rel);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return; /* account files always live in a folder */
+	*slash = '\0';
+	int fd = ms_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return;
+	unlinkat(fd, slash + 1, 0);
+	close(fd);
+}
+
+/* The path of a row's file, relative to the data directory. */
+static bool file_path(hms_side *s, const char *filename, char *out, size_t len)
+{
+	return ms_layout_path(MS_PLACE_ACCOUNT, s->owner, ms_layout_base_name(filename), out, len);
+}
+
+/* ---- open and close ---------------------------------------------------------- */
+
+static int find_account(hms_side *s, const char *address, ms_err *e)
+{
+	char local[256], domain[256];
+	ms_account *v = NULL;
+	size_t n = 0;
+	if (ms_address_split(address, local, domain, e) < 0 || ms_account_list(s->store, domain, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !s->account_id; i++)
+		if (strcasecmp(v[i].address, address) == 0) {
+			s->account_id = v[i].id;
+			snprintf(s->address, sizeof s->address, "%s", v[i].address);
+		}
+	free(v);
+	if (!s->account_id)
+		return ms_err_set(e, MS_E_NOTFOUND, "%s: no account %s", db_name(s->store->db), address);
+	resolve_owner(s, local, domain);
+	return 0;
+}
+
+static void hms_close(ms_side *base)
+{
+	hms_side *s = (hms_side *)base;
+	if (!s)
+		return;
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	ms_store_close(s->store);
+	free(s->base.name);
+	free(s);
+}
+
+static int open_parts(hms_side *s, const ms_side_conf *conf, ms_err *e)
+{
+	const char *url = ms_side_conf_get(conf, "db"), *data = ms_side_conf_get(conf, "data");
+	const char *account = ms_side_conf_get(conf, "account");
+	if (!url || !data || !account)
+		return ms_err_set(e, MS_E_CONFIG, "side %s: an hmailserver side needs db, data and account", s->base.name);
+	if (ms_store_open(url, ms_side_conf_get(conf, "password"), data,
+	                  conf->read_only ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s->store, e) < 0)
+		return -1;
+	s->root_fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->root_fd < 0)
+		return ms_err_set(e, MS_E_IO, "side %s: data directory %s: %s", s->base.name, data, strerror(errno));
+	return ms_browse_delimiter(s->store->db, &s->base.delim, e) < 0 ? -1 : find_account(s, account, e);
+}
+
+static ms_drv_result hms_open(const ms_side_conf *conf, ms_side **out, ms_err *e)
+{
+	*out = NULL;
+	hms_side *s = calloc(1, sizeof *s);
+	if (!s || !(s->base.name = strdup(conf->name ? conf->name : "hmailserver"))) {
+		free(s);
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		return MS_DRV_SIDE_BAD;
+	}
+	s->root_fd = -1;
+	s->base.drv = &ms_drv_hmailserver;
+	s->base.read_only = conf->read_only;
+	s->base.caps = MS_CAP_UID_STABLE | MS_CAP_FLAGS | MS_CAP_INTERNAL_DATE | MS_CAP_CRLF | MS_CAP_CREATE_BOX |
+	               MS_CAP_DELETE_BOX | MS_CAP_APPEND_UID | MS_CAP_DRY_RUN_SAFE;
+	if (open_parts(s, conf, e) < 0) {
+		hms_close(&s->base);
+		return MS_DRV_SIDE_BAD;
+	}
+	*out = &s->base;
+	return MS_DRV_OK;
+}
+
+static ms_drv_result refuse_write(ms_side *s, ms_err *e)
+{
+	ms_err_set(e, MS_E_USAGE, "side %s was opened read-only: nothing may be written", s->name);
+	return MS_DRV_SIDE_BAD;
+}
+
+/* ---- boxes ------------------------------------------------------------------- */
+
+static const ms_folder_row *folder_by_id(const ms_folder_row *v, size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+/* The full name of v[i]: its levels from the top, joined with `delim`.
+ * The top-level INBOX is "INBOX" whatever its case.  NULL on a parent
+ * loop or a missing parent (a broken tree: reconstruct's folder-parent). */
+static char *full_name(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim)
+{
+	char buf[PATH_LEN] = "", tmp[PATH_LEN];
+	for (int depth = 0; f; depth++) {
+		if (depth > 100)
+			return NULL;
+		bool inbox = f->parent_id == -1 && strcasecmp(f->name, "INBOX") == 0;
+		const char *name = inbox ? "INBOX" : f->name;
+		int w = buf[0] ? snprintf(tmp, sizeof tmp, "%s%c%s", name, delim, buf) : snprintf(tmp, sizeof tmp, "%s", name);
+		if (w < 0 || (size_t)w >= sizeof tmp)
+			return NULL;
+		memcpy(buf, tmp, (size_t)w + 1);
+		if (f->parent_id == -1)
+			return strdup(buf);
+		f = folder_by_id(v, n, f->parent_id);
+	}
+	return NULL;
+}
+
+static unsigned box_attrs(const ms_folder_row *v, size_t n, const ms_folder_row *f)
+{
+	unsigned a = f->subscribed ? MS_BOX_SUBSCRIBED : 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].parent_id == f->id)
+			a |= MS_BOX_HAS_CHILDREN;
+	return a;
+}
+
+static ms_drv_result hms_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
+{
+	hms_side *s = (hms_side *)base;
+	ms_folder_row *v;
+	size_t nv;
+	*out = NULL;
+	*n = 0;
+	if (ms_browse_folders(db_of(s), s->account_id, &v, &nv, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	ms_box_info *boxes = calloc(nv ? nv : 1, sizeof *boxes);
+	size_t k = 0;
+	for (size_t i = 0; boxes && i < nv; i++) {
+		char *name = full_name(v, nv, &v[i], base->delim);
+		if (name) /* a folder cut off from the top is not reachable by IMAP either */
+			boxes[k++] = (ms_box_info){ .name = name, .attrs = box_attrs(v, nv, &v[i]) };
+	}
+	ms_browse_folders_free(v, nv);
+	if (!boxes) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		return MS_DRV_SIDE_BAD;
+	}
+	*out = boxes;
+	*n = k;
+	return MS_DRV_OK;
+}
+
+/* hMailServer's rules for a new folder's name (IMAPFolder::IsValidFolderName):
+ * 1 to 25 levels of 1 to 255 bytes, the first not starting with '#'. */
+static bool valid_box_name(const char *name, char delim)
+{
+	if (!name[0] || name[0] == '#')
+		return false;
+	int levels = 0;
+	for (const char *p = name; p; levels++) {
+		const char *end = strchr(p, delim);
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0 || len > 255)
+			return false;
+		p = end ? end + 1 : NULL;
+	}
+	return levels <= 25;
+}
+
+/* `name` with a first level that is INBOX in another case spelled as the
+ * account's INBOX row is (IMAP's rule: INBOX in any case is the INBOX), so
+ * "inbox.Later" is created below it, not beside it.  0, or -1 (error). */
+static int inbox_spelling(hms_side *s, const char *name, char *out, size_t len, ms_err *e)
+{
+	size_t first = strcspn(name, (char[]){ s->base.delim, '\0' });
+	snprintf(out, len, "%s", name);
+	if (first != 5 || strncasecmp(name, "INBOX", 5) != 0)
+		return 0;
+	ms_folder_row *v;
+	size_t n;
+	if (ms_browse_folders(db_of(s), s->account_id, &v, &n, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) /* ordered by id: the lowest, as folders.h picks it */
+		if (v[i].parent_id == -1 && strcasecmp(v[i].name, "INBOX") == 0) {
+			memcpy(out, v[i].name, 5);
+			break;
+		}
+	ms_browse_folders_free(v, n);
+	return 0;
+}
+
+static ms_drv_result hms_create_box(ms_side *base, const char *name_in, ms_err *e)
+{
+	hms_side *s = (hms_side *)base;
+	char name[PATH_LEN];
+	if (base->read_only)
+		return refuse_write(base, e);
+	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= sizeof name) {
+		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name_in);
+		return MS_DRV_BOX_BAD;
+	}
+	if (inbox_spelling(s, name_in, name, sizeof name, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	int64_t id;
+	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, base->delim, &id, e);
+	if (rc != 0) /* it exists, or the database failed */
+		return rc > 0 ? MS_DRV_OK : MS_DRV_SIDE_BAD;
+	db_txn *t;
+	if (db_txn_begin(db_of(s), &t, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (ms_folder_ensure_path(db_txn_db(t), s->account_id, name, base->delim, time(NULL), &id, e) < 0) {
+		db_txn_rollback(&t);
+		return e->code == MS_E_USAGE ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
+	}
+	return db_txn_commit(&t, e) < 0 ? MS_DRV_SIDE_BAD : MS_DRV_OK;
+}
+
+/* Find the box `name`: MS_DRV_OK with *folder, MS_DRV_BOX_BAD when there
+ * is none. */
+static ms_drv_result find_box(hms_side *s, const char *name, int64_t *folder, ms_err *e)
+{
+	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, s->base.delim, folder, e);
+	if (rc < 0)
+		return MS_DRV_SIDE_BAD;
+	if (rc == 0) {
+		ms_err_set(e, MS_E_NOTFOUND, "side %s: %s has no folder %s", s->base.name, s->address, name);
+		return MS_DRV_BOX_BAD;
+	}
+	return MS_DRV_OK;
+}
+
+static ms_drv_result hms_delete_box(ms_side *base, const char *name, ms_err *e)
+{
+	hms_side *s = (hms_side *)base;
+	int64_t folder, left = 0;
+	ms_folder_status st;
+	if (base->read_only)
+		return refuse_write(base, e);
+	ms_drv_result r = find_box(s, name, &folder, e);
+	if (r != MS_DRV_OK)
+		return r;
+	if (ms_browse_folder_status(db_of(s), s->account_id, folder, &st, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (strcasecmp(name, "INBOX") == 0 || st.children > 0 || st.count > 0) {
+		ms_err_set(e, MS_E_USAGE, "side %s: folder %s is the INBOX, holds messages or has subfolders: not deleted",
+		           base->name, name);
+		return MS_DRV_BOX_BAD;
+	}
+	/* under the folder's lock, so no delivery slips in between count and delete */
+	db_txn *t;
+	if (db_txn_begin(db_of(s), &t, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (ms_folder_lock(db_txn_db(t), folder, e) < 0 || ms_folder_delete_empty(db_txn_db(t), folder, &left, e) < 0) {
+		db_txn_rollback(&t);
+		return MS_DRV_SIDE_BAD;
+	}
+	if (db_txn_commit(&t, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (left > 0) {
+		ms_err_set(e, MS_E_USAGE, "side %s: folder %s received messages meanwhile: not deleted", base->name, name);
+		return MS_DRV_BOX_BAD;
+	}
+	return MS_DRV_OK;
+}
+
+static ms_drv_result box_status(hms_side *s, hms_box *b, ms_err *e)
+{
+	ms_folder_status st;
+	int rc = ms_browse_folder_status(db_of(s), s->account_id, b->folder, &st, e);
+	if (rc < 0)
+		return MS_DRV_SIDE_BAD;
+	const char *name = b->base.name;
+	if (rc == 0 || st.bad_uids > 0 || !ms_browse_uidvalidity(st.created)) {
+		if (rc == 0)
+			ms_err_set(e, MS_E_NOTFOUND, "side %s: folder %s vanished", s->base.name, name);
+		else if (st.bad_uids > 0)
+			ms_err_set(e, MS_E_SCHEMA, "side %s: folder %s has messages with a zero or shared UID (run mstore"
+			           " reconstruct -r first)", s->base.name, name);
+		else
+			ms_err_set(e, MS_E_SCHEMA, "side %s: folder %s has no readable creation time ('%s'), so no"
+			           " UIDVALIDITY", s->base.name, name, st.created);
+		return MS_DRV_BOX_BAD;
+	}
+	b->base.status = (ms_box_status){ .uidvalidity = ms_browse_uidvalidity(st.created),
+	                                  .uidnext = (uint32_t)(st.current_uid + 1), .count = (uint32_t)st.count };
+	return MS_DRV_OK;
+}
+
+static void hms_close_box(ms_box *b)
+{
+	if (!b)
+		return;
+	free(b->name);
+	free(b);
+}
+
+static ms_drv_result hms_open_box(ms_side *base, const char *name, ms_box **out, ms_err *e)
+{
+	hms_side *s = (hms_side *)base;
+	*out = NULL;
+	hms_box *b = calloc(1, sizeof *b);
+	if (!b || !(b->base.name = strdup(name))) {
+		free(b);
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		return MS_DRV_SIDE_BAD;
+	}
+	b->base.side = base;
+	ms_drv_result r = find_box(s, name, &b->folder, e);
+	if (r == MS_DRV_OK)
+		r = box_status(s, b, e);
+	if (r != MS_DRV_OK) {
+		hms_close_box(&b->base);
+		return r;
+	}
+	*out = &b->base;
+	return MS_DRV_OK;
+}
+
+/* ---- listing ------------------------------------------------------------------ */
+
+/* messagecreatetime is server local time */
+static time_t local_time(const char *text)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!end)
+		return 0;
+	tm.tm_isdst = -1;
+	time_t t = mktime(&tm);
+	return t < 0 ? 0 : t;
+}
+
+static int open_file(hms_side *s, const char *filename, char *rel, size_t len, ms_err *e)
+{
+	if (!file_path(s, filename, rel, len))
+		return ms_err_set(e, MS_E_IO, "the path of %s is too long", filename);
+	int fd = ms_open_beneath(s->root_fd, rel, O_RDONLY);
+	if (fd < 0)
+		return ms_err_set(e, MS_E_IO, "side %s: %s: %s", s->base.name, rel, strerror(errno));
+	return fd;
+}
+
+/* The Message-ID of the row's file; MS_DRV_MSG_BAD when it cannot be read. */
+static ms_drv_result read_msgid(hms_side *s, const ms_msg_row *r, ms_msg *m, ms_err *e)
+{
+	char rel[PATH_LEN];
+	int fd = open_file(s, r->filename, rel, sizeof rel, e);
+	if (fd < 0)
+		return MS_DRV_MSG_BAD;
+	ms_headers h;
+	int rc = ms_headers_read_fd(fd, rel, &h, e);
+	close(fd);
+	if (rc < 0)
+		return MS_DRV_MSG_BAD;
+	if (h.message_id)
+		m->msgid = strdup(h.message_id);
+	ms_headers_free(&h);
+	return MS_DRV_OK;
+}
+
+static int to_msg(hms_side *s, const ms_msg_row *r, unsigned want, ms_msg *m)
+{
+	*m = (ms_msg){ .uid = (uint32_t)r->uid, .flags = flags_from_hm(r->flags), .size = (uint64_t)r->size,
+	               .internal_date = local_time(r->created), .key = strdup(ms_layout_base_name(r->filename)) };
+	if (want & MS_WANT_MSGID) {
+		ms_err ignored;
+		m->result = read_msgid(s, r, m, &ignored);
+	}
+	return m->key ? 0 : -1;
+}
+
+static ms_drv_result hms_list_msgs(ms_box *base, const ms_list_req *req, ms_msg **out, size_t *n, ms_err *e)
+{
+	hms_side *s = side_of(base);
+	hms_box *b = (hms_box *)base;
+	ms_msg_row *rows;
+	size_t nr;
+	*out = NULL;
+	*n = 0;
+	if (ms_browse_messages(db_of(s), s->account_id, b->folder, req->after_uid, req->max, &rows, &nr, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	ms_msg *v = calloc(nr ? nr : 1, sizeof *v);
+	int rc = v ? 0 : -1;
+	for (size_t i = 0; i < nr && rc == 0; i++)
+		rc = to_msg(s, &rows[i], req->want, &v[i]);
+	ms_browse_messages_free(rows, nr);
+	if (rc < 0) {
+		ms_msg_list_free(v, nr);
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		return MS_DRV_SIDE_BAD;
+	}
+	*out = v;
+	*n = nr;
+	return MS_DRV_OK;
+}
+
+/* ---- fetch -------------------------------------------------------------------- */
+
+/* The row with this UID: MS_DRV_OK, MS_DRV_MSG_BAD (none), MS_DRV_SIDE_BAD. */
+static ms_drv_result row_of(hms_side *s, hms_box *b, uint32_t uid, ms_msg_row *r, ms_err *e)
+{
+	int rc = ms_browse_message_by_uid(db_of(s), s->account_id, b->folder, uid, r, e);
+	if (rc < 0)
+		return MS_DRV_SIDE_BAD;
+	if (rc == 0) {
+		ms_err_set(e, MS_E_NOTFOUND, "side %s: folder %s has no message with UID %u", s->base.name, b->base.name, uid);
+		return MS_DRV_MSG_BAD;
+	}
+	return MS_DRV_OK;
+}
+
+static int read_all(int fd, const char *rel, char **data, size_t *len, ms_err *e)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return ms_err_set(e, MS_E_IO, "%s: not a readable regular file", rel);
+	char *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory reading %s", rel);
+	size_t got = 0;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r <= 0) {
+			free(buf);
+			return ms_err_set(e, MS_E_IO, "%s: %s", rel, r < 0 ? strerror(errno) : "shorter than it was");
+		}
+		got += (size_t)r;
+	}
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+/* One message's bytes into cb; MS_DRV_SIDE_BAD stops the batch. */
+static ms_drv_result fetch_one(hms_side *s, hms_box *b, size_t i, uint32_t uid, ms_fetch_cb *cb, void *ctx,
+                               ms_err *e)
+{
+	ms_msg_row r = { 0 };
+	ms_err why = { 0 };
+	char rel[PATH_LEN], *data = NULL;
+	size_t len = 0;
+	ms_drv_result res = row_of(s, b, uid, &r, &why);
+	if (res == MS_DRV_SIDE_BAD) {
+		*e = why;
+		return res;
+	}
+	if (res == MS_DRV_OK) {
+		int fd = open_file(s, r.filename, rel, sizeof rel, &why);
+		if (fd < 0 || read_all(fd, rel, &data, &len, &why) < 0)
+			res = MS_DRV_MSG_BAD;
+		if (fd >= 0)
+			close(fd);
+	}
+	free(r.filename);
+	cb(ctx, i, res, data, len, res == MS_DRV_OK ? NULL : &why);
+	free(data);
+	return MS_DRV_OK;
+}
+
+static ms_drv_result hms_fetch(ms_box *base, const uint32_t *uids, size_t n, ms_fetch_cb *cb, void *ctx, ms_err *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fetch_one(side_of(base), (hms_box *)base, i, uids[i], cb, ctx, e) != MS_DRV_OK)
+			return MS_DRV_SIDE_BAD;
+	return MS_DRV_OK;
+}
+
+/* ---- append ------------------------------------------------------------------- */
+
+/* Open the directory `rel` (relative to root_fd), creating what is
+ * missing, one component at a time and following no symlink: a symlinked
+ * account or XX folder could otherwise lead a write anywhere.  A new fd,
+ * or -1 with errno set. */
+static int open_dir_made(int root_fd, const char *rel)
+{
+	char dir[PATH_LEN];
+	snprintf(dir, sizeof dir, "%s", rel);
+	int fd = dup(root_fd);
+	for (char *c = dir, *next; fd >= 0 && c; c = next) {
+		next = strchr(c, '/');
+		if (next)
+			*next++ = '\0';
+		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+			close(fd);
+			return -1;
+		}
+		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+	}
+	return fd;
+}
+
+static int write_fully(int fd, const char *data, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t w = write(fd, data + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Write the file `tmp` of dir_fd and fsync it. */
+static int write_tmp(int dir_fd, const char *tmp, const ms_append *m, ms_err *e)
+{
+	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+	if (write_fully(fd, m->data, m->len) < 0 || fsync(fd) < 0) {
+		int err = errno;
+		close(fd);
+		unlinkat(dir_fd, tmp, 0);
+		return ms_err_set(e, MS_E_IO, "cannot write %s: %s", tmp, strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
+/* Rename `tmp` of dir_fd to a fresh GUID name (in `name`), never over an
+ * existing file, and fsync the directory. */
+static int rename_into_place(int dir_fd, const char *tmp, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
+{
+	/* a fresh GUID is unique; NOREPLACE makes sure nothing is overwritten if it is not */
+	for (int attempt = 0; renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0; attempt++) {
+		if (errno != EEXIST || attempt == 3) {
+			int err = errno;
+			unlinkat(dir_fd, tmp, 0);
+			return ms_err_set(e, MS_E_IO, "cannot rename %s into place: %s", tmp, strerror(err));
+		}
+		ms_guid_name_new(name);
+	}
+	if (fsync(dir_fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s: %s", name, strerror(errno));
+	return 0;
+}
+
+/* Put the message in a new file at its canonical place,
+ * <owner>/<XX>/{GUID}.eml; its name in `name`. */
+static int write_message(hms_side *s, const ms_append *m, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
+{
+	char rel[PATH_LEN], tmp[MS_GUID_NAME_LEN + sizeof TMP_SUFFIX];
+	ms_guid_name_new(name);
+	/* {GUID}.mstore-tmp: ends in neither .eml nor .hma, so no walker takes it for a message */
+	snprintf(tmp, sizeof tmp, "%.*s" TMP_SUFFIX, MS_GUID_NAME_LEN - 4, name);
+	if (!ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, sizeof rel))
+		return ms_err_set(e, MS_E_IO, "the path of a message of %s is too long", s->address);
+	*strrchr(rel, '/') = '\0'; /* the XX folder: every file of it shares its two characters */
+	int dir_fd = open_dir_made(s->root_fd, rel);
+	if (dir_fd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot create or open %s (a symlink is never followed): %s", rel,
+		                  strerror(errno));
+	int rc = write_tmp(dir_fd, tmp, m, e) < 0 || rename_into_place(dir_fd, tmp, name, e) < 0 ? -1 : 0;
+	close(dir_fd);
+	return rc;
+}
+
+/* The From address the server would record: the first address, if it fits. */
+static void from_address(const ms_append *m, char out[256])
+{
+	ms_headers h;
+	ms_err ignored;
+	out[0] = '\0';
+	if (ms_headers_parse(m->data, m->len, &h, &ignored) < 0)
+		return;
+	if (h.from.n > 0 && strlen(h.from.v[0].addr) < 256)
+		snprintf(out, 256, "%s", h.from.v[0].addr);
+	ms_headers_free(&h);
+}
+
+/* One message of a batch on its way in. */
+typedef struct pending {
+	char name[MS_GUID_NAME_LEN + 1];
+	char from[256];
+	char created[32];
+	bool written;
+	int64_t uid;
+} pending;
+
+/* Lock the folder, reserve UIDs for the written messages and insert their
+ * rows, in one transaction.  *at_commit tells a failed COMMIT (whose
+ * outcome is unknown when the connection broke) from a rollback. */
+static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *p, size_t n, size_t k,
+                       bool *at_commit, ms_err *e)
+{
+	ms_message_row *rows = calloc(k, sizeof *rows);
+	db_txn *t;
+	int64_t first = 0;
+	if (!rows)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (db_txn_begin(db_of(s), &t, e) < 0) {
+		free(rows);
+		return -1;
+	}
+	int rc = ms_folder_lock(db_txn_db(t), b->folder, e) < 0 ||
+	         ms_folder_reserve_uids(db_txn_db(t), b->folder, k, &first, e) < 0 ? -1 : 0;
+	for (size_t i = 0, j = 0; rc == 0 && i < n; i++)
+		if (p[i].written) {
+			p[i].uid = first + (int64_t)j;
+			rows[j++] = (ms_message_row){ .account_id = s->account_id, .folder_id = b->folder,
+			                              .filename = p[i].name, .from = p[i].from, .size = (int64_t)msgs[i].len,
+			                              .flags = flags_to_hm(msgs[i].flags) | MS_MSGFLAG_RECENT,
+			                              .created = p[i].created, .uid = p[i].uid };
+		}
+	if (rc == 0)
+		rc = ms_messages_insert_delivered(db_txn_db(t), rows, k, e);
+	free(rows);
+	if (rc < 0) {
+		db_txn_rollback(&t);
+		return -1;
+	}
+	*at_commit = true;
+	return db_txn_commit(&t, e);
+}
+
+/* Refuse a batch the folder has no UIDs for, before writing anything (the
+ * transaction checks again under the lock). */
+static ms_drv_result check_room(hms_side *s, hms_box *b, size_t n, ms_err *e)
+{
+	int64_t cur = 0;
+	if (ms_folder_current_uid(db_of(s), b->folder, &cur, e) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (cur + (int64_t)n > MS_UID_MAX) {
+		ms_err_set(e, MS_E_LIMIT, "side %s: folder %s has %lld UIDs left, %zu needed (hMailServer reads UIDs as"
+		           " 32-bit: none can pass 2,147,483,647)", s->base.name, b->base.name,
+		           (long long)(MS_UID_MAX - cur), n);
+		return MS_DRV_BOX_BAD;
+	}
+	return MS_DRV_OK;
+}
+
+/* Write every file; a message that cannot be written fails alone.
+ * Returns how many were written. */
+static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n, ms_item_cb *cb, void *ctx)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		ms_err why = { 0 };
+		if (msgs[i].len == 0) {
+			ms_err_set(&why, MS_E_USAGE, "side %s: an empty message is never stored", s->base.name);
+			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			continue;
+		}
+		from_address(&msgs[i], p[i].from);
+		ms_sql_time(msgs[i].internal_date ? msgs[i].internal_date : time(NULL), p[i].created);
+		if (write_message(s, &msgs[i], p[i].name, &why) < 0) {
+			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			continue;
+		}
+		p[i].written = true;
+		k++;
+	}
+	return k;
+}
+
+/* Take back the files of a batch whose rows were not written. */
+static void unlink_written(hms_side *s, const pending *p, size_t n)
+{
+	char rel[PATH_LEN];
+	for (size_t i = 0; i < n; i++)
+		if (p[i].written && file_path(s, p[i].name, rel, sizeof rel))
+			unlink_beneath(s->root_fd, rel);
+}
+
+static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, ms_item_cb *cb, void *ctx,
+                                ms_err *e)
+{
+	hms_side *s = side_of(base);
+	hms_box *b = (hms_box *)base;
+	if (s->base.read_only)
+		return refuse_write(&s->base, e);
+	ms_drv_result r = n ? check_room(s, b, n, e) : MS_DRV_OK;
+	if (r != MS_DRV_OK || n == 0)
+		return r;
+	pending *p = calloc(n, sizeof *p);
+	if (!p) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		return MS_DRV_SIDE_BAD;
+	}
+	size_t k = write_all(s, msgs, p, n, cb, ctx);
+	bool at_commit = false;
+	if (k > 0 && insert_rows(s, b, msgs, p, n, k, &at_commit, e) < 0) {
+		/* after a failed COMMIT the rows may exist: then their files must
+		 * stay (a stray file is a copy too many, a row without file a loss) */
+		if (!at_commit)
+			unlink_written(s, p, n);
+		free(p);
+		return e->code == MS_E_LIMIT ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (p[i].written)
+			cb(ctx, i, MS_DRV_OK, (uint32_t)p[i].uid, NULL);
+	free(p);
+	return MS_DRV_OK;
+}
+
+/* ---- flags and expunge -------------------------------------------------------- */
+
+/* Apply one change; a concurrent change of the same row is read again. */
+static ms_drv_result flag_one(hms_side *s, hms_box *b, const ms_flag_change *c, ms_err *why)
+{
+	for (int attempt = 0; attempt < FLAG_RETRIES; attempt++) {
+		ms_msg_row r;
+		ms_drv_result res = row_of(s, b, c->uid, &r, why);
+		if (res != MS_DRV_OK)
+			return res;
+		free(r.filename);
+		int64_t now = flags_merge(r.flags, (flags_from_hm(r.flags) | c->add) & ~c->remove);
+		int64_t changed = 1;
+		if (now != r.flags && ms_browse_set_flags(db_of(s), r.id, r.flags, now, &changed, why) < 0)
+			return MS_DRV_SIDE_BAD;
+		if (changed)
+			return MS_DRV_OK;
+	}
+	ms_err_set(why, MS_E_DB, "side %s: the flags of UID %u in %s kept changing under us", s->base.name, c->uid,
+	           b->base.name);
+	return MS_DRV_MSG_BAD;
+}
+
+/* Item i of a batch of writes, done alone: MS_DRV_OK, MS_DRV_MSG_BAD or
+ * MS_DRV_SIDE_BAD; *uid is the item's UID for the report. */
+typedef ms_drv_result write_item_fn(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid,
+                                    ms_err *why);
+
+/* Do and report each item of a batch of writes in turn; a failure of the
+ * whole side stops it (the items not reported were not done). */
+static ms_drv_result each_item(ms_box *base, const void *items, size_t n, write_item_fn *one, ms_item_cb *cb,
+                               void *ctx, ms_err *e)
+{
+	hms_side *s = side_of(base);
+	if (s->base.read_only)
+		return refuse_write(&s->base, e);
+	for (size_t i = 0; i < n; i++) {
+		ms_err why = { 0 };
+		uint32_t uid = 0;
+		ms_drv_result res = one(s, (hms_box *)base, items, i, &uid, &why);
+		if (res == MS_DRV_SIDE_BAD) {
+			*e = why;
+			return res;
+		}
+		cb(ctx, i, res, uid, res == MS_DRV_OK ? NULL : &why);
+	}
+	return MS_DRV_OK;
+}
+
+static ms_drv_result flag_item(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid, ms_err *why)
+{
+	const ms_flag_change *c = (const ms_flag_change *)items + i;
+	*uid = c->uid;
+	return flag_one(s, b, c, why);
+}
+
+static ms_drv_result hms_set_flags(ms_box *base, const ms_flag_change *ch, size_t n, ms_item_cb *cb, void *ctx,
+                                   ms_err *e)
+{
+	return each_item(base, ch, n, flag_item, cb, ctx, e);
+}
+
+/* Delete the row (with recipients and metadata), then the file. */
+static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *why)
+{
+	ms_msg_row r;
+	char rel[PATH_LEN];
+	db_txn *t;
+	ms_drv_result res = row_of(s, b, uid, &r, why);
+	if (res != MS_DRV_OK)
+		return res;
+	bool have_path = file_path(s, r.filename, rel, sizeof rel);
+	free(r.filename);
+	if (db_txn_begin(db_of(s), &t, why) < 0)
+		return MS_DRV_SIDE_BAD;
+	if (ms_messages_delete(db_txn_db(t), r.id, why) < 0) {
+		db_txn_rollback(&t);
+		return MS_DRV_SIDE_BAD;
+	}
+	if (db_txn_commit(&t, why) < 0)
+		return MS_DRV_SIDE_BAD;
+	/* the row is gone, so the message is; a file that cannot be removed is
+	 * only a stray file (reconstruct reports it) */
+	if (have_path)
+		unlink_beneath(s->root_fd, rel);
+	return MS_DRV_OK;
+}
+
+static ms_drv_result expunge_item(hms_side *s, hms_box *b, const void *items, size_t i, uint32_t *uid, ms_err *why)
+{
+	*uid = ((const uint32_t *)items)[i];
+	return expunge_one(s, b, *uid, why);
+}
+
+static ms_drv_result hms_expunge(ms_box *base, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx,
+                                 ms_err *e)
+{
+	return each_item(base, uids, n, expunge_item, cb, ctx, e);
+}
+
+const ms_side_driver ms_drv_hmailserver = {
+	.kind = "hmailserver",
+	.open = hms_open,
+	.close = hms_close,
+	.list_boxes = hms_list_boxes,
+	.create_box = hms_create_box,
+	.delete_box = hms_delete_box,
+	.open_box = hms_open_box,
+	.close_box = hms_close_box,
+	.list_msgs = hms_list_msgs,
+	.fetch = hms_fetch,
+	.append = hms_append,
+	.set_flags = hms_set_flags,
+	.expunge = hms_expunge,
+};

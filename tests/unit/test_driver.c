@@ -1,0 +1,994 @@
+/* test_driver.c - the side interface (drivers/driver.h) through its first
+ * driver, one account of an hMailServer store, and store/browse beneath it.
+ *
+ * Every test gets a fresh store (schema, domain example.com, account
+ * ann@example.com with its INBOX) and an empty data directory.  SQLite
+ * always; PostgreSQL and MariaDB when tests/db-servers.sh runs them (its
+ * env file, ${MSTORE_TEST_ENV:-${MSTORE_TEST_DBS:-/tmp/mstore-test-dbs}/env},
+ * or the environment names ports, user and password), as in test_db.c;
+ * MSTORE_TEST_REQUIRE_SERVERS=1 makes a missing server a failure. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drivers/driver.h"
+#include "store/browse.h"
+#include "store/folders.h"
+#include "store/messages.h"
+#include "store/objects.h"
+#include "store/store.h"
+
+/* ---- where the servers are ------------------------------------------------- */
+
+typedef struct backend {
+	db_dialect dialect;
+	const char *label;
+	bool configured;
+	int port;
+	char user[64], password[256];
+	db *admin;
+	/* the current test's store */
+	char dbname[64];
+	char dir[256];       /* temporary directory: data/ and, for SQLite, store.db */
+	char data[300];
+	char url[512];
+	ms_side *side;
+} backend;
+
+static backend sqlite_backend = { .dialect = DB_SQLITE, .label = "sqlite", .configured = true };
+static backend pg_backend = { .dialect = DB_PGSQL, .label = "pgsql" };
+static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
+
+static char env_text[4096];
+
+static void read_env_file(void)
+{
+	char path[512];
+	const char *env = getenv("MSTORE_TEST_ENV"), *dir = getenv("MSTORE_TEST_DBS");
+	if (env && *env)
+		snprintf(path, sizeof path, "%s", env);
+	else
+		snprintf(path, sizeof path, "%s/env", dir && *dir ? dir : "/tmp/mstore-test-dbs");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	size_t n = fread(env_text, 1, sizeof env_text - 1, f);
+	env_text[n] = '\0';
+	fclose(f);
+}
+
+/* KEY from the environment, else from the env file's "[export ]KEY=VALUE". */
+static void setting(const char *key, char *out, size_t len)
+{
+	const char *v = getenv(key);
+	out[0] = '\0';
+	if (v) {
+		snprintf(out, len, "%s", v);
+		return;
+	}
+	size_t klen = strlen(key);
+	for (const char *line = env_text; *line;) {
+		size_t line_len = strcspn(line, "\n");
+		const char *p = strncmp(line, "export ", 7) == 0 ? line + 7 : line;
+		if (strncmp(p, key, klen) == 0 && p[klen] == '=')
+			snprintf(out, len, "%.*s", (int)(line + line_len - (p + klen + 1)), p + klen + 1);
+		line += line_len + (line[line_len] == '\n');
+	}
+}
+
+static void configure_server(backend *b, const char *port_key)
+{
+	char port[16];
+	setting(port_key, port, sizeof port);
+	setting("MSTORE_TEST_DB_USER", b->user, sizeof b->user);
+	setting("MSTORE_TEST_DB_PASSWORD", b->password, sizeof b->password);
+	b->port = atoi(port);
+	b->configured = b->port > 0 && b->user[0];
+}
+
+static void server_url(const backend *b, const char *dbname, char *out, size_t len)
+{
+	snprintf(out, len, "%s://%s@127.0.0.1:%d/%s", b->dialect == DB_PGSQL ? "postgresql" : "mysql", b->user, b->port,
+	         dbname);
+}
+
+/* ---- a fresh store per test ------------------------------------------------- */
+
+#define MUST(call)                                                              \
+	do {                                                                    \
+		ms_err must_e_ = { 0 };                                         \
+		ms_err *e_ = &must_e_;                                          \
+		if ((call) < 0)                                                 \
+			fail_msg("%s failed: %s", #call, must_e_.msg);          \
+		(void)e_;                                                       \
+	} while (0)
+
+#define DRV_OK(call)                                                            \
+	do {                                                                    \
+		ms_err drv_e_ = { 0 };                                          \
+		ms_err *e_ = &drv_e_;                                           \
+		ms_drv_result r_ = (call);                                      \
+		if (r_ != MS_DRV_OK)                                            \
+			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
+		(void)e_;                                                       \
+	} while (0)
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path);
+}
+
+static int create_database(backend *b, ms_err *e)
+{
+	static int serial;
+	char sql[256];
+	if (b->dialect == DB_SQLITE) {
+		snprintf(b->url, sizeof b->url, "sqlite:%s/store.db", b->dir);
+		return 0;
+	}
+	/* CREATE DATABASE cannot take a bound name; the name is generated here */
+	snprintf(b->dbname, sizeof b->dbname, "mst_drv_%ld_%d", (long)getpid(), ++serial);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s%s", b->dbname, b->dialect == DB_MYSQL ? " CHARACTER SET utf8mb4" : "");
+	if (db_exec(b->admin, sql, e) < 0)
+		return -1;
+	server_url(b, b->dbname, b->url, sizeof b->url);
+	return 0;
+}
+
+static const char *password_of(const backend *b)
+{
+	return b->dialect == DB_SQLITE ? NULL : b->password;
+}
+
+/* The schema, example.com and ann@example.com (with her INBOX). */
+static int fill_store(backend *b, ms_err *e)
+{
+	ms_store *s;
+	int64_t id;
+	ms_domain_opts dopts = { 0 };
+	ms_account_opts aopts = { 0 };
+	if (ms_store_init(b->url, password_of(b), e) < 0 ||
+	    ms_store_open(b->url, password_of(b), b->data, DB_OPEN_READ_WRITE, &s, e) < 0)
+		return -1;
+	int rc = ms_domain_add(s, "example.com", &dopts, &id, e) < 0 ||
+	                 ms_account_add(s, "ann@example.com", &aopts, &id, e) < 0 ? -1 : 0;
+	ms_store_close(s);
+	return rc;
+}
+
+static int store_setup(void **state)
+{
+	backend *b = *state;
+	ms_err e = { 0 };
+	snprintf(b->dir, sizeof b->dir, "/tmp/test_driver.XXXXXX");
+	if (!mkdtemp(b->dir))
+		return -1;
+	snprintf(b->data, sizeof b->data, "%s/data", b->dir);
+	if (mkdir(b->data, 0755) < 0 || create_database(b, &e) < 0 || fill_store(b, &e) < 0) {
+		fprintf(stderr, "%s: %s\n", b->label, e.msg);
+		return -1;
+	}
+	b->side = NULL;
+	return 0;
+}
+
+static int store_teardown(void **state)
+{
+	backend *b = *state;
+	ms_err e;
+	if (b->side)
+		b->side->drv->close(b->side);
+	b->side = NULL;
+	nftw(b->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+	if (b->dialect == DB_SQLITE)
+		return 0;
+	char sql[256];
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s%s", b->dbname, b->dialect == DB_PGSQL ? " WITH (FORCE)" : "");
+	if (db_exec(b->admin, sql, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static ms_drv_result open_side_as(backend *b, const char *account, bool read_only, ms_side **out, ms_err *e)
+{
+	const ms_side_opt opts[] = {
+		{ "db", b->url }, { "data", b->data }, { "account", account }, { "password", password_of(b) },
+	};
+	ms_side_conf conf = { .name = "test", .opts = opts, .nopts = b->dialect == DB_SQLITE ? 3 : 4,
+	                      .read_only = read_only };
+	return ms_side_driver_find("hmailserver")->open(&conf, out, e);
+}
+
+/* Open (or reopen) the test's side on ann's account. */
+static ms_side *side(void **state)
+{
+	backend *b = *state;
+	if (b->side)
+		b->side->drv->close(b->side);
+	b->side = NULL;
+	DRV_OK(open_side_as(b, "ann@example.com", false, &b->side, e_));
+	return b->side;
+}
+
+static ms_box *open_box(ms_side *s, const char *name)
+{
+	ms_box *bx = NULL;
+	DRV_OK(s->drv->open_box(s, name, &bx, e_));
+	return bx;
+}
+
+/* A raw connection to the test's store, for checks the driver does not offer. */
+static ms_store *raw_store(void **state)
+{
+	backend *b = *state;
+	ms_store *s = NULL;
+	MUST(ms_store_open(b->url, password_of(b), b->data, DB_OPEN_READ_WRITE, &s, e_));
+	return s;
+}
+
+static int64_t account_id(ms_store *s)
+{
+	ms_account *v = NULL;
+	size_t n = 0;
+	MUST(ms_account_list(s, "example.com", &v, &n, e_));
+	assert_int_equal(n, 1);
+	int64_t id = v[0].id;
+	free(v);
+	return id;
+}
+
+static int64_t folder_id(ms_store *s, const char *path)
+{
+	int64_t f = 0;
+	ms_err e = { 0 };
+	if (ms_browse_folder_find(s->db, account_id(s), path, '.', &f, &e) != 1)
+		fail_msg("no folder %s: %s", path, e.msg);
+	return f;
+}
+
+/* Callback results, one slot per item. */
+typedef struct results {
+	int calls;
+	ms_drv_result r[8];
+	uint32_t uid[8];
+	char why[8][256];
+	char data[8][512];
+	size_t len[8];
+} results;
+
+static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+{
+	results *x = ctx;
+	assert_true(i < 8);
+	x->calls++;
+	x->r[i] = r;
+	x->uid[i] = uid;
+	snprintf(x->why[i], sizeof x->why[i], "%s", why ? why->msg : "");
+	assert_true((r == MS_DRV_OK) == (why == NULL));
+}
+
+static void fetch_cb(void *ctx, size_t i, ms_drv_result r, const char *data, size_t len, const ms_err *why)
+{
+	results *x = ctx;
+	item_cb(ctx, i, r, 0, why);
+	assert_true(len < sizeof x->data[i]);
+	if (data)
+		memcpy(x->data[i], data, len);
+	x->len[i] = len;
+}
+
+/* A message to append: its bytes, flags and internal date. */
+#define MSG(bytes, f, date) \
+	((ms_append){ .data = (bytes), .len = sizeof(bytes) - 1, .flags = (f), .internal_date = (date) })
+
+static const char msg1[] = "From: Bob <bob@example.org>\r\nTo: ann@example.com\r\nMessage-ID: <one@example.org>\r\n"
+                           "Subject: one\r\n\r\nfirst\r\n";
+static const char msg2[] = "From: carol@example.net\r\nMessage-ID: <two@example.net>\r\nSubject: two\r\n\r\n"
+                           "second, a little longer\r\n";
+static const char msg3[] = "From: dave@example.com\r\nSubject: three has no Message-ID\r\n\r\nthird\r\n";
+
+/* 2021-01-10 09:00:00 UTC (winter) and 2022-07-01 18:30:00 UTC (summer). */
+#define DATE1 ((time_t)1610269200)
+#define DATE2 ((time_t)1656700200)
+#define DATE3 ((time_t)1700000000)
+
+static void append_three(ms_box *bx, results *x)
+{
+	const ms_append m[3] = {
+		MSG(msg1, MS_FLAG_SEEN, DATE1),
+		MSG(msg2, MS_FLAG_FLAGGED | MS_FLAG_ANSWERED, DATE2),
+		MSG(msg3, 0, DATE3),
+	};
+	DRV_OK(bx->side->drv->append(bx, m, 3, item_cb, x, e_));
+	assert_int_equal(x->calls, 3);
+}
+
+/* The INBOX of a side, with the three messages in it. */
+static ms_box *inbox_with_three(ms_side *s)
+{
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	append_three(bx, &x);
+	return bx;
+}
+
+static ms_msg *list_all(ms_box *bx, unsigned want, size_t *n)
+{
+	ms_msg *v = NULL;
+	const ms_list_req req = { .want = want };
+	DRV_OK(bx->side->drv->list_msgs(bx, &req, &v, n, e_));
+	return v;
+}
+
+/* The file of a listed message, relative to the data directory. */
+static void message_path(const backend *b, const char *key, char *out, size_t len)
+{
+	snprintf(out, len, "%s/example.com/ann/%.2s/%s", b->data, key + 1, key);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Entries of `dir` (not recursive): a directory made is something written too. */
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));)
+		n += !(de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])));
+	closedir(d);
+	return n;
+}
+
+/* Regular files below `dir`, recursively. */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		char p[1024];
+		struct stat st;
+		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+		if (lstat(p, &st) == 0)
+			n += S_ISDIR(st.st_mode) ? count_files(p) : 1;
+	}
+	closedir(d);
+	return n;
+}
+
+/* ---- tests ---------------------------------------------------------------------- */
+
+static void test_uidvalidity_formula(void **state)
+{
+	(void)state;
+	/* the wall-clock fields read as UTC, whatever TZ says */
+	assert_int_equal(ms_browse_uidvalidity("2025-07-15 14:00:00"), 1752588000u);
+	assert_int_equal(ms_browse_uidvalidity("1970-01-01 00:00:01"), 1u);
+	assert_int_equal(ms_browse_uidvalidity("2025-07-15"), 0u);
+	assert_int_equal(ms_browse_uidvalidity(""), 0u);
+	assert_int_equal(ms_browse_uidvalidity("2025-07-15 14:00:00 junk"), 0u);
+}
+
+static void test_registry_and_conf(void **state)
+{
+	(void)state;
+	assert_ptr_equal(ms_side_driver_find("hmailserver"), &ms_drv_hmailserver);
+	assert_null(ms_side_driver_find("nonesuch"));
+	assert_null(ms_side_driver_find(NULL));
+	const ms_side_opt o[] = { { "db", "a" }, { "data", "d" }, { "db", "b" } };
+	ms_side_conf c = { .opts = o, .nopts = 3 };
+	assert_string_equal(ms_side_conf_get(&c, "db"), "b");
+	assert_null(ms_side_conf_get(&c, "account"));
+}
+
+static void test_open_errors(void **state)
+{
+	backend *b = *state;
+	ms_side *s = (ms_side *)1;
+	ms_err e = { 0 };
+	assert_int_equal(open_side_as(b, "nobody@example.com", false, &s, &e), MS_DRV_SIDE_BAD);
+	assert_null(s);
+	assert_non_null(strstr(e.msg, "no account nobody@example.com"));
+	assert_int_equal(open_side_as(b, "not-an-address", false, &s, &e), MS_DRV_SIDE_BAD);
+	ms_side_conf none = { .name = "x" };
+	assert_int_equal(ms_drv_hmailserver.open(&none, &s, &e), MS_DRV_SIDE_BAD);
+	assert_non_null(strstr(e.msg, "needs db, data and account"));
+	/* the account's address in another case is the same account */
+	DRV_OK(open_side_as(b, "ANN@Example.COM", false, &s, e_));
+	s->drv->close(s);
+}
+
+static void test_boxes(void **state)
+{
+	ms_side *s = side(state);
+	ms_box_info *v;
+	size_t n;
+	ms_err e = { 0 };
+	assert_int_equal(s->caps & (MS_CAP_UID_STABLE | MS_CAP_FLAGS | MS_CAP_CRLF | MS_CAP_APPEND_UID | MS_CAP_DRY_RUN_SAFE),
+	                 MS_CAP_UID_STABLE | MS_CAP_FLAGS | MS_CAP_CRLF | MS_CAP_APPEND_UID | MS_CAP_DRY_RUN_SAFE);
+	assert_int_equal(s->caps & MS_CAP_KEYWORDS, 0);
+	assert_int_equal(s->delim, '.'); /* no hm_settings row: the server's default */
+	DRV_OK(s->drv->list_boxes(s, &v, &n, e_));
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, "INBOX");
+	assert_int_equal(v[0].attrs & MS_BOX_HAS_CHILDREN, 0);
+	ms_box_list_free(v, n);
+
+	DRV_OK(s->drv->create_box(s, "Work.Projects", e_));
+	DRV_OK(s->drv->create_box(s, "Work.Projects", e_)); /* exists: fine */
+	DRV_OK(s->drv->create_box(s, "INBOX.Later", e_));
+	DRV_OK(s->drv->create_box(s, "inbox.Later", e_)); /* INBOX in any case is the INBOX */
+	DRV_OK(s->drv->create_box(s, "Inbox", e_));
+	assert_int_equal(s->drv->create_box(s, "#Public.x", &e), MS_DRV_BOX_BAD);
+	assert_int_equal(s->drv->create_box(s, "Work..x", &e), MS_DRV_BOX_BAD);
+	DRV_OK(s->drv->create_box(s, "Inbox.New", e_));
+	DRV_OK(s->drv->list_boxes(s, &v, &n, e_));
+	assert_int_equal(n, 5);
+	unsigned seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v[i].name, "INBOX") == 0)
+			seen |= 1, assert_int_equal(v[i].attrs, MS_BOX_HAS_CHILDREN | MS_BOX_SUBSCRIBED);
+		else if (strcmp(v[i].name, "Work") == 0)
+			seen |= 2, assert_int_equal(v[i].attrs, MS_BOX_HAS_CHILDREN | MS_BOX_SUBSCRIBED);
+		else if (strcmp(v[i].name, "Work.Projects") == 0)
+			seen |= 4, assert_int_equal(v[i].attrs, MS_BOX_SUBSCRIBED);
+		else if (strcmp(v[i].name, "INBOX.Later") == 0)
+			seen |= 8;
+		else if (strcmp(v[i].name, "INBOX.New") == 0)
+			seen |= 16;
+		else
+			fail_msg("unexpected box %s", v[i].name);
+	}
+	assert_int_equal(seen, 31);
+	ms_box_list_free(v, n);
+
+	ms_box *bx = open_box(s, "Work.Projects");
+	assert_int_equal(bx->status.uidnext, 1);
+	assert_int_equal(bx->status.count, 0);
+	/* the folder was created now, in local time; its UIDVALIDITY is that wall-clock time read as UTC */
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S", &tm);
+	assert_true(bx->status.uidvalidity + 5 >= ms_browse_uidvalidity(now) &&
+	            bx->status.uidvalidity <= ms_browse_uidvalidity(now));
+	s->drv->close_box(bx);
+	ms_box *none = (ms_box *)1;
+	assert_int_equal(s->drv->open_box(s, "Nowhere", &none, &e), MS_DRV_BOX_BAD);
+	assert_null(none);
+	assert_non_null(strstr(e.msg, "no folder Nowhere"));
+	/* INBOX in any case */
+	s->drv->close_box(open_box(s, "inbox"));
+}
+
+/* The three messages of append_three, listed back as they went in. */
+static void check_three_listed(const backend *b, ms_box *bx)
+{
+	size_t n;
+	ms_msg *v = list_all(bx, MS_WANT_MSGID, &n);
+	assert_int_equal(n, 3);
+	const char *const bodies[] = { msg1, msg2, msg3 };
+	const unsigned flags[] = { MS_FLAG_SEEN, MS_FLAG_FLAGGED | MS_FLAG_ANSWERED, 0 };
+	const time_t dates[] = { DATE1, DATE2, DATE3 };
+	const char *const ids[] = { "one@example.org", "two@example.net", NULL };
+	for (size_t i = 0; i < 3; i++) {
+		char path[1024];
+		assert_int_equal(v[i].uid, i + 1);
+		assert_int_equal(v[i].result, MS_DRV_OK);
+		assert_int_equal(v[i].flags, flags[i]);
+		assert_int_equal(v[i].size, strlen(bodies[i]));
+		assert_int_equal(v[i].internal_date, dates[i]);
+		if (ids[i])
+			assert_string_equal(v[i].msgid, ids[i]);
+		else
+			assert_null(v[i].msgid);
+		/* the file is at its canonical place under its GUID name */
+		assert_int_equal(strlen(v[i].key), 42);
+		message_path(b, v[i].key, path, sizeof path);
+		assert_true(exists(path));
+	}
+	ms_msg_list_free(v, n);
+	/* nothing but the three messages in the account's folder: no temporary file left */
+	char acct[600];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	assert_int_equal(count_files(acct), 3);
+}
+
+static void check_pages(ms_box *bx)
+{
+	ms_msg *v;
+	size_t n;
+	const ms_list_req page = { .after_uid = 1, .max = 1 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &page, &v, &n, e_));
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].uid, 2);
+	assert_null(v[0].msgid); /* not asked for */
+	assert_null(v[0].keywords); /* hMailServer keeps none */
+	ms_msg_list_free(v, n);
+	/* without MS_CAP_MODSEQ, changed_since is ignored: every message is listed */
+	const ms_list_req since = { .changed_since = 5 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &since, &v, &n, e_));
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].modseq, 0);
+	ms_msg_list_free(v, n);
+	assert_int_equal(bx->status.highest_modseq, 0);
+	const ms_list_req end = { .after_uid = 3, .max = 10 };
+	DRV_OK(bx->side->drv->list_msgs(bx, &end, &v, &n, e_));
+	assert_int_equal(n, 0);
+	ms_msg_list_free(v, n);
+}
+
+static void test_append_list_fetch(void **state)
+{
+	ms_side *s = side(state);
+	DRV_OK(s->drv->create_box(s, "Work.Projects", e_));
+	ms_box *bx = open_box(s, "Work.Projects");
+	results x = { 0 };
+	append_three(bx, &x);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(x.r[i], MS_DRV_OK);
+		assert_int_equal(x.uid[i], i + 1);
+	}
+	check_three_listed(*state, bx);
+	check_pages(bx);
+	results f = { 0 };
+	const uint32_t uids[] = { 2 };
+	DRV_OK(s->drv->fetch(bx, uids, 1, fetch_cb, &f, e_));
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.r[0], MS_DRV_OK);
+	assert_int_equal(f.len[0], sizeof msg2 - 1);
+	assert_memory_equal(f.data[0], msg2, sizeof msg2 - 1);
+	s->drv->close_box(bx);
+
+	/* what the row says: Recent set, as the server sets it on every new row */
+	ms_store *st = raw_store(state);
+	ms_msg_row r;
+	ms_err e = { 0 };
+	assert_int_equal(ms_browse_message_by_uid(st->db, account_id(st), folder_id(st, "Work.Projects"), 1, &r, &e), 1);
+	assert_int_equal(r.flags, MS_MSGFLAG_SEEN | MS_MSGFLAG_RECENT);
+	assert_int_equal(r.size, sizeof msg1 - 1);
+	free(r.filename);
+	ms_store_close(st);
+	bx = open_box(side(state), "Work.Projects");
+	assert_int_equal(bx->status.uidnext, 4);
+	assert_int_equal(bx->status.count, 3);
+	bx->side->drv->close_box(bx);
+}
+
+static void test_flags(void **state)
+{
+	ms_side *s = side(state);
+	ms_box *bx = inbox_with_three(s);
+	const ms_flag_change ch[] = {
+		{ .uid = 1, .add = MS_FLAG_FLAGGED | MS_FLAG_DELETED, .remove = 0 },
+		{ .uid = 2, .add = 0, .remove = MS_FLAG_FLAGGED | MS_FLAG_SEEN },
+		{ .uid = 3, .add = MS_FLAG_SEEN | MS_FLAG_DRAFT, .remove = MS_FLAG_DRAFT }, /* add, then remove */
+		{ .uid = 9, .add = MS_FLAG_SEEN, .remove = 0 },
+	};
+	results y = { 0 };
+	DRV_OK(s->drv->set_flags(bx, ch, 4, item_cb, &y, e_));
+	assert_int_equal(y.calls, 4);
+	assert_int_equal(y.r[0], MS_DRV_OK);
+	assert_int_equal(y.r[2], MS_DRV_OK);
+	assert_int_equal(y.r[3], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(y.why[3], "no message with UID 9"));
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].flags, MS_FLAG_SEEN | MS_FLAG_FLAGGED | MS_FLAG_DELETED);
+	assert_int_equal(v[1].flags, MS_FLAG_ANSWERED);
+	assert_int_equal(v[2].flags, MS_FLAG_SEEN);
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+	/* the server's own bits are left alone */
+	ms_store *st = raw_store(state);
+	ms_msg_row r;
+	ms_err e = { 0 };
+	assert_int_equal(ms_browse_message_by_uid(st->db, account_id(st), folder_id(st, "INBOX"), 2, &r, &e), 1);
+	assert_int_equal(r.flags, MS_MSGFLAG_ANSWERED | MS_MSGFLAG_RECENT);
+	free(r.filename);
+	ms_store_close(st);
+}
+
+static void test_expunge_and_reopen(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = inbox_with_three(s);
+	size_t n;
+	ms_msg *before = list_all(bx, 0, &n);
+	assert_int_equal(n, 3);
+	uint32_t validity = bx->status.uidvalidity;
+
+	const uint32_t gone[] = { 2, 77 };
+	results y = { 0 };
+	DRV_OK(s->drv->expunge(bx, gone, 2, item_cb, &y, e_));
+	assert_int_equal(y.calls, 2);
+	assert_int_equal(y.r[0], MS_DRV_OK);
+	assert_int_equal(y.r[1], MS_DRV_MSG_BAD);
+	char path[3][1024];
+	for (int i = 0; i < 3; i++)
+		message_path(b, before[i].key, path[i], sizeof path[i]);
+	assert_false(exists(path[1]));
+	assert_true(exists(path[0]) && exists(path[2]));
+	s->drv->close_box(bx);
+
+	/* a new session sees the same: rows 1 and 3 as they were, 2 gone, UIDs and UIDVALIDITY kept */
+	s = side(state);
+	bx = open_box(s, "INBOX");
+	assert_int_equal(bx->status.uidvalidity, validity);
+	assert_int_equal(bx->status.count, 2);
+	assert_int_equal(bx->status.uidnext, 4);
+	ms_msg *after = list_all(bx, MS_WANT_MSGID, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(after[0].uid, 1);
+	assert_int_equal(after[1].uid, 3);
+	assert_string_equal(after[0].key, before[0].key);
+	assert_string_equal(after[1].key, before[2].key);
+	assert_int_equal(after[0].flags, before[0].flags);
+	assert_int_equal(after[1].internal_date, before[2].internal_date);
+	assert_string_equal(after[0].msgid, "one@example.org");
+	ms_msg_list_free(after, n);
+	ms_msg_list_free(before, 3);
+	/* and the row of 2 is gone from the database */
+	ms_store *st = raw_store(state);
+	ms_msg_row r;
+	ms_err e = { 0 };
+	assert_int_equal(ms_browse_message_by_uid(st->db, account_id(st), folder_id(st, "INBOX"), 2, &r, &e), 0);
+	ms_store_close(st);
+	/* a new message still gets a new UID, never 2 again */
+	results z = { 0 };
+	const ms_append m = MSG(msg1, 0, 0);
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &z, e_));
+	assert_int_equal(z.uid[0], 4);
+	s->drv->close_box(bx);
+}
+
+static void test_missing_file_is_one_message(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = inbox_with_three(s);
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	char path[1024];
+	message_path(b, v[0].key, path, sizeof path);
+	assert_int_equal(unlink(path), 0);
+	ms_msg_list_free(v, n);
+
+	results f = { 0 };
+	const uint32_t uids[] = { 1, 2, 99 };
+	DRV_OK(s->drv->fetch(bx, uids, 3, fetch_cb, &f, e_));
+	assert_int_equal(f.calls, 3);
+	assert_int_equal(f.r[2], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(f.why[2], "no message with UID 99"));
+	assert_int_equal(f.r[0], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(f.why[0], "No such file"));
+	assert_int_equal(f.len[0], 0);
+	assert_int_equal(f.r[1], MS_DRV_OK);
+	assert_memory_equal(f.data[1], msg2, sizeof msg2 - 1);
+	/* listed with its identity unreadable; the others as usual */
+	v = list_all(bx, MS_WANT_MSGID, &n);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].result, MS_DRV_MSG_BAD);
+	assert_int_equal(v[1].result, MS_DRV_OK);
+	assert_string_equal(v[1].msgid, "two@example.net");
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+}
+
+static void test_append_scopes_each_message(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	/* an empty message is refused alone; the others of the batch go in */
+	const ms_append m[3] = { MSG(msg1, 0, 0), { .data = "", .len = 0 }, MSG(msg2, 0, 0) };
+	results x = { 0 };
+	DRV_OK(s->drv->append(bx, m, 3, item_cb, &x, e_));
+	assert_int_equal(x.calls, 3);
+	assert_int_equal(x.r[0], MS_DRV_OK);
+	assert_int_equal(x.uid[0], 1);
+	assert_int_equal(x.r[1], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(x.why[1], "empty message"));
+	assert_int_equal(x.r[2], MS_DRV_OK);
+	assert_int_equal(x.uid[2], 2);
+	char acct[600];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	assert_int_equal(count_files(acct), 2);
+	/* a message without internal date gets the time of the append */
+	time_t before = time(NULL);
+	results y = { 0 };
+	DRV_OK(s->drv->append(bx, m, 1, item_cb, &y, e_));
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	assert_int_equal(n, 3);
+	assert_true(v[2].internal_date >= before - 1 && v[2].internal_date <= time(NULL));
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+}
+
+static void test_uid_limit(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_store *st = raw_store(state);
+	int64_t inbox = folder_id(st, "INBOX");
+	MUST(ms_folder_raise_current_uid(st->db, inbox, MS_UID_MAX - 1, e_));
+	ms_box *bx = open_box(s, "INBOX");
+	assert_int_equal(bx->status.uidnext, (uint32_t)MS_UID_MAX);
+	const ms_append m[2] = { MSG(msg1, 0, 0), MSG(msg2, 0, 0) };
+	results x = { 0 };
+	ms_err e = { 0 };
+	/* two do not fit: refused whole, nothing written */
+	assert_int_equal(s->drv->append(bx, m, 2, item_cb, &x, &e), MS_DRV_BOX_BAD);
+	assert_int_equal(x.calls, 0);
+	assert_non_null(strstr(e.msg, "2,147,483,647"));
+	assert_int_equal(count_entries(b->data), 0);
+	/* one does, with the last UID there is */
+	DRV_OK(s->drv->append(bx, m, 1, item_cb, &x, e_));
+	assert_int_equal(x.uid[0], (uint32_t)MS_UID_MAX);
+	assert_int_equal(count_files(b->data), 1);
+	/* and then none */
+	results y = { 0 };
+	assert_int_equal(s->drv->append(bx, m + 1, 1, item_cb, &y, &e), MS_DRV_BOX_BAD);
+	assert_int_equal(y.calls, 0);
+	assert_int_equal(count_files(b->data), 1);
+	int64_t cur = 0;
+	MUST(ms_folder_current_uid(st->db, inbox, &cur, e_));
+	assert_int_equal(cur, MS_UID_MAX);
+	ms_msg_row r;
+	assert_int_equal(ms_browse_message_by_uid(st->db, account_id(st), inbox, MS_UID_MAX, &r, &e), 1);
+	free(r.filename);
+	ms_store_close(st);
+	s->drv->close_box(bx);
+}
+
+static void test_read_only(void **state)
+{
+	backend *b = *state;
+	ms_side *s;
+	ms_err e = { 0 };
+	DRV_OK(open_side_as(b, "ann@example.com", true, &s, e_));
+	assert_true(s->read_only);
+	ms_box *bx = open_box(s, "INBOX");
+	const ms_append m = MSG(msg1, 0, 0);
+	results x = { 0 };
+	assert_int_equal(s->drv->append(bx, &m, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
+	assert_non_null(strstr(e.msg, "read-only"));
+	assert_int_equal(s->drv->create_box(s, "New", &e), MS_DRV_SIDE_BAD);
+	const ms_flag_change ch = { .uid = 1, .add = MS_FLAG_SEEN };
+	assert_int_equal(s->drv->set_flags(bx, &ch, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
+	const uint32_t uid = 1;
+	assert_int_equal(s->drv->expunge(bx, &uid, 1, item_cb, &x, &e), MS_DRV_SIDE_BAD);
+	assert_int_equal(x.calls, 0);
+	assert_int_equal(count_entries(b->data), 0);
+	s->drv->close_box(bx);
+	s->drv->close(s);
+}
+
+static void test_delete_box(void **state)
+{
+	ms_side *s = side(state);
+	ms_err e = { 0 };
+	DRV_OK(s->drv->create_box(s, "Old.Empty", e_));
+	DRV_OK(s->drv->create_box(s, "Full", e_));
+	ms_box *bx = open_box(s, "Full");
+	results x = { 0 };
+	const ms_append m = MSG(msg1, 0, 0);
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
+	s->drv->close_box(bx);
+	assert_int_equal(s->drv->delete_box(s, "Full", &e), MS_DRV_BOX_BAD);
+	assert_int_equal(s->drv->delete_box(s, "Old", &e), MS_DRV_BOX_BAD); /* has a child */
+	assert_int_equal(s->drv->delete_box(s, "INBOX", &e), MS_DRV_BOX_BAD);
+	assert_int_equal(s->drv->delete_box(s, "Nowhere", &e), MS_DRV_BOX_BAD);
+	DRV_OK(s->drv->delete_box(s, "Old.Empty", e_));
+	DRV_OK(s->drv->delete_box(s, "Old", e_));
+	ms_box_info *v;
+	size_t n;
+	DRV_OK(s->drv->list_boxes(s, &v, &n, e_));
+	assert_int_equal(n, 2); /* INBOX and Full */
+	ms_box_list_free(v, n);
+}
+
+static void test_broken_uids_refuse_the_box(void **state)
+{
+	ms_side *s = side(state);
+	ms_store *st = raw_store(state);
+	int64_t acct = account_id(st), inbox = folder_id(st, "INBOX");
+	const ms_message_row rows[2] = {
+		{ acct, inbox, "{11111111-1111-1111-1111-111111111111}.eml", "", 10, 0, "2024-01-01 00:00:00", 5 },
+		{ acct, inbox, "{22222222-2222-2222-2222-222222222222}.eml", "", 10, 0, "2024-01-01 00:00:00", 5 },
+	};
+	MUST(ms_messages_insert_delivered(st->db, rows, 2, e_));
+	ms_store_close(st);
+	ms_box *bx = NULL;
+	ms_err e = { 0 };
+	assert_int_equal(s->drv->open_box(s, "INBOX", &bx, &e), MS_DRV_BOX_BAD);
+	assert_null(bx);
+	assert_non_null(strstr(e.msg, "reconstruct -r"));
+}
+
+static void test_account_folder_in_another_case(void **state)
+{
+	backend *b = *state;
+	char dir[600];
+	/* a store that came from Windows: the account's folder was written in another case */
+	snprintf(dir, sizeof dir, "%s/Example.COM", b->data);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof dir, "%s/Example.COM/Ann", b->data);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	const ms_append m = MSG(msg1, 0, 0);
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
+	assert_int_equal(count_files(dir), 1);
+	results f = { 0 };
+	const uint32_t uid = 1;
+	DRV_OK(s->drv->fetch(bx, &uid, 1, fetch_cb, &f, e_));
+	assert_int_equal(f.r[0], MS_DRV_OK);
+	s->drv->close_box(bx);
+}
+
+static void test_symlinks_never_followed(void **state)
+{
+	backend *b = *state;
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	const ms_append m = MSG(msg1, 0, 0);
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	/* the message's XX folder is moved out of the data directory and a symlink put in its place */
+	char xx[1024], outside[1024], moved[1200];
+	snprintf(xx, sizeof xx, "%s/example.com/ann/%.2s", b->data, v[0].key + 1);
+	snprintf(outside, sizeof outside, "%s/outside", b->dir);
+	snprintf(moved, sizeof moved, "%s/%s", outside, v[0].key);
+	assert_int_equal(rename(xx, outside), 0);
+	assert_int_equal(symlink(outside, xx), 0);
+	ms_msg_list_free(v, n);
+	results f = { 0 };
+	const uint32_t uid = 1;
+	DRV_OK(s->drv->fetch(bx, &uid, 1, fetch_cb, &f, e_));
+	assert_int_equal(f.r[0], MS_DRV_MSG_BAD);
+	/* expunge removes the row; the file behind the symlink is not touched */
+	results y = { 0 };
+	DRV_OK(s->drv->expunge(bx, &uid, 1, item_cb, &y, e_));
+	assert_int_equal(y.r[0], MS_DRV_OK);
+	assert_true(exists(moved));
+	/* the whole account folder a symlink: an append writes nothing there */
+	char acct[1024], elsewhere[1024];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", b->dir);
+	assert_int_equal(mkdir(elsewhere, 0755), 0);
+	assert_int_equal(unlink(xx), 0);
+	assert_int_equal(rmdir(acct), 0);
+	assert_int_equal(symlink(elsewhere, acct), 0);
+	results z = { 0 };
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &z, e_));
+	assert_int_equal(z.r[0], MS_DRV_MSG_BAD);
+	assert_non_null(strstr(z.why[0], "symlink"));
+	assert_int_equal(count_entries(elsewhere), 0);
+	s->drv->close_box(bx);
+}
+
+static void test_delimiter_setting(void **state)
+{
+	ms_store *st = raw_store(state);
+	/* hMailServer's setup scripts insert this row; an administrator may change it to '/' */
+	MUST(db_exec(st->db, "INSERT INTO hm_settings (settingname, settingstring, settinginteger)"
+	             " VALUES ('IMAPHierarchyDelimiter', '/', 0)", e_));
+	ms_store_close(st);
+	ms_side *s = side(state);
+	assert_int_equal(s->delim, '/');
+	DRV_OK(s->drv->create_box(s, "A/B.c", e_));
+	ms_box_info *v;
+	size_t n;
+	DRV_OK(s->drv->list_boxes(s, &v, &n, e_));
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= strcmp(v[i].name, "A/B.c") == 0;
+	assert_true(found);
+	ms_box_list_free(v, n);
+	s->drv->close_box(open_box(s, "A/B.c"));
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+#define STORE_TEST(f, b) cmocka_unit_test_prestate_setup_teardown(f, store_setup, store_teardown, &(b))
+#define STORE_TESTS(b)                                                                                  \
+	{                                                                                               \
+		STORE_TEST(test_open_errors, b), STORE_TEST(test_boxes, b),                             \
+		STORE_TEST(test_append_list_fetch, b), STORE_TEST(test_flags, b),                       \
+		STORE_TEST(test_expunge_and_reopen, b), STORE_TEST(test_missing_file_is_one_message, b), \
+		STORE_TEST(test_append_scopes_each_message, b),                                      \
+		STORE_TEST(test_uid_limit, b), STORE_TEST(test_read_only, b),                           \
+		STORE_TEST(test_delete_box, b), STORE_TEST(test_broken_uids_refuse_the_box, b),         \
+		STORE_TEST(test_account_folder_in_another_case, b), STORE_TEST(test_delimiter_setting, b), \
+		STORE_TEST(test_symlinks_never_followed, b),                                          \
+	}
+
+static bool server_group_wanted(const backend *b, int *failed)
+{
+	if (b->configured)
+		return true;
+	const char *require = getenv("MSTORE_TEST_REQUIRE_SERVERS");
+	if (require && strcmp(require, "1") == 0) {
+		fprintf(stderr, "FAIL: no %s test server (start it with tests/db-servers.sh start)\n", b->label);
+		(*failed)++;
+	} else {
+		fprintf(stderr, "SKIP: no %s test server; its driver tests do not run\n", b->label);
+	}
+	return false;
+}
+
+static int run_server_group(backend *b, const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	char url[512];
+	ms_err e = { 0 };
+	server_url(b, b->dialect == DB_PGSQL ? "postgres" : "mysql", url, sizeof url);
+	if (db_open(url, b->password, DB_OPEN_READ_WRITE, &b->admin, &e) < 0) {
+		fprintf(stderr, "%s server configured but unusable: %s\n", b->label, e.msg);
+		return 1;
+	}
+	int failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+	db_close(b->admin);
+	b->admin = NULL;
+	return failed;
+}
+
+int main(void)
+{
+	/* internal dates are kept in server local time: run where local time is not UTC and has DST */
+	setenv("TZ", "Europe/Berlin", 1);
+	tzset();
+	read_env_file();
+	configure_server(&pg_backend, "MSTORE_TEST_PG_PORT");
+	configure_server(&my_backend, "MSTORE_TEST_MY_PORT");
+
+	const struct CMUnitTest general[] = {
+		cmocka_unit_test(test_uidvalidity_formula),
+		cmocka_unit_test(test_registry_and_conf),
+	};
+	const struct CMUnitTest sqlite_tests[] = STORE_TESTS(sqlite_backend);
+	const struct CMUnitTest pg_tests[] = STORE_TESTS(pg_backend);
+	const struct CMUnitTest my_tests[] = STORE_TESTS(my_backend);
+	size_t per_backend = sizeof sqlite_tests / sizeof sqlite_tests[0];
+
+	int failed = cmocka_run_group_tests_name("driver general", general, NULL, NULL);
+	failed += cmocka_run_group_tests_name("driver sqlite", sqlite_tests, NULL, NULL);
+	if (server_group_wanted(&pg_backend, &failed))
+		failed += run_server_group(&pg_backend, "driver pgsql", pg_tests, per_backend);
+	if (server_group_wanted(&my_backend, &failed))
+		failed += run_server_group(&my_backend, "driver mysql", my_tests, per_backend);
+	return failed == 0 ? 0 : 1;
+}
