@@ -98,6 +98,7 @@ typedef struct sync_run {
 	atomic_bool done;
 	dup_cache *dups;           /* the current account's messages by size */
 	hint_set *hints;           /* --hints-from */
+	bool refused;              /* writer.c: the group's insert (not its lock) failed */
 } sync_run;
 
 /* analyze.c */

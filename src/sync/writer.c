@@ -156,7 +156,9 @@ static void move_misplaced(sync_run *run, item *items, size_t n, bool path_updat
 {
 	for (size_t i = 0; i < n; i++) {
 		bool mine = path_updates ? items[i].cat == SYNC_PATH_UPDATED : importing(&items[i]);
-		if (!mine || !items[i].misplaced)
+		/* new_rel set: moved by an attempt that rolled back (write_group
+		 * retries a group file by file); the file is already in place */
+		if (!mine || !items[i].misplaced || items[i].new_rel[0])
 			continue;
 		ms_err e = { 0 };
 		if (move_item(run, &items[i], &e) < 0) {
@@ -274,8 +276,10 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
 			goto fail;
 	}
-	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0)
+	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0) {
+		run->refused = true;
 		goto fail;
+	}
 	if (db_txn_commit(&t, e) < 0)
 		goto failed;
 	free(v);
@@ -318,8 +322,10 @@ static int write_queue(sync_run *run, item *items, size_t n, ms_err *e)
 	drop_referenced(run, items, n);
 	move_misplaced(run, items, n, false);
 	for (size_t i = 0; i < n; i++)
-		if (importing(&items[i]) && insert_queue_item(run, &items[i], e) < 0)
+		if (importing(&items[i]) && insert_queue_item(run, &items[i], e) < 0) {
+			run->refused = true;
 			goto fail;
+		}
 	int rc = db_txn_commit(&t, e);
 	ms_queue_unlock(d);
 	return rc < 0 ? -1 : sync_journal_clear(run, e);
@@ -341,6 +347,7 @@ static int write_path_updates(sync_run *run, item *items, size_t n, ms_err *e)
 	for (size_t i = 0; i < n; i++)
 		if (items[i].cat == SYNC_PATH_UPDATED &&
 		    ms_messages_set_filename(d, items[i].full_path_row, row_name(&items[i]), e) < 0) {
+			run->refused = true;
 			db_txn_rollback(&t);
 			return -1;
 		}
@@ -351,13 +358,54 @@ static int write_path_updates(sync_run *run, item *items, size_t n, ms_err *e)
 
 /* ---- the batch -------------------------------------------------------------- */
 
+typedef int (*group_fn)(sync_run *, item *, size_t, ms_err *);
+
+static bool written(const item *it)
+{
+	return importing(it) || it->cat == SYNC_PATH_UPDATED;
+}
+
+/* The duplicate cache also holds the rows of a transaction that rolled
+ * back: reloaded from the database on next use. */
+static void forget_duplicates(sync_run *run)
+{
+	sync_dup_free(run->dups);
+	run->dups = NULL;
+}
+
+/* A row the database refused (a constraint, a trigger, a value it cannot
+ * store) must fail its own file, not its neighbours and not on every
+ * rerun: the group is written again one file at a time. */
+static void write_one_by_one(sync_run *run, item *items, size_t n, group_fn fn)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!written(&items[i]))
+			continue;
+		ms_err e = { 0 };
+		items[i].duplicate_of[0] = '\0'; /* found again against what is committed */
+		if (fn(run, &items[i], 1, &e) < 0) {
+			forget_duplicates(run);
+			fail_items(&items[i], 1, e.msg);
+		}
+	}
+}
+
 /* Write [i, j) as one group; on failure the group's items are failed with
- * the error and the batch goes on with the next group. */
-static void write_group(sync_run *run, item *items, size_t n,
-                        int (*fn)(sync_run *, item *, size_t, ms_err *))
+ * the error and the batch goes on with the next group, unless the
+ * failure was a refused row, which fails its own file only. */
+static void write_group(sync_run *run, item *items, size_t n, group_fn fn)
 {
 	ms_err e = { 0 };
-	if (fn(run, items, n, &e) < 0)
+	size_t k = 0;
+	run->refused = false;
+	if (fn(run, items, n, &e) == 0)
+		return;
+	forget_duplicates(run);
+	for (size_t i = 0; i < n; i++)
+		k += written(&items[i]);
+	if (run->refused && k > 1)
+		write_one_by_one(run, items, n, fn);
+	else
 		fail_items(items, n, e.msg);
 }
 

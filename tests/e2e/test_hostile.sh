@@ -55,4 +55,48 @@ t_ok
 expect_eq "$(bytes "$orig")" 254 "the original recipient is cut on a character boundary"
 S; expect_ok "rerun"; expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 23 "the rerun adds nothing"
 
+# --- 1b. a row the database refuses fails its own file only ------------------------------
+new_store refuse
+case "$MSTORE_TEST_BACKEND" in
+sqlite) q "CREATE TRIGGER t_refuse BEFORE INSERT ON hm_messages WHEN NEW.messagefrom = 'refuse@remote.net'
+           BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END" ;;
+pgsql) q 'CREATE FUNCTION t_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            IF NEW.messagefrom = '"'refuse@remote.net'"' THEN RAISE EXCEPTION '"'refused by the test trigger'"'; END IF;
+            RETURN NEW; END $$'
+       q "CREATE TRIGGER t_refuse BEFORE INSERT ON hm_messages FOR EACH ROW EXECUTE FUNCTION t_refuse()" ;;
+mysql) printf '%s\n' 'DELIMITER //' "CREATE TRIGGER t_refuse BEFORE INSERT ON hm_messages FOR EACH ROW BEGIN
+            IF NEW.messagefrom = 'refuse@remote.net' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test trigger'; END IF;
+            END//" | t_mysql "${URL##*/}" ;;
+esac
+for i in $(seq 1 30); do
+	msg "$D/example.com/ann/00/$(guid 2 "$i")" "From: good$i@remote.net" "To: ann@example.com"
+done
+bad_acct=example.com/ann/00/$(guid 2 15)
+msg "$D/$bad_acct" "From: refuse@remote.net" "To: ann@example.com"
+for i in 1 2 3 4; do msg "$D/$(guid 3 "$i")" "From: q$i@remote.net" "To: bob@example.com"; done
+bad_queue=$(guid 3 3)
+# a misplaced file in the refused file's group: renamed by the attempt that
+# rolled back, imported from its new place by the retry
+msg "$D/example.com/ann/loose.eml" "From: loose@remote.net" "To: ann@example.com"
+msg "$D/$bad_queue" "From: refuse@remote.net" "To: bob@example.com"
+S --batch 100; expect_rc 1 "one refused account row and one refused queue row: exit 1"
+expect_eq "$(grep -c '^Failed' "$T_TMP/err")" 2 "exactly the two refused files failed"
+grep -F "$bad_acct" "$T_TMP/err" | grep -qF "refused by the test trigger" ||
+	t_fail "the refused account file is not reported with the database's reason: $(cat "$T_TMP/err")"
+grep -F "$bad_queue" "$T_TMP/err" | grep -qF "refused by the test trigger" ||
+	t_fail "the refused queue file is not reported with the database's reason: $(cat "$T_TMP/err")"
+t_ok
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2")" 30 "the refused file's 30 neighbours are imported"
+[ -e "$D/example.com/ann/loose.eml" ] && t_fail "the misplaced neighbour was not moved"
+lf=$(q "SELECT messagefilename FROM hm_messages WHERE messagefrom = 'loose@remote.net'")
+[ -n "$lf" ] && [ -f "$D/example.com/ann/${lf:1:2}/$lf" ] || t_fail "the misplaced neighbour's row does not name its file: '$lf'"
+t_ok
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1")" 3 "the other queue files are queued"
+expect_eq "$(q "SELECT COUNT(DISTINCT messageuid) FROM hm_messages WHERE messagetype = 2")" 30 "distinct UIDs"
+expect_eq "$(q "SELECT MAX(messageuid) FROM hm_messages WHERE messagetype = 2")" 30 "no UID lost to the refused row"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messagerecipients")" 3 "recipients of the queued files only"
+S --batch 100; expect_rc 1 "the rerun fails the same two files"
+expect_eq "$(grep -c '^Failed' "$T_TMP/err")" 2 "and only them"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 33 "nothing imported twice"
+
 t_done
