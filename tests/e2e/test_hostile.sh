@@ -2,6 +2,8 @@
 # Real-world and hostile input (issue 12): what an outside probe found.
 #   1. a long non-ASCII address is cut on a character boundary, and a row
 #      the database refuses fails its own file only, never its neighbours;
+#   3. names are escaped in every line-oriented output: the script
+#      `reconstruct -o -d` writes runs no command hidden in a directory name;
 # Each case failed on the tree before its fix.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -98,5 +100,42 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_messagerecipients")" 3 "recipients of th
 S --batch 100; expect_rc 1 "the rerun fails the same two files"
 expect_eq "$(grep -c '^Failed' "$T_TMP/err")" 2 "and only them"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 33 "nothing imported twice"
+
+# --- 3. directory names that would inject commands into the -o -d script ---------------
+new_store inject
+names=($'nl\ntouch INJ1 #' "q'uote; touch INJ2; '" '$(touch INJ3)' '`touch INJ4`' $'bad\xff\xfe$(touch INJ5)'
+	$'esc\x1b[31m\rtouch INJ6')
+for n in "${names[@]}"; do
+	msg "$D/example.com/$n/AB/$(guid 4 1)" "From: x@remote.net"
+done
+mst reconstruct -n -o -d "$T_TMP/orphans.sh" --db "$URL" --data "$D"
+expect_rc 1 "orphaned folders with hostile names: findings"
+expect_eq "$(grep -c ': orphaned-account-dir: ' "$T_TMP/out")" "${#names[@]}" "one finding line per folder"
+expect_eq "$(grep -c '^touch' "$T_TMP/out")" 0 "no finding spills onto a line of its own"
+valid_utf8 < "$T_TMP/out" || t_fail "the findings are not valid UTF-8: $(cat -v "$T_TMP/out")"
+LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$T_TMP/out" && t_fail "control bytes in the findings: $(cat -v "$T_TMP/out")"
+t_ok
+grep -qF 'user/nl\x0atouch INJ1 #@example.com: orphaned-account-dir: ' "$T_TMP/out" ||
+	t_fail "the newline is shown as \\x0a: $(cat -v "$T_TMP/out")"
+t_ok
+# run the script in a sandbox, with an mstore that only records its arguments
+sb=$T_TMP/sandbox; mkdir -p "$sb/bin"
+printf '#!/bin/sh
+for a in "$@"; do printf "%%s|" "$a"; done >> "%s/calls"
+echo >> "%s/calls"
+' "$sb" "$sb" > "$sb/bin/mstore"
+chmod +x "$sb/bin/mstore"
+(cd "$sb" && PATH=$sb/bin:$PATH sh "$T_TMP/orphans.sh") >"$T_TMP/script.out" 2>&1 || t_fail "the script failed: $(cat "$T_TMP/script.out")"
+t_ok
+expect_eq "$(find "$sb" "$T_TMP" "$D" -name 'INJ*' | wc -l)" 0 "no injected command ran"
+expect_eq "$(grep -c 'delete-unreferenced|$' "$sb/calls")" "${#names[@]}" "one mstore sync per folder"
+grep -qF -- "--account|q'uote; touch INJ2; '@example.com|" "$sb/calls" || t_fail "the quoted account is not passed unchanged: $(cat -v "$sb/calls")"
+t_ok
+grep '^#' "$T_TMP/orphans.sh" | valid_utf8 || t_fail "the script's comments are not valid UTF-8"
+t_ok
+mst sync -n -v --db "$URL" --data "$D"
+expect_eq "$(grep -c '^touch' "$T_TMP/out")" 0 "sync -v: one line per file"
+valid_utf8 < "$T_TMP/out" || t_fail "sync -v output is not valid UTF-8: $(cat -v "$T_TMP/out")"
+t_ok
 
 t_done
