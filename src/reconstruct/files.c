@@ -133,7 +133,9 @@ static void on_entry(void *ctx, const walk_entry *e)
 		run->walk_errors++;
 		fputs("mstore reconstruct: cannot read ", stderr);
 		ms_escape_put(stderr, e->relpath);
-		fprintf(stderr, ": %s (its files are checked one by one)\n", e->error);
+		/* rows are still checked file by file; a file no row names cannot
+		 * be found there, so the run ends "could not check" (exit 2) */
+		fprintf(stderr, ": %s (files there that no row references cannot be found)\n", e->error);
 		pthread_mutex_unlock(&run->mu);
 		return;
 	}

@@ -234,6 +234,7 @@ static int write_json(rc_run *run, ms_err *e)
 	ms_json_kv_int(&j, "remaining", (int64_t)run->r->remaining);
 	ms_json_kv_int(&j, "files", (int64_t)run->r->files);
 	ms_json_kv_int(&j, "rows", (int64_t)run->r->rows);
+	ms_json_kv_int(&j, "unreadable_directories", (int64_t)run->r->unreadable);
 	for (int k = 0; k < RC_N_KINDS; k++)
 		ms_json_kv_int(&j, ms_rc_kind_name((rc_kind)k), (int64_t)run->r->found[k]);
 	ms_json_end_object(&j);
@@ -260,6 +261,7 @@ static void count(rc_run *run)
 			r->repaired++;
 	}
 	r->remaining = r->findings - r->repaired;
+	r->unreadable = run->walk_errors;
 }
 
 static void print_summary(rc_run *run)
@@ -272,8 +274,11 @@ static void print_summary(rc_run *run)
 		        (unsigned long long)r->rows);
 	if (r->removed_list[0])
 		fprintf(out, "%s: removed rows saved to %s\n", label, r->removed_list);
+	if (r->unreadable)
+		fprintf(out, "%s: the check is incomplete: %llu director%s could not be read (named on stderr)\n", label,
+		        (unsigned long long)r->unreadable, r->unreadable == 1 ? "y" : "ies");
 	if (!r->findings) {
-		fprintf(out, "%s: no findings\n", label);
+		fprintf(out, "%s: no findings%s\n", label, r->unreadable ? " where it could look" : "");
 		return;
 	}
 	fprintf(out, "%s: %llu findings (", label, (unsigned long long)r->findings);

@@ -4,6 +4,7 @@
 #      the database refuses fails its own file only, never its neighbours;
 #   3. names are escaped in every line-oriented output: the script
 #      `reconstruct -o -d` writes runs no command hidden in a directory name;
+#   4. a check that could not read a directory exits 2 and names it;
 # Each case failed on the tree before its fix.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -137,5 +138,39 @@ mst sync -n -v --db "$URL" --data "$D"
 expect_eq "$(grep -c '^touch' "$T_TMP/out")" 0 "sync -v: one line per file"
 valid_utf8 < "$T_TMP/out" || t_fail "sync -v output is not valid UTF-8: $(cat -v "$T_TMP/out")"
 t_ok
+
+# --- 4. a directory the check cannot read: "could not check", exit 2 --------------------
+new_store unreadable
+msg "$D/example.com/ann/AB/$(guid 5 1)" "From: x@remote.net"
+S; expect_ok "import one message"
+msg "$D/example.com/ann/locked/$(guid 5 2)" "From: hidden@remote.net"   # unreferenced, unreadable
+chmod 000 "$D/example.com/ann/locked"
+# without the power to read everything (root would read a 000 folder)
+unpriv() {
+	MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} setpriv --inh-caps=-all --bounding-set=-dac_override,-dac_read_search \
+		"$MSTORE_BIN" "$@" >"$T_TMP/out" 2>"$T_TMP/err"
+	T_RC=$?
+}
+unpriv reconstruct -n --db "$URL" --data "$D" --json "$T_TMP/rc.json"
+expect_rc 2 "reconstruct -n with an unreadable directory: could not check"
+expect_err_contains "example.com/ann/locked" "the unreadable directory is named"
+expect_err_contains "could not check" "and the run says it could not check"
+grep -q "no findings$" "$T_TMP/out" && t_fail "an incomplete check says 'no findings': $(cat "$T_TMP/out")"
+t_ok
+expect_eq "$(jq .summary.unreadable_directories "$T_TMP/rc.json")" 1 "the JSON summary counts it"
+unpriv reconstruct -n "user/ann@example.com" --db "$URL" --data "$D"
+expect_rc 2 "one mailbox with an unreadable directory: could not check"
+chmod 755 "$D/example.com/ann/locked"
+mst reconstruct -n --db "$URL" --data "$D"; expect_rc 1 "readable again: the unreferenced file is found"
+expect_out_contains "unreferenced-file" "the hidden file is an unreferenced file"
+rm -rf "$D/example.com/ann/locked"
+# a path longer than PATH_MAX (4096): the walk cannot open it
+deep=$D/example.com/ann
+comp=$(printf 'd%.0s' $(seq 200))
+long=""; for _ in $(seq 22); do long="$long/$comp"; done
+(cd "$deep" && mkdir -p "${long#/}") 2>/dev/null || t_fail "cannot create a deep path"
+mst reconstruct -n --db "$URL" --data "$D"
+expect_rc 2 "a directory beyond PATH_MAX: could not check"
+expect_err_contains "could not check" "the deep directory makes the check incomplete"
 
 t_done
