@@ -1,13 +1,17 @@
 /* mstore sync: the Data Directory Synchronizer. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "reconstruct/reconstruct.h"
 #include "store/messages.h"
+#include "store/objects.h"
 #include "sync/sync.h"
 
 const char help_sync[] =
@@ -44,7 +48,10 @@ const char help_sync[] =
 	"                         (-vv: a database error also quotes its SQL statement)\n"
 	"  --settle SECONDS       leave files modified in the last SECONDS (default 300)\n"
 	"  --domain NAME          only these domains' account folders (repeatable)\n"
-	"  --account ADDRESS      only these accounts' folders (repeatable)\n"
+	"  --account ADDRESS      only these accounts' folders (repeatable).  A domain\n"
+	"                         or account that is neither in the database nor a\n"
+	"                         folder of the data directory is a usage error (exit\n"
+	"                         2), not an empty run\n"
 	"  --shard K/N            only accounts (and queue files) hashing to K of N; run\n"
 	"                         1/N..N/N in parallel to cover the store exactly once\n"
 	"  --queue-only           only the queue (files in the data directory root)\n"
@@ -233,6 +240,86 @@ static int index_advice(ms_store *s, bool create, bool dry_run, ms_err *e)
 
 static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s);
 
+/* The subdirectory of `parent_fd` called `name` in any case (the walk's
+ * scope compares folder names so), opened; -1 if there is none. */
+static int open_dir_nocase(int parent_fd, const char *name)
+{
+	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	int found = -1;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	while (found < 0 && (de = readdir(d)) != NULL)
+		if (strcasecmp(de->d_name, name) == 0)
+			found = openat(parent_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	closedir(d);
+	return found;
+}
+
+/* Is there a folder DATA/DOMAIN (and DATA/DOMAIN/LOCAL when local is not
+ * NULL)?  An orphaned folder is part of the store too: the script of
+ * 'reconstruct -o -d' names it with --account. */
+static bool data_folder_exists(const char *data_dir, const char *domain, const char *local)
+{
+	int root = data_dir ? open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int dom = root < 0 ? -1 : open_dir_nocase(root, domain);
+	int acc = dom < 0 || !local ? -1 : open_dir_nocase(dom, local);
+	bool found = local ? acc >= 0 : dom >= 0;
+	int fds[] = { root, dom, acc };
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return found;
+}
+
+static int check_domain(ms_store *s, const char *name, ms_err *e)
+{
+	ms_domain d;
+	int rc = ms_domain_find(s, name, &d, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && !data_folder_exists(s->data_dir, name, NULL))
+		return ms_err_set(e, MS_E_USAGE, "--domain %s: no such domain (in the database or the data directory)",
+		                  name);
+	return 0;
+}
+
+static int check_account(ms_store *s, const char *addr, ms_err *e)
+{
+	char local[256], domain[256];
+	const char *kind = NULL, *at = strrchr(addr, '@');
+	if (ms_address_split(addr, local, domain, e) < 0)
+		return ms_err_prefix(e, "--account");
+	int rc = ms_address_in_use(s, addr, &kind, e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && strcmp(kind, "an account") != 0)
+		return ms_err_set(e, MS_E_USAGE, "--account %s: %s, not an account", addr, kind);
+	snprintf(local, sizeof local, "%.*s", (int)(at - addr), addr);
+	if (rc == 0 && !data_folder_exists(s->data_dir, at + 1, local))
+		return ms_err_set(e, MS_E_USAGE, "--account %s: no such account (in the database or the data directory)",
+		                  addr);
+	return 0;
+}
+
+/* An account or domain the store does not have is a typo, not an empty
+ * run ("0 message files", exit 0): a usage error naming it, as
+ * reconstruct refuses an unknown mailbox. */
+static int check_scope(ms_store *s, const sync_args *a, ms_err *e)
+{
+	for (size_t i = 0; i < a->domains.n; i++)
+		if (check_domain(s, a->domains.v[i], e) < 0)
+			return -1;
+	for (size_t i = 0; i < a->accounts.n; i++)
+		if (check_account(s, a->accounts.v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -338,7 +425,8 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 		ms_store_close(s);
 		return cli_usage(ctx, "the quarantine directory %s is inside the data directory", a->o.quarantine_dir);
 	}
-	if (index_advice(s, a->create_index, a->o.dry_run, &e) < 0 || ms_sync_run(s, &a->o, &r, &e) < 0) {
+	if (check_scope(s, a, &e) < 0 || index_advice(s, a->create_index, a->o.dry_run, &e) < 0 ||
+	    ms_sync_run(s, &a->o, &r, &e) < 0) {
 		ms_store_close(s);
 		return cli_fail(&e);
 	}

@@ -5,6 +5,7 @@
 #   3. names are escaped in every line-oriented output: the script
 #      `reconstruct -o -d` writes runs no command hidden in a directory name;
 #   4. a check that could not read a directory exits 2 and names it;
+#   8. a scope naming what does not exist is a usage error, not an empty run;
 # Each case failed on the tree before its fix.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -172,5 +173,34 @@ long=""; for _ in $(seq 22); do long="$long/$comp"; done
 mst reconstruct -n --db "$URL" --data "$D"
 expect_rc 2 "a directory beyond PATH_MAX: could not check"
 expect_err_contains "could not check" "the deep directory makes the check incomplete"
+
+# --- 8. --account / --domain that match nothing: exit 2, naming it ---------------------
+new_store scope
+msg "$D/example.com/ann/AB/$(guid 6 1)" "From: x@remote.net"
+mst alias add info@example.com ann@example.com --db "$URL"
+for bad in ann@exmaple.com 'not an address' nobody@example.com info@example.com; do
+	S --account "$bad"; expect_rc 2 "sync --account '$bad'"
+	expect_err_contains "$bad" "sync --account '$bad': the message names it"
+	S -n --account "$bad"; expect_rc 2 "sync -n --account '$bad'"
+done
+expect_err_contains "an alias, not an account" "an alias is not an account"
+S --domain exmaple.com; expect_rc 2 "sync --domain with a typo"; expect_err_contains "exmaple.com" "the domain is named"
+mst reconstruct -n --domain exmaple.com --db "$URL" --data "$D"; expect_rc 2 "reconstruct --domain with a typo"
+expect_err_contains "exmaple.com" "reconstruct names the domain"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 0 "nothing imported by the refused runs"
+S --account ANN@Example.com --domain EXAMPLE.COM; expect_ok "names in another case are the same account and domain"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 1 "and they import"
+mst reconstruct -n --domain Example.COM --db "$URL" --data "$D"; expect_ok "reconstruct --domain in another case"
+# an orphaned folder is part of the store: the -o -d script's sync line works
+msg "$D/example.com/gone/AB/$(guid 6 2)" "From: x@remote.net"
+msg "$D/orphan.org/x/AB/$(guid 6 3)" "From: x@remote.net"
+S -n --account gone@example.com; expect_ok "sync --account of an orphaned folder"
+S -n --domain orphan.org; expect_ok "sync --domain of an orphaned domain folder"
+mst reconstruct -n -o -d "$T_TMP/o.sh" --db "$URL" --data "$D"; expect_rc 1 "orphaned folders found"
+(export PATH=$(dirname "$MSTORE_BIN"):$PATH MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-}; sh "$T_TMP/o.sh") >"$T_TMP/o.out" 2>&1 ||
+	t_fail "the -o -d script failed: $(cat "$T_TMP/o.out")"
+t_ok
+[ -e "$D/example.com/gone/AB/$(guid 6 2)" ] && t_fail "the script did not remove the orphaned folder's file"
+t_ok
 
 t_done
