@@ -5,6 +5,7 @@
 #   3. names are escaped in every line-oriented output: the script
 #      `reconstruct -o -d` writes runs no command hidden in a directory name;
 #   4. a check that could not read a directory exits 2 and names it;
+#   5. --db and --data need no config file; one that cannot be read is exit 3;
 #   8. a scope naming what does not exist is a usage error, not an empty run;
 # Each case failed on the tree before its fix.
 . "$MSTORE_SRC/tests/lib/common.sh"
@@ -202,5 +203,22 @@ mst reconstruct -n -o -d "$T_TMP/o.sh" --db "$URL" --data "$D"; expect_rc 1 "orp
 t_ok
 [ -e "$D/example.com/gone/AB/$(guid 6 2)" ] && t_fail "the script did not remove the orphaned folder's file"
 t_ok
+
+# --- 5. a default config file that cannot be read -----------------------------------
+new_store conf
+uconf=$HOME/.config/mstore/mstore.conf
+for broken in directory unreadable; do
+	rm -rf "$uconf"; mkdir -p "$(dirname "$uconf")"
+	if [ $broken = directory ]; then mkdir "$uconf"; else printf 'data = %s\ndb = %s\n' "$D" "$URL" > "$uconf"; chmod 000 "$uconf"; fi
+	unpriv info --db "$URL" --data "$D"; expect_ok "info --db --data with a $broken default config file"
+	unpriv sync -n --db "$URL" --data "$D" --no-progress; expect_ok "sync -n --db --data with a $broken default config file"
+	unpriv reconstruct -n --db "$URL" --data "$D"; expect_ok "reconstruct -n --db --data with a $broken default config file"
+	unpriv info --db "$URL"; expect_rc 3 "info without --data: the $broken config file is needed"
+	expect_err_contains "$uconf" "the $broken config file is named"
+	unpriv info; expect_rc 3 "info without options: the $broken config file is needed"
+	unpriv info --config "$uconf" --db "$URL" --data "$D"; expect_rc 3 "a $broken --config file"
+	expect_err_contains "$uconf" "the $broken --config file is named"
+done
+rm -rf "$HOME/.config"
 
 t_done
