@@ -84,8 +84,16 @@ const char help_sync[] =
 	"                         file does not exist, as 'mstore reconstruct -n' reports\n"
 	"                         them (one more walk); exit code 1 if there are any.\n"
 	"                         'mstore reconstruct -r' removes such rows\n\n"
+	"A row the database refuses (a constraint, a trigger) fails its own file only:\n"
+	"the batch is written again without it.  When the database connection is lost\n"
+	"the run stops there (the files of the batch being written fail, the rest are\n"
+	"not attempted), says how far it got, and exits 1: run it again once the\n"
+	"database is back; it continues where this run stopped.  File names (and the\n"
+	"names quoted in reasons) are printed with control characters and invalid\n"
+	"UTF-8 escaped as \\xHH.\n\n"
 	"Exit code 0 when nothing failed, 1 when some file failed (or --check-missing\n"
-	"found rows without their file), 2-5 see 'mstore help'.\n";
+	"found rows without their file, or the connection was lost), 2 usage (also an\n"
+	"unknown --account or --domain), 3-5 see 'mstore help'.\n";
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
@@ -414,6 +422,19 @@ static int check_missing(const sync_args *a, ms_store *s, ms_err *e)
 	return r.findings ? 1 : 0;
 }
 
+/* The run stopped at a lost connection: say how far it got and that a
+ * rerun goes on from there (it skips what this run imported). */
+static void report_lost(const ms_sync_report *r)
+{
+	uint64_t done = r->count[SYNC_IMPORTED_ACCOUNT] + r->count[SYNC_IMPORTED_QUEUE] + r->count[SYNC_MOVED] +
+	                r->count[SYNC_PATH_UPDATED];
+	fprintf(stderr, "mstore sync: stopped: the database connection was lost (%s)\n", r->lost_reason);
+	fprintf(stderr, "mstore sync: %llu files were written before that, %llu failed (the files of the batch "
+	        "being written among them), %llu unreferenced files were not attempted.  Run mstore sync again: "
+	        "it skips what was imported and continues with the rest\n", (unsigned long long)done,
+	        (unsigned long long)r->count[SYNC_FAILED], (unsigned long long)r->not_attempted);
+}
+
 /* The run itself, once the store is open (closes it). */
 static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 {
@@ -444,7 +465,10 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
 	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
-	if (a->check_missing) {
+	if (r.connection_lost) {
+		report_lost(&r);
+		rc = EXIT_PARTIAL;
+	} else if (a->check_missing) {
 		fflush(stdout);
 		int missing = check_missing(a, s, &e);
 		if (missing < 0) {

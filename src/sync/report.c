@@ -148,6 +148,10 @@ void sync_report_close(sync_run *run)
 	}
 	ms_json_kv_int(j, "unparsable_headers", (int64_t)run->r->unparsable);
 	ms_json_kv_int(j, "duplicates", (int64_t)run->r->duplicates);
+	if (run->r->connection_lost) {
+		ms_json_kv_bool(j, "connection_lost", true);
+		ms_json_kv_int(j, "not_attempted", (int64_t)run->r->not_attempted);
+	}
 	ms_json_end_object(j);
 	ms_json_end_object(j);
 	ms_json_finish(j);

@@ -7,6 +7,7 @@
 #   4. a check that could not read a directory exits 2 and names it;
 #   5. --db and --data need no config file; one that cannot be read is exit 3;
 #   8. a scope naming what does not exist is a usage error, not an empty run;
+#   9. a lost database connection stops the run at once; the rerun completes it.
 # Each case failed on the tree before its fix.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -220,5 +221,42 @@ for broken in directory unreadable; do
 	expect_err_contains "$uconf" "the $broken --config file is named"
 done
 rm -rf "$HOME/.config"
+
+# --- 9. the connection is lost: stop there, say so, the rerun completes -----------------
+if [ "$MSTORE_TEST_BACKEND" = sqlite ]; then
+	echo "SKIPPED: a SQLite connection cannot be lost (no server)" >&2
+else
+	new_store lost
+	for a in $(seq 1 12); do
+		mst account add "u$a@example.com" --db "$URL"
+		for m in $(seq 1 5); do msg "$D/example.com/u$a/AB/$(guid "$((100 + a))" "$m")" "From: x$m@remote.net"; done
+	done
+	name=${URL##*/}
+	# the test hook runs before each group is written; the 4th time it cuts
+	# the connection (the group it precedes then fails) and keeps it cut
+	{
+		declare -f t_psql t_mysql
+		cat <<EOS
+n=\$(cat "$T_TMP/hooks" 2>/dev/null || echo 0); n=\$((n + 1)); echo \$n > "$T_TMP/hooks"
+[ "\$n" = 4 ] || exit 0
+case $MSTORE_TEST_BACKEND in
+pgsql) t_psql -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$name' AND pid <> pg_backend_pid()" >/dev/null ;;
+mysql) for id in \$(t_mysql -e "SELECT id FROM information_schema.processlist WHERE db = '$name' AND id <> CONNECTION_ID()"); do t_mysql -e "KILL \$id"; done ;;
+esac
+EOS
+	} > "$T_TMP/cut.sh"
+	MSTORE_TEST_HOOK_AT=write-group MSTORE_TEST_HOOK_CMD="bash $T_TMP/cut.sh" S --batch 20 --threads 1 --json "$T_TMP/lost.json"
+	expect_rc 1 "a run whose connection is lost exits 1"
+	expect_err_contains "connection was lost" "it says the connection was lost"
+	expect_err_contains "Run mstore sync again" "and that a rerun continues"
+	expect_err_contains "127.0.0.1" "the reason names the server"
+	expect_eq "$(grep -c '^Failed' "$T_TMP/err")" 5 "only the group being written failed (not every later batch)"
+	expect_eq "$(jq .summary.not_attempted "$T_TMP/lost.json")" 40 "the rest were not attempted"
+	expect_eq "$(jq .summary.connection_lost "$T_TMP/lost.json")" true "the JSON report says the connection was lost"
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 15 "the three groups before the cut are written"
+	S; expect_ok "the rerun after the outage"
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 60 "the rerun completes the job"
+	expect_eq "$(q "SELECT COUNT(*) FROM (SELECT messagefilename FROM hm_messages GROUP BY messagefilename HAVING COUNT(*) > 1) d")" 0 "no duplicates"
+fi
 
 t_done
