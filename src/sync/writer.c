@@ -374,22 +374,6 @@ static void forget_duplicates(sync_run *run)
 	run->dups = NULL;
 }
 
-/* A row the database refused (a constraint, a trigger, a value it cannot
- * store) must fail its own file, not its neighbours and not on every
- * rerun: the group is written again one file at a time. */
-static void write_one_by_one(sync_run *run, item *items, size_t n, group_fn fn)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (!written(&items[i]))
-			continue;
-		ms_err e = { 0 };
-		items[i].duplicate_of[0] = '\0'; /* found again against what is committed */
-		if (fn(run, &items[i], 1, &e) < 0) {
-			forget_duplicates(run);
-			fail_items(&items[i], 1, e.msg);
-		}
-	}
-}
 
 /* After a failed group: is the connection still there?  A trivial query
  * tells.  If not, every later group would fail the same way (an outage
@@ -405,6 +389,27 @@ static bool connection_lost(sync_run *run, const char *why)
 	run->r->connection_lost = true;
 	ms_str_copy(run->r->lost_reason, sizeof run->r->lost_reason, why);
 	return true;
+}
+
+/* A row the database refused (a constraint, a trigger, a value it cannot
+ * store) must fail its own file, not its neighbours and not on every
+ * rerun: the group is written again one file at a time (until the
+ * connection is lost, if it is: the rest of the group fails with it). */
+static void write_one_by_one(sync_run *run, item *items, size_t n, group_fn fn)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!written(&items[i]))
+			continue;
+		ms_err e = { 0 };
+		items[i].duplicate_of[0] = '\0'; /* found again against what is committed */
+		if (fn(run, &items[i], 1, &e) == 0)
+			continue;
+		forget_duplicates(run);
+		bool lost = connection_lost(run, e.msg);
+		fail_items(&items[i], lost ? n - i : 1, e.msg);
+		if (lost)
+			return;
+	}
 }
 
 /* Write [i, j) as one group; on failure the group's items are failed with
