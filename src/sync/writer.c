@@ -374,7 +374,6 @@ static void forget_duplicates(sync_run *run)
 	run->dups = NULL;
 }
 
-
 /* After a failed group: is the connection still there?  A trivial query
  * tells.  If not, every later group would fail the same way (an outage
  * gave 39,800 Failed lines): the run stops.  No reconnect: the locks and
