@@ -89,8 +89,13 @@ const char help_reconstruct[] =
 	"Findings are checked once more against the current files and rows before they\n"
 	"are reported, so a server (or mstore sync) writing meanwhile causes none.\n"
 	"Repairs change the database; no message file is deleted or rewritten.\n\n"
+	"Names of files, folders and accounts are printed with control characters\n"
+	"and invalid UTF-8 escaped as \\xHH, so one finding is always one line.\n\n"
 	"Exit code: 0 the store is consistent (after repair), 1 findings remain,\n"
-	"2 usage error or the store could not be checked (the message says why).\n";
+	"2 usage error or the store could not be checked (the message says why),\n"
+	"also when a directory could not be read (permission denied, a path longer\n"
+	"than PATH_MAX): the findings are printed, the directory is named on stderr,\n"
+	"and the check is incomplete.\n";
 
 enum {
 	O_DOMAIN = OPT_FIRST_COMMAND_OPTION, O_SHARD, O_STALE, O_SETTLE, O_SAVE, O_STATE, O_JSONFILE, O_NOPROGRESS, O_THREADS, O_NOW,
@@ -167,6 +172,11 @@ static int run(rc_args *a, ms_store *s, const char *url)
 	a->o.db_url_text = url;
 	if (ms_reconstruct(s, &a->o, &r, &e) < 0) {
 		fprintf(stderr, "mstore reconstruct: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	if (r.unreadable) { /* a check that could not look everywhere cannot say "consistent" */
+		fprintf(stderr, "mstore reconstruct: could not check: %llu director%s could not be read (named above)\n",
+		        (unsigned long long)r.unreadable, r.unreadable == 1 ? "y" : "ies");
 		return EXIT_USAGE;
 	}
 	return r.remaining ? EXIT_PARTIAL : EXIT_OK;

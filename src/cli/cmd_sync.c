@@ -1,13 +1,17 @@
 /* mstore sync: the Data Directory Synchronizer. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "reconstruct/reconstruct.h"
 #include "store/messages.h"
+#include "store/objects.h"
 #include "sync/sync.h"
 
 const char help_sync[] =
@@ -34,7 +38,8 @@ const char help_sync[] =
 	"  Failed        with the error\n\n"
 	"The internal date is the first Received header's (years 1981-2039), else the\n"
 	"Date header's, else the file's modification time.  The sender is the first\n"
-	"address of From.  A message whose headers cannot be parsed is imported anyway.\n"
+	"address of From (cut to 255 bytes, on a character boundary, like a recipient's\n"
+	"original address).  A message whose headers cannot be parsed is imported anyway.\n"
 	"Safe on a live server: files younger than --settle are left alone, and every\n"
 	"batch re-checks, under the folder's lock, for rows created meanwhile.  A rerun\n"
 	"after a crash finishes the job without duplicates.  Never deletes a file.\n\n"
@@ -44,7 +49,10 @@ const char help_sync[] =
 	"                         (-vv: a database error also quotes its SQL statement)\n"
 	"  --settle SECONDS       leave files modified in the last SECONDS (default 300)\n"
 	"  --domain NAME          only these domains' account folders (repeatable)\n"
-	"  --account ADDRESS      only these accounts' folders (repeatable)\n"
+	"  --account ADDRESS      only these accounts' folders (repeatable).  A domain\n"
+	"                         or account that is neither in the database nor a\n"
+	"                         folder of the data directory is a usage error (exit\n"
+	"                         2), not an empty run\n"
 	"  --shard K/N            only accounts (and queue files) hashing to K of N; run\n"
 	"                         1/N..N/N in parallel to cover the store exactly once\n"
 	"  --queue-only           only the queue (files in the data directory root)\n"
@@ -77,8 +85,16 @@ const char help_sync[] =
 	"                         file does not exist, as 'mstore reconstruct -n' reports\n"
 	"                         them (one more walk); exit code 1 if there are any.\n"
 	"                         'mstore reconstruct -r' removes such rows\n\n"
+	"A row the database refuses (a constraint, a trigger) fails its own file only:\n"
+	"its account's (or the queue's) files are written again one by one.  When the\n"
+	"database connection is lost the run stops there (the files of the batch being\n"
+	"written fail, the rest are not attempted), says how far it got, and exits 1:\n"
+	"run it again once the database is back; it continues where this run stopped.\n"
+	"File names (and the names quoted in reasons) are printed with control\n"
+	"characters and invalid UTF-8 escaped as \\xHH.\n\n"
 	"Exit code 0 when nothing failed, 1 when some file failed (or --check-missing\n"
-	"found rows without their file), 2-5 see 'mstore help'.\n";
+	"found rows without their file, or the connection was lost), 2 usage (also an\n"
+	"unknown --account or --domain), 3-5 see 'mstore help'.\n";
 
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
@@ -233,6 +249,86 @@ static int index_advice(ms_store *s, bool create, bool dry_run, ms_err *e)
 
 static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s);
 
+/* The subdirectory of `parent_fd` called `name` in any case (the walk's
+ * scope compares folder names so), opened; -1 if there is none. */
+static int open_dir_nocase(int parent_fd, const char *name)
+{
+	int fd = openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	int found = -1;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct dirent *de;
+	while (found < 0 && (de = readdir(d)) != NULL)
+		if (strcasecmp(de->d_name, name) == 0)
+			found = openat(parent_fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	closedir(d);
+	return found;
+}
+
+/* Is there a folder DATA/DOMAIN (and DATA/DOMAIN/LOCAL when local is not
+ * NULL)?  An orphaned folder is part of the store too: the script of
+ * 'reconstruct -o -d' names it with --account. */
+static bool data_folder_exists(const char *data_dir, const char *domain, const char *local)
+{
+	int root = data_dir ? open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int dom = root < 0 ? -1 : open_dir_nocase(root, domain);
+	int acc = dom < 0 || !local ? -1 : open_dir_nocase(dom, local);
+	bool found = local ? acc >= 0 : dom >= 0;
+	int fds[] = { root, dom, acc };
+	for (size_t i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return found;
+}
+
+static int check_domain(ms_store *s, const char *name, ms_err *e)
+{
+	ms_domain d;
+	int rc = ms_domain_find(s, name, &d, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && !data_folder_exists(s->data_dir, name, NULL))
+		return ms_err_set(e, MS_E_USAGE, "--domain %s: no such domain (in the database or the data directory)",
+		                  name);
+	return 0;
+}
+
+static int check_account(ms_store *s, const char *addr, ms_err *e)
+{
+	char local[256], domain[256];
+	const char *kind = NULL, *at = strrchr(addr, '@');
+	if (ms_address_split(addr, local, domain, e) < 0)
+		return ms_err_prefix(e, "--account");
+	int rc = ms_address_in_use(s, addr, &kind, e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0 && strcmp(kind, "an account") != 0)
+		return ms_err_set(e, MS_E_USAGE, "--account %s: %s, not an account", addr, kind);
+	snprintf(local, sizeof local, "%.*s", (int)(at - addr), addr);
+	if (rc == 0 && !data_folder_exists(s->data_dir, at + 1, local))
+		return ms_err_set(e, MS_E_USAGE, "--account %s: no such account (in the database or the data directory)",
+		                  addr);
+	return 0;
+}
+
+/* An account or domain the store does not have is a typo, not an empty
+ * run ("0 message files", exit 0): a usage error naming it, as
+ * reconstruct refuses an unknown mailbox. */
+static int check_scope(ms_store *s, const sync_args *a, ms_err *e)
+{
+	for (size_t i = 0; i < a->domains.n; i++)
+		if (check_domain(s, a->domains.v[i], e) < 0)
+			return -1;
+	for (size_t i = 0; i < a->accounts.n; i++)
+		if (check_account(s, a->accounts.v[i], e) < 0)
+			return -1;
+	return 0;
+}
+
 int cmd_sync(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -327,6 +423,19 @@ static int check_missing(const sync_args *a, ms_store *s, ms_err *e)
 	return r.findings ? 1 : 0;
 }
 
+/* The run stopped at a lost connection: say how far it got and that a
+ * rerun goes on from there (it skips what this run imported). */
+static void report_lost(const ms_sync_report *r)
+{
+	uint64_t done = r->count[SYNC_IMPORTED_ACCOUNT] + r->count[SYNC_IMPORTED_QUEUE] + r->count[SYNC_MOVED] +
+	                r->count[SYNC_PATH_UPDATED];
+	fprintf(stderr, "mstore sync: stopped: the database connection was lost (%s)\n", r->lost_reason);
+	fprintf(stderr, "mstore sync: %llu files were written before that, %llu failed (the files of the batch "
+	        "being written among them), %llu unreferenced files were not attempted.  Run mstore sync again: "
+	        "it skips what was imported and continues with the rest\n", (unsigned long long)done,
+	        (unsigned long long)r->count[SYNC_FAILED], (unsigned long long)r->not_attempted);
+}
+
 /* The run itself, once the store is open (closes it). */
 static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 {
@@ -338,7 +447,8 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 		ms_store_close(s);
 		return cli_usage(ctx, "the quarantine directory %s is inside the data directory", a->o.quarantine_dir);
 	}
-	if (index_advice(s, a->create_index, a->o.dry_run, &e) < 0 || ms_sync_run(s, &a->o, &r, &e) < 0) {
+	if (check_scope(s, a, &e) < 0 || index_advice(s, a->create_index, a->o.dry_run, &e) < 0 ||
+	    ms_sync_run(s, &a->o, &r, &e) < 0) {
 		ms_store_close(s);
 		return cli_fail(&e);
 	}
@@ -356,7 +466,10 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
 	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
-	if (a->check_missing) {
+	if (r.connection_lost) {
+		report_lost(&r);
+		rc = EXIT_PARTIAL;
+	} else if (a->check_missing) {
 		fflush(stdout);
 		int missing = check_missing(a, s, &e);
 		if (missing < 0) {

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int cfg_lines_open(cfg_lines *r, const char *path, const char *what, ms_err *e)
 {
@@ -14,6 +15,13 @@ int cfg_lines_open(cfg_lines *r, const char *path, const char *what, ms_err *e)
 	r->f = fopen(path, "r");
 	if (!r->f)
 		return ms_err_set(e, MS_E_CONFIG, "cannot open %s %s: %s", what, path, strerror(errno));
+	/* fopen opens a directory; the first read would fail with EISDIR */
+	struct stat st;
+	if (fstat(fileno(r->f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(r->f);
+		r->f = NULL;
+		return ms_err_set(e, MS_E_CONFIG, "cannot read %s %s: it is a directory", what, path);
+	}
 	return 0;
 }
 
@@ -22,8 +30,10 @@ int cfg_lines_next(cfg_lines *r, char **line, ms_err *e)
 	errno = 0;
 	ssize_t n = getline(&r->buf, &r->cap, r->f);
 	if (n < 0) {
+		/* a configuration that cannot be read is a configuration error
+		 * (exit 3), whether open or read fails */
 		if (ferror(r->f))
-			return ms_err_set(e, MS_E_IO, "%s:%d: read error: %s", r->path, r->lineno + 1,
+			return ms_err_set(e, MS_E_CONFIG, "%s:%d: read error: %s", r->path, r->lineno + 1,
 			                  strerror(errno ? errno : EIO));
 		return 0;
 	}

@@ -226,7 +226,22 @@ static int load_default_file(const char *path, ms_config *out, ms_err *e)
 	return ms_config_load_file(path, out, e) < 0 ? -1 : 1;
 }
 
-/* The first config file of: --config, $MSTORE_CONFIG, ~/.config, /etc. */
+/* Do the flags leave anything to a default config file?  --db and --data
+ * name the store; only a server's password may still come from one, when
+ * neither --password-file nor $MSTORE_DB_PASSWORD gives it.  Otherwise the
+ * default file is not read at all: a broken one in ~/.config or /etc must
+ * not fail a command that names everything it needs. */
+static bool default_file_needed(const ms_config_args *args)
+{
+	if (!args->db_url || !args->data_dir)
+		return true;
+	const char *env = getenv("MSTORE_DB_PASSWORD");
+	bool password = args->password_file || (env && *env);
+	return !password && strncmp(args->db_url, "sqlite:", 7) != 0;
+}
+
+/* The first config file of: --config, $MSTORE_CONFIG, ~/.config, /etc;
+ * the last two only when needed. */
 static int load_config_file(const ms_config_args *args, ms_config *out, ms_err *e)
 {
 	if (args->config_file)
@@ -234,6 +249,8 @@ static int load_config_file(const ms_config_args *args, ms_config *out, ms_err *
 	const char *env = getenv("MSTORE_CONFIG");
 	if (env && *env)
 		return load_named_file(env, "$MSTORE_CONFIG", out, e);
+	if (!default_file_needed(args))
+		return 0;
 	char *path;
 	int rc = 0;
 	const char *home = getenv("HOME");

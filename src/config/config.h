@@ -9,7 +9,11 @@
  *      else /etc/mstore/mstore.conf (the first that exists; an explicitly
  *      named file that does not exist is an error).  Only that one file is
  *      read.  ~ is $HOME; the hidden test hook $MSTORE_SYSCONFDIR replaces
- *      /etc (tests only; not documented for users).
+ *      /etc (tests only; not documented for users).  The two default
+ *      locations are not read when --db and --data are given, unless a
+ *      server URL still lacks a password (no --password-file, no
+ *      MSTORE_DB_PASSWORD).  A config file that cannot be read (a
+ *      directory, no permission, a read error) is MS_E_CONFIG naming it.
  *   4. MSTORE_DB_PASSWORD in the environment, for the password only, when
  *      nothing above gave one (an empty value counts as unset).
  * Weaker sources are read first and stronger ones replace what they set, so

@@ -22,6 +22,7 @@
 
 #include "store/layout.h"
 #include "util/arena.h"
+#include "util/escape.h"
 #include "util/vec.h"
 #include "walk/walk.h"
 
@@ -130,8 +131,11 @@ static void on_entry(void *ctx, const walk_entry *e)
 	if (e->kind == WALK_ERROR) {
 		pthread_mutex_lock(&run->mu);
 		run->walk_errors++;
-		fprintf(stderr, "mstore reconstruct: cannot read %s: %s (its files are checked one by one)\n",
-		        e->relpath, e->error);
+		fputs("mstore reconstruct: cannot read ", stderr);
+		ms_escape_put(stderr, e->relpath);
+		/* rows are still checked file by file; a file no row names cannot
+		 * be found there, so the run ends "could not check" (exit 2) */
+		fprintf(stderr, ": %s (files there that no row references cannot be found)\n", e->error);
 		pthread_mutex_unlock(&run->mu);
 		return;
 	}

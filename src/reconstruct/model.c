@@ -151,9 +151,21 @@ static int load_domains(rc_run *run, ms_err *e)
 	return 0;
 }
 
-/* Every named mailbox must exist: a typo must not look like a clean check. */
+static bool has_domain(const rc_run *run, const char *name)
+{
+	for (size_t i = 0; i < run->ndomains; i++)
+		if (run->domains[i].name && strcasecmp(run->domains[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Every named mailbox and domain must exist: a typo must not look like a
+ * clean check. */
 static int check_named(rc_run *run, ms_err *e)
 {
+	for (const char *const *d = run->o->scope.domains; d && *d; d++)
+		if (!has_domain(run, *d))
+			return ms_err_set(e, MS_E_NOTFOUND, "--domain %s: no such domain", *d);
 	for (size_t i = 0; i < run->o->nmailboxes; i++) {
 		char key[300];
 		snprintf(key, sizeof key, "%s", run->o->mailboxes[i].address);

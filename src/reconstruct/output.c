@@ -12,6 +12,7 @@
 
 #include "store/sql.h"
 #include "store/quota.h"
+#include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
 
@@ -142,8 +143,10 @@ static void print_quota(rc_run *run)
 		if (!a->in_scope)
 			continue;
 		int pct = ms_quota_percent(a->bytes, a->max_size_mb);
-		fprintf(out, "quota: user/%s: %lld messages, %lld bytes, limit %lld MB", a->address, (long long)a->rows,
-		        (long long)a->bytes, (long long)a->max_size_mb);
+		fputs("quota: user/", out);
+		ms_escape_put(out, a->address);
+		fprintf(out, ": %lld messages, %lld bytes, limit %lld MB", (long long)a->rows, (long long)a->bytes,
+		        (long long)a->max_size_mb);
 		if (pct >= 0)
 			fprintf(out, " (%d%%)%s", pct, ms_quota_over(a->bytes, a->max_size_mb) ? " OVER" : "");
 		fputc('\n', out);
@@ -160,8 +163,10 @@ static void print_quota(rc_run *run)
 		if (!accounts)
 			continue;
 		int pct = ms_quota_percent(bytes, dom->max_size_mb);
-		fprintf(out, "quota: domain %s: %lld accounts, %lld messages, %lld bytes, limit %lld MB", dom->name,
-		        (long long)accounts, (long long)rows, (long long)bytes, (long long)dom->max_size_mb);
+		fputs("quota: domain ", out);
+		ms_escape_put(out, dom->name);
+		fprintf(out, ": %lld accounts, %lld messages, %lld bytes, limit %lld MB", (long long)accounts,
+		        (long long)rows, (long long)bytes, (long long)dom->max_size_mb);
 		if (pct >= 0)
 			fprintf(out, " (%d%%)%s", pct, ms_quota_over(bytes, dom->max_size_mb) ? " OVER" : "");
 		fputc('\n', out);
@@ -224,6 +229,7 @@ static int write_json(rc_run *run, ms_err *e)
 	ms_json_kv_int(&j, "remaining", (int64_t)run->r->remaining);
 	ms_json_kv_int(&j, "files", (int64_t)run->r->files);
 	ms_json_kv_int(&j, "rows", (int64_t)run->r->rows);
+	ms_json_kv_int(&j, "unreadable_directories", (int64_t)run->r->unreadable);
 	for (int k = 0; k < RC_N_KINDS; k++)
 		ms_json_kv_int(&j, ms_rc_kind_name((rc_kind)k), (int64_t)run->r->found[k]);
 	ms_json_end_object(&j);
@@ -250,6 +256,7 @@ static void count(rc_run *run)
 			r->repaired++;
 	}
 	r->remaining = r->findings - r->repaired;
+	r->unreadable = run->walk_errors;
 }
 
 static void print_summary(rc_run *run)
@@ -262,8 +269,11 @@ static void print_summary(rc_run *run)
 		        (unsigned long long)r->rows);
 	if (r->removed_list[0])
 		fprintf(out, "%s: removed rows saved to %s\n", label, r->removed_list);
+	if (r->unreadable)
+		fprintf(out, "%s: the check is incomplete: %llu director%s could not be read (named on stderr)\n", label,
+		        (unsigned long long)r->unreadable, r->unreadable == 1 ? "y" : "ies");
 	if (!r->findings) {
-		fprintf(out, "%s: no findings\n", label);
+		fprintf(out, "%s: no findings%s\n", label, r->unreadable ? " where it could look" : "");
 		return;
 	}
 	fprintf(out, "%s: %llu findings (", label, (unsigned long long)r->findings);
@@ -277,6 +287,18 @@ static void print_summary(rc_run *run)
 	        (unsigned long long)r->remaining);
 }
 
+/* "MAILBOX: KIND: DETAIL (SUFFIX)": names inside are escaped, so one
+ * finding is one line whatever a directory or folder is called. */
+static void print_finding(FILE *out, const rc_finding *x, const char *sfx)
+{
+	ms_escape_put(out, x->mailbox);
+	fprintf(out, ": %s: ", ms_rc_kind_name(x->kind));
+	ms_escape_put(out, x->detail ? x->detail : "");
+	fputs(" (", out);
+	ms_escape_put(out, sfx);
+	fputs(")\n", out);
+}
+
 int rc_report(rc_run *run, ms_err *e)
 {
 	if (run->nfindings)
@@ -288,7 +310,7 @@ int rc_report(rc_run *run, ms_err *e)
 			continue;
 		char sfx[600];
 		suffix(run, x, sfx, sizeof sfx);
-		fprintf(run->o->out, "%s: %s: %s (%s)\n", x->mailbox, ms_rc_kind_name(x->kind), x->detail ? x->detail : "", sfx);
+		print_finding(run->o->out, x, sfx);
 	}
 	if (run->o->quota)
 		print_quota(run);
@@ -299,7 +321,8 @@ int rc_report(rc_run *run, ms_err *e)
 
 /* ---- the -o -d script --------------------------------------------------------------- */
 
-/* Single-quote for sh: ' becomes '\'' . */
+/* Single-quote for sh: ' becomes '\'' .  Inside single quotes every other
+ * byte, a newline too, is literal: the value reaches mstore unchanged. */
 static void sh_quote(FILE *f, const char *s)
 {
 	fputc('\'', f);
@@ -310,6 +333,16 @@ static void sh_quote(FILE *f, const char *s)
 			fputc(*s, f);
 	}
 	fputc('\'', f);
+}
+
+/* A comment line naming what the next command removes.  The name is a
+ * directory's: escaped, or a newline in it would end the comment and the
+ * rest would run as a command (issue 12). */
+static void script_comment(FILE *f, const char *text)
+{
+	fputs("# ", f);
+	ms_escape_put(f, text ? text : "");
+	fputc('\n', f);
 }
 
 int rc_write_orphan_script(rc_run *run, ms_err *e)
@@ -327,7 +360,8 @@ int rc_write_orphan_script(rc_run *run, ms_err *e)
 		if (x->state == RC_STALE)
 			continue;
 		if (x->kind == RC_ORPHANED_ACCOUNT_DIR) {
-			fprintf(f, "# %s\nmstore sync --db ", x->detail);
+			script_comment(f, x->detail);
+			fputs("mstore sync --db ", f);
 			sh_quote(f, run->o->db_url_text ? run->o->db_url_text : "");
 			fputs(" --data ", f);
 			sh_quote(f, run->s->data_dir);
@@ -335,7 +369,8 @@ int rc_write_orphan_script(rc_run *run, ms_err *e)
 			sh_quote(f, x->mailbox + 5);
 			fputs(" --delete-unreferenced\n", f);
 		} else if (x->kind == RC_ACCOUNT_WITHOUT_DIR) {
-			fprintf(f, "# %s\nmstore account delete --db ", x->detail);
+			script_comment(f, x->detail);
+			fputs("mstore account delete --db ", f);
 			sh_quote(f, run->o->db_url_text ? run->o->db_url_text : "");
 			fputc(' ', f);
 			sh_quote(f, x->mailbox + 5);

@@ -90,6 +90,7 @@ typedef struct ms_rc_report {
 	uint64_t found[RC_N_KINDS];
 	uint64_t findings, repaired, remaining;
 	uint64_t files, rows;
+	uint64_t unreadable;       /* directories the walk could not read: the check is incomplete */
 	char removed_list[4096];   /* "" when nothing was removed */
 	double seconds;
 } ms_rc_report;

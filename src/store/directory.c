@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/strmap.h"
+#include "util/str.h"
 
 typedef struct dom {
 	int64_t id;
@@ -193,8 +194,10 @@ static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char
 		return -1;
 	ms_recipient *r = &out->v[out->n++];
 	r->account_id = a->id;
-	snprintf(r->address, sizeof r->address, "%s", a->address);
-	snprintf(r->original, sizeof r->original, "%s", original);
+	/* recipientoriginaladdress is 255 characters: cut a long header
+	 * address on a character boundary (a split one is refused as UTF-8) */
+	ms_str_copy(r->address, sizeof r->address, a->address);
+	ms_str_copy(r->original, sizeof r->original, original);
 	return 0;
 }
 

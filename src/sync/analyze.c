@@ -28,6 +28,7 @@
 #include "message/header.h"
 #include "store/layout.h"
 #include "store/sql.h"
+#include "util/str.h"
 
 static void set(item *it, sync_category cat, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void set(item *it, sync_category cat, const char *fmt, ...)
@@ -56,8 +57,11 @@ static void fill_from_headers(item *it, const ms_headers *h)
 	else if (h->date_valid && plausible(h->date))
 		when = h->date;
 	ms_sql_time(when, it->created);
+	/* messagefrom is 255 characters: a longer address (any outside sender
+	 * can write one) is cut on a character boundary, or PostgreSQL and
+	 * MariaDB refuse the row as invalid UTF-8 */
 	if (h->from.n > 0)
-		snprintf(it->from, sizeof it->from, "%s", h->from.v[0].addr);
+		ms_str_copy(it->from, sizeof it->from, h->from.v[0].addr);
 	it->unparsable = (h->flags & (MS_HDR_BINARY | MS_HDR_NO_SEPARATOR)) != 0 ||
 	                 (h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid);
 }

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/escape.h"
+
 /* fsync the directory holding `path`: a new name is on disk only then
  * (tests/e2e/test_durability.sh checks it). */
 static int sync_parent(const char *path)
@@ -84,8 +86,11 @@ int sync_cleanup(sync_run *run, const size_t *which, size_t n)
 		return 0;
 	FILE *log = o->log ? o->log : stdout;
 	fprintf(log, "%s %zu unreferenced file%s:\n", o->quarantine_dir ? "Quarantining" : "Deleting", n, n == 1 ? "" : "s");
-	for (size_t i = 0; i < n; i++)
-		fprintf(log, "  %s\n", run->cands.v[which[i]].relpath);
+	for (size_t i = 0; i < n; i++) {
+		fputs("  ", log);
+		ms_escape_put(log, run->cands.v[which[i]].relpath);
+		fputc('\n', log);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *rel = run->cands.v[which[i]].relpath;
 		char dest[8192];

@@ -180,13 +180,15 @@ int sync_mark_duplicates(sync_run *run, item *items, size_t n, bool (*importing)
 		item *it = &items[i];
 		if (!importing(it))
 			continue;
+		/* where the file is now: a retried group's misplaced files are moved */
+		const char *rel = it->new_rel[0] ? it->new_rel : it->c->relpath;
 		uint8_t h[SHA256_DIGEST_SIZE];
 		bool hashed = false;
 		for (size_t k = c->cap ? c->heads[bucket(c, it->size)] : 0; k; k = c->v[k - 1].next) {
 			dup_row *r = &c->v[k - 1];
 			if (r->size != it->size)
 				continue;
-			if (!hashed && hash_file(run->root_fd, it->c->relpath, h) < 0)
+			if (!hashed && hash_file(run->root_fd, rel, h) < 0)
 				break;
 			hashed = true;
 			const uint8_t *other = row_hash(run, r);
@@ -203,9 +205,9 @@ int sync_mark_duplicates(sync_run *run, item *items, size_t n, bool (*importing)
 		}
 		/* Later files may duplicate this one.  A misplaced file is about
 		 * to be renamed, so it is hashed now, while its path is known. */
-		if (it->misplaced && !hashed && hash_file(run->root_fd, it->c->relpath, h) == 0)
+		if (it->misplaced && !hashed && hash_file(run->root_fd, rel, h) == 0)
 			hashed = true;
-		if (add_row(c, it->size, it->c->relpath + it->c->name_off, it->c->relpath, hashed ? h : NULL) < 0)
+		if (add_row(c, it->size, it->c->relpath + it->c->name_off, rel, hashed ? h : NULL) < 0)
 			return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
 	return 0;

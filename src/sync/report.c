@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/escape.h"
+
 static const char *const labels[SYNC_N_CATEGORIES] = {
 	[SYNC_SKIPPED] = "Skipped",
 	[SYNC_IMPORTED_ACCOUNT] = "Imported",
@@ -20,17 +22,8 @@ static const char *const labels[SYNC_N_CATEGORIES] = {
 	[SYNC_FAILED] = "Failed",
 };
 
-/* File names may hold any byte: show control bytes escaped on the log. */
-static void put_path(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-}
+/* File names may hold any byte: escaped on the log (util/escape.h). */
+#define put_path ms_escape_put
 
 static void log_line(const char *relpath, sync_category cat, const char *reason, const char *detail,
                      FILE *f)
@@ -41,8 +34,10 @@ static void log_line(const char *relpath, sync_category cat, const char *reason,
 		fputs(" -> ", f);
 		put_path(f, detail);
 	}
-	if (reason && *reason)
-		fprintf(f, ": %s", reason);
+	if (reason && *reason) { /* reasons quote names too ("no account 'x@y'") */
+		fputs(": ", f);
+		put_path(f, reason);
+	}
 	fputc('\n', f);
 }
 
@@ -153,6 +148,10 @@ void sync_report_close(sync_run *run)
 	}
 	ms_json_kv_int(j, "unparsable_headers", (int64_t)run->r->unparsable);
 	ms_json_kv_int(j, "duplicates", (int64_t)run->r->duplicates);
+	if (run->r->connection_lost) {
+		ms_json_kv_bool(j, "connection_lost", true);
+		ms_json_kv_int(j, "not_attempted", (int64_t)run->r->not_attempted);
+	}
 	ms_json_end_object(j);
 	ms_json_end_object(j);
 	ms_json_finish(j);

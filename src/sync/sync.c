@@ -172,18 +172,22 @@ static int run_batches(sync_run *run, ms_err *e)
 		for (size_t i = 0; i < n; i++)
 			items[i].c = &run->cands.v[at + i];
 		sync_analyze_batch(run, items, n);
-		if (run->o->dry_run)
-			sync_preview_batch(run, items, n);
-		else
-			sync_write_batch(run, items, n);
+		size_t done = run->o->dry_run ? sync_preview_batch(run, items, n) : sync_write_batch(run, items, n);
 		for (size_t i = 0; i < n; i++) {
-			sync_report_item(run, &items[i]);
-			note_leftover(run, &left, &items[i]);
+			if (i < done) { /* beyond: never attempted, so not reported */
+				sync_report_item(run, &items[i]);
+				note_leftover(run, &left, &items[i]);
+			}
 			sync_item_release(&items[i]);
+		}
+		if (run->r->connection_lost) {
+			run->r->not_attempted = run->cands.n - at - done;
+			break;
 		}
 	}
 	free(items);
-	if (rc == 0)
+	/* after a lost connection the run stops: cleaning up is the rerun's */
+	if (rc == 0 && !run->r->connection_lost)
 		sync_cleanup(run, left.v, left.n);
 	ms_vec_free(&left);
 	return rc;

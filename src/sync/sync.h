@@ -67,12 +67,17 @@ typedef struct ms_sync_report {
 	uint64_t bytes_imported;
 	size_t refset_bytes;
 	double seconds;
+	/* The database connection was lost: the run stopped there (the files
+	 * of the group being written failed; the rest were not attempted). */
+	bool connection_lost;
+	uint64_t not_attempted;
+	char lost_reason[640];
 } ms_sync_report;
 
 /* Run a sync over the store's data directory.  Returns 0 when it ran (the
- * report says what happened; failures are counted there), -1 when it could
- * not run at all (no data directory, database gone before anything was
- * done). */
+ * report says what happened; failures are counted there, and a connection
+ * lost midway in connection_lost), -1 when it could not run at all (no
+ * data directory, database gone before anything was done). */
 int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e);
 
 #endif

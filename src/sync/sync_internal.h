@@ -98,6 +98,7 @@ typedef struct sync_run {
 	atomic_bool done;
 	dup_cache *dups;           /* the current account's messages by size */
 	hint_set *hints;           /* --hints-from */
+	bool refused;              /* writer.c: the group's insert (not its lock) failed */
 } sync_run;
 
 /* analyze.c */
@@ -105,11 +106,13 @@ void sync_analyze_batch(sync_run *run, item *items, size_t n);
 void sync_item_release(item *it);
 
 /* writer.c: writes the batch's imports; updates categories of items that
- * failed or turned out to be referenced meanwhile. */
-void sync_write_batch(sync_run *run, item *items, size_t n);
+ * failed or turned out to be referenced meanwhile.  Returns how many items
+ * it went through: fewer than n when the connection was lost (then
+ * run->r->connection_lost is set and the rest were not attempted). */
+size_t sync_write_batch(sync_run *run, item *items, size_t n);
 /* writer.c, --dry-run: what the writer would decide without writing
  * anything (duplicates, so -n predicts --skip-duplicates). */
-void sync_preview_batch(sync_run *run, item *items, size_t n);
+size_t sync_preview_batch(sync_run *run, item *items, size_t n);
 /* Add the names of the rows created since the watermark (all rows when
  * it is 0) to the referenced set, and raise the watermark. */
 int sync_refresh_refs(sync_run *run, ms_err *e);

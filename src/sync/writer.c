@@ -31,6 +31,7 @@
 #include "store/messages.h"
 #include "store/sql.h"
 #include "util/str.h"
+#include "util/testhook.h"
 
 static bool importing(const item *it)
 {
@@ -156,7 +157,9 @@ static void move_misplaced(sync_run *run, item *items, size_t n, bool path_updat
 {
 	for (size_t i = 0; i < n; i++) {
 		bool mine = path_updates ? items[i].cat == SYNC_PATH_UPDATED : importing(&items[i]);
-		if (!mine || !items[i].misplaced)
+		/* new_rel set: moved by an attempt that rolled back (write_group
+		 * retries a group file by file); the file is already in place */
+		if (!mine || !items[i].misplaced || items[i].new_rel[0])
 			continue;
 		ms_err e = { 0 };
 		if (move_item(run, &items[i], &e) < 0) {
@@ -274,8 +277,10 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
 			goto fail;
 	}
-	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0)
+	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0) {
+		run->refused = true;
 		goto fail;
+	}
 	if (db_txn_commit(&t, e) < 0)
 		goto failed;
 	free(v);
@@ -318,8 +323,10 @@ static int write_queue(sync_run *run, item *items, size_t n, ms_err *e)
 	drop_referenced(run, items, n);
 	move_misplaced(run, items, n, false);
 	for (size_t i = 0; i < n; i++)
-		if (importing(&items[i]) && insert_queue_item(run, &items[i], e) < 0)
+		if (importing(&items[i]) && insert_queue_item(run, &items[i], e) < 0) {
+			run->refused = true;
 			goto fail;
+		}
 	int rc = db_txn_commit(&t, e);
 	ms_queue_unlock(d);
 	return rc < 0 ? -1 : sync_journal_clear(run, e);
@@ -341,6 +348,7 @@ static int write_path_updates(sync_run *run, item *items, size_t n, ms_err *e)
 	for (size_t i = 0; i < n; i++)
 		if (items[i].cat == SYNC_PATH_UPDATED &&
 		    ms_messages_set_filename(d, items[i].full_path_row, row_name(&items[i]), e) < 0) {
+			run->refused = true;
 			db_txn_rollback(&t);
 			return -1;
 		}
@@ -351,13 +359,77 @@ static int write_path_updates(sync_run *run, item *items, size_t n, ms_err *e)
 
 /* ---- the batch -------------------------------------------------------------- */
 
+typedef int (*group_fn)(sync_run *, item *, size_t, ms_err *);
+
+static bool written(const item *it)
+{
+	return importing(it) || it->cat == SYNC_PATH_UPDATED;
+}
+
+/* The duplicate cache also holds the rows of a transaction that rolled
+ * back: reloaded from the database on next use. */
+static void forget_duplicates(sync_run *run)
+{
+	sync_dup_free(run->dups);
+	run->dups = NULL;
+}
+
+/* After a failed group: is the connection still there?  A trivial query
+ * tells.  If not, every later group would fail the same way (an outage
+ * gave 39,800 Failed lines): the run stops.  No reconnect: the locks and
+ * re-checks a batch relies on belong to its session, and a rerun starts
+ * over from the database cleanly, skipping what this run imported. */
+static bool connection_lost(sync_run *run, const char *why)
+{
+	ms_err pe = { 0 };
+	int64_t one;
+	if (db_query_int64(run->s->db, "SELECT 1", &one, &pe) >= 0)
+		return false;
+	run->r->connection_lost = true;
+	ms_str_copy(run->r->lost_reason, sizeof run->r->lost_reason, why);
+	return true;
+}
+
+/* A row the database refused (a constraint, a trigger, a value it cannot
+ * store) must fail its own file, not its neighbours and not on every
+ * rerun: the group is written again one file at a time (until the
+ * connection is lost, if it is: the rest of the group fails with it). */
+static void write_one_by_one(sync_run *run, item *items, size_t n, group_fn fn)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!written(&items[i]))
+			continue;
+		ms_err e = { 0 };
+		items[i].duplicate_of[0] = '\0'; /* found again against what is committed */
+		if (fn(run, &items[i], 1, &e) == 0)
+			continue;
+		forget_duplicates(run);
+		bool lost = connection_lost(run, e.msg);
+		fail_items(&items[i], lost ? n - i : 1, e.msg);
+		if (lost)
+			return;
+	}
+}
+
 /* Write [i, j) as one group; on failure the group's items are failed with
- * the error and the batch goes on with the next group. */
-static void write_group(sync_run *run, item *items, size_t n,
-                        int (*fn)(sync_run *, item *, size_t, ms_err *))
+ * the error and the batch goes on with the next group, unless the
+ * failure was a refused row, which fails its own file only, or the
+ * connection is gone, which stops the run. */
+static void write_group(sync_run *run, item *items, size_t n, group_fn fn)
 {
 	ms_err e = { 0 };
-	if (fn(run, items, n, &e) < 0)
+	size_t k = 0;
+	run->refused = false;
+	if (fn(run, items, n, &e) == 0)
+		return;
+	forget_duplicates(run);
+	for (size_t i = 0; i < n; i++)
+		k += written(&items[i]);
+	if (connection_lost(run, e.msg))
+		fail_items(items, n, e.msg);
+	else if (run->refused && k > 1)
+		write_one_by_one(run, items, n, fn);
+	else
 		fail_items(items, n, e.msg);
 }
 
@@ -381,11 +453,13 @@ static int preview_account(sync_run *run, item *items, size_t n, ms_err *e)
 }
 
 /* Items come sorted by path, so an account's files are contiguous: each
- * run of one target (with items of no target in between) is one group. */
-static void for_each_group(sync_run *run, item *items, size_t n, bool dry_run)
+ * run of one target (with items of no target in between) is one group.
+ * Returns where it stopped: n, or the end of the group that found the
+ * connection lost. */
+static size_t for_each_group(sync_run *run, item *items, size_t n, bool dry_run)
 {
 	size_t i = 0;
-	while (i < n) {
+	while (i < n && !run->r->connection_lost) {
 		int64_t t = target_of(&items[i]);
 		size_t j = i + 1;
 		if (t == 0) {
@@ -398,19 +472,21 @@ static void for_each_group(sync_run *run, item *items, size_t n, bool dry_run)
 			if (t > 0)
 				write_group(run, &items[i], j - i, preview_account);
 		} else {
+			ms_test_hook("write-group"); /* tests: cut the connection between two groups */
 			write_group(run, &items[i], j - i,
 			            t == -1 ? write_queue : t == -2 ? write_path_updates : write_account);
 		}
 		i = j;
 	}
+	return i;
 }
 
-void sync_write_batch(sync_run *run, item *items, size_t n)
+size_t sync_write_batch(sync_run *run, item *items, size_t n)
 {
-	for_each_group(run, items, n, false);
+	return for_each_group(run, items, n, false);
 }
 
-void sync_preview_batch(sync_run *run, item *items, size_t n)
+size_t sync_preview_batch(sync_run *run, item *items, size_t n)
 {
-	for_each_group(run, items, n, true);
+	return for_each_group(run, items, n, true);
 }

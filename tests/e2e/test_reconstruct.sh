@@ -192,7 +192,7 @@ R -n --shard 1/2; s1=$(grep '^user/' "$T_TMP/out" | sort)
 R -n --shard 2/2; s2=$(grep '^user/' "$T_TMP/out" | sort)
 R -n; all=$(grep '^user/' "$T_TMP/out" | sort)
 expect_eq "$(printf '%s\n%s\n' "$s1" "$s2" | grep -v '^$' | sort)" "$all" "--shard: 1/2 and 2/2 together report each account finding exactly once"
-R -n --domain other.example; expect_ok "--domain: no account of that domain, nothing to find"
+R -n --domain other.example; expect_rc 2 "--domain: a domain the store does not have is a usage error (issue 12)"
 R -n --domain example.com; expect_eq "$(grep -c '^user/' "$T_TMP/out")" 6 "--domain: the domain's account findings"
 R -n user/alice@example.com/INBOX/Work; expect_ok "scope: alice's Work folder is clean"
 expect_eq "$(state)" "$before" "several: -n changed nothing"

@@ -139,6 +139,7 @@ if [ "$MSTORE_TEST_BACKEND" != sqlite ]; then
 		echo "note: the run finished before its connection was cut ($partial rows)" >&2
 	else
 		expect_rc 1 "a run whose connection died exits 1"
+		expect_err_contains "connection was lost" "it stops at the lost connection and says so (issue 12)"
 		grep -q "127.0.0.1" "$T_TMP/k.out" "$T_TMP/k.err" || t_fail "the failure does not name the server"
 	fi
 	mst sync --db "$KD" --data "$T_TMP/killed/Data" --no-progress; expect_ok "rerun after the connection died"

@@ -5,8 +5,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "util/escape.h"
 #include "util/str.h"
 #include "util/vec.h"
 
@@ -71,6 +73,39 @@ static void test_strlist(void **state)
 	assert_null(l.v);
 }
 
+/* util/escape.h: what would break a line is escaped, UTF-8 text is not. */
+static void test_escape(void **state)
+{
+	char b[128];
+	assert_true(ms_escape(b, sizeof b, "plain é ü \xe2\x82\xac \xf0\x9f\x98\x80 back\\slash $(x) `y` 'q'"));
+	assert_string_equal(b, "plain é ü \xe2\x82\xac \xf0\x9f\x98\x80 back\\slash $(x) `y` 'q'");
+	assert_true(ms_escape(b, sizeof b, "a\nb\rc\td\x1b[31m\x7f"));
+	assert_string_equal(b, "a\\x0ab\\x0dc\\x09d\\x1b[31m\\x7f");
+	/* invalid UTF-8: stray bytes, a cut sequence, overlong, surrogate, > U+10FFFF, C1 (CSI) */
+	assert_true(ms_escape(b, sizeof b, "\xff\xfe|\xc3|\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xc2\x9b"));
+	assert_string_equal(b, "\\xff\\xfe|\\xc3|\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\xc2\\x9b");
+	/* U+00A0 (first after C1) and U+10FFFF are text */
+	assert_true(ms_escape(b, sizeof b, "\xc2\xa0\xf4\x8f\xbf\xbf"));
+	assert_string_equal(b, "\xc2\xa0\xf4\x8f\xbf\xbf");
+	/* cut before what does not fit, never inside an escape or a character */
+	assert_false(ms_escape(b, 6, "ab\ncd"));
+	assert_string_equal(b, "ab");
+	assert_false(ms_escape(b, 4, "a\xe2\x82\xac"));
+	assert_string_equal(b, "a");
+}
+
+static void test_escape_put(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ms_escape_put(f, "x\ntouch INJ #\xff\xc3\xa9");
+	fclose(f);
+	assert_string_equal(buf, "x\\x0atouch INJ #\\xff\xc3\xa9");
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -78,6 +113,8 @@ int main(void)
 		cmocka_unit_test(test_copy_utf8),
 		cmocka_unit_test(test_printf),
 		cmocka_unit_test(test_strlist),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_escape_put),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
