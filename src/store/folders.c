@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store/sql.h"
 
@@ -48,8 +49,12 @@ int ms_folder_ensure_path(db *d, int64_t account_id, const char *path, char sep,
 		if (len >= sizeof level)
 			return ms_err_set(e, MS_E_USAGE, "folder name longer than %zu bytes in '%s'", sizeof level - 1, path);
 		snprintf(level, sizeof level, "%.*s", (int)len, p);
-		int rc = ms_sql_int(d, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ? AND folderparentid = ?"
-		                    " AND foldername = ?", PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level)), folder, e);
+		/* a first level named INBOX in any case is the INBOX (IMAP's rule) */
+		int rc = parent == -1 && strcasecmp(level, "INBOX") == 0
+		                 ? ms_folder_inbox(d, account_id, now, folder, e) < 0 ? -1 : 1
+		                 : ms_sql_int(d, "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = ?"
+		                              " AND folderparentid = ? AND foldername = ?",
+		                              PARAMS(P_INT(account_id), P_INT(parent), P_TEXT(level)), folder, e);
 		if (rc < 0 || (rc == 0 && insert_folder(d, account_id, parent, level, now, folder, e) < 0))
 			return -1;
 		parent = *folder;

@@ -31,7 +31,8 @@ int ms_folder_create_inbox(db *d, int64_t account_id, time_t now, int64_t *folde
 int ms_folder_inbox(db *d, int64_t account_id, time_t now, int64_t *folder, ms_err *e);
 
 /* Find or create the folder `path` (level names separated by `sep`) below
- * the account's top level, with its parents; new folders are subscribed. */
+ * the account's top level, with its parents; new folders are subscribed.
+ * A first level named INBOX in any case is the account's INBOX. */
 int ms_folder_ensure_path(db *d, int64_t account_id, const char *path, char sep, time_t now, int64_t *folder,
                           ms_err *e);
 

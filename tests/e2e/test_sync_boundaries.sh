@@ -100,6 +100,14 @@ expect_eq "$(cat_of "example.com/place/C8/$(G C8000000 8)")" deferred "a file 29
 S --account place@example.com --settle 300 --now $((t + 300)); expect_ok "settle"
 expect_eq "$(cat_of "example.com/place/C8/$(G C8000000 8)")" imported "a file exactly 300 s old is imported"
 
+# --- two different files with one GUID name in an account: both kept, neither replaced ------------
+mkdir -p "$D/example.com/place/C9" "$D/example.com/place/ZZ"
+msg "example.com/place/C9/$(G C9000000 9)" "From: first@x.org" "Subject: first"
+msg "example.com/place/ZZ/$(G C9000000 9)" "From: second@x.org" "Subject: second"
+S --account place@example.com; expect_ok "one name twice"
+expect_eq "$(grep -rl 'Subject: first' "$D/example.com/place" | wc -l) $(grep -rl 'Subject: second' "$D/example.com/place" | wc -l)" "1 1" "both files are still there"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefrom IN ('first@x.org', 'second@x.org')")" 2 "both imported, each under its own name"
+
 # --- the queue: a local recipient in Cc only; orphans name their cause ---------------------------
 msg "$(G D1000000 1)" "From: out@outside.test" "To: someone@outside.test" "Cc: queue@example.com"
 msg "example.com/ghost/D2/$(G D2000000 2)" "From: a@x.org"

@@ -75,6 +75,17 @@ static void test_ensure_path(void **state)
 	assert_int_equal(ms_sql_int(f->s->db, "SELECT folderparentid FROM hm_imapfolders WHERE folderid = ?",
 	                            PARAMS(P_INT(a)), &parent, &e), 1);
 	assert_true(parent > 0); /* nested under Archive */
+	/* INBOX in any case at the top is the INBOX, never a second one */
+	int64_t sub = 0, n = 0;
+	assert_int_equal(ms_folder_ensure_path(f->s->db, f->acct, "inbox/Sub", '/', 0, &sub, &e), 0);
+	assert_int_equal(ms_sql_int(f->s->db, "SELECT folderparentid FROM hm_imapfolders WHERE folderid = ?",
+	                            PARAMS(P_INT(sub)), &parent, &e), 1);
+	assert_int_equal(parent, f->inbox);
+	assert_int_equal(ms_folder_ensure_path(f->s->db, f->acct, "Inbox", '/', 0, &a, &e), 0);
+	assert_int_equal(a, f->inbox);
+	assert_int_equal(ms_sql_int(f->s->db, "SELECT COUNT(*) FROM hm_imapfolders WHERE folderparentid = -1"
+	                            " AND UPPER(foldername) = 'INBOX'", NO_PARAMS, &n, &e), 1);
+	assert_int_equal(n, 1);
 	char longname[300];
 	memset(longname, 'x', sizeof longname - 1);
 	longname[sizeof longname - 1] = '\0';
