@@ -150,6 +150,16 @@ expect_eq "$(cat "$T_TMP/q/example.com/ghost/D2/$(G D2000000 2)")" keep "the qua
 [ -f "$T_TMP/q/example.com/ghost/D2/$(G D2000000 9)" ] || t_fail "the other orphan was not quarantined"
 t_ok
 
+# --- shards split the queue too: each queue file in exactly one shard ------------------------------
+for n in 1 2 3 4 5 6; do msg "$(G E5000000 "$n")" "From: out@outside.test" "To: queue@example.com"; done
+sum=0
+for k in 1 2 3; do
+	S -n --shard $k/3; expect_ok "dry run of shard $k/3"
+	sum=$((sum + $(jq -r '.summary.queued' "$T_TMP/r.json")))
+done
+expect_eq "$sum" 6 "three shards together would queue each of the 6 queue files once"
+S; expect_ok "queue files imported"
+
 # --- shards: a folder whose name differs in case from its address is in the account's shard -------
 M account add mixed.case@example.com
 msg "Example.COM/Mixed.Case/7A/$(G 7A000000 1)" "From: a@x.org"
