@@ -125,23 +125,24 @@ int ms_folder_owner(db *d, int64_t folder, int64_t *account_id, ms_err *e)
 	                  account_id, e);
 }
 
+typedef struct folder_ctx {
+	int (*fn)(void *ctx, const ms_folder_rec *f);
+	void *ctx;
+} folder_ctx;
+
+static int folder_row(void *c, db_stmt *st)
+{
+	const folder_ctx *x = c;
+	const char *name = db_column_text(st, 3), *created = db_column_text(st, 5);
+	ms_folder_rec f = { .id = db_column_int64(st, 0), .account_id = db_column_int64(st, 1),
+	                    .parent_id = db_column_int64(st, 2), .current_uid = db_column_int64(st, 4),
+	                    .name = name ? name : "", .created = created ? created : "" };
+	return x->fn(x->ctx, &f);
+}
+
 int ms_folders_each(db *d, int (*fn)(void *ctx, const ms_folder_rec *f), void *ctx, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(d, "SELECT folderid, folderaccountid, folderparentid, foldername, foldercurrentuid,"
-	               " foldercreationtime FROM hm_imapfolders", &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW) {
-		const char *name = db_column_text(st, 3), *created = db_column_text(st, 5);
-		ms_folder_rec f = { .id = db_column_int64(st, 0), .account_id = db_column_int64(st, 1),
-		                    .parent_id = db_column_int64(st, 2), .current_uid = db_column_int64(st, 4),
-		                    .name = name ? name : "", .created = created ? created : "" };
-		if (fn(ctx, &f) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	folder_ctx x = { fn, ctx };
+	return ms_sql_each(d, "SELECT folderid, folderaccountid, folderparentid, foldername, foldercurrentuid,"
+	                   " foldercreationtime FROM hm_imapfolders", NO_PARAMS, folder_row, &x, e);
 }

@@ -88,38 +88,39 @@ int ms_messages_insert_queued(db *d, const ms_message_row *row, const ms_recipie
 	return ms_sql_exec(d, "UPDATE hm_messages SET messagelocked = 0 WHERE messageid = ?", PARAMS(P_INT(*id)), NULL, e);
 }
 
+/* The callbacks of the typed iterators below, carried through ms_sql_each. */
+typedef struct each_ctx {
+	int (*name_fn)(void *ctx, int64_t id, const char *filename);
+	int (*size_fn)(void *ctx, const char *filename, int64_t size);
+	void *ctx;
+} each_ctx;
+
+static int name_row(void *c, db_stmt *st)
+{
+	const each_ctx *x = c;
+	return x->name_fn(x->ctx, db_column_int64(st, 0), db_column_text(st, 1));
+}
+
 int ms_messages_each_name(db *d, int64_t after, int (*fn)(void *ctx, int64_t id, const char *filename), void *ctx,
                           ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(d, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
-	                   PARAMS(P_INT(after)), &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW)
-		if (fn(ctx, db_column_int64(st, 0), db_column_text(st, 1)) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	each_ctx x = { .name_fn = fn, .ctx = ctx };
+	return ms_sql_each(d, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
+	                   PARAMS(P_INT(after)), name_row, &x, e);
+}
+
+static int size_row(void *c, db_stmt *st)
+{
+	const each_ctx *x = c;
+	return x->size_fn(x->ctx, db_column_text(st, 0), db_column_int64(st, 1));
 }
 
 int ms_messages_each_of_account(db *d, int64_t account_id,
                                 int (*fn)(void *ctx, const char *filename, int64_t size), void *ctx, ms_err *e)
 {
-	db_stmt *st;
-	if (ms_sql_prepare(d, "SELECT messagefilename, messagesize FROM hm_messages WHERE messageaccountid = ?",
-	                   PARAMS(P_INT(account_id)), &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW)
-		if (fn(ctx, db_column_text(st, 0), db_column_int64(st, 1)) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	each_ctx x = { .size_fn = fn, .ctx = ctx };
+	return ms_sql_each(d, "SELECT messagefilename, messagesize FROM hm_messages WHERE messageaccountid = ?",
+	                   PARAMS(P_INT(account_id)), size_row, &x, e);
 }
 
 int ms_messages_set_filename(db *d, int64_t id, const char *filename, ms_err *e)
@@ -290,26 +291,25 @@ int ms_messages_page_next(db_stmt *st, ms_message_info *m, ms_err *e)
 	return DB_ROW;
 }
 
-/* Run `sql` with the cutoff bound `nbind` times; fn gets columns 0..2. */
+typedef struct row3_ctx {
+	ms_row_fn fn;
+	void *ctx;
+} row3_ctx;
+
+static int row3(void *c, db_stmt *st)
+{
+	const row3_ctx *r = c;
+	const char *text = db_column_text(st, 1);
+	return r->fn(r->ctx, db_column_int64(st, 0), text ? text : "", db_column_int64(st, 2));
+}
+
+/* Run `sql` with the cutoff bound `nbind` (0..2) times; fn gets columns 0..2. */
 static int each_row(db *d, const char *sql, const char *cutoff, int nbind, ms_row_fn fn, void *ctx, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(d, sql, &st, e) < 0)
-		return -1;
-	for (int i = 1; i <= nbind; i++)
-		if (db_bind_text(st, i, cutoff, e) < 0) {
-			db_finalize(st);
-			return -1;
-		}
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW)
-		if (fn(ctx, db_column_int64(st, 0), db_column_text(st, 1) ? db_column_text(st, 1) : "",
-		       db_column_int64(st, 2)) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	assert(nbind >= 0 && nbind <= 2);
+	ms_param p[2] = { P_TEXT(cutoff), P_TEXT(cutoff) };
+	row3_ctx r = { fn, ctx };
+	return ms_sql_each(d, sql, p, (size_t)nbind, row3, &r, e);
 }
 
 int ms_recipients_each_orphan(db *d, ms_row_fn fn, void *ctx, ms_err *e)
@@ -341,25 +341,28 @@ int ms_queue_each_stale_lock(db *d, const char *cutoff, ms_row_fn fn, void *ctx,
 	                cutoff, 2, fn, ctx, e);
 }
 
+typedef struct delivered_ctx {
+	int (*fn)(void *ctx, const char *filename, const char *address, int64_t folder, int64_t flags,
+	          const char *created);
+	void *ctx;
+} delivered_ctx;
+
+static int delivered_row(void *c, db_stmt *st)
+{
+	const delivered_ctx *x = c;
+	return x->fn(x->ctx, db_column_text(st, 0), db_column_text(st, 1), db_column_int64(st, 2), db_column_int64(st, 3),
+	             db_column_text(st, 4));
+}
+
 int ms_messages_each_delivered(db *d,
                                int (*fn)(void *ctx, const char *filename, const char *address, int64_t folder,
                                          int64_t flags, const char *created),
                                void *ctx, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(d, "SELECT m.messagefilename, a.accountaddress, m.messagefolderid, m.messageflags,"
-	               " m.messagecreatetime FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid"
-	               " WHERE m.messagetype = 2", &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW)
-		if (fn(ctx, db_column_text(st, 0), db_column_text(st, 1), db_column_int64(st, 2), db_column_int64(st, 3),
-		       db_column_text(st, 4)) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	delivered_ctx x = { fn, ctx };
+	return ms_sql_each(d, "SELECT m.messagefilename, a.accountaddress, m.messagefolderid, m.messageflags,"
+	                   " m.messagecreatetime FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid"
+	                   " WHERE m.messagetype = 2", NO_PARAMS, delivered_row, &x, e);
 }
 
 static char *dup_text(db_stmt *st, int col, bool *oom)

@@ -30,19 +30,21 @@ int ms_quota_percent(int64_t bytes, int64_t limit_mb)
 	return p > INT_MAX ? INT_MAX : (int)p;
 }
 
+typedef struct group_ctx {
+	int (*fn)(void *ctx, int64_t id, ms_usage u);
+	void *ctx;
+} group_ctx;
+
+static int group_row(void *c, db_stmt *st)
+{
+	const group_ctx *g = c;
+	return g->fn(g->ctx, db_column_int64(st, 0), (ms_usage){ db_column_int64(st, 1), db_column_int64(st, 2) });
+}
+
 static int each_group(db *d, const char *sql, int (*fn)(void *ctx, int64_t id, ms_usage u), void *ctx, ms_err *e)
 {
-	db_stmt *st;
-	if (db_prepare(d, sql, &st, e) < 0)
-		return -1;
-	int rc;
-	while ((rc = db_step(st, e)) == DB_ROW)
-		if (fn(ctx, db_column_int64(st, 0), (ms_usage){ db_column_int64(st, 1), db_column_int64(st, 2) }) < 0) {
-			rc = DB_ERROR;
-			break;
-		}
-	db_finalize(st);
-	return rc == DB_ERROR ? -1 : 0;
+	group_ctx g = { fn, ctx };
+	return ms_sql_each(d, sql, NO_PARAMS, group_row, &g, e);
 }
 
 int ms_quota_each_account(db *d, int (*fn)(void *ctx, int64_t account_id, ms_usage u), void *ctx, ms_err *e)

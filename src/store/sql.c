@@ -53,6 +53,22 @@ int ms_sql_insert(db *d, const char *sql, const char *pk, const ms_param *p, siz
 	return rc == DB_ERROR ? -1 : 0;
 }
 
+int ms_sql_each(db *d, const char *sql, const ms_param *p, size_t n, int (*fn)(void *ctx, db_stmt *row), void *ctx,
+                ms_err *e)
+{
+	db_stmt *st;
+	if (ms_sql_prepare(d, sql, p, n, &st, e) < 0)
+		return -1;
+	int rc;
+	while ((rc = db_step(st, e)) == DB_ROW)
+		if (fn(ctx, st) < 0) {
+			rc = DB_ERROR;
+			break;
+		}
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
 int ms_sql_int(db *d, const char *sql, const ms_param *p, size_t n, int64_t *out, ms_err *e)
 {
 	db_stmt *st;

@@ -33,6 +33,10 @@ int ms_sql_prepare(db *d, const char *sql, const ms_param *p, size_t n, db_stmt 
 int ms_sql_exec(db *d, const char *sql, const ms_param *p, size_t n, int64_t *changes, ms_err *e);
 /* Run an INSERT and return the identity value of column `pk` in *id. */
 int ms_sql_insert(db *d, const char *sql, const char *pk, const ms_param *p, size_t n, int64_t *id, ms_err *e);
+/* Run a query and call fn for each row (the statement positioned on it);
+ * fn returning < 0 stops with that error, its message in e. */
+int ms_sql_each(db *d, const char *sql, const ms_param *p, size_t n, int (*fn)(void *ctx, db_stmt *row), void *ctx,
+                ms_err *e);
 /* First column of the first row as int64: 1 if a row came, 0 if none. */
 int ms_sql_int(db *d, const char *sql, const ms_param *p, size_t n, int64_t *out, ms_err *e);
 
