@@ -54,6 +54,7 @@
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "util/str.h"
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
@@ -350,7 +351,7 @@ static bool valid_box_name(const char *name, char delim)
 static int inbox_spelling(hms_side *s, const char *name, char *out, size_t len, ms_err *e)
 {
 	size_t first = strcspn(name, (char[]){ s->base.delim, '\0' });
-	snprintf(out, len, "%s", name);
+	ms_str_copy(out, len, name); /* the caller checked that it fits */
 	if (first != 5 || strncasecmp(name, "INBOX", 5) != 0)
 		return 0;
 	ms_folder_row *v;

@@ -904,9 +904,9 @@ static void test_symlinks_never_followed(void **state)
 static void test_delimiter_setting(void **state)
 {
 	ms_store *st = raw_store(state);
-	/* hMailServer's setup scripts insert this row; an administrator may change it to '/' */
-	MUST(db_exec(st->db, "INSERT INTO hm_settings (settingname, settingstring, settinginteger)"
-	             " VALUES ('IMAPHierarchyDelimiter', '/', 0)", e_));
+	/* mstore init inserts this row as hMailServer's setup scripts do ('.');
+	 * an administrator may change it to '/' */
+	MUST(db_exec(st->db, "UPDATE hm_settings SET settingstring = '/' WHERE settingname = 'IMAPHierarchyDelimiter'", e_));
 	ms_store_close(st);
 	ms_side *s = side(state);
 	assert_int_equal(s->delim, '/');
