@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/vec.h"
 #include "util/strmap.h"
 #include "util/str.h"
 
@@ -40,15 +41,7 @@ struct ms_directory {
 /* Make room for one more element in a growing array. */
 static int reserve(void **v, size_t n, size_t *cap, size_t size)
 {
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 16;
-	void *nv = realloc(*v, ncap * size);
-	if (!nv)
-		return -1;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	return ms_vec_reserve_(v, cap, n + 1, size);
 }
 
 ms_directory *ms_directory_new(void)

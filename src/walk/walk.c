@@ -8,6 +8,8 @@
  */
 #include "walk/walk.h"
 
+#include "util/vec.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -99,17 +101,11 @@ static bool seen_insert(walker *w, dev_ino k)
 static void push(walker *w, dir_item it)
 {
 	pthread_mutex_lock(&w->mu);
-	if (w->n == w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 256;
-		dir_item *nv = realloc(w->stack, ncap * sizeof *nv);
-		if (!nv) {
-			w->failed_alloc = true;
-			free(it.relpath);
-			pthread_mutex_unlock(&w->mu);
-			return;
-		}
-		w->stack = nv;
-		w->cap = ncap;
+	if (ms_vec_reserve_((void **)&w->stack, &w->cap, w->n + 1, sizeof *w->stack) < 0) {
+		w->failed_alloc = true;
+		free(it.relpath);
+		pthread_mutex_unlock(&w->mu);
+		return;
 	}
 	w->stack[w->n++] = it;
 	pthread_cond_signal(&w->cv);
