@@ -143,6 +143,9 @@ ro_checks() { # ro_checks URL DIR LABEL: what works and what fails on a read-onl
 	expect_rc 1 "$label: reconstruct -n (the new files are unreferenced)"
 	expect_out_contains "unreferenced" "$label: reconstruct -n reports them"
 	mst account list --db "$url"; expect_ok "$label: account list"
+	local acct; acct=$(mst account list --db "$url" --json; t_out | jq -r '.[0].address')
+	mst account delete -n --force "$acct" --db "$url" --data "$dir/Data"; expect_ok "$label: account delete -n (opens read-only)"
+	mst account delete --force "$acct" --db "$url" --data "$dir/Data"; expect_fail "$label: account delete"
 	sync_ --db "$url" --data "$dir/Data"; expect_fail "$label: sync"
 	expect_eq "$(rows "$url")" "$before" "$label: sync wrote nothing"
 	expect_eq "$(t_content_hash "$dir/Data")" "$CONTENT" "$label: no message file changed"
