@@ -77,7 +77,9 @@ lc=$(G c5000000 5 | tr 'A-Z' 'a-z'); lc2=$(G c6000000 6 | tr 'A-Z' 'a-z'); lc3=$
 msg "$P/c5/$lc" "From: a@x.org"
 msg "$P/C6/$lc2" "From: a@x.org"
 msg "$P/$lc3" "From: a@x.org"
+mkdir -p "$D/$P/oo"; msg "$P/oo/loose.eml" "From: a@x.org"   # the "XX" of a name that is no GUID
 S --account place@example.com; expect_ok "places"
+expect_eq "$(cat_of "$P/oo/loose.eml")" moved "a name that is no GUID is given one, even in its own two-letter folder"
 expect_eq "$(cat_of "$P/c5/$lc")" imported "a lower-case GUID name in its lower-case XX folder is in place"
 expect_eq "$(cat_of "$P/C6/$lc2")" moved "a lower-case GUID name in an upper-case XX folder is not"
 [ -f "$D/$P/c6/$lc2" ] || t_fail "the lower-case name was not moved to $P/c6/ (as written)"
