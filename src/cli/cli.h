@@ -142,6 +142,9 @@ void cli_json_file_arg(int argc, char **argv);
  * which cli_domain_option stores in a `const char *` options struct. */
 extern const struct option cli_domain_longopts[];
 bool cli_domain_option(void *opts, int opt, const char *arg);
+/* The option handler of a verb with one flag, numbered
+ * OPT_FIRST_COMMAND_OPTION: it sets the `bool` the options struct is. */
+bool cli_flag_option(void *opts, int opt, const char *arg);
 
 int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -213,15 +213,6 @@ int cmd_account(int argc, char **argv)
 	return cli_dispatch("account", verbs, argc, argv);
 }
 
-static bool inactive_option(void *data, int opt, const char *arg)
-{
-	(void)arg; /* a flag: the option table's signature */
-	if (opt != O_INACTIVE)
-		return false;
-	*(bool *)data = true;
-	return true;
-}
-
 static const struct option alias_longopts[] = {
 	CLI_COMMON_LONGOPTS, { "inactive", no_argument, 0, O_INACTIVE }, { 0, 0, 0, 0 },
 };
@@ -277,7 +268,7 @@ int cmd_alias(int argc, char **argv)
 {
 	static const cli_verb verbs[] = {
 		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = 2, .operands = "expected ADDRESS and TARGET",
-		  .run = alias_add, .longopts = alias_longopts, .option = inactive_option, .opts_size = sizeof(bool) },
+		  .run = alias_add, .longopts = alias_longopts, .option = cli_flag_option, .opts_size = sizeof(bool) },
 		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",
 		  .run = alias_list, .longopts = cli_domain_longopts, .option = cli_domain_option,
 		  .opts_size = sizeof(const char *) },

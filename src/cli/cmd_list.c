@@ -18,15 +18,6 @@ const char help_list[] =
 
 enum { O_DISABLED = OPT_FIRST_COMMAND_OPTION };
 
-static bool disabled_option(void *data, int opt, const char *arg)
-{
-	(void)arg; /* a flag: the option table's signature */
-	if (opt != O_DISABLED)
-		return false;
-	*(bool *)data = true;
-	return true;
-}
-
 static const struct option add_longopts[] = {
 	CLI_COMMON_LONGOPTS, { "disabled", no_argument, 0, O_DISABLED }, { 0, 0, 0, 0 },
 };
@@ -104,7 +95,7 @@ int cmd_list(int argc, char **argv)
 {
 	static const cli_verb verbs[] = {
 		{ .verb = "add", .open = CLI_OPEN_WRITE, .min_args = 1, .max_args = 1, .operands = "expected one list address",
-		  .run = list_add, .longopts = add_longopts, .option = disabled_option, .opts_size = sizeof(bool) },
+		  .run = list_add, .longopts = add_longopts, .option = cli_flag_option, .opts_size = sizeof(bool) },
 		{ .verb = "member", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = -1,
 		  .operands = "expected LIST and at least one ADDRESS", .run = list_member },
 		{ .verb = "list", .open = CLI_OPEN_READ, .max_args = 0, .operands = "no arguments expected",

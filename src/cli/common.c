@@ -254,3 +254,12 @@ bool cli_check_size(const char *bad, char *buf, size_t len)
 		snprintf(buf, len, "'%s' is not a size in MB (a whole number >= 0)", bad);
 	return !bad;
 }
+
+bool cli_flag_option(void *opts, int opt, const char *arg)
+{
+	(void)arg; /* a flag: the option table's signature */
+	if (opt != OPT_FIRST_COMMAND_OPTION)
+		return false;
+	*(bool *)opts = true;
+	return true;
+}
