@@ -54,7 +54,6 @@
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
-#include "util/str.h"
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
@@ -345,48 +344,25 @@ static bool valid_box_name(const char *name, char delim)
 	return levels <= 25;
 }
 
-/* `name` with a first level that is INBOX in another case spelled as the
- * account's INBOX row is (IMAP's rule: INBOX in any case is the INBOX), so
- * "inbox.Later" is created below it, not beside it.  0, or -1 (error). */
-static int inbox_spelling(hms_side *s, const char *name, char *out, size_t len, ms_err *e)
-{
-	size_t first = strcspn(name, (char[]){ s->base.delim, '\0' });
-	ms_str_copy(out, len, name); /* the caller checked that it fits */
-	if (first != 5 || strncasecmp(name, "INBOX", 5) != 0)
-		return 0;
-	ms_folder_row *v;
-	size_t n;
-	if (ms_browse_folders(db_of(s), s->account_id, &v, &n, e) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) /* ordered by id: the lowest, as folders.h picks it */
-		if (v[i].parent_id == -1 && strcasecmp(v[i].name, "INBOX") == 0) {
-			memcpy(out, v[i].name, 5);
-			break;
-		}
-	ms_browse_folders_free(v, n);
-	return 0;
-}
-
 static ms_drv_result hms_create_box(ms_side *base, const char *name_in, ms_err *e)
 {
 	hms_side *s = (hms_side *)base;
-	char name[PATH_LEN];
 	if (base->read_only)
 		return refuse_write(base, e);
-	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= sizeof name) {
+	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= PATH_LEN) {
 		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name_in);
 		return MS_DRV_BOX_BAD;
 	}
-	if (inbox_spelling(s, name_in, name, sizeof name, e) < 0)
-		return MS_DRV_SIDE_BAD;
+	/* ms_folder_ensure_path takes a first level INBOX in any case as the
+	 * INBOX, so "inbox.Later" goes below it, not beside it */
 	int64_t id;
-	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, base->delim, &id, e);
+	int rc = ms_browse_folder_find(db_of(s), s->account_id, name_in, base->delim, &id, e);
 	if (rc != 0) /* it exists, or the database failed */
 		return rc > 0 ? MS_DRV_OK : MS_DRV_SIDE_BAD;
 	db_txn *t;
 	if (db_txn_begin(db_of(s), &t, e) < 0)
 		return MS_DRV_SIDE_BAD;
-	if (ms_folder_ensure_path(db_txn_db(t), s->account_id, name, base->delim, time(NULL), &id, e) < 0) {
+	if (ms_folder_ensure_path(db_txn_db(t), s->account_id, name_in, base->delim, time(NULL), &id, e) < 0) {
 		db_txn_rollback(&t);
 		return e->code == MS_E_USAGE ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
 	}
