@@ -102,11 +102,16 @@ static int read_header(reader *r, int start, header *h)
 		if (l.len == 0)
 			return 0;
 		if ((l.s[0] == ' ' || l.s[0] == '\t') && last && *last) {
-			char *joined;
+			/* unfolded: the line end and the indentation become one space */
+			char *joined, *t;
 			if (asprintf(&joined, "%s %.*s", *last, (int)l.len, l.s) < 0)
 				return oom(r);
+			t = trimmed(joined, strlen(joined));
+			free(joined);
+			if (!t)
+				return oom(r);
 			free(*last);
-			*last = joined;
+			*last = t;
 			continue;
 		}
 		last = NULL;
