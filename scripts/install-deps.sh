@@ -17,9 +17,10 @@ BUILD_PKGS=(build-essential meson ninja-build pkg-config
 # with groff-base), `jq` for --json reports, `sqlite3` to look into a store.
 USE_PKGS=(man-db groff-base jq sqlite3)
 # The test suite only: unit tests (cmocka), throwaway database servers and
-# their clients, the fuzzer (clang), timing in the benchmark.
+# their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
+# channel tests check mstore reads its configuration as mailsync does).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev)
+	clang libclang-rt-14-dev mailsync)
 
 case "${1:-}" in
 --list) printf '%s\n' "${BUILD_PKGS[@]}" "${USE_PKGS[@]}"; exit 0 ;;  # for tests/check-deps.sh

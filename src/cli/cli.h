@@ -28,6 +28,7 @@ typedef struct cli_cmd {
 	const char *summary;
 	int (*run)(int argc, char **argv);
 	const char *help;  /* full help text, printed by `mstore help NAME` */
+	bool own_options;  /* takes none of the common options (channel: mailsync's command line) */
 } cli_cmd;
 
 extern const cli_cmd cli_commands[];
@@ -154,6 +155,7 @@ int cmd_alias(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_reconstruct(int argc, char **argv);
+int cmd_channel(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* Repeated options (--domain, --account) are kept in a util/vec.h

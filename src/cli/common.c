@@ -26,7 +26,7 @@ static void print_command_help(const char *name)
 {
 	const cli_cmd *c = cli_find(name);
 	if (c)
-		printf("%s\n%s", c->help, cli_common_help);
+		printf("%s\n%s", c->help, c->own_options ? "" : cli_common_help);
 }
 
 bool cli_common_option(cli_ctx *ctx, int opt, const char *arg)

@@ -8,19 +8,20 @@
 #include "message/header.h"
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
-	help_alias[], help_list[], help_sync[], help_reconstruct[], help_help[];
+	help_alias[], help_list[], help_sync[], help_reconstruct[], help_channel[], help_help[];
 
 const cli_cmd cli_commands[] = {
-	{ "sync", "import every message file the database does not reference", cmd_sync, help_sync },
-	{ "reconstruct", "check and repair the database and the data directory", cmd_reconstruct, help_reconstruct },
-	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init },
-	{ "info", "show what a store holds", cmd_info, help_info },
-	{ "domain", "add and list domains and domain aliases", cmd_domain, help_domain },
-	{ "account", "add and list accounts", cmd_account, help_account },
-	{ "alias", "add and list address aliases", cmd_alias, help_alias },
-	{ "list", "add and list distribution lists and their members", cmd_list, help_list },
-	{ "help", "show help for mstore or a command", cmd_help, help_help },
-	{ NULL, NULL, NULL, NULL },
+	{ "sync", "import every message file the database does not reference", cmd_sync, help_sync, false },
+	{ "reconstruct", "check and repair the database and the data directory", cmd_reconstruct, help_reconstruct, false },
+	{ "channel", "synchronize mail folders between two stores (mailsync's configuration)", cmd_channel, help_channel, true },
+	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init, false },
+	{ "info", "show what a store holds", cmd_info, help_info, false },
+	{ "domain", "add and list domains and domain aliases", cmd_domain, help_domain, false },
+	{ "account", "add and list accounts", cmd_account, help_account, false },
+	{ "alias", "add and list address aliases", cmd_alias, help_alias, false },
+	{ "list", "add and list distribution lists and their members", cmd_list, help_list, false },
+	{ "help", "show help for mstore or a command", cmd_help, help_help, false },
+	{ NULL, NULL, NULL, NULL, false },
 };
 
 const cli_cmd *cli_find(const char *name)
@@ -64,7 +65,7 @@ int cmd_help(int argc, char **argv)
 		fprintf(stderr, "mstore help: no command '%s'; 'mstore help' lists them\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	printf("%s\n%s", c->help, cli_common_help);
+	printf("%s\n%s", c->help, c->own_options ? "" : cli_common_help);
 	return EXIT_OK;
 }
 

@@ -1,0 +1,569 @@
+/* cmd_channel.c - `mstore channel`: mailsync's command line over mailsync's
+ * configuration (src/channel/config.h).
+ *
+ * Modes, chosen as mailsync chooses them, by what the names are:
+ *   mstore channel STORE            the store's folders (pairing names)
+ *   mstore channel -m STORE         ... and each folder's messages
+ *   mstore channel CHANNEL          synchronize      (the channel engine)
+ *   mstore channel CHANNEL STORE    the diff         (the channel engine)
+ * The last two are wired where run_engine_mode() stands.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "channel/config.h"
+#include "channel/local.h"
+#include "channel/pattern.h"
+#include "cli/cli.h"
+#include "drivers/driver.h"
+#include "util/escape.h"
+#include "util/json.h"
+#include "util/vec.h"
+
+/* The exit codes of this command (mailsync's scripts test 0 and non-0;
+ * mstore's split "not all done" from "could not run"). */
+enum { CH_OK = 0, CH_PARTIAL = 1, CH_FAIL = 2 };
+
+const char help_channel[] =
+	"usage: mstore channel [-f FILE] [-m] [--json [FILE]] STORE\n"
+	"       mstore channel [-f FILE] CHANNEL [STORE]\n"
+	"\n"
+	"Two-way synchronization of mail folders between two stores, a drop-in for\n"
+	"mailsync: the same configuration file, the same names, the same modes.\n"
+	"\n"
+	"Modes (chosen by what the names on the command line are, as mailsync does):\n"
+	"  STORE            list the store's folders: their pairing names (pattern and\n"
+	"                   prefix applied, levels separated by '/'), one a line\n"
+	"  -m STORE         also every message of every folder: UID, flags, internal\n"
+	"                   date (UTC), size, Message-ID, and a mark for a duplicate\n"
+	"                   Message-ID or a message without one (-M: the same)\n"
+	"  CHANNEL          synchronize the channel's two stores\n"
+	"  CHANNEL STORE    what is new on STORE and what was deleted since the last sync\n"
+	"                   (synchronization and the diff come with the channel engine)\n"
+	"\n"
+	"Options:\n"
+	"  -f FILE          the configuration file (default: ~/.config/mstore/channels.conf\n"
+	"                   when it exists, else mailsync's ~/.mailsync; one file, never both)\n"
+	"  -m, -M           list messages too (listing mode)\n"
+	"  --json [FILE]    the listing as JSON, on stdout or into FILE\n"
+	"\n"
+	"Flags in -m listings: D draft, F flagged, R answered, S seen, T deleted, - none.\n"
+	"\n"
+	"Configuration file (mailsync's grammar; mstore's keywords marked +):\n"
+	"  store NAME {\n"
+	"    pat PATTERN      folders to take: * matches anything (deeper levels too),\n"
+	"                     % anything within one level; INBOX in any case\n"
+	"    prefix PREFIX    removed from the start of folder names to pair them\n"
+	"    server {HOST[:PORT][/ssl][/tls][/notls][/novalidate-cert][/user=NAME]}\n"
+	"                     an IMAP store (c-client's syntax); none: a local store\n"
+	"    ref REF          mailsync's LIST reference (kept, passed to the driver)\n"
+	"    passwd SECRET    a password (better: passfile)\n"
+	"  + kind maildir|mbox|hmailserver|imap\n"
+	"  + path DIR        maildir, mbox: the tree; local stores: the base of names\n"
+	"                     (default $HOME, as c-client has it)\n"
+	"  + layout maildir++|verbatim    Maildir folders as .Sub.Folder or Sub/Folder\n"
+	"  + inbox PATH      where INBOX is (local stores: else $MAIL, /var/mail/USER)\n"
+	"  + db URL, data DIR, account ADDRESS    kind hmailserver: an mstore store\n"
+	"  + host NAME, port N, tls implicit|starttls|none, user NAME    kind imap\n"
+	"  + passfile FILE   the password: the first line of FILE\n"
+	"  }\n"
+	"  channel NAME STORE1 STORE2 {\n"
+	"    msinfo FILE      mailsync's state (relative to $HOME): read when switching\n"
+	"                     from mailsync, so nothing is copied again or resurrected\n"
+	"    passwd SECRET    the msinfo mailbox's password (mailsync)\n"
+	"    sizelimit BYTES  messages larger than this are not copied (0: no limit)\n"
+	"  + maxdelete PERCENT    the share of a folder one run may delete (e.g. 20%)\n"
+	"  }\n"
+	"Tokens are separated by white space (newlines mean nothing more); # at the\n"
+	"start of a token comments out the rest of the line; \\x stands for x (My\\ Box).\n"
+	"mstore adds \"quoted tokens\", which may hold spaces or be empty (prefix \"\"):\n"
+	"mailsync would take the quotes literally.  Keywords are case-sensitive; one\n"
+	"given twice: the last counts.  Stores and channels share one namespace.\n"
+	"\n"
+	"A store without server and kind is mailsync's local store: folder names are\n"
+	"paths below its path (default $HOME); each folder is a Maildir (a directory\n"
+	"with cur/, new/, tmp/) or an mbox (a file that is empty or starts with\n"
+	"\"From \"), told apart per folder as c-client does.  Other directories are\n"
+	"levels of the hierarchy; names starting with '.' are not looked at.  A store\n"
+	"with kind and no pat takes every folder (*); a local store without pat takes\n"
+	"none, as in mailsync.\n"
+	"\n"
+	"Differences from mailsync, each with its reason:\n"
+	"  - The whole file is checked before anything runs: a channel naming a store\n"
+	"    that does not exist is an error even when another name is used.\n"
+	"  - A keyword whose value is missing (\"prefix }\") is an error with FILE:LINE;\n"
+	"    mailsync takes the next word as the value.\n"
+	"  - msinfo is optional: mstore keeps its own state; msinfo is read, never\n"
+	"    written.\n"
+	"  - A local store lists its mailboxes only; mailsync (c-client's LIST) lists\n"
+	"    every file and directory the pattern matches and fails on each that is\n"
+	"    no mailbox when it syncs.\n"
+	"  - Errors name FILE:LINE counting from 1; mailsync counts from 0 (its\n"
+	"    \"line 1\" is the second line).\n"
+	"  - Errors exit 2, not 1: 1 means the run left something undone.\n"
+	"\n"
+	"Exit codes: 0 done; 1 something was left undone (a folder that could not be\n"
+	"opened or listed); 2 could not run (bad configuration with FILE:LINE, an\n"
+	"unknown name, a store that cannot be opened).\n";
+
+typedef struct ch_opts {
+	const char *file;
+	bool messages;
+	bool json;
+	const char *json_path;
+} ch_opts;
+
+enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION };
+
+static bool ch_option(void *data, int opt, const char *arg)
+{
+	ch_opts *o = data;
+	switch (opt) {
+	case 'f': o->file = arg; return true;
+	case 'm':
+	case 'M': o->messages = true; return true;
+	case O_JSONFILE: o->json_path = arg; return true;
+	default: return false;
+	}
+}
+
+/* ---- output ------------------------------------------------------------------- */
+
+typedef struct out {
+	FILE *txt;      /* NULL with --json */
+	ms_json j;
+	bool json;
+	int rc;         /* CH_OK or CH_PARTIAL */
+} out;
+
+static void flag_letters(unsigned f, char *buf)
+{
+	char *p = buf;
+	if (f & MS_FLAG_DRAFT) *p++ = 'D';
+	if (f & MS_FLAG_FLAGGED) *p++ = 'F';
+	if (f & MS_FLAG_ANSWERED) *p++ = 'R';
+	if (f & MS_FLAG_SEEN) *p++ = 'S';
+	if (f & MS_FLAG_DELETED) *p++ = 'T';
+	if (p == buf) *p++ = '-';
+	*p = '\0';
+}
+
+static void iso_date(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	if (t == 0 || !gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "-");
+}
+
+/* A folder's trouble: on stderr (and in the JSON), and the run is partial. */
+static void box_error(out *o, const char *store, const char *box, const char *why)
+{
+	fprintf(stderr, "mstore channel: store %s, folder ", store);
+	ms_escape_put(stderr, box);
+	fprintf(stderr, ": ");
+	ms_escape_put(stderr, why);
+	fputc('\n', stderr);
+	if (o->json)
+		ms_json_kv_string(&o->j, "error", why);
+	o->rc = CH_PARTIAL;
+}
+
+/* ---- messages of one box ------------------------------------------------------ */
+
+typedef MS_VEC(ms_msg) msg_vec;
+
+static int cmp_msgid_idx(const void *a, const void *b, void *ctx)
+{
+	const ms_msg *m = ctx;
+	return strcmp(m[*(const size_t *)a].msgid, m[*(const size_t *)b].msgid);
+}
+
+/* dup[i]: the Message-ID of message i is on another message of the box too. */
+static bool *find_duplicates(const msg_vec *v)
+{
+	bool *dup = calloc(v->n ? v->n : 1, sizeof *dup);
+	size_t *idx = malloc((v->n ? v->n : 1) * sizeof *idx);
+	size_t k = 0;
+	if (!dup || !idx) {
+		free(idx);
+		return dup;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i].msgid)
+			idx[k++] = i;
+	qsort_r(idx, k, sizeof *idx, cmp_msgid_idx, v->v);
+	for (size_t i = 1; i < k; i++)
+		if (strcmp(v->v[idx[i]].msgid, v->v[idx[i - 1]].msgid) == 0)
+			dup[idx[i]] = dup[idx[i - 1]] = true;
+	free(idx);
+	return dup;
+}
+
+static void print_msgs(out *o, const msg_vec *v)
+{
+	bool *dup = find_duplicates(v);
+	if (o->json)
+		ms_json_key(&o->j, "messages"), ms_json_begin_array(&o->j);
+	else if (v->n)
+		fprintf(o->txt, "  %-6s %-5s %-20s %10s  %s\n", "UID", "FLAGS", "DATE", "SIZE", "MESSAGE-ID");
+	for (size_t i = 0; i < v->n; i++) {
+		const ms_msg *m = &v->v[i];
+		char fl[8], date[32];
+		flag_letters(m->flags, fl);
+		iso_date(m->internal_date, date, sizeof date);
+		const char *mark = m->result != MS_DRV_OK ? "unreadable"
+		                   : !m->msgid            ? "no Message-ID"
+		                   : dup && dup[i]        ? "duplicate"
+		                                          : NULL;
+		if (o->json) {
+			ms_json_begin_object(&o->j);
+			ms_json_kv_int(&o->j, "uid", m->uid);
+			ms_json_kv_string(&o->j, "flags", fl);
+			ms_json_kv_string(&o->j, "internal_date", m->internal_date ? date : NULL);
+			ms_json_kv_int(&o->j, "size", (int64_t)m->size);
+			ms_json_kv_string(&o->j, "message_id", m->msgid);
+			ms_json_kv_bool(&o->j, "duplicate", dup && dup[i]);
+			ms_json_kv_bool(&o->j, "readable", m->result == MS_DRV_OK);
+			ms_json_end_object(&o->j);
+			continue;
+		}
+		fprintf(o->txt, "  %-6u %-5s %-20s %10llu  ", m->uid, fl, date, (unsigned long long)m->size);
+		if (m->msgid) {
+			fputc('<', o->txt);
+			ms_escape_put(o->txt, m->msgid);
+			fputc('>', o->txt);
+		} else {
+			fputc('-', o->txt);
+		}
+		if (mark && m->msgid)
+			fprintf(o->txt, "  (%s)", mark);
+		else if (mark && m->result != MS_DRV_OK)
+			fprintf(o->txt, "  (%s)", mark);
+		fputc('\n', o->txt);
+	}
+	if (o->json)
+		ms_json_end_array(&o->j);
+	free(dup);
+}
+
+/* Every message of box `name` of the open side, in pages. */
+static void list_box_msgs(out *o, ms_side *s, const char *store, const char *name)
+{
+	ms_err e = { 0 };
+	ms_box *b = NULL;
+	if (s->drv->open_box(s, name, &b, &e) != MS_DRV_OK) {
+		box_error(o, store, name, e.msg);
+		return;
+	}
+	msg_vec all = { 0 };
+	ms_list_req req = { .after_uid = 0, .max = 1000, .want = MS_WANT_MSGID };
+	for (;;) {
+		ms_msg *page = NULL;
+		size_t n = 0;
+		if (s->drv->list_msgs(b, &req, &page, &n, &e) != MS_DRV_OK) {
+			box_error(o, store, name, e.msg);
+			break;
+		}
+		if (n == 0) {
+			free(page);
+			break;
+		}
+		if (ms_vec_reserve(&all, all.n + n) < 0) {
+			ms_msg_list_free(page, n);
+			box_error(o, store, name, "out of memory");
+			break;
+		}
+		memcpy(all.v + all.n, page, n * sizeof *page);
+		all.n += n;
+		req.after_uid = page[n - 1].uid;
+		free(page); /* the strings now belong to `all` */
+	}
+	print_msgs(o, &all);
+	ms_msg_list_free(all.v, all.n);
+	s->drv->close_box(b);
+}
+
+/* ---- the boxes of a store -------------------------------------------------------- */
+
+typedef struct box_row {
+	char *pair;      /* pairing name */
+	char *name;      /* the store's own name (local: the path name) */
+	const char *format;
+	const char *path;
+} box_row;
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(((const box_row *)a)->pair, ((const box_row *)b)->pair);
+}
+
+static void begin_box(out *o, const box_row *r)
+{
+	if (o->json) {
+		ms_json_begin_object(&o->j);
+		ms_json_kv_string(&o->j, "name", r->pair);
+		ms_json_kv_string(&o->j, "store_name", r->name);
+		if (r->format)
+			ms_json_kv_string(&o->j, "format", r->format);
+		return;
+	}
+	ms_escape_put(o->txt, r->pair);
+	fputc('\n', o->txt);
+}
+
+static void end_box(out *o)
+{
+	if (o->json)
+		ms_json_end_object(&o->j);
+}
+
+/* The pairing name of a box, or a warning when it cannot be paired. */
+static char *pairing(out *o, const ms_chan_store *st, const char *name, char delim)
+{
+	char buf[4096];
+	switch (ms_boxname(name, st->prefix, delim, buf, sizeof buf)) {
+	case MS_BOXNAME_OK: return strdup(buf);
+	case MS_BOXNAME_SLASH:
+		box_error(o, st->name, name, "holds '/' on a store whose delimiter is not '/': it cannot be paired");
+		return NULL;
+	case MS_BOXNAME_TOO_LONG: break;
+	}
+	box_error(o, st->name, name, "name too long");
+	return NULL;
+}
+
+/* A folder of a local mailsync store, opened on its own with the driver
+ * of its format: path is the mailbox itself, its box INBOX. */
+static void local_box_msgs(out *o, const ms_chan_store *st, const ms_local_box *lb)
+{
+	const char *kind = ms_local_format_name(lb->format);
+	const ms_side_driver *drv = ms_side_driver_find(kind);
+	if (!drv) {
+		char why[200];
+		snprintf(why, sizeof why, "its format is %s, and this mstore has no %s driver yet", kind, kind);
+		box_error(o, st->name, lb->name, why);
+		return;
+	}
+	ms_side_opt opts[] = { { "kind", kind }, { "path", lb->path }, { "layout", "verbatim" } };
+	ms_side_conf conf = { st->name, opts, sizeof opts / sizeof opts[0], true };
+	ms_side *s = NULL;
+	ms_err e = { 0 };
+	if (drv->open(&conf, &s, &e) != MS_DRV_OK) {
+		box_error(o, st->name, lb->name, e.msg);
+		return;
+	}
+	list_box_msgs(o, s, st->name, "INBOX");
+	drv->close(s);
+}
+
+static int list_local(out *o, const ms_chan_store *st, bool messages)
+{
+	ms_local_list l;
+	ms_err e = { 0 };
+	if (ms_local_list_boxes(st, &l, &e) < 0) {
+		fprintf(stderr, "mstore channel: store %s: %s\n", st->name, e.msg);
+		return CH_FAIL;
+	}
+	if (!st->pat)
+		fprintf(stderr, "mstore channel: store %s has no pat: it selects no folder (as in mailsync)\n", st->name);
+	for (size_t i = 0; i < l.nskipped; i++) {
+		fprintf(stderr, "mstore channel: store %s: ", st->name);
+		ms_escape_put(stderr, l.skipped[i].name);
+		fprintf(stderr, ": not listed: ");
+		ms_escape_put(stderr, l.skipped[i].why);
+		fputc('\n', stderr);
+	}
+	if (o->json)
+		ms_json_key(&o->j, "boxes"), ms_json_begin_array(&o->j);
+	MS_VEC(box_row) rows = { 0 };
+	MS_VEC(size_t) which = { 0 };
+	for (size_t i = 0; i < l.nboxes; i++) {
+		char *pair = pairing(o, st, l.boxes[i].name, '/');
+		box_row r = { pair, l.boxes[i].name, ms_local_format_name(l.boxes[i].format), l.boxes[i].path };
+		if (pair && (ms_vec_push(&rows, r) < 0 || ms_vec_push(&which, i) < 0))
+			free(pair), o->rc = CH_PARTIAL;
+	}
+	/* sorted by pairing name; mailsync's prints its std::map's order, the same */
+	for (size_t i = 0; i < rows.n; i++) {
+		begin_box(o, &rows.v[i]);
+		if (messages)
+			local_box_msgs(o, st, &l.boxes[which.v[i]]);
+		end_box(o);
+		free(rows.v[i].pair);
+	}
+	if (o->json)
+		ms_json_end_array(&o->j);
+	ms_vec_free(&rows);
+	ms_vec_free(&which);
+	ms_local_list_free(&l);
+	return CH_OK;
+}
+
+static int list_driver(out *o, const ms_chan_store *st, bool messages)
+{
+	const ms_side_driver *drv = ms_side_driver_find(st->kind);
+	if (!drv) {
+		fprintf(stderr, "mstore channel: store %s: kind %s is not supported by this mstore yet\n", st->name, st->kind);
+		return CH_FAIL;
+	}
+	ms_side_conf conf;
+	ms_err e = { 0 };
+	if (ms_chan_side_conf(st, true, &conf, &e) < 0) {
+		fprintf(stderr, "mstore channel: %s\n", e.msg);
+		return CH_FAIL;
+	}
+	ms_side *s = NULL;
+	ms_drv_result r = drv->open(&conf, &s, &e);
+	ms_chan_side_conf_free(&conf);
+	if (r != MS_DRV_OK) {
+		fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+		return CH_FAIL;
+	}
+	ms_box_info *boxes = NULL;
+	size_t n = 0;
+	if (drv->list_boxes(s, &boxes, &n, &e) != MS_DRV_OK) {
+		fprintf(stderr, "mstore channel: store %s: cannot list its folders: %s\n", st->name, e.msg);
+		drv->close(s);
+		return CH_FAIL;
+	}
+	const char *pat = st->pat ? st->pat : MS_CHAN_DEFAULT_PAT;
+	MS_VEC(box_row) rows = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if ((boxes[i].attrs & MS_BOX_NOSELECT) || !ms_pat_match(pat, boxes[i].name, s->delim))
+			continue;
+		char *pair = pairing(o, st, boxes[i].name, s->delim);
+		box_row row = { pair, boxes[i].name, NULL, NULL };
+		if (pair && ms_vec_push(&rows, row) < 0)
+			free(pair), o->rc = CH_PARTIAL;
+	}
+	if (rows.n)
+		qsort(rows.v, rows.n, sizeof *rows.v, cmp_row);
+	if (o->json)
+		ms_json_key(&o->j, "boxes"), ms_json_begin_array(&o->j);
+	for (size_t i = 0; i < rows.n; i++) {
+		begin_box(o, &rows.v[i]);
+		if (messages)
+			list_box_msgs(o, s, st->name, rows.v[i].name);
+		end_box(o);
+		free(rows.v[i].pair);
+	}
+	if (o->json)
+		ms_json_end_array(&o->j);
+	ms_vec_free(&rows);
+	ms_box_list_free(boxes, n);
+	drv->close(s);
+	return CH_OK;
+}
+
+static int list_store(const ch_opts *opt, const ms_chan_store *st)
+{
+	out o = { .json = opt->json || opt->json_path };
+	o.txt = o.json ? NULL : stdout; /* --json: the JSON only */
+	FILE *jf = NULL;
+	if (o.json) {
+		jf = opt->json_path && strcmp(opt->json_path, "-") != 0 ? fopen(opt->json_path, "w") : stdout;
+		if (!jf) {
+			fprintf(stderr, "mstore channel: cannot write %s: %m\n", opt->json_path);
+			return CH_FAIL;
+		}
+		ms_json_init(&o.j, jf);
+		ms_json_begin_object(&o.j);
+		ms_json_kv_string(&o.j, "store", st->name);
+		ms_json_kv_string(&o.j, "kind", st->kind ? st->kind : "local");
+	}
+	out *op = &o;
+	int rc = st->kind ? list_driver(op, st, opt->messages) : list_local(op, st, opt->messages);
+	if (o.json) {
+		ms_json_kv_int(&o.j, "exit_code", rc == CH_OK ? o.rc : rc);
+		ms_json_end_object(&o.j);
+		ms_json_finish(&o.j);
+		if (jf != stdout && fclose(jf) != 0) {
+			fprintf(stderr, "mstore channel: cannot write %s: %m\n", opt->json_path);
+			return CH_FAIL;
+		}
+	}
+	return rc == CH_OK ? o.rc : rc;
+}
+
+/* ---- the command ------------------------------------------------------------------ */
+
+/* Synchronization and the diff: the channel engine's (issue 14), wired here. */
+static int run_engine_mode(const ch_opts *o, const ms_chan_config *cfg, const ms_chan_channel *ch,
+                           const ms_chan_store *st)
+{
+	(void)o;
+	(void)cfg;
+	fprintf(stderr, "mstore channel: %s of channel %s%s%s: not in this build yet (the channel engine is to come)\n",
+	        st ? "the diff" : "synchronization", ch->name, st ? " against store " : "", st ? st->name : "");
+	return CH_FAIL;
+}
+
+int cmd_channel(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, 0, OPT_JSON },
+		{ "json-file", required_argument, 0, O_JSONFILE },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "channel" };
+	ch_opts o = { 0 };
+	cli_json_file_arg(argc, argv);
+	int i = cli_parse(&ctx, argc, argv, "hf:mM", longopts, ch_option, &o);
+	o.json = ctx.json;
+	int names = argc - i;
+	const char *only_name[1];
+	if (names == 0 && o.json_path) {
+		/* "--json NAME": the word after --json was the store, not a file */
+		only_name[0] = o.json_path;
+		o.json_path = NULL;
+		o.json = true;
+		argv = (char **)only_name;
+		argc = 1;
+		i = 0;
+		names = 1;
+	}
+	if (names < 1 || names > 2)
+		return cli_usage(&ctx, "expected STORE, CHANNEL or CHANNEL STORE, found %d names", names);
+	char path[4096];
+	ms_err e = { 0 };
+	if (!o.file) {
+		if (ms_chan_config_default_path(path, sizeof path, &e) < 0)
+			return fprintf(stderr, "mstore channel: %s\n", e.msg), CH_FAIL;
+		o.file = path;
+	}
+	ms_chan_config cfg;
+	if (ms_chan_config_read(o.file, &cfg, &e) < 0) {
+		fprintf(stderr, "mstore channel: %s\n", e.msg);
+		return CH_FAIL;
+	}
+	const ms_chan_store *st[2] = { NULL, NULL };
+	const ms_chan_channel *ch = NULL;
+	int nst = 0, nch = 0, rc = CH_FAIL;
+	for (int k = i; k < argc; k++) {
+		const ms_chan_store *s = ms_chan_config_store(&cfg, argv[k]);
+		const ms_chan_channel *c = ms_chan_config_channel(&cfg, argv[k]);
+		if (s)
+			st[nst++] = s;
+		else if (c && !ch)
+			ch = c, nch++;
+		else if (c)
+			nch++;
+		else {
+			fprintf(stderr, "mstore channel: %s has no store or channel named \"%s\"\n", cfg.file, argv[k]);
+			goto done;
+		}
+	}
+	if (nch == 0 && nst == 1)
+		rc = list_store(&o, st[0]);
+	else if (nch == 1 && nst <= 1)
+		rc = run_engine_mode(&o, &cfg, ch, st[0]);
+	else
+		fprintf(stderr, "mstore channel: cannot tell what to do with %d channels and %d stores (STORE, CHANNEL or "
+		        "CHANNEL STORE)\n", nch, nst);
+done:
+	ms_chan_config_free(&cfg);
+	return rc;
+}
