@@ -527,6 +527,20 @@ static void test_local(void **state)
 	ms_local_list_free(&l);
 	ms_chan_config_free(&c);
 
+	/* an absolute pattern: names are absolute paths, the prefix makes them short */
+	snprintf(text, sizeof text, "store s { pat %s/Mail/%% prefix %s/Mail/ }", root, root);
+	assert_int_equal(parse(text, &c, &e), 0);
+	assert_int_equal(ms_local_list_boxes(&c.stores[0], &l, &e), 0);
+	assert_int_equal(l.nboxes, 3);
+	snprintf(p, sizeof p, "%s/Mail/md", root);
+	assert_string_equal(l.boxes[2].name, p);
+	assert_string_equal(l.boxes[2].path, p);
+	char pair[64];
+	assert_int_equal(ms_boxname(l.boxes[2].name, c.stores[0].prefix, '/', pair, sizeof pair), MS_BOXNAME_OK);
+	assert_string_equal(pair, "md");
+	ms_local_list_free(&l);
+	ms_chan_config_free(&c);
+
 	snprintf(text, sizeof text, "store s { path %s/gone pat * }", root);
 	assert_int_equal(parse(text, &c, &e), 0);
 	assert_int_equal(ms_local_list_boxes(&c.stores[0], &l, &e), -1);
