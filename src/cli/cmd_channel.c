@@ -47,7 +47,8 @@ const char help_channel[] =
 	"  -f FILE          the configuration file (default: ~/.config/mstore/channels.conf\n"
 	"                   when it exists, else mailsync's ~/.mailsync; one file, never both)\n"
 	"  -m, -M           list messages too (listing mode)\n"
-	"  --json [FILE]    the listing as JSON, on stdout or into FILE\n"
+	"  --json [FILE]    the listing as JSON, on stdout or into FILE (a FILE that is\n"
+	"                   a name of the configuration is taken for that name)\n"
 	"\n"
 	"Flags in -m listings: D draft, F flagged, R answered, S seen, T deleted, - none.\n"
 	"\n"
@@ -514,18 +515,7 @@ int cmd_channel(int argc, char **argv)
 	int i = cli_parse(&ctx, argc, argv, "hf:mM", longopts, ch_option, &o);
 	o.json = ctx.json;
 	int names = argc - i;
-	const char *only_name[1];
-	if (names == 0 && o.json_path) {
-		/* "--json NAME": the word after --json was the store, not a file */
-		only_name[0] = o.json_path;
-		o.json_path = NULL;
-		o.json = true;
-		argv = (char **)only_name;
-		argc = 1;
-		i = 0;
-		names = 1;
-	}
-	if (names < 1 || names > 2)
+	if (names > 2 || (names == 0 && !o.json_path))
 		return cli_usage(&ctx, "expected STORE, CHANNEL or CHANNEL STORE, found %d names", names);
 	char path[4096];
 	ms_err e = { 0 };
@@ -539,12 +529,27 @@ int cmd_channel(int argc, char **argv)
 		fprintf(stderr, "mstore channel: %s\n", e.msg);
 		return CH_FAIL;
 	}
+	/* "--json WORD": WORD is the file, unless it is a name of the
+	 * configuration (then the JSON goes to stdout) */
+	const char *name[3];
+	int n = 0;
+	if (o.json_path && (ms_chan_config_store(&cfg, o.json_path) || ms_chan_config_channel(&cfg, o.json_path))) {
+		name[n++] = o.json_path;
+		o.json_path = NULL;
+		o.json = true;
+	}
+	for (int k = i; k < argc; k++)
+		name[n++] = argv[k];
 	const ms_chan_store *st[2] = { NULL, NULL };
 	const ms_chan_channel *ch = NULL;
 	int nst = 0, nch = 0, rc = CH_FAIL;
-	for (int k = i; k < argc; k++) {
-		const ms_chan_store *s = ms_chan_config_store(&cfg, argv[k]);
-		const ms_chan_channel *c = ms_chan_config_channel(&cfg, argv[k]);
+	if (n < 1 || n > 2) {
+		cli_usage(&ctx, "expected STORE, CHANNEL or CHANNEL STORE, found %d names", n);
+		goto done;
+	}
+	for (int k = 0; k < n; k++) {
+		const ms_chan_store *s = ms_chan_config_store(&cfg, name[k]);
+		const ms_chan_channel *c = ms_chan_config_channel(&cfg, name[k]);
 		if (s)
 			st[nst++] = s;
 		else if (c && !ch)
@@ -552,7 +557,7 @@ int cmd_channel(int argc, char **argv)
 		else if (c)
 			nch++;
 		else {
-			fprintf(stderr, "mstore channel: %s has no store or channel named \"%s\"\n", cfg.file, argv[k]);
+			fprintf(stderr, "mstore channel: %s has no store or channel named \"%s\"\n", cfg.file, name[k]);
 			goto done;
 		}
 	}
