@@ -36,6 +36,8 @@ struct ms_directory {
 	alias_rec *aliases; size_t naliases, capaliases;
 	list_rec *lists; size_t nlists, caplists;
 	ms_strmap dom_by_name, dom_by_alias, acct_by_addr, alias_by_name, list_by_addr;
+	char **routes; size_t nroutes, caproutes;  /* domain patterns of hm_routes */
+	bool route_stops_catch_all;                /* hMailServer 5.6 and older */
 };
 
 /* Make room for one more element in a growing array. */
@@ -66,6 +68,9 @@ void ms_directory_free(ms_directory *d)
 			free(d->lists[i].members[j]);
 		free(d->lists[i].members);
 	}
+	for (size_t i = 0; i < d->nroutes; i++)
+		free(d->routes[i]);
+	free(d->routes);
 	free(d->doms);
 	free(d->accts);
 	free(d->aliases);
@@ -154,7 +159,59 @@ int ms_directory_add_list_member(ms_directory *d, const char *list, const char *
 	return 0;
 }
 
+int ms_directory_add_route(ms_directory *d, const char *domain_pattern)
+{
+	if (reserve((void **)&d->routes, d->nroutes, &d->caproutes, sizeof *d->routes) < 0)
+		return -1;
+	if (!(d->routes[d->nroutes] = strdup(domain_pattern)))
+		return -1;
+	d->nroutes++;
+	return 0;
+}
+
+void ms_directory_set_schema_version(ms_directory *d, int version)
+{
+	d->route_stops_catch_all = version < MS_ROUTES_KEEP_CATCH_ALL_VERSION;
+}
+
 /* ---- lookups and resolution --------------------------------------------- */
+
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* StringParser::WildcardMatchNoCase: '*' any run, '?' any one character,
+ * the rest literally, ASCII case ignored, the whole string. */
+static bool wildcard_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = s;
+		} else if (*pat && (*pat == '?' || ascii_lower(*pat) == ascii_lower(*s))) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+static bool route_matches(const ms_directory *d, const char *domain)
+{
+	for (size_t i = 0; i < d->nroutes; i++)
+		if (wildcard_match(d->routes[i], domain))
+			return true;
+	return false;
+}
 
 /* The local domain a name means (itself or through a domain alias). */
 static const dom *local_domain(const ms_directory *d, const char *name)
@@ -197,10 +254,10 @@ static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char
 static int resolve(const ms_directory *d, const char *address, const char *original, int depth,
                    ms_recipients *out)
 {
-	if (depth > MS_RESOLVE_MAX_DEPTH)
-		return 0;
+	if (depth >= MS_RESOLVE_MAX_DEPTH)
+		return 0; /* depth 0 is hMailServer's level 1 */
 	const char *at = strrchr(address, '@');
-	if (!at || at == address || !at[1])
+	if (!at || !at[1])
 		return 0;
 	const dom *dm = local_domain(d, at + 1);
 	if (!dm || !dm->active)
@@ -209,8 +266,8 @@ static int resolve(const ms_directory *d, const char *address, const char *origi
 	snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
 	if (dm->plus) {
 		char *cut = strchr(local, dm->plus_char);
-		if (cut && cut != local)
-			*cut = '\0';
+		if (cut)
+			*cut = '\0'; /* at position 0 too: "@dom" */
 	}
 	snprintf(addr, sizeof addr, "%s@%s", local, dm->name);
 	int64_t idx;
@@ -225,6 +282,8 @@ static int resolve(const ms_directory *d, const char *address, const char *origi
 				return -1;
 		return 0;
 	}
+	if (d->route_stops_catch_all && route_matches(d, at + 1))
+		return 0;
 	if (dm->catch_all[0])
 		return resolve(d, dm->catch_all, original, depth + 1, out);
 	return 0;
@@ -297,8 +356,12 @@ static int member_row(ms_directory *d, db_stmt *st)
 {
 	return ms_directory_add_list_member(d, col(st, 0), col(st, 1));
 }
+static int route_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_route(d, col(st, 0));
+}
 
-int ms_directory_load(db *conn, ms_directory **out, ms_err *e)
+int ms_directory_load(db *conn, int schema_version, ms_directory **out, ms_err *e)
 {
 	static const struct { const char *sql; row_fn fn; } steps[] = {
 		{ "SELECT domainid, domainname, domainactive, domainpostmaster, domainuseplusaddressing,"
@@ -310,10 +373,12 @@ int ms_directory_load(db *conn, ms_directory **out, ms_err *e)
 		{ "SELECT l.distributionlistaddress, r.distributionlistrecipientaddress"
 		  " FROM hm_distributionlistsrecipients r JOIN hm_distributionlists l"
 		  " ON l.distributionlistid = r.distributionlistrecipientlistid", member_row },
+		{ "SELECT routedomainname FROM hm_routes", route_row },
 	};
 	ms_directory *d = ms_directory_new();
 	if (!d)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	ms_directory_set_schema_version(d, schema_version);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
 		if (load_rows(conn, d, steps[i].sql, steps[i].fn, e) < 0) {
 			ms_directory_free(d);

@@ -233,7 +233,7 @@ static void test_load_from_store(void **state)
 	assert_int_equal(ms_dlist_member_add(s, "none@on.org", "ann@on.org", &e), 0);
 
 	ms_directory *loaded;
-	assert_int_equal(ms_directory_load(s->db, &loaded, &e), 0);
+	assert_int_equal(ms_directory_load(s->db, s->version, &loaded, &e), 0);
 	ms_directory *saved = dir;
 	dir = loaded;
 	char want[64];
