@@ -9,7 +9,10 @@
  * and GMime's parser reads them from a memory stream, building a MIME
  * object whose header list gives each field's raw and decoded value.  The
  * first Date, Received, Message-ID and Subject fields count; every From, To
- * and Cc field adds its addresses (address.c).
+ * and Cc field adds its addresses (address.c).  The first From, To and CC
+ * field by hMailServer's name rule (select.c) are also kept as text, the
+ * way hMailServer's MIME parser gives them to its address-list parser
+ * (hms_address.c).
  *
  * Threads: g_mime_init() fills process-wide tables (GType registrations,
  * the MIME type registry, charset maps, default options) and is not itself

@@ -10,7 +10,10 @@
  * what was wrong.  Lines of the section that are not header fields are
  * skipped.  Work and memory stay proportional to the section: GMime sees
  * only the fields read here (the first 100 From, To and Cc fields each),
- * and a Subject is decoded from its first 64 KB.
+ * and a Subject is decoded from its first 64 KB.  The first From, To and
+ * CC field are also kept as text, for hMailServer's own address-list
+ * rules (ms_hms_address_each), which is how hMailServer's importer reads
+ * them.
  *
  * Threads: ms_header_global_init() initialises GMime exactly once
  * (pthread_once; g_mime_init() itself is not thread-safe); after it, any
