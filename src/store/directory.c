@@ -213,18 +213,25 @@ static bool route_matches(const ms_directory *d, const char *domain)
 	return false;
 }
 
-/* The local domain a name means (itself or through a domain alias). */
-static const dom *local_domain(const ms_directory *d, const char *name)
+/* The local domain a name means (itself or, *via_alias set, through a
+ * domain alias). */
+static const dom *local_domain(const ms_directory *d, const char *name, bool *via_alias)
 {
 	int64_t idx;
-	if (ms_strmap_get(&d->dom_by_name, name, &idx) || ms_strmap_get(&d->dom_by_alias, name, &idx))
+	*via_alias = false;
+	if (ms_strmap_get(&d->dom_by_name, name, &idx))
 		return &d->doms[idx];
+	if (ms_strmap_get(&d->dom_by_alias, name, &idx)) {
+		*via_alias = true;
+		return &d->doms[idx];
+	}
 	return NULL;
 }
 
 bool ms_directory_is_local_domain(const ms_directory *d, const char *domain)
 {
-	return local_domain(d, domain) != NULL;
+	bool via_alias;
+	return local_domain(d, domain, &via_alias) != NULL;
 }
 
 const ms_dir_account *ms_directory_account(const ms_directory *d, const char *local, const char *domain)
@@ -235,7 +242,7 @@ const ms_dir_account *ms_directory_account(const ms_directory *d, const char *lo
 	return ms_strmap_get(&d->acct_by_addr, addr, &idx) ? &d->accts[idx] : NULL;
 }
 
-static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char *original)
+static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char *address, const char *original)
 {
 	for (size_t i = 0; i < out->n; i++)
 		if (out->v[i].account_id == a->id)
@@ -246,7 +253,7 @@ static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char
 	r->account_id = a->id;
 	/* recipientoriginaladdress is 255 characters: cut a long header
 	 * address on a character boundary (a split one is refused as UTF-8) */
-	ms_str_copy(r->address, sizeof r->address, a->address);
+	ms_str_copy(r->address, sizeof r->address, address);
 	ms_str_copy(r->original, sizeof r->original, original);
 	return 0;
 }
@@ -259,10 +266,11 @@ static int resolve(const ms_directory *d, const char *address, const char *origi
 	const char *at = strrchr(address, '@');
 	if (!at || !at[1])
 		return 0;
-	const dom *dm = local_domain(d, at + 1);
+	bool via_alias;
+	const dom *dm = local_domain(d, at + 1, &via_alias);
 	if (!dm || !dm->active)
 		return 0; /* external (dropped) or inactive domain */
-	char local[256], addr[512];
+	char local[256], addr[512], primary[512];
 	snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
 	if (dm->plus) {
 		char *cut = strchr(local, dm->plus_char);
@@ -270,9 +278,12 @@ static int resolve(const ms_directory *d, const char *address, const char *origi
 			*cut = '\0'; /* at position 0 too: "@dom" */
 	}
 	snprintf(addr, sizeof addr, "%s@%s", local, dm->name);
+	/* hMailServer's recipientaddress: this level's address after domain
+	 * alias and plus addressing, spelt as written (not the account's) */
+	snprintf(primary, sizeof primary, "%s@%s", local, via_alias ? dm->name : at + 1);
 	int64_t idx;
 	if (ms_strmap_get(&d->acct_by_addr, addr, &idx))
-		return d->accts[idx].active ? add_recipient(out, &d->accts[idx], original) : 0;
+		return d->accts[idx].active ? add_recipient(out, &d->accts[idx], primary, original) : 0;
 	if (ms_strmap_get(&d->alias_by_name, addr, &idx))
 		return d->aliases[idx].active ? resolve(d, d->aliases[idx].value, original, depth + 1, out) : 0;
 	if (ms_strmap_get(&d->list_by_addr, addr, &idx)) {

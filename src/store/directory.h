@@ -25,7 +25,10 @@
  *     address's domain, as written before domain aliases, stops the
  *     catch-all: 5.6's parser returns after any matching route, and the
  *     route's own recipient is never local.  5.7 goes on to the
- *     catch-all, so routes change nothing there.
+ *     catch-all, so routes change nothing there;
+ *   - the recipient's address is the one that found the account, after
+ *     domain alias and plus addressing, spelt as that level wrote it
+ *     ("Bob+x@Example.COM" gives "Bob@Example.COM"), not the account's.
  */
 #ifndef MS_DIRECTORY_H
 #define MS_DIRECTORY_H
@@ -78,7 +81,9 @@ bool ms_directory_is_local_domain(const ms_directory *d, const char *domain);
 
 typedef struct ms_recipient {
 	int64_t account_id;
-	char address[256];   /* the account's address */
+	char address[256];   /* hMailServer's recipientaddress: the address that
+	                        found the account, after domain alias and plus
+	                        addressing, spelt as written */
 	char original[256];  /* the address as the header had it */
 } ms_recipient;
 

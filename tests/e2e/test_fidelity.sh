@@ -205,6 +205,7 @@ M domain add p.test --plus-addressing + --catch-all ann@p.test; expect_ok "domai
 for u in ann bob +news; do M account add "$u@p.test"; expect_ok "account $u@p.test"; done
 queue 0A000000-0000-0000-0000-000000000008 'From: x@outside.test\r\nTo: +news@p.test\r\n\r\nbody\r\n'
 queue 0A000000-0000-0000-0000-000000000009 'From: x@outside.test\r\nTo: bob+tag@p.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-00000000000C 'From: x@outside.test\r\nTo: BOB+Tag@P.Test\r\n\r\nbody\r\n'
 mst --db "$URL" --data "$D" sync --settle 0 --queue-only -v; expect_ok "sync the recipient cases"
 expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000001}.eml')" "ann@q.test" "two To fields: only the first counts"
 expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000002}.eml')" "cy@q.test" \
@@ -220,6 +221,8 @@ expect_out_contains "{0A000000-0000-0000-0000-000000000007}.eml: no local recipi
 expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000008}.eml')" "ann@p.test" \
 	"plus char at position 0: the catch-all, not the account '+news'"
 expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000009}.eml')" "bob@p.test" "plus addressing elsewhere cuts the tag"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-00000000000C}.eml')" "BOB@P.Test" \
+	"recipientaddress: the header's spelling after plus addressing, as hMailServer writes it"
 expect_eq "$(q "SELECT r.recipientoriginaladdress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messagefilename = '{0A000000-0000-0000-0000-000000000008}.eml'")" \
 	"+news@p.test" "the original address is the header's"
 

@@ -125,6 +125,23 @@ static void test_dedup_across_addresses(void **state)
 	ms_recipients_free(&r);
 }
 
+/* hMailServer's recipientaddress is the address that found the account,
+ * after domain alias and plus addressing, as written at that level. */
+static void test_recipient_address_spelling(void **state)
+{
+	(void)state;
+	ms_recipients r = { 0 };
+	assert_int_equal(ms_resolve_address(dir, "ALICE+x@Example.COM", &r), 0);
+	assert_int_equal(ms_resolve_address(dir, "Bob@Example.NET", &r), 0);
+	assert_int_equal(ms_resolve_address(dir, "nobody@Catch.ORG", &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.v[0].address, "ALICE@Example.COM");
+	assert_string_equal(r.v[0].original, "ALICE+x@Example.COM");
+	assert_string_equal(r.v[1].address, "Bob@example.com");    /* the domain alias gives the domain's name */
+	assert_string_equal(r.v[2].address, "boss@catch.org");     /* the catch-all as stored */
+	ms_recipients_free(&r);
+}
+
 static void test_account_lookup(void **state)
 {
 	const ms_dir_account *a = ms_directory_account(dir, "Alice", "EXAMPLE.com");
@@ -300,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_domain_alias_and_plus),
 		cmocka_unit_test(test_aliases_lists_catch_all),
 		cmocka_unit_test(test_dedup_across_addresses),
+		cmocka_unit_test(test_recipient_address_spelling),
 		cmocka_unit_test(test_account_lookup),
 		cmocka_unit_test(test_inactive_domain_with_catch_all),
 		cmocka_unit_test(test_plus_addressing_rules),
