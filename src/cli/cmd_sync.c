@@ -18,7 +18,8 @@ const char help_sync[] =
 	"usage: mstore sync [-n] [-v] [--settle SECONDS] [--domain D]... [--account A]...\n"
 	"                   [--shard K/N] [--queue-only] [--json FILE] [--reload-command CMD]\n"
 	"                   [--check-missing] [--hints-from URL] [--skip-duplicates]\n"
-	"                   [--quarantine DIR | --delete-unreferenced] [--create-index]\n\n"
+	"                   [--quarantine DIR | --delete-unreferenced] [--create-index]\n"
+	"                   [--recipients hmailserver|rfc5322]\n\n"
 	"Walk the data directory and make the database reference every message file\n"
 	"(*.eml, *.hma).  Each file ends in exactly one category:\n"
 	"  Skipped       the database references it (the normal case)\n"
@@ -26,7 +27,8 @@ const char help_sync[] =
 	"                unread (Recent), with the folder's next UID\n"
 	"  Queued        in DATA/: added to the delivery queue for its LOCAL recipients\n"
 	"                (To/Cc through domain aliases, plus addressing, aliases, lists,\n"
-	"                catch-all); nothing is ever sent to an external address\n"
+	"                catch-all; see --recipients); nothing is ever sent to an\n"
+	"                external address\n"
 	"  Path updated  a row held the file's full Windows path: rewritten to its name\n"
 	"  Moved         not at its canonical DATA/<domain>/<user>/<XX>/{GUID}.eml place:\n"
 	"                renamed there (atomically, journaled), then imported\n"
@@ -37,9 +39,17 @@ const char help_sync[] =
 	"  Ignored       not a message file\n"
 	"  Failed        with the error\n\n"
 	"The internal date is the first Received header's (years 1981-2039), else the\n"
-	"Date header's, else the file's modification time.  The sender is the first\n"
-	"address of From (cut to 255 bytes, on a character boundary, like a recipient's\n"
-	"original address).  A message whose headers cannot be parsed is imported anyway.\n"
+	"Date header's, else the file's modification time.  The sender (messagefrom)\n"
+	"is what hMailServer's importer writes: the first address of the first From\n"
+	"field, read by hMailServer's address-list rules; \"@\" when that field holds\n"
+	"no usable address (\"From: MAILER-DAEMON\", \"From: a@b (comment)\"), empty\n"
+	"without a From field; cut to 255 bytes on a character boundary, like a\n"
+	"recipient's original address.  A message whose headers cannot be parsed is\n"
+	"imported anyway.  Queue recipients resolve as in hMailServer: at most 25\n"
+	"levels (the header's address, then each alias, list or catch-all); a plus\n"
+	"character first in the local part cuts all of it (\"+x@dom\" is nobody: the\n"
+	"catch-all); on a store of hMailServer 5.6 or older (hm_dbversion below\n"
+	"5700) a route matching the domain stops the catch-all.\n"
 	"Safe on a live server: files younger than --settle are left alone, and every\n"
 	"batch re-checks, under the folder's lock, for rows created meanwhile.  A rerun\n"
 	"after a crash finishes the job without duplicates.  Never deletes a file.\n\n"
@@ -56,6 +66,16 @@ const char help_sync[] =
 	"  --shard K/N            only accounts (and queue files) hashing to K of N; run\n"
 	"                         1/N..N/N in parallel to cover the store exactly once\n"
 	"  --queue-only           only the queue (files in the data directory root)\n"
+	"  --recipients MODE      where a queued file's recipients come from:\n"
+	"                         hmailserver (default) the FIRST To field and the\n"
+	"                         FIRST CC field only, each cut at commas outside\n"
+	"                         quotes, an address taken from <...> or a piece\n"
+	"                         that is one whole address, as hMailServer's\n"
+	"                         synchronizer reads them (so a group's members or an\n"
+	"                         address with a comment after it are not delivered);\n"
+	"                         rfc5322: every To and Cc field, read by an RFC 5322\n"
+	"                         parser, groups expanded: local users may get copies\n"
+	"                         hMailServer would not have delivered\n"
 	"  --threads N            walker and parser threads (default: CPUs)\n"
 	"  --batch N              rows per transaction (default 500)\n"
 	"  --json FILE            write the full report (every file not skipped) as JSON\n"
@@ -99,7 +119,7 @@ const char help_sync[] =
 enum {
 	O_SETTLE = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_QUEUE_ONLY, O_THREADS,
 	O_BATCH, O_JSONFILE, O_NOPROGRESS, O_RELOAD, O_NOW, O_CREATE_INDEX, O_QUARANTINE, O_DELETE, O_SKIP_DUPS, O_HINTS,
-	O_CHECK_MISSING,
+	O_CHECK_MISSING, O_RECIPIENTS,
 };
 
 typedef struct sync_args {
@@ -160,6 +180,11 @@ static bool sync_option(void *data, int opt, const char *arg)
 	case O_DELETE: a->o.delete_unreferenced = true; return true;
 	case O_SKIP_DUPS: a->o.skip_duplicates = true; return true;
 	case O_HINTS: a->o.hints_url = arg; return true;
+	case O_RECIPIENTS:
+		if (!strcmp(arg, "rfc5322")) a->o.all_recipient_fields = true;
+		else if (!strcmp(arg, "hmailserver")) a->o.all_recipient_fields = false;
+		else bad(a, "--recipients takes hmailserver or rfc5322", arg);
+		return true;
 	case O_NOW: /* tests: pin "now" for the settle rule */
 		if (!cli_parse_count(arg, &v)) bad(a, "--now takes epoch seconds", arg);
 		else a->o.now = (time_t)v;
@@ -352,6 +377,7 @@ int cmd_sync(int argc, char **argv)
 		{ "delete-unreferenced", no_argument, 0, O_DELETE },
 		{ "skip-duplicates", no_argument, 0, O_SKIP_DUPS },
 		{ "hints-from", required_argument, 0, O_HINTS },
+		{ "recipients", required_argument, 0, O_RECIPIENTS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "sync" };

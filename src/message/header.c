@@ -9,7 +9,10 @@
  * and GMime's parser reads them from a memory stream, building a MIME
  * object whose header list gives each field's raw and decoded value.  The
  * first Date, Received, Message-ID and Subject fields count; every From, To
- * and Cc field adds its addresses (address.c).
+ * and Cc field adds its addresses (address.c).  The first From, To and CC
+ * field by hMailServer's name rule (select.c) are also kept as text, the
+ * way hMailServer's MIME parser gives them to its address-list parser
+ * (hms_address.c).
  *
  * Threads: g_mime_init() fills process-wide tables (GType registrations,
  * the MIME type registry, charset maps, default options) and is not itself
@@ -22,6 +25,7 @@
  */
 #include "message/message_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -229,6 +233,70 @@ static int take_field(GMimeHeader *h, ms_headers *out, ms_err *e)
 	return 0;
 }
 
+/* ---- the first From, To and Cc, as hMailServer's importer reads them ---- */
+
+/* MimeField::Load and UnfoldField: the value starts after the colon and
+ * its blanks and ends before the field's last line end; every run of line
+ * ends becomes one space, and the blanks after it go. */
+static char *hms_unfolded_value(const char *field, size_t n)
+{
+	const char *colon = memchr(field, ':', n);
+	assert(colon); /* select.c only notes fields with their colon */
+	const char *p = colon + 1, *end = field + n;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (end > p && end[-1] == '\n')
+		end--;
+	if (end > p && end[-1] == '\r')
+		end--;
+	const char *nul = memchr(p, '\0', (size_t)(end - p));
+	if (nul)
+		end = nul; /* a C string there too */
+	char *v = malloc((size_t)(end - p) + 1), *o = v;
+	if (!v)
+		return NULL;
+	bool after_line_end = false;
+	for (; p < end; p++) {
+		if (*p == '\r' || *p == '\n') {
+			if (!after_line_end)
+				*o++ = ' ';
+			after_line_end = true;
+		} else if (!(after_line_end && (*p == ' ' || *p == '\t'))) {
+			after_line_end = false;
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return v;
+}
+
+/* hMailServer then decodes the value's RFC 2047 encoded words (its
+ * FieldCodeAddress); GMime's decoder does that here, and makes raw 8-bit
+ * text UTF-8. */
+static int take_first_field(const ms_selected *sel, int slot, char **dst, ms_err *e)
+{
+	if (!sel->first[slot])
+		return 0;
+	char *raw = hms_unfolded_value(sel->first[slot], sel->first_len[slot]);
+	char *decoded = raw ? g_mime_utils_header_decode_text(ms_gmime_options(), raw) : NULL;
+	*dst = decoded ? ms_utf8_dup(decoded) : NULL;
+	free(raw);
+	g_free(decoded);
+	if (!*dst)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory copying an address field");
+	return 0;
+}
+
+static int take_first_fields(const ms_selected *sel, ms_headers *out, ms_err *e)
+{
+	char **dst[MS_FIRST_N] = { [MS_FIRST_FROM] = &out->first_from, [MS_FIRST_TO] = &out->first_to,
+	                          [MS_FIRST_CC] = &out->first_cc };
+	for (int slot = 0; slot < MS_FIRST_N; slot++)
+		if (take_first_field(sel, slot, dst[slot], e) < 0)
+			return -1;
+	return 0;
+}
+
 /* ---- GMime ---------------------------------------------------------------------- */
 
 /* Hand the selected fields to GMime's parser, as a MIME part rather than a
@@ -278,6 +346,8 @@ static int parse_section(const char *sect, size_t len, unsigned flags, ms_header
 	if (sel.fields == 0)
 		out->flags |= MS_HDR_BINARY;
 	int rc = take_fields(&sel, out, e);
+	if (rc == 0)
+		rc = take_first_fields(&sel, out, e);
 	free(sel.buf);
 	if (rc < 0)
 		ms_headers_free(out);
@@ -409,6 +479,8 @@ void ms_headers_free(ms_headers *h)
 	ms_address_list_free(&h->cc);
 	free(h->message_id);
 	free(h->subject);
-	h->message_id = NULL;
-	h->subject = NULL;
+	free(h->first_from);
+	free(h->first_to);
+	free(h->first_cc);
+	h->message_id = h->subject = h->first_from = h->first_to = h->first_cc = NULL;
 }

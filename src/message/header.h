@@ -10,7 +10,10 @@
  * what was wrong.  Lines of the section that are not header fields are
  * skipped.  Work and memory stay proportional to the section: GMime sees
  * only the fields read here (the first 100 From, To and Cc fields each),
- * and a Subject is decoded from its first 64 KB.
+ * and a Subject is decoded from its first 64 KB.  The first From, To and
+ * CC field are also kept as text, for hMailServer's own address-list
+ * rules (ms_hms_address_each), which is how hMailServer's importer reads
+ * them.
  *
  * Threads: ms_header_global_init() initialises GMime exactly once
  * (pthread_once; g_mime_init() itself is not thread-safe); after it, any
@@ -63,6 +66,15 @@ typedef struct ms_headers {
 	bool date_valid;
 	time_t received;
 	bool received_valid;
+	/* The FIRST From, To and CC field as hMailServer's importer reads
+	 * them (MessageData::GetFrom/GetTo/GetCC): the first field whose name
+	 * is exactly that (any case, no blank before the colon), its value
+	 * without leading blanks, unfolded, RFC 2047-decoded, valid UTF-8.
+	 * NULL when there is no such field.  Read them with
+	 * ms_hms_address_each. */
+	char *first_from;
+	char *first_to;
+	char *first_cc;
 	char *message_id;  /* without angle brackets; NULL if none */
 	char *subject;     /* RFC 2047-decoded, UTF-8; NULL if none */
 	unsigned flags;    /* MS_HDR_* */
@@ -97,5 +109,22 @@ void ms_headers_free(ms_headers *h);
  * on out-of-memory. */
 int ms_address_list_parse(const char *value, ms_address_list *out, ms_err *e);
 void ms_address_list_free(ms_address_list *l);
+
+/* An address list read as hMailServer's AddresslistParser reads it
+ * (hms_address.c): the value is cut at every comma outside double quotes
+ * (no groups, no comments), and each piece gives one entry
+ * "mailbox@domain": the text within its first <...>, else the piece's
+ * name if that is a valid address by hMailServer's rule, else nothing,
+ * which is the entry "@".  A piece never is dropped.  `each` gets every
+ * entry in order and returns 0 to go on, 1 to stop, -1 to fail (with
+ * `e` set).  Returns 0, or -1 if `each` failed or memory ran out.  NULL
+ * or "" has no entry. */
+typedef int (*ms_hms_address_fn)(void *ctx, const char *address, ms_err *e);
+int ms_hms_address_each(const char *value, ms_hms_address_fn each, void *ctx, ms_err *e);
+/* The first entry of `value` as above, cut to `size` on a character
+ * boundary: hMailServer's messagefrom ("@" when the From field holds no
+ * usable address).  Returns 1 with it in `out`, 0 when there is none
+ * (`out` is ""), -1 on out-of-memory. */
+int ms_hms_first_address(const char *value, char *out, size_t size, ms_err *e);
 
 #endif

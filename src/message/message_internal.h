@@ -19,10 +19,17 @@ int ms_address_list_append_raw(ms_address_list *l, const char *raw, ms_err *e);
 
 /* The fields of a header section that mstore reads, one after the other
  * and ended by an empty line, ready for GMime (select.c). */
+enum { MS_FIRST_FROM, MS_FIRST_TO, MS_FIRST_CC, MS_FIRST_N };
 typedef struct ms_selected {
 	char *buf;      /* malloc'ed */
 	size_t len;
 	size_t fields;  /* header fields in the whole section, selected or not */
+	/* The first From, To and Cc field by hMailServer's rule (the name
+	 * exactly, any case, no blank before the colon), whole (name, value,
+	 * continuation lines and line end), pointing into the section; NULL
+	 * when there is none. */
+	const char *first[MS_FIRST_N];
+	size_t first_len[MS_FIRST_N];
 } ms_selected;
 int ms_select_fields(const char *sect, size_t len, ms_selected *out, ms_err *e);
 

@@ -91,6 +91,20 @@ static field_kind classify(const char *p, size_t len)
 	return F_OTHER;
 }
 
+/* hMailServer's MimeHeader::FindField compares the whole name before the
+ * colon, so "To :" is not its To field (GMime's rule above takes it). */
+static void note_first(ms_selected *out, field_kind k, const char *p, size_t n)
+{
+	int slot = k == F_FROM ? MS_FIRST_FROM : k == F_TO ? MS_FIRST_TO : k == F_CC ? MS_FIRST_CC : -1;
+	if (slot < 0 || out->first[slot])
+		return;
+	size_t name_len = strlen(kinds[k].name);
+	if (n > name_len && p[name_len] == ':') {
+		out->first[slot] = p;
+		out->first_len[slot] = n;
+	}
+}
+
 static void append(ms_selected *out, const char *p, size_t n)
 {
 	memcpy(out->buf + out->len, p, n);
@@ -110,6 +124,7 @@ int ms_select_fields(const char *sect, size_t len, ms_selected *out, ms_err *e)
 		field_kind k = classify(p, n);
 		if (k != F_INVALID)
 			out->fields++;
+		note_first(out, k, p, n);
 		if (k > F_OTHER && taken[k] < kinds[k].keep) {
 			taken[k]++;
 			append(out, p, n);

@@ -36,6 +36,8 @@ struct ms_directory {
 	alias_rec *aliases; size_t naliases, capaliases;
 	list_rec *lists; size_t nlists, caplists;
 	ms_strmap dom_by_name, dom_by_alias, acct_by_addr, alias_by_name, list_by_addr;
+	char **routes; size_t nroutes, caproutes;  /* domain patterns of hm_routes */
+	bool route_stops_catch_all;                /* hMailServer 5.6 and older */
 };
 
 /* Make room for one more element in a growing array. */
@@ -66,6 +68,9 @@ void ms_directory_free(ms_directory *d)
 			free(d->lists[i].members[j]);
 		free(d->lists[i].members);
 	}
+	for (size_t i = 0; i < d->nroutes; i++)
+		free(d->routes[i]);
+	free(d->routes);
 	free(d->doms);
 	free(d->accts);
 	free(d->aliases);
@@ -154,20 +159,79 @@ int ms_directory_add_list_member(ms_directory *d, const char *list, const char *
 	return 0;
 }
 
+int ms_directory_add_route(ms_directory *d, const char *domain_pattern)
+{
+	if (reserve((void **)&d->routes, d->nroutes, &d->caproutes, sizeof *d->routes) < 0)
+		return -1;
+	if (!(d->routes[d->nroutes] = strdup(domain_pattern)))
+		return -1;
+	d->nroutes++;
+	return 0;
+}
+
+void ms_directory_set_schema_version(ms_directory *d, int version)
+{
+	d->route_stops_catch_all = version < MS_ROUTES_KEEP_CATCH_ALL_VERSION;
+}
+
 /* ---- lookups and resolution --------------------------------------------- */
 
-/* The local domain a name means (itself or through a domain alias). */
-static const dom *local_domain(const ms_directory *d, const char *name)
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* StringParser::WildcardMatchNoCase: '*' any run, '?' any one character,
+ * the rest literally, ASCII case ignored, the whole string. */
+static bool wildcard_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '*') {
+			star = pat++;
+			resume = s;
+		} else if (*pat && (*pat == '?' || ascii_lower(*pat) == ascii_lower(*s))) {
+			pat++;
+			s++;
+		} else if (star) {
+			pat = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return *pat == '\0';
+}
+
+static bool route_matches(const ms_directory *d, const char *domain)
+{
+	for (size_t i = 0; i < d->nroutes; i++)
+		if (wildcard_match(d->routes[i], domain))
+			return true;
+	return false;
+}
+
+/* The local domain a name means (itself or, *via_alias set, through a
+ * domain alias). */
+static const dom *local_domain(const ms_directory *d, const char *name, bool *via_alias)
 {
 	int64_t idx;
-	if (ms_strmap_get(&d->dom_by_name, name, &idx) || ms_strmap_get(&d->dom_by_alias, name, &idx))
+	*via_alias = false;
+	if (ms_strmap_get(&d->dom_by_name, name, &idx))
 		return &d->doms[idx];
+	if (ms_strmap_get(&d->dom_by_alias, name, &idx)) {
+		*via_alias = true;
+		return &d->doms[idx];
+	}
 	return NULL;
 }
 
 bool ms_directory_is_local_domain(const ms_directory *d, const char *domain)
 {
-	return local_domain(d, domain) != NULL;
+	bool via_alias;
+	return local_domain(d, domain, &via_alias) != NULL;
 }
 
 const ms_dir_account *ms_directory_account(const ms_directory *d, const char *local, const char *domain)
@@ -178,7 +242,7 @@ const ms_dir_account *ms_directory_account(const ms_directory *d, const char *lo
 	return ms_strmap_get(&d->acct_by_addr, addr, &idx) ? &d->accts[idx] : NULL;
 }
 
-static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char *original)
+static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char *address, const char *original)
 {
 	for (size_t i = 0; i < out->n; i++)
 		if (out->v[i].account_id == a->id)
@@ -189,7 +253,7 @@ static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char
 	r->account_id = a->id;
 	/* recipientoriginaladdress is 255 characters: cut a long header
 	 * address on a character boundary (a split one is refused as UTF-8) */
-	ms_str_copy(r->address, sizeof r->address, a->address);
+	ms_str_copy(r->address, sizeof r->address, address);
 	ms_str_copy(r->original, sizeof r->original, original);
 	return 0;
 }
@@ -197,25 +261,29 @@ static int add_recipient(ms_recipients *out, const ms_dir_account *a, const char
 static int resolve(const ms_directory *d, const char *address, const char *original, int depth,
                    ms_recipients *out)
 {
-	if (depth > MS_RESOLVE_MAX_DEPTH)
-		return 0;
+	if (depth >= MS_RESOLVE_MAX_DEPTH)
+		return 0; /* depth 0 is hMailServer's level 1 */
 	const char *at = strrchr(address, '@');
-	if (!at || at == address || !at[1])
+	if (!at || !at[1])
 		return 0;
-	const dom *dm = local_domain(d, at + 1);
+	bool via_alias;
+	const dom *dm = local_domain(d, at + 1, &via_alias);
 	if (!dm || !dm->active)
 		return 0; /* external (dropped) or inactive domain */
-	char local[256], addr[512];
+	char local[256], addr[512], primary[512];
 	snprintf(local, sizeof local, "%.*s", (int)(at - address), address);
 	if (dm->plus) {
 		char *cut = strchr(local, dm->plus_char);
-		if (cut && cut != local)
-			*cut = '\0';
+		if (cut)
+			*cut = '\0'; /* at position 0 too: "@dom" */
 	}
 	snprintf(addr, sizeof addr, "%s@%s", local, dm->name);
+	/* hMailServer's recipientaddress: this level's address after domain
+	 * alias and plus addressing, spelt as written (not the account's) */
+	snprintf(primary, sizeof primary, "%s@%s", local, via_alias ? dm->name : at + 1);
 	int64_t idx;
 	if (ms_strmap_get(&d->acct_by_addr, addr, &idx))
-		return d->accts[idx].active ? add_recipient(out, &d->accts[idx], original) : 0;
+		return d->accts[idx].active ? add_recipient(out, &d->accts[idx], primary, original) : 0;
 	if (ms_strmap_get(&d->alias_by_name, addr, &idx))
 		return d->aliases[idx].active ? resolve(d, d->aliases[idx].value, original, depth + 1, out) : 0;
 	if (ms_strmap_get(&d->list_by_addr, addr, &idx)) {
@@ -225,6 +293,8 @@ static int resolve(const ms_directory *d, const char *address, const char *origi
 				return -1;
 		return 0;
 	}
+	if (d->route_stops_catch_all && route_matches(d, at + 1))
+		return 0;
 	if (dm->catch_all[0])
 		return resolve(d, dm->catch_all, original, depth + 1, out);
 	return 0;
@@ -297,8 +367,12 @@ static int member_row(ms_directory *d, db_stmt *st)
 {
 	return ms_directory_add_list_member(d, col(st, 0), col(st, 1));
 }
+static int route_row(ms_directory *d, db_stmt *st)
+{
+	return ms_directory_add_route(d, col(st, 0));
+}
 
-int ms_directory_load(db *conn, ms_directory **out, ms_err *e)
+int ms_directory_load(db *conn, int schema_version, ms_directory **out, ms_err *e)
 {
 	static const struct { const char *sql; row_fn fn; } steps[] = {
 		{ "SELECT domainid, domainname, domainactive, domainpostmaster, domainuseplusaddressing,"
@@ -310,10 +384,12 @@ int ms_directory_load(db *conn, ms_directory **out, ms_err *e)
 		{ "SELECT l.distributionlistaddress, r.distributionlistrecipientaddress"
 		  " FROM hm_distributionlistsrecipients r JOIN hm_distributionlists l"
 		  " ON l.distributionlistid = r.distributionlistrecipientlistid", member_row },
+		{ "SELECT routedomainname FROM hm_routes", route_row },
 	};
 	ms_directory *d = ms_directory_new();
 	if (!d)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	ms_directory_set_schema_version(d, schema_version);
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
 		if (load_rows(conn, d, steps[i].sql, steps[i].fn, e) < 0) {
 			ms_directory_free(d);

@@ -57,11 +57,14 @@ static void fill_from_headers(item *it, const ms_headers *h)
 	else if (h->date_valid && plausible(h->date))
 		when = h->date;
 	ms_sql_time(when, it->created);
-	/* messagefrom is 255 characters: a longer address (any outside sender
-	 * can write one) is cut on a character boundary, or PostgreSQL and
-	 * MariaDB refuse the row as invalid UTF-8 */
-	if (h->from.n > 0)
-		ms_str_copy(it->from, sizeof it->from, h->from.v[0].addr);
+	/* hMailServer's messagefrom: the first entry of the first From field
+	 * as its AddresslistParser reads it, "@" when that holds no usable
+	 * address, '' without a From field.  The column is 255 characters: a
+	 * longer address (any outside sender can write one) is cut on a
+	 * character boundary, or PostgreSQL and MariaDB refuse the row as
+	 * invalid UTF-8.  Only out-of-memory fails, and leaves it ''. */
+	ms_err ignored = { 0 };
+	ms_hms_first_address(h->first_from, it->from, sizeof it->from, &ignored);
 	it->unparsable = (h->flags & (MS_HDR_BINARY | MS_HDR_NO_SEPARATOR)) != 0 ||
 	                 (h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid);
 }
@@ -109,15 +112,47 @@ static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 	    it->hint ? ", folder and flags from the hint database" : "", "");
 }
 
+typedef struct resolve_ctx {
+	const ms_directory *dir;
+	ms_recipients *rcpt;
+} resolve_ctx;
+
+static int resolve_one(void *ctx, const char *address, ms_err *e)
+{
+	resolve_ctx *r = ctx;
+	if (ms_resolve_address(r->dir, address, r->rcpt) < 0)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory resolving recipients");
+	return 0;
+}
+
+/* The local recipients of a queued file.  hMailServer's importer reads the
+ * first To field, then the first CC field, with its own address-list
+ * parser (no groups); --recipients rfc5322 reads every To and Cc field
+ * with GMime's RFC 5322 parser, groups expanded. */
+static int queue_recipients(sync_run *run, item *it, const ms_headers *h)
+{
+	if (run->o->all_recipient_fields) {
+		const ms_address_list *lists[] = { &h->to, &h->cc };
+		for (size_t l = 0; l < 2; l++)
+			for (size_t i = 0; i < lists[l]->n; i++)
+				if (ms_resolve_address(run->dir, lists[l]->v[i].addr, &it->rcpt) < 0)
+					return -1;
+		return 0;
+	}
+	resolve_ctx r = { run->dir, &it->rcpt };
+	ms_err e = { 0 };
+	if (ms_hms_address_each(h->first_to, resolve_one, &r, &e) < 0 ||
+	    ms_hms_address_each(h->first_cc, resolve_one, &r, &e) < 0)
+		return -1;
+	return 0;
+}
+
 static void analyze_queue(sync_run *run, item *it, const ms_headers *h)
 {
-	const ms_address_list *lists[] = { &h->to, &h->cc };
-	for (size_t l = 0; l < 2; l++)
-		for (size_t i = 0; i < lists[l]->n; i++)
-			if (ms_resolve_address(run->dir, lists[l]->v[i].addr, &it->rcpt) < 0) {
-				set(it, SYNC_FAILED, "out of memory resolving recipients");
-				return;
-			}
+	if (queue_recipients(run, it, h) < 0) {
+		set(it, SYNC_FAILED, "out of memory resolving recipients");
+		return;
+	}
 	if (it->rcpt.n == 0) {
 		set(it, SYNC_NOT_IMPORTED, "no local recipients in To/Cc");
 		return;

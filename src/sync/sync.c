@@ -227,7 +227,7 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	}
 	if (sync_report_open(&run, e) < 0)
 		goto out;
-	if ((!o->dry_run && sync_journal_recover(&run, e) < 0) || ms_directory_load(s->db, &run.dir, e) < 0 ||
+	if ((!o->dry_run && sync_journal_recover(&run, e) < 0) || ms_directory_load(s->db, s->version, &run.dir, e) < 0 ||
 	    load_refs(&run, e) < 0)
 		goto out_report;
 	r->refset_bytes = ms_refset_bytes(run.refs);

@@ -55,6 +55,10 @@ typedef struct ms_sync_opts {
 	bool skip_duplicates;      /* do not import byte-identical copies */
 	const char *hints_url;     /* --hints-from: an older copy of the database */
 	const char *hints_password;
+	/* Queue files: recipients from every To and Cc field, RFC 5322 groups
+	 * expanded (--recipients rfc5322), instead of hMailServer's first To
+	 * and first CC field read by its own parser (the default). */
+	bool all_recipient_fields;
 } ms_sync_opts;
 
 typedef struct ms_sync_report {

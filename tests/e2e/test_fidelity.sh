@@ -4,6 +4,10 @@
 #  - init: every default row, compared with tests/fidelity/init-rows.tsv
 #  - object commands: hMailServer's validation and domain limits
 #  - queue imports: messageflags 32 (Recent), as on every new row
+#  - queue recipients as hMailServer's importer finds them (first To and
+#    first CC field, its address-list parser, 25 levels, plus char at
+#    position 0, routes on a 5.6 store) and messagefrom ("@" when From has
+#    no usable address)
 . "$MSTORE_SRC/tests/lib/common.sh"
 . "$MSTORE_SRC/tests/fidelity/dump.sh"
 t_need_server
@@ -169,5 +173,117 @@ expect_eq "$(q "SELECT r.recipientaddress FROM hm_messagerecipients r JOIN hm_me
 	"ann@xn--bcher-kva.test" "To: in ACE form reaches the account of the IDN domain"
 expect_out_contains "{1D200000-0000-0000-0000-000000000002}.eml: no local recipients" \
 	"To: in Unicode form is not local, as in hMailServer"
+
+
+# --- queue recipients as hMailServer's importer finds them -------------------
+# MailImporter::Import reads the FIRST To and the FIRST CC field with
+# AddresslistParser (cut at unquoted commas, no groups) and resolves each
+# entry with RecipientParser (lRecurse 1..25, PlusAddressing).
+rcpts() { # the recipient addresses of the row of file $1, sorted, comma-joined
+	q "SELECT r.recipientaddress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messagefilename = '$1' ORDER BY r.recipientaddress" |
+		paste -sd, -
+}
+queue() { printf '%b' "$2" >"$D/{$1}.eml"; }
+M domain add q.test; expect_ok "domain for the recipient tests"
+for u in ann bob cy end; do M account add "$u@q.test"; expect_ok "account $u@q.test"; done
+queue 0A000000-0000-0000-0000-000000000001 'From: x@outside.test\r\nTo: ann@q.test\r\nTo: bob@q.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000002 'From: x@outside.test\r\nTo: Team: ann@q.test, bob@q.test;\r\nCc: cy@q.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000003 'From: x@outside.test\r\nTo: ann@q.test\r\nCc: "B" <bob@q.test>\r\nCc: cy@q.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000004 'From: x@outside.test\r\nTo: Team: ann@q.test, bob@q.test;\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000005 'From: x@outside.test\r\nTo: ann@q.test (Ann), <bob@q.test>\r\n\r\nbody\r\n'
+# Depth: a0 -> a1 -> ... -> a24 -> end@q.test.  To: a1 reaches the account
+# at level 25 (delivered); To: a0 at level 26 (hMailServer stops there).
+for i in $(seq 0 24); do
+	if [ "$i" = 24 ]; then target=end@q.test; else target="a$((i + 1))@q.test"; fi
+	M alias add "a$i@q.test" "$target"; [ "$T_RC" = 0 ] || t_fail "alias a$i@q.test: $(t_errout)"
+done
+queue 0A000000-0000-0000-0000-000000000006 'From: x@outside.test\r\nTo: a1@q.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000007 'From: x@outside.test\r\nTo: a0@q.test\r\n\r\nbody\r\n'
+# Plus addressing: a plus character at position 0 cuts the whole local part
+# ("@p.test": nobody), so the catch-all gets it, not the account "+news".
+M domain add p.test --plus-addressing + --catch-all ann@p.test; expect_ok "domain with plus addressing and a catch-all"
+for u in ann bob +news; do M account add "$u@p.test"; expect_ok "account $u@p.test"; done
+queue 0A000000-0000-0000-0000-000000000008 'From: x@outside.test\r\nTo: +news@p.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-000000000009 'From: x@outside.test\r\nTo: bob+tag@p.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-00000000000C 'From: x@outside.test\r\nTo: BOB+Tag@P.Test\r\n\r\nbody\r\n'
+mst --db "$URL" --data "$D" sync --settle 0 --queue-only -v; expect_ok "sync the recipient cases"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000001}.eml')" "ann@q.test" "two To fields: only the first counts"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000002}.eml')" "cy@q.test" \
+	"a group's members are no addresses to hMailServer; the Cc still counts"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000003}.eml')" "ann@q.test,bob@q.test" \
+	"To and the first Cc field, not the second"
+expect_out_contains "{0A000000-0000-0000-0000-000000000004}.eml: no local recipients" "a group alone delivers nothing"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000005}.eml')" "bob@q.test" \
+	"an address with a comment after it is no address to hMailServer"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000006}.eml')" "end@q.test" "24 aliases: the account is level 25"
+expect_out_contains "{0A000000-0000-0000-0000-000000000007}.eml: no local recipients" \
+	"25 aliases: the account would be level 26, past hMailServer's limit"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000008}.eml')" "ann@p.test" \
+	"plus char at position 0: the catch-all, not the account '+news'"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-000000000009}.eml')" "bob@p.test" "plus addressing elsewhere cuts the tag"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-00000000000C}.eml')" "BOB@P.Test" \
+	"recipientaddress: the header's spelling after plus addressing, as hMailServer writes it"
+expect_eq "$(q "SELECT r.recipientoriginaladdress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messagefilename = '{0A000000-0000-0000-0000-000000000008}.eml'")" \
+	"+news@p.test" "the original address is the header's"
+
+# --recipients rfc5322 reads every To/Cc field and expands groups.
+queue 0A000000-0000-0000-0000-00000000000A 'From: x@outside.test\r\nTo: ann@q.test\r\nTo: Team: bob@q.test;\r\nCc: cy@q.test\r\nCc: end@q.test\r\n\r\nbody\r\n'
+mst --db "$URL" --data "$D" sync --settle 0 --queue-only --recipients rfc5322; expect_ok "sync with --recipients rfc5322"
+expect_eq "$(rcpts '{0A000000-0000-0000-0000-00000000000A}.eml')" "ann@q.test,bob@q.test,cy@q.test,end@q.test" \
+	"--recipients rfc5322: every field, group members too"
+mst --db "$URL" --data "$D" sync --recipients all; expect_rc 2 "--recipients takes two words only"
+mst help sync; expect_ok "help sync"
+expect_out_contains "--recipients MODE" "help sync documents --recipients"
+
+# --- messagefrom: hMailServer writes "@" when From holds no usable address --
+mkdir -p "$D/q.test/ann/0B"
+acct() { printf '%b' "$2" >"$D/q.test/ann/0B/{$1}.eml"; }
+acct 0B000000-0000-0000-0000-000000000001 'From: MAILER-DAEMON\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000002 'From: Some Name\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000003 'From: <>\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000004 'To: ann@q.test\r\nSubject: no From at all\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000005 'From: "Doe, Jane" <Jane@Example.TEST>\r\nFrom: other@x.test\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000006 'From: jane@x.test (Jane)\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+acct 0B000000-0000-0000-0000-000000000007 'From: jane@x.test\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+queue 0A000000-0000-0000-0000-00000000000B 'From: MAILER-DAEMON\r\nTo: ann@q.test\r\n\r\nbody\r\n'
+mst --db "$URL" --data "$D" sync --settle 0; expect_ok "sync the From cases"
+from_of() { q "SELECT '[' || messagefrom || ']' FROM hm_messages WHERE messagefilename = '{$1}.eml'"; }
+[ "$MSTORE_TEST_BACKEND" = mysql ] && from_of() { q "SELECT CONCAT('[', messagefrom, ']') FROM hm_messages WHERE messagefilename = '{$1}.eml'"; }
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000001)" "[@]" "From: MAILER-DAEMON gives '@'"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000002)" "[@]" "From: a bare name gives '@'"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000003)" "[@]" "From: <> gives '@'"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000004)" "[]" "no From field gives ''"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000005)" "[Jane@Example.TEST]" \
+	"first From field, quoted comma kept, address as written"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000006)" "[@]" "an address with a comment gives '@'"
+expect_eq "$(from_of 0B000000-0000-0000-0000-000000000007)" "[jane@x.test]" "a plain address"
+expect_eq "$(from_of 0A000000-0000-0000-0000-00000000000B)" "[@]" "a queue row's From: MAILER-DAEMON gives '@' too"
+
+# --- a 5.6 store: a route matching the domain stops the catch-all ----------
+# hMailServer 5.6 (RecipientParser, branch 5.6.9) returns after any route
+# whose domain matches; 5.7 goes on to the domain's catch-all.
+URL56=$(t_new_db route56) || { t_fail "cannot create the 5.6 test database"; t_done; }
+D56=$T_TMP/Data56
+mkdir -p "$D56"
+mst init "$URL56"; expect_ok "init the route store"
+mst --db "$URL56" domain add r.test --catch-all ann@r.test; expect_ok "domain with a catch-all"
+mst --db "$URL56" account add ann@r.test; expect_ok "catch-all account"
+mst --db "$URL56" account add bob@r.test; expect_ok "second account"
+t_sql "$URL56" "INSERT INTO hm_routes (routedomainname, routedescription, routetargetsmthost, routetargetsmtport,
+	routenooftries, routeminutesbetweentry, routealladdresses, routeuseauthentication, routeauthenticationusername,
+	routeauthenticationpassword, routetreatsecurityaslocal, routeconnectionsecurity, routetreatsenderaslocaldomain)
+	VALUES ('R.T*', 'to the old server', 'old.example', 25, 4, 15, 1, 0, '', '', 0, 0, 0)"
+printf 'From: x@outside.test\r\nTo: nobody@r.test\r\n\r\nbody\r\n' >"$D56/{0C000000-0000-0000-0000-000000000001}.eml"
+mst --db "$URL56" --data "$D56" sync --settle 0; expect_ok "sync on the 5.7 store"
+rcpts56() { t_sql "$URL56" "SELECT r.recipientaddress FROM hm_messagerecipients r JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messagefilename = '$1'" | paste -sd, -; }
+expect_eq "$(rcpts56 '{0C000000-0000-0000-0000-000000000001}.eml')" "ann@r.test" "5.7: the catch-all despite the route"
+t_sql "$URL56" "UPDATE hm_dbversion SET value = 5601"
+printf 'From: x@outside.test\r\nTo: nobody@r.test\r\n\r\nbody\r\n' >"$D56/{0C000000-0000-0000-0000-000000000002}.eml"
+printf 'From: x@outside.test\r\nTo: nobody@r.test, bob@r.test\r\n\r\nbody\r\n' >"$D56/{0C000000-0000-0000-0000-000000000003}.eml"
+mst --db "$URL56" --data "$D56" sync --settle 0 -v; expect_ok "sync on the 5.6 store"
+expect_out_contains "{0C000000-0000-0000-0000-000000000002}.eml: no local recipients" \
+	"5.6: a route matching the domain stops the catch-all"
+expect_eq "$(rcpts56 '{0C000000-0000-0000-0000-000000000003}.eml')" "bob@r.test" \
+	"5.6: an existing account is found before the routes are looked at"
 
 t_done

@@ -1,15 +1,20 @@
 /* fuzz_header.c - libFuzzer target for the header parser.
  *
- * Each input is parsed twice: as a whole message (ms_headers_parse) and as
- * one address-list header value (ms_address_list_parse).  Besides the
+ * Each input is parsed as a whole message (ms_headers_parse) and as one
+ * address-list header value, by the RFC 5322 reader
+ * (ms_address_list_parse) and by hMailServer's rules (ms_hms_address_each,
+ * also over the first From/To/CC fields of the message).  Besides the
  * sanitizers' crash, leak and undefined-behaviour reports, the promises of
  * header.h are checked and any broken one traps:
  *   - every address has a local part and a domain around an '@';
+ *   - every entry by hMailServer's rules holds an '@' (valid UTF-8 when
+ *     the value was);
  *   - every string handed back is valid UTF-8;
  *   - the header section is no longer than the input and MS_HEADER_MAX;
  *   - MS_HDR_EMPTY is set exactly for empty input.
  */
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +46,23 @@ static void check_list(const ms_address_list *l)
 	}
 }
 
+static int check_hms_entry(void *ctx, const char *address, ms_err *e)
+{
+	(void)e;
+	bool value_utf8 = *(bool *)ctx;
+	REQUIRE(strchr(address, '@') != NULL);
+	REQUIRE(!value_utf8 || g_utf8_validate(address, -1, NULL));
+	return 0;
+}
+
+static void check_hms(const char *value)
+{
+	bool value_utf8 = !value || g_utf8_validate(value, -1, NULL);
+	ms_err e = { 0 };
+	if (ms_hms_address_each(value, check_hms_entry, &value_utf8, &e) < 0)
+		REQUIRE(e.code == MS_E_NOMEM);
+}
+
 static void fuzz_message(const char *data, size_t size)
 {
 	ms_headers h;
@@ -57,6 +79,12 @@ static void fuzz_message(const char *data, size_t size)
 	check_list(&h.cc);
 	check_text(h.subject);
 	check_text(h.message_id);
+	check_text(h.first_from);
+	check_text(h.first_to);
+	check_text(h.first_cc);
+	check_hms(h.first_from);
+	check_hms(h.first_to);
+	check_hms(h.first_cc);
 	REQUIRE(!h.subject || h.subject[0] != '\0');
 	REQUIRE(!h.message_id || h.message_id[0] != '\0');
 	ms_headers_free(&h);
@@ -75,6 +103,7 @@ static void fuzz_address_value(const char *data, size_t size)
 		check_list(&l);
 		ms_address_list_free(&l);
 	}
+	check_hms(value);
 	free(value);
 }
 

@@ -350,6 +350,205 @@ static void test_garbage(void **state)
 	}
 }
 
+/* ---- hMailServer's address-list rules (ms_hms_address_each) ------------- */
+
+static int join_entry(void *ctx, const char *address, ms_err *e)
+{
+	(void)e;
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 4096 - n, "%s%s", n ? "|" : "", address);
+	return 0;
+}
+
+/* The entries of `value` as hMailServer reads them, joined with '|'. */
+static const char *hms(const char *value)
+{
+	static char out[4096];
+	ms_err e = { 0 };
+	out[0] = '\0';
+	assert_int_equal(ms_hms_address_each(value, join_entry, out, &e), 0);
+	return out;
+}
+
+/* The cases of hMailServer's own AddresslistParserTester, as entries. */
+static void test_hms_parser_own_cases(void **state)
+{
+	(void)state;
+	assert_string_equal(hms("@"), "@");
+	assert_string_equal(hms("test@example.com"), "test@example.com");
+	assert_string_equal(hms("<martin@example.com>"), "martin@example.com");
+	assert_string_equal(hms("\"servizio@example.it\"<servizio@example.it>"), "servizio@example.it");
+	assert_string_equal(hms("\"Martin Knafve\" <martin@test.com>"), "martin@test.com");
+	assert_string_equal(hms("Martin Knafve <test@domain.com>"), "test@domain.com");
+	assert_string_equal(hms("\"fdsa\\\"\" <test@test.com>"), "test@test.com");
+	assert_string_equal(hms("Daniel <Daniel_SE@example.com>"), "Daniel_SE@example.com");
+	assert_string_equal(hms("\"Martin Knafve\" <martin@test.com>,   \"Test2 Testar\" <testa@testy.com>"),
+	                    "martin@test.com|testa@testy.com");
+	assert_string_equal(hms("\"Martin Knafve\" <martin@test.com>, \r\n  \"Test2 Testar\" <testa@testy.com>"),
+	                    "martin@test.com|testa@testy.com");
+	assert_string_equal(hms("The Honor Society of Phi Kappa Phi <webmaster@phiphi.org>"), "webmaster@phiphi.org");
+	assert_string_equal(hms("<test@test.com>, \"Martin Knafve\" <martin@halvar.com>, \r\n"
+	                        "\"Martin Knafve\", test@test.com, Kalle"),
+	                    "test@test.com|martin@halvar.com|@|test@test.com|@");
+}
+
+/* No groups, no comments: what RFC 5322 reads as addresses, hMailServer
+ * reads as pieces that are no address ("@"). */
+static void test_hms_parser_no_groups_no_comments(void **state)
+{
+	(void)state;
+	assert_string_equal(hms("Team: a@x.org, b@x.org;"), "@|@");
+	assert_string_equal(hms("Team:a@x.org"), "Team:a@x.org"); /* a valid address by its rule */
+	assert_string_equal(hms("undisclosed-recipients:;"), "@");
+	assert_string_equal(hms("a@x.org (Ann)"), "@");
+	assert_string_equal(hms("(Ann) a@x.org"), "@");
+	assert_string_equal(hms("Ann (x) <a@x.org>"), "a@x.org");
+}
+
+static void test_hms_parser_pieces(void **state)
+{
+	(void)state;
+	assert_string_equal(hms(NULL), "");
+	assert_string_equal(hms(""), "");
+	assert_string_equal(hms("   "), "@");                      /* one empty piece */
+	assert_string_equal(hms("a@x.org,"), "a@x.org");            /* nothing after the last comma */
+	assert_string_equal(hms(",a@x.org"), "@|a@x.org");
+	assert_string_equal(hms("a@x.org,,b@y.org"), "a@x.org|@|b@y.org");
+	assert_string_equal(hms("\"Doe, Jane\" <jane@x.org>"), "jane@x.org");
+	assert_string_equal(hms("\"a\\\",\" <b@x.org>, c@y.org"), "b@x.org|c@y.org"); /* escaped quote */
+	assert_string_equal(hms("Doe, Jane <jane@x.org>"), "@|jane@x.org");
+	assert_string_equal(hms("x <y <a@x.org>"), "a@x.org");      /* the last '<' before the first '>' */
+	assert_string_equal(hms("a > b <c@x.org>"), "@");           /* a '>' first: nothing in <...> */
+	assert_string_equal(hms("<a@b@c.org>"), "a@b@c.org");       /* the last '@' divides */
+}
+
+/* "From: MAILER-DAEMON" and friends: hMailServer's messagefrom. */
+static void test_hms_parser_no_address(void **state)
+{
+	(void)state;
+	assert_string_equal(hms("MAILER-DAEMON"), "@");
+	assert_string_equal(hms("Some Name"), "@");
+	assert_string_equal(hms("<>"), "@");
+	assert_string_equal(hms("Name <>"), "@");
+	assert_string_equal(hms("<MAILER-DAEMON>"), "@MAILER-DAEMON"); /* no '@': all of it is the domain */
+	assert_string_equal(hms("a@x.org <>"), "a@x.org");            /* the name is a valid address */
+	assert_string_equal(hms("\"a@x.org\""), "a@x.org");
+	assert_string_equal(hms("\"Ann\" a@x.org"), "@");              /* the quoted name is not an address */
+	assert_string_equal(hms("a@x.org\\"), "@");
+}
+
+/* StringParser::IsValidEmailAddress, for pieces without <...>. */
+static void test_hms_parser_validity(void **state)
+{
+	(void)state;
+	assert_string_equal(hms("a b@x.org"), "@");
+	/* a quoted local part is taken for a display name, "a b", and that is
+	 * no address */
+	assert_string_equal(hms("\"a b\"@x.org"), "@");
+	assert_string_equal(hms("<\"a b\"@x.org>"), "\"a b\"@x.org");
+	assert_string_equal(hms("va'ff@test.co.uk"), "va'ff@test.co.uk");
+	assert_string_equal(hms("test@"), "@");
+	assert_string_equal(hms("@x.org"), "@");
+	assert_string_equal(hms("a@x"), "a@x");
+	assert_string_equal(hms("a@-x.org"), "@");
+	assert_string_equal(hms("a@x-.org"), "@");
+	assert_string_equal(hms("a@x_y.org"), "@");
+	assert_string_equal(hms("a@x..org"), "@");
+	assert_string_equal(hms("a@[192.0.2.1]"), "a@[192.0.2.1]");
+	assert_string_equal(hms("a@[192.0.2]"), "@");
+	assert_string_equal(hms("j\xc3\xb6hn@x.org"), "j\xc3\xb6hn@x.org");   /* any character in the local part */
+	assert_string_equal(hms("a@b\xc3\xbc" "cher.de"), "@");                /* ASCII domains only */
+	assert_string_equal(hms("<a@b\xc3\xbc" "cher.de>"), "a@b\xc3\xbc" "cher.de"); /* <...> is not checked */
+	char label[80];
+	snprintf(label, sizeof label, "a@%063d.org", 0);
+	assert_string_equal(hms(label), label);
+	snprintf(label, sizeof label, "a@%064d.org", 0);
+	assert_string_equal(hms(label), "@");
+}
+
+/* At most 254 characters, counted as UTF-16 counts them. */
+static void test_hms_parser_length(void **state)
+{
+	(void)state;
+	char v[1024];
+	memset(v, 'a', 248);
+	strcpy(v + 248, "@x.org"); /* 254 */
+	assert_string_equal(hms(v), v);
+	memset(v, 'a', 249);
+	strcpy(v + 249, "@x.org"); /* 255 */
+	assert_string_equal(hms(v), "@");
+	size_t n = 0;
+	for (int i = 0; i < 248; i++) { /* 248 characters of two bytes: 254 characters, 502 bytes */
+		v[n++] = '\xc3';
+		v[n++] = '\xa9';
+	}
+	strcpy(v + n, "@x.org");
+	assert_string_equal(hms(v), v);
+	n = 0;
+	for (int i = 0; i < 124; i++) { /* outside the BMP: two UTF-16 units each, 248 in all */
+		memcpy(v + n, "\xf0\x9f\x98\x80", 4);
+		n += 4;
+	}
+	strcpy(v + n, "a@x.org"); /* 255 */
+	assert_string_equal(hms(v), "@");
+}
+
+static int stop_at_first(void *ctx, const char *address, ms_err *e)
+{
+	(void)e;
+	(*(int *)ctx)++;
+	(void)address;
+	return 1;
+}
+
+static void test_hms_first_address(void **state)
+{
+	(void)state;
+	char out[256];
+	ms_err e = { 0 };
+	assert_int_equal(ms_hms_first_address("MAILER-DAEMON", out, sizeof out, &e), 1);
+	assert_string_equal(out, "@");
+	assert_int_equal(ms_hms_first_address("\"X\" <x@y.org>, z@y.org", out, sizeof out, &e), 1);
+	assert_string_equal(out, "x@y.org");
+	assert_int_equal(ms_hms_first_address(NULL, out, sizeof out, &e), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ms_hms_first_address("", out, sizeof out, &e), 0);
+	assert_string_equal(out, "");
+	char small[8];
+	assert_int_equal(ms_hms_first_address("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9@x.org", small, sizeof small, &e), 1);
+	assert_string_equal(small, "\xc3\xa9\xc3\xa9\xc3\xa9"); /* cut on a character boundary */
+	int calls = 0;
+	assert_int_equal(ms_hms_address_each("a@x.org, b@x.org, c@x.org", stop_at_first, &calls, &e), 0);
+	assert_int_equal(calls, 1);
+}
+
+/* A value of a million commas costs linear time and gives what
+ * hMailServer's splitter gives: it stops cutting after 1,000,000
+ * characters and the rest is one piece. */
+static int count_entry(void *ctx, const char *address, ms_err *e)
+{
+	(void)e;
+	(void)address;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static void test_hms_parser_long_value(void **state)
+{
+	(void)state;
+	size_t len = 1500000;
+	char *v = malloc(len + 1);
+	assert_non_null(v);
+	memset(v, ',', len);
+	v[len] = '\0';
+	size_t n = 0;
+	ms_err e = { 0 };
+	assert_int_equal(ms_hms_address_each(v, count_entry, &n, &e), 0);
+	assert_int_equal(n, 1000000 + 1);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +571,14 @@ int main(void)
 		cmocka_unit_test(test_long_run_of_bare_names),
 		cmocka_unit_test(test_long_list_same_as_short),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_hms_parser_own_cases),
+		cmocka_unit_test(test_hms_parser_no_groups_no_comments),
+		cmocka_unit_test(test_hms_parser_pieces),
+		cmocka_unit_test(test_hms_parser_no_address),
+		cmocka_unit_test(test_hms_parser_validity),
+		cmocka_unit_test(test_hms_parser_length),
+		cmocka_unit_test(test_hms_first_address),
+		cmocka_unit_test(test_hms_parser_long_value),
 	};
 	ms_header_global_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,23 @@ static void test_dedup_across_addresses(void **state)
 	ms_recipients_free(&r);
 }
 
+/* hMailServer's recipientaddress is the address that found the account,
+ * after domain alias and plus addressing, as written at that level. */
+static void test_recipient_address_spelling(void **state)
+{
+	(void)state;
+	ms_recipients r = { 0 };
+	assert_int_equal(ms_resolve_address(dir, "ALICE+x@Example.COM", &r), 0);
+	assert_int_equal(ms_resolve_address(dir, "Bob@Example.NET", &r), 0);
+	assert_int_equal(ms_resolve_address(dir, "nobody@Catch.ORG", &r), 0);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.v[0].address, "ALICE@Example.COM");
+	assert_string_equal(r.v[0].original, "ALICE+x@Example.COM");
+	assert_string_equal(r.v[1].address, "Bob@example.com");    /* the domain alias gives the domain's name */
+	assert_string_equal(r.v[2].address, "boss@catch.org");     /* the catch-all as stored */
+	ms_recipients_free(&r);
+}
+
 static void test_account_lookup(void **state)
 {
 	const ms_dir_account *a = ms_directory_account(dir, "Alice", "EXAMPLE.com");
@@ -145,30 +162,40 @@ static void test_inactive_domain_with_catch_all(void **state)
 }
 
 /* Plus addressing cuts at the domain's own character, only in domains
- * that have it on, and never cuts a local part down to nothing. */
+ * that have it on; a character at position 0 cuts the whole local part,
+ * as hMailServer's PlusAddressing::ExtractAccountAddress does. */
 static void test_plus_addressing_rules(void **state)
 {
 	assert_string_equal(ids("carl-news@dash.org"), "60");
 	assert_string_equal(ids("carl+x@dash.org"), "61");   /* '+' is not dash.org's character */
 	assert_string_equal(ids("dora+news@plain.org"), ""); /* plus addressing off: no such account */
 	assert_string_equal(ids("dora@plain.org"), "70");
-	assert_string_equal(ids("+tag@example.com"), "71");  /* the character first: not cut */
+	/* "+tag@example.com" is looked up as "@example.com": not the account
+	 * "+tag", and example.com has no catch-all */
+	assert_string_equal(ids("+tag@example.com"), "");
+	assert_int_equal(ms_directory_add_domain(dir, 8, "plus.org", true, "boss@catch.org", true, '+'), 0);
+	assert_int_equal(ms_directory_add_account(dir, 80, "+tag@plus.org", true), 0);
+	assert_string_equal(ids("+tag@plus.org"), "20"); /* nobody: the catch-all */
 }
 
-/* An empty local part is not an address, even where a catch-all would
- * take anything. */
+/* An empty local part is looked up like any other ("@catch.org" is
+ * nobody, so the catch-all takes it, as in hMailServer); an empty domain
+ * is no local domain. */
 static void test_empty_local_part(void **state)
 {
-	assert_string_equal(ids("@catch.org"), "");
+	assert_string_equal(ids("@catch.org"), "20");
+	assert_string_equal(ids("@example.com"), "");
 	assert_string_equal(ids("x@"), "");
+	assert_string_equal(ids("@"), "");
 }
 
-/* Alias chains resolve up to MS_RESOLVE_MAX_DEPTH hops, and no further. */
+/* hMailServer counts the header's address as level 1 and stops after
+ * level 25: an account 24 aliases away is found, 25 away is not. */
 static void test_alias_chain_depth(void **state)
 {
 	char name[64], value[64];
-	/* hop0 -> hop1 -> ... -> hop24 -> alice: the account is reached on hop 25 */
-	for (int i = 0; i < MS_RESOLVE_MAX_DEPTH; i++) {
+	/* hop1 -> hop2 -> ... -> hop24 -> alice: alice is level 25 from hop1 */
+	for (int i = 1; i < MS_RESOLVE_MAX_DEPTH; i++) {
 		snprintf(name, sizeof name, "hop%d@example.com", i);
 		if (i + 1 < MS_RESOLVE_MAX_DEPTH)
 			snprintf(value, sizeof value, "hop%d@example.com", i + 1);
@@ -176,11 +203,36 @@ static void test_alias_chain_depth(void **state)
 			snprintf(value, sizeof value, "alice@example.com");
 		assert_int_equal(ms_directory_add_alias(dir, name, value, true), 0);
 	}
-	assert_string_equal(ids("hop0@example.com"), "10");
+	assert_string_equal(ids("hop1@example.com"), "10");
 	assert_string_equal(ids("hop5@example.com"), "10");
-	/* one more hop in front: too deep */
-	assert_int_equal(ms_directory_add_alias(dir, "hopx@example.com", "hop0@example.com", true), 0);
-	assert_string_equal(ids("hopx@example.com"), "");
+	/* one more in front: alice would be level 26 */
+	assert_int_equal(ms_directory_add_alias(dir, "hop0@example.com", "hop1@example.com", true), 0);
+	assert_string_equal(ids("hop0@example.com"), "");
+	/* entering the chain further down: deep(1) hop2(2) .. hop24(24) alice(25) */
+	assert_int_equal(ms_directory_add_alias(dir, "deep@example.com", "hop2@example.com", true), 0);
+	assert_string_equal(ids("deep@example.com"), "10");
+}
+
+/* hMailServer 5.6 and older return after any route matching the
+ * address's domain (as written, * and ? patterns, any case), so the
+ * catch-all never applies there; 5.7 goes on to the catch-all. */
+static void test_routes_and_catch_all(void **state)
+{
+	assert_int_equal(ms_directory_add_domain_alias(dir, "catch.net", "catch.org"), 0);
+	assert_int_equal(ms_directory_add_route(dir, "C?TCH.O*"), 0);
+	assert_string_equal(ids("anyone@catch.org"), "20"); /* a new directory is 5.7's */
+	ms_directory_set_schema_version(dir, 5704);
+	assert_string_equal(ids("anyone@catch.org"), "20");
+	ms_directory_set_schema_version(dir, 5700);
+	assert_string_equal(ids("anyone@catch.org"), "20");
+	ms_directory_set_schema_version(dir, 5601);
+	assert_string_equal(ids("anyone@catch.org"), "");     /* the route matches: no catch-all */
+	assert_string_equal(ids("boss@catch.org"), "20");     /* accounts come before routes */
+	assert_string_equal(ids("anyone@catch.net"), "20");   /* the domain as written: no route matches */
+	assert_string_equal(ids("x@loop.org"), "");
+	ms_directory_set_schema_version(dir, 5400);
+	assert_string_equal(ids("anyone@catch.org"), "");
+	ms_directory_set_schema_version(dir, 5704); /* the directory is shared by the tests */
 }
 
 /* Lookups of absent names end whatever the fill of the tables: every
@@ -233,7 +285,7 @@ static void test_load_from_store(void **state)
 	assert_int_equal(ms_dlist_member_add(s, "none@on.org", "ann@on.org", &e), 0);
 
 	ms_directory *loaded;
-	assert_int_equal(ms_directory_load(s->db, &loaded, &e), 0);
+	assert_int_equal(ms_directory_load(s->db, s->version, &loaded, &e), 0);
 	ms_directory *saved = dir;
 	dir = loaded;
 	char want[64];
@@ -265,11 +317,13 @@ int main(void)
 		cmocka_unit_test(test_domain_alias_and_plus),
 		cmocka_unit_test(test_aliases_lists_catch_all),
 		cmocka_unit_test(test_dedup_across_addresses),
+		cmocka_unit_test(test_recipient_address_spelling),
 		cmocka_unit_test(test_account_lookup),
 		cmocka_unit_test(test_inactive_domain_with_catch_all),
 		cmocka_unit_test(test_plus_addressing_rules),
 		cmocka_unit_test(test_empty_local_part),
 		cmocka_unit_test(test_alias_chain_depth),
+		cmocka_unit_test(test_routes_and_catch_all),
 		cmocka_unit_test(test_lookups_at_every_size),
 		cmocka_unit_test(test_load_from_store),
 	};

@@ -1085,6 +1085,90 @@ static void test_corpus_threads(void **state)
 	free(reference);
 }
 
+/* Is s valid UTF-8 (no GLib here)? */
+static bool valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (n < 0)
+			return false;
+		p++;
+		for (int i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+/* ---- the first From, To and CC field, as hMailServer's importer reads them */
+
+static void test_first_fields(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("From: a@x.org\r\nTo: b@x.org\r\nTo: c@x.org\r\nCC: d@x.org\r\nCc: e@x.org\r\n"
+	                         "From: f@x.org\r\n\r\nbody\r\n");
+	assert_string_equal(h.first_from, "a@x.org");
+	assert_string_equal(h.first_to, "b@x.org");
+	assert_string_equal(h.first_cc, "d@x.org");
+	assert_int_equal(h.to.n, 2); /* the RFC 5322 lists still hold every field */
+	assert_int_equal(h.cc.n, 2);
+	ms_headers_free(&h);
+	assert_null(h.first_to);
+}
+
+static void test_first_fields_absent_or_empty(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("Subject: s\n\nbody\n");
+	assert_null(h.first_from);
+	assert_null(h.first_to);
+	assert_null(h.first_cc);
+	ms_headers_free(&h);
+	h = parse_str("From:\r\nTo:   \r\n\r\n");
+	assert_string_equal(h.first_from, ""); /* a field with an empty value */
+	assert_string_equal(h.first_to, "");
+	ms_headers_free(&h);
+}
+
+/* hMailServer finds a field by its whole name before the colon: "To :" is
+ * not its To field (GMime's rule takes it, for the RFC 5322 lists). */
+static void test_first_fields_exact_name(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("To : a@x.org\r\nto: b@x.org\r\nX-To: c@x.org\r\n\r\n");
+	assert_string_equal(h.first_to, "b@x.org");
+	assert_int_equal(h.to.n, 2);
+	ms_headers_free(&h);
+}
+
+/* MimeField: blanks after the colon go, line ends and the blanks after
+ * them become one space; then RFC 2047 words are decoded. */
+static void test_first_fields_unfolded_decoded(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("To:\t  a@x.org,\r\n \t b@y.org,\n\tc@z.org  \r\n"
+	                         "From: =?utf-8?q?Doe=2C_J=C3=B6rg?= <j@x.org>\r\n\r\n");
+	assert_string_equal(h.first_to, "a@x.org, b@y.org, c@z.org  ");
+	assert_string_equal(h.first_from, "Doe, J\xc3\xb6rg <j@x.org>");
+	char out[256];
+	ms_err e = { 0 };
+	/* the decoded comma cuts the list, as in hMailServer */
+	assert_int_equal(ms_hms_first_address(h.first_from, out, sizeof out, &e), 1);
+	assert_string_equal(out, "@");
+	ms_headers_free(&h);
+}
+
+static void test_first_fields_raw_8bit(void **state)
+{
+	(void)state;
+	ms_headers h = parse_str("From: J\xc3\xb6rg <j@x.org>\r\nTo: J\xf6rg <j@y.org>\r\n\r\n");
+	assert_string_equal(h.first_from, "J\xc3\xb6rg <j@x.org>");
+	assert_true(valid_utf8(h.first_to));
+	assert_non_null(strstr(h.first_to, "<j@y.org>"));
+	ms_headers_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1131,6 +1215,11 @@ int main(void)
 		cmocka_unit_test(test_corpus_charsets),
 		cmocka_unit_test(test_corpus_lf_and_crlf),
 		cmocka_unit_test(test_corpus_threads),
+		cmocka_unit_test(test_first_fields),
+		cmocka_unit_test(test_first_fields_absent_or_empty),
+		cmocka_unit_test(test_first_fields_exact_name),
+		cmocka_unit_test(test_first_fields_unfolded_decoded),
+		cmocka_unit_test(test_first_fields_raw_8bit),
 	};
 	ms_header_global_init();
 	int failed = cmocka_run_group_tests_name("header", tests, make_tmp_root, remove_tmp_root);
