@@ -90,7 +90,7 @@ int ms_messages_insert_queued(db *d, const ms_message_row *row, const ms_recipie
 
 /* The callbacks of the typed iterators below, carried through ms_sql_each. */
 typedef struct each_ctx {
-	int (*name_fn)(void *ctx, int64_t id, const char *filename);
+	ms_message_name_fn name_fn;
 	int (*size_fn)(void *ctx, const char *filename, int64_t size);
 	void *ctx;
 } each_ctx;
@@ -98,14 +98,15 @@ typedef struct each_ctx {
 static int name_row(void *c, db_stmt *st)
 {
 	const each_ctx *x = c;
-	return x->name_fn(x->ctx, db_column_int64(st, 0), db_column_text(st, 1));
+	return x->name_fn(x->ctx, db_column_int64(st, 0), (int)db_column_int64(st, 1), db_column_int64(st, 2),
+	                  db_column_text(st, 3));
 }
 
-int ms_messages_each_name(db *d, int64_t after, int (*fn)(void *ctx, int64_t id, const char *filename), void *ctx,
+int ms_messages_each_name(db *d, int64_t after, ms_message_name_fn fn, void *ctx,
                           ms_err *e)
 {
 	each_ctx x = { .name_fn = fn, .ctx = ctx };
-	return ms_sql_each(d, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
+	return ms_sql_each(d, "SELECT messageid, messagetype, messageaccountid, messagefilename FROM hm_messages WHERE messageid > ?",
 	                   PARAMS(P_INT(after)), name_row, &x, e);
 }
 

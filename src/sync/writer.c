@@ -56,12 +56,12 @@ typedef struct refresh_ctx {
 	ms_err *e;
 } refresh_ctx;
 
-static int add_ref(void *ctx, int64_t id, const char *name)
+static int add_ref(void *ctx, int64_t id, int type, int64_t account_id, const char *name)
 {
 	refresh_ctx *r = ctx;
 	if (id > r->watermark)
 		r->watermark = id;
-	if (name && ms_refset_add(r->run->refs, name, id) < 0)
+	if (name && ms_refset_add(r->run->refs, ms_refset_row_owner(type, account_id), name, id) < 0)
 		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
 	return 0;
 }
@@ -75,19 +75,27 @@ int sync_refresh_refs(sync_run *run, ms_err *e)
 	return 0;
 }
 
-/* Items whose file became referenced while we worked: skipped. */
+/* Items whose file became referenced while we worked: skipped; items
+ * whose name a row of another owner took meanwhile: a new name. */
 static size_t drop_referenced(sync_run *run, item *items, size_t n)
 {
 	size_t left = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!importing(&items[i]))
+		item *it = &items[i];
+		if (!importing(it))
 			continue;
-		if (ms_refset_has(run->refs, items[i].c->relpath + items[i].c->name_off)) {
-			items[i].cat = SYNC_SKIPPED;
-			snprintf(items[i].reason, sizeof items[i].reason, "referenced by a row created during this run");
-		} else {
-			left++;
+		const char *name = it->c->relpath + it->c->name_off;
+		int64_t owner = it->acct ? it->acct->id : MS_REF_QUEUE;
+		if (ms_refset_match(run->refs, owner, name) == MS_REF_EXACT) {
+			it->cat = SYNC_SKIPPED;
+			snprintf(it->reason, sizeof it->reason, "referenced by a row created during this run");
+			continue;
 		}
+		if (!it->fresh_name && !it->new_rel[0] && ms_refset_named_elsewhere(run->refs, owner, name)) {
+			it->fresh_name = it->misplaced = true;
+			it->cat = SYNC_MOVED;
+		}
+		left++;
 	}
 	return left;
 }
@@ -124,7 +132,7 @@ static int move_item(sync_run *run, item *it, ms_err *e)
 	char fresh[MS_GUID_NAME_LEN + 1];
 	uint8_t g[16];
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if (attempt > 0 || !ms_guid_name_parse(name, g)) {
+		if (attempt > 0 || it->fresh_name || !ms_guid_name_parse(name, g)) {
 			ms_guid_name_new(fresh);
 			name = fresh;
 		}
