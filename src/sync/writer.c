@@ -75,8 +75,33 @@ int sync_refresh_refs(sync_run *run, ms_err *e)
 	return 0;
 }
 
-/* Items whose file became referenced while we worked: skipped; items
- * whose name a row of another owner took meanwhile: a new name. */
+/* Does an item before `i` in the group, to be imported with its own name,
+ * carry the GUID of `name` (in any case)? */
+static bool guid_earlier_in_group(const item *items, size_t i, const uint8_t g[16])
+{
+	for (size_t k = 0; k < i; k++) {
+		uint8_t h[16];
+		if (importing(&items[k]) && !items[k].fresh_name &&
+		    ms_guid_name_parse(items[k].c->relpath + items[k].c->name_off, h) && memcmp(g, h, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Give the item a new GUID name: its own is another file's (refset.h). */
+static void rename_fresh(item *it, const char *why)
+{
+	it->fresh_name = it->misplaced = true;
+	it->cat = SYNC_MOVED;
+	size_t len = strlen(it->reason);
+	snprintf(it->reason + len, sizeof it->reason - len, "; %s: imported under a new name", why);
+}
+
+/* Items whose file became referenced while we worked: skipped.  Items
+ * whose GUID name is taken, under the lock that orders all writers of the
+ * owner: by a row created meanwhile (another owner's, or this owner's in
+ * another case) or by an earlier file of the group (names differing only
+ * in case): a new name, so no two rows of a store share a GUID. */
 static size_t drop_referenced(sync_run *run, item *items, size_t n)
 {
 	size_t left = 0;
@@ -86,16 +111,22 @@ static size_t drop_referenced(sync_run *run, item *items, size_t n)
 			continue;
 		const char *name = it->c->relpath + it->c->name_off;
 		int64_t owner = it->acct ? it->acct->id : MS_REF_QUEUE;
-		if (ms_refset_match(run->refs, owner, name) == MS_REF_EXACT) {
+		ms_ref_match m = ms_refset_match(run->refs, owner, name);
+		if (m == MS_REF_EXACT) {
 			it->cat = SYNC_SKIPPED;
 			snprintf(it->reason, sizeof it->reason, "referenced by a row created during this run");
 			continue;
 		}
-		if (!it->fresh_name && !it->new_rel[0] && ms_refset_named_elsewhere(run->refs, owner, name)) {
-			it->fresh_name = it->misplaced = true;
-			it->cat = SYNC_MOVED;
-		}
 		left++;
+		uint8_t g[16];
+		if (it->fresh_name || it->new_rel[0] || !ms_guid_name_parse(name, g))
+			continue;
+		if (m == MS_REF_VARIANT)
+			rename_fresh(it, "a row of the same owner names its GUID in another case");
+		else if (ms_refset_named_elsewhere(run->refs, owner, name))
+			rename_fresh(it, "its name is used by a row of another account, the queue or #Public");
+		else if (guid_earlier_in_group(items, i, g))
+			rename_fresh(it, "another file here has the same GUID name in another case");
 	}
 	return left;
 }
