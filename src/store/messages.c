@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,31 @@ int ms_messages_each_name(db *d, int64_t after, ms_message_name_fn fn, void *ctx
 	each_ctx x = { .name_fn = fn, .ctx = ctx };
 	return ms_sql_each(d, "SELECT messageid, messagetype, messageaccountid, messagefilename FROM hm_messages WHERE messageid > ?",
 	                   PARAMS(P_INT(after)), name_row, &x, e);
+}
+
+int ms_messages_each_named(db *d, const char *const *names, size_t n, ms_message_name_fn fn, void *ctx, ms_err *e)
+{
+	enum { CHUNK = 100 };
+	each_ctx x = { .name_fn = fn, .ctx = ctx };
+	ms_param p[CHUNK];
+	char sql[160 + 2 * CHUNK];
+	for (size_t at = 0; at < n; at += CHUNK) {
+		size_t k = n - at < CHUNK ? n - at : CHUNK;
+		size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT messageid, messagetype, messageaccountid, messagefilename"
+		                                                " FROM hm_messages WHERE messagefilename IN (");
+		for (size_t i = 0; i < k; i++) {
+			sql[len++] = i ? ',' : '?';
+			if (i)
+				sql[len++] = '?';
+			p[i] = P_TEXT(names[at + i]);
+		}
+		assert(len + 2 <= sizeof sql);
+		sql[len++] = ')';
+		sql[len] = '\0';
+		if (ms_sql_each(d, sql, p, k, name_row, &x, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int size_row(void *c, db_stmt *st)

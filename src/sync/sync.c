@@ -20,6 +20,7 @@
 
 #include "message/header.h"
 #include "store/layout.h"
+#include "util/testhook.h"
 
 static const char *const category_names[SYNC_N_CATEGORIES] = {
 	[SYNC_SKIPPED] = "skipped",
@@ -286,6 +287,7 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	r->refset_bytes = ms_refset_bytes(run.refs);
 	pthread_t progress;
 	sync_progress_start(&run, &progress);
+	ms_test_hook("walk"); /* tests: a delivery between loading the names and the walk */
 	rc = walk_data_dir(&run, e);
 	if (rc == 0) {
 		if (run.cands.n)

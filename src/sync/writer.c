@@ -75,6 +75,30 @@ int sync_refresh_refs(sync_run *run, ms_err *e)
 	return 0;
 }
 
+/* The rows that use the GUID names another owner holds in the referenced
+ * set, read again under the lock: hMailServer delivers a queued message by
+ * updating its row (type 2, the account) and moving its file, so a name
+ * the set gives the queue may be the account's by now, and must then be
+ * skipped, not renamed away from the row.  Only names taken elsewhere are
+ * read (a copied mailbox, such a delivery), a hundred per query. */
+static int reread_taken(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	const char **names = malloc((n ? n : 1) * sizeof *names);
+	size_t k = 0;
+	if (!names)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = items[i].c->relpath + items[i].c->name_off;
+		int64_t owner = items[i].acct ? items[i].acct->id : MS_REF_QUEUE;
+		if (importing(&items[i]) && ms_refset_named_elsewhere(run->refs, owner, name))
+			names[k++] = name;
+	}
+	refresh_ctx r = { .run = run, .watermark = run->watermark, .e = e };
+	int rc = k ? ms_messages_each_named(run->s->db, names, k, add_ref, &r, e) : 0;
+	free(names);
+	return rc; /* the watermark stays: these rows are not all the new ones */
+}
+
 /* Does an item before `i` in the group, to be imported with its own name,
  * carry the GUID of `name` (in any case)? */
 static bool guid_earlier_in_group(const item *items, size_t i, const uint8_t g[16])
@@ -114,7 +138,7 @@ static size_t drop_referenced(sync_run *run, item *items, size_t n)
 		ms_ref_match m = ms_refset_match(run->refs, owner, name);
 		if (m == MS_REF_EXACT) {
 			it->cat = SYNC_SKIPPED;
-			snprintf(it->reason, sizeof it->reason, "referenced by a row created during this run");
+			snprintf(it->reason, sizeof it->reason, "referenced by a row written during this run (a new row, or a queued message delivered)");
 			continue;
 		}
 		left++;
@@ -300,7 +324,7 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		return -1;
 	}
 	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || ms_folder_lock(d, inbox, e) < 0 ||
-	    sync_refresh_refs(run, e) < 0)
+	    sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
 		goto fail;
@@ -357,7 +381,7 @@ static int write_queue(sync_run *run, item *items, size_t n, ms_err *e)
 	db_txn *t;
 	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
-	if (ms_queue_lock(d, e) < 0 || sync_refresh_refs(run, e) < 0)
+	if (ms_queue_lock(d, e) < 0 || sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	drop_referenced(run, items, n);
 	move_misplaced(run, items, n, false);

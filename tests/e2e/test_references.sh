@@ -82,6 +82,26 @@ expect_eq "$(cat_of "$(G A1000000 1)")" moved "sync: the root file is queued und
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype=1")" 1 "one queue row"
 R -n; expect_ok "reconstruct: no findings after queueing"
 
+# --- a queued message delivered while sync runs: hMailServer updates the row (type 2, the account)
+# and moves the file; the name the loaded set gives the queue is the account's by now, so the file is
+# skipped, not renamed away from its row
+qrow=$(q "SELECT messageid FROM hm_messages WHERE messagetype=1")
+qname=$(q "SELECT messagefilename FROM hm_messages WHERE messageid=$qrow")
+cat > "$T_TMP/deliver.sh" <<EOS
+mkdir -p "$D/example.com/eve/${qname:1:2}" && mv "$D/$qname" "$D/example.com/eve/${qname:1:2}/$qname"
+$(declare -f t_sql t_psql t_mysql 2>/dev/null)
+t_sql "$URL" "DELETE FROM hm_messagerecipients WHERE recipientmessageid=$qrow"
+t_sql "$URL" "UPDATE hm_imapfolders SET foldercurrentuid = foldercurrentuid + 1 WHERE folderid=$(inbox eve@example.com)"
+t_sql "$URL" "UPDATE hm_messages SET messagetype=2, messageaccountid=$(acct eve@example.com), messagefolderid=$(inbox eve@example.com), messageuid=(SELECT foldercurrentuid FROM hm_imapfolders WHERE folderid=$(inbox eve@example.com)) WHERE messageid=$qrow"
+EOS
+MSTORE_TEST_HOOK_AT=walk MSTORE_TEST_HOOK_CMD="bash $T_TMP/deliver.sh" S; expect_ok "sync while a queued message is delivered"
+expect_eq "$(q "SELECT messagetype FROM hm_messages WHERE messageid=$qrow")" 2 "the hook delivered the queued message"
+[ -f "$D/example.com/eve/${qname:1:2}/$qname" ] || t_fail "the delivered file was renamed away from its row"
+expect_eq "$(cat_of "example.com/eve/${qname:1:2}/$qname")" "" "the delivered file is skipped (its row was re-read under the lock)"
+expect_eq "$(rows_of eve@example.com)" 1 "no second row for the delivered message"
+R -n; expect_ok "reconstruct: no findings after the delivery"
+q "DELETE FROM hm_messages WHERE messageid=$qrow"; rm -rf "$D/example.com/eve"
+
 # --- issue 11 item 7: a full-path row is bound only to its own account's file ----------------
 bs='\'; [ "$MSTORE_TEST_BACKEND" = mysql ] && bs='\\'
 win() { printf 'C:%sData%sexample.com%s%s%s%s%s%s' "$bs" "$bs" "$bs" "$1" "$bs" "${2:1:2}" "$bs" "$2"; }
