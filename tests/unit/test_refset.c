@@ -9,6 +9,7 @@
 
 #include "store/layout.h"
 #include "sync/refset.h"
+#include "util/hashtab.h"
 
 static void test_guid_parse(void **state)
 {
@@ -131,6 +132,51 @@ static void test_many_and_memory(void **state)
 	ms_refset_free(r);
 }
 
+/* util/hashtab: the core the referenced set, the string map and
+ * reconstruct's file index share. */
+typedef struct slot8 { uint32_t key, val; } slot8;
+
+static uint64_t slot8_hash(const void *s, const void *ctx)
+{
+	(void)ctx;
+	return ms_hash_mix(((const slot8 *)s)->key);
+}
+
+static void test_hashtab(void **state)
+{
+	ms_hashtab t = { 0 };
+	assert_int_equal(ms_hashtab_reserve(&t, 1, sizeof(slot8), 16, slot8_hash, NULL), 0);
+	assert_int_equal(t.cap, 16);
+	for (uint32_t k = 1; k <= 1000; k++) {
+		assert_int_equal(ms_hashtab_reserve(&t, t.n + 1, sizeof(slot8), 16, slot8_hash, NULL), 0);
+		slot8 *s = ms_hashtab_free_slot(&t, sizeof *s, ms_hash_mix(k));
+		*s = (slot8){ k, k * 3 };
+		t.n++;
+		assert_true(t.n * 10 <= t.cap * 7); /* the load stays at most 0.7 */
+	}
+	assert_int_equal(t.cap, 2048);
+	/* after every growth, each key is on its chain */
+	for (uint32_t k = 1; k <= 1001; k++) {
+		size_t j = ms_hashtab_first(&t, ms_hash_mix(k));
+		const slot8 *s;
+		while ((s = ms_hashtab_at(&t, sizeof *s, j))->key && s->key != k)
+			j = ms_hashtab_next(&t, j);
+		if (k <= 1000)
+			assert_int_equal(s->val, k * 3);
+		else
+			assert_int_equal(s->key, 0);
+	}
+	/* a reservation that fits changes nothing; a big one grows at once */
+	void *v = t.v;
+	assert_int_equal(ms_hashtab_reserve(&t, 1400, sizeof(slot8), 16, slot8_hash, NULL), 0);
+	assert_ptr_equal(t.v, v);
+	assert_int_equal(ms_hashtab_reserve(&t, 10000, sizeof(slot8), 16, slot8_hash, NULL), 0);
+	assert_int_equal(t.cap, 16384);
+	assert_int_equal(t.n, 1000);
+	ms_hashtab_free(&t);
+	assert_null(t.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_case),
 		cmocka_unit_test(test_many_and_memory),
+		cmocka_unit_test(test_hashtab),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
