@@ -23,6 +23,7 @@
 #include "store/layout.h"
 #include "util/arena.h"
 #include "util/escape.h"
+#include "util/hashtab.h"
 #include "util/vec.h"
 #include "walk/walk.h"
 
@@ -163,80 +164,101 @@ static void on_entry(void *ctx, const walk_entry *e)
 
 /* ---- the index ------------------------------------------------------------ */
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
-}
-
-static uint64_t key_hash(int32_t owner, bool is_guid, const uint8_t g[16], const char *lower)
+/* The key hashes the owner and the name: 16 bytes for a GUID name (any
+ * case), the lower-cased name otherwise. */
+static uint64_t key_hash(int32_t owner, bool is_guid, const uint8_t g[16], const char *name)
 {
 	uint64_t h = 1469598103934665603ULL ^ (uint64_t)(uint32_t)owner;
 	if (is_guid) {
 		for (int i = 0; i < 16; i++)
 			h = (h ^ g[i]) * 1099511628211ULL;
 	} else {
-		for (const char *p = lower; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		for (const char *p = name; *p; p++)
+			h = (h ^ (unsigned char)tolower((unsigned char)*p)) * 1099511628211ULL;
 	}
-	return mix(h);
+	return ms_hash_mix(h);
 }
 
-static void lower_name(const char *s, char *out, size_t len)
+static uint64_t slot_hash(const void *slot, const void *ctx)
 {
-	size_t i = 0;
-	for (; s[i] && i + 1 < len; i++)
-		out[i] = (char)tolower((unsigned char)s[i]);
-	out[i] = '\0';
-}
-
-static uint64_t file_hash(const rc_file *f)
-{
-	char lower[1024] = "";
-	if (!f->is_guid)
-		lower_name(f->name, lower, sizeof lower);
-	return key_hash(f->owner, f->is_guid, f->guid, lower);
+	const rc_run *run = ctx;
+	const rc_file *f = &run->files[*(const uint32_t *)slot - 1];
+	return key_hash(f->owner, f->is_guid, f->guid, f->name);
 }
 
 static int build_index(rc_run *run)
 {
-	size_t cap = 1024;
-	while (cap * 7 < run->nfiles * 10)
-		cap *= 2;
-	run->file_index = calloc(cap, sizeof *run->file_index);
-	if (!run->file_index)
+	if (ms_hashtab_reserve(&run->file_index, run->nfiles, sizeof(uint32_t), 1024, slot_hash, run) < 0)
 		return -1;
-	run->index_cap = cap;
 	for (size_t i = 0; i < run->nfiles; i++) {
-		size_t j = file_hash(&run->files[i]) & (cap - 1);
-		while (run->file_index[j])
-			j = (j + 1) & (cap - 1);
-		run->file_index[j] = (uint32_t)(i + 1);
+		uint32_t *s = ms_hashtab_free_slot(&run->file_index, sizeof *s, slot_hash(&(uint32_t){ (uint32_t)(i + 1) }, run));
+		*s = (uint32_t)(i + 1);
+		run->file_index.n++;
 	}
 	return 0;
 }
 
-rc_file *rc_file_lookup(rc_run *run, int32_t owner, const char *name)
-{
-	if (!run->index_cap)
-		return NULL;
+/* A row's name and the files its key reaches. */
+typedef struct row_key {
+	int32_t owner;
+	const char *name;
+	bool is_guid, upper;
 	uint8_t g[16];
-	bool is_guid = ms_guid_name_parse(name, g);
-	char lower[1024] = "";
-	if (!is_guid)
-		lower_name(name, lower, sizeof lower);
+} row_key;
+
+static bool same_key(const rc_file *f, const row_key *k)
+{
+	if (f->owner != k->owner || f->is_guid != k->is_guid)
+		return false;
+	return k->is_guid ? memcmp(f->guid, k->g, 16) == 0 : strcasecmp(f->name, k->name) == 0;
+}
+
+/* Is the file spelt exactly as the row?  Other names compare
+ * case-insensitively (refset.h), so any file of the key is. */
+static bool spelt_as(const rc_file *f, const row_key *k)
+{
+	if (!k->is_guid)
+		return true;
+	return f->name ? strcmp(f->name, k->name) == 0 : k->upper; /* no name: hMailServer's spelling */
+}
+
+rc_file *rc_file_match(rc_run *run, int32_t owner, const char *name)
+{
+	const ms_hashtab *t = &run->file_index;
+	if (!t->cap)
+		return NULL;
+	row_key k = { .owner = owner, .name = name };
+	k.is_guid = ms_guid_name_parse(name, k.g);
+	if (k.is_guid) {
+		char u[MS_GUID_NAME_LEN + 1];
+		ms_guid_name_format(k.g, u);
+		k.upper = strcmp(u, name) == 0;
+	}
+	size_t first = ms_hashtab_first(t, key_hash(owner, k.is_guid, k.g, name));
+	/* the file spelt as the row at its canonical place owns the row alone;
+	 * without one, every spelling of the GUID does (as on Windows, where
+	 * they are one file) */
+	bool exact_home = false;
+	for (size_t j = first; *(uint32_t *)ms_hashtab_at(t, 4, j); j = ms_hashtab_next(t, j)) {
+		const rc_file *f = &run->files[*(uint32_t *)ms_hashtab_at(t, 4, j) - 1];
+		if (same_key(f, &k) && f->canonical && spelt_as(f, &k))
+			exact_home = true;
+	}
 	rc_file *best = NULL;
-	for (size_t j = key_hash(owner, is_guid, g, lower) & (run->index_cap - 1); run->file_index[j];
-	     j = (j + 1) & (run->index_cap - 1)) {
-		rc_file *f = &run->files[run->file_index[j] - 1];
-		if (f->owner != owner || f->is_guid != is_guid)
+	int best_rank = -1;
+	for (size_t j = first; *(uint32_t *)ms_hashtab_at(t, 4, j); j = ms_hashtab_next(t, j)) {
+		rc_file *f = &run->files[*(uint32_t *)ms_hashtab_at(t, 4, j) - 1];
+		if (!same_key(f, &k))
 			continue;
-		if (is_guid ? memcmp(f->guid, g, 16) != 0 : strcasecmp(f->name, name) != 0)
+		bool exact = spelt_as(f, &k);
+		if (exact_home && !exact)
 			continue;
-		if (!best || (f->canonical && !best->canonical))
+		f->matched = true;
+		int rank = (f->canonical ? 2 : 0) + (exact ? 1 : 0);
+		if (rank > best_rank) {
 			best = f;
+			best_rank = rank;
+		}
 	}
 	return best;
 }
@@ -300,6 +322,6 @@ void rc_files_free(rc_run *run)
 	free(run->owners);
 	ms_strmap_free(&run->owner_by_dir);
 	free(run->files);
-	free(run->file_index);
+	ms_hashtab_free(&run->file_index);
 	ms_arena_free(&run->names);
 }

@@ -18,6 +18,7 @@
 
 #include "reconstruct/reconstruct.h"
 #include "util/arena.h"
+#include "util/hashtab.h"
 #include "util/strmap.h"
 
 
@@ -112,7 +113,7 @@ typedef struct rc_run {
 	rc_owner *owners; size_t nowners, owners_cap;
 	ms_strmap owner_by_dir;                   /* lower "local@domain" -> owner */
 	rc_file *files; size_t nfiles, files_cap;
-	uint32_t *file_index; size_t index_cap;   /* open addressing over files, +1 */
+	ms_hashtab file_index;                    /* uint32 slots: index into files + 1 */
 	ms_arena names;                           /* names and paths that cannot be derived */
 	bool oom;
 	atomic_uint_fast64_t walked;
@@ -140,9 +141,13 @@ void rc_model_free(rc_run *run);
 
 /* files.c */
 int rc_walk(rc_run *run, ms_err *e);
-/* The file a row with this owner and name refers to: the canonical one
- * if there is one, else a misplaced one, else NULL. */
-rc_file *rc_file_lookup(rc_run *run, int32_t owner, const char *name);
+/* The files a row with this owner and name references, marked matched,
+ * and the one it is checked against (NULL: none).  A GUID name spelt
+ * exactly as the row at its canonical place is the row's file alone; if
+ * there is none, every file of the owner with that GUID (any case, any
+ * place) is the row's, the canonical one first (sync/refset.h, the same
+ * rule).  Other names compare case-insensitively. */
+rc_file *rc_file_match(rc_run *run, int32_t owner, const char *name);
 /* The relative path of a file (derived when it is canonical). */
 void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len);
 /* The canonical relative path of `name` for an owner. */

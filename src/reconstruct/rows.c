@@ -30,7 +30,7 @@ static void path_without_owner(const rc_account *a, const char *name, char *out,
 
 static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account *a, const rc_folder *f)
 {
-	rc_file *file = owner >= 0 ? rc_file_lookup(run, owner, row->name) : NULL;
+	rc_file *file = owner >= 0 ? rc_file_match(run, owner, row->name) : NULL;
 	char path[4096];
 	if (!file) {
 		if (owner >= 0)
@@ -52,7 +52,6 @@ static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account
 			run->queue_missing++;
 		return;
 	}
-	file->matched = true;
 	if (!file->canonical) {
 		char canon[4096];
 		rc_file_path(run, file, path, sizeof path);
@@ -175,7 +174,10 @@ static int check_row(rc_run *run, const rc_row *row)
 		return 0;
 	case 2:
 		return check_delivered(run, row);
-	default: /* 3 = held for ETRN (account id is a route): left alone */
+	default: /* 3 = held for ETRN (account id is a route): not checked, but its
+	          * file waits in the queue and is referenced (sync agrees) */
+		if (run->store_wide)
+			rc_file_match(run, RC_OWNER_QUEUE, row->name);
 		return 0;
 	}
 }
@@ -201,10 +203,9 @@ static int page(rc_run *run, db_stmt *st, bool check, size_t *n, ms_err *e)
 		if (!check) {
 			/* rows created during the run: they reference files, nothing more */
 			rc_account *a = row.account ? rc_account_by_id(run, row.account) : NULL;
-			int32_t owner = row.type == 1 ? RC_OWNER_QUEUE : row.account == 0 ? RC_OWNER_PUBLIC : a ? a->owner : -1;
-			rc_file *f = owner >= 0 ? rc_file_lookup(run, owner, row.name) : NULL;
-			if (f)
-				f->matched = true;
+			int32_t owner = row.type != 2 ? RC_OWNER_QUEUE : row.account == 0 ? RC_OWNER_PUBLIC : a ? a->owner : -1;
+			if (owner >= 0)
+				rc_file_match(run, owner, row.name);
 		}
 	}
 	return rc == DB_ERROR ? -1 : 0;

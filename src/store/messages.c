@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,7 +91,7 @@ int ms_messages_insert_queued(db *d, const ms_message_row *row, const ms_recipie
 
 /* The callbacks of the typed iterators below, carried through ms_sql_each. */
 typedef struct each_ctx {
-	int (*name_fn)(void *ctx, int64_t id, const char *filename);
+	ms_message_name_fn name_fn;
 	int (*size_fn)(void *ctx, const char *filename, int64_t size);
 	void *ctx;
 } each_ctx;
@@ -98,15 +99,41 @@ typedef struct each_ctx {
 static int name_row(void *c, db_stmt *st)
 {
 	const each_ctx *x = c;
-	return x->name_fn(x->ctx, db_column_int64(st, 0), db_column_text(st, 1));
+	return x->name_fn(x->ctx, db_column_int64(st, 0), (int)db_column_int64(st, 1), db_column_int64(st, 2),
+	                  db_column_text(st, 3));
 }
 
-int ms_messages_each_name(db *d, int64_t after, int (*fn)(void *ctx, int64_t id, const char *filename), void *ctx,
+int ms_messages_each_name(db *d, int64_t after, ms_message_name_fn fn, void *ctx,
                           ms_err *e)
 {
 	each_ctx x = { .name_fn = fn, .ctx = ctx };
-	return ms_sql_each(d, "SELECT messageid, messagefilename FROM hm_messages WHERE messageid > ?",
+	return ms_sql_each(d, "SELECT messageid, messagetype, messageaccountid, messagefilename FROM hm_messages WHERE messageid > ?",
 	                   PARAMS(P_INT(after)), name_row, &x, e);
+}
+
+int ms_messages_each_named(db *d, const char *const *names, size_t n, ms_message_name_fn fn, void *ctx, ms_err *e)
+{
+	enum { CHUNK = 100 };
+	each_ctx x = { .name_fn = fn, .ctx = ctx };
+	ms_param p[CHUNK];
+	char sql[160 + 2 * CHUNK];
+	for (size_t at = 0; at < n; at += CHUNK) {
+		size_t k = n - at < CHUNK ? n - at : CHUNK;
+		size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT messageid, messagetype, messageaccountid, messagefilename"
+		                                                " FROM hm_messages WHERE messagefilename IN (");
+		for (size_t i = 0; i < k; i++) {
+			sql[len++] = i ? ',' : '?';
+			if (i)
+				sql[len++] = '?';
+			p[i] = P_TEXT(names[at + i]);
+		}
+		assert(len + 2 <= sizeof sql);
+		sql[len++] = ')';
+		sql[len] = '\0';
+		if (ms_sql_each(d, sql, p, k, name_row, &x, e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int size_row(void *c, db_stmt *st)

@@ -44,9 +44,16 @@ int ms_messages_insert_queued(db *d, const ms_message_row *row, const ms_recipie
                               int64_t *id, ms_err *e);
 
 /* Call fn for every row with a messageid above `after`, in no particular
- * order: (id, messagefilename).  fn returning < 0 stops with that error. */
-int ms_messages_each_name(db *d, int64_t after, int (*fn)(void *ctx, int64_t id, const char *filename), void *ctx,
+ * order: (id, messagetype, messageaccountid, messagefilename).  fn
+ * returning < 0 stops with that error. */
+typedef int (*ms_message_name_fn)(void *ctx, int64_t id, int type, int64_t account_id, const char *filename);
+int ms_messages_each_name(db *d, int64_t after, ms_message_name_fn fn, void *ctx,
                           ms_err *e);
+/* The same for the rows whose messagefilename is one of `names` (compared
+ * as the database compares text), a hundred names per query: for the few
+ * names sync must re-read under its lock (hMailServer re-files a queue row
+ * as a delivered one by UPDATE, which no watermark shows). */
+int ms_messages_each_named(db *d, const char *const *names, size_t n, ms_message_name_fn fn, void *ctx, ms_err *e);
 /* Call fn for every message of an account: (messagefilename, size). */
 int ms_messages_each_of_account(db *d, int64_t account_id,
                                 int (*fn)(void *ctx, const char *filename, int64_t size), void *ctx, ms_err *e);

@@ -88,6 +88,30 @@ static void split_account(const cand *c, char *domain, size_t dlen, char *local,
 	snprintf(local, llen, "%.*s", (int)(p + c->owner_len - s1 - 1), s1 + 1);
 }
 
+/* A file is referenced only by rows of its own owner (refset.h).  When
+ * its GUID name is nevertheless in use (by a row of another account, the
+ * queue or #Public, or by a row of its own owner spelt in another case
+ * whose file is also here), importing it under that name would give two
+ * rows one name: it gets a new GUID name (the rename is journaled like any
+ * other).  Returns the note for the report, "" when the name is free. */
+static const char *name_taken(sync_run *run, item *it, int64_t owner)
+{
+	const char *name = it->c->relpath + it->c->name_off;
+	uint8_t g[16];
+	if (!ms_guid_name_parse(name, g))
+		return ""; /* renamed to a fresh GUID name anyway */
+	const char *why = NULL;
+	if (ms_refset_match(run->refs, owner, name) != MS_REF_NONE)
+		why = "; its name differs only in case from a file a row of the same owner names: imported under a new name";
+	else if (ms_refset_named_elsewhere(run->refs, owner, name))
+		why = "; its name is used by a row of another account, the queue or #Public (which keeps its own file): "
+		      "imported under a new name";
+	if (!why)
+		return "";
+	it->fresh_name = it->misplaced = true;
+	return why;
+}
+
 static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 {
 	char domain[256], local[256];
@@ -102,6 +126,7 @@ static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 	}
 	fill_from_headers(it, h);
 	it->misplaced = !is_canonical(it->c);
+	const char *why_new = name_taken(run, it, it->acct->id);
 	it->hint = sync_hint_for(run->hints, it->c->relpath + it->c->name_off, it->acct->address);
 	if (it->hint) {
 		it->flags = it->hint->flags;
@@ -109,7 +134,7 @@ static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 			snprintf(it->created, sizeof it->created, "%s", it->hint->created);
 	}
 	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_ACCOUNT, "%s%s%s", it->acct->address,
-	    it->hint ? ", folder and flags from the hint database" : "", "");
+	    it->hint ? ", folder and flags from the hint database" : "", why_new);
 }
 
 typedef struct resolve_ctx {
@@ -159,8 +184,20 @@ static void analyze_queue(sync_run *run, item *it, const ms_headers *h)
 	}
 	fill_from_headers(it, h);
 	it->misplaced = !is_canonical(it->c);
-	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_QUEUE, "%zu local recipient%s", it->rcpt.n,
-	    it->rcpt.n == 1 ? "" : "s");
+	const char *why_new = name_taken(run, it, MS_REF_QUEUE);
+	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_QUEUE, "%zu local recipient%s%s", it->rcpt.n,
+	    it->rcpt.n == 1 ? "" : "s", why_new);
+}
+
+/* The owner whose rows can reference the candidate (refset.h). */
+static int64_t cand_owner(const sync_run *run, const cand *c)
+{
+	if (c->place == WALK_QUEUE)
+		return MS_REF_QUEUE;
+	char domain[256], local[256];
+	split_account(c, domain, sizeof domain, local, sizeof local);
+	const ms_dir_account *a = ms_directory_account(run->dir, local, domain);
+	return a ? a->id : MS_REF_NOBODY;
 }
 
 static void analyze_one(sync_run *run, item *it)
@@ -199,7 +236,7 @@ static void analyze_one(sync_run *run, item *it)
 		close(fd);
 		return;
 	}
-	it->full_path_row = ms_refset_full_path_row(run->refs, name);
+	it->full_path_row = ms_refset_full_path_row(run->refs, cand_owner(run, c), name);
 	if (it->full_path_row) {
 		it->misplaced = !is_canonical(c);
 		set(it, SYNC_PATH_UPDATED, "row %lld held a full path", (long long)it->full_path_row);

@@ -154,7 +154,7 @@ static int add_old_message(void *ctx, const char *file, const char *acct, int64_
                            const char *created)
 {
 	hload *l = ctx;
-	if (!file || !acct || !ms_refset_has(l->wanted, ms_layout_base_name(file)))
+	if (!file || !acct || ms_refset_match(l->wanted, MS_REF_QUEUE, ms_layout_base_name(file)) == MS_REF_NONE)
 		return 0;
 	ms_hint x = { .name = strdup(ms_layout_base_name(file)), .account = strdup(acct),
 	              .folder = folder_path(l->f, folder), .flags = (int)flags };
@@ -186,7 +186,7 @@ int sync_hints_load(sync_run *run, const char *url, const char *password, ms_err
 		goto out;
 	}
 	for (size_t i = 0; i < run->cands.n; i++)
-		if (ms_refset_add(wanted, run->cands.v[i].relpath + run->cands.v[i].name_off, 0) < 0) {
+		if (ms_refset_add(wanted, MS_REF_QUEUE, run->cands.v[i].relpath + run->cands.v[i].name_off, 0) < 0) {
 			ms_err_set(e, MS_E_NOMEM, "out of memory");
 			goto out;
 		}

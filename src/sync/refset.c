@@ -1,254 +1,323 @@
 /* refset.c - the referenced-file-name set (see refset.h).
  *
- * Two open-addressing hash tables: 16-byte GUID keys (about 23 bytes per
- * name at the 0.7 load factor), and lower-cased strings for everything
- * else; plus a small table for full-path rows.  A hand-written table
- * because the GUID case is the whole point: a generic string set would
- * cost three to four times the memory per message.
+ * Three tables on the shared open-addressing core (util/hashtab.h):
+ *   guids  (owner, 16-byte GUID) of names in hMailServer's spelling: 20
+ *          bytes a slot, about 29 bytes a name at the 0.7 load factor;
+ *   names  every other partial name, as stored, with its owner;
+ *   full   full-path rows, by their last component, with owner and row id.
+ * Each table hashes the name alone, not the owner, so every owner's entry
+ * for one name lies on one chain: "does another owner name it?" is the
+ * same probe as "does this owner name it?".  A hand-written slot because
+ * the GUID case is the whole point: a generic string set would cost three
+ * to four times the memory per message.
  */
 #include "sync/refset.h"
 
 #include "store/layout.h"
+#include "util/hashtab.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-typedef struct guid_key { uint8_t b[16]; } guid_key;
+/* An owner as a 32-bit slot value; 0 marks an empty slot. */
+#define OWN_QUEUE  0xFFFFFFFEu
+#define OWN_PUBLIC 0xFFFFFFFFu
+
+typedef struct guid_slot {
+	uint8_t b[16];
+	uint32_t owner;   /* 0 = empty slot */
+} guid_slot;
 
 typedef struct str_slot {
-	char *s;          /* lower-cased name; NULL = empty slot */
+	char *s;          /* the name as stored; NULL = empty slot */
+	int64_t owner;
 	int64_t id;       /* full-path table: the row's messageid */
 } str_slot;
 
-typedef struct str_table {
-	str_slot *v;
-	size_t n, cap;
-} str_table;
-
 struct ms_refset {
-	guid_key *g;      /* all-zero key = empty slot */
-	size_t gn, gcap;
-	bool zero_guid;   /* the all-zero GUID, which cannot live in the table */
-	str_table names;  /* partial names that are not GUID names */
-	str_table full;   /* full-path rows, by their last component */
+	ms_hashtab guids, names, full;
 	size_t str_bytes;
 };
 
-static uint64_t mix(uint64_t h)
+int64_t ms_refset_row_owner(int type, int64_t account_id)
 {
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+	if (type != 2)
+		return MS_REF_QUEUE; /* 1 delivering, 3 held for ETRN: both wait in the queue */
+	return account_id > 0 ? account_id : MS_REF_PUBLIC;
 }
 
-static uint64_t guid_hash(const guid_key *k)
+/* The 32-bit form of an owner; 0 when it has none (then the name is kept
+ * as a string). */
+static uint32_t own32(int64_t owner)
 {
-	uint64_t a, b;
-	memcpy(&a, k->b, 8);
-	memcpy(&b, k->b + 8, 8);
-	return mix(a ^ (b * 0x9E3779B97F4A7C15ULL));
+	if (owner == MS_REF_QUEUE)
+		return OWN_QUEUE;
+	if (owner == MS_REF_PUBLIC)
+		return OWN_PUBLIC;
+	return owner > 0 && owner < (int64_t)OWN_QUEUE ? (uint32_t)owner : 0;
 }
 
-static uint64_t str_hash(const char *s)
+static uint64_t guid_hash(const uint8_t b[16])
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	uint64_t x, y;
+	memcpy(&x, b, 8);
+	memcpy(&y, b + 8, 8);
+	return ms_hash_mix(x ^ (y * 0x9E3779B97F4A7C15ULL));
+}
+
+static uint64_t guid_slot_hash(const void *slot, const void *ctx)
+{
+	(void)ctx;
+	return guid_hash(((const guid_slot *)slot)->b);
+}
+
+static uint64_t lower_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a over the lower-cased name */
 	for (; *s; s++) {
-		h ^= (unsigned char)*s;
+		h ^= (unsigned char)tolower((unsigned char)*s);
 		h *= 1099511628211ULL;
 	}
-	return mix(h);
+	return ms_hash_mix(h);
 }
 
-static bool guid_is_zero(const guid_key *k)
+static uint64_t str_slot_hash(const void *slot, const void *ctx)
 {
-	static const guid_key zero;
-	return memcmp(k, &zero, sizeof zero) == 0;
+	(void)ctx;
+	return lower_hash(((const str_slot *)slot)->s);
 }
 
-static int guid_grow(ms_refset *r)
+/* Is `name` the GUID name in hMailServer's spelling? */
+static bool upper_spelling(const char *name, const uint8_t g[16])
 {
-	size_t ncap = r->gcap ? r->gcap * 2 : 1024;
-	guid_key *nv = calloc(ncap, sizeof *nv);
-	if (!nv)
-		return -1;
-	for (size_t i = 0; i < r->gcap; i++) {
-		if (guid_is_zero(&r->g[i]))
-			continue;
-		size_t j = guid_hash(&r->g[i]) & (ncap - 1);
-		while (!guid_is_zero(&nv[j]))
-			j = (j + 1) & (ncap - 1);
-		nv[j] = r->g[i];
-	}
-	free(r->g);
-	r->g = nv;
-	r->gcap = ncap;
-	return 0;
+	char u[MS_GUID_NAME_LEN + 1];
+	ms_guid_name_format(g, u);
+	return strcmp(u, name) == 0;
 }
 
-static int guid_add(ms_refset *r, const guid_key *k)
-{
-	if (guid_is_zero(k)) {
-		r->zero_guid = true;
-		return 0;
-	}
-	if ((r->gn + 1) * 10 > r->gcap * 7 && guid_grow(r) < 0)
-		return -1;
-	size_t j = guid_hash(k) & (r->gcap - 1);
-	while (!guid_is_zero(&r->g[j])) {
-		if (memcmp(&r->g[j], k, sizeof *k) == 0)
-			return 0;
-		j = (j + 1) & (r->gcap - 1);
-	}
-	r->g[j] = *k;
-	r->gn++;
-	return 0;
-}
+/* ---- the GUID table --------------------------------------------------------- */
 
-static bool guid_has(const ms_refset *r, const guid_key *k)
+static bool guid_has(const ms_refset *r, uint32_t own, const uint8_t g[16])
 {
-	if (guid_is_zero(k))
-		return r->zero_guid;
-	if (!r->gcap)
+	const ms_hashtab *t = &r->guids;
+	if (!t->cap)
 		return false;
-	size_t j = guid_hash(k) & (r->gcap - 1);
-	while (!guid_is_zero(&r->g[j])) {
-		if (memcmp(&r->g[j], k, sizeof *k) == 0)
+	for (size_t j = ms_hashtab_first(t, guid_hash(g));; j = ms_hashtab_next(t, j)) {
+		const guid_slot *s = ms_hashtab_at(t, sizeof *s, j);
+		if (!s->owner)
+			return false;
+		if (s->owner == own && memcmp(s->b, g, 16) == 0)
 			return true;
-		j = (j + 1) & (r->gcap - 1);
 	}
-	return false;
 }
 
-static int str_grow(str_table *t)
+/* Does an owner other than `own` (0: any) hold the GUID? */
+static bool guid_elsewhere(const ms_refset *r, uint32_t own, const uint8_t g[16])
 {
-	size_t ncap = t->cap ? t->cap * 2 : 64;
-	str_slot *nv = calloc(ncap, sizeof *nv);
-	if (!nv)
-		return -1;
-	for (size_t i = 0; i < t->cap; i++) {
-		if (!t->v[i].s)
-			continue;
-		size_t j = str_hash(t->v[i].s) & (ncap - 1);
-		while (nv[j].s)
-			j = (j + 1) & (ncap - 1);
-		nv[j] = t->v[i];
+	const ms_hashtab *t = &r->guids;
+	if (!t->cap)
+		return false;
+	for (size_t j = ms_hashtab_first(t, guid_hash(g));; j = ms_hashtab_next(t, j)) {
+		const guid_slot *s = ms_hashtab_at(t, sizeof *s, j);
+		if (!s->owner)
+			return false;
+		if (s->owner != own && memcmp(s->b, g, 16) == 0)
+			return true;
 	}
-	free(t->v);
-	t->v = nv;
-	t->cap = ncap;
+}
+
+static int guid_add(ms_refset *r, uint32_t own, const uint8_t g[16])
+{
+	if (guid_has(r, own, g))
+		return 0;
+	if (ms_hashtab_reserve(&r->guids, r->guids.n + 1, sizeof(guid_slot), 1024, guid_slot_hash, NULL) < 0)
+		return -1;
+	guid_slot *s = ms_hashtab_free_slot(&r->guids, sizeof *s, guid_hash(g));
+	memcpy(s->b, g, 16);
+	s->owner = own;
+	r->guids.n++;
 	return 0;
 }
 
-static const str_slot *str_find(const str_table *t, const char *lower)
+/* ---- the string tables ------------------------------------------------------ */
+
+/* Walk the chain of `name` (every spelling, every owner); fn returns true
+ * to stop, and then so does this. */
+static bool str_chain(const ms_hashtab *t, const char *name, bool (*fn)(const str_slot *, void *), void *ctx)
 {
 	if (!t->cap)
-		return NULL;
-	size_t j = str_hash(lower) & (t->cap - 1);
-	while (t->v[j].s) {
-		if (strcmp(t->v[j].s, lower) == 0)
-			return &t->v[j];
-		j = (j + 1) & (t->cap - 1);
+		return false;
+	for (size_t j = ms_hashtab_first(t, lower_hash(name));; j = ms_hashtab_next(t, j)) {
+		const str_slot *s = ms_hashtab_at(t, sizeof *s, j);
+		if (!s->s)
+			return false;
+		if (strcasecmp(s->s, name) == 0 && fn(s, ctx))
+			return true;
 	}
-	return NULL;
 }
 
-static char *lower_dup(const char *s, size_t *bytes)
+typedef struct str_query {
+	int64_t owner;
+	const char *name;
+	const str_slot *found;
+	bool exact, variant;
+} str_query;
+
+/* Same owner, same spelling: stops. */
+static bool q_exact(const str_slot *s, void *ctx)
 {
-	size_t n = strlen(s);
-	char *d = malloc(n + 1);
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i <= n; i++)
-		d[i] = (char)tolower((unsigned char)s[i]);
-	*bytes += n + 1;
-	return d;
+	str_query *q = ctx;
+	if (s->owner != q->owner || strcmp(s->s, q->name) != 0)
+		return false;
+	q->found = s;
+	return true;
 }
 
-static int str_add(ms_refset *r, str_table *t, const char *name, int64_t id)
+/* Same owner, any spelling: notes exact and other spellings. */
+static bool q_spellings(const str_slot *s, void *ctx)
 {
-	char *lower = lower_dup(name, &r->str_bytes);
-	if (!lower)
-		return -1;
-	if (str_find(t, lower)) {
-		r->str_bytes -= strlen(lower) + 1;
-		free(lower);
+	str_query *q = ctx;
+	if (s->owner != q->owner)
+		return false;
+	if (strcmp(s->s, q->name) == 0)
+		q->exact = true;
+	else
+		q->variant = true;
+	q->found = s;
+	return q->exact;
+}
+
+static bool q_other_owner(const str_slot *s, void *ctx)
+{
+	return s->owner != ((str_query *)ctx)->owner;
+}
+
+static int str_add(ms_refset *r, ms_hashtab *t, int64_t owner, const char *name, int64_t id)
+{
+	str_query q = { .owner = owner, .name = name };
+	if (str_chain(t, name, q_exact, &q))
 		return 0;
-	}
-	if ((t->n + 1) * 10 > t->cap * 7 && str_grow(t) < 0) {
-		free(lower);
+	if (ms_hashtab_reserve(t, t->n + 1, sizeof(str_slot), 64, str_slot_hash, NULL) < 0)
 		return -1;
-	}
-	size_t j = str_hash(lower) & (t->cap - 1);
-	while (t->v[j].s)
-		j = (j + 1) & (t->cap - 1);
-	t->v[j] = (str_slot){ lower, id };
+	size_t len = strlen(name);
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, name, len + 1);
+	str_slot *s = ms_hashtab_free_slot(t, sizeof *s, lower_hash(name));
+	*s = (str_slot){ copy, owner, id };
 	t->n++;
+	r->str_bytes += len + 1;
 	return 0;
 }
+
+static void str_free(ms_hashtab *t)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		free(((str_slot *)ms_hashtab_at(t, sizeof(str_slot), i))->s);
+	ms_hashtab_free(t);
+}
+
+/* ---- the set ------------------------------------------------------------------ */
 
 ms_refset *ms_refset_new(void)
 {
 	return calloc(1, sizeof(ms_refset));
 }
 
-static void str_free(str_table *t)
-{
-	for (size_t i = 0; i < t->cap; i++)
-		free(t->v[i].s);
-	free(t->v);
-}
-
 void ms_refset_free(ms_refset *r)
 {
 	if (!r)
 		return;
-	free(r->g);
+	ms_hashtab_free(&r->guids);
 	str_free(&r->names);
 	str_free(&r->full);
 	free(r);
 }
 
-int ms_refset_add(ms_refset *r, const char *filename, int64_t messageid)
+int ms_refset_add(ms_refset *r, int64_t owner, const char *filename, int64_t messageid)
 {
 	const char *base = ms_layout_base_name(filename);
 	if (base != filename)
-		return str_add(r, &r->full, base, messageid);
-	guid_key k;
-	if (ms_guid_name_parse(filename, k.b))
-		return guid_add(r, &k);
-	return str_add(r, &r->names, filename, 0);
+		return str_add(r, &r->full, owner, base, messageid);
+	uint8_t g[16];
+	uint32_t own = own32(owner);
+	if (own && ms_guid_name_parse(filename, g) && upper_spelling(filename, g))
+		return guid_add(r, own, g);
+	return str_add(r, &r->names, owner, filename, 0);
 }
 
-bool ms_refset_has(const ms_refset *r, const char *name)
+ms_ref_match ms_refset_match(const ms_refset *r, int64_t owner, const char *name)
 {
-	guid_key k;
-	if (ms_guid_name_parse(name, k.b))
-		return guid_has(r, &k);
-	size_t dummy = 0;
-	char *lower = lower_dup(name, &dummy);
-	bool found = lower && str_find(&r->names, lower);
-	free(lower);
-	return found;
+	uint8_t g[16];
+	uint32_t own = own32(owner);
+	bool is_guid = ms_guid_name_parse(name, g);
+	bool upper = is_guid && upper_spelling(name, g);
+	bool in_guids = own && is_guid && guid_has(r, own, g);
+	if (upper && in_guids)
+		return MS_REF_EXACT;
+	str_query q = { .owner = owner, .name = name };
+	if (r->names.n)
+		str_chain(&r->names, name, q_spellings, &q);
+	if (q.exact || (q.variant && !is_guid))
+		return MS_REF_EXACT; /* other names: case-insensitive */
+	return q.variant || in_guids ? MS_REF_VARIANT : MS_REF_NONE;
 }
 
-int64_t ms_refset_full_path_row(const ms_refset *r, const char *name)
+typedef struct spell_ctx {
+	int64_t owner;
+	bool (*fn)(void *, const char *);
+	void *ctx;
+} spell_ctx;
+
+static bool q_spell(const str_slot *s, void *ctx)
 {
-	size_t dummy = 0;
-	char *lower = lower_dup(name, &dummy);
-	const str_slot *s = lower ? str_find(&r->full, lower) : NULL;
-	free(lower);
-	return s ? s->id : 0;
+	spell_ctx *c = ctx;
+	return s->owner == c->owner && c->fn(c->ctx, s->s);
+}
+
+bool ms_refset_each_spelling(const ms_refset *r, int64_t owner, const char *name,
+                             bool (*fn)(void *ctx, const char *spelling), void *ctx)
+{
+	uint8_t g[16];
+	uint32_t own = own32(owner);
+	if (!ms_guid_name_parse(name, g))
+		return false;
+	if (own && guid_has(r, own, g)) {
+		char u[MS_GUID_NAME_LEN + 1];
+		ms_guid_name_format(g, u);
+		if (fn(ctx, u))
+			return true;
+	}
+	spell_ctx c = { owner, fn, ctx };
+	return str_chain(&r->names, name, q_spell, &c);
+}
+
+int64_t ms_refset_full_path_row(const ms_refset *r, int64_t owner, const char *name)
+{
+	str_query q = { .owner = owner, .name = name };
+	str_chain(&r->full, name, q_spellings, &q);
+	return q.found ? q.found->id : 0;
+}
+
+bool ms_refset_named_elsewhere(const ms_refset *r, int64_t owner, const char *name)
+{
+	uint8_t g[16];
+	if (ms_guid_name_parse(name, g) && guid_elsewhere(r, own32(owner), g))
+		return true;
+	str_query q = { .owner = owner, .name = name };
+	return str_chain(&r->names, name, q_other_owner, &q) || str_chain(&r->full, name, q_other_owner, &q);
 }
 
 size_t ms_refset_count(const ms_refset *r)
 {
-	return r->gn + (r->zero_guid ? 1 : 0) + r->names.n + r->full.n;
+	return r->guids.n + r->names.n + r->full.n;
 }
 
 size_t ms_refset_bytes(const ms_refset *r)
 {
-	return r->gcap * sizeof(guid_key) + (r->names.cap + r->full.cap) * sizeof(str_slot) + r->str_bytes;
+	return ms_hashtab_bytes(&r->guids, sizeof(guid_slot)) + ms_hashtab_bytes(&r->names, sizeof(str_slot)) +
+	       ms_hashtab_bytes(&r->full, sizeof(str_slot)) + r->str_bytes;
 }

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "message/header.h"
 #include "store/layout.h"
+#include "util/testhook.h"
 
 static const char *const category_names[SYNC_N_CATEGORIES] = {
 	[SYNC_SKIPPED] = "skipped",
@@ -76,13 +78,65 @@ static bool account_in_scope(void *ctx, const char *domain, const char *local)
 	return ms_scope_has_account(&run->o->scope, local, domain);
 }
 
+/* Whose rows can reference the file (refset.h): the account whose folder
+ * holds it, the queue for the root, #Public; nobody's elsewhere. */
+static int64_t entry_owner(const sync_run *run, const walk_entry *e)
+{
+	if (e->place == WALK_QUEUE)
+		return MS_REF_QUEUE;
+	if (e->place == WALK_PUBLIC)
+		return MS_REF_PUBLIC;
+	const ms_dir_account *a = e->place == WALK_ACCOUNT ? ms_directory_account(run->dir, e->local, e->domain) : NULL;
+	return a ? a->id : MS_REF_NOBODY;
+}
+
+typedef struct spelling_ctx {
+	const sync_run *run;
+	const walk_entry *e;
+	struct stat self;
+} spelling_ctx;
+
+/* Is there a file spelt `spelling` at its canonical place beside the
+ * entry's owner folder (and not the entry itself, on a file system that
+ * ignores case)? */
+static bool spelling_exists(void *ctx, const char *spelling)
+{
+	const spelling_ctx *c = ctx;
+	const walk_entry *e = c->e;
+	char owner[4096], path[4096];
+	size_t olen = e->place == WALK_ACCOUNT ? strlen(e->domain) + 1 + strlen(e->local) : 0;
+	snprintf(owner, sizeof owner, "%.*s", (int)olen, e->relpath);
+	ms_place place = e->place == WALK_QUEUE ? MS_PLACE_QUEUE : e->place == WALK_PUBLIC ? MS_PLACE_PUBLIC : MS_PLACE_ACCOUNT;
+	struct stat st;
+	if (!ms_layout_path(place, owner, spelling, path, sizeof path) ||
+	    fstatat(c->run->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	return st.st_ino != c->self.st_ino || st.st_dev != c->self.st_dev;
+}
+
+/* Is the walk's file referenced?  A GUID name spelt otherwise than its
+ * rows (case only) is theirs unless a file spelt as a row sits at its
+ * canonical place: then that one is the row's, and this one is another
+ * file (refset.h). */
+static bool referenced(const sync_run *run, const walk_entry *e)
+{
+	int64_t owner = entry_owner(run, e);
+	ms_ref_match m = ms_refset_match(run->refs, owner, e->name);
+	if (m != MS_REF_VARIANT)
+		return m == MS_REF_EXACT;
+	spelling_ctx c = { .run = run, .e = e };
+	if (fstatat(e->dirfd, e->name, &c.self, AT_SYMLINK_NOFOLLOW) < 0)
+		return true; /* gone: nothing to import */
+	return !ms_refset_each_spelling(run->refs, owner, e->name, spelling_exists, &c);
+}
+
 static void on_entry(void *ctx, const walk_entry *e)
 {
 	sync_run *run = ctx;
 	switch (e->kind) {
 	case WALK_MESSAGE:
 		atomic_fetch_add(&run->seen, 1);
-		if (ms_refset_has(run->refs, e->name)) {
+		if (referenced(run, e)) {
 			atomic_fetch_add(&run->skipped, 1);
 			if (run->o->verbose >= 2)
 				sync_report_entry(run, e->relpath, SYNC_SKIPPED, NULL, NULL);
@@ -233,6 +287,7 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	r->refset_bytes = ms_refset_bytes(run.refs);
 	pthread_t progress;
 	sync_progress_start(&run, &progress);
+	ms_test_hook("walk"); /* tests: a delivery between loading the names and the walk */
 	rc = walk_data_dir(&run, e);
 	if (rc == 0) {
 		if (run.cands.n)

@@ -61,6 +61,7 @@ typedef struct item {
 	char created[32];             /* internal date, server local time */
 	bool unparsable;
 	bool misplaced;               /* must be renamed before import */
+	bool fresh_name;              /* ... to a new GUID name: its own is another file's (refset.h) */
 	int64_t full_path_row;        /* path update: the row to rewrite */
 	char new_rel[4096];           /* canonical relative path once moved */
 	int64_t uid;

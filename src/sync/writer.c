@@ -56,12 +56,12 @@ typedef struct refresh_ctx {
 	ms_err *e;
 } refresh_ctx;
 
-static int add_ref(void *ctx, int64_t id, const char *name)
+static int add_ref(void *ctx, int64_t id, int type, int64_t account_id, const char *name)
 {
 	refresh_ctx *r = ctx;
 	if (id > r->watermark)
 		r->watermark = id;
-	if (name && ms_refset_add(r->run->refs, name, id) < 0)
+	if (name && ms_refset_add(r->run->refs, ms_refset_row_owner(type, account_id), name, id) < 0)
 		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
 	return 0;
 }
@@ -75,19 +75,82 @@ int sync_refresh_refs(sync_run *run, ms_err *e)
 	return 0;
 }
 
-/* Items whose file became referenced while we worked: skipped. */
+/* The rows that use the GUID names another owner holds in the referenced
+ * set, read again under the lock: hMailServer delivers a queued message by
+ * updating its row (type 2, the account) and moving its file, so a name
+ * the set gives the queue may be the account's by now, and must then be
+ * skipped, not renamed away from the row.  Only names taken elsewhere are
+ * read (a copied mailbox, such a delivery), a hundred per query. */
+static int reread_taken(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	const char **names = malloc((n ? n : 1) * sizeof *names);
+	size_t k = 0;
+	if (!names)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = items[i].c->relpath + items[i].c->name_off;
+		int64_t owner = items[i].acct ? items[i].acct->id : MS_REF_QUEUE;
+		if (importing(&items[i]) && ms_refset_named_elsewhere(run->refs, owner, name))
+			names[k++] = name;
+	}
+	refresh_ctx r = { .run = run, .watermark = run->watermark, .e = e };
+	int rc = k ? ms_messages_each_named(run->s->db, names, k, add_ref, &r, e) : 0;
+	free(names);
+	return rc; /* the watermark stays: these rows are not all the new ones */
+}
+
+/* Does an item before `i` in the group, to be imported with its own name,
+ * carry the GUID of `name` (in any case)? */
+static bool guid_earlier_in_group(const item *items, size_t i, const uint8_t g[16])
+{
+	for (size_t k = 0; k < i; k++) {
+		uint8_t h[16];
+		if (importing(&items[k]) && !items[k].fresh_name &&
+		    ms_guid_name_parse(items[k].c->relpath + items[k].c->name_off, h) && memcmp(g, h, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Give the item a new GUID name: its own is another file's (refset.h). */
+static void rename_fresh(item *it, const char *why)
+{
+	it->fresh_name = it->misplaced = true;
+	it->cat = SYNC_MOVED;
+	size_t len = strlen(it->reason);
+	snprintf(it->reason + len, sizeof it->reason - len, "; %s: imported under a new name", why);
+}
+
+/* Items whose file became referenced while we worked: skipped.  Items
+ * whose GUID name is taken, under the lock that orders all writers of the
+ * owner: by a row created meanwhile (another owner's, or this owner's in
+ * another case) or by an earlier file of the group (names differing only
+ * in case): a new name, so no two rows of a store share a GUID. */
 static size_t drop_referenced(sync_run *run, item *items, size_t n)
 {
 	size_t left = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!importing(&items[i]))
+		item *it = &items[i];
+		if (!importing(it))
 			continue;
-		if (ms_refset_has(run->refs, items[i].c->relpath + items[i].c->name_off)) {
-			items[i].cat = SYNC_SKIPPED;
-			snprintf(items[i].reason, sizeof items[i].reason, "referenced by a row created during this run");
-		} else {
-			left++;
+		const char *name = it->c->relpath + it->c->name_off;
+		int64_t owner = it->acct ? it->acct->id : MS_REF_QUEUE;
+		ms_ref_match m = ms_refset_match(run->refs, owner, name);
+		if (m == MS_REF_EXACT) {
+			it->cat = SYNC_SKIPPED;
+			snprintf(it->reason, sizeof it->reason, "referenced by a row written during this run (a new row, or a queued message delivered)");
+			continue;
 		}
+		left++;
+		uint8_t g[16];
+		if (it->fresh_name || it->new_rel[0] || !ms_guid_name_parse(name, g))
+			continue;
+		if (m == MS_REF_VARIANT)
+			rename_fresh(it, "a row of the same owner names its GUID in another case");
+		else if (ms_refset_named_elsewhere(run->refs, owner, name))
+			rename_fresh(it, "its name is used by a row of another account, the queue or #Public");
+		else if (guid_earlier_in_group(items, i, g))
+			rename_fresh(it, "another file here has the same GUID name in another case");
 	}
 	return left;
 }
@@ -124,7 +187,7 @@ static int move_item(sync_run *run, item *it, ms_err *e)
 	char fresh[MS_GUID_NAME_LEN + 1];
 	uint8_t g[16];
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if (attempt > 0 || !ms_guid_name_parse(name, g)) {
+		if (attempt > 0 || it->fresh_name || !ms_guid_name_parse(name, g)) {
 			ms_guid_name_new(fresh);
 			name = fresh;
 		}
@@ -261,7 +324,7 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		return -1;
 	}
 	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || ms_folder_lock(d, inbox, e) < 0 ||
-	    sync_refresh_refs(run, e) < 0)
+	    sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
 		goto fail;
@@ -318,7 +381,7 @@ static int write_queue(sync_run *run, item *items, size_t n, ms_err *e)
 	db_txn *t;
 	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
-	if (ms_queue_lock(d, e) < 0 || sync_refresh_refs(run, e) < 0)
+	if (ms_queue_lock(d, e) < 0 || sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	drop_referenced(run, items, n);
 	move_misplaced(run, items, n, false);

@@ -1,5 +1,7 @@
 #include "util/strmap.h"
 
+#include "util/hashtab.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,42 +29,27 @@ static bool key_eq(const char *stored, const char *key)
 	return *stored == *key;
 }
 
-static struct ms_strmap_slot *find(const ms_strmap *m, const char *key)
+static uint64_t slot_hash(const void *slot, const void *ctx)
 {
-	if (!m->cap)
-		return NULL;
-	size_t j = hash_lower(key) & (m->cap - 1);
-	while (m->v[j].key) {
-		if (key_eq(m->v[j].key, key))
-			return &m->v[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	return &m->v[j];
+	(void)ctx;
+	return hash_lower(((const struct ms_strmap_slot *)slot)->key);
 }
 
-static int grow(ms_strmap *m)
+/* The key's slot, or the empty slot that ends its chain. */
+static struct ms_strmap_slot *find(const ms_strmap *m, const char *key)
 {
-	size_t ncap = m->cap ? m->cap * 2 : 16;
-	struct ms_strmap_slot *nv = calloc(ncap, sizeof *nv);
-	if (!nv)
-		return -1;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->v[i].key)
-			continue;
-		size_t j = hash_lower(m->v[i].key) & (ncap - 1);
-		while (nv[j].key)
-			j = (j + 1) & (ncap - 1);
-		nv[j] = m->v[i];
+	if (!m->t.cap)
+		return NULL;
+	for (size_t j = ms_hashtab_first(&m->t, hash_lower(key));; j = ms_hashtab_next(&m->t, j)) {
+		struct ms_strmap_slot *s = ms_hashtab_at(&m->t, sizeof *s, j);
+		if (!s->key || key_eq(s->key, key))
+			return s;
 	}
-	free(m->v);
-	m->v = nv;
-	m->cap = ncap;
-	return 0;
 }
 
 int ms_strmap_put(ms_strmap *m, const char *key, int64_t value)
 {
-	if ((m->n + 1) * 4 > m->cap * 3 && grow(m) < 0)
+	if (ms_hashtab_reserve(&m->t, m->t.n + 1, sizeof(struct ms_strmap_slot), 16, slot_hash, NULL) < 0)
 		return -1;
 	struct ms_strmap_slot *s = find(m, key);
 	if (s->key) {
@@ -70,13 +57,14 @@ int ms_strmap_put(ms_strmap *m, const char *key, int64_t value)
 		return 0;
 	}
 	size_t len = strlen(key);
-	s->key = malloc(len + 1);
-	if (!s->key)
+	char *copy = malloc(len + 1);
+	if (!copy)
 		return -1;
 	for (size_t i = 0; i <= len; i++)
-		s->key[i] = (char)tolower((unsigned char)key[i]);
+		copy[i] = (char)tolower((unsigned char)key[i]);
+	s->key = copy;
 	s->value = value;
-	m->n++;
+	m->t.n++;
 	return 0;
 }
 
@@ -92,9 +80,7 @@ bool ms_strmap_get(const ms_strmap *m, const char *key, int64_t *value)
 
 void ms_strmap_free(ms_strmap *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->v[i].key);
-	free(m->v);
-	m->v = NULL;
-	m->n = m->cap = 0;
+	for (size_t i = 0; i < m->t.cap; i++)
+		free(((struct ms_strmap_slot *)ms_hashtab_at(&m->t, sizeof(struct ms_strmap_slot), i))->key);
+	ms_hashtab_free(&m->t);
 }

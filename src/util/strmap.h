@@ -8,9 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/hashtab.h"
+
+/* Zero-initialised is empty.  Slots: a lower-cased key and its value, on
+ * the shared open-addressing core. */
 typedef struct ms_strmap {
-	struct ms_strmap_slot *v;
-	size_t n, cap;
+	ms_hashtab t;
 } ms_strmap;
 
 /* Insert or replace. Returns -1 on OOM. */
