@@ -14,8 +14,9 @@ set -euo pipefail
 BUILD_PKGS=(build-essential meson ninja-build pkg-config
 	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev)
 # What the README's commands use beside mstore: `man -l` (man-db renders
-# with groff-base), `jq` for --json reports, `sqlite3` to look into a store.
-USE_PKGS=(man-db groff-base jq sqlite3)
+# with groff-base), `jq` for --json reports, `sqlite3` to look into a store,
+# the zone database for --server-tz ZONE (tzdata).
+USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
 # The test suite only: unit tests (cmocka), throwaway database servers and
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
 # channel tests check mstore reads its configuration as mailsync does).

@@ -1,5 +1,6 @@
 /* cli.h - what every mstore subcommand shares: the command table, the
- * common options (--db, --data, --config, --ini, --password-file, --json),
+ * common options (--db, --data, --config, --ini, --password-file,
+ * --server-tz, --json),
  * opening the store, and the exit codes scripts rely on.
  */
 #ifndef MS_CLI_H
@@ -42,7 +43,7 @@ typedef struct cli_ctx {
 } cli_ctx;
 
 enum {
-	OPT_DB = 0x100, OPT_DATA, OPT_CONFIG, OPT_INI, OPT_PASSWORD_FILE, OPT_JSON,
+	OPT_DB = 0x100, OPT_DATA, OPT_CONFIG, OPT_INI, OPT_PASSWORD_FILE, OPT_JSON, OPT_SERVER_TZ,
 	OPT_FIRST_COMMAND_OPTION, /* commands number their own options from here */
 };
 
@@ -52,6 +53,7 @@ enum {
 	{ "config", required_argument, 0, OPT_CONFIG }, \
 	{ "ini", required_argument, 0, OPT_INI }, \
 	{ "password-file", required_argument, 0, OPT_PASSWORD_FILE }, \
+	{ "server-tz", required_argument, 0, OPT_SERVER_TZ }, \
 	{ "json", no_argument, 0, OPT_JSON }, \
 	{ "help", no_argument, 0, 'h' }
 
@@ -83,7 +85,8 @@ int cli_exit_code(ms_errcode code);
 /* Resolve the configuration (printing its warnings) and open the store;
  * commands that only read pass DB_OPEN_READ_ONLY. */
 int cli_open_store(cli_ctx *ctx, db_open_mode mode, ms_store **out);
-/* Resolve the configuration only; the caller frees it. */
+/* Resolve the configuration only (and make the mail server's time zone
+ * the process's local zone, util/tz.h); the caller frees it. */
 int cli_config(cli_ctx *ctx, ms_config *cfg);
 
 /* Parse a non-negative integer option value; false if not one. */

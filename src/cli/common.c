@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/tz.h"
+
 const char cli_common_help[] =
 	"Common options:\n"
 	"  --db URL             database: sqlite:PATH, postgresql://USER@HOST:PORT/DB,\n"
@@ -19,6 +21,10 @@ const char cli_common_help[] =
 	"  --ini FILE           read DataFolder and [Database] from an hMailServer.INI\n"
 	"  --password-file FILE database password from the first line of FILE\n"
 	"                       (else the config file, else $MSTORE_DB_PASSWORD)\n"
+	"  --server-tz ZONE     the mail server's time zone (an IANA name: Europe/Berlin),\n"
+	"                       for the local times hMailServer stores (internal dates,\n"
+	"                       creation and logon times); else server_tz of the config\n"
+	"                       file, else this machine's zone ($TZ, /etc/localtime)\n"
 	"  --json               machine-readable output\n"
 	"  -h, --help           this help\n";
 
@@ -37,6 +43,7 @@ bool cli_common_option(cli_ctx *ctx, int opt, const char *arg)
 	case OPT_CONFIG: ctx->args.config_file = arg; return true;
 	case OPT_INI: ctx->args.ini_file = arg; return true;
 	case OPT_PASSWORD_FILE: ctx->args.password_file = arg; return true;
+	case OPT_SERVER_TZ: ctx->args.server_tz = arg; return true;
 	case OPT_JSON: ctx->json = true; return true;
 	case 'h': {
 		char top[64];
@@ -119,6 +126,18 @@ int cli_config(cli_ctx *ctx, ms_config *cfg)
 	}
 	if (cfg->warnings)
 		fprintf(stderr, "mstore: warning: %s\n", cfg->warnings);
+	/* Every time mstore writes is the server's local time: the zone is
+	 * set before anything runs (and before any thread exists). */
+	if (cfg->server_tz && ms_tz_apply(cfg->server_tz, &e) < 0) {
+		if (ctx->args.server_tz) {
+			ms_err_prefix(&e, "--server-tz");
+		} else { /* a config file's: checked when read; here only if the zone file vanished since */
+			ms_err_prefix(&e, "server_tz of %s", cfg->source ? cfg->source : "the config file");
+			e.code = MS_E_CONFIG;
+		}
+		ms_config_free(cfg);
+		return cli_fail(&e);
+	}
 	if (!cfg->db_url) {
 		ms_config_free(cfg);
 		fprintf(stderr, "mstore %s: no database given: use --db URL, --ini FILE or a config file "

@@ -42,9 +42,9 @@ static void print_overview(FILE *out)
 		fprintf(out, "  %-12s%s\n", c->name, c->summary);
 	fprintf(out,
 		"\n'mstore help COMMAND' explains a command.  Every command takes --db URL,\n"
-		"--data DIR, --config FILE, --ini FILE and --password-file FILE; without them\n"
-		"mstore reads $MSTORE_CONFIG, ~/.config/mstore/mstore.conf or\n"
-		"/etc/mstore/mstore.conf.\n\n"
+		"--data DIR, --config FILE, --ini FILE, --password-file FILE and --server-tz\n"
+		"ZONE; without them mstore reads $MSTORE_CONFIG, ~/.config/mstore/mstore.conf\n"
+		"or /etc/mstore/mstore.conf.\n\n"
 		"Exit codes: 0 success; 1 ran but not everything was done; 2 bad arguments or\n"
 		"input (bad address, duplicate, unknown object); 3 configuration missing or\n"
 		"invalid; 4 database unreachable or not a known store; 5 file system error.\n");
@@ -74,7 +74,8 @@ int cmd_help(int argc, char **argv)
  * every command's option parser finds them. */
 static void move_leading_options(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--db", "--data", "--config", "--ini", "--password-file", NULL };
+	static const char *const with_value[] = { "--db", "--data", "--config", "--ini", "--password-file", "--server-tz",
+	                                          NULL };
 	int i = 1;
 	while (i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2]) {
 		bool takes_value = false;

@@ -91,6 +91,7 @@ int cfg_merge(ms_config *to, ms_config *from, ms_err *e)
 	take_field(&to->data_dir, &from->data_dir);
 	take_field(&to->db_url, &from->db_url);
 	take_field(&to->db_password, &from->db_password);
+	take_field(&to->server_tz, &from->server_tz);
 	take_field(&to->source, &from->source);
 	if (from->warnings) {
 		if (cfg_warn(to, "%s", from->warnings) < 0)

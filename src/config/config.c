@@ -7,13 +7,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-enum conf_key { KEY_DATA, KEY_DB, KEY_PASSWORD, KEY_PASSWORD_FILE, KEY_COUNT };
+#include "util/tz.h"
+
+enum conf_key { KEY_DATA, KEY_DB, KEY_PASSWORD, KEY_PASSWORD_FILE, KEY_SERVER_TZ, KEY_COUNT };
 
 static const char *const conf_key_names[KEY_COUNT] = {
 	[KEY_DATA] = "data",
 	[KEY_DB] = "db",
 	[KEY_PASSWORD] = "password",
 	[KEY_PASSWORD_FILE] = "password_file",
+	[KEY_SERVER_TZ] = "server_tz",
 };
 
 /* One mstore.conf being parsed. */
@@ -88,6 +91,13 @@ static int apply_conf_setting(conf_parse *p, int key, const char *value, ms_err 
 		return cfg_set(&p->cfg.db_password, value, e);
 	case KEY_PASSWORD_FILE:
 		return set_password_from_file(p, value, e);
+	case KEY_SERVER_TZ:
+		/* checked here, so the error names the line: glibc would take a
+		 * misspelt zone as UTC without a word */
+		if (!ms_tz_known(value))
+			return ms_err_set(e, MS_E_CONFIG, "%s:%d: server_tz '%s' is not a time zone of the zone database "
+			                  "(an IANA name such as Europe/Berlin or UTC)", p->path, p->lineno, value);
+		return cfg_set(&p->cfg.server_tz, value, e);
 	}
 	return ms_err_set(e, MS_E_INTERNAL, "unhandled config key %d", key);
 }
@@ -118,7 +128,7 @@ static int parse_conf_line(conf_parse *p, char *line, ms_err *e)
 		return conf_error(p, e, "expected 'key = value'");
 	int key = find_conf_key(name);
 	if (key < 0)
-		return ms_err_set(e, MS_E_CONFIG, "%s:%d: unknown setting '%s' (known: data, db, password, password_file)",
+		return ms_err_set(e, MS_E_CONFIG, "%s:%d: unknown setting '%s' (known: data, db, password, password_file, server_tz)",
 		                  p->path, p->lineno, name);
 	if (p->seen_on[key])
 		return ms_err_set(e, MS_E_CONFIG, "%s:%d: '%s' is already set on line %d",
@@ -275,6 +285,8 @@ static int apply_flags(const ms_config_args *args, ms_config *out, ms_err *e)
 		return -1;
 	if (args->data_dir && cfg_set(&out->data_dir, args->data_dir, e) < 0)
 		return -1;
+	if (args->server_tz && cfg_set(&out->server_tz, args->server_tz, e) < 0)
+		return -1;
 	if (args->password_file) {
 		char *password;
 		if (ms_config_read_password_file(args->password_file, &password, e) < 0)
@@ -318,6 +330,7 @@ void ms_config_free(ms_config *c)
 	if (c->db_password)
 		explicit_bzero(c->db_password, strlen(c->db_password));
 	free(c->db_password);
+	free(c->server_tz);
 	free(c->source);
 	free(c->warnings);
 	memset(c, 0, sizeof *c);

@@ -1,7 +1,8 @@
 /* config.h - where mstore finds its data directory and database.
  *
  * Sources, strongest first:
- *   1. command-line flags (--db URL, --data DIR, --password-file FILE)
+ *   1. command-line flags (--db URL, --data DIR, --password-file FILE,
+ *      --server-tz ZONE)
  *   2. --ini FILE: an hMailServer.INI ([Directories] DataFolder,
  *      [Database] Type/Server/Port/Database/Username/Password/
  *      PasswordEncryption; PasswordEncryption=1 means Blowfish-encrypted)
@@ -28,6 +29,9 @@
  *   password = secret            (the file should then not be readable by
  *                                 others; if it is, a warning says so)
  *   password_file = /etc/mstore/db.pass   (its first line is the password)
+ *   server_tz = Europe/Berlin    (the mail server's time zone, util/tz.h;
+ *                                 --server-tz replaces it; an unknown zone
+ *                                 is an error naming FILE:LINE)
  * In `data` and `password_file`, ~ is $HOME and a relative path is taken
  * from the config file's directory.  Unknown keys, lines without '=',
  * empty values, a key set twice, and both password and password_file are
@@ -44,6 +48,7 @@ typedef struct ms_config {
 	char *data_dir;      /* NULL if not configured */
 	char *db_url;        /* NULL if not configured */
 	char *db_password;   /* NULL if none */
+	char *server_tz;     /* the mail server's time zone (util/tz.h); NULL = local */
 	char *source;        /* the file the settings came from, for messages */
 	/* Warnings (e.g. "FILE holds a password and is readable by others"),
 	 * newline-separated, NULL if none; the CLI prints them to stderr. */
@@ -57,6 +62,7 @@ typedef struct ms_config_args {
 	const char *db_url;         /* --db */
 	const char *data_dir;       /* --data */
 	const char *password_file;  /* --password-file */
+	const char *server_tz;      /* --server-tz */
 } ms_config_args;
 
 /* Resolve the configuration from all sources in the order above.

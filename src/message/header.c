@@ -344,7 +344,7 @@ static int parse_section(const char *sect, size_t len, unsigned flags, ms_header
 	if (ms_select_fields(sect, len, &sel, e) < 0)
 		return -1;
 	if (sel.fields == 0)
-		out->flags |= MS_HDR_BINARY;
+		out->flags |= MS_HDR_NO_FIELDS;
 	int rc = take_fields(&sel, out, e);
 	if (rc == 0)
 		rc = take_first_fields(&sel, out, e);

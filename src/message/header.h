@@ -50,9 +50,10 @@ enum {
 	MS_HDR_TRUNCATED    = 1 << 1,  /* no empty line within MS_HEADER_MAX bytes and
 	                                  more follow: the section was cut there
 	                                  (not also MS_HDR_NO_SEPARATOR) */
-	MS_HDR_BINARY       = 1 << 2,  /* NUL bytes or no header field at all */
+	MS_HDR_BINARY       = 1 << 2,  /* NUL bytes in the header section */
 	MS_HDR_BAD_UTF8     = 1 << 3,  /* 8-bit header bytes that are not UTF-8 */
 	MS_HDR_EMPTY        = 1 << 4,  /* zero bytes (the only flag then) */
+	MS_HDR_NO_FIELDS    = 1 << 5,  /* not one "Name: value" line: no header at all */
 };
 
 typedef struct ms_headers {

@@ -275,11 +275,20 @@ void rc_check_files(rc_run *run)
 		char path[4096];
 		rc_file_path(run, f, path, sizeof path);
 		char *mb = a ? rc_folder_mailbox(run, a, NULL) : strdup(f->owner == RC_OWNER_QUEUE ? "queue" : "#Public");
-		rc_finding *x = rc_add(run, RC_UNREFERENCED_FILE, mb, NULL, "%s: no row references it (%lld bytes)", path,
-		                       (long long)f->size);
+		/* a future mtime is a clock problem: told, the age taken from the ctime */
+		rc_finding *x = rc_add(run, RC_UNREFERENCED_FILE, mb, NULL, "%s: no row references it (%lld bytes)%s", path,
+		                       (long long)f->size, f->future_mtime ? "; its modification time is in the future, "
+		                       "a clock problem (its age is taken from its change time)" : "");
 		free(mb);
-		if (x)
+		if (x) {
 			x->path = strdup(path);
+			x->value = f->size;
+			/* sync imports an account's file into its INBOX: not when the
+			 * INBOX's UIDs are used up (the hint must not say it does) */
+			const rc_folder *in = a && a->inbox_id ? rc_folder_by_id(run, a->inbox_id) : NULL;
+			if (in && in->current_uid >= MS_UID_MAX)
+				x->folder_id = in->id;
+		}
 	}
 }
 

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/clock.h"
 #include "store/layout.h"
 #include "util/arena.h"
 #include "util/escape.h"
@@ -104,7 +105,8 @@ static bool name_derivable(const char *name, bool is_guid)
 
 static void add_file(rc_run *run, const walk_entry *e, int32_t owner, bool canonical, const struct stat *st)
 {
-	rc_file f = { .size = st->st_size, .mtime = st->st_mtime, .owner = owner, .canonical = canonical };
+	rc_file f = { .size = st->st_size, .owner = owner, .canonical = canonical };
+	f.mtime = ms_clock_settle_time(st, run->now, &f.future_mtime);
 	f.is_guid = ms_guid_name_parse(e->name, f.guid);
 	pthread_mutex_lock(&run->mu);
 	if (ms_vec_reserve_((void **)&run->files, &run->files_cap, run->nfiles + 1, sizeof *run->files) < 0) {

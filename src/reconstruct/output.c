@@ -44,7 +44,15 @@ static const char *report_only_hint(const rc_finding *x)
 {
 	switch (x->kind) {
 	case RC_UNREFERENCED_FILE:
-		/* sync queues a root file only for local recipients, and never imports #Public */
+		/* sync never imports an empty file (hMailServer refuses to store
+		 * one), queues a root file only for local recipients, and never
+		 * imports #Public; what it cannot import, --quarantine moves out */
+		if (x->folder_id) /* rc_check_files: the account's INBOX is full */
+			return "report only: mstore sync cannot import it: the account's INBOX has no UID left "
+			       "(see uid-overflow)";
+		if (x->value == 0)
+			return "report only: mstore sync does not import an empty file (hMailServer stores no empty "
+			       "message); mstore sync --quarantine DIR moves it out";
 		if (strcmp(x->mailbox, "queue") == 0)
 			return "report only: mstore sync queues it if it has a local recipient; "
 			       "mstore sync --quarantine DIR moves it out if not";
@@ -53,7 +61,9 @@ static const char *report_only_hint(const rc_finding *x)
 		return "report only: mstore sync imports it";
 	case RC_ORPHANED_ACCOUNT_DIR:
 	case RC_ACCOUNT_WITHOUT_DIR: return "report only: -o -d FILE writes the commands to remove it";
-	case RC_UID_OVERFLOW: return "report only: move messages to a new folder";
+	case RC_UID_OVERFLOW:
+		return "report only: no mstore command lowers UIDs (IMAP clients cache them), and mstore sync "
+		       "imports nothing into a folder whose UIDs are used up";
 	default: return "report only";
 	}
 }

@@ -67,11 +67,13 @@ typedef struct rc_file {
 	const char *name;     /* NULL when the name is the upper-case {GUID}.eml */
 	const char *relpath;  /* NULL when canonical (derivable) */
 	int64_t size;
-	int64_t mtime;
+	int64_t mtime;        /* for the settle rule: the mtime, or the ctime when
+	                         the mtime is in the future (store/clock.h) */
 	int32_t owner;
 	bool is_guid;         /* guid[] holds the key */
 	bool canonical;       /* at DATA/{name} (queue) or .../<XX>/name */
 	bool matched;         /* some row references it */
+	bool future_mtime;    /* its modification time is in the future: a clock problem */
 } rc_file;
 
 /* ---- findings ----------------------------------------------------------------- */
@@ -87,8 +89,9 @@ typedef struct rc_finding {
 	char *why;            /* not repaired: why */
 	char *path;           /* relative path of the file concerned, if any */
 	char *target;         /* misplaced-file: where the file belongs (relative) */
-	int64_t message_id, folder_id, account_idx;
-	int64_t value;        /* wrong-size: the file's size; misplaced: file index */
+	int64_t message_id, folder_id, account_idx; /* unreferenced-file: folder_id is
+	                                               the account's INBOX when it has no UID left */
+	int64_t value;        /* wrong-size, unreferenced-file: the file's size; misplaced: file index */
 } rc_finding;
 
 /* A (folder, uid, message) triple for the UID checks. */

@@ -4,12 +4,14 @@
  *
  * Rules (sync.md): a file modified less than --settle seconds ago is
  * deferred (the server may still be writing it, or about to insert its
- * row); a zero-byte file is not imported; a file named by a full-path row
- * gets that row rewritten; a queue file goes to its local recipients from
- * To/Cc, or is not imported when there are none; an account file goes to
- * the account's INBOX, or is orphaned when the account does not exist;
- * files in #Public or elsewhere are not imported.  A file to import that is
- * not at its canonical place is renamed there first (writer.c).
+ * row; a modification time in the future is a clock problem, reported,
+ * and the change time tells the age, store/clock.h); a zero-byte file is
+ * not imported; a file named by a full-path row gets that row rewritten;
+ * a queue file goes to its local recipients from To/Cc, or is not imported
+ * when there are none; an account file goes to the account's INBOX, or is
+ * orphaned when the account does not exist; files in #Public or elsewhere
+ * are not imported.  A file to import that is not at its canonical place
+ * is renamed there first (writer.c).
  */
 #include "sync/sync_internal.h"
 
@@ -26,6 +28,7 @@
 
 
 #include "message/header.h"
+#include "store/clock.h"
 #include "store/layout.h"
 #include "store/sql.h"
 #include "util/str.h"
@@ -41,7 +44,9 @@ static void set(item *it, sync_category cat, const char *fmt, ...)
 }
 
 /* hMailServer's internal date rule: the first Received header if its year
- * is 1981..2039, else Date likewise, else (mstore) the file's mtime. */
+ * is 1981..2039, else Date likewise, else (mstore) the file's mtime; in
+ * the server's local time as hMailServer's importer writes it (with the
+ * offset in force at import time: store/clock.h). */
 static bool plausible(time_t t)
 {
 	struct tm tm;
@@ -49,14 +54,42 @@ static bool plausible(time_t t)
 	return tm.tm_year + 1900 >= 1981 && tm.tm_year + 1900 <= 2039;
 }
 
-static void fill_from_headers(item *it, const ms_headers *h)
+/* What was wrong with the header section, said as what failed.  A file
+ * with no empty line is a message without a body: its fields are read like
+ * any other's, so that alone is no failure (issue 12: it was labelled
+ * "unparsable headers").  Unparsable is only a section that gave nothing:
+ * no field at all, or none of From, To, Date and Received. */
+static void judge_headers(item *it, const ms_headers *h)
 {
-	time_t when = it->mtime;
+	static const struct { unsigned flag; const char *what; } notes[] = {
+		{ MS_HDR_NO_FIELDS, "no header field" },
+		{ MS_HDR_BINARY, "NUL bytes in the header" },
+		{ MS_HDR_TRUNCATED, "header longer than 4 MiB, read up to there" },
+		{ MS_HDR_BAD_UTF8, "8-bit header bytes that are not UTF-8" },
+		{ MS_HDR_NO_SEPARATOR, "no empty line: the whole file is header, no body" },
+	};
+	size_t len = 0;
+	it->header_note[0] = '\0';
+	for (size_t i = 0; i < sizeof notes / sizeof *notes; i++)
+		if (h->flags & notes[i].flag && len < sizeof it->header_note)
+			len += (size_t)snprintf(it->header_note + len, sizeof it->header_note - len, "%s%s", len ? "; " : "",
+			                        notes[i].what);
+	bool nothing = h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid;
+	it->unparsable = (h->flags & MS_HDR_NO_FIELDS) || nothing;
+	if (nothing && !(h->flags & MS_HDR_NO_FIELDS) && len < sizeof it->header_note)
+		snprintf(it->header_note + len, sizeof it->header_note - len, "%sno From, To, Date or Received field",
+		         len ? "; " : "");
+}
+
+static void fill_from_headers(sync_run *run, item *it, const ms_headers *h)
+{
+	/* a modification time in the future is a clock problem, no date */
+	time_t when = it->mtime <= run->now ? it->mtime : run->now;
 	if (h->received_valid && plausible(h->received))
 		when = h->received;
 	else if (h->date_valid && plausible(h->date))
 		when = h->date;
-	ms_sql_time(when, it->created);
+	ms_clock_internal_date(when, run->now, it->created);
 	/* hMailServer's messagefrom: the first entry of the first From field
 	 * as its AddresslistParser reads it, "@" when that holds no usable
 	 * address, '' without a From field.  The column is 255 characters: a
@@ -65,8 +98,7 @@ static void fill_from_headers(item *it, const ms_headers *h)
 	 * invalid UTF-8.  Only out-of-memory fails, and leaves it ''. */
 	ms_err ignored = { 0 };
 	ms_hms_first_address(h->first_from, it->from, sizeof it->from, &ignored);
-	it->unparsable = (h->flags & (MS_HDR_BINARY | MS_HDR_NO_SEPARATOR)) != 0 ||
-	                 (h->from.n == 0 && h->to.n == 0 && !h->date_valid && !h->received_valid);
+	judge_headers(it, h);
 }
 
 /* Where hMailServer would look for the file (store/layout.h), and with a
@@ -124,7 +156,7 @@ static void analyze_account(sync_run *run, item *it, const ms_headers *h)
 			set(it, SYNC_ORPHANED, "no account '%s@%s' in the database", local, domain);
 		return;
 	}
-	fill_from_headers(it, h);
+	fill_from_headers(run, it, h);
 	it->misplaced = !is_canonical(it->c);
 	const char *why_new = name_taken(run, it, it->acct->id);
 	it->hint = sync_hint_for(run->hints, it->c->relpath + it->c->name_off, it->acct->address);
@@ -182,7 +214,7 @@ static void analyze_queue(sync_run *run, item *it, const ms_headers *h)
 		set(it, SYNC_NOT_IMPORTED, "no local recipients in To/Cc");
 		return;
 	}
-	fill_from_headers(it, h);
+	fill_from_headers(run, it, h);
 	it->misplaced = !is_canonical(it->c);
 	const char *why_new = name_taken(run, it, MS_REF_QUEUE);
 	set(it, it->misplaced ? SYNC_MOVED : SYNC_IMPORTED_QUEUE, "%zu local recipient%s%s", it->rcpt.n,
@@ -198,6 +230,32 @@ static int64_t cand_owner(const sync_run *run, const cand *c)
 	split_account(c, domain, sizeof domain, local, sizeof local);
 	const ms_dir_account *a = ms_directory_account(run->dir, local, domain);
 	return a ? a->id : MS_REF_NOBODY;
+}
+
+/* The settle rule (store/clock.h): false, with the item deferred and the
+ * moment from which a run imports it, when the file may still be written.
+ * A modification time in the future is reported as the clock problem it
+ * is; the file's change time then tells its age. */
+static bool settled(sync_run *run, item *it, const struct stat *st)
+{
+	bool future;
+	time_t t = ms_clock_settle_time(st, run->now, &future);
+	char mtime[40], from[40];
+	ms_clock_format(st->st_mtime, mtime);
+	if (future)
+		snprintf(it->clock_note, sizeof it->clock_note,
+		         "its modification time %s is in the future: a clock problem (its age is taken from its change time)",
+		         mtime);
+	if (t <= run->now - run->o->settle_seconds)
+		return true;
+	ms_clock_format(t + run->o->settle_seconds, from);
+	if (future)
+		set(it, SYNC_DEFERRED, "%s; changed less than %d s ago (--settle): a run from %s on imports it",
+		    it->clock_note, run->o->settle_seconds, from);
+	else
+		set(it, SYNC_DEFERRED, "modified less than %d s ago (--settle): a run from %s on imports it",
+		    run->o->settle_seconds, from);
+	return false;
 }
 
 static void analyze_one(sync_run *run, item *it)
@@ -226,8 +284,7 @@ static void analyze_one(sync_run *run, item *it)
 	}
 	it->size = (int64_t)st.st_size;
 	it->mtime = st.st_mtime;
-	if (st.st_mtime > run->now - run->o->settle_seconds) {
-		set(it, SYNC_DEFERRED, "modified less than %d s ago; left for the next run", run->o->settle_seconds);
+	if (!settled(run, it, &st)) {
 		close(fd);
 		return;
 	}

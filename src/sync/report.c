@@ -65,6 +65,10 @@ static void json_record(sync_run *run, const char *relpath, sync_category cat, c
 	}
 	if (it && it->unparsable)
 		ms_json_kv_bool(j, "unparsable_headers", true);
+	if (it && it->header_note[0])
+		ms_json_kv_string(j, "header_problems", it->header_note);
+	if (it && it->clock_note[0])
+		ms_json_kv_string(j, "clock_problem", it->clock_note);
 	if (it && it->duplicate_of[0])
 		ms_json_kv_string(j, "duplicate_of", it->duplicate_of);
 	if (it && it->hint)
@@ -103,12 +107,15 @@ void sync_report_entry(sync_run *run, const char *relpath, sync_category cat, co
 
 void sync_report_item(sync_run *run, const item *it)
 {
-	char reason[800];
+	char reason[1200];
 	snprintf(reason, sizeof reason, "%s", it->reason);
 	if (it->uid)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), ", UID %lld", (long long)it->uid);
-	if (it->unparsable && it->cat != SYNC_FAILED)
-		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (unparsable headers)");
+	if (it->header_note[0] && it->cat != SYNC_FAILED)
+		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (%s: %s)",
+		         it->unparsable ? "unparsable headers" : "headers", it->header_note);
+	if (it->clock_note[0] && it->cat != SYNC_DEFERRED)
+		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (%s)", it->clock_note);
 	if (it->duplicate_of[0] && it->cat != SYNC_NOT_IMPORTED)
 		snprintf(reason + strlen(reason), sizeof reason - strlen(reason), " (duplicate of %s)", it->duplicate_of);
 	if (run->o->dry_run && it->cat != SYNC_FAILED && it->cat != SYNC_SKIPPED)

@@ -4,8 +4,11 @@
  *   2. load the directory snapshot and the referenced names (one query);
  *   3. walk the data directory in parallel: referenced files are counted
  *      as skipped on the spot, the rest become candidates;
- *   4. candidates, sorted by path (so an account's files are together),
- *      go in batches: analysed in parallel, written in one transaction.
+ *   4. candidates, sorted by owner (an account's folders in any case) and
+ *      path, so an account's files are together, go in batches that do not
+ *      split an account which fits in one: analysed in parallel, written
+ *      in one transaction per account.  A larger account is ordered by
+ *      internal date first, so its UIDs follow the dates across batches.
  */
 #include "sync/sync_internal.h"
 
@@ -65,9 +68,28 @@ static void cand_list_free(cand_list *l)
 	ms_vec_free(l);
 }
 
+/* Do two candidates belong to one owner (an account, the queue, #Public)?
+ * Account folders are matched to accounts in any case, so "Ann/" and
+ * "ann/" are one owner. */
+static bool same_owner(const cand *x, const cand *y)
+{
+	return x->place == y->place && x->owner_len == y->owner_len &&
+	       strncasecmp(x->relpath, y->relpath, x->owner_len) == 0;
+}
+
+/* By owner (its folder names in any case), then by path: an owner's files
+ * are contiguous even when its folders differ in case, so they are
+ * written as one group and get their UIDs in one order. */
 static int cand_cmp(const void *a, const void *b)
 {
-	return strcmp(((const cand *)a)->relpath, ((const cand *)b)->relpath);
+	const cand *x = a, *y = b;
+	if (x->place != y->place)
+		return (int)x->place - (int)y->place;
+	size_t n = x->owner_len < y->owner_len ? x->owner_len : y->owner_len;
+	int c = strncasecmp(x->relpath, y->relpath, n);
+	if (c == 0 && x->owner_len != y->owner_len)
+		c = x->owner_len < y->owner_len ? -1 : 1;
+	return c ? c : strcmp(x->relpath, y->relpath);
 }
 
 /* ---- the walk ------------------------------------------------------------ */
@@ -212,6 +234,88 @@ static void note_leftover(sync_run *run, leftovers *l, const item *it)
 	(void)ms_vec_push(l, (size_t)(it->c - run->cands.v));
 }
 
+/* Analyse and write (or preview) candidates [at, at + n); false when the
+ * connection was lost (the rest of the run is not attempted). */
+static bool run_batch(sync_run *run, item *items, size_t at, size_t n, leftovers *left)
+{
+	memset(items, 0, n * sizeof *items);
+	for (size_t i = 0; i < n; i++)
+		items[i].c = &run->cands.v[at + i];
+	sync_analyze_batch(run, items, n);
+	size_t done = run->o->dry_run ? sync_preview_batch(run, items, n) : sync_write_batch(run, items, n);
+	for (size_t i = 0; i < n; i++) {
+		if (i < done) { /* beyond: never attempted, so not reported */
+			sync_report_item(run, &items[i]);
+			note_leftover(run, left, &items[i]);
+		}
+		sync_item_release(&items[i]);
+	}
+	if (run->r->connection_lost)
+		run->r->not_attempted = run->cands.n - at - done;
+	return !run->r->connection_lost;
+}
+
+/* The end of the owner whose files start at `at`. */
+static size_t owner_end(const sync_run *run, size_t at)
+{
+	size_t end = at + 1;
+	while (end < run->cands.n && same_owner(&run->cands.v[at], &run->cands.v[end]))
+		end++;
+	return end;
+}
+
+typedef struct dated {
+	char created[32];
+	size_t idx;
+} dated;
+
+static int by_date_then_path(const void *a, const void *b)
+{
+	const dated *x = a, *y = b;
+	int c = strcmp(x->created, y->created);
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* An account with more files than one batch holds: its candidates are put
+ * in the order of their internal dates first (one analysis pass more), so
+ * that batch after batch hands out UIDs in that order across the whole
+ * account, as one batch does within itself.  Files that will not be
+ * imported keep their place at the front. */
+static int order_by_date(sync_run *run, item *items, size_t bs, size_t at, size_t end, ms_err *e)
+{
+	size_t m = end - at;
+	dated *d = malloc(m * sizeof *d);
+	cand *copy = malloc(m * sizeof *copy);
+	if (!d || !copy) {
+		free(d);
+		free(copy);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory ordering %zu files by date", m);
+	}
+	for (size_t b = at; b < end; b += bs) {
+		size_t n = end - b < bs ? end - b : bs;
+		memset(items, 0, n * sizeof *items);
+		for (size_t i = 0; i < n; i++)
+			items[i].c = &run->cands.v[b + i];
+		sync_analyze_batch(run, items, n);
+		for (size_t i = 0; i < n; i++) {
+			d[b - at + i].idx = b - at + i;
+			snprintf(d[b - at + i].created, sizeof d->created, "%s", items[i].created);
+			sync_item_release(&items[i]);
+		}
+	}
+	qsort(d, m, sizeof *d, by_date_then_path);
+	memcpy(copy, run->cands.v + at, m * sizeof *copy);
+	for (size_t i = 0; i < m; i++)
+		run->cands.v[at + i] = copy[d[i].idx];
+	free(d);
+	free(copy);
+	return 0;
+}
+
+/* Batches of at most --batch files that never split an owner that fits
+ * in one: all of an account's files are then one group, one transaction,
+ * their UIDs in the order of their internal dates.  A larger account is
+ * ordered by date first and written in batches of its own. */
 static int run_batches(sync_run *run, ms_err *e)
 {
 	size_t bs = run->o->batch_size > 0 ? (size_t)run->o->batch_size : 500;
@@ -220,24 +324,22 @@ static int run_batches(sync_run *run, ms_err *e)
 	if (!items)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	int rc = 0;
-	for (size_t at = 0; at < run->cands.n && rc == 0; at += bs) {
-		size_t n = run->cands.n - at < bs ? run->cands.n - at : bs;
-		memset(items, 0, n * sizeof *items);
-		for (size_t i = 0; i < n; i++)
-			items[i].c = &run->cands.v[at + i];
-		sync_analyze_batch(run, items, n);
-		size_t done = run->o->dry_run ? sync_preview_batch(run, items, n) : sync_write_batch(run, items, n);
-		for (size_t i = 0; i < n; i++) {
-			if (i < done) { /* beyond: never attempted, so not reported */
-				sync_report_item(run, &items[i]);
-				note_leftover(run, &left, &items[i]);
-			}
-			sync_item_release(&items[i]);
+	bool go = true;
+	for (size_t at = 0; at < run->cands.n && go && rc == 0;) {
+		size_t end = at, seg = at;
+		while (end < run->cands.n && (seg = owner_end(run, end)) - at <= bs)
+			end = seg;
+		if (end > at) { /* whole owners */
+			go = run_batch(run, items, at, end - at, &left);
+			at = end;
+			continue;
 		}
-		if (run->r->connection_lost) {
-			run->r->not_attempted = run->cands.n - at - done;
-			break;
-		}
+		/* one owner larger than a batch */
+		if (run->cands.v[at].place == WALK_ACCOUNT)
+			rc = order_by_date(run, items, bs, at, seg, e);
+		for (size_t b = at; b < seg && go && rc == 0; b += bs)
+			go = run_batch(run, items, b, seg - b < bs ? seg - b : bs, &left);
+		at = seg;
 	}
 	free(items);
 	/* after a lost connection the run stops: cleaning up is the rerun's */

@@ -59,7 +59,9 @@ typedef struct item {
 	ms_recipients rcpt;           /* queue import */
 	char from[256];
 	char created[32];             /* internal date, server local time */
-	bool unparsable;
+	bool unparsable;              /* the header gave nothing: no field, or no From/To/Date/Received */
+	char header_note[200];        /* what was wrong with the header section, "" if nothing */
+	char clock_note[160];         /* the modification time is in the future, "" if not */
 	bool misplaced;               /* must be renamed before import */
 	bool fresh_name;              /* ... to a new GUID name: its own is another file's (refset.h) */
 	int64_t full_path_row;        /* path update: the row to rewrite */

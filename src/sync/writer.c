@@ -263,19 +263,59 @@ static size_t collect_folder(item *items, size_t n, const item *like, item **out
 	return k;
 }
 
+/* The folder's name for messages: INBOX or the hint's path. */
+static void folder_label(const item *it, char *out, size_t len)
+{
+	const char *path = folder_path_of(it);
+	snprintf(out, len, "%s", path ? path : "INBOX");
+	for (char *p = out; *p; p++)
+		if (*p == MS_FOLDER_SEP)
+			*p = '/';
+}
+
+/* How many of k new messages a folder at `current` UIDs still takes. */
+static size_t uids_left(int64_t current, size_t k)
+{
+	if (current >= MS_UID_MAX)
+		return 0;
+	return (uint64_t)(MS_UID_MAX - current) < k ? (size_t)(MS_UID_MAX - current) : k;
+}
+
+/* v[fits..k) get no UID: the folder's UIDs are used up.  They fail, with
+ * what is true: nothing mstore (or hMailServer) does adds a message to
+ * that folder; the earlier ones by internal date were imported. */
+static void fail_no_uid(item **v, size_t fits, size_t k)
+{
+	for (size_t i = fits; i < k; i++) {
+		char folder[300];
+		folder_label(v[i], folder, sizeof folder);
+		v[i]->cat = SYNC_FAILED;
+		snprintf(v[i]->reason, sizeof v[i]->reason,
+		         "no UID left in folder %s of %s: its UIDs reached 2,147,483,647, the largest hMailServer reads, "
+		         "and a UID is never reused (the earliest %zu of the %zu files for it by internal date take the "
+		         "UIDs left); no mstore command frees UIDs, and hMailServer cannot add a message to that folder "
+		         "either", folder, v[i]->acct->address, fits, k);
+	}
+}
+
 /* Give every item of one folder its UID: reserved in one step, handed
  * out in the order of the internal dates (as if the messages had arrived
- * in that order; clients sort by UID). */
+ * in that order; clients sort by UID).  Near 2,147,483,647 the earliest
+ * get the UIDs that are left and the rest fail (fail_no_uid). */
 static int place_in_folder(sync_run *run, item **v, size_t k, int64_t folder, ms_err *e)
 {
-	int64_t first = 0;
-	if (ms_folder_reserve_uids(run->s->db, folder, k, &first, e) < 0)
+	int64_t first = 0, current = 0;
+	if (ms_folder_current_uid(run->s->db, folder, &current, e) < 0)
 		return -1;
 	qsort(v, k, sizeof *v, by_internal_date);
-	for (size_t i = 0; i < k; i++) {
+	size_t fits = uids_left(current, k);
+	if (fits && ms_folder_reserve_uids(run->s->db, folder, fits, &first, e) < 0)
+		return -1;
+	for (size_t i = 0; i < fits; i++) {
 		v[i]->uid = first++;
 		v[i]->folder_id = folder;
 	}
+	fail_no_uid(v, fits, k);
 	return 0;
 }
 
@@ -328,7 +368,8 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
 		goto fail;
-	move_misplaced(run, items, n, false);
+	/* UIDs before renames: a file that gets no UID is not moved (a rename
+	 * that fails after leaves its UID unused, a gap like a deletion) */
 	for (size_t i = 0; i < n; i++) {
 		if (!importing(&items[i]) || items[i].uid)
 			continue;
@@ -340,6 +381,7 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
 			goto fail;
 	}
+	move_misplaced(run, items, n, false);
 	if (count_importing(items, n) && insert_account_rows(run, items, n, e) < 0) {
 		run->refused = true;
 		goto fail;
@@ -455,23 +497,34 @@ static bool connection_lost(sync_run *run, const char *why)
 
 /* A row the database refused (a constraint, a trigger, a value it cannot
  * store) must fail its own file, not its neighbours and not on every
- * rerun: the group is written again one file at a time (until the
- * connection is lost, if it is: the rest of the group fails with it). */
+ * rerun: the group is written again one file at a time, in the order of
+ * the internal dates, so the UIDs still follow them (until the connection
+ * is lost, if it is: the rest of the group fails with it). */
 static void write_one_by_one(sync_run *run, item *items, size_t n, group_fn fn)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!written(&items[i]))
-			continue;
+	item **v = malloc(n * sizeof *v);
+	size_t k = 0;
+	if (!v) {
+		fail_items(items, n, "out of memory writing the files one by one");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (written(&items[i]))
+			v[k++] = &items[i];
+	qsort(v, k, sizeof *v, by_internal_date);
+	for (size_t i = 0; i < k; i++) {
 		ms_err e = { 0 };
-		items[i].duplicate_of[0] = '\0'; /* found again against what is committed */
-		if (fn(run, &items[i], 1, &e) == 0)
+		v[i]->duplicate_of[0] = '\0'; /* found again against what is committed */
+		if (fn(run, v[i], 1, &e) == 0)
 			continue;
 		forget_duplicates(run);
 		bool lost = connection_lost(run, e.msg);
-		fail_items(&items[i], lost ? n - i : 1, e.msg);
+		for (size_t j = i; j < (lost ? k : i + 1); j++)
+			fail_items(v[j], 1, e.msg);
 		if (lost)
-			return;
+			break;
 	}
+	free(v);
 }
 
 /* Write [i, j) as one group; on failure the group's items are failed with
@@ -507,12 +560,37 @@ static int64_t target_of(const item *it)
 	return it->acct ? it->acct->id : -1;
 }
 
+/* --dry-run: which INBOX imports would find no UID left (a folder of the
+ * hints may not exist yet; its files are predicted imported). */
+static int preview_inbox_uids(sync_run *run, item *items, size_t n, ms_err *e)
+{
+	int64_t inbox = 0, current = 0;
+	item **v = malloc(n * sizeof *v);
+	if (!v)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (importing(&items[i]) && !folder_path_of(&items[i]))
+			v[k++] = &items[i];
+	int rc = k ? ms_folder_find_inbox(run->s->db, items[0].acct->id, &inbox, e) : 0;
+	if (rc > 0)
+		rc = ms_folder_current_uid(run->s->db, inbox, &current, e);
+	if (rc > 0) {
+		qsort(v, k, sizeof *v, by_internal_date);
+		fail_no_uid(v, uids_left(current, k), k);
+	}
+	free(v);
+	return rc < 0 ? -1 : 0;
+}
+
 /* --dry-run's stand-in for write_account: the one decision the writer
  * makes that the analysis cannot, whether a file duplicates a message of
  * the account.  It only reads (the account's sizes, the files' bytes). */
 static int preview_account(sync_run *run, item *items, size_t n, ms_err *e)
 {
-	return sync_mark_duplicates(run, items, n, importing, e);
+	if (sync_mark_duplicates(run, items, n, importing, e) < 0)
+		return -1;
+	return preview_inbox_uids(run, items, n, e);
 }
 
 /* Items come sorted by path, so an account's files are contiguous: each

@@ -8,6 +8,8 @@
 #    first CC field, its address-list parser, 25 levels, plus char at
 #    position 0, routes on a 5.6 store) and messagefrom ("@" when From has
 #    no usable address)
+#  - internal dates: the UTC time plus the offset the server's zone has at
+#    import time, in the zone of --server-tz / server_tz / the local zone
 . "$MSTORE_SRC/tests/lib/common.sh"
 . "$MSTORE_SRC/tests/fidelity/dump.sh"
 t_need_server
@@ -285,5 +287,75 @@ expect_out_contains "{0C000000-0000-0000-0000-000000000002}.eml: no local recipi
 	"5.6: a route matching the domain stops the catch-all"
 expect_eq "$(rcpts56 '{0C000000-0000-0000-0000-000000000003}.eml')" "bob@r.test" \
 	"5.6: an existing account is found before the routes are looked at"
+# --- internal dates: UTC plus the offset of the server's zone at import time -------------
+# hMailServer's importer (Util/MailImporter.cpp, GetInternalDate_DatePlusTimeZone)
+# adds Time::GetUTCRelationMinutes(), the offset its host has NOW, to the date's UTC
+# time, whatever half of the year the message is from.  Two messages, from summer and
+# winter, a Date that is no date and none at all (mstore: the file's mtime, shifted the
+# same way; docs/hmailserver-compatibility.md says why not "now"), imported under two
+# server zones, at a winter and a summer moment (--now pins the run's clock).
+DD=$T_TMP/DatesData
+mkdir -p "$DD/dates.test/ann/DA"
+dated() { # dated N HEADER...
+	local f; f=$DD/dates.test/ann/DA/$(printf '{DA7E%04d-0000-4000-8000-000000000000}.eml' "$1"); shift
+	{ printf 'From: x@outside.test\r\n'; for h in "$@"; do printf '%s\r\n' "$h"; done; printf '\r\nbody\r\n'; } >"$f"
+	touch -d '2024-12-01 10:00:00 UTC' "$f"
+}
+dated 1 'Date: Tue, 15 Jul 2025 12:00:00 +0000'
+dated 2 'Date: Wed, 15 Jan 2025 12:00:00 +0000'
+dated 3 'Date: yesterday at noon'
+dated 4
+WINTER=$(date -d '2025-01-20 00:00:00 UTC' +%s)
+SUMMER=$(date -d '2025-07-20 00:00:00 UTC' +%s)
+created_all() { # the four internal dates, in file order
+	for n in 1 2 3 4; do
+		t_sql "$1" "SELECT messagecreatetime FROM hm_messages WHERE messagefilename = '$(printf '{DA7E%04d-0000-4000-8000-000000000000}.eml' $n)'" | cut -c1-19
+	done | tr '\n' '|'
+}
+dates_run() { # dates_run LABEL WANT OPTIONS...: a fresh store, one sync, the four dates
+	local label=$1 want=$2 u; shift 2
+	u=$(t_new_db "dates") || { t_fail "cannot create a database for $label"; return; }
+	mst init "$u" >/dev/null && mst --db "$u" domain add dates.test >/dev/null &&
+		mst --db "$u" account add ann@dates.test >/dev/null || t_fail "$label: store setup"
+	mst --db "$u" --data "$DD" sync --no-progress "$@"; expect_ok "$label: sync"
+	expect_eq "$(created_all "$u")" "$want" "$label: summer, winter, bad Date, no Date"
+}
+dates_run "Berlin, imported in winter" \
+	"2025-07-15 13:00:00|2025-01-15 13:00:00|2024-12-01 11:00:00|2024-12-01 11:00:00|" \
+	--server-tz Europe/Berlin --now "$WINTER"
+dates_run "Berlin, imported in summer" \
+	"2025-07-15 14:00:00|2025-01-15 14:00:00|2024-12-01 12:00:00|2024-12-01 12:00:00|" \
+	--server-tz Europe/Berlin --now "$SUMMER"
+dates_run "New York, imported in winter" \
+	"2025-07-15 07:00:00|2025-01-15 07:00:00|2024-12-01 05:00:00|2024-12-01 05:00:00|" \
+	--server-tz America/New_York --now "$WINTER"
+dates_run "New York, imported in summer" \
+	"2025-07-15 08:00:00|2025-01-15 08:00:00|2024-12-01 06:00:00|2024-12-01 06:00:00|" \
+	--server-tz America/New_York --now "$SUMMER"
+# Without --server-tz: the local zone ($TZ), by the same rule.
+TZ=Europe/Berlin dates_run "local zone Berlin, imported in winter" \
+	"2025-07-15 13:00:00|2025-01-15 13:00:00|2024-12-01 11:00:00|2024-12-01 11:00:00|" --now "$WINTER"
+# server_tz of the config file; --server-tz replaces it.
+printf 'server_tz = Asia/Tokyo\n' >"$T_TMP/tz.conf"
+dates_run "server_tz Asia/Tokyo from the config file" \
+	"2025-07-15 21:00:00|2025-01-15 21:00:00|2024-12-01 19:00:00|2024-12-01 19:00:00|" \
+	--config "$T_TMP/tz.conf" --now "$WINTER"
+dates_run "--server-tz replaces the config file's" \
+	"2025-07-15 13:00:00|2025-01-15 13:00:00|2024-12-01 11:00:00|2024-12-01 11:00:00|" \
+	--config "$T_TMP/tz.conf" --server-tz Europe/Berlin --now "$WINTER"
+# The zone also gives the local times of new objects (the INBOX's creation time).
+mst --db "$URL" account add tz@flags.test --server-tz Pacific/Kiritimati; expect_ok "account add with --server-tz"
+want=$(TZ=Pacific/Kiritimati date '+%Y-%m-%d %H')
+got=$(q "SELECT f.foldercreationtime FROM hm_imapfolders f JOIN hm_accounts a ON a.accountid = f.folderaccountid WHERE a.accountaddress = 'tz@flags.test'" | cut -c1-13)
+# (the hour may turn between the two clocks: one retry of the expectation)
+[ "$got" = "$want" ] || want=$(TZ=Pacific/Kiritimati date '+%Y-%m-%d %H')
+expect_eq "$got" "$want" "INBOX creation time in the server's zone (UTC+14)"
+# A zone that does not exist is refused, never taken silently as UTC.
+mst --db "$URL" --data "$DD" sync --server-tz Europe/Berlinn; expect_rc 2 "unknown --server-tz"
+expect_err_contains "--server-tz: 'Europe/Berlinn' is not a time zone" "the message names the option and the zone"
+mst --db "$URL" --data "$DD" sync --server-tz ../../etc/passwd; expect_rc 2 "a path as --server-tz"
+printf 'server_tz = Mars/Olympus\n' >"$T_TMP/badtz.conf"
+mst --db "$URL" --data "$DD" sync --config "$T_TMP/badtz.conf"; expect_rc 3 "unknown server_tz in the config file"
+expect_err_contains "badtz.conf:1: server_tz 'Mars/Olympus'" "the message names the file and the line"
 
 t_done

@@ -404,17 +404,17 @@ static void test_not_a_header(void **state)
 	assert_null(h.subject);
 	ms_headers_free(&h);
 	h = parse_str("just some text\nwithout any colon\n\nbody\n");
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	ms_headers_free(&h);
 	/* An empty line first: an empty header section. */
 	h = parse_str("\nFrom: a@x.org\n\n");
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	assert_int_equal(h.header_bytes, 1);
 	assert_int_equal(h.from.n, 0);
 	ms_headers_free(&h);
 	h = parse_str("\r\nFrom: a@x.org\r\n\r\n");
 	assert_int_equal(h.header_bytes, 2);
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	ms_headers_free(&h);
 }
 
@@ -425,11 +425,11 @@ static void test_only_the_separator(void **state)
 	(void)state;
 	ms_headers h = parse_mem("\n", 1);
 	assert_int_equal(h.header_bytes, 1);
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	ms_headers_free(&h);
 	h = parse_mem("\r\n", 2);
 	assert_int_equal(h.header_bytes, 2);
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	ms_headers_free(&h);
 }
 
@@ -443,7 +443,7 @@ static void test_single_field(void **state)
 	ms_headers_free(&h);
 	/* a name with a space inside is not a field name */
 	h = parse_str("Sub ject: spaced\n\nbody\n");
-	assert_int_equal(h.flags, MS_HDR_BINARY);
+	assert_int_equal(h.flags, MS_HDR_NO_FIELDS);
 	ms_headers_free(&h);
 }
 
@@ -535,7 +535,7 @@ static void test_one_mb_header_line(void **state)
 	memset(msg, 'y', n);
 	strcpy(msg + n, "\n\n");
 	h = parse_str(msg);
-	assert_true(h.flags & MS_HDR_BINARY);
+	assert_true(h.flags & MS_HDR_NO_FIELDS);
 	assert_null(h.subject);
 	assert_int_equal(h.header_bytes, n + 2);
 	ms_headers_free(&h);
@@ -1041,7 +1041,7 @@ static void test_corpus_lf_and_crlf(void **state)
 	assert_int_equal(empty.flags, MS_HDR_EMPTY);
 	ms_headers_free(&empty);
 	ms_headers license = parse_corpus("LICENSE");
-	assert_true(license.flags & MS_HDR_BINARY);
+	assert_true(license.flags & MS_HDR_NO_FIELDS);
 	ms_headers_free(&license);
 }
 
