@@ -49,6 +49,8 @@ S --account ann@example.com; expect_ok "ann's first sync"
 expect_eq "$(rows_of ann@example.com)" 3 "ann: three rows"
 cp -a "$D/example.com/ann" "$D/example.com/bob"
 before_ann=$(t_content_hash "$D/example.com/ann")
+# and one copy away from its canonical place: moved there under a new name, not under ann's
+mkdir -p "$D/example.com/carl/restored"; cp -p "$D/example.com/ann/A1/$(G A1000000 1)" "$D/example.com/carl/restored/"
 R -n
 expect_eq "$(kinds_under example.com/bob/)" "unreferenced-file unreferenced-file unreferenced-file " "reconstruct: bob's copies are unreferenced files"
 expect_eq "$(jq -r '[.findings[] | select(.kind == "unreferenced-file") | .repair] | unique | join("|")' "$T_TMP/r.json")" "report only: mstore sync imports it" "reconstruct: the hint says sync imports them"
@@ -61,6 +63,10 @@ for n in 1 2 3; do
 	expect_eq "$(cat_of "example.com/ann/A$n/$(G A${n}000000 $n)")" "" "sync: ann's file $n is skipped (not listed)"
 done
 expect_eq "$(rows_of bob@example.com)" 3 "bob: three rows"
+expect_eq "$(cat_of "example.com/carl/restored/$(G A1000000 1)")" moved "sync: the misplaced copy in carl's folder is moved"
+[ -e "$D/example.com/carl/A1/$(G A1000000 1)" ] && t_fail "the misplaced copy was moved under ann's name"
+expect_eq "$(rows_of carl@example.com)" 1 "carl: one row"
+q "DELETE FROM hm_messages WHERE messageaccountid=$(acct carl@example.com)"; rm -rf "$D/example.com/carl"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages m JOIN hm_messages n ON m.messagefilename = n.messagefilename AND m.messageid < n.messageid")" 0 "no two rows share a file name"
 expect_eq "$(t_content_hash "$D/example.com/ann")" "$before_ann" "ann's files are untouched"
 expect_eq "$(t_content_hash "$D/example.com/bob")" "$before_ann" "bob has the same messages, renamed"
