@@ -23,10 +23,28 @@ typedef struct suite {
 
 static suite cur;
 
+/* The messages as the engine would hand them to this side: lines end in
+ * CRLF where the side keeps CRLF, in LF elsewhere. */
+typedef struct text {
+	char *v[8];
+	size_t len[8];
+	size_t n;
+} text;
+
+static text texts;
+
+static void texts_free(void)
+{
+	for (size_t i = 0; i < texts.n; i++)
+		free(texts.v[i]);
+	memset(&texts, 0, sizeof texts);
+}
+
 static int suite_setup(void **state)
 {
 	const conformance_fixture *f = *state;
 	memset(&cur, 0, sizeof cur);
+	texts_free(); /* a test that failed half-way left its texts */
 	cur.f = f;
 	return f->setup(f->ctx);
 }
@@ -41,6 +59,7 @@ static int suite_teardown(void **state)
 		if (cur.sides[i])
 			cur.sides[i]->drv->close(cur.sides[i]);
 	memset(&cur, 0, sizeof cur);
+	texts_free();
 	return f->teardown(f->ctx);
 }
 
@@ -166,15 +185,6 @@ static void assert_each_once(const results *x, size_t n)
 
 /* ---- messages -------------------------------------------------------------------- */
 
-/* The messages as the engine would hand them to this side: lines end in
- * CRLF where the side keeps CRLF, in LF elsewhere. */
-typedef struct text {
-	char *v[8];
-	size_t len[8];
-	size_t n;
-} text;
-
-static text texts;
 
 static const char *add_text(const ms_side *s, const char *lf)
 {
@@ -192,13 +202,6 @@ static const char *add_text(const ms_side *s, const char *lf)
 	texts.v[texts.n] = t;
 	texts.len[texts.n++] = w;
 	return t;
-}
-
-static void texts_free(void)
-{
-	for (size_t i = 0; i < texts.n; i++)
-		free(texts.v[i]);
-	memset(&texts, 0, sizeof texts);
 }
 
 static const char msg1[] = "From: Bob <bob@example.org>\nTo: ann@example.com\nMessage-ID: <one@example.org>\n"
