@@ -285,6 +285,7 @@ const ms_side_driver *ms_side_driver_find(const char *kind);
 
 /* The drivers that exist. */
 extern const ms_side_driver ms_drv_hmailserver;
+extern const ms_side_driver ms_drv_mbox;
 
 void ms_box_list_free(ms_box_info *v, size_t n);
 void ms_msg_list_free(ms_msg *v, size_t n);
