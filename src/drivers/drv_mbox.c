@@ -603,6 +603,22 @@ static void mbx_close(ms_side *base)
 	free(s);
 }
 
+/* path/INBOX, or the top-level file whose name is INBOX in another case
+ * (a lower-case "inbox"). */
+static void default_inbox(const char *root, char *out, size_t len)
+{
+	snprintf(out, len, "%s/INBOX", root);
+	struct stat st;
+	DIR *d = stat(out, &st) == 0 ? NULL : opendir(root);
+	for (struct dirent *de; d && (de = readdir(d));)
+		if (strcasecmp(de->d_name, "INBOX") == 0) {
+			snprintf(out, len, "%s/%s", root, de->d_name);
+			break;
+		}
+	if (d)
+		closedir(d);
+}
+
 static int open_parts(mbx_side *s, const ms_side_conf *conf, ms_err *e)
 {
 	const char *path = ms_side_conf_get(conf, "path"), *inbox = ms_side_conf_get(conf, "inbox");
@@ -610,9 +626,11 @@ static int open_parts(mbx_side *s, const ms_side_conf *conf, ms_err *e)
 	if (!path || !*path)
 		return ms_err_set(e, MS_E_CONFIG, "side %s: an mbox side needs a path (its directory of mbox files)",
 		                  s->base.name);
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stat(path, &st) < 0)
 		return ms_err_set(e, MS_E_NOTFOUND, "side %s: the mbox directory %s %s", s->base.name, path,
-		                  errno == ENOENT ? "does not exist" : "is not a directory");
+		                  errno == ENOENT ? "does not exist" : strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ms_err_set(e, MS_E_NOTFOUND, "side %s: the mbox path %s is not a directory", s->base.name, path);
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
 		len--;
@@ -620,7 +638,7 @@ static int open_parts(mbx_side *s, const ms_side_conf *conf, ms_err *e)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	char buf[PATH_LEN];
 	if (!inbox || !*inbox)
-		snprintf(buf, sizeof buf, "%s/INBOX", s->root);
+		default_inbox(s->root, buf, sizeof buf);
 	else if (inbox[0] == '/')
 		snprintf(buf, sizeof buf, "%s", inbox);
 	else
@@ -1238,6 +1256,9 @@ static ms_drv_result separator_needed(mbx_box *b, off_t size, char *sep, ms_err 
 static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep, mbx_entry *m, ms_err *why)
 {
 	const char *eol = eol_of(b), *side = b->base.side->name;
+	if (a->len == 0)
+		return ms_err_set(why, MS_E_USAGE, "side %s: box %s: an empty message is never stored (an mbox would read it"
+		                  " back as a blank line)", side, b->base.name);
 	time_t when = a->internal_date ? a->internal_date : time(NULL);
 	char from[128];
 	size_t seplen = strlen(sep), flen = from_line(when, eol, from, sizeof from), mlen;
@@ -1560,9 +1581,10 @@ static ms_drv_result rewrite(mbx_box *b, const plan *p, ms_err *e)
 	b->n = b->cap = nn;
 	if (b->cap == 0)
 		b->cap = 1;
+	/* the rename is done, and with it every item: say so, but do not undo */
 	if (fsync_dir_of(b->path) < 0)
-		return box_bad(e, MS_E_IO, "side %s: box %s: rewrote %s but cannot fsync its directory: %s", side, name,
-		               b->path, strerror(errno));
+		fprintf(stderr, "mstore: warning: side %s: box %s: rewrote %s but cannot fsync its directory: %s\n", side,
+		        name, b->path, strerror(errno));
 	return MS_DRV_OK;
 }
 
