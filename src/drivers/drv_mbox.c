@@ -74,6 +74,9 @@
  * before our rename and writes after taking the locks without checking
  * that the path still names its file would write into the replaced file;
  * procmail and Dovecot take the dot-lock first and so open the new one.
+ * A box whose directory does not let us make FILE.lock (/var/mail without
+ * the mail group) is read without it but never written: an mbox that
+ * cannot be dot-locked is not safe to write beside an MDA.
  */
 #include "drivers/driver.h"
 
