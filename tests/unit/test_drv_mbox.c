@@ -633,6 +633,9 @@ static void test_expunge_keeps_others(void **state)
 	char p[512];
 	path_of("box", p, sizeof p);
 	chmod(p, 0640);
+	bool root = geteuid() == 0; /* then the owner, too, must survive the rewrite */
+	if (root)
+		assert_int_equal(chown(p, 65534, 65534), 0);
 	ms_side *s = open_side();
 	ms_box *b = open_box(s, "box");
 	must_append(b, "Subject: four\n\nfour\n", 0, 1600000000);
@@ -666,6 +669,10 @@ static void test_expunge_keeps_others(void **state)
 	struct stat st;
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
+	if (root) {
+		assert_int_equal(st.st_uid, 65534);
+		assert_int_equal(st.st_gid, 65534);
+	}
 	assert_no_leftovers();
 	s->drv->close(s);
 }
@@ -999,6 +1006,54 @@ static void test_write_fails(void **state)
 	free(text);
 }
 
+/* A spool directory we may not write in (/var/mail without the mail
+ * group): read without the dot-lock, never written.  Run in a child,
+ * which drops to nobody when the tests run as root (root writes
+ * anywhere). */
+static int unlockable_child(const char *inbox)
+{
+	ms_side *s = open_side_opts(false, inbox);
+	ms_box *b = NULL;
+	ms_err e = { 0 };
+	if (s->drv->open_box(s, "INBOX", &b, &e) != MS_DRV_OK || b->status.count != 3)
+		return 1;
+	fetched f = { 0 };
+	uint32_t one = 1;
+	if (s->drv->fetch(b, &one, 1, fetch_cb, &f, &e) != MS_DRV_OK || !strstr(f.data[0], "body one"))
+		return 2;
+	items it = { 0 };
+	if (append(b, "Subject: x\n\nx\n", 0, 0, &it, &e) != MS_DRV_BOX_BAD || !strstr(e.msg, "cannot make the lock") ||
+	    it.calls != 0)
+		return 3;
+	return 0;
+}
+
+static void test_unlockable_dir(void **state)
+{
+	char spool[512], inbox[600];
+	path_of("spool", spool, sizeof spool);
+	mkdir(spool, 0700);
+	put_file("spool/me", three);
+	snprintf(inbox, sizeof inbox, "%s/me", spool);
+	chmod(inbox, 0666);
+	chmod(spool, 0555);
+	chmod(dir, 0755);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(9);
+		_exit(unlockable_child(inbox));
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	chmod(spool, 0700);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	char *raw = get_file("spool/me", NULL);
+	assert_string_equal(raw, three);
+	free(raw);
+}
+
 static void test_symlinked_box(void **state)
 {
 	char real[512], link_[512];
@@ -1034,7 +1089,7 @@ int main(void)
 		T(test_not_mbox_and_empty),
 		T(test_crlf), T(test_flags_round_trip), T(test_expunge_keeps_others), T(test_read_only),
 		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
-		T(test_rename_fails), T(test_write_fails), T(test_symlinked_box),
+		T(test_rename_fails), T(test_write_fails), T(test_unlockable_dir), T(test_symlinked_box),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
