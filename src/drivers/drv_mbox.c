@@ -242,9 +242,12 @@ static size_t unquote(char *p, size_t n)
 static size_t unquoted_len(const char *p, size_t n)
 {
 	size_t len = n, gts;
-	for (size_t i = 0; i < n; i++)
-		if ((i == 0 || p[i - 1] == '\n') && p[i] == '>' && from_line_quoted(p + i, n - i, &gts))
+	/* '>' is rare in mail: finding it is faster than a walk over every line */
+	for (const char *q = p; (q = memchr(q, '>', n - (size_t)(q - p))); q++)
+		if ((q == p || q[-1] == '\n') && from_line_quoted(q, n - (size_t)(q - p), &gts)) {
 			len--;
+			q += gts; /* past this line's '>'s */
+		}
 	return len;
 }
 
@@ -410,6 +413,18 @@ static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, con
 
 /* ---- dates -------------------------------------------------------------------- */
 
+/* mktime() of a local time without mktime's tzset() (a stat of
+ * /etc/localtime) for every call: the zone's offset at that moment. */
+static time_t local_to_utc(const struct tm *local)
+{
+	struct tm tmp = *local, at;
+	time_t guess = timegm(&tmp);
+	for (int i = 0; i < 2; i++) /* twice: the offset at the answer, across a DST change */
+		if (localtime_r(&guess, &at))
+			guess = timegm(&tmp) - at.tm_gmtoff;
+	return guess;
+}
+
 /* The date of a "From " line (line[0..n), without its newline) into *t;
  * false when it has none. */
 static bool from_line_date(const char *line, size_t n, time_t *t)
@@ -433,8 +448,7 @@ static bool from_line_date(const char *line, size_t n, time_t *t)
 		if (sscanf(rest, " %c%4d", &sign, &zone) == 2 && (sign == '+' || sign == '-')) {
 			*t = timegm(&tm) - (sign == '-' ? -1 : 1) * ((zone / 100) * 3600 + (zone % 100) * 60);
 		} else {
-			tm.tm_isdst = -1;
-			*t = mktime(&tm);
+			*t = local_to_utc(&tm);
 		}
 		if (*t < 0)
 			*t = 0;
@@ -977,6 +991,11 @@ static bool is_separator(const char *map, size_t i, size_t size)
 	return from_line_date(map + i, n, &t);
 }
 
+static bool is_from(const char *f, const char *map, size_t size)
+{
+	return size - (size_t)(f - map) >= 5 && memcmp(f, "From ", 5) == 0;
+}
+
 /* The offsets of the separators in map[0..size). */
 static int find_separators(const char *map, size_t size, off_t **out, size_t *n)
 {
@@ -994,10 +1013,13 @@ static int find_separators(const char *map, size_t size, off_t **out, size_t *n)
 			}
 			(*out)[(*n)++] = (off_t)i;
 		}
-		const char *nl = memchr(map + i, '\n', size - i);
-		if (!nl)
+		/* the next line beginning "From ": an 'F' after a newline */
+		const char *f = map + i;
+		while ((f = memchr(f + 1, 'F', size - (size_t)(f + 1 - map))) && (f[-1] != '\n' || !is_from(f, map, size)))
+			;
+		if (!f)
 			break;
-		i = (size_t)(nl - map) + 1;
+		i = (size_t)(f - map);
 	}
 	return 0;
 }

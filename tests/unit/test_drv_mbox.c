@@ -422,6 +422,25 @@ static void test_quoting_round_trip(void **state)
 }
 
 /* mboxrd reading of an mboxo file: its genuine ">From " loses one '>' */
+/* Content-Length is not trusted: the message ends at the next From line */
+static void test_content_length_ignored(void **state)
+{
+	put_file("box", "From a Mon Jan  6 10:00:00 2020\nSubject: a\nContent-Length: 3\n\none\ntwo\nthree\n\n"
+	                "From b Mon Jan  6 10:00:00 2020\nSubject: b\nContent-Length: 9999\n\nx\n\n"
+	                "From c Mon Jan  6 10:00:00 2020\nSubject: c\n\ny\n\n");
+	ms_side *s = open_side();
+	ms_box *b = open_box(s, "box");
+	assert_int_equal(b->status.count, 3);
+	char *got = fetch1(b, 1, NULL);
+	assert_string_equal(got, "Subject: a\nContent-Length: 3\n\none\ntwo\nthree\n");
+	free(got);
+	got = fetch1(b, 2, NULL);
+	assert_string_equal(got, "Subject: b\nContent-Length: 9999\n\nx\n");
+	free(got);
+	s->drv->close_box(b);
+	s->drv->close(s);
+}
+
 static void test_mboxo_trade(void **state)
 {
 	put_file("box", "From a Mon Jan  6 10:00:00 2020\nSubject: o\n\n>From quoted by mboxo\n>From genuine\n\n");
@@ -1085,7 +1104,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_open_missing_path), T(test_list_boxes), T(test_create_delete), T(test_read_flags_dates),
-		T(test_quoting_round_trip), T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
+		T(test_quoting_round_trip), T(test_content_length_ignored), T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
 		T(test_not_mbox_and_empty),
 		T(test_crlf), T(test_flags_round_trip), T(test_expunge_keeps_others), T(test_read_only),
 		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
