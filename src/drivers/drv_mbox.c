@@ -33,10 +33,18 @@
  *
  * Flags live in the header, as mutt, c-client and Dovecot write them:
  * `Status:` R = \Seen, O = not Recent (kept as it is: no MS_FLAG_*), and
- * `X-Status:` A \Answered, F \Flagged, D \Deleted, T \Draft.  Append
- * replaces any Status/X-Status lines of the message by its flags (no O:
- * a mail client shows it as new).  Keywords are not kept (no X-Keywords):
- * no MS_CAP_KEYWORDS.  The internal date is the date of the "From " line
+ * `X-Status:` A \Answered, F \Flagged, D \Deleted, T \Draft.  Fetch
+ * leaves out these and the other bookkeeping fields (X-Keywords, X-UID,
+ * X-IMAP, X-IMAPbase, Content-Length), as Dovecot hides them from IMAP
+ * clients: a message's bytes then stay the same when its flags change
+ * (an identity digest too), and `size` is what fetch returns.  Append
+ * drops them from the message it is given and writes Status/X-Status
+ * for its flags (no O: a mail client shows it as new); a flag change
+ * rewrites only Status/X-Status and keeps another program's X-UID and
+ * X-IMAPbase.  c-client's pseudo-message ("DON'T DELETE THIS MESSAGE --
+ * FOLDER INTERNAL DATA", an X-IMAP field in the first message) is not
+ * listed and stays in the file.  Keywords are not kept (X-Keywords is
+ * neither read nor written): no MS_CAP_KEYWORDS.  The internal date is the date of the "From " line
  * (asctime format, local time as ctime writes it; a trailing numeric
  * zone, as some writers add, is honoured).
  *
@@ -318,6 +326,63 @@ static unsigned letters_to_flags(const char *v, size_t n, bool status, bool *old
 	return f;
 }
 
+/* Header fields that are the mbox's bookkeeping, not the message's: the
+ * ones Dovecot hides from IMAP clients (c-client hides all but
+ * Content-Length).  Fetch leaves them out, so a message's bytes do not
+ * change with its flags (an identity digest stays the same) and no other
+ * side is handed another program's UIDs or a Content-Length that no
+ * longer holds.  The first two are the flags. */
+static const char *const hidden_fields[] = { "Status", "X-Status", "X-Keywords", "X-UID", "X-IMAP", "X-IMAPbase",
+	                                     "Content-Length" };
+
+/* Is the field line[0..len) hidden (all: any of them; else the flags)? */
+static bool is_hidden(const char *line, size_t len, bool all)
+{
+	size_t k = all ? sizeof hidden_fields / sizeof hidden_fields[0] : 2;
+	for (size_t i = 0; i < k; i++)
+		if (field_is(line, len, hidden_fields[i]))
+			return true;
+	return false;
+}
+
+/* The bytes of the hidden fields of the header section hdr[0..n). */
+static size_t hidden_len(const char *hdr, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = field_len(hdr + i, n - i);
+		if (is_hidden(hdr + i, len, true))
+			k += len;
+		i += len;
+	}
+	return k;
+}
+
+/* Remove the hidden fields from the header of p[0..n) in place; the new
+ * length. */
+static size_t strip_hidden(char *p, size_t n)
+{
+	size_t blank, hend = header_end(p, n, &blank), w = 0;
+	for (size_t i = 0; i < hend;) {
+		size_t len = field_len(p + i, hend - i);
+		if (!is_hidden(p + i, len, true)) {
+			memmove(p + w, p + i, len);
+			w += len;
+		}
+		i += len;
+	}
+	memmove(p + w, p + hend, n - hend);
+	return w + n - hend;
+}
+
+/* What fetch returns of message text msg[0..len) as the file has it
+ * (quoted, without the separator): its length. */
+static uint64_t msg_size(const char *msg, size_t len)
+{
+	size_t blank, hend = header_end(msg, len, &blank);
+	return unquoted_len(msg, len) - hidden_len(msg, hend);
+}
+
 /* The flags in the header section hdr[0..n) and whether Status has O. */
 static unsigned header_flags(const char *hdr, size_t n, bool *old)
 {
@@ -360,10 +425,13 @@ static size_t status_lines(unsigned flags, bool old, const char *eol, char *out)
 	return w;
 }
 
-/* A message's bytes with its Status/X-Status lines replaced by `flags`,
- * then quoted (mboxrd) and ended with a newline: the part of its region
- * after the From line, without the separator.  NULL when out of memory. */
-static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, const char *eol, size_t *out_len)
+/* A message's bytes with its Status/X-Status lines replaced by `flags`
+ * (and, with `all`, without the other hidden fields: an appended message
+ * brings no bookkeeping of another mbox), then quoted (mboxrd) and ended
+ * with a newline: the part of its region after the From line, without
+ * the separator.  NULL when out of memory. */
+static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, bool all, const char *eol,
+                        size_t *out_len)
 {
 	size_t blank, hend = header_end(msg, n, &blank);
 	char status[64];
@@ -383,7 +451,7 @@ static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, con
 	for (size_t i = 0; i < n; i++) {
 		if (i < hend && bol) {
 			size_t len = field_len(msg + i, hend - i);
-			if (field_is(msg + i, len, "Status") || field_is(msg + i, len, "X-Status")) {
+			if (is_hidden(msg + i, len, all)) {
 				i += len - 1;
 				bol = true;
 				continue;
@@ -959,7 +1027,7 @@ static int entry_from_region(mbx_box *b, const char *map, off_t off, off_t end, 
 		len--;
 	else if (len >= 4 && memcmp(msg + len - 4, "\r\n\r\n", 4) == 0)
 		len -= 2;
-	m->size = unquoted_len(msg, len);
+	m->size = msg_size(msg, len);
 	size_t blank, hend = header_end(msg, len, &blank);
 	bool old;
 	m->flags = header_flags(msg, hend, &old);
@@ -1024,6 +1092,25 @@ static int find_separators(const char *map, size_t size, off_t **out, size_t *n)
 	return 0;
 }
 
+/* Is the region [off, end) c-client's "DON'T DELETE THIS MESSAGE -- FOLDER
+ * INTERNAL DATA" (a first message with an X-IMAP field, as c-client and
+ * Dovecot tell it)? */
+static bool is_pseudo(const char *map, off_t off, off_t end)
+{
+	const char *p = map + off, *nl = memchr(p, '\n', (size_t)(end - off));
+	if (!nl)
+		return false;
+	const char *hdr = nl + 1;
+	size_t n = (size_t)(map + end - hdr), blank, hend = header_end(hdr, n, &blank);
+	for (size_t i = 0; i < hend;) {
+		size_t len = field_len(hdr + i, hend - i);
+		if (field_is(hdr + i, len, "X-IMAP"))
+			return true;
+		i += len;
+	}
+	return false;
+}
+
 /* Read the file's messages into b->v, under the locks. */
 static ms_drv_result scan(mbx_box *b, ms_err *e)
 {
@@ -1046,7 +1133,10 @@ static ms_drv_result scan(mbx_box *b, ms_err *e)
 		r = nomem(e);
 	const char *nl = memchr(map, '\n', size);
 	b->crlf = nl && nl > map && nl[-1] == '\r';
-	for (size_t i = 0; r == MS_DRV_OK && i < nm; i++) {
+	/* c-client's pseudo-message is no message: left where it is, as
+	 * unknown bytes are (a rewrite copies them as they are) */
+	for (size_t i = nm > 0 && is_pseudo(map, marks[0], nm > 1 ? marks[1] : (off_t)size) ? 1 : 0;
+	     r == MS_DRV_OK && i < nm; i++) {
 		mbx_entry m;
 		off_t end = i + 1 < nm ? marks[i + 1] : (off_t)size;
 		if (end <= marks[i] || entry_from_region(b, map, marks[i], end, &m) < 0 || push_entry(b, &m) < 0)
@@ -1218,7 +1308,7 @@ static int read_message(mbx_box *b, const mbx_entry *m, char **out, size_t *len)
 		n--;
 	else if (n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0)
 		n -= 2;
-	*len = unquote(buf, n);
+	*len = strip_hidden(buf, unquote(buf, n));
 	*out = buf;
 	return 0;
 }
@@ -1287,7 +1377,7 @@ static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep,
 	time_t when = a->internal_date ? a->internal_date : time(NULL);
 	char from[128];
 	size_t seplen = strlen(sep), flen = from_line(when, eol, from, sizeof from), mlen;
-	char *msg = with_flags(a->data, a->len, a->flags & MS_FLAGS_ALL, false, eol, &mlen);
+	char *msg = with_flags(a->data, a->len, a->flags & MS_FLAGS_ALL, false, true, eol, &mlen);
 	char *buf = msg ? malloc(seplen + flen + mlen + strlen(eol)) : NULL;
 	if (!buf) {
 		free(msg);
@@ -1298,6 +1388,7 @@ static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep,
 	memcpy(buf + w, from, flen), w += flen;
 	memcpy(buf + w, msg, mlen), w += mlen;
 	memcpy(buf + w, eol, strlen(eol)), w += strlen(eol);
+	uint64_t size = msg_size(msg, mlen);
 	free(msg);
 	int rc = write_fully(b->fd, buf, w, at);
 	free(buf);
@@ -1312,7 +1403,7 @@ static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep,
 	*m = (mbx_entry){ .flags = a->flags & MS_FLAGS_ALL, .off = at + (off_t)seplen,
 	                  .body = at + (off_t)(seplen + flen), .end = at + (off_t)w,
 	                  .from_hash = fnv1a(from, b->crlf ? line + 1 : line), .date = when,
-	                  .size = mlen };
+	                  .size = size };
 	ms_headers h;
 	ms_err ignored;
 	if (ms_headers_parse(a->data, a->len, &h, &ignored) == 0) {
@@ -1468,7 +1559,7 @@ static int write_reflagged(mbx_box *b, const mbx_entry *m, unsigned flags, int o
 	bool old;
 	header_flags(msg, hend, &old);
 	const char *eol = eol_of(b);
-	char *q = with_flags(msg, len, flags, old, eol, &outlen);
+	char *q = with_flags(msg, len, flags, old, false, eol, &outlen);
 	int rc = -1;
 	*nm = *m;
 	nm->off = *at;
@@ -1483,7 +1574,7 @@ static int write_reflagged(mbx_box *b, const mbx_entry *m, unsigned flags, int o
 		nm->body = nm->off + (off_t)head;
 		nm->end = *at;
 		nm->flags = flags;
-		nm->size = unquoted_len(q, outlen);
+		nm->size = msg_size(q, outlen);
 	}
 	free(q);
 	free(buf);

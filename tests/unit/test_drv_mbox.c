@@ -432,13 +432,70 @@ static void test_content_length_ignored(void **state)
 	ms_box *b = open_box(s, "box");
 	assert_int_equal(b->status.count, 3);
 	char *got = fetch1(b, 1, NULL);
-	assert_string_equal(got, "Subject: a\nContent-Length: 3\n\none\ntwo\nthree\n");
+	assert_string_equal(got, "Subject: a\n\none\ntwo\nthree\n"); /* and hidden, as Dovecot does */
 	free(got);
 	got = fetch1(b, 2, NULL);
-	assert_string_equal(got, "Subject: b\nContent-Length: 9999\n\nx\n");
+	assert_string_equal(got, "Subject: b\n\nx\n");
 	free(got);
 	s->drv->close_box(b);
 	s->drv->close(s);
+}
+
+/* The mbox's bookkeeping (Status, X-Status, X-Keywords, X-UID, X-IMAP,
+ * X-IMAPbase, Content-Length) is not part of what fetch returns, so a flag
+ * change leaves a message's bytes as they were; a rewrite keeps another
+ * program's X-UID and X-IMAPbase; c-client's pseudo-message (X-IMAP in the
+ * first message) is no message but stays in the file. */
+static void test_bookkeeping_hidden(void **state)
+{
+	const char *pseudo = "From MAILER-DAEMON Mon Jan  6 09:00:00 2020\nDate: Mon, 6 Jan 2020 09:00:00 +0000\n"
+	                     "From: Mail System Internal Data <MAILER-DAEMON@host>\n"
+	                     "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1578300000 0000000002\n"
+	                     "Status: RO\n\nThis text is part of the internal format of your mail folder.\n\n";
+	char text[2048];
+	snprintf(text, sizeof text, "%s%s", pseudo,
+	         "From a Mon Jan  6 10:00:00 2020\nSubject: a\nX-UID: 1\nStatus: O\nX-Keywords: $Label1\n\nbody a\n\n"
+	         "From b Mon Jan  6 10:00:00 2020\nSubject: b\nX-UID: 2\nX-Status: A\nContent-Length: 7\n\nbody b\n\n");
+	put_file("box", text);
+	ms_side *s = open_side();
+	ms_box *b = open_box(s, "box");
+	assert_int_equal(b->status.count, 2);
+	size_t n, len;
+	ms_msg *v = list(b, &n);
+	char *a1 = fetch1(b, 1, &len);
+	assert_string_equal(a1, "Subject: a\n\nbody a\n");
+	assert_int_equal(v[0].size, len);
+	char *b1 = fetch1(b, 2, &len);
+	assert_string_equal(b1, "Subject: b\n\nbody b\n");
+	assert_int_equal(v[1].size, len);
+	assert_int_equal(v[1].flags, MS_FLAG_ANSWERED);
+	ms_msg_list_free(v, n);
+	ms_err e = { 0 };
+	assert_int_equal(set_flags(b, 1, MS_FLAG_SEEN | MS_FLAG_FLAGGED, 0, &e), MS_DRV_OK);
+	char *a2 = fetch1(b, 1, NULL);
+	assert_string_equal(a2, a1);
+	uint32_t two = 2;
+	items it = { 0 };
+	assert_int_equal(expunge(b, &two, 1, &it, &e), MS_DRV_OK);
+	/* an appended message brings no bookkeeping along */
+	must_append(b, "Subject: c\nX-UID: 77\nX-IMAPbase: 1 2\nStatus: RO\nContent-Length: 1\n\nc\n", 0, 1600000000);
+	v = list(b, &n);
+	char *c = fetch1(b, 3, &len);
+	assert_string_equal(c, "Subject: c\n\nc\n");
+	assert_int_equal(v[1].size, len);
+	ms_msg_list_free(v, n);
+	s->drv->close_box(b);
+	char *raw = get_file("box", NULL);
+	assert_memory_equal(raw, pseudo, strlen(pseudo));
+	assert_non_null(strstr(raw, "Subject: a\nX-UID: 1\nX-Keywords: $Label1\nStatus: RO\nX-Status: F\n\nbody a\n\n"));
+	assert_null(strstr(raw, "X-UID: 77"));
+	assert_null(strstr(raw, "body b"));
+	free(raw);
+	b = open_box(s, "box");
+	assert_int_equal(b->status.count, 2);
+	s->drv->close_box(b);
+	s->drv->close(s);
+	free(a1), free(a2), free(b1), free(c);
 }
 
 static void test_mboxo_trade(void **state)
@@ -480,7 +537,7 @@ static void test_truncated(void **state)
 	assert_string_equal(got, "Subject: b\nMessage-ID: <b@x>\n\nthis was cu\n");
 	free(got);
 	got = fetch1(b, 3, NULL);
-	assert_string_equal(got, "Subject: c\nStatus: R\n\nnew\n");
+	assert_string_equal(got, "Subject: c\n\nnew\n");
 	free(got);
 	s->drv->close_box(b);
 	s->drv->close(s);
@@ -578,7 +635,7 @@ static void test_crlf(void **state)
 	assert_int_equal(v[0].flags, MS_FLAG_SEEN);
 	ms_msg_list_free(v, n);
 	char *got = fetch1(b, 1, NULL);
-	assert_string_equal(got, "Subject: a\r\nStatus: RO\r\n\r\nline\r\nFrom x\r\n");
+	assert_string_equal(got, "Subject: a\r\n\r\nline\r\nFrom x\r\n");
 	free(got);
 	ms_err e = { 0 };
 	assert_int_equal(set_flags(b, 2, MS_FLAG_FLAGGED, 0, &e), MS_DRV_OK);
@@ -1104,7 +1161,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_open_missing_path), T(test_list_boxes), T(test_create_delete), T(test_read_flags_dates),
-		T(test_quoting_round_trip), T(test_content_length_ignored), T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
+		T(test_quoting_round_trip), T(test_content_length_ignored), T(test_bookkeeping_hidden),
+		T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
 		T(test_not_mbox_and_empty),
 		T(test_crlf), T(test_flags_round_trip), T(test_expunge_keeps_others), T(test_read_only),
 		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
