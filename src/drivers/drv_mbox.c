@@ -958,7 +958,7 @@ static ms_drv_result mbx_delete_box(ms_side *base, const char *name, ms_err *e)
 		return refuse_write(base, e);
 	if (is_inbox(name))
 		return box_bad(e, MS_E_USAGE, "side %s: the INBOX is never deleted", base->name);
-	if (!box_path(s, name, path, sizeof path) || lstat(path, &st) < 0)
+	if (!box_path(s, name, path, sizeof path) || stat(path, &st) < 0) /* a symlinked box: the size of its file */
 		return box_bad(e, MS_E_NOTFOUND, "side %s: there is no box %s to delete", base->name, name);
 	if (S_ISDIR(st.st_mode)) {
 		if (rmdir(path) < 0)
@@ -1706,9 +1706,11 @@ static ms_drv_result rewrite(mbx_box *b, const plan *p, ms_err *e)
 
 /* Run a write batch: plan it with `fill`, rewrite once, report each item. */
 typedef ms_drv_result fill_fn(mbx_box *b, const void *items, size_t n, plan *p, ms_drv_result *res, ms_err *whys);
+/* The UID item i of a batch names, for its report. */
+typedef const uint32_t *uid_fn(const void *items, size_t i);
 
-static ms_drv_result batch(ms_box *base, const void *items, size_t n, fill_fn *fill, const uint32_t *(*uid_of)(const void *, size_t),
-                           ms_item_cb *cb, void *ctx, ms_err *e)
+static ms_drv_result batch(ms_box *base, const void *items, size_t n, fill_fn *fill, uid_fn *uid_of, ms_item_cb *cb,
+                           void *ctx, ms_err *e)
 {
 	mbx_box *b = (mbx_box *)base;
 	if (base->side->read_only)

@@ -230,6 +230,7 @@ static const char three[] =
 
 static void test_open_missing_path(void **state)
 {
+	assert_ptr_equal(ms_side_driver_find("mbox"), &ms_drv_mbox);
 	ms_side_opt opts[] = { { "path", "/nonexistent/mstore-mbox" } };
 	ms_side_conf c = { .name = "mb", .opts = opts, .nopts = 1 };
 	ms_side *s = (ms_side *)1;
