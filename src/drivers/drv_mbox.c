@@ -139,6 +139,7 @@ typedef struct mbx_box {
 	uint32_t next_uid;
 	struct stat seen;          /* the file as we last checked or wrote it */
 	bool crlf;
+	bool ro_file;              /* a file we may read but not write (mode 0444, a read-only mount) */
 	bool dotlocked;
 	bool fcntl_locked;
 } mbx_box;
@@ -165,6 +166,16 @@ static ms_drv_result refuse_write(ms_side *s, ms_err *e)
 {
 	ms_err_set(e, MS_E_USAGE, "side %s was opened read-only: nothing may be written", s->name);
 	return MS_DRV_SIDE_BAD;
+}
+
+/* The write refusals of a box: the side's, then the file's own. */
+static ms_drv_result refuse_box_write(ms_box *b, ms_err *e)
+{
+	if (b->side->read_only)
+		return refuse_write(b->side, e);
+	ms_err_set(e, MS_E_IO, "side %s: box %s: the file is not writable for us: nothing written", b->side->name,
+	           b->name);
+	return MS_DRV_BOX_BAD;
 }
 
 static int lock_wait_ms(void)
@@ -1170,6 +1181,11 @@ static ms_drv_result open_file(mbx_side *s, mbx_box *b, ms_err *e)
 	if (!(b->path = strdup(real)))
 		return nomem(e);
 	b->fd = open(real, (s->base.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (b->fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		/* readable, not writable: a box to copy from, refusing writes */
+		b->fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		b->ro_file = b->fd >= 0;
+	}
 	struct stat st;
 	if (b->fd < 0 || fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return box_bad(e, MS_E_IO, "side %s: box %s: cannot open %s: %s", s->base.name, name, real,
@@ -1488,8 +1504,8 @@ static ms_drv_result mbx_append(ms_box *base, const ms_append *msgs, size_t n, m
                                 ms_err *e)
 {
 	mbx_box *b = (mbx_box *)base;
-	if (base->side->read_only)
-		return refuse_write(base->side, e);
+	if (base->side->read_only || b->ro_file)
+		return refuse_box_write(base, e);
 	if (n == 0)
 		return MS_DRV_OK;
 	if ((uint64_t)b->next_uid + n > UINT32_MAX)
@@ -1713,8 +1729,8 @@ static ms_drv_result batch(ms_box *base, const void *items, size_t n, fill_fn *f
                            void *ctx, ms_err *e)
 {
 	mbx_box *b = (mbx_box *)base;
-	if (base->side->read_only)
-		return refuse_write(base->side, e);
+	if (base->side->read_only || b->ro_file)
+		return refuse_box_write(base, e);
 	if (n == 0)
 		return MS_DRV_OK;
 	ms_drv_result r = lock_box(b, true, true, e);

@@ -1084,7 +1084,8 @@ static void test_write_fails(void **state)
 }
 
 /* A spool directory we may not write in (/var/mail without the mail
- * group): read without the dot-lock, never written.  Run in a child,
+ * group): read without the dot-lock, never written; a file we may not
+ * write (mode 0444): read, never written.  Run in a child,
  * which drops to nobody when the tests run as root (root writes
  * anywhere). */
 static int unlockable_child(const char *inbox)
@@ -1102,6 +1103,15 @@ static int unlockable_child(const char *inbox)
 	if (append(b, "Subject: x\n\nx\n", 0, 0, &it, &e) != MS_DRV_BOX_BAD || !strstr(e.msg, "cannot make the lock") ||
 	    it.calls != 0)
 		return 3;
+	s->drv->close_box(b);
+	/* a file we may only read: read, never written */
+	ms_side *t = open_side();
+	if (t->drv->open_box(t, "ro", &b, &e) != MS_DRV_OK || b->status.count != 3)
+		return 4;
+	memset(&it, 0, sizeof it);
+	if (append(b, "Subject: x\n\nx\n", 0, 0, &it, &e) != MS_DRV_BOX_BAD || !strstr(e.msg, "not writable") ||
+	    set_flags(b, 1, MS_FLAG_SEEN, 0, &e) != MS_DRV_BOX_BAD)
+		return 5;
 	return 0;
 }
 
@@ -1114,6 +1124,10 @@ static void test_unlockable_dir(void **state)
 	snprintf(inbox, sizeof inbox, "%s/me", spool);
 	chmod(inbox, 0666);
 	chmod(spool, 0555);
+	put_file("ro", three);
+	char ro[512];
+	path_of("ro", ro, sizeof ro);
+	chmod(ro, 0444);
 	chmod(dir, 0755);
 	pid_t pid = fork();
 	if (pid == 0) {
