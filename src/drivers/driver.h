@@ -288,6 +288,7 @@ const ms_side_driver *ms_side_driver_find(const char *kind);
 /* The drivers that exist. */
 extern const ms_side_driver ms_drv_hmailserver;
 extern const ms_side_driver ms_drv_maildir;     /* drv_maildir.c; drv_maildir.h shows what it skips */
+extern const ms_side_driver ms_drv_mbox;        /* drv_mbox.c */
 
 void ms_box_list_free(ms_box_info *v, size_t n);
 void ms_msg_list_free(ms_msg *v, size_t n);
