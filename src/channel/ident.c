@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "message/header.h"
 #include "util/vec.h"
 
 typedef MS_VEC(char) ms_buf;
@@ -139,6 +140,7 @@ static char *header_value(const char *data, size_t len, const char *name)
 /* Append each address of the list `value` as local@domain. */
 static void add_addresses(GChecksum *c, const char *value, bool *any)
 {
+	ms_header_global_init();   /* GMime's one-time set-up */
 	InternetAddressList *l = internet_address_list_parse(NULL, value);
 	if (!l)
 		return;
