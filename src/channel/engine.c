@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LIST_PAGE 1000
@@ -70,6 +71,7 @@ typedef struct run {
 	bool side_bad[2];
 	unsigned qserial;
 	bool dirty;
+	GHashTable *names[2];      /* box name -> attributes | 0x80000000, as listed at the start */
 } run;
 
 typedef struct pctx {
@@ -856,9 +858,9 @@ static void quarantine_cb(void *ctx, size_t i, ms_drv_result res, const char *da
 		add_skip(q->c->rep, q->side, m->uid, a->ident, "not deleted: the quarantine journal cannot be written");
 }
 
-static char *quarantine_dir(const ms_engine_opts *o)
+static char *quarantine_dir(const run *r)
 {
-	return g_strdup_printf("%s/%s", o->quarantine, o->run_id ? o->run_id : "run");
+	return g_strdup_printf("%s/%s", r->o->quarantine, r->cr->run_id);
 }
 
 /* Copy the messages about to be expunged into the quarantine; saved[i]. */
@@ -870,7 +872,7 @@ static ms_drv_result quarantine(pctx *c, int s, act **acts, size_t n, bool *save
 			saved[i] = true;
 		return MS_DRV_OK;
 	}
-	qctx q = { .c = c, .side = s, .acts = acts, .saved = saved, .dir = quarantine_dir(o) };
+	qctx q = { .c = c, .side = s, .acts = acts, .saved = saved, .dir = quarantine_dir(c->r) };
 	char *jpath = g_strdup_printf("%s/journal", q.dir);
 	ms_drv_result res = MS_DRV_OK;
 	if ((mkdir(o->quarantine, 0700) < 0 && errno != EEXIST) || (mkdir(q.dir, 0700) < 0 && errno != EEXIST) ||
@@ -1232,24 +1234,11 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, const
 			continue;
 		pctx c = { .r = r, .pairing = &pairs[i], .rep = &r->cr->pairs.v[i] };
 		c.sp = ms_state_pair_get(r->st, pairs[i].box[0], pairs[i].box[1], false);
-		/* presence now: a box missing is created by execute_pair */
+		/* a box missing at the start is created by execute_pair */
+		for (int s = 0; s < 2; s++)
+			c.l[s].present = g_hash_table_contains(r->names[s], pairs[i].box[s]);
 		ms_err pe = { 0 };
-		ms_drv_result res = MS_DRV_OK;
-		for (int s = 0; s < 2; s++) {
-			ms_box_info *v;
-			size_t n;
-			res = r->side[s]->drv->list_boxes(r->side[s], &v, &n, &pe);
-			if (res != MS_DRV_OK) {
-				failed(&c, s, res, &pe);
-				break;
-			}
-			c.l[s].present = false;
-			for (size_t k = 0; k < n; k++)
-				c.l[s].present |= strcmp(v[k].name, pairs[i].box[s]) == 0;
-			ms_box_list_free(v, n);
-		}
-		if (res == MS_DRV_OK)
-			res = execute_pair(&c, &pe);
+		ms_drv_result res = execute_pair(&c, &pe);
 		if (res != MS_DRV_OK)
 			r->cr->failed_pairs++;
 		pctx_clear(&c);
@@ -1264,8 +1253,14 @@ int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t n
 {
 	if (init_report(cr, pairs, npairs, e) < 0)
 		return -1;
+	/* names the run's quarantine: given, or the time and the process */
+	char stamp[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+	cr->run_id = o->run_id ? strdup(o->run_id) : g_strdup_printf("%s-%ld", stamp, (long)getpid());
 	run r = { .side = sides, .o = o, .st = st, .cr = cr };
-	GHashTable *names[2] = { NULL, NULL };
+	GHashTable **names = r.names;
 	pair_plan *pp = calloc(npairs ? npairs : 1, sizeof *pp);
 	int rc = pp ? 0 : ms_err_set(e, MS_E_NOMEM, "out of memory");
 	for (int s = 0; s < 2 && rc == 0; s++)
@@ -1301,6 +1296,7 @@ void ms_channel_report_free(ms_channel_report *r)
 	ms_vec_free(&r->brake);
 	free(r->side_error[0]);
 	free(r->side_error[1]);
+	free(r->run_id);
 	*r = (ms_channel_report){ 0 };
 }
 

@@ -89,7 +89,8 @@ typedef struct ms_engine_opts {
 	uint64_t size_limit;       /* bytes; 0: none */
 	unsigned max_delete;       /* percent; 0: MS_ENGINE_MAX_DELETE_DEFAULT; >= 100: no share rule */
 	const char *quarantine;    /* directory for deleted messages and the journal; NULL: none */
-	const char *run_id;        /* names the run in the quarantine journal */
+	const char *run_id;        /* names the run in the quarantine (QUARANTINE/RUN/journal); NULL:
+	                              the UTC time and the process id (ms_channel_report.run_id) */
 } ms_engine_opts;
 
 /* One folder pair: the box's name on side A and on side B. */
@@ -125,6 +126,7 @@ typedef struct ms_channel_report {
 	bool braked;               /* the brake refused the run: nothing was written */
 	ms_strlist brake;          /* why (owned strings) */
 	char *side_error[2];       /* the side failed: why */
+	char *run_id;              /* the run's name in the quarantine (opts.run_id or made up) */
 } ms_channel_report;
 
 /* Synchronize the pairs between sides[0] (A) and sides[1] (B), updating
