@@ -292,8 +292,10 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 		res = side->drv->list_msgs(l->box, &req, &v, &n, e);
 		if (res != MS_DRV_OK)
 			return res;
-		if (n == 0)
+		if (n == 0) {
+			ms_msg_list_free(v, 0);   /* an empty page is still an allocation */
 			break;
+		}
 		if (ms_vec_reserve(&l->v, l->v.n + n) < 0) {
 			ms_msg_list_free(v, n);
 			ms_err_set(e, MS_E_NOMEM, "out of memory");
@@ -1158,17 +1160,16 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 	}
 	/* a pair with work reports what its execution finds; the others what
 	   the plan found */
-	rep->error = scratch.error;
-	scratch.error = NULL;
 	if (!pp->work) {
-		free(rep->box[0]);
-		free(rep->box[1]);
-		scratch.box[0] = rep->box[0] = xstrdup(pg->box[0]);
-		scratch.box[1] = rep->box[1] = xstrdup(pg->box[1]);
+		/* the plan's findings are the pair's report */
+		scratch.box[0] = rep->box[0];
+		scratch.box[1] = rep->box[1];
 		*rep = scratch;
-		scratch = (ms_pair_report){ 0 };
+	} else {
+		rep->error = scratch.error;
+		scratch.error = NULL;
+		report_clear(&scratch);
 	}
-	report_clear(&scratch);
 	pctx_clear(&c);
 	return r->side_bad[0] || r->side_bad[1] ? -1 : 0;
 }

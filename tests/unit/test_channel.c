@@ -29,6 +29,8 @@
 #include "store/objects.h"
 #include "store/store.h"
 
+#include "mem_side.h"
+
 typedef struct backend {
 	db_dialect dialect;
 	const char *label;
@@ -835,6 +837,190 @@ static void test_quarantine_and_undo(void **state)
 	close_both(&x);
 }
 
+
+/* ---- in-memory sides: keywords, line ends, failure scopes --------------------- */
+
+static char mem_state[64];
+
+static int mem_setup(void **state)
+{
+	(void)state;
+	snprintf(mem_state, sizeof mem_state, "/tmp/test_channel_mem.%ld", (long)getpid());
+	unlink(mem_state);
+	return 0;
+}
+
+static int mem_teardown(void **state)
+{
+	(void)state;
+	unlink(mem_state);
+	return 0;
+}
+
+static result mem_run(mem_side *a, mem_side *b, const ms_engine_opts *o)
+{
+	ms_side *s[2] = { &a->base, &b->base };
+	ms_state *st = NULL;
+	ms_err e = { 0 };
+	if (ms_state_load(mem_state, "mem", &st, &e) < 0)
+		fail_msg("state: %s", e.msg);
+	ms_box_pairing *pairs;
+	size_t np;
+	if (ms_pair_by_name(s, &pairs, &np, &e) < 0)
+		fail_msg("pairing: %s", e.msg);
+	ms_engine_opts none = { 0 };
+	result r = { 0 };
+	r.rc = ms_engine_run(s, pairs, np, st, o ? o : &none, &r.r, &e);
+	if (r.rc < 0)
+		fail_msg("engine: %s", e.msg);
+	ms_box_pairing_free(pairs, np);
+	ms_state_free(st);
+	return r;
+}
+
+static mem_msg *mem_get(mem_side *s, const char *box, const char *needle)
+{
+	mem_box *b = mem_find(s, box);
+	for (size_t i = 0; b && i < b->n; i++)
+		if (strstr(b->v[i].data, needle))
+			return &b->v[i];
+	return NULL;
+}
+
+static void test_mem_keywords(void **state)
+{
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	const char m[] = "Message-ID: <k@x>\nSubject: k\n\nbody\n";
+	mem_add(mem_find(a, "INBOX"), m, strlen(m), MS_FLAG_SEEN, "$Label1 work", 1700000000);
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	done(&r);
+	mem_msg *x = mem_get(b, "INBOX", "<k@x>");
+	assert_non_null(x);
+	assert_string_equal(x->keywords, "$Label1 work");
+	assert_int_equal(x->date, 1700000000);
+	/* A adds "todo", B removes "work": both propagate */
+	mem_msg *y = mem_get(a, "INBOX", "<k@x>");
+	free(y->keywords);
+	y->keywords = strdup("$Label1 work todo");
+	free(x->keywords);
+	x->keywords = strdup("$Label1");
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.flagged[0], 1);
+	assert_int_equal(r.r.flagged[1], 1);
+	done(&r);
+	assert_string_equal(mem_get(a, "INBOX", "<k@x>")->keywords, "$Label1 todo");
+	assert_string_equal(mem_get(b, "INBOX", "<k@x>")->keywords, "$Label1 todo");
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.r.flagged[0] + r.r.flagged[1], 0);
+	done(&r);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
+static void test_mem_line_ends(void **state)
+{
+	/* B keeps CRLF: the copy gets CRLF, keeps its identity, and the
+	   message without Message-ID is paired again on every run although
+	   neither side has keys or stable UIDs */
+	mem_side *a = mem_new("A", false), *b = mem_new("B", true);
+	const char m[] = "Subject: no id\n\nline one\nline two\n";
+	mem_add(mem_find(a, "INBOX"), m, strlen(m), 0, NULL, 0);
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 1);
+	done(&r);
+	mem_msg *x = mem_get(b, "INBOX", "no id");
+	assert_string_equal(x->data, "Subject: no id\r\n\r\nline one\r\nline two\r\n");
+	/* and back: a CRLF message from B reaches A with LF */
+	const char c[] = "Message-ID: <c@x>\r\n\r\nbody\r\n";
+	mem_add(mem_find(b, "INBOX"), c, strlen(c), 0, NULL, 0);
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.r.copied[0], 1);
+	assert_int_equal(r.r.copied[1], 0);
+	done(&r);
+	assert_string_equal(mem_get(a, "INBOX", "<c@x>")->data, "Message-ID: <c@x>\n\nbody\n");
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[0] + r.r.copied[1] + r.r.deleted[0] + r.r.deleted[1], 0);
+	done(&r);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
+static void test_mem_failure_scopes(void **state)
+{
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	const char ok[] = "Message-ID: <ok@x>\n\nfine\n", bad[] = "Message-ID: <bad@x>\n\nFAILME\n",
+	           other[] = "Message-ID: <o@x>\n\nother box\n", broken[] = "Message-ID: <br@x>\n\nbroken\n";
+	mem_add(mem_find(a, "INBOX"), ok, strlen(ok), 0, NULL, 0);
+	mem_add(mem_find(a, "INBOX"), bad, strlen(bad), 0, NULL, 0);
+	mem_create_box(&a->base, "Other", NULL);
+	mem_add(mem_find(a, "Other"), other, strlen(other), 0, NULL, 0);
+	mem_create_box(&a->base, "Broken", NULL);
+	mem_add(mem_find(a, "Broken"), broken, strlen(broken), 0, NULL, 0);
+	/* MSG_BAD: that message only; BOX_BAD: that pair only */
+	b->refuse_append = "FAILME";
+	a->broken_box = "Broken";
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 1);
+	assert_int_equal(r.r.copied[1], 2);      /* ok and o */
+	assert_int_equal(r.r.failed_pairs, 1);
+	assert_int_equal(r.r.skipped, 1);
+	bool named = false;
+	for (size_t i = 0; i < r.r.pairs.n; i++)
+		named |= r.r.pairs.v[i].error && strstr(r.r.pairs.v[i].error, "Broken");
+	assert_true(named);
+	done(&r);
+	assert_null(mem_get(b, "INBOX", "FAILME"));
+	/* the refused message was not recorded: the next run copies it */
+	b->refuse_append = NULL;
+	a->broken_box = NULL;
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 2);      /* bad and br */
+	done(&r);
+	/* SIDE_BAD: the run stops, says which side, and nothing is lost */
+	const char late[] = "Message-ID: <late@x>\n\nlate\n";
+	mem_add(mem_find(a, "INBOX"), late, strlen(late), 0, NULL, 0);
+	b->lose_side_on_append = true;
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(r.r.side_error[1]);
+	assert_non_null(strstr(r.r.side_error[1], "connection lost"));
+	done(&r);
+	b->lose_side_on_append = false;
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 1);
+	assert_int_equal(r.r.deleted[0] + r.r.deleted[1], 0);
+	done(&r);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
+static void test_mem_md5_mode(void **state)
+{
+	/* -t md5: headers decide; two drafts with the same headers are one
+	   identity (a duplicate, reported, never deleted) */
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	const char d1[] = "From: a@x\nSubject: draft\n\none\n", d2[] = "From: a@x\nSubject: draft\n\ntwo\n";
+	mem_add(mem_find(a, "INBOX"), d1, strlen(d1), 0, NULL, 0);
+	mem_add(mem_find(a, "INBOX"), d2, strlen(d2), 0, NULL, 0);
+	ms_engine_opts o = { .ident = MS_IDENT_MD5 };
+	result r = mem_run(a, b, &o);
+	assert_int_equal(r.r.copied[1], 1);
+	assert_int_equal(r.r.duplicates[0], 1);
+	done(&r);
+	assert_int_equal(mem_find(a, "INBOX")->n, 2);
+	char *st = slurp(mem_state);
+	assert_non_null(strstr(st, "md5:"));
+	free(st);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 #define T(f, b) cmocka_unit_test_prestate_setup_teardown(f, store_setup, store_teardown, &(b))
@@ -882,7 +1068,14 @@ int main(void)
 	const struct CMUnitTest pg_tests[] = ALL_TESTS(pg_backend);
 	const struct CMUnitTest my_tests[] = ALL_TESTS(my_backend);
 	size_t n = sizeof sqlite_tests / sizeof sqlite_tests[0];
-	int failed = cmocka_run_group_tests_name("channel sqlite", sqlite_tests, NULL, NULL);
+	const struct CMUnitTest mem_tests[] = {
+		cmocka_unit_test_setup_teardown(test_mem_keywords, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_line_ends, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_failure_scopes, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_md5_mode, mem_setup, mem_teardown),
+	};
+	int failed = cmocka_run_group_tests_name("channel memory", mem_tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("channel sqlite", sqlite_tests, NULL, NULL);
 	failed += run_server_group(&pg_backend, "channel pgsql", pg_tests, n, &failed);
 	failed += run_server_group(&my_backend, "channel mysql", my_tests, n, &failed);
 	return failed == 0 ? 0 : 1;
