@@ -1252,7 +1252,7 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, const
 int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, ms_state *st,
                   const ms_engine_opts *o, ms_channel_report *cr, ms_err *e)
 {
-	if (init_report(cr, pairs, npairs, e) < 0)
+	if (init_report(cr, pairs, npairs, e) < 0 || ms_state_lock(st, e) < 0)
 		return -1;
 	/* names the run's quarantine: given, or the time and the process */
 	char stamp[64];

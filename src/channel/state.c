@@ -52,9 +52,33 @@ void ms_state_free(ms_state *st)
 	for (size_t i = 0; i < st->pairs.n; i++)
 		pair_free(st->pairs.v[i]);
 	ms_vec_free(&st->pairs);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);   /* releases the lock */
 	free(st->path);
 	free(st->channel);
 	free(st);
+}
+
+int ms_state_lock(ms_state *st, ms_err *e)
+{
+	if (st->lock_fd >= 0)
+		return 0;
+	char *path = g_strdup_printf("%s.lock", st->path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int rc = 0;
+	if (fd < 0)
+		rc = ms_err_set(e, MS_E_IO, "cannot open the channel lock %s: %s", path, strerror(errno));
+	else if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		rc = ms_err_set(e, errno == EAGAIN || errno == EACCES ? MS_E_EXISTS : MS_E_IO,
+		                "channel %s is in use: another run holds its lock %s (%s)", st->channel, path,
+		                strerror(errno));
+	if (rc < 0 && fd >= 0)
+		close(fd);
+	else if (rc == 0)
+		st->lock_fd = fd;
+	g_free(path);
+	return rc;
 }
 
 static bool same(const char *a, const char *b)
@@ -445,6 +469,8 @@ int ms_state_load(const char *path, const char *channel, ms_state **out, ms_err 
 {
 	*out = NULL;
 	ms_state *st = calloc(1, sizeof *st);
+	if (st)
+		st->lock_fd = -1;
 	if (!st || !(st->path = strdup(path)) || !(st->channel = strdup(channel))) {
 		ms_state_free(st);
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");

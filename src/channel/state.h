@@ -64,6 +64,7 @@ typedef struct ms_state {
 	char *path;
 	char *channel;
 	bool existed;        /* the file was there when loaded */
+	int lock_fd;         /* PATH.lock while ms_state_lock holds it; else -1 */
 	MS_VEC(ms_state_pair *) pairs;
 } ms_state;
 
@@ -71,6 +72,12 @@ typedef struct ms_state {
  * (existed false).  Corrupt, another version or another channel →
  * -1 with an error that names the file (and line). */
 int ms_state_load(const char *path, const char *channel, ms_state **out, ms_err *e);
+/* Take the channel's lock: an open-file-description write lock on
+ * PATH.lock (created, never removed), held until ms_state_free.  A second
+ * run of the same channel (even in the same process) is refused with an
+ * error naming the file: two runs would copy the same new messages
+ * twice. */
+int ms_state_lock(ms_state *st, ms_err *e);
 /* Replace the file atomically with the state as it is now. */
 int ms_state_save(ms_state *st, ms_err *e);
 void ms_state_free(ms_state *st);

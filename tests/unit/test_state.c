@@ -213,6 +213,20 @@ static void test_killed_before_rename(void **state)
 	ms_state_free(st);
 }
 
+static void test_lock(void **state)
+{
+	ms_state *a = load_ok("c"), *b = load_ok("c");
+	ms_err e = { 0 };
+	assert_int_equal(ms_state_lock(a, &e), 0);
+	assert_int_equal(ms_state_lock(a, &e), 0);     /* held already */
+	assert_int_equal(ms_state_lock(b, &e), -1);    /* a second run, even in this process */
+	assert_non_null(strstr(e.msg, "in use"));
+	assert_non_null(strstr(e.msg, path));
+	ms_state_free(a);                               /* released */
+	assert_int_equal(ms_state_lock(b, &e), 0);
+	ms_state_free(b);
+}
+
 static void test_unwritable_dir(void **state)
 {
 	if (geteuid() == 0)
@@ -234,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_and_foreign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_before_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
