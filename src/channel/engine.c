@@ -1354,7 +1354,7 @@ void ms_box_pairing_free(ms_box_pairing *v, size_t n)
 /* ---- undo --------------------------------------------------------------------- */
 
 typedef struct undo_ctx {
-	size_t *restored, *failed;
+	size_t *restored, *failed, *present;
 } undo_ctx;
 
 static void undo_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
@@ -1365,6 +1365,55 @@ static void undo_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const 
 		(*u->restored)++;
 	else
 		(*u->failed)++;
+}
+
+typedef struct has_ctx {
+	const char *ident;
+	bool found;
+} has_ctx;
+
+static void has_cb(void *ctx, size_t i, ms_drv_result res, const char *data, size_t len, const ms_err *why)
+{
+	(void)i, (void)why;
+	has_ctx *h = ctx;
+	if (res != MS_DRV_OK || h->found)
+		return;
+	char *d = ms_ident_is_digest(h->ident) && strncmp(h->ident, "md5:", 4) == 0 ? ms_ident_md5(data, len)
+	                                                                             : ms_ident_digest(data, len);
+	h->found = d && strcmp(d, h->ident) == 0;
+	free(d);
+}
+
+/* Is a message of this identity in the box already?  (An expunge that
+ * failed after its quarantine copy was journaled left it there.) */
+static ms_drv_result box_has(ms_box *b, const char *ident, bool *found, ms_err *e)
+{
+	has_ctx h = { .ident = ident };
+	ms_list_req req = { .max = LIST_PAGE, .want = MS_WANT_MSGID };
+	for (;;) {
+		ms_msg *v;
+		size_t n;
+		ms_drv_result res = b->side->drv->list_msgs(b, &req, &v, &n, e);
+		if (res != MS_DRV_OK)
+			return res;
+		for (size_t i = 0; i < n && !h.found; i++) {
+			char *id = v[i].msgid ? ms_ident_from_msgid(v[i].msgid) : NULL;
+			if (id)
+				h.found = strcmp(id, ident) == 0;
+			else if (ms_ident_is_digest(ident))
+				res = b->side->drv->fetch(b, &v[i].uid, 1, has_cb, &h, e);
+			free(id);
+		}
+		if (n)
+			req.after_uid = v[n - 1].uid;
+		ms_msg_list_free(v, n);
+		if (res != MS_DRV_OK)
+			return res;
+		if (n == 0 || h.found)
+			break;
+	}
+	*found = h.found;
+	return MS_DRV_OK;
 }
 
 /* One journal line: side, box, flags, date, keywords, identity, file. */
@@ -1378,15 +1427,19 @@ static int undo_line(ms_side *const sides[2], const char *dir, char *line, undo_
 		goto out;
 	}
 	ms_side *s = sides[f[0][0] - '0'];
-	char *box = g_strcompress(f[1]), *kw = g_strcompress(f[4]);
+	char *box = g_strcompress(f[1]), *kw = g_strcompress(f[4]), *ident = g_strcompress(f[5]);
+	bool there = false;
 	char *path = g_strdup_printf("%s/%s", dir, f[6]);
 	gchar *data = NULL;
 	gsize len = 0;
 	ms_box *b = NULL;
 	if (!g_file_get_contents(path, &data, &len, NULL)) {
 		(*u->failed)++;
-	} else if (s->drv->create_box(s, box, e) != MS_DRV_OK || s->drv->open_box(s, box, &b, e) != MS_DRV_OK) {
+	} else if (s->drv->create_box(s, box, e) != MS_DRV_OK || s->drv->open_box(s, box, &b, e) != MS_DRV_OK ||
+	           box_has(b, ident, &there, e) != MS_DRV_OK) {
 		rc = -1;
+	} else if (there) {
+		(*u->present)++;
 	} else {
 		ms_append a = { .data = data, .len = len, .flags = (unsigned)strtoul(f[2], NULL, 10),
 		                .keywords = *kw ? kw : NULL, .internal_date = (time_t)strtoll(f[3], NULL, 10) };
@@ -1399,6 +1452,7 @@ static int undo_line(ms_side *const sides[2], const char *dir, char *line, undo_
 	g_free(path);
 	g_free(box);
 	g_free(kw);
+	g_free(ident);
 out:
 	g_strfreev(f);
 	return rc;
@@ -1415,7 +1469,8 @@ int ms_engine_undo(ms_side *const sides[2], const char *quarantine, const char *
 	if (!f) {
 		rc = ms_err_set(e, MS_E_NOTFOUND, "no quarantine journal %s: %s", jpath, strerror(errno));
 	} else {
-		undo_ctx u = { restored, failed_n };
+		size_t present = 0;
+		undo_ctx u = { restored, failed_n, &present };
 		char *line = NULL;
 		size_t cap = 0;
 		ssize_t n;

@@ -153,7 +153,11 @@ const char *const *ms_dryrun_log(const ms_side *proxy, size_t *n);
 
 /* Put back what the run `run_id` quarantined (opts.quarantine): every
  * message of its journal appended to the box it was expunged from, with
- * its flags and date.  Counts restored and failed. */
+ * its flags and date, unless a message of its identity is there (its
+ * expunge failed after the copy).  Counts restored and failed; the journal
+ * is then renamed journal.undone, so a second undo restores nothing
+ * twice.  The restored messages are new to the channel: its next run
+ * copies them to the other side again. */
 int ms_engine_undo(ms_side *const sides[2], const char *quarantine, const char *run_id, size_t *restored,
                    size_t *failed, ms_err *e);
 

@@ -815,12 +815,15 @@ static void test_quarantine_and_undo(void **state)
 	sides x = open_both(b);
 	synced_three(b, &x);
 	expunge(x.s[1], "INBOX", "m2@x");
+	expunge(x.s[1], "INBOX", "m3@x");
 	ms_engine_opts o = { .quarantine = b->quarantine, .run_id = "run1" };
 	result r = run_opts(b, &x, &o);
 	assert_int_equal(r.rc, 0);
-	assert_int_equal(r.r.deleted[0], 1);
+	assert_int_equal(r.r.deleted[0], 2);
 	done(&r);
 	assert_int_equal(find(x.s[0], "INBOX", "m2@x").count, 0);
+	/* as if m3's expunge had failed after its quarantine copy: undo must not double it */
+	put(x.s[0], "INBOX", "m3@x", "three", 0);
 	size_t restored, failed;
 	ms_err e = { 0 };
 	if (ms_engine_undo(x.s, b->quarantine, "run1", &restored, &failed, &e) < 0)
@@ -828,11 +831,12 @@ static void test_quarantine_and_undo(void **state)
 	assert_int_equal(restored, 1);
 	assert_int_equal(failed, 0);
 	assert_int_equal(find(x.s[0], "INBOX", "m2@x").count, 1);
+	assert_int_equal(find(x.s[0], "INBOX", "m3@x").count, 1);
 	/* a second undo restores nothing twice */
 	assert_int_equal(ms_engine_undo(x.s, b->quarantine, "run1", &restored, &failed, &e), -1);
-	/* the restored message is new to the channel: copied to B again */
+	/* the restored messages are new to the channel: copied to B again */
 	r = run(b, &x);
-	assert_int_equal(r.r.copied[1], 1);
+	assert_int_equal(r.r.copied[1], 2);
 	done(&r);
 	close_both(&x);
 }
