@@ -733,8 +733,13 @@ static void test_lost_state_repairs_without_copies(void **state)
 	done(&r);
 	assert_int_equal(unlink(b->state), 0);
 	put(x.s[1], "INBOX", "after@x", "new", 0);
+	/* flags that differ with no state to tell who changed them: the union */
+	set_flags(x.s[0], "INBOX", "m1@x", MS_FLAG_SEEN, 0);
+	set_flags(x.s[1], "INBOX", "m1@x", MS_FLAG_FLAGGED, 0);
 	r = run(b, &x);
 	assert_int_equal(r.rc, 0);
+	assert_int_equal(find(x.s[0], "INBOX", "m1@x").flags, MS_FLAG_SEEN | MS_FLAG_FLAGGED);
+	assert_int_equal(find(x.s[1], "INBOX", "m1@x").flags, MS_FLAG_SEEN | MS_FLAG_FLAGGED);
 	assert_int_equal(r.r.copied[0], 1);   /* only the new one */
 	assert_int_equal(r.r.copied[1], 0);
 	assert_int_equal(r.r.deleted[0] + r.r.deleted[1], 0);
@@ -764,6 +769,39 @@ static void test_unreadable_message_stops_deletions(void **state)
 	assert_int_equal(r.r.copied[1], 0);
 	done(&r);
 	assert_int_equal(find(x.s[0], "INBOX", "m1@x").count, 1);
+	close_both(&x);
+}
+
+/* A mailsync user's msinfo, imported as "known in sync" identities: what
+ * mailsync saw on both sides and is now missing on one was deleted there,
+ * so it is deleted, not copied back; nothing present on both is copied. */
+static void test_seeded_state(void **state)
+{
+	backend *b = *state;
+	sides x = open_both(b);
+	put(x.s[0], "INBOX", "s1@x", "one", 0);
+	put(x.s[0], "INBOX", "s2@x", "two", 0);
+	put(x.s[0], "INBOX", "s3@x", "three", 0);
+	put(x.s[1], "INBOX", "s1@x", "one", 0);
+	put(x.s[1], "INBOX", "s2@x", "two", 0);
+	put(x.s[1], "INBOX", "s4@x", "new on B", 0);
+	ms_state *st = NULL;
+	ms_err e = { 0 };
+	assert_int_equal(ms_state_load(b->state, "test", &st, &e), 0);
+	const char *ids[] = { "<s1@x>", "<s2@x>", "<s3@x>" };
+	assert_int_equal(ms_state_seed(st, "INBOX", "INBOX", ids, 3, &e), 0);
+	assert_int_equal(ms_state_save(st, &e), 0);
+	ms_state_free(st);
+	result r = run(b, &x);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.deleted[0], 1);
+	assert_int_equal(r.r.copied[0], 1);
+	assert_int_equal(r.r.copied[1], 0);
+	done(&r);
+	assert_int_equal(find(x.s[0], "INBOX", "s3@x").count, 0);
+	assert_int_equal(find(x.s[1], "INBOX", "s3@x").count, 0);
+	assert_int_equal(count(x.s[0], "INBOX"), 3);
+	assert_converged(b, &x);
 	close_both(&x);
 }
 
@@ -1036,7 +1074,7 @@ static void test_mem_md5_mode(void **state)
 		T(test_brake_half_deleted, b), T(test_brake_vanished_box, b),                                 \
 		T(test_lost_state_repairs_without_copies, b), T(test_corrupt_state_refused, b),               \
 		T(test_size_limit_and_deleted_flag, b), T(test_quarantine_and_undo, b),                      \
-		T(test_unreadable_message_stops_deletions, b),                                                \
+		T(test_unreadable_message_stops_deletions, b), T(test_seeded_state, b),                                                \
 	}
 
 static int run_server_group(backend *b, const char *name, const struct CMUnitTest *tests, size_t n, int *failed)
