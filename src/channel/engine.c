@@ -2,12 +2,15 @@
  *
  * A run has two phases.  Plan: every pair is listed and decided, nothing
  * is written; pairs with nothing to do have their state refreshed there
- * (keys learnt, vanished records forgotten) and are done.  The brake looks
- * at the plan as a whole.  Execute: each pair with work is listed again
- * (UIDs of a side without stable UIDs are valid only while its box is
- * open, and the boxes may have changed since), decided again, and carried
- * out: copies, flag changes, then deletions, each in batches; the state is
- * saved after the pair.
+ * (keys learnt, vanished records forgotten) and are done; the others keep
+ * their listing and plan (boxes closed: an IMAP side has one selected at a
+ * time).  The brake looks at the plan as a whole.  Execute: each pair with
+ * work opens its boxes again; the plan stands when both sides have stable
+ * UIDs and their boxes' UIDVALIDITY, UIDNEXT, count and mod-sequence are
+ * as listed, otherwise the pair is listed and decided again (UIDs of a
+ * side without stable UIDs are valid only while its box is open).  Then
+ * copies, flag changes and deletions, each in batches; the state is saved
+ * after the pair.
  */
 #include "channel/engine.h"
 
@@ -37,6 +40,8 @@ typedef struct lmsg {
 
 typedef struct blist {
 	bool present;              /* the box exists on the side */
+	bool was_present;          /* ... when it was planned */
+	ms_box_status status;      /* as of the listing the plan used */
 	bool created;              /* created by this run (execute phase) */
 	MS_VEC(lmsg) v;
 	GHashTable *by_ident;      /* ident -> index + 1 of the paired copy */
@@ -108,6 +113,24 @@ static void add_skip(ms_pair_report *rep, int side, uint32_t uid, const char *id
 		free(s.ident);
 		free(s.why);
 	}
+}
+
+/* Forget the listing; the box stays open. */
+static void blist_reset(blist *l)
+{
+	for (size_t i = 0; i < l->v.n; i++) {
+		lmsg *m = &l->v.v[i];
+		free(m->ident);
+		free(m->skey);
+		free(m->m.msgid);
+		free(m->m.key);
+		free(m->m.keywords);
+	}
+	ms_vec_free(&l->v);
+	if (l->by_ident)
+		g_hash_table_destroy(l->by_ident);
+	l->by_ident = NULL;
+	l->unreadable = 0;
 }
 
 static void blist_free(blist *l)
@@ -282,9 +305,10 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 		l->by_ident = g_hash_table_new(g_str_hash, g_str_equal);
 		return MS_DRV_OK;
 	}
-	ms_drv_result res = side->drv->open_box(side, c->pairing->box[s], &l->box, e);
+	ms_drv_result res = l->box ? MS_DRV_OK : side->drv->open_box(side, c->pairing->box[s], &l->box, e);
 	if (res != MS_DRV_OK)
 		return res;
+	l->status = l->box->status;
 	ms_list_req req = { .max = LIST_PAGE, .want = MS_WANT_MSGID };
 	for (;;) {
 		ms_msg *v;
@@ -1028,12 +1052,53 @@ static void remember_validity(pctx *c)
 		}
 }
 
+static void report_reset_plan(ms_pair_report *p)
+{
+	for (size_t k = 0; k < p->skipped.n; k++) {
+		free(p->skipped.v[k].ident);
+		free(p->skipped.v[k].why);
+	}
+	p->skipped.n = 0;
+	p->kept = 0;
+	for (int s = 0; s < 2; s++)
+		p->pending[s] = p->duplicates[s] = 0;
+}
+
+/* Open the boxes again.  The plan stands when each side has stable UIDs
+ * and its box is as it was listed (same UIDVALIDITY, UIDNEXT, count and
+ * mod-sequence: no message came or went); otherwise list and decide
+ * again. */
+static ms_drv_result reopen(pctx *c, ms_err *e)
+{
+	bool same = true;
+	for (int s = 0; s < 2; s++) {
+		blist *l = &c->l[s];
+		ms_side *side = c->r->side[s];
+		ms_drv_result res = side->drv->open_box(side, c->pairing->box[s], &l->box, e);
+		if (res != MS_DRV_OK)
+			return failed(c, s, res, e);
+		const ms_box_status *now = &l->box->status;
+		same &= (side->caps & MS_CAP_UID_STABLE) &&
+		        (l->was_present ? now->uidvalidity == l->status.uidvalidity && now->uidnext == l->status.uidnext &&
+		                                  now->count == l->status.count &&
+		                                  now->highest_modseq == l->status.highest_modseq
+		                        : now->count == 0);
+	}
+	if (same)
+		return MS_DRV_OK;
+	plan_free(&c->p);
+	blist_reset(&c->l[0]);
+	blist_reset(&c->l[1]);
+	report_reset_plan(c->rep);
+	return plan_pair(c, e);
+}
+
 /* Carry out the pair's plan: copies, flags, deletions, then the state. */
 static ms_drv_result execute_pair(pctx *c, ms_err *e)
 {
 	ms_drv_result res = create_missing(c, e);
 	if (res == MS_DRV_OK)
-		res = plan_pair(c, e);
+		res = reopen(c, e);
 	for (int s = 0; res == MS_DRV_OK && s < 2; s++)
 		if (too_many(c, s)) {
 			/* the box changed since the plan: its deletions wait for a rerun (or force) */
@@ -1083,6 +1148,7 @@ static void report_clear(ms_pair_report *p)
 
 typedef struct pair_plan {
 	bool work, skip;
+	struct pctx *ctx;          /* work: the listing and plan, for execute_all */
 	size_t listed[2];
 	size_t expunges[2];
 } pair_plan;
@@ -1124,16 +1190,22 @@ static void brake(run *r, const char *fmt, ...)
 /* Plan one pair: returns -1 when a side failed (the run stops). */
 static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *const names[2], pair_plan *pp)
 {
-	ms_pair_report *rep = &r->cr->pairs.v[i];
-	ms_pair_report scratch = { 0 };
-	pctx c = { .r = r, .pairing = pg, .rep = &scratch };
+	pctx *cp = calloc(1, sizeof *cp);
+	if (!cp) {
+		r->side_bad[0] = true;
+		r->cr->side_error[0] = strdup("out of memory");
+		return -1;
+	}
+	pctx c = { .r = r, .pairing = pg, .rep = &r->cr->pairs.v[i] };
 	c.sp = ms_state_pair_get(r->st, pg->box[0], pg->box[1], false);
 	size_t known = synced_records(c.sp);
 	for (int s = 0; s < 2; s++) {
 		unsigned attrs = GPOINTER_TO_UINT(g_hash_table_lookup(names[s], pg->box[s]));
 		c.l[s].present = attrs != 0;
+		c.l[s].was_present = c.l[s].present;
 		if (attrs & MS_BOX_NOSELECT) {
 			pp->skip = true;
+			free(cp);
 			return 0;   /* a name in the hierarchy only (mailsync skips it too) */
 		}
 		if (!c.l[s].present && known && !r->o->force)
@@ -1158,19 +1230,20 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 		pp->skip = true;
 		r->cr->failed_pairs++;
 	}
-	/* a pair with work reports what its execution finds; the others what
-	   the plan found */
-	if (!pp->work) {
-		/* the plan's findings are the pair's report */
-		scratch.box[0] = rep->box[0];
-		scratch.box[1] = rep->box[1];
-		*rep = scratch;
+	/* the boxes close (an IMAP side has one selected at a time); a pair
+	   with work keeps its listing and plan for execute_all */
+	for (int s = 0; s < 2; s++)
+		if (c.l[s].box) {
+			c.l[s].box->side->drv->close_box(c.l[s].box);
+			c.l[s].box = NULL;
+		}
+	if (pp->work && !pp->skip) {
+		*cp = c;
+		pp->ctx = cp;
 	} else {
-		rep->error = scratch.error;
-		scratch.error = NULL;
-		report_clear(&scratch);
+		pctx_clear(&c);
+		free(cp);
 	}
-	pctx_clear(&c);
 	return r->side_bad[0] || r->side_bad[1] ? -1 : 0;
 }
 
@@ -1228,21 +1301,21 @@ static int init_report(ms_channel_report *cr, const ms_box_pairing *pairs, size_
 	return 0;
 }
 
-static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, const pair_plan *pp, ms_err *e)
+static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, pair_plan *pp, ms_err *e)
 {
 	for (size_t i = 0; i < npairs && !r->side_bad[0] && !r->side_bad[1]; i++) {
-		if (!pp[i].work || pp[i].skip)
+		pctx *c = pp[i].ctx;
+		if (!c)
 			continue;
-		pctx c = { .r = r, .pairing = &pairs[i], .rep = &r->cr->pairs.v[i] };
-		c.sp = ms_state_pair_get(r->st, pairs[i].box[0], pairs[i].box[1], false);
-		/* a box missing at the start is created by execute_pair */
-		for (int s = 0; s < 2; s++)
-			c.l[s].present = g_hash_table_contains(r->names[s], pairs[i].box[s]);
+		/* the state pair may have been created since the plan */
+		c->sp = ms_state_pair_get(r->st, pairs[i].box[0], pairs[i].box[1], false);
 		ms_err pe = { 0 };
-		ms_drv_result res = execute_pair(&c, &pe);
+		ms_drv_result res = execute_pair(c, &pe);
 		if (res != MS_DRV_OK)
 			r->cr->failed_pairs++;
-		pctx_clear(&c);
+		pctx_clear(c);
+		free(c);
+		pp[i].ctx = NULL;
 		if (save(r, e) < 0)
 			return -1;
 	}
@@ -1280,6 +1353,11 @@ int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t n
 	for (int s = 0; s < 2; s++)
 		if (names[s])
 			g_hash_table_destroy(names[s]);
+	for (size_t i = 0; pp && i < npairs; i++)
+		if (pp[i].ctx) {   /* braked, or the run stopped: plans not carried out */
+			pctx_clear(pp[i].ctx);
+			free(pp[i].ctx);
+		}
 	free(pp);
 	total(cr);
 	if (rc == 0 && (cr->braked || cr->skipped || cr->failed_pairs || cr->side_error[0] || cr->side_error[1]))

@@ -34,12 +34,17 @@ typedef struct mem_side {
 	const char *refuse_append;   /* append of a message containing this: MSG_BAD */
 	const char *broken_box;      /* open_box of this box: BOX_BAD */
 	bool lose_side_on_append;    /* append: SIDE_BAD */
+	/* a concurrent writer: at the open_box number `deliver_at`, this message arrives in INBOX */
+	int opens, deliver_at;
+	const char *deliver;
 } mem_side;
 
 typedef struct mem_obox {
 	ms_box base;
 	mem_box *b;
 } mem_obox;
+
+static uint32_t mem_add(mem_box *b, const char *data, size_t len, unsigned flags, const char *kw, time_t date);
 
 static mem_box *mem_find(mem_side *s, const char *name)
 {
@@ -95,6 +100,8 @@ static ms_drv_result mem_open_box(ms_side *base, const char *name, ms_box **out,
 {
 	mem_side *s = (mem_side *)base;
 	mem_box *b = mem_find(s, name);
+	if (++s->opens == s->deliver_at && s->deliver)
+		mem_add(mem_find(s, "INBOX"), s->deliver, strlen(s->deliver), 0, NULL, 0);
 	if (!b || (s->broken_box && strcmp(s->broken_box, name) == 0)) {
 		ms_err_set(e, MS_E_NOTFOUND, "side %s: box %s is broken or missing", base->name, name);
 		return MS_DRV_BOX_BAD;

@@ -1042,6 +1042,31 @@ static void test_mem_failure_scopes(void **state)
 	mem_close(&b->base);
 }
 
+/* A side with stable UIDs keeps its plan only if its box did not change
+ * between the plan and the execution; here a message arrives in between
+ * (the second open of INBOX) and is synchronized in the same run. */
+static void test_mem_change_between_plan_and_execute(void **state)
+{
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	a->base.caps |= MS_CAP_UID_STABLE;
+	b->base.caps |= MS_CAP_UID_STABLE;
+	const char m1[] = "Message-ID: <p1@x>\n\none\n";
+	mem_add(mem_find(a, "INBOX"), m1, strlen(m1), 0, NULL, 0);
+	a->deliver = "Message-ID: <p2@x>\n\ntwo\n";
+	a->deliver_at = 2;
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 2);
+	done(&r);
+	assert_non_null(mem_get(b, "INBOX", "<p2@x>"));
+	/* unchanged: the plan stands (no second listing needed), nothing to do */
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.r.copied[0] + r.r.copied[1], 0);
+	done(&r);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
 static void test_mem_md5_mode(void **state)
 {
 	/* -t md5: headers decide; two drafts with the same headers are one
@@ -1115,6 +1140,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mem_line_ends, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_failure_scopes, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_md5_mode, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_change_between_plan_and_execute, mem_setup, mem_teardown),
 	};
 	int failed = cmocka_run_group_tests_name("channel memory", mem_tests, NULL, NULL);
 	failed += cmocka_run_group_tests_name("channel sqlite", sqlite_tests, NULL, NULL);
