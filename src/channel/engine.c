@@ -1325,7 +1325,9 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, pair_
 int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, ms_state *st,
                   const ms_engine_opts *o, ms_channel_report *cr, ms_err *e)
 {
-	if (init_report(cr, pairs, npairs, e) < 0 || ms_state_lock(st, e) < 0)
+	/* a dry run writes nothing, not even the lock file (the state may be on
+	   read-only media); it reads a state that is only ever replaced whole */
+	if (init_report(cr, pairs, npairs, e) < 0 || (!o->dry_run && ms_state_lock(st, e) < 0))
 		return -1;
 	/* names the run's quarantine: given, or the time and the process */
 	char stamp[64];

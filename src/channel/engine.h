@@ -131,7 +131,8 @@ typedef struct ms_channel_report {
 
 /* Synchronize the pairs between sides[0] (A) and sides[1] (B), updating
  * `st` (saved after each pair unless dry_run); takes the state's lock
- * (ms_state_lock) first, so a second run of the channel is refused.  0: everything done; 1:
+ * (ms_state_lock) first, so a second run of the channel is refused (a dry
+ * run takes none: it writes nothing, not even the lock file).  0: everything done; 1:
  * something was left undone (skipped messages, failed pairs, the brake;
  * the report says what); -1 with `e`: the run could not start. */
 int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, ms_state *st,

@@ -603,6 +603,9 @@ static void test_dry_run_changes_nothing(void **state)
 	set_flags(x.s[0], "INBOX", "m2@x", MS_FLAG_SEEN, 0);
 	char *before[3] = { snapshot(x.s[0]), snapshot(x.s[1]), slurp(b->state) };
 	close_both(&x);
+	char lock[400];
+	snprintf(lock, sizeof lock, "%s.lock", b->state);
+	assert_int_equal(unlink(lock), 0);          /* left by the real run before */
 	/* read-only sides behind the proxy, as the CLI opens them for -s/--dry-run */
 	sides d = { { ms_dryrun_wrap(open_side(b, ANN, true)), ms_dryrun_wrap(open_side(b, BOB, true)) } };
 	ms_engine_opts o = { .dry_run = true };
@@ -625,6 +628,7 @@ static void test_dry_run_changes_nothing(void **state)
 	close_both(&d);
 	x = open_both(b);
 	char *after[3] = { snapshot(x.s[0]), snapshot(x.s[1]), slurp(b->state) };
+	assert_int_equal(access(lock, F_OK), -1);   /* not even a lock file */
 	for (int i = 0; i < 3; i++) {
 		assert_string_equal(before[i], after[i]);
 		free(before[i]);
