@@ -19,7 +19,11 @@
  *   Message-ID, the From and the To addresses (addr-spec) concatenated
  *   without separators, as mailsync computes it from c-client's envelope
  *   (header values unfolded, not decoded).  Messages with none of these
- *   fall back to the sha256 digest.  The msinfo form "<>, md5: <HEX>" maps
+ *   fall back to the sha256 digest.  Not yet compared byte for byte with
+ *   c-client's envelope on odd headers (addresses without a domain, groups,
+ *   trailing blanks): a difference there means an msinfo imported in md5
+ *   mode does not name such a message, so if it was deleted on one side
+ *   since mailsync's last run it is copied back rather than deleted.  The msinfo form "<>, md5: <HEX>" maps
  *   to "md5:HEX" (ms_ident_from_msinfo).
  *
  * Identities are NUL-terminated strings the caller frees.
