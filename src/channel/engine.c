@@ -14,6 +14,8 @@
  */
 #include "channel/engine.h"
 
+#include "util/escape.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -91,6 +93,18 @@ typedef struct pctx {
 static char *xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
+}
+
+/* A name as it may appear in a line of a report (util/escape.h). */
+typedef struct esc_name {
+	char s[1024];
+} esc_name;
+
+static esc_name esc(const char *name)
+{
+	esc_name n;
+	ms_escape(n.s, sizeof n.s, name ? name : "");
+	return n;
 }
 
 static unsigned caps(const run *r, int s)
@@ -275,7 +289,7 @@ static void index_side(pctx *c, int s)
 		if (!m->ident) {
 			l->unreadable++;
 			add_skip(c->rep, s, m->m.uid, NULL, "cannot be read on %s: its identity is not known",
-			         c->r->side[s]->name);
+			         esc(c->r->side[s]->name).s);
 			continue;
 		}
 		size_t j = GPOINTER_TO_SIZE(g_hash_table_lookup(l->by_ident, m->ident));
@@ -672,7 +686,7 @@ static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid,
 	int to = 1 - b->from;
 	if (res != MS_DRV_OK) {
 		add_skip(b->c->rep, b->from, a->m[b->from]->m.uid, a->ident, "not copied to %s: %s",
-		         b->c->r->side[to]->name, why ? why->msg : "refused");
+		         esc(b->c->r->side[to]->name).s, why ? why->msg : "refused");
 		return;
 	}
 	a->done = true;
@@ -1209,8 +1223,8 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 			return 0;   /* a name in the hierarchy only (mailsync skips it too) */
 		}
 		if (!c.l[s].present && known && !r->o->force)
-			brake(r, "box %s vanished from side %s while the state knows %zu of its messages", pg->box[s],
-			      r->side[s]->name, known);
+			brake(r, "box %s vanished from side %s while the state knows %zu of its messages", esc(pg->box[s]).s,
+			      esc(r->side[s]->name).s, known);
 	}
 	ms_err e = { 0 };
 	ms_drv_result res = plan_pair(&c, &e);
@@ -1221,7 +1235,8 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 			pp->expunges[s] = c.p.expunges[s];
 			if (too_many(&c, s))
 				brake(r, "box %s on side %s: %zu of its %zu messages would be deleted (more than %u%%)",
-				      pg->box[s], r->side[s]->name, c.p.expunges[s], c.l[s].v.n, max_delete(r->o));
+				      esc(pg->box[s]).s, esc(r->side[s]->name).s, c.p.expunges[s], c.l[s].v.n,
+				      max_delete(r->o));
 		}
 		if (!pp->work)
 			settle_all(&c, NULL, NULL);   /* keys learnt, records forgotten: no write needed */
@@ -1261,7 +1276,7 @@ static void brake_empty_side(run *r, const ms_box_pairing *pairs, size_t npairs,
 		if (!listed[s])
 			brake(r, "side %s looks empty (no message in any box) while the state knows %zu messages: a wrong "
 			         "path, an unmounted disk?",
-			      r->side[s]->name, known);
+			      esc(r->side[s]->name).s, known);
 }
 
 static int save(run *r, ms_err *e)

@@ -1071,6 +1071,37 @@ static void test_mem_change_between_plan_and_execute(void **state)
 	mem_close(&b->base);
 }
 
+/* Names in the brake's report are escaped: a box name with a newline
+ * cannot split a line of it. */
+static void test_mem_brake_names_escaped(void **state)
+{
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	mem_create_box(&a->base, "Evil\nBox", NULL);
+	const char m[] = "Message-ID: <e@x>\n\nevil\n";
+	mem_add(mem_find(a, "Evil\nBox"), m, strlen(m), 0, NULL, 0);
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 0);
+	done(&r);
+	/* the box vanishes from B (it is B's last box) */
+	mem_box *gone = &b->boxes[b->nboxes - 1];
+	assert_string_equal(gone->name, "Evil\nBox");
+	for (size_t k = 0; k < gone->n; k++) {
+		free(gone->v[k].data);
+		free(gone->v[k].keywords);
+	}
+	free(gone->v);
+	free(gone->name);
+	b->nboxes--;
+	r = mem_run(a, b, NULL);
+	assert_int_equal(r.rc, 1);
+	assert_true(r.r.braked);
+	assert_non_null(strstr(r.r.brake.v[0], "Evil\\x0aBox"));
+	assert_null(strchr(r.r.brake.v[0], '\n'));
+	done(&r);
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
 static void test_mem_md5_mode(void **state)
 {
 	/* -t md5: headers decide; two drafts with the same headers are one
@@ -1144,6 +1175,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mem_line_ends, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_failure_scopes, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_md5_mode, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_brake_names_escaped, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_change_between_plan_and_execute, mem_setup, mem_teardown),
 	};
 	int failed = cmocka_run_group_tests_name("channel memory", mem_tests, NULL, NULL);
