@@ -741,27 +741,38 @@ out:
 	return res;
 }
 
+/* Copies by their UID on the side they come from (act.side). */
+static int by_source_uid(const void *x, const void *y)
+{
+	const act *a = *(act *const *)x, *b = *(act *const *)y;
+	uint32_t ua = a->m[a->side]->m.uid, ub = b->m[b->side]->m.uid;
+	return ua < ub ? -1 : ua > ub;
+}
+
+/* Copy what is new on `from`, in its UID order (the order the messages
+ * arrived there, which the target's new UIDs then keep), in batches. */
 static ms_drv_result copy_all(pctx *c, int from, ms_err *e)
 {
-	act *batch[FETCH_BATCH];
-	size_t n = 0;
-	uint64_t bytes = 0;
-	for (size_t i = 0; i <= c->p.acts.n; i++) {
-		act *a = i < c->p.acts.n ? &c->p.acts.v[i] : NULL;
-		bool take = a && a->k == ACT_COPY && a->side == from;
-		if (take) {
-			batch[n++] = a;
-			bytes += a->m[from]->m.size;
+	MS_VEC(act *) todo = { 0 };
+	for (size_t i = 0; i < c->p.acts.n; i++)
+		if (c->p.acts.v[i].k == ACT_COPY && c->p.acts.v[i].side == from && ms_vec_push(&todo, &c->p.acts.v[i]) < 0) {
+			ms_vec_free(&todo);
+			ms_err_set(e, MS_E_NOMEM, "out of memory");
+			return failed(c, from, MS_DRV_SIDE_BAD, e);
 		}
-		if (n && (!a || n == FETCH_BATCH || bytes >= BATCH_BYTES)) {
-			ms_drv_result res = copy_batch_run(c, from, batch, n, e);
-			if (res != MS_DRV_OK)
-				return res;
-			n = 0;
-			bytes = 0;
-		}
+	if (todo.n)
+		qsort(todo.v, todo.n, sizeof *todo.v, by_source_uid);
+	ms_drv_result res = MS_DRV_OK;
+	for (size_t i = 0; i < todo.n && res == MS_DRV_OK;) {
+		size_t n = 0;
+		uint64_t bytes = 0;
+		while (i + n < todo.n && n < FETCH_BATCH && bytes < BATCH_BYTES)
+			bytes += todo.v[i + n++]->m[from]->m.size;
+		res = copy_batch_run(c, from, todo.v + i, n, e);
+		i += n;
 	}
-	return MS_DRV_OK;
+	ms_vec_free(&todo);
+	return res;
 }
 
 /* ---- flags -------------------------------------------------------------------- */

@@ -433,6 +433,8 @@ static void test_new_on_each_side(void **state)
 	assert_int_equal(count(x.s[0], "INBOX"), 3);
 	assert_int_equal(count(x.s[1], "INBOX"), 3);
 	assert_int_equal(find(x.s[0], "Work.Sub", "b2@x").count, 1);
+	/* copies keep the order of arrival: a1 before a2 on B too */
+	assert_true(find(x.s[1], "INBOX", "a1@x").uid < find(x.s[1], "INBOX", "a2@x").uid);
 	/* flags and content travel */
 	assert_int_equal(find(x.s[1], "INBOX", "a1@x").flags, MS_FLAG_SEEN);
 	assert_int_equal(find(x.s[0], "INBOX", "b1@x").flags, MS_FLAG_FLAGGED);
@@ -965,6 +967,27 @@ static void test_mem_keywords(void **state)
 	mem_close(&b->base);
 }
 
+/* Copies keep the order in which the messages arrived on their side. */
+static void test_mem_copy_order(void **state)
+{
+	mem_side *a = mem_new("A", false), *b = mem_new("B", false);
+	char m[64];
+	for (int i = 0; i < 40; i++) {
+		snprintf(m, sizeof m, "Message-ID: <o%d@x>\n\n%d\n", i, i);
+		mem_add(mem_find(a, "INBOX"), m, strlen(m), 0, NULL, 0);
+	}
+	result r = mem_run(a, b, NULL);
+	assert_int_equal(r.r.copied[1], 40);
+	done(&r);
+	mem_box *ib = mem_find(b, "INBOX");
+	for (int i = 0; i < 40; i++) {
+		snprintf(m, sizeof m, "<o%d@x>", i);
+		assert_non_null(strstr(ib->v[i].data, m));
+	}
+	mem_close(&a->base);
+	mem_close(&b->base);
+}
+
 static void test_mem_line_ends(void **state)
 {
 	/* B keeps CRLF: the copy gets CRLF, keeps its identity, and the
@@ -1173,6 +1196,7 @@ int main(void)
 	const struct CMUnitTest mem_tests[] = {
 		cmocka_unit_test_setup_teardown(test_mem_keywords, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_line_ends, mem_setup, mem_teardown),
+		cmocka_unit_test_setup_teardown(test_mem_copy_order, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_failure_scopes, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_md5_mode, mem_setup, mem_teardown),
 		cmocka_unit_test_setup_teardown(test_mem_brake_names_escaped, mem_setup, mem_teardown),
