@@ -1047,10 +1047,12 @@ static ms_drv_result create_missing(pctx *c, ms_err *e)
 		if (c->l[s].present)
 			continue;
 		ms_side *side = c->r->side[s];
-		ms_drv_result res = side->caps & MS_CAP_CREATE_BOX ? side->drv->create_box(side, c->pairing->box[s], e)
-		                                                   : (ms_err_set(e, MS_E_USAGE, "side %s cannot create box %s",
-		                                                                 side->name, c->pairing->box[s]),
-		                                                      MS_DRV_BOX_BAD);
+		if (!(side->caps & MS_CAP_CREATE_BOX)) {
+			ms_err_set(e, MS_E_USAGE, "side %s cannot create box %s", esc(side->name).s,
+			           esc(c->pairing->box[s]).s);
+			return failed(c, s, MS_DRV_BOX_BAD, e);
+		}
+		ms_drv_result res = side->drv->create_box(side, c->pairing->box[s], e);
 		if (res != MS_DRV_OK)
 			return failed(c, s, res, e);
 		c->l[s].present = c->rep->created[s] = true;
@@ -1140,8 +1142,10 @@ static ms_drv_result execute_pair(pctx *c, ms_err *e)
 		res = copy_all(c, s, e);
 	size_t n = c->p.acts.n ? c->p.acts.n : 1;
 	bool *ok0 = calloc(n, sizeof *ok0), *ok1 = calloc(n, sizeof *ok1);
-	if (res == MS_DRV_OK && (!ok0 || !ok1))
-		res = failed(c, 0, (ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD), e);
+	if (res == MS_DRV_OK && (!ok0 || !ok1)) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		res = failed(c, 0, MS_DRV_SIDE_BAD, e);
+	}
 	if (res == MS_DRV_OK)
 		res = set_all_flags(c, 0, ok0, e);
 	if (res == MS_DRV_OK)
