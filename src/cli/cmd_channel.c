@@ -6,7 +6,7 @@
  *   mstore channel -m STORE         ... and each folder's messages
  *   mstore channel CHANNEL          synchronize      (the channel engine)
  *   mstore channel CHANNEL STORE    the diff         (the channel engine)
- * The last two are wired where run_engine_mode() stands.
+ * The last two, and --undo, are channel_run.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +16,13 @@
 #include "channel/config.h"
 #include "channel/local.h"
 #include "channel/pattern.h"
+#include "cli/channel_run.h"
 #include "cli/cli.h"
 #include "drivers/driver.h"
 #include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
 
-/* The exit codes of this command (mailsync's scripts test 0 and non-0;
- * mstore's split "not all done" from "could not run"). */
-enum { CH_OK = 0, CH_PARTIAL = 1, CH_FAIL = 2 };
 
 const char help_channel[] =
 	"usage: mstore channel [-f FILE] [-m] [--json [FILE]] STORE\n"
@@ -114,19 +112,63 @@ typedef struct ch_opts {
 	bool messages;
 	bool json;
 	const char *json_path;
+	ch_run_opts run;
+	const char *bad;      /* an option value that is not valid */
 } ch_opts;
 
-enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION };
+enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL };
 
 static bool ch_option(void *data, int opt, const char *arg)
 {
 	ch_opts *o = data;
+	long long v;
 	switch (opt) {
 	case 'f': o->file = arg; return true;
 	case 'm':
 	case 'M': o->messages = true; return true;
 	case O_JSONFILE: o->json_path = arg; return true;
+	case 'n': o->run.no_delete = true; return true;
+	case 's': o->run.simulate = true; return true;
+	case 'v': o->run.verbose = true; return true;
+	case 'D': o->run.delete_empty = true; return true;
+	case O_DRYRUN: o->run.dry_run = true; return true;
+	case O_FORCE: o->run.force = true; return true;
+	case O_COPYDEL: o->run.copy_deleted = true; return true;
+	case O_UNDO: o->run.undo = arg; return true;
+	case O_STATEDIR: o->run.state_dir = arg; return true;
+	case 't':
+		if (strcmp(arg, "msgid") == 0)
+			o->run.ident = MS_IDENT_MSGID;
+		else if (strcmp(arg, "md5") == 0)
+			o->run.ident = MS_IDENT_MD5;
+		else
+			o->bad = "-t takes msgid or md5";
+		return true;
+	case O_MAXDEL: {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%s", arg);
+		size_t l = strlen(buf);
+		if (l && buf[l - 1] == '%')
+			buf[l - 1] = '\0';
+		if (!cli_parse_count(buf, &v) || v > 100)
+			o->bad = "--max-delete takes a percentage from 0 to 100";
+		else
+			o->run.max_delete = (int)v;
+		return true;
+	}
 	default: return false;
+	}
+}
+
+/* mailsync's two-letter option -cd (copy messages flagged \Deleted too):
+ * getopt would read it as -c -d. */
+static void rewrite_cd(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (strcmp(argv[i], "-cd") == 0)
+			argv[i] = (char *)"--copy-deleted";
 	}
 }
 
@@ -490,30 +532,29 @@ static int list_store(const ch_opts *opt, const ms_chan_store *st)
 
 /* ---- the command ------------------------------------------------------------------ */
 
-/* Synchronization and the diff: the channel engine's (issue 14), wired here. */
-static int run_engine_mode(const ch_opts *o, const ms_chan_config *cfg, const ms_chan_channel *ch,
-                           const ms_chan_store *st)
-{
-	(void)o;
-	(void)cfg;
-	fprintf(stderr, "mstore channel: %s of channel %s%s%s: not in this build yet (the channel engine is to come)\n",
-	        st ? "the diff" : "synchronization", ch->name, st ? " against store " : "", st ? st->name : "");
-	return CH_FAIL;
-}
-
 int cmd_channel(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "json-file", required_argument, 0, O_JSONFILE },
 		{ "help", no_argument, 0, 'h' },
+		{ "dry-run", no_argument, 0, O_DRYRUN },
+		{ "force-deletions", no_argument, 0, O_FORCE },
+		{ "max-delete", required_argument, 0, O_MAXDEL },
+		{ "undo", required_argument, 0, O_UNDO },
+		{ "state-dir", required_argument, 0, O_STATEDIR },
+		{ "copy-deleted", no_argument, 0, O_COPYDEL },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "channel" };
 	ch_opts o = { 0 };
+	o.run.max_delete = -1;
 	cli_json_file_arg(argc, argv);
-	int i = cli_parse(&ctx, argc, argv, "hf:mM", longopts, ch_option, &o);
+	rewrite_cd(argc, argv);
+	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvDt:", longopts, ch_option, &o);
 	o.json = ctx.json;
+	if (o.bad)
+		return cli_usage(&ctx, "%s", o.bad);
 	int names = argc - i;
 	if (names > 2 || (names == 0 && !o.json_path))
 		return cli_usage(&ctx, "expected STORE, CHANNEL or CHANNEL STORE, found %d names", names);
@@ -563,8 +604,11 @@ int cmd_channel(int argc, char **argv)
 	}
 	if (nch == 0 && nst == 1)
 		rc = list_store(&o, st[0]);
-	else if (nch == 1 && nst <= 1)
-		rc = run_engine_mode(&o, &cfg, ch, st[0]);
+	else if (nch == 1 && nst <= 1) {
+		o.run.json = o.json;
+		o.run.json_path = o.json_path;
+		rc = ch_run(&o.run, ch, st[0]);
+	}
 	else
 		fprintf(stderr, "mstore channel: cannot tell what to do with %d channels and %d stores (STORE, CHANNEL or "
 		        "CHANNEL STORE)\n", nch, nst);
