@@ -10,8 +10,9 @@
  *               ROOT/INBOX); its sub-folders (.Sub) are not this box's
  *   an mbox     the mbox driver on the file's directory with `inbox` set
  *               to the file, box INBOX
- * The boxes those drivers return are handed to the engine as they are:
- * box operations go through box->side->drv, the format's own driver.  The
+ * The boxes those drivers return are handed to the engine as they are
+ * (box->side is the format's side); this side's box operations pass each
+ * call on to box->side->drv.  The
  * two drivers have the same capabilities (neither has stable UIDs or
  * keywords), which this side reports.
  *
@@ -274,8 +275,40 @@ static ms_drv_result ls_delete_box(ms_side *s, const char *name, ms_err *e)
 	return relist(l, e) == MS_DRV_OK ? MS_DRV_OK : MS_DRV_BOX_BAD;
 }
 
-/* Box operations never reach this table: the boxes belong to the
- * format's driver (box->side->drv). */
+/* Box operations: the box belongs to the format's side (box->side), whose
+ * driver does the work, whichever table the caller went through. */
+static void ls_close_box(ms_box *b)
+{
+	if (b)
+		b->side->drv->close_box(b);
+}
+
+static ms_drv_result ls_list_msgs(ms_box *b, const ms_list_req *req, ms_msg **out, size_t *n, ms_err *e)
+{
+	return b->side->drv->list_msgs(b, req, out, n, e);
+}
+
+static ms_drv_result ls_fetch(ms_box *b, const uint32_t *uids, size_t n, ms_fetch_cb *cb, void *ctx, ms_err *e)
+{
+	return b->side->drv->fetch(b, uids, n, cb, ctx, e);
+}
+
+static ms_drv_result ls_append(ms_box *b, const ms_append *m, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
+{
+	return b->side->drv->append(b, m, n, cb, ctx, e);
+}
+
+static ms_drv_result ls_set_flags(ms_box *b, const ms_flag_change *ch, size_t n, ms_item_cb *cb, void *ctx,
+                                  ms_err *e)
+{
+	return b->side->drv->set_flags(b, ch, n, cb, ctx, e);
+}
+
+static ms_drv_result ls_expunge(ms_box *b, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
+{
+	return b->side->drv->expunge(b, uids, n, cb, ctx, e);
+}
+
 static const ms_side_driver local_drv = {
 	.kind = "local",
 	.close = ls_close,
@@ -283,6 +316,12 @@ static const ms_side_driver local_drv = {
 	.create_box = ls_create_box,
 	.delete_box = ls_delete_box,
 	.open_box = ls_open_box,
+	.close_box = ls_close_box,
+	.list_msgs = ls_list_msgs,
+	.fetch = ls_fetch,
+	.append = ls_append,
+	.set_flags = ls_set_flags,
+	.expunge = ls_expunge,
 };
 
 int ms_local_side_open(const ms_chan_store *st, bool read_only, ms_side **out, ms_err *e)
