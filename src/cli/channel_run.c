@@ -122,7 +122,22 @@ static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side 
 			fprintf(stderr, "mstore channel: %s\n", e.msg);
 			return -1;
 		}
-		ms_drv_result r = drv->open(&conf, out, &e);
+		/* an hmailserver store's database password: passwd or passfile,
+		   else MSTORE_DB_PASSWORD as for every other mstore command */
+		const char *envpw = getenv("MSTORE_DB_PASSWORD");
+		ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
+		if (!opts) {
+			ms_chan_side_conf_free(&conf);
+			fprintf(stderr, "mstore channel: out of memory\n");
+			return -1;
+		}
+		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
+		ms_side_conf c2 = conf;
+		c2.opts = opts;
+		if (strcmp(st->kind, "hmailserver") == 0 && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
+			opts[c2.nopts++] = (ms_side_opt){ "password", envpw };
+		ms_drv_result r = drv->open(&c2, out, &e);
+		free(opts);
 		ms_chan_side_conf_free(&conf);
 		if (r != MS_DRV_OK) {
 			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
