@@ -143,6 +143,16 @@ mb_subjects "$MB/INBOX" | grep -q 'm2$' || t_fail "-n: m2 not deleted from the m
 expect_out_contains "1 pending" "-n: the deletion is pending"
 ch c; expect_ok "a normal run after -n"
 md_subjects "$MD" | grep -q 'm2$' && t_fail "m2 resurrected in the Maildir"
+mb_subjects "$MB/INBOX" | grep -q 'm2$' && t_fail "the pending deletion of m2 carried out by the run without -n"
+
+# --- -D removes folders empty on both sides ---------------------------------------------------------
+mkdir -p "$MD/.Empty"/{cur,new,tmp}
+ch c; expect_ok "an empty folder"
+[ -f "$MB/Empty" ] || t_fail "Empty created in the mbox directory"
+ch -D c; expect_ok "-D"
+[ -e "$MB/Empty" ] && t_fail "-D: Empty still in the mbox directory"
+[ -e "$MD/.Empty" ] && t_fail "-D: .Empty still in the Maildir"
+[ -f "$MB/Sub" ] || t_fail "-D left a folder with messages"
 
 # --- flags ---------------------------------------------------------------------------------------
 f=$(grep -l '^Subject: m3$' "$MD"/cur/*)
