@@ -15,6 +15,7 @@
 
 #include "channel/config.h"
 #include "channel/local.h"
+#include "channel/local_side.h"
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
 #include "cli/cli.h"
@@ -441,30 +442,6 @@ static char *pairing(out *o, const ms_chan_store *st, const char *name, char del
 	return NULL;
 }
 
-/* A folder of a local mailsync store, opened on its own with the driver
- * of its format: path is the mailbox itself, its box INBOX. */
-static void local_box_msgs(out *o, const ms_chan_store *st, const ms_local_box *lb)
-{
-	const char *kind = ms_local_format_name(lb->format);
-	const ms_side_driver *drv = ms_side_driver_find(kind);
-	if (!drv) {
-		char why[200];
-		snprintf(why, sizeof why, "its format is %s, and this mstore has no %s driver yet", kind, kind);
-		box_error(o, st->name, lb->name, why);
-		return;
-	}
-	ms_side_opt opts[] = { { "kind", kind }, { "path", lb->path }, { "layout", "verbatim" } };
-	ms_side_conf conf = { st->name, opts, sizeof opts / sizeof opts[0], true };
-	ms_side *s = NULL;
-	ms_err e = { 0 };
-	if (drv->open(&conf, &s, &e) != MS_DRV_OK) {
-		box_error(o, st->name, lb->name, e.msg);
-		return;
-	}
-	list_box_msgs(o, s, st->name, "INBOX");
-	drv->close(s);
-}
-
 static int list_local(out *o, const ms_chan_store *st, bool messages)
 {
 	ms_local_list l;
@@ -492,14 +469,23 @@ static int list_local(out *o, const ms_chan_store *st, bool messages)
 		if (pair && (ms_vec_push(&rows, r) < 0 || ms_vec_push(&which, i) < 0))
 			free(pair), o->rc = CH_PARTIAL;
 	}
+	/* messages through the local side (channel/local_side.h), which opens
+	   each mailbox with the driver of its format */
+	ms_side *side = NULL;
+	if (messages && ms_local_side_open(st, true, &side, &e) < 0) {
+		fprintf(stderr, "mstore channel: store %s: %s\n", st->name, e.msg);
+		o->rc = CH_PARTIAL;
+	}
 	/* sorted by pairing name; mailsync's prints its std::map's order, the same */
 	for (size_t i = 0; i < rows.n; i++) {
 		begin_box(o, &rows.v[i]);
-		if (messages)
-			local_box_msgs(o, st, &l.boxes[which.v[i]]);
+		if (side)
+			list_box_msgs(o, side, st->name, l.boxes[which.v[i]].name);
 		end_box(o);
 		free(rows.v[i].pair);
 	}
+	if (side)
+		side->drv->close(side);
 	if (o->json)
 		ms_json_end_array(&o->j);
 	ms_vec_free(&rows);

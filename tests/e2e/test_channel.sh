@@ -252,6 +252,9 @@ mb_subjects "$L/archive" | grep -q 'la2$' && t_fail "la2, deleted on mb3 since m
 expect_eq "$(mb_count "$L/archive")" 1 "the local mbox keeps la1 once"
 expect_eq "$(mb_subjects "$S/mb3/inbox-md")" "$(md_subjects "$L/inbox-md")" "the local Maildir copied to an mbox file"
 [ -f "$L/fresh" ] && expect_eq "$(mb_subjects "$L/fresh")" "Subject: f1" "a folder new on mb3 is created as an mbox file in the local store"
+ch -m local; expect_ok "-m lists a local store's messages, Maildir and mbox"
+expect_out_contains "<la1@x>" "the local mbox's message listed"
+expect_out_contains "<lm1@x>" "the local Maildir's message listed"
 md_msg "$L/inbox-md" lm3 lm3@x
 ch l; expect_ok "new in the local Maildir"
 mb_subjects "$S/mb3/inbox-md" | grep -q 'lm3$' || t_fail "lm3 copied"
