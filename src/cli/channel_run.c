@@ -29,6 +29,10 @@
 
 #define PATH_LEN 4096
 
+/* Where the text output goes: stdout, or stderr when the JSON report
+ * takes stdout (--json without FILE), so the JSON stays parseable. */
+static FILE *txt;
+
 
 /* ---- where the state is --------------------------------------------------------- */
 
@@ -305,7 +309,7 @@ static int seed_msinfo(const ms_chan_channel *ch, const pairs *p, ms_state *st, 
 	if (ms_msinfo_read(path, &mi, &e) < 0) {
 		if (e.code == MS_E_NOTFOUND) {
 			if (verbose)
-				printf("msinfo %s does not exist: a first run without mailsync's state\n", path);
+				fprintf(txt, "msinfo %s does not exist: a first run without mailsync's state\n", path);
 			return 0;
 		}
 		fprintf(stderr, "mstore channel: channel %s: mailsync's msinfo cannot be read, so nothing can be told "
@@ -338,7 +342,7 @@ static int seed_msinfo(const ms_chan_channel *ch, const pairs *p, ms_state *st, 
 		free(ids);
 	}
 	if (rc == 0)
-		printf("first run: %zu identities taken from mailsync's msinfo %s%s\n", seeded, path,
+		fprintf(txt, "first run: %zu identities taken from mailsync's msinfo %s%s\n", seeded, path,
 		       mc ? "" : " (it has no entry for this channel)");
 	ms_msinfo_free(&mi);
 	return rc;
@@ -348,13 +352,13 @@ static int seed_msinfo(const ms_chan_channel *ch, const pairs *p, ms_state *st, 
 
 static void put_name(const char *s)
 {
-	ms_escape_put(stdout, s ? s : "");
+	ms_escape_put(txt, s ? s : "");
 }
 
 static void side_counts(const ms_chan_store *st, size_t copied, size_t deleted, size_t pending, size_t flagged,
                         size_t dups)
 {
-	printf("%s: %zu copied, %zu deleted, %zu pending, %zu flags, %zu duplicates", st->name, copied, deleted, pending,
+	fprintf(txt, "%s: %zu copied, %zu deleted, %zu pending, %zu flags, %zu duplicates", st->name, copied, deleted, pending,
 	       flagged, dups);
 }
 
@@ -365,30 +369,30 @@ static void print_pair(const ms_pair_report *p, const ms_chan_store *st[2], bool
 	           p->created[0] || p->created[1];
 	if (!any && !verbose)
 		return;
-	printf("folder ");
+	fprintf(txt, "folder ");
 	put_name(p->box[0]);
-	printf(" <-> ");
+	fprintf(txt, " <-> ");
 	put_name(p->box[1]);
-	printf(": ");
+	fprintf(txt, ": ");
 	side_counts(st[0], p->copied[0], p->deleted[0], p->pending[0], p->flagged[0], p->duplicates[0]);
-	printf("; ");
+	fprintf(txt, "; ");
 	side_counts(st[1], p->copied[1], p->deleted[1], p->pending[1], p->flagged[1], p->duplicates[1]);
-	printf("; %zu kept\n", p->kept);
+	fprintf(txt, "; %zu kept\n", p->kept);
 	for (int s = 0; s < 2; s++)
 		if (p->created[s])
-			printf("  created on %s\n", st[s]->name);
+			fprintf(txt, "  created on %s\n", st[s]->name);
 	for (size_t i = 0; i < p->skipped.n; i++) {
 		const ms_skip *k = &p->skipped.v[i];
-		printf("  skipped on %s, uid %u, ", st[k->side]->name, k->uid);
+		fprintf(txt, "  skipped on %s, uid %u, ", st[k->side]->name, k->uid);
 		put_name(k->ident ? k->ident : "-");
-		printf(": ");
+		fprintf(txt, ": ");
 		put_name(k->why);
-		putchar('\n');
+		fputc('\n', txt);
 	}
 	if (p->error) {
-		printf("  failed: ");
+		fprintf(txt, "  failed: ");
 		put_name(p->error);
-		putchar('\n');
+		fputc('\n', txt);
 	}
 }
 
@@ -398,24 +402,24 @@ static void print_report(const ms_channel_report *r, const ms_chan_channel *ch, 
 	for (size_t i = 0; i < r->pairs.n; i++)
 		print_pair(&r->pairs.v[i], st, verbose);
 	for (size_t i = 0; i < r->brake.n; i++) {
-		printf("brake: ");
+		fprintf(txt, "brake: ");
 		put_name(r->brake.v[i]);
-		putchar('\n');
+		fputc('\n', txt);
 	}
 	if (r->braked)
-		printf("the run was refused and nothing was written (--force-deletions, --max-delete PCT or the "
+		fprintf(txt, "the run was refused and nothing was written (--force-deletions, --max-delete PCT or the "
 		       "channel's maxdelete lift the brake)\n");
 	for (int s = 0; s < 2; s++)
 		if (r->side_error[s]) {
-			printf("store %s failed: ", st[s]->name);
+			fprintf(txt, "store %s failed: ", st[s]->name);
 			put_name(r->side_error[s]);
-			putchar('\n');
+			fputc('\n', txt);
 		}
-	printf("channel %s: ", ch->name);
+	fprintf(txt, "channel %s: ", ch->name);
 	side_counts(st[0], r->copied[0], r->deleted[0], r->pending[0], r->flagged[0], r->duplicates[0]);
-	printf("; ");
+	fprintf(txt, "; ");
 	side_counts(st[1], r->copied[1], r->deleted[1], r->pending[1], r->flagged[1], r->duplicates[1]);
-	printf("; %zu skipped, %zu folders failed\n", r->skipped, r->failed_pairs);
+	fprintf(txt, "; %zu skipped, %zu folders failed\n", r->skipped, r->failed_pairs);
 }
 
 static void json_pair2(ms_json *j, const char *key, const size_t v[2])
@@ -542,9 +546,9 @@ static int delete_empty(ms_side *sides[2], const pairs *p, const ms_chan_store *
 				fprintf(stderr, "mstore channel: -D: store %s: %s\n", st[s]->name, e.msg);
 				rc = CH_PARTIAL;
 			} else {
-				printf("folder ");
+				fprintf(txt, "folder ");
 				put_name(p->v[i].box[s]);
-				printf(" removed from %s (empty on both sides)\n", st[s]->name);
+				fprintf(txt, " removed from %s (empty on both sides)\n", st[s]->name);
 			}
 		}
 	}
@@ -557,9 +561,9 @@ static void print_dry_log(ms_side *sides[2], const ms_chan_store *st[2])
 		size_t n = 0;
 		const char *const *log = ms_dryrun_log(sides[s], &n);
 		for (size_t i = 0; i < n; i++) {
-			printf("would write on %s: ", st[s]->name);
+			fprintf(txt, "would write on %s: ", st[s]->name);
 			put_name(log[i]);
-			putchar('\n');
+			fputc('\n', txt);
 		}
 	}
 }
@@ -573,17 +577,17 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 	for (size_t i = 0; i < r->pairs.n; i++) {
 		const ms_pair_report *p = &r->pairs.v[i];
 		long have = box_count(sides[k], p->box[k]);
-		printf("folder ");
+		fprintf(txt, "folder ");
 		put_name(p->box[k]);
-		printf(": %zu new on %s, %zu deleted on %s since the last sync, %ld currently at %s", p->copied[o],
+		fprintf(txt, ": %zu new on %s, %zu deleted on %s since the last sync, %ld currently at %s", p->copied[o],
 		       st[k]->name, p->deleted[o] + p->pending[o], st[k]->name, have < 0 ? 0 : have, st[k]->name);
 		if (p->copied[k] || p->deleted[k])
-			printf(" (and %zu new, %zu deleted on %s)", p->copied[k], p->deleted[k], st[o]->name);
-		putchar('\n');
+			fprintf(txt, " (and %zu new, %zu deleted on %s)", p->copied[k], p->deleted[k], st[o]->name);
+		fputc('\n', txt);
 		nnew += p->copied[o];
 		ndel += p->deleted[o] + p->pending[o];
 	}
-	printf("store %s: %zu new, %zu deleted since the last sync of channel\n", st[k]->name, nnew, ndel);
+	fprintf(txt, "store %s: %zu new, %zu deleted since the last sync of channel\n", st[k]->name, nnew, ndel);
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -603,7 +607,7 @@ static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_s
 		fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
 		return CH_FAIL;
 	}
-	printf("channel %s: run %s undone: %zu messages restored, %zu failed\n", ch->name, o->undo, restored, failed);
+	fprintf(txt, "channel %s: run %s undone: %zu messages restored, %zu failed\n", ch->name, o->undo, restored, failed);
 	return failed ? CH_PARTIAL : CH_OK;
 }
 
@@ -627,6 +631,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 {
 	const ms_chan_store *st[2] = { ch->store[0], ch->store[1] };
 	int k = -1;
+	txt = (o->json && !o->json_path) || (o->json_path && strcmp(o->json_path, "-") == 0) ? stderr : stdout;
 	if (diff_store) {
 		k = diff_store == st[0] ? 0 : diff_store == st[1] ? 1 : -1;
 		if (k < 0) {
@@ -645,7 +650,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (o->undo)
 		return undo(o, ch, st, &p);
 	if (o->simulate)
-		printf("Only simulating: nothing is written\n");
+		fprintf(txt, "Only simulating: nothing is written\n");
 	ms_side *sides[2] = { NULL, NULL };
 	if (open_side(st[0], dry, dry, &sides[0]) < 0 || open_side(st[1], dry, dry, &sides[1]) < 0) {
 		close_sides(sides);
@@ -677,8 +682,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	}
 	rc = er == 0 ? CH_OK : CH_PARTIAL;
-	bool quiet = o->json && !o->json_path;   /* the JSON alone on stdout */
-	if (!quiet) {
+	{
 		if (diff_store)
 			print_diff(&r, sides, st, k);
 		else
@@ -686,7 +690,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		if (dry && !diff_store)
 			print_dry_log(sides, st);
 		if (!dry && r.deleted[0] + r.deleted[1])
-			printf("deleted messages are kept in %s/%s (mstore channel --undo %s %s)\n", p.quarantine, r.run_id,
+			fprintf(txt, "deleted messages are kept in %s/%s (mstore channel --undo %s %s)\n", p.quarantine, r.run_id,
 			       r.run_id, ch->name);
 	}
 	if (!dry && o->delete_empty && !r.braked && rc == CH_OK)

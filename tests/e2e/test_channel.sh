@@ -179,6 +179,10 @@ expect_eq "$after" "$before" "-s, --dry-run and the diff changed nothing in eith
 ch --json "$T_TMP/r.json" c; expect_ok "sync with --json FILE"
 grep -q '"channel": *"c"' "$T_TMP/r.json" && grep -q '"exit_code": *0' "$T_TMP/r.json" || t_fail "the JSON report: $(cat "$T_TMP/r.json")"
 mb_subjects "$MB/INBOX" | grep -q 'm5$' || t_fail "m5 copied by the real run"
+ch --json c; expect_ok "--json on stdout"
+expect_eq "$(head -c1 "$T_TMP/out")" "{" "stdout holds the JSON alone"
+grep -q '"mode": *"sync"' "$T_TMP/out" || t_fail "the JSON report on stdout: $(t_out)"
+expect_err_contains "channel c: md: 0 copied" "the text summary goes to stderr then"
 
 # --- the brake: the Maildir's INBOX emptied, then the whole Maildir -----------------------------------------
 mbsum=$(tree_sum "$MB")
