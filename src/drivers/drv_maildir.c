@@ -100,6 +100,7 @@ typedef struct md_msg {
 	char *name;              /* its file in new/ or cur/: unique[:2,info]; NULL once expunged */
 	uint16_t ulen;           /* length of the unique part (the key) */
 	bool in_cur;
+	bool unseen;             /* the last fresh look at new/ and cur/ did not find it */
 } md_msg;
 
 typedef MS_VEC(md_msg) msg_vec;
@@ -641,7 +642,8 @@ static bool has_prefix(const box_vec *v, const char *prefix)
  * \HasChildren on every box with one below. */
 static int complete_tree(const md_side *s, box_vec *v)
 {
-	qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
 	for (size_t i = 0, n = v->n; i < n; i++) {
 		char parent[PATH_LEN];
 		snprintf(parent, sizeof parent, "%s", v->v[i].name);
@@ -655,7 +657,8 @@ static int complete_tree(const md_side *s, box_vec *v)
 				return -1;
 		}
 	}
-	qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
 	for (size_t i = 0; i < v->n; i++) {
 		char prefix[PATH_LEN];
 		snprintf(prefix, sizeof prefix, "%s%c", v->v[i].name, s->base.delim);
@@ -953,7 +956,8 @@ static int scan_sub(md_box *b, bool cur, ms_err *e)
  * was a file a client moved to cur/ while we read: no anomaly. */
 static void number_messages(md_box *b)
 {
-	qsort(b->msgs.v, b->msgs.n, sizeof *b->msgs.v, cmp_msg);
+	if (b->msgs.n > 1)
+		qsort(b->msgs.v, b->msgs.n, sizeof *b->msgs.v, cmp_msg);
 	size_t k = 0;
 	for (size_t i = 0; i < b->msgs.n; i++) {
 		md_msg *m = &b->msgs.v[i];
@@ -1094,8 +1098,10 @@ static int refresh(md_box *b)
 	if (!idx)
 		return ENOMEM;
 	for (size_t i = 0; i < b->msgs.n; i++)
-		if (b->msgs.v[i].name)
+		if (b->msgs.v[i].name) {
 			idx[n++] = (uint32_t)i;
+			b->msgs.v[i].unseen = true;
+		}
 	qsort_r(idx, n, sizeof *idx, cmp_index, b->msgs.v);
 	int err = 0;
 	for (int cur = 0; cur < 2 && !err; cur++) {
@@ -1110,6 +1116,8 @@ static int refresh(md_box *b)
 			if (is_dot_or_dotdot(de->d_name) || !parse_name(de->d_name, &ulen, &why))
 				continue;
 			md_msg *m = find_unique(b, idx, n, de->d_name, ulen);
+			if (m)
+				m->unseen = false;
 			if (!m || (m->in_cur == cur && strcmp(m->name, de->d_name) == 0))
 				continue;
 			char *copy = strdup(de->d_name);
@@ -1132,12 +1140,16 @@ typedef int file_op(md_box *b, md_msg *m, void *arg);
 
 /* Run `op` on m's file; when the file is not where we saw it, look for
  * it again (another program moved it or changed its flags).  0 or an
- * errno (ENOENT: it is gone from both new/ and cur/). */
+ * errno (ENOENT: it is gone from both new/ and cur/).  A message the last
+ * fresh look did not find is gone without another look, so a box whose
+ * files another program deleted costs one look, not one per message (a
+ * file renamed during that readdir may be missed, as readdir allows: it
+ * is then MS_DRV_MSG_BAD for this session and found at the next open). */
 static int with_file(md_box *b, md_msg *m, file_op *op, void *arg)
 {
 	for (int round = 0;; round++) {
 		int err = op(b, m, arg);
-		if (err != ENOENT || round == LOOKUP_ROUNDS)
+		if (err != ENOENT || round == LOOKUP_ROUNDS || m->unseen)
 			return err;
 		int r = refresh(b);
 		if (r)
