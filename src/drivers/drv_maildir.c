@@ -1402,7 +1402,7 @@ static int rename_noreplace(int from_fd, const char *from, int to_fd, const char
 	return 0;
 }
 
-static int open_tmp(md_side *s, md_box *b)
+static int open_tmp(md_box *b)
 {
 	if (b->tmp_fd >= 0)
 		return 0;
@@ -1410,7 +1410,6 @@ static int open_tmp(md_side *s, md_box *b)
 	if (mkdirat(b->dir_fd, "tmp", 0700) < 0 && errno != EEXIST)
 		return errno;
 	b->tmp_fd = open_sub(b->dir_fd, "tmp");
-	(void)s;
 	return b->tmp_fd < 0 ? errno : 0;
 }
 
@@ -1421,7 +1420,7 @@ static int append_one(md_side *s, md_box *b, const ms_append *m, bool *used_cur,
 	char unique[UNIQUE_LEN];
 	unique_name(s, unique, sizeof unique);
 	md_msg msg = { .ulen = (uint16_t)strlen(unique), .in_cur = (m->flags & MS_FLAGS_ALL) != 0 };
-	int err = open_tmp(s, b);
+	int err = open_tmp(b);
 	if (!err)
 		err = write_tmp(b, unique, m);
 	if (err)
@@ -1445,6 +1444,21 @@ static int append_one(md_side *s, md_box *b, const ms_append *m, bool *used_cur,
 	return 0;
 }
 
+/* Report item i of an append as not written: err < 0 for an empty message. */
+static void append_failed(md_box *b, size_t i, int err, ms_item_cb *cb, void *ctx)
+{
+	const md_side *s = side_of(&b->base);
+	ms_err why = { 0 };
+	char shown[512];
+	esc(shown, sizeof shown, b->base.name);
+	if (err < 0)
+		ms_err_set(&why, MS_E_USAGE, "side %s: box %s: an empty message is never stored", s->base.name, shown);
+	else
+		ms_err_set(&why, MS_E_IO, "side %s: box %s: cannot store a message in %s%s%s: %s", s->base.name, shown,
+		           s->path, b->rel[0] ? "/" : "", b->rel, strerror(err));
+	cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+}
+
 static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
 {
 	md_side *s = side_of(base);
@@ -1459,8 +1473,7 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 	uint32_t *uid = calloc(n ? n : 1, sizeof *uid);
 	ms_drv_result r = ok && uid ? MS_DRV_OK : MS_DRV_SIDE_BAD;
 	for (size_t i = 0; i < n && r == MS_DRV_OK; i++) {
-		ms_err why = { 0 };
-		char name[PATH_LEN], shown[512];
+		char name[PATH_LEN];
 		int err = msgs[i].len == 0 ? -1 : append_one(s, b, &msgs[i], &used_cur, name, sizeof name);
 		if (err == 0) {
 			ok[i] = true;
@@ -1468,14 +1481,7 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 		} else if (err == ENOMEM) {
 			r = MS_DRV_SIDE_BAD;
 		} else {
-			if (err < 0)
-				ms_err_set(&why, MS_E_USAGE, "side %s: box %s: an empty message is never stored", s->base.name,
-				           esc(shown, sizeof shown, base->name));
-			else
-				ms_err_set(&why, MS_E_IO, "side %s: box %s: cannot store a message in %s%s%s: %s",
-				           s->base.name, esc(shown, sizeof shown, base->name), s->path, b->rel[0] ? "/" : "",
-				           b->rel, strerror(err));
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			append_failed(b, i, err, cb, ctx);
 		}
 	}
 	/* the renames are durable before any message is reported written */
