@@ -43,10 +43,14 @@
  * rewrites only Status/X-Status and keeps another program's X-UID and
  * X-IMAPbase.  c-client's pseudo-message ("DON'T DELETE THIS MESSAGE --
  * FOLDER INTERNAL DATA": an X-IMAP field and that subject in the first
- * message) is not listed and stays in the file.  Keywords are not kept (X-Keywords is
- * neither read nor written): no MS_CAP_KEYWORDS.  The internal date is the date of the "From " line
- * (asctime format, local time as ctime writes it; a trailing numeric
- * zone, as some writers add, is honoured).
+ * message) is not listed and stays in the file.  A flag change leaves
+ * the bytes fetch returns as they were, with one exception no mail
+ * program writes: a message of nothing but indented lines without a
+ * final newline gains that newline.  Keywords are not kept (X-Keywords
+ * is neither read nor written): no MS_CAP_KEYWORDS.  The internal date
+ * is the date of the "From " line (asctime format, local time as ctime
+ * writes it; a zone name or a trailing numeric zone, as some writers
+ * add, is honoured).
  *
  * UIDs are positions: the messages of the file at open_box are 1..n in
  * file order, appended ones follow.  They stay valid while the box is
