@@ -49,8 +49,8 @@
  * final newline gains that newline.  Keywords are not kept (X-Keywords
  * is neither read nor written): no MS_CAP_KEYWORDS.  The internal date
  * is the date of the "From " line (asctime format, local time as ctime
- * writes it; a zone name or a trailing numeric zone, as some writers
- * add, is honoured).
+ * writes it; a zone name some writers add is skipped, a numeric zone
+ * after the year honoured).
  *
  * UIDs are positions: the messages of the file at open_box are 1..n in
  * file order, appended ones follow.  They stay valid while the box is
