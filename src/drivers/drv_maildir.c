@@ -100,6 +100,7 @@ typedef struct md_msg {
 	char *name;              /* its file in new/ or cur/: unique[:2,info]; NULL once expunged */
 	uint16_t ulen;           /* length of the unique part (the key) */
 	bool in_cur;
+	bool unseen;             /* the last fresh look at new/ and cur/ did not find it */
 } md_msg;
 
 typedef MS_VEC(md_msg) msg_vec;
@@ -641,7 +642,8 @@ static bool has_prefix(const box_vec *v, const char *prefix)
  * \HasChildren on every box with one below. */
 static int complete_tree(const md_side *s, box_vec *v)
 {
-	qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
 	for (size_t i = 0, n = v->n; i < n; i++) {
 		char parent[PATH_LEN];
 		snprintf(parent, sizeof parent, "%s", v->v[i].name);
@@ -655,7 +657,8 @@ static int complete_tree(const md_side *s, box_vec *v)
 				return -1;
 		}
 	}
-	qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
+	if (v->n > 1)
+		qsort(v->v, v->n, sizeof *v->v, cmp_box_name);
 	for (size_t i = 0; i < v->n; i++) {
 		char prefix[PATH_LEN];
 		snprintf(prefix, sizeof prefix, "%s%c", v->v[i].name, s->base.delim);
@@ -953,7 +956,8 @@ static int scan_sub(md_box *b, bool cur, ms_err *e)
  * was a file a client moved to cur/ while we read: no anomaly. */
 static void number_messages(md_box *b)
 {
-	qsort(b->msgs.v, b->msgs.n, sizeof *b->msgs.v, cmp_msg);
+	if (b->msgs.n > 1)
+		qsort(b->msgs.v, b->msgs.n, sizeof *b->msgs.v, cmp_msg);
 	size_t k = 0;
 	for (size_t i = 0; i < b->msgs.n; i++) {
 		md_msg *m = &b->msgs.v[i];
@@ -1094,8 +1098,10 @@ static int refresh(md_box *b)
 	if (!idx)
 		return ENOMEM;
 	for (size_t i = 0; i < b->msgs.n; i++)
-		if (b->msgs.v[i].name)
+		if (b->msgs.v[i].name) {
 			idx[n++] = (uint32_t)i;
+			b->msgs.v[i].unseen = true;
+		}
 	qsort_r(idx, n, sizeof *idx, cmp_index, b->msgs.v);
 	int err = 0;
 	for (int cur = 0; cur < 2 && !err; cur++) {
@@ -1110,6 +1116,8 @@ static int refresh(md_box *b)
 			if (is_dot_or_dotdot(de->d_name) || !parse_name(de->d_name, &ulen, &why))
 				continue;
 			md_msg *m = find_unique(b, idx, n, de->d_name, ulen);
+			if (m)
+				m->unseen = false;
 			if (!m || (m->in_cur == cur && strcmp(m->name, de->d_name) == 0))
 				continue;
 			char *copy = strdup(de->d_name);
@@ -1132,12 +1140,16 @@ typedef int file_op(md_box *b, md_msg *m, void *arg);
 
 /* Run `op` on m's file; when the file is not where we saw it, look for
  * it again (another program moved it or changed its flags).  0 or an
- * errno (ENOENT: it is gone from both new/ and cur/). */
+ * errno (ENOENT: it is gone from both new/ and cur/).  A message the last
+ * fresh look did not find is gone without another look, so a box whose
+ * files another program deleted costs one look, not one per message (a
+ * file renamed during that readdir may be missed, as readdir allows: it
+ * is then MS_DRV_MSG_BAD for this session and found at the next open). */
 static int with_file(md_box *b, md_msg *m, file_op *op, void *arg)
 {
 	for (int round = 0;; round++) {
 		int err = op(b, m, arg);
-		if (err != ENOENT || round == LOOKUP_ROUNDS)
+		if (err != ENOENT || round == LOOKUP_ROUNDS || m->unseen)
 			return err;
 		int r = refresh(b);
 		if (r)
@@ -1390,7 +1402,7 @@ static int rename_noreplace(int from_fd, const char *from, int to_fd, const char
 	return 0;
 }
 
-static int open_tmp(md_side *s, md_box *b)
+static int open_tmp(md_box *b)
 {
 	if (b->tmp_fd >= 0)
 		return 0;
@@ -1398,7 +1410,6 @@ static int open_tmp(md_side *s, md_box *b)
 	if (mkdirat(b->dir_fd, "tmp", 0700) < 0 && errno != EEXIST)
 		return errno;
 	b->tmp_fd = open_sub(b->dir_fd, "tmp");
-	(void)s;
 	return b->tmp_fd < 0 ? errno : 0;
 }
 
@@ -1409,7 +1420,7 @@ static int append_one(md_side *s, md_box *b, const ms_append *m, bool *used_cur,
 	char unique[UNIQUE_LEN];
 	unique_name(s, unique, sizeof unique);
 	md_msg msg = { .ulen = (uint16_t)strlen(unique), .in_cur = (m->flags & MS_FLAGS_ALL) != 0 };
-	int err = open_tmp(s, b);
+	int err = open_tmp(b);
 	if (!err)
 		err = write_tmp(b, unique, m);
 	if (err)
@@ -1433,6 +1444,21 @@ static int append_one(md_side *s, md_box *b, const ms_append *m, bool *used_cur,
 	return 0;
 }
 
+/* Report item i of an append as not written: err < 0 for an empty message. */
+static void append_failed(md_box *b, size_t i, int err, ms_item_cb *cb, void *ctx)
+{
+	const md_side *s = side_of(&b->base);
+	ms_err why = { 0 };
+	char shown[512];
+	esc(shown, sizeof shown, b->base.name);
+	if (err < 0)
+		ms_err_set(&why, MS_E_USAGE, "side %s: box %s: an empty message is never stored", s->base.name, shown);
+	else
+		ms_err_set(&why, MS_E_IO, "side %s: box %s: cannot store a message in %s%s%s: %s", s->base.name, shown,
+		           s->path, b->rel[0] ? "/" : "", b->rel, strerror(err));
+	cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+}
+
 static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
 {
 	md_side *s = side_of(base);
@@ -1447,8 +1473,7 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 	uint32_t *uid = calloc(n ? n : 1, sizeof *uid);
 	ms_drv_result r = ok && uid ? MS_DRV_OK : MS_DRV_SIDE_BAD;
 	for (size_t i = 0; i < n && r == MS_DRV_OK; i++) {
-		ms_err why = { 0 };
-		char name[PATH_LEN], shown[512];
+		char name[PATH_LEN];
 		int err = msgs[i].len == 0 ? -1 : append_one(s, b, &msgs[i], &used_cur, name, sizeof name);
 		if (err == 0) {
 			ok[i] = true;
@@ -1456,14 +1481,7 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 		} else if (err == ENOMEM) {
 			r = MS_DRV_SIDE_BAD;
 		} else {
-			if (err < 0)
-				ms_err_set(&why, MS_E_USAGE, "side %s: box %s: an empty message is never stored", s->base.name,
-				           esc(shown, sizeof shown, base->name));
-			else
-				ms_err_set(&why, MS_E_IO, "side %s: box %s: cannot store a message in %s%s%s: %s",
-				           s->base.name, esc(shown, sizeof shown, base->name), s->path, b->rel[0] ? "/" : "",
-				           b->rel, strerror(err));
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			append_failed(b, i, err, cb, ctx);
 		}
 	}
 	/* the renames are durable before any message is reported written */

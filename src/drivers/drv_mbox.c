@@ -42,11 +42,15 @@
  * for its flags (no O: a mail client shows it as new); a flag change
  * rewrites only Status/X-Status and keeps another program's X-UID and
  * X-IMAPbase.  c-client's pseudo-message ("DON'T DELETE THIS MESSAGE --
- * FOLDER INTERNAL DATA", an X-IMAP field in the first message) is not
- * listed and stays in the file.  Keywords are not kept (X-Keywords is
- * neither read nor written): no MS_CAP_KEYWORDS.  The internal date is the date of the "From " line
- * (asctime format, local time as ctime writes it; a trailing numeric
- * zone, as some writers add, is honoured).
+ * FOLDER INTERNAL DATA": an X-IMAP field and that subject in the first
+ * message) is not listed and stays in the file.  A flag change leaves
+ * the bytes fetch returns as they were, with one exception no mail
+ * program writes: a message of nothing but indented lines without a
+ * final newline gains that newline.  Keywords are not kept (X-Keywords
+ * is neither read nor written): no MS_CAP_KEYWORDS.  The internal date
+ * is the date of the "From " line (asctime format, local time as ctime
+ * writes it; a zone name some writers add is skipped, a numeric zone
+ * after the year honoured).
  *
  * UIDs are positions: the messages of the file at open_box are 1..n in
  * file order, appended ones follow.  They stay valid while the box is
@@ -436,20 +440,37 @@ static size_t status_lines(unsigned flags, bool old, const char *eol, char *out)
 	return w;
 }
 
+/* Where the status lines go in msg[0..n) whose header ends at hend: at
+ * the end of the header section; in a message without a blank line (all
+ * header) before its first line that is no continuation, so that a last
+ * line without its newline stays so and no line is glued to them. */
+static size_t status_at(const char *msg, size_t n, size_t hend)
+{
+	if (hend < n)
+		return hend;
+	for (size_t i = 0; i < n;) {
+		if (msg[i] != ' ' && msg[i] != '\t')
+			return i;
+		const char *nl = memchr(msg + i, '\n', n - i);
+		if (!nl)
+			break;
+		i = (size_t)(nl - msg) + 1;
+	}
+	return n;
+}
+
 /* A message's bytes with its Status/X-Status lines replaced by `flags`
  * (and, with `all`, without the other hidden fields: an appended message
- * brings no bookkeeping of another mbox), then quoted (mboxrd) and ended
- * with a newline: the part of its region after the From line, without
- * the separator.  NULL when out of memory. */
-static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, bool all, const char *eol,
+ * brings no bookkeeping of another mbox), then quoted (mboxrd) and, with
+ * `end_nl`, ended with a newline: the part of its region after the From
+ * line, without the separator.  NULL when out of memory. */
+static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, bool all, bool end_nl, const char *eol,
                         size_t *out_len)
 {
 	size_t blank, hend = header_end(msg, n, &blank);
 	char status[64];
 	size_t slen = status_lines(flags, old, eol, status);
-	/* a header section without a blank line that does not end in one: its
-	 * last line needs a newline before the status lines */
-	bool need_nl = hend == n && n > 0 && msg[n - 1] != '\n';
+	size_t at = status_at(msg, n, hend);
 	size_t quoted = n + 1;
 	for (size_t i = 0; i < n; i++)
 		if (i == 0 || msg[i - 1] == '\n')
@@ -459,7 +480,15 @@ static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, boo
 		return NULL;
 	size_t w = 0;
 	bool bol = true;
+	if (at == 0) {
+		memcpy(out, status, slen);
+		w = slen;
+	}
 	for (size_t i = 0; i < n; i++) {
+		if (i == at && at > 0 && at < n) {
+			memcpy(out + w, status, slen);
+			w += slen;
+		}
 		if (i < hend && bol) {
 			size_t len = field_len(msg + i, hend - i);
 			if (is_hidden(msg + i, len, all)) {
@@ -468,23 +497,19 @@ static char *with_flags(const char *msg, size_t n, unsigned flags, bool old, boo
 				continue;
 			}
 		}
-		if (i == hend) {
-			memcpy(out + w, status, slen);
-			w += slen;
-		}
 		size_t gts;
 		if (bol && from_line_quoted(msg + i, n - i, &gts))
 			out[w++] = '>';
 		bol = msg[i] == '\n';
 		out[w++] = msg[i];
 	}
-	if (hend == n) {
-		if (need_nl)
+	if (at == n && n > 0) {
+		if (out[w - 1] != '\n') /* only garbage gets here: a header of continuation lines */
 			w += (size_t)sprintf(out + w, "%s", eol);
 		memcpy(out + w, status, slen);
 		w += slen;
 	}
-	if (w == 0 || out[w - 1] != '\n')
+	if (end_nl && w > 0 && out[w - 1] != '\n')
 		w += (size_t)sprintf(out + w, "%s", eol);
 	*out_len = w;
 	return out;
@@ -1105,21 +1130,26 @@ static int find_separators(const char *map, size_t size, off_t **out, size_t *n)
 
 /* Is the region [off, end) c-client's "DON'T DELETE THIS MESSAGE -- FOLDER
  * INTERNAL DATA" (a first message with an X-IMAP field, as c-client and
- * Dovecot tell it)? */
+ * Dovecot tell it, and that subject)? */
 static bool is_pseudo(const char *map, off_t off, off_t end)
 {
+	static const char subject[] = "FOLDER INTERNAL DATA";
 	const char *p = map + off, *nl = memchr(p, '\n', (size_t)(end - off));
 	if (!nl)
 		return false;
 	const char *hdr = nl + 1;
 	size_t n = (size_t)(map + end - hdr), blank, hend = header_end(hdr, n, &blank);
+	bool ximap = false, subj = false;
 	for (size_t i = 0; i < hend;) {
 		size_t len = field_len(hdr + i, hend - i);
-		if (field_is(hdr + i, len, "X-IMAP"))
-			return true;
+		ximap |= field_is(hdr + i, len, "X-IMAP");
+		subj |= field_is(hdr + i, len, "Subject") && memmem(hdr + i, len, subject, sizeof subject - 1);
 		i += len;
 	}
-	return false;
+	/* both: a real message that became first with an X-IMAP field of its
+	 * own must not vanish from the listing (the engine would take it for
+	 * deleted) */
+	return ximap && subj;
 }
 
 /* Read the file's messages into b->v, under the locks. */
@@ -1393,7 +1423,12 @@ static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep,
 	time_t when = a->internal_date ? a->internal_date : time(NULL);
 	char from[128];
 	size_t seplen = strlen(sep), flen = from_line(when, eol, from, sizeof from), mlen;
-	char *msg = with_flags(a->data, a->len, a->flags & MS_FLAGS_ALL, false, true, eol, &mlen);
+	char *msg = with_flags(a->data, a->len, a->flags & MS_FLAGS_ALL, false, true, true, eol, &mlen);
+	if (msg && msg_size(msg, mlen) == 0) {
+		free(msg);
+		return ms_err_set(why, MS_E_USAGE, "side %s: box %s: a message of nothing but mbox bookkeeping fields is"
+		                  " empty: never stored", side, b->base.name);
+	}
 	char *buf = msg ? malloc(seplen + flen + mlen + strlen(eol)) : NULL;
 	if (!buf) {
 		free(msg);
@@ -1564,26 +1599,31 @@ static int write_reflagged(mbx_box *b, const mbx_entry *m, unsigned flags, int o
 		return -1;
 	}
 	size_t len = n - head;
-	bool sep = false;
 	if (len >= 2 && buf[n - 1] == '\n' && buf[n - 2] == '\n')
-		len--, sep = true;
+		len--;
 	else if (len >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0)
-		len -= 2, sep = true;
+		len -= 2;
 	char *msg = buf + head;
 	len = unquote(msg, len);
 	size_t blank, hend = header_end(msg, len, &blank), outlen;
 	bool old;
 	header_flags(msg, hend, &old);
 	const char *eol = eol_of(b);
-	char *q = with_flags(msg, len, flags, old, false, eol, &outlen);
+	/* a message that does not end in a newline (an empty one, or the cut
+	 * last one of the file) stays so, and gets no separator: each would
+	 * change the bytes fetch returns */
+	bool ends_nl = len > 0 && msg[len - 1] == '\n';
+	char *q = with_flags(msg, len, flags, old, false, ends_nl, eol, &outlen);
 	int rc = -1;
 	*nm = *m;
 	nm->off = *at;
 	if (q && write_fully(out, buf, head, *at) == 0 && write_fully(out, q, outlen, *at + (off_t)head) == 0) {
 		*at += (off_t)(head + outlen);
 		rc = 0;
-		/* the separator, as the region had it (a last message without one keeps none) */
-		if (sep) {
+		/* the separator, whenever the message ends in a newline: without
+		 * it one ending in a blank line would lose that line to the next
+		 * reading */
+		if (outlen > 0 && q[outlen - 1] == '\n') {
 			rc = write_fully(out, eol, strlen(eol), *at);
 			*at += (off_t)strlen(eol);
 		}

@@ -704,6 +704,56 @@ static void test_flags_round_trip(void **state)
 	assert_no_leftovers();
 }
 
+/* A flag change leaves what fetch returns as it was, for odd messages
+ * too: empty, all header, cut without a newline, ending in a blank line
+ * at the end of the file, headed by an indented line. */
+static void test_flags_keep_bytes(void **state)
+{
+	put_file("box", "From a Mon Jan  6 10:00:00 2020\n"
+	                "From b Mon Jan  6 10:00:00 2020\nSubject: all header\nStatus: O\n\n"
+	                "From c Mon Jan  6 10:00:00 2020\n X-Indented: 1\nStatus: RO\nSubject: c\n\n"
+	                "From d Mon Jan  6 10:00:00 2020\n\nno header\n\n"
+	                "From e Mon Jan  6 10:00:00 2020\nSubject: e\n\nblank at the end\n\n\n"
+	                "From f Mon Jan  6 10:00:00 2020\nX-Status: A\nSubject: f\n\ncut");
+	ms_side *s = open_side();
+	ms_box *b = open_box(s, "box");
+	assert_int_equal(b->status.count, 6);
+	char *before[6];
+	for (uint32_t u = 1; u <= 6; u++)
+		before[u - 1] = fetch1(b, u, NULL);
+	ms_err e = { 0 };
+	static const unsigned sets[] = { 5, 0, MS_FLAGS_ALL, 10, 0, MS_FLAG_SEEN };
+	for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+		unsigned f = sets[k];
+		ms_flag_change ch[6];
+		for (uint32_t u = 1; u <= 6; u++)
+			ch[u - 1] = (ms_flag_change){ .uid = u, .add = f, .remove = ~f & MS_FLAGS_ALL };
+		items it = { 0 };
+		assert_int_equal(s->drv->set_flags(b, ch, 6, item_cb, &it, &e), MS_DRV_OK);
+		size_t n, len;
+		ms_msg *v = list(b, &n);
+		for (uint32_t u = 1; u <= 6; u++) {
+			char *now = fetch1(b, u, &len);
+			assert_string_equal(now, before[u - 1]);
+			assert_int_equal(v[u - 1].size, len);
+			assert_int_equal(v[u - 1].flags, f);
+			free(now);
+		}
+		ms_msg_list_free(v, n);
+	}
+	s->drv->close_box(b);
+	b = open_box(s, "box");
+	assert_int_equal(b->status.count, 6);
+	for (uint32_t u = 1; u <= 6; u++) {
+		char *now = fetch1(b, u, NULL);
+		assert_string_equal(now, before[u - 1]);
+		free(now);
+		free(before[u - 1]);
+	}
+	s->drv->close_box(b);
+	s->drv->close(s);
+}
+
 static void test_expunge_keeps_others(void **state)
 {
 	put_file("box", three);
@@ -1179,7 +1229,7 @@ int main(void)
 		T(test_quoting_round_trip), T(test_content_length_ignored), T(test_bookkeeping_hidden),
 		T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
 		T(test_not_mbox_and_empty),
-		T(test_crlf), T(test_flags_round_trip), T(test_expunge_keeps_others), T(test_read_only),
+		T(test_crlf), T(test_flags_round_trip), T(test_flags_keep_bytes), T(test_expunge_keeps_others), T(test_read_only),
 		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
 		T(test_rename_fails), T(test_write_fails), T(test_unlockable_dir), T(test_symlinked_box),
 	};
