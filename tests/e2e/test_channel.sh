@@ -200,6 +200,12 @@ mv "$T_TMP/saved/i"/* "$MD/cur/"; mv "$T_TMP/saved/s"/* "$MD/.Sub/cur/"; mv "$T_
 ch c; expect_ok "the Maildir back: nothing to do"
 expect_out_contains "md: 0 copied, 0 deleted" "the brake left the state as it was"
 expect_out_contains "mb: 0 copied, 0 deleted" "... on both sides"
+mv "$MB/Sub" "$T_TMP/saved/Sub"
+mdsum=$(tree_sum "$MD")
+ch c; expect_rc 1 "a vanished folder is braked"
+expect_out_contains "brake: box Sub vanished from side mb" "the vanished folder named"
+expect_eq "$(tree_sum "$MD")" "$mdsum" "nothing deleted from the Maildir"
+mv "$T_TMP/saved/Sub" "$MB/Sub"
 
 # --- configuration errors, an IMAP store --------------------------------------------------------------
 printf 'store x { kind maildir bogus 1 }\n' > "$T_TMP/bad.conf"
