@@ -273,14 +273,10 @@ static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
 	size_t i = 0, j = 0;
 	while (rc == 0 && (i < r[0].n || j < r[1].n)) {
 		int c = i == r[0].n ? 1 : j == r[1].n ? -1 : strcmp(r[0].v[i].pair, r[1].v[j].pair);
-		if (c == 0)
-			rc = add_pair(out, strdup(r[0].v[i].name), strdup(r[1].v[j].name), r[0].v[i].pair), i++, j++;
-		else if (c < 0)
-			rc = add_pair(out, strdup(r[0].v[i].name), store_name(sides[1], st[1], r[0].v[i].pair),
-			              r[0].v[i].pair), i++;
-		else
-			rc = add_pair(out, store_name(sides[0], st[0], r[1].v[j].pair), strdup(r[1].v[j].name),
-			              r[1].v[j].pair), j++;
+		const row *a = c <= 0 ? &r[0].v[i++] : NULL, *b = c >= 0 ? &r[1].v[j++] : NULL;
+		const char *pn = a ? a->pair : b->pair;
+		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
+		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn);
 		if (rc < 0)
 			fprintf(stderr, "mstore channel: out of memory, or a folder name too long for the other store\n");
 	}
