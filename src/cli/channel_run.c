@@ -566,7 +566,8 @@ static void print_dry_log(ms_side *sides[2], const ms_chan_store *st[2])
 
 /* mailsync's diff mode: per folder pair, what is new on STORE, what was
  * deleted from it since the last sync, and how many messages it holds. */
-static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_chan_store *st[2], int k)
+static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_chan_store *st[2], int k,
+                       const char *chname)
 {
 	int o = 1 - k;
 	size_t nnew = 0, ndel = 0;
@@ -583,7 +584,8 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 		nnew += p->copied[o];
 		ndel += p->deleted[o] + p->pending[o];
 	}
-	fprintf(txt, "store %s: %zu new, %zu deleted since the last sync of channel\n", st[k]->name, nnew, ndel);
+	fprintf(txt, "store %s: %zu new, %zu deleted since the last sync of channel %s\n", st[k]->name, nnew, ndel,
+	        chname);
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -680,7 +682,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	rc = er == 0 ? CH_OK : CH_PARTIAL;
 	{
 		if (diff_store)
-			print_diff(&r, sides, st, k);
+			print_diff(&r, sides, st, k, ch->name);
 		else
 			print_report(&r, ch, st, o->verbose);
 		if (dry && !diff_store)
