@@ -6,7 +6,7 @@
  *   mstore channel -m STORE         ... and each folder's messages
  *   mstore channel CHANNEL          synchronize      (the channel engine)
  *   mstore channel CHANNEL STORE    the diff         (the channel engine)
- * The last two are wired where run_engine_mode() stands.
+ * The last two, and --undo, are channel_run.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +15,20 @@
 
 #include "channel/config.h"
 #include "channel/local.h"
+#include "channel/local_side.h"
 #include "channel/pattern.h"
+#include "cli/channel_run.h"
 #include "cli/cli.h"
 #include "drivers/driver.h"
 #include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
 
-/* The exit codes of this command (mailsync's scripts test 0 and non-0;
- * mstore's split "not all done" from "could not run"). */
-enum { CH_OK = 0, CH_PARTIAL = 1, CH_FAIL = 2 };
 
 const char help_channel[] =
 	"usage: mstore channel [-f FILE] [-m] [--json [FILE]] STORE\n"
-	"       mstore channel [-f FILE] CHANNEL [STORE]\n"
+	"       mstore channel [-f FILE] [OPTIONS] CHANNEL [STORE]\n"
+	"       mstore channel [-f FILE] [--state-dir DIR] --undo RUN CHANNEL\n"
 	"\n"
 	"Two-way synchronization of mail folders between two stores, a drop-in for\n"
 	"mailsync: the same configuration file, the same names, the same modes.\n"
@@ -40,15 +40,74 @@ const char help_channel[] =
 	"                   date (UTC), size, Message-ID, and a mark for a duplicate\n"
 	"                   Message-ID or a message without one (-M: the same)\n"
 	"  CHANNEL          synchronize the channel's two stores\n"
-	"  CHANNEL STORE    what is new on STORE and what was deleted since the last sync\n"
-	"                   (synchronization and the diff come with the channel engine)\n"
+	"  CHANNEL STORE    the diff: per folder, how many messages are new on STORE,\n"
+	"                   how many were deleted from it since the last sync, and how\n"
+	"                   many it holds (a dry run: nothing is written)\n"
+	"  --undo RUN CHANNEL   put back what run RUN deleted (see Quarantine)\n"
 	"\n"
-	"Options:\n"
+	"How a channel is synchronized: both stores' folders are selected by their\n"
+	"pat, paired by name after prefix removal, and a folder missing on one side is\n"
+	"created.  Per folder pair, messages are paired by identity (the Message-ID as\n"
+	"mailsync sanitizes it; a message without one by a digest of its bytes, so it\n"
+	"is synchronized too; -t md5 is mailsync's header MD5).  A message on both\n"
+	"sides is kept and its flags merged (an addition on either side propagates, a\n"
+	"removal too; without a record of the last sync, the union); on one side and\n"
+	"new, it is copied with its flags and date; on one side and known from the last\n"
+	"run, it was deleted on the other side and is deleted here.  Duplicates (one\n"
+	"identity twice in a folder) are reported, never copied, never deleted.\n"
+	"\n"
+"Options:\n"
 	"  -f FILE          the configuration file (default: ~/.config/mstore/channels.conf\n"
 	"                   when it exists, else mailsync's ~/.mailsync; one file, never both)\n"
 	"  -m, -M           list messages too (listing mode)\n"
-	"  --json [FILE]    the listing as JSON, on stdout or into FILE (a FILE that is\n"
-	"                   a name of the configuration is taken for that name)\n"
+	"  --json [FILE]    the listing or the run's report as JSON, on stdout or into\n"
+	"                   FILE (a FILE that is a name of the configuration is taken\n"
+	"                   for that name)\n"
+	"  -n               delete nothing: deletions to propagate are kept pending in\n"
+	"                   the state and never copied back (mailsync forgets them and\n"
+	"                   resurrects them on the next run); the next run without -n\n"
+	"                   carries them out.  (channel.md calls -n \"do not set \\Seen\";\n"
+	"                   mailsync's code and manual: \"don't delete\", as here)\n"
+	"  -s               simulate, as mailsync: prints \"Only simulating\", implies -n,\n"
+	"                   and is a dry run\n"
+	"  --dry-run        both stores opened read-only; every write is recorded and\n"
+	"                   printed (\"would write on STORE: ...\") instead of made; no\n"
+	"                   state, no quarantine, no lock file is written\n"
+	"  -t msgid|md5     message identity (default msgid)\n"
+	"  -cd              also copy messages flagged \\Deleted (mailsync's -cd)\n"
+	"  -D               after the sync, remove folders empty on both sides (never\n"
+	"                   INBOX; only when the run was complete)\n"
+	"  -v               a line for every folder pair, also those with nothing to do\n"
+	"  --force-deletions    lift the brake for this run\n"
+	"  --max-delete PCT the brake's share for this run (default: the channel's\n"
+	"                   maxdelete, else 20%)\n"
+	"  --state-dir DIR  STATE, where channels/ is (below)\n"
+	"\n"
+	"State.  mstore keeps its own state per channel in STATE/channels/NAME.state\n"
+	"(STATE: --state-dir, else $XDG_STATE_HOME/mstore, else /var/lib/mstore for\n"
+	"root, else ~/.local/state/mstore), replaced atomically after each folder pair\n"
+	"and recording only what was done.  On the first run (no state file) a\n"
+	"channel's msinfo, when it exists, is read: the messages mailsync last saw in\n"
+	"sync are known, so one deleted since is deleted on the other side, not copied\n"
+	"back.  Without a state or msinfo, messages on both sides are paired by\n"
+	"identity: nothing is copied twice.  One run per channel at a time.\n"
+	"\n"
+	"The brake.  Before writing anything every folder pair is planned; the run is\n"
+	"refused, writing nothing anywhere, when a store looks empty (no message in any\n"
+	"folder while the state knows some: a wrong path, an unmounted disk), a folder\n"
+	"vanished, or a folder would lose more than maxdelete percent (default 20%) of\n"
+	"its messages and more than 5 of them.  --force-deletions lifts it; a channel's\n"
+	"maxdelete or --max-delete changes the share (0 is taken as 1%: the strictest).\n"
+	"\n"
+	"Quarantine and undo.  Every message a run deletes by propagation is first\n"
+	"copied to STATE/channels/NAME.quarantine/RUN/ with a journal; the summary names\n"
+	"RUN.  mstore channel --undo RUN CHANNEL appends them back to the folders they\n"
+	"were deleted from (once: the journal is then marked undone); the next sync\n"
+	"copies them to the other side again.  Old runs are removed by hand.\n"
+	"\n"
+	"Output: a line per folder pair with work (copied, deleted, pending, flags\n"
+	"changed and duplicates per store, and messages on both sides), each skipped\n"
+	"message with its reason, the brake's reasons, then a line for the channel.\n"
 	"\n"
 	"Flags in -m listings: D draft, F flagged, R answered, S seen, T deleted, - none.\n"
 	"\n"
@@ -89,7 +148,10 @@ const char help_channel[] =
 	"\"From \"), told apart per folder as c-client does.  Other directories are\n"
 	"levels of the hierarchy; names starting with '.' are not looked at.  A store\n"
 	"with kind and no pat takes every folder (*); a local store without pat takes\n"
-	"none, as in mailsync.\n"
+	"none, as in mailsync.  A folder the sync creates in a local store is an mbox\n"
+	"file, as mailsync makes it (c-client creates its default format, mbox).\n"
+	"A store with kind hmailserver takes the database password from passwd or\n"
+	"passfile, else from MSTORE_DB_PASSWORD.  kind imap: not in this build yet.\n"
 	"\n"
 	"Differences from mailsync, each with its reason:\n"
 	"  - The whole file is checked before anything runs: a channel naming a store\n"
@@ -106,27 +168,72 @@ const char help_channel[] =
 	"  - Errors exit 2, not 1: 1 means the run left something undone.\n"
 	"\n"
 	"Exit codes: 0 done; 1 something was left undone (a folder that could not be\n"
-	"opened or listed); 2 could not run (bad configuration with FILE:LINE, an\n"
-	"unknown name, a store that cannot be opened).\n";
+	"opened or listed, a skipped message, the brake, a failed restore); 2 could not\n"
+	"run (bad configuration with FILE:LINE, an unknown name, a store that cannot\n"
+	"be opened, a state or msinfo that cannot be read).\n";
 
 typedef struct ch_opts {
 	const char *file;
 	bool messages;
 	bool json;
 	const char *json_path;
+	ch_run_opts run;
+	const char *bad;      /* an option value that is not valid */
 } ch_opts;
 
-enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION };
+enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL };
 
 static bool ch_option(void *data, int opt, const char *arg)
 {
 	ch_opts *o = data;
+	long long v;
 	switch (opt) {
 	case 'f': o->file = arg; return true;
 	case 'm':
 	case 'M': o->messages = true; return true;
 	case O_JSONFILE: o->json_path = arg; return true;
+	case 'n': o->run.no_delete = true; return true;
+	case 's': o->run.simulate = true; return true;
+	case 'v': o->run.verbose = true; return true;
+	case 'D': o->run.delete_empty = true; return true;
+	case O_DRYRUN: o->run.dry_run = true; return true;
+	case O_FORCE: o->run.force = true; return true;
+	case O_COPYDEL: o->run.copy_deleted = true; return true;
+	case O_UNDO: o->run.undo = arg; return true;
+	case O_STATEDIR: o->run.state_dir = arg; return true;
+	case 't':
+		if (strcmp(arg, "msgid") == 0)
+			o->run.ident = MS_IDENT_MSGID;
+		else if (strcmp(arg, "md5") == 0)
+			o->run.ident = MS_IDENT_MD5;
+		else
+			o->bad = "-t takes msgid or md5";
+		return true;
+	case O_MAXDEL: {
+		char buf[32];
+		snprintf(buf, sizeof buf, "%s", arg);
+		size_t l = strlen(buf);
+		if (l && buf[l - 1] == '%')
+			buf[l - 1] = '\0';
+		if (!cli_parse_count(buf, &v) || v > 100)
+			o->bad = "--max-delete takes a percentage from 0 to 100";
+		else
+			o->run.max_delete = (int)v;
+		return true;
+	}
 	default: return false;
+	}
+}
+
+/* mailsync's two-letter option -cd (copy messages flagged \Deleted too):
+ * getopt would read it as -c -d. */
+static void rewrite_cd(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (strcmp(argv[i], "-cd") == 0)
+			argv[i] = (char *)"--copy-deleted";
 	}
 }
 
@@ -335,30 +442,6 @@ static char *pairing(out *o, const ms_chan_store *st, const char *name, char del
 	return NULL;
 }
 
-/* A folder of a local mailsync store, opened on its own with the driver
- * of its format: path is the mailbox itself, its box INBOX. */
-static void local_box_msgs(out *o, const ms_chan_store *st, const ms_local_box *lb)
-{
-	const char *kind = ms_local_format_name(lb->format);
-	const ms_side_driver *drv = ms_side_driver_find(kind);
-	if (!drv) {
-		char why[200];
-		snprintf(why, sizeof why, "its format is %s, and this mstore has no %s driver yet", kind, kind);
-		box_error(o, st->name, lb->name, why);
-		return;
-	}
-	ms_side_opt opts[] = { { "kind", kind }, { "path", lb->path }, { "layout", "verbatim" } };
-	ms_side_conf conf = { st->name, opts, sizeof opts / sizeof opts[0], true };
-	ms_side *s = NULL;
-	ms_err e = { 0 };
-	if (drv->open(&conf, &s, &e) != MS_DRV_OK) {
-		box_error(o, st->name, lb->name, e.msg);
-		return;
-	}
-	list_box_msgs(o, s, st->name, "INBOX");
-	drv->close(s);
-}
-
 static int list_local(out *o, const ms_chan_store *st, bool messages)
 {
 	ms_local_list l;
@@ -386,14 +469,23 @@ static int list_local(out *o, const ms_chan_store *st, bool messages)
 		if (pair && (ms_vec_push(&rows, r) < 0 || ms_vec_push(&which, i) < 0))
 			free(pair), o->rc = CH_PARTIAL;
 	}
+	/* messages through the local side (channel/local_side.h), which opens
+	   each mailbox with the driver of its format */
+	ms_side *side = NULL;
+	if (messages && ms_local_side_open(st, true, &side, &e) < 0) {
+		fprintf(stderr, "mstore channel: store %s: %s\n", st->name, e.msg);
+		o->rc = CH_PARTIAL;
+	}
 	/* sorted by pairing name; mailsync's prints its std::map's order, the same */
 	for (size_t i = 0; i < rows.n; i++) {
 		begin_box(o, &rows.v[i]);
-		if (messages)
-			local_box_msgs(o, st, &l.boxes[which.v[i]]);
+		if (side)
+			list_box_msgs(o, side, st->name, l.boxes[which.v[i]].name);
 		end_box(o);
 		free(rows.v[i].pair);
 	}
+	if (side)
+		side->drv->close(side);
 	if (o->json)
 		ms_json_end_array(&o->j);
 	ms_vec_free(&rows);
@@ -490,30 +582,29 @@ static int list_store(const ch_opts *opt, const ms_chan_store *st)
 
 /* ---- the command ------------------------------------------------------------------ */
 
-/* Synchronization and the diff: the channel engine's (issue 14), wired here. */
-static int run_engine_mode(const ch_opts *o, const ms_chan_config *cfg, const ms_chan_channel *ch,
-                           const ms_chan_store *st)
-{
-	(void)o;
-	(void)cfg;
-	fprintf(stderr, "mstore channel: %s of channel %s%s%s: not in this build yet (the channel engine is to come)\n",
-	        st ? "the diff" : "synchronization", ch->name, st ? " against store " : "", st ? st->name : "");
-	return CH_FAIL;
-}
-
 int cmd_channel(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, 0, OPT_JSON },
 		{ "json-file", required_argument, 0, O_JSONFILE },
 		{ "help", no_argument, 0, 'h' },
+		{ "dry-run", no_argument, 0, O_DRYRUN },
+		{ "force-deletions", no_argument, 0, O_FORCE },
+		{ "max-delete", required_argument, 0, O_MAXDEL },
+		{ "undo", required_argument, 0, O_UNDO },
+		{ "state-dir", required_argument, 0, O_STATEDIR },
+		{ "copy-deleted", no_argument, 0, O_COPYDEL },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "channel" };
 	ch_opts o = { 0 };
+	o.run.max_delete = -1;
 	cli_json_file_arg(argc, argv);
-	int i = cli_parse(&ctx, argc, argv, "hf:mM", longopts, ch_option, &o);
+	rewrite_cd(argc, argv);
+	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvDt:", longopts, ch_option, &o);
 	o.json = ctx.json;
+	if (o.bad)
+		return cli_usage(&ctx, "%s", o.bad);
 	int names = argc - i;
 	if (names > 2 || (names == 0 && !o.json_path))
 		return cli_usage(&ctx, "expected STORE, CHANNEL or CHANNEL STORE, found %d names", names);
@@ -563,8 +654,11 @@ int cmd_channel(int argc, char **argv)
 	}
 	if (nch == 0 && nst == 1)
 		rc = list_store(&o, st[0]);
-	else if (nch == 1 && nst <= 1)
-		rc = run_engine_mode(&o, &cfg, ch, st[0]);
+	else if (nch == 1 && nst <= 1) {
+		o.run.json = o.json;
+		o.run.json_path = o.json_path;
+		rc = ch_run(&o.run, ch, st[0]);
+	}
 	else
 		fprintf(stderr, "mstore channel: cannot tell what to do with %d channels and %d stores (STORE, CHANNEL or "
 		        "CHANNEL STORE)\n", nch, nst);

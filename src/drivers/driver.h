@@ -41,7 +41,9 @@
  * MS_CAP_UID_STABLE they stay valid across sessions as long as the box's
  * UIDVALIDITY does (the engine may keep them in its state file); without
  * it they are valid while the box is open, and the engine keeps the
- * message's `key` instead.
+ * message's `key` instead.  Such a driver reports a UIDVALIDITY that
+ * differs from one open_box to the next (the Maildir driver's is random),
+ * so an unchanged ms_box_status is never taken for an unchanged box.
  *
  * Dry runs.  A side opened with `read_only` writes nothing: every write
  * operation fails with MS_DRV_SIDE_BAD.  MS_CAP_DRY_RUN_SAFE says the
@@ -285,6 +287,8 @@ const ms_side_driver *ms_side_driver_find(const char *kind);
 
 /* The drivers that exist. */
 extern const ms_side_driver ms_drv_hmailserver;
+extern const ms_side_driver ms_drv_maildir;     /* drv_maildir.c; drv_maildir.h shows what it skips */
+extern const ms_side_driver ms_drv_mbox;        /* drv_mbox.c */
 
 void ms_box_list_free(ms_box_info *v, size_t n);
 void ms_msg_list_free(ms_msg *v, size_t n);

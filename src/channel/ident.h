@@ -1,0 +1,66 @@
+/* ident.h - a message's identity in a channel.
+ *
+ * Messages are paired across the two sides of a folder pair by identity,
+ * as mailsync pairs them:
+ *
+ * - msgid (default): the Message-ID sanitized exactly as mailsync's
+ *   MsgId::sanitize_message_id does: a leading space before '<' (an
+ *   LF-folded header) dropped, '<' added when missing, every space or
+ *   control character before the first '>' turned into '.', everything
+ *   after the first '>' dropped, '>' appended when there is none.  The
+ *   result always starts with '<' and ends with '>', so it is also the
+ *   form mailsync writes into its msinfo.
+ * - a message without a Message-ID (mailsync keys it "<>" and loses every
+ *   such message but the first of a mailbox) gets "sha256:" and the
+ *   SHA-256 of its whole bytes with every CRLF read as LF (a copy into a
+ *   side that keeps CRLF, or out of it, keeps its identity).  It never
+ *   starts with '<', so it cannot equal a Message-ID's identity.
+ * - md5 (mailsync's `-t md5`): "md5:" and the MD5 of Date, Subject,
+ *   Message-ID, the From and the To addresses (addr-spec) concatenated
+ *   without separators, as mailsync computes it from c-client's envelope
+ *   (header values unfolded, not decoded).  Messages with none of these
+ *   fall back to the sha256 digest.  Not yet compared byte for byte with
+ *   c-client's envelope on odd headers (addresses without a domain, groups,
+ *   trailing blanks): a difference there means an msinfo imported in md5
+ *   mode does not name such a message, so if it was deleted on one side
+ *   since mailsync's last run it is copied back rather than deleted.  The msinfo form "<>, md5: <HEX>" maps
+ *   to "md5:HEX" (ms_ident_from_msinfo).
+ *
+ * Identities are NUL-terminated strings the caller frees.
+ */
+#ifndef MS_CHANNEL_IDENT_H
+#define MS_CHANNEL_IDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum ms_ident_mode {
+	MS_IDENT_MSGID = 0,  /* mailsync's default */
+	MS_IDENT_MD5,        /* mailsync's -t md5 */
+} ms_ident_mode;
+
+/* mailsync's sanitizing of a raw Message-ID header value (brackets and
+ * all).  NULL or empty → "<>".  NULL only when out of memory. */
+char *ms_ident_sanitize(const char *raw);
+
+/* The identity of a Message-ID as a driver reports it (ms_msg.msgid,
+ * without angle brackets), or NULL when `msgid` is NULL/empty/"<>": then
+ * the message needs a digest (ms_ident_digest). */
+char *ms_ident_from_msgid(const char *msgid);
+
+/* "sha256:HEX" of the whole message (CRLF read as LF). */
+char *ms_ident_digest(const char *data, size_t len);
+
+/* md5 mode: "md5:HEX" from the message's header section, or the sha256
+ * digest when the header has none of the five fields. */
+char *ms_ident_md5(const char *data, size_t len);
+
+/* The identity of one msinfo identity line ("<id@host>" or
+ * "<>, md5: <HEX>"); NULL when the line is neither (or it is "<>", which
+ * names no message in particular). */
+char *ms_ident_from_msinfo(const char *line);
+
+/* True when the identity is a digest of the content (not a Message-ID). */
+bool ms_ident_is_digest(const char *ident);
+
+#endif

@@ -1,0 +1,703 @@
+/* channel_run.c - `mstore channel CHANNEL [STORE]` over the channel engine
+ * (src/channel/engine.h): opening the two stores as sides, pairing their
+ * folders by pairing name, the channel's state file and quarantine in the
+ * state directory, mailsync's msinfo imported on a first run, and the
+ * summaries.
+ *
+ * Where things are (STATE: --state-dir, else $XDG_STATE_HOME/mstore, else
+ * /var/lib/mstore for root or without a HOME, else ~/.local/state/mstore:
+ * the rule of reconstruct's recovery lists):
+ *   STATE/channels/NAME.state        the state (state.h), NAME.state.lock its lock
+ *   STATE/channels/NAME.quarantine/  RUN/journal and the messages each run
+ *                                    deleted by propagation (engine.h)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "channel/engine.h"
+#include "channel/local_side.h"
+#include "channel/msinfo.h"
+#include "channel/pattern.h"
+#include "cli/channel_run.h"
+#include "util/escape.h"
+#include "util/json.h"
+#include "util/vec.h"
+
+#define PATH_LEN 4096
+
+/* Where the text output goes: stdout, or stderr when the JSON report
+ * takes stdout (--json without FILE), so the JSON stays parseable. */
+static FILE *txt;
+
+
+/* ---- where the state is --------------------------------------------------------- */
+
+static int state_dir(const ch_run_opts *o, char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+	if (o->state_dir)
+		n = snprintf(out, len, "%s", o->state_dir);
+	else if (xdg && xdg[0] == '/') /* the XDG rule: a relative value is ignored */
+		n = snprintf(out, len, "%s/mstore", xdg);
+	else if (geteuid() == 0 || !home || home[0] != '/')
+		n = snprintf(out, len, "/var/lib/mstore");
+	else
+		n = snprintf(out, len, "%s/.local/state/mstore", home);
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* mkdir -p, mode 0700: the state names messages and folders. */
+static int make_dirs(char *path)
+{
+	for (char *p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		int rc = mkdir(path, 0700);
+		int err = errno;
+		*p = c;
+		if (rc < 0 && err != EEXIST) {
+			errno = err;
+			return -1;
+		}
+		if (c == '\0')
+			return 0;
+	}
+}
+
+typedef struct paths {
+	char dir[PATH_LEN];         /* STATE/channels */
+	char state[PATH_LEN];
+	char quarantine[PATH_LEN];
+} paths;
+
+static int channel_paths(const ch_run_opts *o, const ms_chan_channel *ch, bool create, paths *p)
+{
+	char top[PATH_LEN];
+	if (state_dir(o, top, sizeof top) < 0 ||
+	    snprintf(p->dir, sizeof p->dir, "%s/channels", top) >= (int)sizeof p->dir ||
+	    snprintf(p->state, sizeof p->state, "%s/%s.state", p->dir, ch->name) >= (int)sizeof p->state ||
+	    snprintf(p->quarantine, sizeof p->quarantine, "%s/%s.quarantine", p->dir, ch->name) >=
+	            (int)sizeof p->quarantine) {
+		fprintf(stderr, "mstore channel: the state directory's name is empty or too long\n");
+		return -1;
+	}
+	if (strchr(ch->name, '/')) {
+		fprintf(stderr, "mstore channel: channel %s: a name with '/' cannot name a state file\n", ch->name);
+		return -1;
+	}
+	if (create && make_dirs(p->dir) < 0) {
+		fprintf(stderr, "mstore channel: cannot create the state directory %s: %s (--state-dir DIR puts it "
+		        "elsewhere)\n", p->dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the sides ------------------------------------------------------------------ */
+
+static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
+{
+	ms_err e = { 0 };
+	*out = NULL;
+	if (!st->kind) {
+		if (ms_local_side_open(st, read_only, out, &e) < 0) {
+			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			return -1;
+		}
+	} else if (strcmp(st->kind, "imap") == 0) {
+		fprintf(stderr, "mstore channel: store %s is an IMAP store: not in this build yet (issue 15)\n", st->name);
+		return -1;
+	} else {
+		const ms_side_driver *drv = ms_side_driver_find(st->kind);
+		if (!drv) {
+			fprintf(stderr, "mstore channel: store %s: kind %s is not supported by this mstore\n", st->name,
+			        st->kind);
+			return -1;
+		}
+		ms_side_conf conf;
+		if (ms_chan_side_conf(st, read_only, &conf, &e) < 0) {
+			fprintf(stderr, "mstore channel: %s\n", e.msg);
+			return -1;
+		}
+		/* an hmailserver store's database password: passwd or passfile,
+		   else MSTORE_DB_PASSWORD as for every other mstore command */
+		const char *envpw = getenv("MSTORE_DB_PASSWORD");
+		ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
+		if (!opts) {
+			ms_chan_side_conf_free(&conf);
+			fprintf(stderr, "mstore channel: out of memory\n");
+			return -1;
+		}
+		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
+		ms_side_conf c2 = conf;
+		c2.opts = opts;
+		if (strcmp(st->kind, "hmailserver") == 0 && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
+			opts[c2.nopts++] = (ms_side_opt){ "password", envpw };
+		ms_drv_result r = drv->open(&c2, out, &e);
+		free(opts);
+		ms_chan_side_conf_free(&conf);
+		if (r != MS_DRV_OK) {
+			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			return -1;
+		}
+	}
+	if (dry && !(*out = ms_dryrun_wrap(*out))) {
+		fprintf(stderr, "mstore channel: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void close_sides(ms_side *s[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (s[i])
+			s[i]->drv->close(s[i]);
+}
+
+/* ---- folder pairs ------------------------------------------------------------------ */
+
+typedef struct row {
+	char *pair;     /* pairing name */
+	char *name;     /* the side's own name */
+} row;
+typedef MS_VEC(row) row_vec;
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(((const row *)a)->pair, ((const row *)b)->pair);
+}
+
+static void rows_free(row_vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i].pair), free(v->v[i].name);
+	ms_vec_free(v);
+}
+
+/* The selected boxes of side s by pairing name, sorted. */
+static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
+{
+	ms_box_info *boxes = NULL;
+	size_t n = 0;
+	ms_err e = { 0 };
+	if (s->drv->list_boxes(s, &boxes, &n, &e) != MS_DRV_OK) {
+		fprintf(stderr, "mstore channel: store %s: cannot list its folders: %s\n", st->name, e.msg);
+		return -1;
+	}
+	const char *pat = st->pat ? st->pat : st->kind ? MS_CHAN_DEFAULT_PAT : "";
+	for (size_t i = 0; i < n; i++) {
+		char buf[PATH_LEN];
+		if ((boxes[i].attrs & MS_BOX_NOSELECT) || !ms_pat_match(pat, boxes[i].name, s->delim))
+			continue;
+		if (ms_boxname(boxes[i].name, st->prefix, s->delim, buf, sizeof buf) != MS_BOXNAME_OK) {
+			fprintf(stderr, "mstore channel: store %s, folder ", st->name);
+			ms_escape_put(stderr, boxes[i].name);
+			fprintf(stderr, ": cannot be paired (a '/' in its name, or too long): left out\n");
+			continue;
+		}
+		row r = { strdup(buf), strdup(boxes[i].name) };
+		if (!r.pair || !r.name || ms_vec_push(out, r) < 0) {
+			free(r.pair), free(r.name);
+			ms_box_list_free(boxes, n);
+			fprintf(stderr, "mstore channel: out of memory\n");
+			return -1;
+		}
+	}
+	ms_box_list_free(boxes, n);
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, cmp_row);
+	return 0;
+}
+
+typedef struct pairs {
+	ms_box_pairing *v;
+	char **pairname;   /* the pairing name of each pair */
+	size_t n;
+} pairs;
+
+static void pairs_free(pairs *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free((char *)p->v[i].box[0]);
+		free((char *)p->v[i].box[1]);
+		free(p->pairname[i]);
+	}
+	free(p->v);
+	free(p->pairname);
+	memset(p, 0, sizeof *p);
+}
+
+/* The store's own name of pairing name `pn` on side s. */
+static char *store_name(ms_side *s, const ms_chan_store *st, const char *pn)
+{
+	char buf[PATH_LEN];
+	return ms_boxname_to_store(pn, st->prefix, s->delim, buf, sizeof buf) ? strdup(buf) : NULL;
+}
+
+static int add_pair(pairs *p, char *a, char *b, const char *pn)
+{
+	ms_box_pairing *v = realloc(p->v, (p->n + 1) * sizeof *v);
+	if (v)
+		p->v = v;
+	char **names = realloc(p->pairname, (p->n + 1) * sizeof *names);
+	if (names)
+		p->pairname = names;
+	char *pc = strdup(pn);
+	if (!v || !names || !a || !b || !pc) {
+		free(a), free(b), free(pc);
+		return -1;
+	}
+	p->v[p->n].box[0] = a;
+	p->v[p->n].box[1] = b;
+	p->pairname[p->n++] = pc;
+	return 0;
+}
+
+/* Both stores' selected folders paired by pairing name; a folder on one
+ * side only is paired with its name mapped into the other store's. */
+static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
+{
+	row_vec r[2] = { { 0 }, { 0 } };
+	memset(out, 0, sizeof *out);
+	int rc = 0;
+	for (int s = 0; s < 2 && rc == 0; s++)
+		rc = side_rows(sides[s], st[s], &r[s]);
+	size_t i = 0, j = 0;
+	while (rc == 0 && (i < r[0].n || j < r[1].n)) {
+		int c = i == r[0].n ? 1 : j == r[1].n ? -1 : strcmp(r[0].v[i].pair, r[1].v[j].pair);
+		const row *a = c <= 0 ? &r[0].v[i++] : NULL, *b = c >= 0 ? &r[1].v[j++] : NULL;
+		const char *pn = a ? a->pair : b->pair;
+		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
+		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn);
+		if (rc < 0)
+			fprintf(stderr, "mstore channel: out of memory, or a folder name too long for the other store\n");
+	}
+	rows_free(&r[0]);
+	rows_free(&r[1]);
+	if (rc < 0)
+		pairs_free(out);
+	return rc;
+}
+
+/* ---- mailsync's msinfo ---------------------------------------------------------------- */
+
+/* A first run (no state file): what mailsync's msinfo knew in sync is
+ * seeded, so a message deleted on one side since mailsync's last run is
+ * deleted on the other, not copied back. */
+static int seed_msinfo(const ms_chan_channel *ch, const pairs *p, ms_state *st, bool verbose)
+{
+	char path[PATH_LEN];
+	ms_err e = { 0 };
+	const char *home = getenv("HOME");
+	if (ms_msinfo_path(ch->msinfo, home ? home : "", path, sizeof path, &e) < 0) {
+		fprintf(stderr, "mstore channel: channel %s: msinfo %s: %s\n", ch->name, ch->msinfo, e.msg);
+		return -1;
+	}
+	ms_msinfo mi;
+	if (ms_msinfo_read(path, &mi, &e) < 0) {
+		if (e.code == MS_E_NOTFOUND) {
+			if (verbose)
+				fprintf(txt, "msinfo %s does not exist: a first run without mailsync's state\n", path);
+			return 0;
+		}
+		fprintf(stderr, "mstore channel: channel %s: mailsync's msinfo cannot be read, so nothing can be told "
+		        "new from deleted: %s\n", ch->name, e.msg);
+		return -1;
+	}
+	const ms_msinfo_channel *mc = ms_msinfo_channel_find(&mi, ch->name);
+	size_t seeded = 0;
+	int rc = 0;
+	for (size_t i = 0; mc && i < p->n && rc == 0; i++) {
+		const ms_msinfo_box *b = ms_msinfo_box_find(mc, p->pairname[i]);
+		if (!b)
+			continue;
+		char **ids = calloc(b->nids ? b->nids : 1, sizeof *ids);
+		size_t k = 0;
+		for (size_t j = 0; ids && j < b->nids; j++) {
+			const ms_msinfo_id *id = &b->ids[j];
+			if (id->kind == MS_MSINFO_MSGID && strcmp(id->id, "<>") != 0)
+				ids[k++] = strdup(id->id);
+			else if (id->kind == MS_MSINFO_MD5 && (ids[k] = malloc(strlen(id->id) + 5)))
+				sprintf(ids[k++], "md5:%s", id->id);
+		}
+		if (!ids || ms_state_seed(st, p->v[i].box[0], p->v[i].box[1], (const char *const *)ids, k, &e) < 0) {
+			fprintf(stderr, "mstore channel: seeding the state from %s: %s\n", path, ids ? e.msg : "out of memory");
+			rc = -1;
+		}
+		seeded += k;
+		for (size_t j = 0; j < k; j++)
+			free(ids[j]);
+		free(ids);
+	}
+	if (rc == 0)
+		fprintf(txt, "first run: %zu identities taken from mailsync's msinfo %s%s\n", seeded, path,
+		       mc ? "" : " (it has no entry for this channel)");
+	ms_msinfo_free(&mi);
+	return rc;
+}
+
+/* ---- the summary -------------------------------------------------------------------- */
+
+static void put_name(const char *s)
+{
+	ms_escape_put(txt, s ? s : "");
+}
+
+static void side_counts(const ms_chan_store *st, size_t copied, size_t deleted, size_t pending, size_t flagged,
+                        size_t dups)
+{
+	fprintf(txt, "%s: %zu copied, %zu deleted, %zu pending, %zu flags, %zu duplicates", st->name, copied, deleted, pending,
+	       flagged, dups);
+}
+
+static void print_pair(const ms_pair_report *p, const ms_chan_store *st[2], bool verbose)
+{
+	bool any = p->copied[0] || p->copied[1] || p->deleted[0] || p->deleted[1] || p->pending[0] || p->pending[1] ||
+	           p->flagged[0] || p->flagged[1] || p->duplicates[0] || p->duplicates[1] || p->skipped.n || p->error ||
+	           p->created[0] || p->created[1];
+	if (!any && !verbose)
+		return;
+	fprintf(txt, "folder ");
+	put_name(p->box[0]);
+	fprintf(txt, " <-> ");
+	put_name(p->box[1]);
+	fprintf(txt, ": ");
+	side_counts(st[0], p->copied[0], p->deleted[0], p->pending[0], p->flagged[0], p->duplicates[0]);
+	fprintf(txt, "; ");
+	side_counts(st[1], p->copied[1], p->deleted[1], p->pending[1], p->flagged[1], p->duplicates[1]);
+	fprintf(txt, "; %zu kept\n", p->kept);
+	for (int s = 0; s < 2; s++)
+		if (p->created[s])
+			fprintf(txt, "  created on %s\n", st[s]->name);
+	for (size_t i = 0; i < p->skipped.n; i++) {
+		const ms_skip *k = &p->skipped.v[i];
+		fprintf(txt, "  skipped on %s, uid %u, ", st[k->side]->name, k->uid);
+		put_name(k->ident ? k->ident : "-");
+		fprintf(txt, ": ");
+		put_name(k->why);
+		fputc('\n', txt);
+	}
+	if (p->error) {
+		fprintf(txt, "  failed: ");
+		put_name(p->error);
+		fputc('\n', txt);
+	}
+}
+
+static void print_report(const ms_channel_report *r, const ms_chan_channel *ch, const ms_chan_store *st[2],
+                         bool verbose)
+{
+	for (size_t i = 0; i < r->pairs.n; i++)
+		print_pair(&r->pairs.v[i], st, verbose);
+	for (size_t i = 0; i < r->brake.n; i++) {
+		fprintf(txt, "brake: ");
+		put_name(r->brake.v[i]);
+		fputc('\n', txt);
+	}
+	if (r->braked)
+		fprintf(txt, "the run was refused and nothing was written (--force-deletions, --max-delete PCT or the "
+		       "channel's maxdelete lift the brake)\n");
+	for (int s = 0; s < 2; s++)
+		if (r->side_error[s]) {
+			fprintf(txt, "store %s failed: ", st[s]->name);
+			put_name(r->side_error[s]);
+			fputc('\n', txt);
+		}
+	fprintf(txt, "channel %s: ", ch->name);
+	side_counts(st[0], r->copied[0], r->deleted[0], r->pending[0], r->flagged[0], r->duplicates[0]);
+	fprintf(txt, "; ");
+	side_counts(st[1], r->copied[1], r->deleted[1], r->pending[1], r->flagged[1], r->duplicates[1]);
+	fprintf(txt, "; %zu skipped, %zu folders failed\n", r->skipped, r->failed_pairs);
+}
+
+static void json_pair2(ms_json *j, const char *key, const size_t v[2])
+{
+	ms_json_key(j, key);
+	ms_json_begin_array(j);
+	ms_json_int(j, (int64_t)v[0]);
+	ms_json_int(j, (int64_t)v[1]);
+	ms_json_end_array(j);
+}
+
+static void json_report(ms_json *j, const ms_channel_report *r)
+{
+	ms_json_kv_string(j, "run_id", r->run_id);
+	ms_json_kv_bool(j, "braked", r->braked);
+	ms_json_key(j, "brake");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->brake.n; i++)
+		ms_json_string(j, r->brake.v[i]);
+	ms_json_end_array(j);
+	ms_json_key(j, "pairs");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->pairs.n; i++) {
+		const ms_pair_report *p = &r->pairs.v[i];
+		ms_json_begin_object(j);
+		ms_json_key(j, "box");
+		ms_json_begin_array(j);
+		ms_json_string(j, p->box[0]);
+		ms_json_string(j, p->box[1]);
+		ms_json_end_array(j);
+		json_pair2(j, "copied", p->copied);
+		json_pair2(j, "deleted", p->deleted);
+		json_pair2(j, "pending", p->pending);
+		json_pair2(j, "flagged", p->flagged);
+		json_pair2(j, "duplicates", p->duplicates);
+		ms_json_kv_int(j, "kept", (int64_t)p->kept);
+		ms_json_key(j, "skipped");
+		ms_json_begin_array(j);
+		for (size_t k = 0; k < p->skipped.n; k++) {
+			ms_json_begin_object(j);
+			ms_json_kv_int(j, "side", p->skipped.v[k].side);
+			ms_json_kv_int(j, "uid", p->skipped.v[k].uid);
+			ms_json_kv_string(j, "ident", p->skipped.v[k].ident);
+			ms_json_kv_string(j, "why", p->skipped.v[k].why);
+			ms_json_end_object(j);
+		}
+		ms_json_end_array(j);
+		ms_json_kv_string(j, "error", p->error);
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
+	json_pair2(j, "copied", r->copied);
+	json_pair2(j, "deleted", r->deleted);
+	json_pair2(j, "pending", r->pending);
+	json_pair2(j, "flagged", r->flagged);
+	json_pair2(j, "duplicates", r->duplicates);
+	ms_json_kv_int(j, "skipped", (int64_t)r->skipped);
+	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
+}
+
+static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store,
+                      const ms_channel_report *r, bool dry, int rc)
+{
+	if (!o->json && !o->json_path)
+		return rc;
+	bool to_stdout = !o->json_path || strcmp(o->json_path, "-") == 0;
+	FILE *f = to_stdout ? stdout : fopen(o->json_path, "w");
+	if (!f) {
+		fprintf(stderr, "mstore channel: cannot write %s: %s\n", o->json_path, strerror(errno));
+		return CH_FAIL;
+	}
+	ms_json j;
+	ms_json_init(&j, f);
+	ms_json_begin_object(&j);
+	ms_json_kv_string(&j, "channel", ch->name);
+	ms_json_key(&j, "stores");
+	ms_json_begin_array(&j);
+	ms_json_string(&j, ch->store[0]->name);
+	ms_json_string(&j, ch->store[1]->name);
+	ms_json_end_array(&j);
+	ms_json_kv_string(&j, "mode", diff_store ? "diff" : "sync");
+	if (diff_store)
+		ms_json_kv_string(&j, "diff_store", diff_store->name);
+	ms_json_kv_bool(&j, "dry_run", dry);
+	json_report(&j, r);
+	ms_json_kv_int(&j, "exit_code", rc);
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+	if (!to_stdout && fclose(f) != 0) {
+		fprintf(stderr, "mstore channel: cannot write %s: %s\n", o->json_path, strerror(errno));
+		return CH_FAIL;
+	}
+	return rc;
+}
+
+/* ---- -D, the diff, dry-run logs -------------------------------------------------------- */
+
+/* Messages in box `name` of side s; -1 when it does not exist. */
+static long box_count(ms_side *s, const char *name)
+{
+	ms_box *b = NULL;
+	ms_err e = { 0 };
+	if (s->drv->open_box(s, name, &b, &e) != MS_DRV_OK)
+		return -1;
+	long n = b->status.count;
+	b->side->drv->close_box(b);
+	return n;
+}
+
+/* mailsync's -D: folders that ended empty on both sides are removed
+ * (never INBOX; a side without delete_box keeps its folder). */
+static int delete_empty(ms_side *sides[2], const pairs *p, const ms_chan_store *st[2])
+{
+	int rc = CH_OK;
+	for (size_t i = 0; i < p->n; i++) {
+		if (strcasecmp(p->pairname[i], "INBOX") == 0 || box_count(sides[0], p->v[i].box[0]) != 0 ||
+		    box_count(sides[1], p->v[i].box[1]) != 0)
+			continue;
+		for (int s = 0; s < 2; s++) {
+			ms_err e = { 0 };
+			if (!(sides[s]->caps & MS_CAP_DELETE_BOX))
+				continue;
+			if (sides[s]->drv->delete_box(sides[s], p->v[i].box[s], &e) != MS_DRV_OK) {
+				fprintf(stderr, "mstore channel: -D: store %s: %s\n", st[s]->name, e.msg);
+				rc = CH_PARTIAL;
+			} else {
+				fprintf(txt, "folder ");
+				put_name(p->v[i].box[s]);
+				fprintf(txt, " removed from %s (empty on both sides)\n", st[s]->name);
+			}
+		}
+	}
+	return rc;
+}
+
+static void print_dry_log(ms_side *sides[2], const ms_chan_store *st[2])
+{
+	for (int s = 0; s < 2; s++) {
+		size_t n = 0;
+		const char *const *log = ms_dryrun_log(sides[s], &n);
+		for (size_t i = 0; i < n; i++) {
+			fprintf(txt, "would write on %s: ", st[s]->name);
+			put_name(log[i]);
+			fputc('\n', txt);
+		}
+	}
+}
+
+/* mailsync's diff mode: per folder pair, what is new on STORE, what was
+ * deleted from it since the last sync, and how many messages it holds. */
+static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_chan_store *st[2], int k,
+                       const char *chname)
+{
+	int o = 1 - k;
+	size_t nnew = 0, ndel = 0;
+	for (size_t i = 0; i < r->pairs.n; i++) {
+		const ms_pair_report *p = &r->pairs.v[i];
+		long have = box_count(sides[k], p->box[k]);
+		fprintf(txt, "folder ");
+		put_name(p->box[k]);
+		fprintf(txt, ": %zu new on %s, %zu deleted on %s since the last sync, %ld currently at %s", p->copied[o],
+		       st[k]->name, p->deleted[o] + p->pending[o], st[k]->name, have < 0 ? 0 : have, st[k]->name);
+		if (p->copied[k] || p->deleted[k])
+			fprintf(txt, " (and %zu new, %zu deleted on %s)", p->copied[k], p->deleted[k], st[o]->name);
+		fputc('\n', txt);
+		nnew += p->copied[o];
+		ndel += p->deleted[o] + p->pending[o];
+	}
+	fprintf(txt, "store %s: %zu new, %zu deleted since the last sync of channel %s\n", st[k]->name, nnew, ndel,
+	        chname);
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
+{
+	ms_side *sides[2] = { NULL, NULL };
+	if (open_side(st[0], false, false, &sides[0]) < 0 || open_side(st[1], false, false, &sides[1]) < 0) {
+		close_sides(sides);
+		return CH_FAIL;
+	}
+	size_t restored = 0, failed = 0;
+	ms_err e = { 0 };
+	int rc = ms_engine_undo(sides, p->quarantine, o->undo, &restored, &failed, &e);
+	close_sides(sides);
+	if (rc < 0) {
+		fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
+		return CH_FAIL;
+	}
+	fprintf(txt, "channel %s: run %s undone: %zu messages restored, %zu failed\n", ch->name, o->undo, restored, failed);
+	return failed ? CH_PARTIAL : CH_OK;
+}
+
+static void engine_opts(const ch_run_opts *o, const ms_chan_channel *ch, const paths *p, bool dry,
+                        ms_engine_opts *eo)
+{
+	memset(eo, 0, sizeof *eo);
+	eo->ident = o->ident;
+	eo->no_delete = o->no_delete || o->simulate;
+	eo->copy_deleted = o->copy_deleted;
+	eo->force = o->force;
+	eo->dry_run = dry;
+	eo->size_limit = ch->has_sizelimit ? ch->sizelimit : 0;
+	int md = o->max_delete >= 0 ? o->max_delete : ch->maxdelete;
+	/* the engine's 0 is "the default"; a configured 0% is the strictest share it has */
+	eo->max_delete = md < 0 ? 0 : md == 0 ? 1 : (unsigned)md;
+	eo->quarantine = dry ? NULL : p->quarantine;
+}
+
+int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store)
+{
+	const ms_chan_store *st[2] = { ch->store[0], ch->store[1] };
+	int k = -1;
+	txt = (o->json && !o->json_path) || (o->json_path && strcmp(o->json_path, "-") == 0) ? stderr : stdout;
+	if (diff_store) {
+		k = diff_store == st[0] ? 0 : diff_store == st[1] ? 1 : -1;
+		if (k < 0) {
+			fprintf(stderr, "mstore channel: store %s is not a store of channel %s\n", diff_store->name, ch->name);
+			return CH_FAIL;
+		}
+	}
+	bool dry = o->dry_run || o->simulate || diff_store;
+	paths p;
+	if (channel_paths(o, ch, !dry, &p) < 0)
+		return CH_FAIL;
+	if (o->undo && dry) {
+		fprintf(stderr, "mstore channel: --undo writes: it cannot be simulated or combined with a diff\n");
+		return CH_FAIL;
+	}
+	if (o->undo)
+		return undo(o, ch, st, &p);
+	if (o->simulate)
+		fprintf(txt, "Only simulating: nothing is written\n");
+	ms_side *sides[2] = { NULL, NULL };
+	if (open_side(st[0], dry, dry, &sides[0]) < 0 || open_side(st[1], dry, dry, &sides[1]) < 0) {
+		close_sides(sides);
+		return CH_FAIL;
+	}
+	pairs pr;
+	ms_state *state = NULL;
+	ms_err e = { 0 };
+	if (make_pairs(sides, st, &pr) < 0) {
+		close_sides(sides);
+		return CH_FAIL;
+	}
+	int rc = CH_FAIL;
+	if (ms_state_load(p.state, ch->name, &state, &e) < 0) {
+		fprintf(stderr, "mstore channel: %s\n", e.msg);
+		goto out;
+	}
+	if (!state->existed && ch->msinfo && seed_msinfo(ch, &pr, state, o->verbose) < 0)
+		goto out;
+	ms_engine_opts eo;
+	engine_opts(o, ch, &p, dry, &eo);
+	if (diff_store)
+		eo.force = true; /* the diff shows what is there, braked or not */
+	ms_channel_report r = { 0 };
+	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
+	if (er < 0) {
+		fprintf(stderr, "mstore channel: channel %s: %s\n", ch->name, e.msg);
+		ms_channel_report_free(&r);
+		goto out;
+	}
+	rc = er == 0 ? CH_OK : CH_PARTIAL;
+	{
+		if (diff_store)
+			print_diff(&r, sides, st, k, ch->name);
+		else
+			print_report(&r, ch, st, o->verbose);
+		if (dry && !diff_store)
+			print_dry_log(sides, st);
+		if (!dry && r.deleted[0] + r.deleted[1])
+			fprintf(txt, "deleted messages are kept in %s/%s (mstore channel --undo %s %s)\n", p.quarantine, r.run_id,
+			       r.run_id, ch->name);
+	}
+	if (!dry && o->delete_empty && !r.braked && rc == CH_OK)
+		rc = delete_empty(sides, &pr, st);
+	rc = write_json(o, ch, diff_store, &r, dry, rc);
+	ms_channel_report_free(&r);
+out:
+	ms_state_free(state);
+	pairs_free(&pr);
+	close_sides(sides);
+	return rc;
+}

@@ -1,0 +1,36 @@
+/* channel_run.h - `mstore channel CHANNEL [STORE]`: synchronization, the
+ * diff and --undo over the channel engine (channel_run.c); the listing
+ * modes and the option parsing are cmd_channel.c's. */
+#ifndef MS_CLI_CHANNEL_RUN_H
+#define MS_CLI_CHANNEL_RUN_H
+
+#include <stdbool.h>
+
+#include "channel/config.h"
+#include "channel/ident.h"
+
+/* The exit codes of `mstore channel` (mailsync's scripts test 0 and
+ * non-0; mstore's split "not all done" from "could not run"). */
+enum { CH_OK = 0, CH_PARTIAL = 1, CH_FAIL = 2 };
+
+typedef struct ch_run_opts {
+	bool no_delete;        /* -n */
+	bool simulate;         /* -s: a dry run that also implies -n, as mailsync's */
+	bool dry_run;          /* --dry-run */
+	bool copy_deleted;     /* -cd */
+	bool verbose;          /* -v */
+	bool delete_empty;     /* -D */
+	bool force;            /* --force-deletions */
+	ms_ident_mode ident;   /* -t */
+	int max_delete;        /* --max-delete; -1: not given */
+	const char *undo;      /* --undo RUN */
+	const char *state_dir; /* --state-dir */
+	bool json;
+	const char *json_path; /* NULL or "-": stdout */
+} ch_run_opts;
+
+/* Synchronize channel `ch`, or with `st` (one of its stores) show the
+ * diff, or with o->undo put a run's quarantine back.  CH_* */
+int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st);
+
+#endif

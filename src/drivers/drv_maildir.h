@@ -1,0 +1,37 @@
+/* drv_maildir.h - what the Maildir driver (drv_maildir.c) shows beyond the
+ * side interface: the entries it did not take for messages or boxes.
+ *
+ * A Maildir can hold files that are not messages in the Maildir sense: a
+ * dot file or a directory in new/ or cur/, a name with a control
+ * character, an info suffix other than ":2,", two files with the same
+ * unique name; and directories that look like folders but are not usable
+ * ones (no cur/ and new/, a symlink, a name that does not map back to
+ * itself).  The driver never lists, moves or deletes them, so a channel
+ * leaves them alone; `mstore check` reports them through the functions
+ * below, so they are not silently forgotten either.
+ */
+#ifndef MS_DRIVERS_DRV_MAILDIR_H
+#define MS_DRIVERS_DRV_MAILDIR_H
+
+#include <stddef.h>
+
+#include "drivers/driver.h"
+
+/* One entry skipped.  `path` is relative to the side's `path` and holds
+ * the entry's name as it is on disk (any byte but NUL and '/': escape it
+ * before printing it, util/escape.h); `why` is a short phrase, static. */
+typedef struct ms_maildir_anomaly {
+	char *path;
+	const char *why;
+} ms_maildir_anomaly;
+
+/* The entries of the box's new/ and cur/ that its open_box did not take
+ * for messages; valid until close_box.  `b` is a box of a side opened by
+ * ms_drv_maildir (b->side->drv == &ms_drv_maildir). */
+const ms_maildir_anomaly *ms_maildir_box_anomalies(const ms_box *b, size_t *n);
+
+/* The directories the side's last list_boxes did not take for boxes;
+ * valid until the next list_boxes or close. */
+const ms_maildir_anomaly *ms_maildir_side_anomalies(const ms_side *s, size_t *n);
+
+#endif
