@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/str.h"
 #include "util/vec.h"
 
 /* ---- tokens ----------------------------------------------------------------- */
@@ -506,26 +507,12 @@ int ms_chan_config_read(const char *path, ms_chan_config *out, ms_err *e)
 		fclose(f);
 		return ms_err_set(e, MS_E_IO, "cannot read the channel configuration %s: not a regular file", path);
 	}
-	charbuf b = { 0 };
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (ms_vec_reserve(&b, b.n + n) < 0) {
-			fclose(f);
-			free(b.v);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory reading %s", path);
-		}
-		memcpy(b.v + b.n, chunk, n);
-		b.n += n;
-	}
-	int err = ferror(f) ? errno : 0;
-	fclose(f);
-	if (err) {
-		free(b.v);
-		return ms_err_set(e, MS_E_IO, "cannot read the channel configuration %s: %s", path, strerror(err));
-	}
-	int rc = ms_chan_config_parse(b.v ? b.v : "", b.n, path, out, e);
-	free(b.v);
+	char *buf;
+	size_t len;
+	if (ms_read_stream(f, "the channel configuration", path, &buf, &len, e) < 0)
+		return -1;
+	int rc = ms_chan_config_parse(buf, len, path, out, e);
+	free(buf);
 	return rc;
 }
 

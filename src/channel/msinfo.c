@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "util/str.h"
 #include "util/vec.h"
 
 typedef MS_VEC(ms_msinfo_id) id_vec;
@@ -359,26 +360,12 @@ int ms_msinfo_read(const char *path, ms_msinfo *out, ms_err *e)
 		return ms_err_set(e, MS_E_PARSE, "the msinfo file %s is not a regular file (mstore reads an mbox msinfo only)",
 		                  path);
 	}
-	MS_VEC(char) b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-		if (ms_vec_reserve(&b, b.n + n) < 0) {
-			fclose(f);
-			free(b.v);
-			return ms_err_set(e, MS_E_NOMEM, "out of memory reading %s", path);
-		}
-		memcpy(b.v + b.n, chunk, n);
-		b.n += n;
-	}
-	int err = ferror(f) ? errno : 0;
-	fclose(f);
-	if (err) {
-		free(b.v);
-		return ms_err_set(e, MS_E_IO, "cannot read the msinfo file %s: %s", path, strerror(err));
-	}
-	int rc = ms_msinfo_parse(b.v ? b.v : "", b.n, path, out, e);
-	free(b.v);
+	char *buf;
+	size_t len;
+	if (ms_read_stream(f, "the msinfo file", path, &buf, &len, e) < 0)
+		return -1;
+	int rc = ms_msinfo_parse(buf, len, path, out, e);
+	free(buf);
 	return rc;
 }
 

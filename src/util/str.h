@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+
+#include "util/err.h"
 
 /* Copy src into dst (len bytes with the NUL, len >= 1), cut at the last
  * whole UTF-8 character that fits.  Returns false when it had to cut. */
@@ -23,5 +26,10 @@ bool ms_str_printf(char *dst, size_t len, const char *fmt, ...) __attribute__((f
  * UTF-8 character (n when s[0..n) ends with a whole one, or with bytes that
  * are no UTF-8 at all: those are left as they are). */
 size_t ms_str_utf8_cut(const char *s, size_t n);
+
+/* Read the rest of `f` into *out (malloc'd, *n bytes, NUL-terminated; free
+ * it) and close `f`, whatever happens.  Errors say "cannot read WHAT PATH:
+ * cause", WHAT naming the file's role ("the msinfo file"). */
+int ms_read_stream(FILE *f, const char *what, const char *path, char **out, size_t *n, ms_err *e);
 
 #endif
