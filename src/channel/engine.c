@@ -149,18 +149,7 @@ static void blist_reset(blist *l)
 
 static void blist_free(blist *l)
 {
-	for (size_t i = 0; i < l->v.n; i++) {
-		lmsg *m = &l->v.v[i];
-		free(m->ident);
-		free(m->skey);
-		free(m->m.msgid);
-		free(m->m.key);
-		free(m->m.keywords);
-	}
-	ms_vec_free(&l->v);
-	if (l->by_ident)
-		g_hash_table_destroy(l->by_ident);
-	l->by_ident = NULL;
+	blist_reset(l);
 	if (l->box)
 		l->box->side->drv->close_box(l->box);
 	l->box = NULL;
