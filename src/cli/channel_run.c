@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
@@ -38,17 +39,7 @@ static FILE *txt;
 
 static int state_dir(const ch_run_opts *o, char *out, size_t len)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int n;
-	if (o->state_dir)
-		n = snprintf(out, len, "%s", o->state_dir);
-	else if (xdg && xdg[0] == '/') /* the XDG rule: a relative value is ignored */
-		n = snprintf(out, len, "%s/mstore", xdg);
-	else if (geteuid() == 0 || !home || home[0] != '/')
-		n = snprintf(out, len, "/var/lib/mstore");
-	else
-		n = snprintf(out, len, "%s/.local/state/mstore", home);
-	return n > 0 && (size_t)n < len ? 0 : -1;
+	return ms_config_state_dir(o->state_dir, out, len);
 }
 
 /* mkdir -p, mode 0700: the state names messages and folders. */

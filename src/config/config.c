@@ -3,9 +3,11 @@
 #include "config/config_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/tz.h"
 
@@ -334,4 +336,19 @@ void ms_config_free(ms_config *c)
 	free(c->source);
 	free(c->warnings);
 	memset(c, 0, sizeof *c);
+}
+
+int ms_config_state_dir(const char *dir, char *out, size_t len)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int n;
+	if (dir)
+		n = snprintf(out, len, "%s", dir);
+	else if (xdg && xdg[0] == '/') /* the XDG rule: a relative value is ignored */
+		n = snprintf(out, len, "%s/mstore", xdg);
+	else if (geteuid() == 0 || !home || home[0] != '/')
+		n = snprintf(out, len, "/var/lib/mstore");
+	else
+		n = snprintf(out, len, "%s/.local/state/mstore", home);
+	return n > 0 && (size_t)n < len ? 0 : -1; /* n == 0: an empty --state-dir */
 }

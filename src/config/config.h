@@ -91,6 +91,13 @@ int ms_config_read_password_file(const char *path, char **out, ms_err *e);
 
 void ms_config_free(ms_config *c);
 
+/* mstore's state directory (the recovery list, channel states): `dir` when
+ * given (--state-dir), else $XDG_STATE_HOME/mstore (an absolute value only,
+ * as the XDG rule says), else /var/lib/mstore for root or without a usable
+ * $HOME, else ~/.local/state/mstore.  -1 when it does not fit in `out` or
+ * `dir` is empty. */
+int ms_config_state_dir(const char *dir, char *out, size_t len);
+
 /* hMailServer's Blowfish password encryption (fixed, public key), as the
  * server writes it into hMailServer.INI: hex text in, plain text out.
  * Decryption accepts upper- or lowercase hex and refuses text that is not

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/config.h"
 #include "db/txn.h"
 #include "store/folders.h"
 #include "store/messages.h"
@@ -71,17 +72,7 @@ static void in_txn(rc_run *run, rc_finding *x, int (*fn)(rc_run *, rc_finding *,
  * else /var/lib/mstore for root and ~/.local/state/mstore for others. */
 static int state_dir(const rc_run *run, char *out, size_t len)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int n;
-	if (run->o->state_dir)
-		n = snprintf(out, len, "%s", run->o->state_dir);
-	else if (xdg && xdg[0] == '/') /* the XDG rule: a relative value is ignored */
-		n = snprintf(out, len, "%s/mstore", xdg);
-	else if (geteuid() == 0 || !home || home[0] != '/')
-		n = snprintf(out, len, "/var/lib/mstore");
-	else
-		n = snprintf(out, len, "%s/.local/state/mstore", home);
-	return n > 0 && (size_t)n < len ? 0 : -1; /* n == 0: an empty --state-dir */
+	return ms_config_state_dir(run->o->state_dir, out, len);
 }
 
 /* fsync the directory that holds `path`: a new name is on disk only then. */
