@@ -18,12 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
+#include "config/config.h"
 #include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
