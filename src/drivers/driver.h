@@ -179,7 +179,9 @@ typedef struct ms_msg {
 	char *msgid;               /* the Message-ID without angle brackets (MS_WANT_MSGID), or NULL
 	                              when the message has none (or it was not asked for) */
 	char *key;                 /* a text that names the message on this side for good (file
-	                              name, ...); NULL when the side has none but stable UIDs */
+	                              name, ...); NULL when the side has stable UIDs instead, or
+	                              nothing at all that outlives the session (an mbox: the
+	                              engine then tells its messages apart by identity alone) */
 	char *keywords;            /* MS_CAP_KEYWORDS: keywords separated by single spaces, or
 	                              NULL when it has none */
 	uint64_t modseq;           /* MS_CAP_MODSEQ: the message's last change; else 0 */

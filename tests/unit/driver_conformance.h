@@ -28,8 +28,16 @@ typedef struct conformance_fixture {
 	/* Open the current fresh side (its configuration is the fixture's). */
 	ms_drv_result (*open)(void *ctx, bool read_only, ms_side **out, ms_err *e);
 	/* Take the bytes of message `m` (as listed) of box `box` away behind
-	 * the driver's back, as another program deleting its file would. */
+	 * the driver's back, as another program deleting its file would.
+	 * NULL for a format where no message can vanish alone (an mbox: a
+	 * rewrite by another program is a changed box); that test is skipped. */
 	void (*vanish)(void *ctx, const char *box, const ms_msg *m);
+	/* INBOX cannot hold sub-boxes (an mbox INBOX is a file): creating one
+	 * must fail with MS_DRV_BOX_BAD and a reason. */
+	bool inbox_is_leaf;
+	/* Messages have no key (an mbox: driver.h "key"); the engine tells
+	 * them apart by identity. */
+	bool no_keys;
 } conformance_fixture;
 
 /* Run every conformance test on the fixture's driver as the cmocka group

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "driver_conformance.h"
 
 static char dir[256];
 
@@ -1222,8 +1223,39 @@ static void test_symlinked_box(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* ---- the conformance suite ---------------------------------------------------- */
+
+/* A fresh directory with an empty INBOX file, for each conformance test. */
+static int conf_setup(void *ctx)
+{
+	(void)ctx;
+	if (setup(NULL) < 0)
+		return -1;
+	put_file("INBOX", "");
+	return 0;
+}
+
+static int conf_teardown(void *ctx)
+{
+	(void)ctx;
+	return teardown(NULL);
+}
+
+static ms_drv_result conf_open(void *ctx, bool read_only, ms_side **out, ms_err *e)
+{
+	(void)ctx;
+	ms_side_opt opts[1] = { { "path", dir } };
+	ms_side_conf c = { .name = "mb", .opts = opts, .nopts = 1, .read_only = read_only };
+	return ms_side_driver_find("mbox")->open(&c, out, e);
+}
+
 int main(void)
 {
+	/* No vanish: a message of an mbox cannot disappear alone; another
+	 * program's rewrite is a changed box (test_changed_under_us). */
+	const conformance_fixture mbox = { .label = "mbox", .setup = conf_setup, .teardown = conf_teardown,
+	                                   .open = conf_open, .inbox_is_leaf = true, .no_keys = true };
+	int failed = driver_conformance_run("conformance mbox", &mbox);
 	const struct CMUnitTest tests[] = {
 		T(test_open_missing_path), T(test_list_boxes), T(test_create_delete), T(test_read_flags_dates),
 		T(test_quoting_round_trip), T(test_content_length_ignored), T(test_bookkeeping_hidden),
@@ -1233,5 +1265,5 @@ int main(void)
 		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
 		T(test_rename_fails), T(test_write_fails), T(test_unlockable_dir), T(test_symlinked_box),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return failed + cmocka_run_group_tests(tests, NULL, NULL);
 }
