@@ -114,12 +114,34 @@ static cmsg *find_msg(run *r, uint32_t uid)
 	return NULL;
 }
 
+static int cmp_anomaly(const void *pa, const void *pb)
+{
+	const ms_maildir_anomaly *a = *(const ms_maildir_anomaly *const *)pa, *b = *(const ms_maildir_anomaly *const *)pb;
+	return strcmp(a->path, b->path);
+}
+
+/* The driver's anomalies in the order of their paths (it keeps them in
+ * directory order, which differs from one file system to the next). */
+static void report_anomalies(run *r, const ms_maildir_anomaly *a, size_t n)
+{
+	const ms_maildir_anomaly **sorted = malloc((n ? n : 1) * sizeof *sorted);
+	if (!sorted) {
+		report(r, MS_CHECK_UNREADABLE, 0, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &a[i];
+	qsort(sorted, n, sizeof *sorted, cmp_anomaly);
+	for (size_t i = 0; i < n; i++)
+		report_path(r, MS_CHECK_MAILDIR_NAME, sorted[i]->path, sorted[i]->why);
+	free(sorted);
+}
+
 static void maildir_anomalies(run *r)
 {
 	size_t n = 0;
 	const ms_maildir_anomaly *a = ms_maildir_box_anomalies(r->b, &n);
-	for (size_t i = 0; i < n; i++)
-		report_path(r, MS_CHECK_MAILDIR_NAME, a[i].path, a[i].why);
+	report_anomalies(r, a, n);
 }
 
 /* Before listing: the messages found here are marked once listed. */
@@ -341,6 +363,5 @@ void ms_check_side_anomalies(ms_side *s, ms_check_cb *cb, void *ctx, ms_check_st
 	run r = { .s = s, .cb = cb, .ctx = ctx, .st = st };
 	size_t n = 0;
 	const ms_maildir_anomaly *a = ms_maildir_side_anomalies(s, &n);
-	for (size_t i = 0; i < n; i++)
-		report_path(&r, MS_CHECK_MAILDIR_NAME, a[i].path, a[i].why);
+	report_anomalies(&r, a, n);
 }

@@ -50,7 +50,9 @@ const char help_check[] =
 	"                  file in new/ or cur/ without a valid name or with an info\n"
 	"                  other than :2,, a directory or symlink there, a second file\n"
 	"                  with the same unique name, a folder directory without cur/\n"
-	"                  and new/, a symlink where a folder would be\n"
+	"                  and new/, a symlink where a folder would be (these last,\n"
+	"                  with FOLDER '-', only when the whole store is checked: no\n"
+	"                  FOLDER named, a pat of * or none)\n"
 	"  mbox-split      an mbox message whose From line follows a non-blank line or\n"
 	"                  that has no header: an unquoted \"From \" line in the body of\n"
 	"                  the message before it cut that message in two\n"
@@ -321,8 +323,11 @@ static int folders(ck_store *cs, char **named, int nnamed, ck_out *o, ms_box_inf
 		fprintf(stderr, "mstore check: %s: cannot list its folders: %s\n", cs->name, e.msg);
 		return CK_FAIL;
 	}
-	ms_check_side_anomalies(s, on_finding, o, &o->st);
 	const char *pat = cs->st && cs->st->kind ? (cs->st->pat ? cs->st->pat : MS_CHAN_DEFAULT_PAT) : NULL;
+	/* the store's own stray entries belong to no folder: reported when
+	   the whole store is checked */
+	if (nnamed == 0 && (!pat || strcmp(pat, "*") == 0))
+		ms_check_side_anomalies(s, on_finding, o, &o->st);
 	for (int i = 0; i < nnamed; i++) {
 		bool there = false;
 		for (size_t k = 0; k < *nb && !there; k++)
