@@ -71,7 +71,8 @@ const char help_check[] =
 	"A kind hmailserver store is checked through its driver, message by\n"
 	"message as a channel reads it; for a deep check of an hMailServer store\n"
 	"(rows against files, the data directory's layout, counters) run\n"
-	"'mstore reconstruct -n'.\n"
+	"'mstore reconstruct -n'.  Its database password: the store's passwd or\n"
+	"passfile, else MSTORE_DB_PASSWORD; the database is opened read-only.\n"
 	"\n"
 	"Options:\n"
 	"  -f FILE          the channel configuration (default as mstore channel:\n"
@@ -257,7 +258,22 @@ static int open_store(const ms_chan_store *st, ck_store *out)
 		fprintf(stderr, "mstore check: %s\n", e.msg);
 		return CK_FAIL;
 	}
-	int rc = open_conf(drv, &conf, out);
+	/* an hmailserver store's database password: passwd or passfile, else
+	   MSTORE_DB_PASSWORD, as mstore channel takes it (channel_run.c) */
+	const char *envpw = getenv("MSTORE_DB_PASSWORD");
+	ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
+	int rc = CK_FAIL;
+	if (opts) {
+		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
+		ms_side_conf c2 = conf;
+		c2.opts = opts;
+		if (strcmp(st->kind, "hmailserver") == 0 && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
+			opts[c2.nopts++] = (ms_side_opt){ "password", envpw };
+		rc = open_conf(drv, &c2, out);
+		free(opts);
+	} else {
+		fprintf(stderr, "mstore check: out of memory\n");
+	}
 	ms_chan_side_conf_free(&conf);
 	return rc;
 }

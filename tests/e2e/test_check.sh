@@ -125,8 +125,10 @@ fi
 chmod 755 "$U/.Locked/cur"
 
 # --- the shared corpus: every message read, no crash ---------------------------------
-CORPUS=${MSTORE_SHARED:-/work/shared}/corpus
-if [ -d "$CORPUS" ]; then
+CORPUS=${MSTORE_SHARED:-$MSTORE_SRC/../shared}/corpus
+if [ ! -d "$CORPUS" ]; then
+	echo "SKIPPED: the corpus part: no corpus at '$CORPUS' (set MSTORE_SHARED)" >&2
+else
 	C=$T_TMP/corpus
 	mkdir -p "$C"/{cur,new,tmp}
 	i=0
