@@ -286,11 +286,28 @@ static void report_duplicate(run *r, const cmsg *first, const cmsg *m)
 	report(r, MS_CHECK_DUPLICATE, m->uid, cause);
 }
 
-/* Each message after the first (lowest UID) of an identity is a duplicate. */
+/* A duplicate found: message `dup` has the identity of message `first`
+ * (indexes into r->msgs). */
+typedef struct dup_pair {
+	size_t first, dup;
+} dup_pair;
+
+static int cmp_pair(const void *pa, const void *pb)
+{
+	const dup_pair *a = pa, *b = pb;
+	return (a->dup > b->dup) - (a->dup < b->dup);
+}
+
+/* Each message after the first (lowest UID) of an identity is a
+ * duplicate; reported in UID order. */
 static void duplicates(run *r)
 {
 	size_t *idx = malloc((r->msgs.n ? r->msgs.n : 1) * sizeof *idx), k = 0;
-	if (!idx) {
+	dup_pair *pairs = malloc((r->msgs.n ? r->msgs.n : 1) * sizeof *pairs);
+	size_t np = 0;
+	if (!idx || !pairs) {
+		free(idx);
+		free(pairs);
 		report(r, MS_CHECK_UNREADABLE, 0, "out of memory while looking for duplicates");
 		return;
 	}
@@ -299,12 +316,16 @@ static void duplicates(run *r)
 			idx[k++] = i;
 	qsort_r(idx, k, sizeof *idx, cmp_key, r->msgs.v);
 	for (size_t i = 1, first = 0; i < k; i++) {
-		const cmsg *a = &r->msgs.v[idx[first]], *b = &r->msgs.v[idx[i]];
-		if (strcmp(dup_key(a), dup_key(b)) != 0)
+		if (strcmp(dup_key(&r->msgs.v[idx[first]]), dup_key(&r->msgs.v[idx[i]])) != 0)
 			first = i;
 		else
-			report_duplicate(r, a, b);
+			pairs[np++] = (dup_pair){ idx[first], idx[i] };
 	}
+	/* r->msgs is in UID order: so are the pairs sorted by index */
+	qsort(pairs, np, sizeof *pairs, cmp_pair);
+	for (size_t i = 0; i < np; i++)
+		report_duplicate(r, &r->msgs.v[pairs[i].first], &r->msgs.v[pairs[i].dup]);
+	free(pairs);
 	free(idx);
 }
 

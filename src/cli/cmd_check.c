@@ -228,9 +228,12 @@ static int open_path(const char *path, ck_store *out)
 	out->kind = "mbox";
 	if (S_ISDIR(sb.st_mode))
 		return open_conf(&ms_drv_mbox, &conf, out);
-	/* one file: the mbox driver on its directory, the file as INBOX */
+	/* one file: the mbox driver on its directory, the file as INBOX (by
+	   its base name: the driver reads a relative inbox from `path`) */
 	snprintf(a, sizeof a, "%s", path);
+	snprintf(b, sizeof b, "%s", path);
 	opts[0].value = dirname(a);
+	opts[1].value = basename(b);
 	conf.nopts = 2;
 	out->single_file = true;
 	return open_conf(&ms_drv_mbox, &conf, out);

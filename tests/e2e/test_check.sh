@@ -71,6 +71,8 @@ expect_eq "$(t_out)" "mbox-split$tab$B/broken${tab}offset 59${tab}a From line af
 mbox-truncated$tab$B/broken${tab}offset 108${tab}cut short: the file ends inside a line
 checked 1 folders, 3 messages: unreadable 0, unparsable 0, duplicate 0, no-message-id 0, maildir-name 0, mbox-split 1, mbox-truncated 1" \
 	"the mbox's findings name the file and the From line's offset"
+(cd "$T_TMP" && mst check mboxes/broken); expect_rc 1 "a relative path to an mbox file"
+expect_out_contains "mbox-split${tab}mboxes/broken${tab}offset 59" "read from the right file"
 mst check "$B/broken" INBOX; expect_rc 2 "no FOLDER for one mbox file"
 mst check --json - "$B"; expect_rc 1 "a directory of mbox files"
 expect_eq "$(t_out | jq -r '.kind, ([.findings[] | "\(.folder) \(.offset) \(.kind)"] | join(","))' | tr '\n' ' ')" \
