@@ -1053,6 +1053,19 @@ const ms_maildir_anomaly *ms_maildir_box_anomalies(const ms_box *base, size_t *n
 	return b->anomalies.v;
 }
 
+bool ms_maildir_msg_file(const ms_box *base, uint32_t uid, char *out, size_t len)
+{
+	assert(base->side->drv == &ms_drv_maildir);
+	const md_box *b = (const md_box *)base;
+	if (uid == 0 || uid > b->msgs.n || !b->msgs.v[uid - 1].name)
+		return false;
+	const md_msg *m = &b->msgs.v[uid - 1];
+	char where[PATH_LEN];
+	box_sub_path(b, sub_name(m), where, sizeof where);
+	snprintf(out, len, "%s/%s", where, m->name);
+	return true;
+}
+
 /* ---- finding a message again --------------------------------------------------- */
 
 /* The message with this UID, or NULL (never was, or expunged). */

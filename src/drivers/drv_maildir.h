@@ -13,7 +13,9 @@
 #ifndef MS_DRIVERS_DRV_MAILDIR_H
 #define MS_DRIVERS_DRV_MAILDIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drivers/driver.h"
 
@@ -33,5 +35,11 @@ const ms_maildir_anomaly *ms_maildir_box_anomalies(const ms_box *b, size_t *n);
 /* The directories the side's last list_boxes did not take for boxes;
  * valid until the next list_boxes or close. */
 const ms_maildir_anomaly *ms_maildir_side_anomalies(const ms_side *s, size_t *n);
+
+/* The file of message `uid` of the box, relative to the side's `path`
+ * ("cur/NAME:2,S", ".Sub/new/NAME"), as the box's open_box or last fresh
+ * look saw it, into out[0..len); false when the box has no such message.
+ * Escape it before printing it. */
+bool ms_maildir_msg_file(const ms_box *b, uint32_t uid, char *out, size_t len);
 
 #endif

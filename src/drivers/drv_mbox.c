@@ -91,7 +91,9 @@
  * cannot be dot-locked is not safe to write beside an MDA.
  */
 #include "drivers/driver.h"
+#include "drivers/drv_mbox.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +110,7 @@
 
 #include "message/header.h"
 #include "util/testhook.h"
+#include "util/vec.h"
 
 #define PATH_LEN 4096
 #define STALE_LOCK_SECS 300
@@ -1875,3 +1878,129 @@ const ms_side_driver ms_drv_mbox = {
 	.set_flags = mbx_set_flags,
 	.expunge = mbx_expunge,
 };
+
+/* ---- what `mstore check` asks (drv_mbox.h) ------------------------------------- */
+
+bool ms_mbox_msg_offset(const ms_box *base, uint32_t uid, uint64_t *offset)
+{
+	assert(base->side->drv == &ms_drv_mbox);
+	const mbx_entry *m = find_uid((mbx_box *)base, uid);
+	if (m)
+		*offset = (uint64_t)m->off;
+	return m != NULL;
+}
+
+/* Does the line before offset `off` (> 0) of map end a blank line? */
+static bool blank_before(const char *map, off_t off)
+{
+	if (off < 2 || map[off - 1] != '\n')
+		return false;
+	return map[off - 2] == '\n' || (off >= 3 && map[off - 2] == '\r' && map[off - 3] == '\n');
+}
+
+/* Does p[0..n) begin with a header field ("Name:", RFC 5322's printable
+ * name characters)? */
+static bool starts_with_field(const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && p[i] > ' ' && p[i] < 127 && p[i] != ':')
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
+/* 1 or 2 when p[0..n) begins with an empty line (LF, CRLF), 0 when it
+ * begins with text, -1 when it is empty: a message of no bytes is no
+ * split (check reports it as empty). */
+static int blank_at_start(const char *p, size_t n)
+{
+	if (n == 0)
+		return -1;
+	return p[0] == '\n' ? 1 : n >= 2 && p[0] == '\r' && p[1] == '\n' ? 2 : 0;
+}
+
+/* The Content-Length field's value in header hdr[0..n), or -1. */
+static long long content_length(const char *hdr, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t len = field_len(hdr + i, n - i);
+		if (field_is(hdr + i, len, "Content-Length")) {
+			char buf[32];
+			size_t k = 0;
+			for (size_t j = 15; j < len && k + 1 < sizeof buf; j++)
+				if (hdr[i + j] != ' ' && hdr[i + j] != '\t' && hdr[i + j] != '\r' && hdr[i + j] != '\n')
+					buf[k++] = hdr[i + j];
+			buf[k] = '\0';
+			char *end;
+			long long v = strtoll(buf, &end, 10);
+			return k > 0 && *end == '\0' && v >= 0 ? v : -1;
+		}
+		i += len;
+	}
+	return -1;
+}
+
+#define CUT_SHORT "cut short: "
+
+/* Why message m (the i-th, last when `last`) looks split or short, or NULL. */
+static const char *entry_anomaly(const char *map, size_t size, const mbx_entry *m, size_t i, bool last)
+{
+	const char *msg = map + m->body;
+	size_t len = (size_t)(m->end - m->body), blank, hend = header_end(msg, len, &blank);
+	bool follows_text = i > 0 && m->off > 0 && !blank_before(map, m->off);
+	bool headerless = i > 0 && blank_at_start(msg, len) == 0 && !starts_with_field(msg, len);
+	if (follows_text && headerless)
+		return "a From line after a non-blank line, starting no header: an unquoted \"From \" body line split "
+		       "the message before it";
+	if (follows_text)
+		return "a From line after a non-blank line: probably an unquoted \"From \" body line that split the "
+		       "message before it";
+	if (headerless)
+		return "no header: probably the rest of the message before it, split at an unquoted \"From \" line";
+	if (!last)
+		return NULL;
+	if (size > 0 && map[size - 1] != '\n')
+		return CUT_SHORT "the file ends inside a line";
+	if (blank == 0 && len > 0)
+		return CUT_SHORT "its header never ends";
+	long long cl = content_length(msg, hend);
+	if (blank > 0 && cl >= 0 && (uint64_t)cl > len - hend - blank)
+		return CUT_SHORT "its Content-Length promises more bytes than there are";
+	return NULL;
+}
+
+ms_drv_result ms_mbox_box_anomalies(ms_box *base, ms_mbox_anomaly **out, size_t *n, ms_err *e)
+{
+	assert(base->side->drv == &ms_drv_mbox);
+	mbx_box *b = (mbx_box *)base;
+	*out = NULL;
+	*n = 0;
+	if (b->n == 0)
+		return MS_DRV_OK;
+	ms_drv_result r = lock_box(b, false, false, e);
+	if (r == MS_DRV_OK)
+		r = check_unchanged(b, e);
+	/* the messages open_box saw end at b->v[b->n - 1].end: appended ones are not ours */
+	size_t size = (size_t)b->v[b->n - 1].end;
+	char *map = r == MS_DRV_OK ? mmap(NULL, size, PROT_READ, MAP_SHARED, b->fd, 0) : MAP_FAILED;
+	if (r == MS_DRV_OK && map == MAP_FAILED)
+		r = box_bad(e, MS_E_IO, "side %s: box %s: cannot map %s: %s", base->side->name, base->name, b->path,
+		            strerror(errno));
+	MS_VEC(ms_mbox_anomaly) v = { 0 };
+	for (size_t i = 0; r == MS_DRV_OK && i < b->n; i++) {
+		const char *why = entry_anomaly(map, size, &b->v[i], i, i + 1 == b->n);
+		ms_mbox_anomaly a = { .uid = b->v[i].uid, .offset = (uint64_t)b->v[i].off, .why = why,
+		                      .cut_short = why && strncmp(why, CUT_SHORT, strlen(CUT_SHORT)) == 0 };
+		if (why && ms_vec_push(&v, a) < 0)
+			r = nomem(e);
+	}
+	if (map != MAP_FAILED)
+		munmap(map, size);
+	unlock_box(b);
+	if (r != MS_DRV_OK) {
+		ms_vec_free(&v);
+		return r;
+	}
+	*out = v.v;
+	*n = v.n;
+	return MS_DRV_OK;
+}
