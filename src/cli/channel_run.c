@@ -33,6 +33,9 @@
 /* Where the text output goes: stdout, or stderr when the JSON report
  * takes stdout (--json without FILE), so the JSON stays parseable. */
 static FILE *txt;
+/* The command whose name starts error messages ("channel", "diff"). */
+static const char *who = "channel";
+typedef ch_pairs pairs;
 
 
 /* ---- where the state is --------------------------------------------------------- */
@@ -93,28 +96,29 @@ static int channel_paths(const ch_run_opts *o, const ms_chan_channel *ch, bool c
 
 /* ---- the sides ------------------------------------------------------------------ */
 
-static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
+int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
 {
+	who = cmd;
 	ms_err e = { 0 };
 	*out = NULL;
 	if (!st->kind) {
 		if (ms_local_side_open(st, read_only, out, &e) < 0) {
-			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			fprintf(stderr, "mstore %s: store %s cannot be opened: %s\n", who, st->name, e.msg);
 			return -1;
 		}
 	} else if (strcmp(st->kind, "imap") == 0) {
-		fprintf(stderr, "mstore channel: store %s is an IMAP store: not in this build yet (issue 15)\n", st->name);
+		fprintf(stderr, "mstore %s: store %s is an IMAP store: not in this build yet (issue 15)\n", who, st->name);
 		return -1;
 	} else {
 		const ms_side_driver *drv = ms_side_driver_find(st->kind);
 		if (!drv) {
-			fprintf(stderr, "mstore channel: store %s: kind %s is not supported by this mstore\n", st->name,
+			fprintf(stderr, "mstore %s: store %s: kind %s is not supported by this mstore\n", who, st->name,
 			        st->kind);
 			return -1;
 		}
 		ms_side_conf conf;
 		if (ms_chan_side_conf(st, read_only, &conf, &e) < 0) {
-			fprintf(stderr, "mstore channel: %s\n", e.msg);
+			fprintf(stderr, "mstore %s: %s\n", who, e.msg);
 			return -1;
 		}
 		/* an hmailserver store's database password: passwd or passfile,
@@ -123,7 +127,7 @@ static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side 
 		ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
 		if (!opts) {
 			ms_chan_side_conf_free(&conf);
-			fprintf(stderr, "mstore channel: out of memory\n");
+			fprintf(stderr, "mstore %s: out of memory\n", who);
 			return -1;
 		}
 		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
@@ -135,12 +139,12 @@ static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side 
 		free(opts);
 		ms_chan_side_conf_free(&conf);
 		if (r != MS_DRV_OK) {
-			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			fprintf(stderr, "mstore %s: store %s cannot be opened: %s\n", who, st->name, e.msg);
 			return -1;
 		}
 	}
 	if (dry && !(*out = ms_dryrun_wrap(*out))) {
-		fprintf(stderr, "mstore channel: out of memory\n");
+		fprintf(stderr, "mstore %s: out of memory\n", who);
 		return -1;
 	}
 	return 0;
@@ -180,7 +184,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 	size_t n = 0;
 	ms_err e = { 0 };
 	if (s->drv->list_boxes(s, &boxes, &n, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore channel: store %s: cannot list its folders: %s\n", st->name, e.msg);
+		fprintf(stderr, "mstore %s: store %s: cannot list its folders: %s\n", who, st->name, e.msg);
 		return -1;
 	}
 	const char *pat = st->pat ? st->pat : st->kind ? MS_CHAN_DEFAULT_PAT : "";
@@ -189,7 +193,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 		if ((boxes[i].attrs & MS_BOX_NOSELECT) || !ms_pat_match(pat, boxes[i].name, s->delim))
 			continue;
 		if (ms_boxname(boxes[i].name, st->prefix, s->delim, buf, sizeof buf) != MS_BOXNAME_OK) {
-			fprintf(stderr, "mstore channel: store %s, folder ", st->name);
+			fprintf(stderr, "mstore %s: store %s, folder ", who, st->name);
 			ms_escape_put(stderr, boxes[i].name);
 			fprintf(stderr, ": cannot be paired (a '/' in its name, or too long): left out\n");
 			continue;
@@ -198,7 +202,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 		if (!r.pair || !r.name || ms_vec_push(out, r) < 0) {
 			free(r.pair), free(r.name);
 			ms_box_list_free(boxes, n);
-			fprintf(stderr, "mstore channel: out of memory\n");
+			fprintf(stderr, "mstore %s: out of memory\n", who);
 			return -1;
 		}
 	}
@@ -208,13 +212,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 	return 0;
 }
 
-typedef struct pairs {
-	ms_box_pairing *v;
-	char **pairname;   /* the pairing name of each pair */
-	size_t n;
-} pairs;
-
-static void pairs_free(pairs *p)
+void ch_pairs_free(pairs *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free((char *)p->v[i].box[0]);
@@ -254,8 +252,9 @@ static int add_pair(pairs *p, char *a, char *b, const char *pn)
 
 /* Both stores' selected folders paired by pairing name; a folder on one
  * side only is paired with its name mapped into the other store's. */
-static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
+int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
 {
+	who = cmd;
 	row_vec r[2] = { { 0 }, { 0 } };
 	memset(out, 0, sizeof *out);
 	int rc = 0;
@@ -269,12 +268,12 @@ static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
 		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
 		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn);
 		if (rc < 0)
-			fprintf(stderr, "mstore channel: out of memory, or a folder name too long for the other store\n");
+			fprintf(stderr, "mstore %s: out of memory, or a folder name too long for the other store\n", who);
 	}
 	rows_free(&r[0]);
 	rows_free(&r[1]);
 	if (rc < 0)
-		pairs_free(out);
+		ch_pairs_free(out);
 	return rc;
 }
 
@@ -584,7 +583,7 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
 {
 	ms_side *sides[2] = { NULL, NULL };
-	if (open_side(st[0], false, false, &sides[0]) < 0 || open_side(st[1], false, false, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], false, false, &sides[0]) < 0 || ch_open_side("channel", st[1], false, false, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -641,14 +640,14 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (o->simulate)
 		fprintf(txt, "Only simulating: nothing is written\n");
 	ms_side *sides[2] = { NULL, NULL };
-	if (open_side(st[0], dry, dry, &sides[0]) < 0 || open_side(st[1], dry, dry, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], dry, dry, &sides[0]) < 0 || ch_open_side("channel", st[1], dry, dry, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
 	pairs pr;
 	ms_state *state = NULL;
 	ms_err e = { 0 };
-	if (make_pairs(sides, st, &pr) < 0) {
+	if (ch_make_pairs("channel", sides, st, &pr) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -688,7 +687,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	ms_channel_report_free(&r);
 out:
 	ms_state_free(state);
-	pairs_free(&pr);
+	ch_pairs_free(&pr);
 	close_sides(sides);
 	return rc;
 }
