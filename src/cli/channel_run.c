@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel/diff.h"
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
@@ -466,8 +467,11 @@ static void json_report(ms_json *j, const ms_channel_report *r)
 	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
 }
 
-static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store,
-                      const ms_channel_report *r, bool dry, int rc)
+struct held;
+static void json_diff_lists(ms_json *j, const ms_channel_report *r, int k, const struct held *h);
+
+static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store, int k,
+                      const ms_channel_report *r, const struct held *h, bool dry, int rc)
 {
 	if (!o->json && !o->json_path)
 		return rc;
@@ -491,6 +495,8 @@ static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_
 		ms_json_kv_string(&j, "diff_store", diff_store->name);
 	ms_json_kv_bool(&j, "dry_run", dry);
 	json_report(&j, r);
+	if (diff_store)
+		json_diff_lists(&j, r, k, h);
 	ms_json_kv_int(&j, "exit_code", rc);
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
@@ -554,16 +560,66 @@ static void print_dry_log(ms_side *sides[2], const ms_chan_store *st[2])
 	}
 }
 
+/* What STORE (side k) holds, per pair, for the diff's -m: listed through
+ * the (read-only) side with the engine's identities. */
+typedef struct held {
+	ms_idmsg_vec *v;           /* per pair; NULL without -m */
+	size_t n;
+} held;
+
+static void held_free(held *h)
+{
+	for (size_t i = 0; h->v && i < h->n; i++)
+		ms_idmsg_vec_free(&h->v[i]);
+	free(h->v);
+	*h = (held){ 0 };
+}
+
+static int held_list(const ms_channel_report *r, ms_side *s, const ms_chan_store *st, int k, ms_ident_mode mode,
+                     held *h)
+{
+	h->n = r->pairs.n;
+	h->v = calloc(h->n + 1, sizeof *h->v);
+	if (!h->v)
+		return fprintf(stderr, "mstore channel: out of memory\n"), -1;
+	for (size_t i = 0; i < h->n; i++) {
+		ms_err e = { 0 };
+		ms_drv_result res = ms_diff_list_box(s, r->pairs.v[i].box[k], mode, false, &h->v[i], &e);
+		if (res == MS_DRV_BOX_BAD)
+			continue;   /* not there (yet): it holds nothing; the counts line says the rest */
+		if (res != MS_DRV_OK) {
+			fprintf(stderr, "mstore channel: store %s: %s\n", st->name, e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "  WHAT STORE: IDENT (uid U on WHERE)" */
+static void put_note(const char *what, const ms_chan_store *st, const char *ident, uint32_t uid,
+                     const ms_chan_store *where)
+{
+	fprintf(txt, "  %s", what);
+	put_name(st->name);
+	fprintf(txt, ": ");
+	put_name(ident ? ident : "-");
+	fprintf(txt, " (uid %u on ", uid);
+	put_name(where->name);
+	fprintf(txt, ")\n");
+}
+
 /* mailsync's diff mode: per folder pair, what is new on STORE, what was
- * deleted from it since the last sync, and how many messages it holds. */
+ * deleted from it since the last sync (deleted, or kept pending by -n, on
+ * the other side), and what it holds: the counts, then each message with
+ * its identity (the holdings with -m). */
 static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_chan_store *st[2], int k,
-                       const char *chname)
+                       const char *chname, const held *h)
 {
 	int o = 1 - k;
 	size_t nnew = 0, ndel = 0;
 	for (size_t i = 0; i < r->pairs.n; i++) {
 		const ms_pair_report *p = &r->pairs.v[i];
-		long have = box_count(sides[k], p->box[k]);
+		long have = h->v ? (long)h->v[i].n : box_count(sides[k], p->box[k]);
 		fprintf(txt, "folder ");
 		put_name(p->box[k]);
 		fprintf(txt, ": %zu new on %s, %zu deleted on %s since the last sync, %ld currently at %s", p->copied[o],
@@ -571,11 +627,61 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 		if (p->copied[k] || p->deleted[k])
 			fprintf(txt, " (and %zu new, %zu deleted on %s)", p->copied[k], p->deleted[k], st[o]->name);
 		fputc('\n', txt);
+		for (size_t n = 0; n < p->notes.n; n++) {
+			const ms_msg_note *m = &p->notes.v[n];
+			if (m->kind == MS_NOTE_COPIED && m->side == o)
+				put_note("new on ", st[k], m->ident, m->uid, st[k]);
+			else if (m->kind != MS_NOTE_COPIED && m->side == o)
+				put_note("deleted since the last sync from ", st[k], m->ident, m->uid, st[o]);
+		}
+		for (size_t n = 0; h->v && n < h->v[i].n; n++)
+			put_note("at ", st[k], h->v[i].v[n].ident, h->v[i].v[n].m.uid, st[k]);
 		nnew += p->copied[o];
 		ndel += p->deleted[o] + p->pending[o];
 	}
 	fprintf(txt, "store %s: %zu new, %zu deleted since the last sync of channel %s\n", st[k]->name, nnew, ndel,
 	        chname);
+}
+
+static void json_msg(ms_json *j, const char *ident, uint32_t uid)
+{
+	ms_json_begin_object(j);
+	ms_json_kv_string(j, "ident", ident);
+	ms_json_kv_int(j, "uid", uid);
+	ms_json_end_object(j);
+}
+
+/* The diff's lists per folder pair, in the order of "pairs": "new" on
+ * STORE, "deleted" from it since the last sync, and with -m "held". */
+static void json_diff_lists(ms_json *j, const ms_channel_report *r, int k, const held *h)
+{
+	ms_json_key(j, "diff");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->pairs.n; i++) {
+		const ms_pair_report *p = &r->pairs.v[i];
+		ms_json_begin_object(j);
+		ms_json_kv_string(j, "box", p->box[k]);
+		static const char *const keys[] = { "new", "deleted" };
+		for (int w = 0; w < 2; w++) {
+			ms_json_key(j, keys[w]);
+			ms_json_begin_array(j);
+			for (size_t n = 0; n < p->notes.n; n++) {
+				const ms_msg_note *m = &p->notes.v[n];
+				if (m->side == 1 - k && (m->kind == MS_NOTE_COPIED) == (w == 0))
+					json_msg(j, m->ident, m->uid);
+			}
+			ms_json_end_array(j);
+		}
+		if (h->v) {
+			ms_json_key(j, "held");
+			ms_json_begin_array(j);
+			for (size_t n = 0; n < h->v[i].n; n++)
+				json_msg(j, h->v[i].v[n].ident, h->v[i].v[n].m.uid);
+			ms_json_end_array(j);
+		}
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -660,8 +766,10 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	ms_engine_opts eo;
 	engine_opts(o, ch, &p, dry, &eo);
-	if (diff_store)
+	if (diff_store) {
 		eo.force = true; /* the diff shows what is there, braked or not */
+		eo.notes = true; /* and names the messages */
+	}
 	ms_channel_report r = { 0 };
 	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
 	if (er < 0) {
@@ -670,9 +778,12 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	}
 	rc = er == 0 ? CH_OK : CH_PARTIAL;
+	held h = { 0 };
+	if (diff_store && o->messages && held_list(&r, sides[k], st[k], k, o->ident, &h) < 0)
+		rc = CH_FAIL;
 	{
 		if (diff_store)
-			print_diff(&r, sides, st, k, ch->name);
+			print_diff(&r, sides, st, k, ch->name, &h);
 		else
 			print_report(&r, ch, st, o->verbose);
 		if (dry && !diff_store)
@@ -683,7 +794,8 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	}
 	if (!dry && o->delete_empty && !r.braked && rc == CH_OK)
 		rc = delete_empty(sides, &pr, st);
-	rc = write_json(o, ch, diff_store, &r, dry, rc);
+	rc = write_json(o, ch, diff_store, k, &r, &h, dry, rc);
+	held_free(&h);
 	ms_channel_report_free(&r);
 out:
 	ms_state_free(state);

@@ -21,6 +21,7 @@ typedef struct ch_run_opts {
 	bool dry_run;          /* --dry-run */
 	bool copy_deleted;     /* -cd */
 	bool verbose;          /* -v */
+	bool messages;         /* -m: the diff also lists what STORE holds */
 	bool delete_empty;     /* -D */
 	bool force;            /* --force-deletions */
 	ms_ident_mode ident;   /* -t */
