@@ -313,14 +313,14 @@ static ms_drv_result box_set(ms_side *s, GHashTable **out, ms_err *e)
 }
 
 /* One pair: -1 with e when a side failed as a whole. */
-static int diff_pair(ms_side *const sides[2], GHashTable *const names[2], const ms_box_pairing *pg,
+static int diff_pair(ms_side *const sides[2], const bool present[2], const ms_box_pairing *pg,
                      const ms_diff_opts *o, ms_diff_box *box, ms_err *e)
 {
 	ms_idmsg_vec v[2] = { { 0 }, { 0 } };
 	cmp_ctx c = { .side = sides, .o = o, .box = box };
 	int rc = 0;
 	for (int s = 0; s < 2 && !box->error; s++) {
-		box->present[s] = g_hash_table_contains(names[s], pg->box[s]);
+		box->present[s] = present[s];
 		if (!box->present[s]) {
 			add_item(&c, MS_DIFF_BOX_MISSING, s, NULL);
 			continue;
@@ -343,14 +343,14 @@ static int diff_pair(ms_side *const sides[2], GHashTable *const names[2], const 
 	return rc;
 }
 
-int ms_diff_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, const ms_diff_opts *o,
-                ms_diff_report *r, ms_err *e)
+int ms_diff_run(ms_side *const sides[2], const ms_box_pairing *pairs, const bool (*present)[2], size_t npairs,
+                const ms_diff_opts *o, ms_diff_report *r, ms_err *e)
 {
 	assert(sides[0] && sides[1] && o);
 	memset(r, 0, sizeof *r);
 	GHashTable *names[2] = { NULL, NULL };
 	int rc = 0;
-	for (int s = 0; s < 2 && rc == 0; s++)
+	for (int s = 0; s < 2 && rc == 0 && !present; s++)
 		if (box_set(sides[s], &names[s], e) != MS_DRV_OK)
 			rc = -1;
 	if (rc == 0 && ms_vec_reserve(&r->boxes, npairs ? npairs : 1) < 0) {
@@ -360,7 +360,10 @@ int ms_diff_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npa
 	for (size_t i = 0; rc == 0 && i < npairs; i++) {
 		ms_diff_box *b = &r->boxes.v[r->boxes.n++];
 		*b = (ms_diff_box){ .box = { strdup(pairs[i].box[0]), strdup(pairs[i].box[1]) } };
-		rc = diff_pair(sides, names, &pairs[i], o, b, e);
+		bool here[2];
+		for (int s = 0; s < 2; s++)
+			here[s] = present ? present[i][s] : g_hash_table_contains(names[s], pairs[i].box[s]);
+		rc = diff_pair(sides, here, &pairs[i], o, b, e);
 		r->differences += b->items.n;
 		r->failed += b->error != NULL;
 	}

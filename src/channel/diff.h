@@ -103,11 +103,14 @@ ms_drv_result ms_diff_list_box(ms_side *s, const char *name, ms_ident_mode mode,
                                ms_idmsg_vec *out, ms_err *e);
 void ms_idmsg_vec_free(ms_idmsg_vec *v);
 
-/* Compare the pairs.  0 (the report says whether anything differs:
+/* Compare the pairs.  present[i][s] says whether pair i's box exists on
+ * side s as the caller selected the boxes (a store's pattern may leave
+ * out a box the driver lists); NULL: as the sides list their boxes.
+ * 0 (the report says whether anything differs:
  * r->differences, r->failed), -1 with `e` when a side failed as a whole
  * (the report holds the boxes compared until then). */
-int ms_diff_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, const ms_diff_opts *o,
-                ms_diff_report *r, ms_err *e);
+int ms_diff_run(ms_side *const sides[2], const ms_box_pairing *pairs, const bool (*present)[2], size_t npairs,
+                const ms_diff_opts *o, ms_diff_report *r, ms_err *e);
 void ms_diff_report_free(ms_diff_report *r);
 
 #endif

@@ -222,6 +222,7 @@ void ch_pairs_free(pairs *p)
 	}
 	free(p->v);
 	free(p->pairname);
+	free(p->present);
 	memset(p, 0, sizeof *p);
 }
 
@@ -232,7 +233,7 @@ static char *store_name(ms_side *s, const ms_chan_store *st, const char *pn)
 	return ms_boxname_to_store(pn, st->prefix, s->delim, buf, sizeof buf) ? strdup(buf) : NULL;
 }
 
-static int add_pair(pairs *p, char *a, char *b, const char *pn)
+static int add_pair(pairs *p, char *a, char *b, const char *pn, bool pa, bool pb)
 {
 	ms_box_pairing *v = realloc(p->v, (p->n + 1) * sizeof *v);
 	if (v)
@@ -240,13 +241,18 @@ static int add_pair(pairs *p, char *a, char *b, const char *pn)
 	char **names = realloc(p->pairname, (p->n + 1) * sizeof *names);
 	if (names)
 		p->pairname = names;
+	bool (*present)[2] = realloc(p->present, (p->n + 1) * sizeof *present);
+	if (present)
+		p->present = present;
 	char *pc = strdup(pn);
-	if (!v || !names || !a || !b || !pc) {
+	if (!v || !names || !present || !a || !b || !pc) {
 		free(a), free(b), free(pc);
 		return -1;
 	}
 	p->v[p->n].box[0] = a;
 	p->v[p->n].box[1] = b;
+	p->present[p->n][0] = pa;
+	p->present[p->n][1] = pb;
 	p->pairname[p->n++] = pc;
 	return 0;
 }
@@ -267,7 +273,7 @@ int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2]
 		const row *a = c <= 0 ? &r[0].v[i++] : NULL, *b = c >= 0 ? &r[1].v[j++] : NULL;
 		const char *pn = a ? a->pair : b->pair;
 		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
-		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn);
+		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn, a != NULL, b != NULL);
 		if (rc < 0)
 			fprintf(stderr, "mstore %s: out of memory, or a folder name too long for the other store\n", who);
 	}

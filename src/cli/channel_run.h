@@ -37,6 +37,8 @@ typedef struct ch_run_opts {
 typedef struct ch_pairs {
 	ms_box_pairing *v;
 	char **pairname;   /* the pairing name of each pair */
+	bool (*present)[2];/* the box was among the store's selected folders (else named
+	                      for it from the other store's) */
 	size_t n;
 } ch_pairs;
 /* Open store `st` as a side (a local store, or its kind's driver; an

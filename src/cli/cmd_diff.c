@@ -72,6 +72,9 @@ const char help_diff[] =
 	"                   CRLF read as LF); --quick skips this and fetches only the\n"
 	"                   messages without a Message-ID\n"
 	"  unreadable       a message that could not be read, so not compared\n"
+	"A message without a Message-ID is known by the digest of its bytes: one\n"
+	"changed on one side is missing on each side (two lines), not \"content\n"
+	"differs\".\n"
 	"\n"
 	"Options:\n"
 	"  -f FILE          the channel configuration\n"
@@ -246,6 +249,8 @@ static int select_folders(ch_pairs *p, char **folders, int n)
 	for (size_t i = 0; i < p->n; i++) {
 		if (keep[i]) {
 			p->v[j] = p->v[i];
+			p->present[j][0] = p->present[i][0];
+			p->present[j][1] = p->present[i][1];
 			p->pairname[j++] = p->pairname[i];
 		} else {
 			free((char *)p->v[i].box[0]);
@@ -540,7 +545,7 @@ static int diff(const diff_opts *o, const ms_chan_store *st[2], char **folders, 
 		goto out;
 	ms_diff_opts dopt = { .ident = o->ident, .content = !o->quick };
 	ms_err e = { 0 };
-	if (ms_diff_run(sides, p.v, p.n, &dopt, &r, &e) < 0) {
+	if (ms_diff_run(sides, p.v, (const bool (*)[2])p.present, p.n, &dopt, &r, &e) < 0) {
 		fprintf(stderr, "mstore diff: %s\n", e.msg);
 		goto out;
 	}

@@ -43,7 +43,7 @@ static ms_diff_report run(bool content, const char *box)
 	ms_diff_opts o = { .content = content };
 	ms_diff_report r;
 	ms_err e = { 0 };
-	assert_int_equal(ms_diff_run(sides, &pg, 1, &o, &r, &e), 0);
+	assert_int_equal(ms_diff_run(sides, &pg, NULL, 1, &o, &r, &e), 0);
 	assert_int_equal(r.boxes.n, 1);
 	return r;
 }
@@ -218,6 +218,24 @@ static void test_broken_box(void **state)
 	ms_diff_report_free(&r);
 }
 
+static void test_present_from_caller(void **state)
+{
+	put(A, "INBOX", M1, 0, NULL);
+	put(B, "INBOX", M1, 0, NULL);
+	ms_side *sides[2] = { &A->base, &B->base };
+	ms_box_pairing pg = { { "INBOX", "INBOX" } };
+	const bool present[1][2] = { { true, false } };   /* B's INBOX left out by its pattern */
+	ms_diff_opts o = { .content = true };
+	ms_diff_report r;
+	ms_err e = { 0 };
+	assert_int_equal(ms_diff_run(sides, &pg, present, 1, &o, &r, &e), 0);
+	assert_int_equal(r.boxes.v[0].items.n, 2);
+	assert_int_equal(r.boxes.v[0].items.v[0].kind, MS_DIFF_BOX_MISSING);
+	assert_int_equal(r.boxes.v[0].items.v[1].kind, MS_DIFF_MISSING);
+	assert_int_equal(r.boxes.v[0].count[1], 0);
+	ms_diff_report_free(&r);
+}
+
 static void test_list_box(void **state)
 {
 	put(A, "INBOX", M1, MS_FLAG_SEEN, NULL);
@@ -247,6 +265,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_box_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_box, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_present_from_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_box, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
