@@ -150,13 +150,16 @@ static int cmp_ident(const void *a, const void *b)
 	return c ? c : x->m.uid < y->m.uid ? -1 : x->m.uid > y->m.uid;
 }
 
-/* The readable messages of v sorted by identity (then UID). */
+/* The messages of v whose identity is known sorted by identity (then
+ * UID); one whose bytes could not be fetched for the content comparison
+ * is still there by identity (unreadable() reports it, compare_pair
+ * compares no content without both digests). */
 static ms_idmsg **by_ident(ms_idmsg_vec *v, size_t *n)
 {
 	ms_idmsg **p = malloc((v->n ? v->n : 1) * sizeof *p);
 	*n = 0;
 	for (size_t i = 0; p && i < v->n; i++)
-		if (v->v[i].ident && !v->v[i].why)
+		if (v->v[i].ident)
 			p[(*n)++] = &v->v[i];
 	if (p && *n)
 		qsort(p, *n, sizeof *p, cmp_ident);

@@ -1,7 +1,8 @@
 /* test_diff.c - channel/diff.c over two in-memory sides (mem_side.h):
  * equal stores, each kind of difference on each side, duplicates,
  * messages without a Message-ID paired by digest across line ends, a
- * folder on one side only, a box that cannot be opened. */
+ * folder on one side only, a box that cannot be opened, messages that
+ * cannot be fetched. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -236,6 +237,26 @@ static void test_present_from_caller(void **state)
 	ms_diff_report_free(&r);
 }
 
+static void test_unreadable(void **state)
+{
+	put(A, "INBOX", NOID, 0, NULL);
+	put(A, "INBOX", M1, 0, NULL);
+	put(B, "INBOX", M1, 0, NULL);
+	A->refuse_fetch = "Subject: ";         /* every message of A */
+	ms_diff_report r = run(true, "INBOX");
+	const ms_diff_box *b = &r.boxes.v[0];
+	assert_int_equal(b->items.n, 2);
+	assert_int_equal(b->n[MS_DIFF_UNREADABLE][0], 2);
+	assert_int_equal(b->n[MS_DIFF_MISSING][1], 0);   /* <m1@x> is known by its Message-ID */
+	assert_int_equal(b->n[MS_DIFF_MISSING][0], 0);
+	for (size_t i = 0; i < b->items.n; i++) {
+		assert_int_equal(b->items.v[i].kind, MS_DIFF_UNREADABLE);
+		assert_non_null(strstr(b->items.v[i].why, "refused"));
+	}
+	assert_int_equal(b->same, 1);                    /* flags agree; no content to compare */
+	ms_diff_report_free(&r);
+}
+
 static void test_list_box(void **state)
 {
 	put(A, "INBOX", M1, MS_FLAG_SEEN, NULL);
@@ -266,6 +287,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_box_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_box, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_present_from_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_box, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
