@@ -130,6 +130,28 @@ static void add_skip(ms_pair_report *rep, int side, uint32_t uid, const char *id
 }
 
 /* Forget the listing; the box stays open. */
+/* A note for the report (opts.notes); out of memory loses the note only,
+ * never the count. */
+static void note(pctx *c, ms_note_kind k, int side, uint32_t uid, const char *ident)
+{
+	if (!c->r->o->notes)
+		return;
+	ms_msg_note n = { .kind = k, .side = side, .uid = uid, .ident = xstrdup(ident) };
+	if (!n.ident || ms_vec_push(&c->rep->notes, n) < 0)
+		free(n.ident);
+}
+
+static void notes_drop(ms_pair_report *p, ms_note_kind k)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < p->notes.n; i++)
+		if (p->notes.v[i].kind == k)
+			free(p->notes.v[i].ident);
+		else
+			p->notes.v[j++] = p->notes.v[i];
+	p->notes.n = j;
+}
+
 static void blist_reset(blist *l)
 {
 	for (size_t i = 0; i < l->v.n; i++) {
@@ -493,6 +515,7 @@ static int one_side(pctx *c, act *a, int s, const ms_state_msg *rec)
 		a->k = ACT_PEND;
 		c->p.pend++;
 		c->rep->pending[s]++;
+		note(c, MS_NOTE_PENDING, s, a->m[s]->m.uid, a->ident);
 		return 0;
 	}
 	if (c->l[other].unreadable) {
@@ -680,6 +703,7 @@ static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid,
 	}
 	a->done = true;
 	b->c->rep->copied[to]++;
+	note(b->c, MS_NOTE_COPIED, to, a->m[b->from]->m.uid, a->ident);
 	const char *keys[2];
 	keys[b->from] = a->m[b->from]->skey;
 	keys[to] = NULL;     /* learnt by identity on the next run */
@@ -955,6 +979,7 @@ static void expunge_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, con
 	}
 	a->done = true;
 	b->c->rep->deleted[b->side]++;
+	note(b->c, MS_NOTE_DELETED, b->side, a->m[b->side]->m.uid, a->ident);
 	forget(b->c, a->ident);
 }
 
@@ -1078,6 +1103,7 @@ static void report_reset_plan(ms_pair_report *p)
 	p->kept = 0;
 	for (int s = 0; s < 2; s++)
 		p->pending[s] = p->duplicates[s] = 0;
+	notes_drop(p, MS_NOTE_PENDING);   /* planned again; copies and deletions are made later */
 }
 
 /* Open the boxes again.  The plan stands when each side has stable UIDs
@@ -1158,6 +1184,9 @@ static void report_clear(ms_pair_report *p)
 		free(p->skipped.v[k].why);
 	}
 	ms_vec_free(&p->skipped);
+	for (size_t k = 0; k < p->notes.n; k++)
+		free(p->notes.v[k].ident);
+	ms_vec_free(&p->notes);
 	free(p->box[0]);
 	free(p->box[1]);
 	free(p->error);

@@ -89,6 +89,8 @@ typedef struct ms_engine_opts {
 	uint64_t size_limit;       /* bytes; 0: none */
 	unsigned max_delete;       /* percent; 0: MS_ENGINE_MAX_DELETE_DEFAULT; >= 100: no share rule */
 	const char *quarantine;    /* directory for deleted messages and the journal; NULL: none */
+	bool notes;                /* list each message copied, deleted or kept pending in the
+	                              report (ms_pair_report.notes): the channel's diff mode */
 	const char *run_id;        /* names the run in the quarantine (QUARANTINE/RUN/journal); NULL:
 	                              the UTC time and the process id (ms_channel_report.run_id) */
 } ms_engine_opts;
@@ -106,6 +108,16 @@ typedef struct ms_skip {
 	char *why;
 } ms_skip;
 
+/* One message the run copied, deleted or kept pending (opts.notes): the
+ * same events the counts count, so a list and its count always agree. */
+typedef enum ms_note_kind { MS_NOTE_COPIED, MS_NOTE_DELETED, MS_NOTE_PENDING } ms_note_kind;
+typedef struct ms_msg_note {
+	ms_note_kind kind;
+	int side;                  /* the count's side: copied to, deleted on, pending on */
+	uint32_t uid;              /* the message on the side it was read from (copied: the source) */
+	char *ident;
+} ms_msg_note;
+
 typedef struct ms_pair_report {
 	char *box[2];
 	bool created[2];           /* the box was created on side i */
@@ -116,6 +128,7 @@ typedef struct ms_pair_report {
 	size_t duplicates[2];      /* extra copies of an identity on side i */
 	size_t kept;               /* messages on both sides */
 	MS_VEC(ms_skip) skipped;
+	MS_VEC(ms_msg_note) notes; /* opts.notes: the messages behind copied, deleted, pending */
 	char *error;               /* the pair failed (box scope): why */
 } ms_pair_report;
 

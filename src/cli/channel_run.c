@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "channel/diff.h"
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
@@ -33,6 +34,9 @@
 /* Where the text output goes: stdout, or stderr when the JSON report
  * takes stdout (--json without FILE), so the JSON stays parseable. */
 static FILE *txt;
+/* The command whose name starts error messages ("channel", "diff"). */
+static const char *who = "channel";
+typedef ch_pairs pairs;
 
 
 /* ---- where the state is --------------------------------------------------------- */
@@ -93,28 +97,29 @@ static int channel_paths(const ch_run_opts *o, const ms_chan_channel *ch, bool c
 
 /* ---- the sides ------------------------------------------------------------------ */
 
-static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
+int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
 {
+	who = cmd;
 	ms_err e = { 0 };
 	*out = NULL;
 	if (!st->kind) {
 		if (ms_local_side_open(st, read_only, out, &e) < 0) {
-			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			fprintf(stderr, "mstore %s: store %s cannot be opened: %s\n", who, st->name, e.msg);
 			return -1;
 		}
 	} else if (strcmp(st->kind, "imap") == 0) {
-		fprintf(stderr, "mstore channel: store %s is an IMAP store: not in this build yet (issue 15)\n", st->name);
+		fprintf(stderr, "mstore %s: store %s is an IMAP store: not in this build yet (issue 15)\n", who, st->name);
 		return -1;
 	} else {
 		const ms_side_driver *drv = ms_side_driver_find(st->kind);
 		if (!drv) {
-			fprintf(stderr, "mstore channel: store %s: kind %s is not supported by this mstore\n", st->name,
+			fprintf(stderr, "mstore %s: store %s: kind %s is not supported by this mstore\n", who, st->name,
 			        st->kind);
 			return -1;
 		}
 		ms_side_conf conf;
 		if (ms_chan_side_conf(st, read_only, &conf, &e) < 0) {
-			fprintf(stderr, "mstore channel: %s\n", e.msg);
+			fprintf(stderr, "mstore %s: %s\n", who, e.msg);
 			return -1;
 		}
 		/* an hmailserver store's database password: passwd or passfile,
@@ -123,7 +128,7 @@ static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side 
 		ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
 		if (!opts) {
 			ms_chan_side_conf_free(&conf);
-			fprintf(stderr, "mstore channel: out of memory\n");
+			fprintf(stderr, "mstore %s: out of memory\n", who);
 			return -1;
 		}
 		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
@@ -135,12 +140,12 @@ static int open_side(const ms_chan_store *st, bool read_only, bool dry, ms_side 
 		free(opts);
 		ms_chan_side_conf_free(&conf);
 		if (r != MS_DRV_OK) {
-			fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+			fprintf(stderr, "mstore %s: store %s cannot be opened: %s\n", who, st->name, e.msg);
 			return -1;
 		}
 	}
 	if (dry && !(*out = ms_dryrun_wrap(*out))) {
-		fprintf(stderr, "mstore channel: out of memory\n");
+		fprintf(stderr, "mstore %s: out of memory\n", who);
 		return -1;
 	}
 	return 0;
@@ -180,7 +185,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 	size_t n = 0;
 	ms_err e = { 0 };
 	if (s->drv->list_boxes(s, &boxes, &n, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore channel: store %s: cannot list its folders: %s\n", st->name, e.msg);
+		fprintf(stderr, "mstore %s: store %s: cannot list its folders: %s\n", who, st->name, e.msg);
 		return -1;
 	}
 	const char *pat = st->pat ? st->pat : st->kind ? MS_CHAN_DEFAULT_PAT : "";
@@ -189,7 +194,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 		if ((boxes[i].attrs & MS_BOX_NOSELECT) || !ms_pat_match(pat, boxes[i].name, s->delim))
 			continue;
 		if (ms_boxname(boxes[i].name, st->prefix, s->delim, buf, sizeof buf) != MS_BOXNAME_OK) {
-			fprintf(stderr, "mstore channel: store %s, folder ", st->name);
+			fprintf(stderr, "mstore %s: store %s, folder ", who, st->name);
 			ms_escape_put(stderr, boxes[i].name);
 			fprintf(stderr, ": cannot be paired (a '/' in its name, or too long): left out\n");
 			continue;
@@ -198,7 +203,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 		if (!r.pair || !r.name || ms_vec_push(out, r) < 0) {
 			free(r.pair), free(r.name);
 			ms_box_list_free(boxes, n);
-			fprintf(stderr, "mstore channel: out of memory\n");
+			fprintf(stderr, "mstore %s: out of memory\n", who);
 			return -1;
 		}
 	}
@@ -208,13 +213,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 	return 0;
 }
 
-typedef struct pairs {
-	ms_box_pairing *v;
-	char **pairname;   /* the pairing name of each pair */
-	size_t n;
-} pairs;
-
-static void pairs_free(pairs *p)
+void ch_pairs_free(pairs *p)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		free((char *)p->v[i].box[0]);
@@ -223,6 +222,7 @@ static void pairs_free(pairs *p)
 	}
 	free(p->v);
 	free(p->pairname);
+	free(p->present);
 	memset(p, 0, sizeof *p);
 }
 
@@ -233,7 +233,7 @@ static char *store_name(ms_side *s, const ms_chan_store *st, const char *pn)
 	return ms_boxname_to_store(pn, st->prefix, s->delim, buf, sizeof buf) ? strdup(buf) : NULL;
 }
 
-static int add_pair(pairs *p, char *a, char *b, const char *pn)
+static int add_pair(pairs *p, char *a, char *b, const char *pn, bool pa, bool pb)
 {
 	ms_box_pairing *v = realloc(p->v, (p->n + 1) * sizeof *v);
 	if (v)
@@ -241,21 +241,27 @@ static int add_pair(pairs *p, char *a, char *b, const char *pn)
 	char **names = realloc(p->pairname, (p->n + 1) * sizeof *names);
 	if (names)
 		p->pairname = names;
+	bool (*present)[2] = realloc(p->present, (p->n + 1) * sizeof *present);
+	if (present)
+		p->present = present;
 	char *pc = strdup(pn);
-	if (!v || !names || !a || !b || !pc) {
+	if (!v || !names || !present || !a || !b || !pc) {
 		free(a), free(b), free(pc);
 		return -1;
 	}
 	p->v[p->n].box[0] = a;
 	p->v[p->n].box[1] = b;
+	p->present[p->n][0] = pa;
+	p->present[p->n][1] = pb;
 	p->pairname[p->n++] = pc;
 	return 0;
 }
 
 /* Both stores' selected folders paired by pairing name; a folder on one
  * side only is paired with its name mapped into the other store's. */
-static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
+int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
 {
+	who = cmd;
 	row_vec r[2] = { { 0 }, { 0 } };
 	memset(out, 0, sizeof *out);
 	int rc = 0;
@@ -267,14 +273,14 @@ static int make_pairs(ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
 		const row *a = c <= 0 ? &r[0].v[i++] : NULL, *b = c >= 0 ? &r[1].v[j++] : NULL;
 		const char *pn = a ? a->pair : b->pair;
 		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
-		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn);
+		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn, a != NULL, b != NULL);
 		if (rc < 0)
-			fprintf(stderr, "mstore channel: out of memory, or a folder name too long for the other store\n");
+			fprintf(stderr, "mstore %s: out of memory, or a folder name too long for the other store\n", who);
 	}
 	rows_free(&r[0]);
 	rows_free(&r[1]);
 	if (rc < 0)
-		pairs_free(out);
+		ch_pairs_free(out);
 	return rc;
 }
 
@@ -467,8 +473,11 @@ static void json_report(ms_json *j, const ms_channel_report *r)
 	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
 }
 
-static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store,
-                      const ms_channel_report *r, bool dry, int rc)
+struct held;
+static void json_diff_lists(ms_json *j, const ms_channel_report *r, int k, const struct held *h);
+
+static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store, int k,
+                      const ms_channel_report *r, const struct held *h, bool dry, int rc)
 {
 	if (!o->json && !o->json_path)
 		return rc;
@@ -492,6 +501,8 @@ static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_
 		ms_json_kv_string(&j, "diff_store", diff_store->name);
 	ms_json_kv_bool(&j, "dry_run", dry);
 	json_report(&j, r);
+	if (diff_store)
+		json_diff_lists(&j, r, k, h);
 	ms_json_kv_int(&j, "exit_code", rc);
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
@@ -555,16 +566,66 @@ static void print_dry_log(ms_side *sides[2], const ms_chan_store *st[2])
 	}
 }
 
+/* What STORE (side k) holds, per pair, for the diff's -m: listed through
+ * the (read-only) side with the engine's identities. */
+typedef struct held {
+	ms_idmsg_vec *v;           /* per pair; NULL without -m */
+	size_t n;
+} held;
+
+static void held_free(held *h)
+{
+	for (size_t i = 0; h->v && i < h->n; i++)
+		ms_idmsg_vec_free(&h->v[i]);
+	free(h->v);
+	*h = (held){ 0 };
+}
+
+static int held_list(const ms_channel_report *r, ms_side *s, const ms_chan_store *st, int k, ms_ident_mode mode,
+                     held *h)
+{
+	h->n = r->pairs.n;
+	h->v = calloc(h->n + 1, sizeof *h->v);
+	if (!h->v)
+		return fprintf(stderr, "mstore channel: out of memory\n"), -1;
+	for (size_t i = 0; i < h->n; i++) {
+		ms_err e = { 0 };
+		ms_drv_result res = ms_diff_list_box(s, r->pairs.v[i].box[k], mode, false, &h->v[i], &e);
+		if (res == MS_DRV_BOX_BAD)
+			continue;   /* not there (yet): it holds nothing; the counts line says the rest */
+		if (res != MS_DRV_OK) {
+			fprintf(stderr, "mstore channel: store %s: %s\n", st->name, e.msg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "  WHAT STORE: IDENT (uid U on WHERE)" */
+static void put_note(const char *what, const ms_chan_store *st, const char *ident, uint32_t uid,
+                     const ms_chan_store *where)
+{
+	fprintf(txt, "  %s", what);
+	put_name(st->name);
+	fprintf(txt, ": ");
+	put_name(ident ? ident : "-");
+	fprintf(txt, " (uid %u on ", uid);
+	put_name(where->name);
+	fprintf(txt, ")\n");
+}
+
 /* mailsync's diff mode: per folder pair, what is new on STORE, what was
- * deleted from it since the last sync, and how many messages it holds. */
+ * deleted from it since the last sync (deleted, or kept pending by -n, on
+ * the other side), and what it holds: the counts, then each message with
+ * its identity (the holdings with -m). */
 static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_chan_store *st[2], int k,
-                       const char *chname)
+                       const char *chname, const held *h)
 {
 	int o = 1 - k;
 	size_t nnew = 0, ndel = 0;
 	for (size_t i = 0; i < r->pairs.n; i++) {
 		const ms_pair_report *p = &r->pairs.v[i];
-		long have = box_count(sides[k], p->box[k]);
+		long have = h->v ? (long)h->v[i].n : box_count(sides[k], p->box[k]);
 		fprintf(txt, "folder ");
 		put_name(p->box[k]);
 		fprintf(txt, ": %zu new on %s, %zu deleted on %s since the last sync, %ld currently at %s", p->copied[o],
@@ -572,6 +633,15 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 		if (p->copied[k] || p->deleted[k])
 			fprintf(txt, " (and %zu new, %zu deleted on %s)", p->copied[k], p->deleted[k], st[o]->name);
 		fputc('\n', txt);
+		for (size_t n = 0; n < p->notes.n; n++) {
+			const ms_msg_note *m = &p->notes.v[n];
+			if (m->kind == MS_NOTE_COPIED && m->side == o)
+				put_note("new on ", st[k], m->ident, m->uid, st[k]);
+			else if (m->kind != MS_NOTE_COPIED && m->side == o)
+				put_note("deleted since the last sync from ", st[k], m->ident, m->uid, st[o]);
+		}
+		for (size_t n = 0; h->v && n < h->v[i].n; n++)
+			put_note("at ", st[k], h->v[i].v[n].ident, h->v[i].v[n].m.uid, st[k]);
 		nnew += p->copied[o];
 		ndel += p->deleted[o] + p->pending[o];
 	}
@@ -579,12 +649,53 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 	        chname);
 }
 
+static void json_msg(ms_json *j, const char *ident, uint32_t uid)
+{
+	ms_json_begin_object(j);
+	ms_json_kv_string(j, "ident", ident);
+	ms_json_kv_int(j, "uid", uid);
+	ms_json_end_object(j);
+}
+
+/* The diff's lists per folder pair, in the order of "pairs": "new" on
+ * STORE, "deleted" from it since the last sync, and with -m "held". */
+static void json_diff_lists(ms_json *j, const ms_channel_report *r, int k, const held *h)
+{
+	ms_json_key(j, "diff");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->pairs.n; i++) {
+		const ms_pair_report *p = &r->pairs.v[i];
+		ms_json_begin_object(j);
+		ms_json_kv_string(j, "box", p->box[k]);
+		static const char *const keys[] = { "new", "deleted" };
+		for (int w = 0; w < 2; w++) {
+			ms_json_key(j, keys[w]);
+			ms_json_begin_array(j);
+			for (size_t n = 0; n < p->notes.n; n++) {
+				const ms_msg_note *m = &p->notes.v[n];
+				if (m->side == 1 - k && (m->kind == MS_NOTE_COPIED) == (w == 0))
+					json_msg(j, m->ident, m->uid);
+			}
+			ms_json_end_array(j);
+		}
+		if (h->v) {
+			ms_json_key(j, "held");
+			ms_json_begin_array(j);
+			for (size_t n = 0; n < h->v[i].n; n++)
+				json_msg(j, h->v[i].v[n].ident, h->v[i].v[n].m.uid);
+			ms_json_end_array(j);
+		}
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
 {
 	ms_side *sides[2] = { NULL, NULL };
-	if (open_side(st[0], false, false, &sides[0]) < 0 || open_side(st[1], false, false, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], false, false, &sides[0]) < 0 || ch_open_side("channel", st[1], false, false, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -641,14 +752,14 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (o->simulate)
 		fprintf(txt, "Only simulating: nothing is written\n");
 	ms_side *sides[2] = { NULL, NULL };
-	if (open_side(st[0], dry, dry, &sides[0]) < 0 || open_side(st[1], dry, dry, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], dry, dry, &sides[0]) < 0 || ch_open_side("channel", st[1], dry, dry, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
 	pairs pr;
 	ms_state *state = NULL;
 	ms_err e = { 0 };
-	if (make_pairs(sides, st, &pr) < 0) {
+	if (ch_make_pairs("channel", sides, st, &pr) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -661,8 +772,10 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	ms_engine_opts eo;
 	engine_opts(o, ch, &p, dry, &eo);
-	if (diff_store)
+	if (diff_store) {
 		eo.force = true; /* the diff shows what is there, braked or not */
+		eo.notes = true; /* and names the messages */
+	}
 	ms_channel_report r = { 0 };
 	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
 	if (er < 0) {
@@ -671,9 +784,12 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	}
 	rc = er == 0 ? CH_OK : CH_PARTIAL;
+	held h = { 0 };
+	if (diff_store && o->messages && held_list(&r, sides[k], st[k], k, o->ident, &h) < 0)
+		rc = CH_FAIL;
 	{
 		if (diff_store)
-			print_diff(&r, sides, st, k, ch->name);
+			print_diff(&r, sides, st, k, ch->name, &h);
 		else
 			print_report(&r, ch, st, o->verbose);
 		if (dry && !diff_store)
@@ -684,11 +800,12 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	}
 	if (!dry && o->delete_empty && !r.braked && rc == CH_OK)
 		rc = delete_empty(sides, &pr, st);
-	rc = write_json(o, ch, diff_store, &r, dry, rc);
+	rc = write_json(o, ch, diff_store, k, &r, &h, dry, rc);
+	held_free(&h);
 	ms_channel_report_free(&r);
 out:
 	ms_state_free(state);
-	pairs_free(&pr);
+	ch_pairs_free(&pr);
 	close_sides(sides);
 	return rc;
 }

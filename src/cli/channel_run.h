@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 #include "channel/config.h"
+#include "channel/engine.h"
 #include "channel/ident.h"
+#include "drivers/driver.h"
 
 /* The exit codes of `mstore channel` (mailsync's scripts test 0 and
  * non-0; mstore's split "not all done" from "could not run"). */
@@ -19,6 +21,7 @@ typedef struct ch_run_opts {
 	bool dry_run;          /* --dry-run */
 	bool copy_deleted;     /* -cd */
 	bool verbose;          /* -v */
+	bool messages;         /* -m: the diff also lists what STORE holds */
 	bool delete_empty;     /* -D */
 	bool force;            /* --force-deletions */
 	ms_ident_mode ident;   /* -t */
@@ -28,6 +31,25 @@ typedef struct ch_run_opts {
 	bool json;
 	const char *json_path; /* NULL or "-": stdout */
 } ch_run_opts;
+
+/* Opening stores and pairing their folders, shared with `mstore diff`
+ * (cmd_diff.c); errors go to stderr as "mstore CMD: ...". */
+typedef struct ch_pairs {
+	ms_box_pairing *v;
+	char **pairname;   /* the pairing name of each pair */
+	bool (*present)[2];/* the box was among the store's selected folders (else named
+	                      for it from the other store's) */
+	size_t n;
+} ch_pairs;
+/* Open store `st` as a side (a local store, or its kind's driver; an
+ * hmailserver store's password from MSTORE_DB_PASSWORD when the store has
+ * none); with `dry` wrapped in the dry-run proxy.  -1 after a message. */
+int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, ms_side **out);
+/* Both stores' selected folders (pat, prefix) paired by pairing name,
+ * sorted; a folder on one side only is paired with its name mapped into
+ * the other store's naming.  -1 after a message. */
+int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], ch_pairs *out);
+void ch_pairs_free(ch_pairs *p);
 
 /* Synchronize channel `ch`, or with `st` (one of its stores) show the
  * diff, or with o->undo put a run's quarantine back.  CH_* */

@@ -42,7 +42,14 @@ const char help_channel[] =
 	"  CHANNEL          synchronize the channel's two stores\n"
 	"  CHANNEL STORE    the diff: per folder, how many messages are new on STORE,\n"
 	"                   how many were deleted from it since the last sync, and how\n"
-	"                   many it holds (a dry run: nothing is written)\n"
+	"                   many it holds, then each of those messages with its\n"
+	"                   identity (a dry run: nothing is written):\n"
+	"                     new on STORE: IDENT (uid U on STORE)\n"
+	"                     deleted since the last sync from STORE: IDENT\n"
+	"                       (uid U on OTHER)\n"
+	"                   and with -m every message STORE holds:\n"
+	"                     at STORE: IDENT (uid U on STORE)\n"
+	"                   (--json: per folder in \"diff\": \"new\", \"deleted\", \"held\")\n"
 	"  --undo RUN CHANNEL   put back what run RUN deleted (see Quarantine)\n"
 	"\n"
 	"How a channel is synchronized: both stores' folders are selected by their\n"
@@ -59,7 +66,7 @@ const char help_channel[] =
 "Options:\n"
 	"  -f FILE          the configuration file (default: ~/.config/mstore/channels.conf\n"
 	"                   when it exists, else mailsync's ~/.mailsync; one file, never both)\n"
-	"  -m, -M           list messages too (listing mode)\n"
+	"  -m, -M           list messages too (listing mode; the diff: what STORE holds)\n"
 	"  --json [FILE]    the listing or the run's report as JSON, on stdout or into\n"
 	"                   FILE (a FILE that is a name of the configuration is taken\n"
 	"                   for that name)\n"
@@ -657,6 +664,7 @@ int cmd_channel(int argc, char **argv)
 	else if (nch == 1 && nst <= 1) {
 		o.run.json = o.json;
 		o.run.json_path = o.json_path;
+		o.run.messages = o.messages;
 		rc = ch_run(&o.run, ch, st[0]);
 	}
 	else

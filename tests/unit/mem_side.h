@@ -32,6 +32,7 @@ typedef struct mem_side {
 	size_t nboxes;
 	/* faults */
 	const char *refuse_append;   /* append of a message containing this: MSG_BAD */
+	const char *refuse_fetch;    /* fetch of a message containing this: MSG_BAD */
 	const char *broken_box;      /* open_box of this box: BOX_BAD */
 	bool lose_side_on_append;    /* append: SIDE_BAD */
 	/* a concurrent writer: at the open_box number `deliver_at`, this message arrives in INBOX */
@@ -163,8 +164,11 @@ static ms_drv_result mem_fetch(ms_box *base, const uint32_t *uids, size_t n, ms_
 	mem_box *b = ((mem_obox *)base)->b;
 	for (size_t i = 0; i < n; i++) {
 		mem_msg *m = mem_by_uid(b, uids[i]);
+		const char *refuse = ((mem_side *)base->side)->refuse_fetch;
 		ms_err why;
-		if (m)
+		if (m && refuse && strstr(m->data, refuse))
+			cb(ctx, i, MS_DRV_MSG_BAD, NULL, 0, (ms_err_set(&why, MS_E_IO, "uid %u refused", uids[i]), &why));
+		else if (m)
 			cb(ctx, i, MS_DRV_OK, m->data, m->len, NULL);
 		else
 			cb(ctx, i, MS_DRV_MSG_BAD, NULL, 0, (ms_err_set(&why, MS_E_NOTFOUND, "no UID %u", uids[i]), &why));
