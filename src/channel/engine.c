@@ -13,6 +13,7 @@
  * after the pair.
  */
 #include "channel/engine.h"
+#include "channel/quarantine.h"
 
 #include "util/escape.h"
 
@@ -1341,6 +1342,17 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, pair_
 	return 0;
 }
 
+/* Retention: earlier runs past quarantine_days go (under the state's
+ * lock, so two runs never prune at once); a failure is reported and the
+ * sync goes on, as pruning only frees space. */
+static void prune_quarantine(const ms_engine_opts *o, ms_channel_report *cr, time_t now)
+{
+	ms_err pe = { 0 };
+	if (o->quarantine && ms_quarantine_prune(o->quarantine, o->quarantine_days, now, cr->run_id, o->dry_run,
+	                                         &cr->pruned, &pe) < 0)
+		cr->prune_error = strdup(pe.msg);
+}
+
 int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, ms_state *st,
                   const ms_engine_opts *o, ms_channel_report *cr, ms_err *e)
 {
@@ -1354,6 +1366,7 @@ int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t n
 	struct tm tm;
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
 	cr->run_id = o->run_id ? strdup(o->run_id) : g_strdup_printf("%s-%ld", stamp, (long)getpid());
+	prune_quarantine(o, cr, now);
 	run r = { .side = sides, .o = o, .st = st, .cr = cr };
 	GHashTable **names = r.names;
 	pair_plan *pp = calloc(npairs ? npairs : 1, sizeof *pp);
@@ -1397,6 +1410,10 @@ void ms_channel_report_free(ms_channel_report *r)
 	free(r->side_error[0]);
 	free(r->side_error[1]);
 	free(r->run_id);
+	for (size_t i = 0; i < r->pruned.n; i++)
+		free((char *)r->pruned.v[i]);
+	ms_vec_free(&r->pruned);
+	free(r->prune_error);
 	*r = (ms_channel_report){ 0 };
 }
 

@@ -50,7 +50,8 @@
  * more than max_delete percent (default 20) of its messages and more than
  * 5 of them.  Messages deleted by propagation are first copied into the
  * quarantine directory (when given) with a journal, from which
- * ms_engine_undo puts them back.
+ * ms_engine_undo puts them back; runs older than quarantine_days are
+ * pruned when a later run starts (channel/quarantine.h).
  *
  * THE STATE is saved (atomically) after each folder pair that wrote
  * something, and records only what was done: a failed copy is not
@@ -91,6 +92,8 @@ typedef struct ms_engine_opts {
 	const char *quarantine;    /* directory for deleted messages and the journal; NULL: none */
 	const char *run_id;        /* names the run in the quarantine (QUARANTINE/RUN/journal); NULL:
 	                              the UTC time and the process id (ms_channel_report.run_id) */
+	unsigned quarantine_days;  /* runs older than this are pruned at the start (quarantine.h;
+	                              a dry run only lists them); 0: kept for ever */
 } ms_engine_opts;
 
 /* One folder pair: the box's name on side A and on side B. */
@@ -127,6 +130,8 @@ typedef struct ms_channel_report {
 	ms_strlist brake;          /* why (owned strings) */
 	char *side_error[2];       /* the side failed: why */
 	char *run_id;              /* the run's name in the quarantine (opts.run_id or made up) */
+	ms_strlist pruned;         /* earlier runs pruned from the quarantine (dry run: would be) */
+	char *prune_error;         /* pruning stopped: why (the sync went on) */
 } ms_channel_report;
 
 /* Synchronize the pairs between sides[0] (A) and sides[1] (B), updating

@@ -21,9 +21,11 @@
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
+#include "channel/quarantine.h"
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
 #include "config/config.h"
+#include "store/clock.h"
 #include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
@@ -465,6 +467,11 @@ static void json_report(ms_json *j, const ms_channel_report *r)
 	json_pair2(j, "duplicates", r->duplicates);
 	ms_json_kv_int(j, "skipped", (int64_t)r->skipped);
 	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
+	ms_json_key(j, "pruned");   /* quarantined runs pruned (dry run: that would be) */
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->pruned.n; i++)
+		ms_json_string(j, r->pruned.v[i]);
+	ms_json_end_array(j);
 }
 
 static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store,
@@ -500,6 +507,21 @@ static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_
 		return CH_FAIL;
 	}
 	return rc;
+}
+
+/* The quarantine's retention, first: it happened before the sync. */
+static void print_pruned(const ms_channel_report *r, long days, bool dry)
+{
+	for (size_t i = 0; i < r->pruned.n; i++) {
+		fprintf(txt, dry ? "would prune quarantined run " : "pruned quarantined run ");
+		put_name(r->pruned.v[i]);
+		fprintf(txt, " (older than %ld days)\n", days);
+	}
+	if (r->prune_error) {
+		fprintf(stderr, "mstore channel: the quarantine was not pruned: ");
+		ms_escape_put(stderr, r->prune_error);
+		fputc('\n', stderr);
+	}
 }
 
 /* ---- -D, the diff, dry-run logs -------------------------------------------------------- */
@@ -593,11 +615,26 @@ static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_s
 	int rc = ms_engine_undo(sides, p->quarantine, o->undo, &restored, &failed, &e);
 	close_sides(sides);
 	if (rc < 0) {
-		fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
+		time_t when = 0;
+		ms_err pe = { 0 };
+		if (e.code == MS_E_NOTFOUND && ms_quarantine_pruned_at(p->quarantine, o->undo, &when, &pe) == 1) {
+			char at[40];
+			ms_clock_format(when, at);
+			fprintf(stderr, "mstore channel: undo of run %s of channel %s: the run was pruned from the quarantine "
+			        "on %s (older than its retention, quarantinedays): its messages are gone\n", o->undo, ch->name, at);
+		} else {
+			fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
+		}
 		return CH_FAIL;
 	}
 	fprintf(txt, "channel %s: run %s undone: %zu messages restored, %zu failed\n", ch->name, o->undo, restored, failed);
 	return failed ? CH_PARTIAL : CH_OK;
+}
+
+static long quarantine_days(const ch_run_opts *o, const ms_chan_channel *ch)
+{
+	return o->quarantine_days >= 0 ? o->quarantine_days
+	       : ch->quarantinedays >= 0 ? ch->quarantinedays : MS_QUARANTINE_DAYS_DEFAULT;
 }
 
 static void engine_opts(const ch_run_opts *o, const ms_chan_channel *ch, const paths *p, bool dry,
@@ -613,7 +650,9 @@ static void engine_opts(const ch_run_opts *o, const ms_chan_channel *ch, const p
 	int md = o->max_delete >= 0 ? o->max_delete : ch->maxdelete;
 	/* the engine's 0 is "the default"; a configured 0% is the strictest share it has */
 	eo->max_delete = md < 0 ? 0 : md == 0 ? 1 : (unsigned)md;
-	eo->quarantine = dry ? NULL : p->quarantine;
+	/* a dry run lists what it would prune (the engine writes nothing then) */
+	eo->quarantine = p->quarantine;
+	eo->quarantine_days = (unsigned)quarantine_days(o, ch);
 }
 
 int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store)
@@ -661,8 +700,10 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		goto out;
 	ms_engine_opts eo;
 	engine_opts(o, ch, &p, dry, &eo);
-	if (diff_store)
+	if (diff_store) {
 		eo.force = true; /* the diff shows what is there, braked or not */
+		eo.quarantine = NULL;
+	}
 	ms_channel_report r = { 0 };
 	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
 	if (er < 0) {
@@ -672,6 +713,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	}
 	rc = er == 0 ? CH_OK : CH_PARTIAL;
 	{
+		print_pruned(&r, quarantine_days(o, ch), dry);
 		if (diff_store)
 			print_diff(&r, sides, st, k, ch->name);
 		else

@@ -23,6 +23,7 @@ typedef struct ch_run_opts {
 	bool force;            /* --force-deletions */
 	ms_ident_mode ident;   /* -t */
 	int max_delete;        /* --max-delete; -1: not given */
+	long quarantine_days;  /* --quarantine-days; -1: not given */
 	const char *undo;      /* --undo RUN */
 	const char *state_dir; /* --state-dir */
 	bool json;
