@@ -81,6 +81,13 @@
 #define MS_ENGINE_MAX_DELETE_DEFAULT 20
 #define MS_ENGINE_BRAKE_MIN 5   /* deletions up to this many are never braked by the share rule */
 
+/* Progress while a folder pair's plan is carried out: pair `pair` (from
+ * 0) of `npairs`, its box names, `done` of its `total` messages (copies,
+ * flag changes and deletions); called at the start of the pair and after
+ * each batch, so as often as batches end: the caller rate-limits. */
+typedef void ms_engine_progress_fn(void *ctx, size_t pair, size_t npairs, const char *box0, const char *box1,
+                                   size_t done, size_t total);
+
 typedef struct ms_engine_opts {
 	ms_ident_mode ident;
 	bool no_delete;            /* -n: keep deletions pending */
@@ -94,6 +101,8 @@ typedef struct ms_engine_opts {
 	                              the UTC time and the process id (ms_channel_report.run_id) */
 	unsigned quarantine_days;  /* runs older than this are pruned at the start (quarantine.h;
 	                              a dry run only lists them); 0: kept for ever */
+	ms_engine_progress_fn *progress;   /* NULL: none */
+	void *progress_ctx;
 } ms_engine_opts;
 
 /* One folder pair: the box's name on side A and on side B. */

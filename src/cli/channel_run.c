@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel/engine.h"
@@ -601,6 +602,64 @@ static void print_diff(const ms_channel_report *r, ms_side *sides[2], const ms_c
 	        chname);
 }
 
+/* ---- the progress bar --------------------------------------------------------------------- */
+
+/* On a terminal only (stderr a tty, no --json, no -q): one line on stderr,
+ * rewritten in place at most every BAR_INTERVAL_NS and when a pair ends,
+ * and cleared before the summary, so nothing of it is left in the output. */
+#define BAR_INTERVAL_NS 100000000LL
+#define BAR_WIDTH 24
+
+typedef struct bar {
+	long long last_ns;     /* when the line was last drawn; 0: never */
+	size_t last_pair, last_done;
+	bool drawn;
+} bar;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void bar_cb(void *ctx, size_t pair, size_t npairs, const char *box0, const char *box1, size_t done,
+                   size_t total)
+{
+	bar *b = ctx;
+	long long now = mono_ns();
+	bool new_pair = !b->drawn || pair != b->last_pair;
+	if (!new_pair && (done == b->last_done || (done < total && now - b->last_ns < BAR_INTERVAL_NS)))
+		return;   /* nothing new, or too soon (the pair's end is always drawn) */
+	size_t fill = total ? done * BAR_WIDTH / total : BAR_WIDTH;
+	char cells[BAR_WIDTH + 1];
+	for (size_t i = 0; i < BAR_WIDTH; i++)
+		cells[i] = i < fill ? '#' : '-';
+	cells[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu messages, folder %zu/%zu ", cells, done, total, pair + 1, npairs);
+	ms_escape_put(stderr, box0);
+	fprintf(stderr, " <-> ");
+	ms_escape_put(stderr, box1);
+	fflush(stderr);
+	b->last_ns = now;
+	b->last_pair = pair;
+	b->last_done = done;
+	b->drawn = true;
+}
+
+static void bar_clear(const bar *b)
+{
+	if (b->drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+static bool bar_wanted(const ch_run_opts *o)
+{
+	return !o->quiet && !o->json && !o->json_path && isatty(STDERR_FILENO);
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
@@ -705,7 +764,13 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		eo.quarantine = NULL;
 	}
 	ms_channel_report r = { 0 };
+	bar pb = { 0 };
+	if (bar_wanted(o)) {
+		eo.progress = bar_cb;
+		eo.progress_ctx = &pb;
+	}
 	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
+	bar_clear(&pb);
 	if (er < 0) {
 		fprintf(stderr, "mstore channel: channel %s: %s\n", ch->name, e.msg);
 		ms_channel_report_free(&r);

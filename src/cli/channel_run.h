@@ -19,6 +19,7 @@ typedef struct ch_run_opts {
 	bool dry_run;          /* --dry-run */
 	bool copy_deleted;     /* -cd */
 	bool verbose;          /* -v */
+	bool quiet;            /* -q: no progress bar */
 	bool delete_empty;     /* -D */
 	bool force;            /* --force-deletions */
 	ms_ident_mode ident;   /* -t */

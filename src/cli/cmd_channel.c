@@ -78,6 +78,10 @@ const char help_channel[] =
 	"  -D               after the sync, remove folders empty on both sides (never\n"
 	"                   INBOX; only when the run was complete)\n"
 	"  -v               a line for every folder pair, also those with nothing to do\n"
+	"  -q               no progress bar.  The bar (messages done of those to do in\n"
+	"                   the folder pair being synchronized, redrawn at most ten\n"
+	"                   times a second, erased at the end) is drawn on stderr only\n"
+	"                   when it is a terminal and there is no --json\n"
 	"  --force-deletions    lift the brake for this run\n"
 	"  --max-delete PCT the brake's share for this run (default: the channel's\n"
 	"                   maxdelete, else 20%)\n"
@@ -206,6 +210,7 @@ static bool ch_option(void *data, int opt, const char *arg)
 	case 'n': o->run.no_delete = true; return true;
 	case 's': o->run.simulate = true; return true;
 	case 'v': o->run.verbose = true; return true;
+	case 'q': o->run.quiet = true; return true;
 	case 'D': o->run.delete_empty = true; return true;
 	case O_DRYRUN: o->run.dry_run = true; return true;
 	case O_FORCE: o->run.force = true; return true;
@@ -620,7 +625,7 @@ int cmd_channel(int argc, char **argv)
 	o.run.quarantine_days = -1;
 	cli_json_file_arg(argc, argv);
 	rewrite_cd(argc, argv);
-	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvDt:", longopts, ch_option, &o);
+	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvqDt:", longopts, ch_option, &o);
 	o.json = ctx.json;
 	if (o.bad)
 		return cli_usage(&ctx, "%s", o.bad);
