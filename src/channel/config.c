@@ -158,7 +158,7 @@ static const char *const store_keys[] = {
 };
 static const char *const channel_keys[] = {
 	"msinfo", "passwd", "sizelimit",  /* mailsync */
-	"maxdelete",
+	"maxdelete", "quarantinedays",
 	NULL,
 };
 
@@ -402,6 +402,10 @@ static int check_channel(parser *ps, ms_chan_channel *c)
 			if (l >= sizeof num || (memcpy(num, v, l), num[l] = '\0', !parse_u64(num, &n)) || n > 100)
 				return bad_value(ps, c->line, owner, k, v, "a percentage from 0 to 100");
 			c->maxdelete = (int)n;
+		} else if (strcmp(k, "quarantinedays") == 0) {
+			if (!parse_u64(v, &n) || n > 36500)
+				return bad_value(ps, c->line, owner, k, v, "a number of days from 0 (for ever) to 36500");
+			c->quarantinedays = (long)n;
 		} else if (strcmp(k, "msinfo") == 0) {
 			c->msinfo = v;
 		} else if (strcmp(k, "passwd") == 0) {
@@ -413,7 +417,7 @@ static int check_channel(parser *ps, ms_chan_channel *c)
 
 static int parse_channel(parser *ps)
 {
-	ms_chan_channel c = { .maxdelete = -1 };
+	ms_chan_channel c = { .maxdelete = -1, .quarantinedays = -1 };
 	opt_vec o = { 0 };
 	int l;
 	if (take_name(ps, "channel", "a channel name", &c.name, &c.line) < 0)

@@ -61,6 +61,7 @@ typedef struct ms_chan_channel {
 	bool has_sizelimit;
 	uint64_t sizelimit;             /* bytes; 0 = none, as in mailsync */
 	int maxdelete;                  /* percent 0..100, -1 when not given */
+	long quarantinedays;            /* days a run's quarantine is kept (0: for ever), -1 when not given */
 	ms_side_opt *opts;
 	size_t nopts;
 } ms_chan_channel;

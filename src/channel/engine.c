@@ -13,6 +13,7 @@
  * after the pair.
  */
 #include "channel/engine.h"
+#include "channel/quarantine.h"
 
 #include "util/escape.h"
 
@@ -79,6 +80,7 @@ typedef struct run {
 	unsigned qserial;
 	bool dirty;
 	GHashTable *names[2];      /* box name -> attributes | 0x80000000, as listed at the start */
+	size_t npairs;
 } run;
 
 typedef struct pctx {
@@ -88,6 +90,8 @@ typedef struct pctx {
 	ms_pair_report *rep;
 	blist l[2];
 	plan p;
+	size_t index;              /* the pair's place in the run, for progress */
+	size_t done, total;        /* progress: messages handled of those planned */
 } pctx;
 
 static char *xstrdup(const char *s)
@@ -762,6 +766,16 @@ static int by_source_uid(const void *x, const void *y)
 	return ua < ub ? -1 : ua > ub;
 }
 
+/* Tell the caller how far the pair is (engine.h ms_engine_progress_fn). */
+static void progress(pctx *c, size_t add)
+{
+	const ms_engine_opts *o = c->r->o;
+	c->done += add;
+	if (o->progress)
+		o->progress(o->progress_ctx, c->index, c->r->npairs, c->pairing->box[0], c->pairing->box[1],
+		            c->done < c->total ? c->done : c->total, c->total);
+}
+
 /* Copy what is new on `from`, in its UID order (the order the messages
  * arrived there, which the target's new UIDs then keep), in batches. */
 static ms_drv_result copy_all(pctx *c, int from, ms_err *e)
@@ -783,6 +797,7 @@ static ms_drv_result copy_all(pctx *c, int from, ms_err *e)
 			bytes += todo.v[i + n++]->m[from]->m.size;
 		res = copy_batch_run(c, from, todo.v + i, n, e);
 		i += n;
+		progress(c, n);
 	}
 	ms_vec_free(&todo);
 	return res;
@@ -842,6 +857,7 @@ static ms_drv_result set_all_flags(pctx *c, int s, bool *ok, ms_err *e)
 	}
 	flag_batch b = { .c = c, .side = s, .acts = acts, .ok = res_ok };
 	res = k ? c->l[s].box->side->drv->set_flags(c->l[s].box, ch, k, flag_cb, &b, e) : MS_DRV_OK;
+	progress(c, k);
 	for (size_t j = 0; j < k; j++)
 		ok[idx[j]] = res_ok[j];
 	if (res != MS_DRV_OK)
@@ -1007,6 +1023,7 @@ static ms_drv_result expunge_all(pctx *c, int s, ms_err *e)
 	expunge_batch b = { .c = c, .side = s, .acts = go };
 	if (res == MS_DRV_OK && m)
 		res = c->l[s].box->side->drv->expunge(c->l[s].box, uids, m, expunge_cb, &b, e);
+	progress(c, k);
 	if (res != MS_DRV_OK)
 		res = failed(c, s, res, e);
 out:
@@ -1153,6 +1170,10 @@ static ms_drv_result execute_pair(pctx *c, ms_err *e)
 				}
 			c->p.expunges[s] = 0;
 		}
+	c->total = c->p.copies[0] + c->p.copies[1] + c->p.changes[0] + c->p.changes[1] + c->p.expunges[0] +
+	           c->p.expunges[1];
+	if (res == MS_DRV_OK)
+		progress(c, 0);
 	for (int s = 0; res == MS_DRV_OK && s < 2; s++)
 		res = copy_all(c, s, e);
 	size_t n = c->p.acts.n ? c->p.acts.n : 1;
@@ -1357,6 +1378,7 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, pair_
 			continue;
 		/* the state pair may have been created since the plan */
 		c->sp = ms_state_pair_get(r->st, pairs[i].box[0], pairs[i].box[1], false);
+		c->index = i;
 		ms_err pe = { 0 };
 		ms_drv_result res = execute_pair(c, &pe);
 		if (res != MS_DRV_OK)
@@ -1368,6 +1390,17 @@ static int execute_all(run *r, const ms_box_pairing *pairs, size_t npairs, pair_
 			return -1;
 	}
 	return 0;
+}
+
+/* Retention: earlier runs past quarantine_days go (under the state's
+ * lock, so two runs never prune at once); a failure is reported and the
+ * sync goes on, as pruning only frees space. */
+static void prune_quarantine(const ms_engine_opts *o, ms_channel_report *cr, time_t now)
+{
+	ms_err pe = { 0 };
+	if (o->quarantine && ms_quarantine_prune(o->quarantine, o->quarantine_days, now, cr->run_id, o->dry_run,
+	                                         &cr->pruned, &pe) < 0)
+		cr->prune_error = strdup(pe.msg);
 }
 
 int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t npairs, ms_state *st,
@@ -1383,7 +1416,8 @@ int ms_engine_run(ms_side *const sides[2], const ms_box_pairing *pairs, size_t n
 	struct tm tm;
 	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
 	cr->run_id = o->run_id ? strdup(o->run_id) : g_strdup_printf("%s-%ld", stamp, (long)getpid());
-	run r = { .side = sides, .o = o, .st = st, .cr = cr };
+	prune_quarantine(o, cr, now);
+	run r = { .side = sides, .o = o, .st = st, .cr = cr, .npairs = npairs };
 	GHashTable **names = r.names;
 	pair_plan *pp = calloc(npairs ? npairs : 1, sizeof *pp);
 	int rc = pp ? 0 : ms_err_set(e, MS_E_NOMEM, "out of memory");
@@ -1426,6 +1460,10 @@ void ms_channel_report_free(ms_channel_report *r)
 	free(r->side_error[0]);
 	free(r->side_error[1]);
 	free(r->run_id);
+	for (size_t i = 0; i < r->pruned.n; i++)
+		free((char *)r->pruned.v[i]);
+	ms_vec_free(&r->pruned);
+	free(r->prune_error);
 	*r = (ms_channel_report){ 0 };
 }
 

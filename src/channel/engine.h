@@ -50,7 +50,8 @@
  * more than max_delete percent (default 20) of its messages and more than
  * 5 of them.  Messages deleted by propagation are first copied into the
  * quarantine directory (when given) with a journal, from which
- * ms_engine_undo puts them back.
+ * ms_engine_undo puts them back; runs older than quarantine_days are
+ * pruned when a later run starts (channel/quarantine.h).
  *
  * THE STATE is saved (atomically) after each folder pair that wrote
  * something, and records only what was done: a failed copy is not
@@ -80,6 +81,13 @@
 #define MS_ENGINE_MAX_DELETE_DEFAULT 20
 #define MS_ENGINE_BRAKE_MIN 5   /* deletions up to this many are never braked by the share rule */
 
+/* Progress while a folder pair's plan is carried out: pair `pair` (from
+ * 0) of `npairs`, its box names, `done` of its `total` messages (copies,
+ * flag changes and deletions); called at the start of the pair and after
+ * each batch, so as often as batches end: the caller rate-limits. */
+typedef void ms_engine_progress_fn(void *ctx, size_t pair, size_t npairs, const char *box0, const char *box1,
+                                   size_t done, size_t total);
+
 typedef struct ms_engine_opts {
 	ms_ident_mode ident;
 	bool no_delete;            /* -n: keep deletions pending */
@@ -93,6 +101,10 @@ typedef struct ms_engine_opts {
 	                              report (ms_pair_report.notes): the channel's diff mode */
 	const char *run_id;        /* names the run in the quarantine (QUARANTINE/RUN/journal); NULL:
 	                              the UTC time and the process id (ms_channel_report.run_id) */
+	unsigned quarantine_days;  /* runs older than this are pruned at the start (quarantine.h;
+	                              a dry run only lists them); 0: kept for ever */
+	ms_engine_progress_fn *progress;   /* NULL: none */
+	void *progress_ctx;
 } ms_engine_opts;
 
 /* One folder pair: the box's name on side A and on side B. */
@@ -140,6 +152,8 @@ typedef struct ms_channel_report {
 	ms_strlist brake;          /* why (owned strings) */
 	char *side_error[2];       /* the side failed: why */
 	char *run_id;              /* the run's name in the quarantine (opts.run_id or made up) */
+	ms_strlist pruned;         /* earlier runs pruned from the quarantine (dry run: would be) */
+	char *prune_error;         /* pruning stopped: why (the sync went on) */
 } ms_channel_report;
 
 /* Synchronize the pairs between sides[0] (A) and sides[1] (B), updating

@@ -16,15 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "channel/diff.h"
 #include "channel/engine.h"
 #include "channel/local_side.h"
 #include "channel/msinfo.h"
+#include "channel/quarantine.h"
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
 #include "config/config.h"
+#include "store/clock.h"
 #include "util/escape.h"
 #include "util/json.h"
 #include "util/vec.h"
@@ -471,6 +474,11 @@ static void json_report(ms_json *j, const ms_channel_report *r)
 	json_pair2(j, "duplicates", r->duplicates);
 	ms_json_kv_int(j, "skipped", (int64_t)r->skipped);
 	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
+	ms_json_key(j, "pruned");   /* quarantined runs pruned (dry run: that would be) */
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < r->pruned.n; i++)
+		ms_json_string(j, r->pruned.v[i]);
+	ms_json_end_array(j);
 }
 
 struct held;
@@ -511,6 +519,21 @@ static int write_json(const ch_run_opts *o, const ms_chan_channel *ch, const ms_
 		return CH_FAIL;
 	}
 	return rc;
+}
+
+/* The quarantine's retention, first: it happened before the sync. */
+static void print_pruned(const ms_channel_report *r, long days, bool dry)
+{
+	for (size_t i = 0; i < r->pruned.n; i++) {
+		fprintf(txt, dry ? "would prune quarantined run " : "pruned quarantined run ");
+		put_name(r->pruned.v[i]);
+		fprintf(txt, " (older than %ld days)\n", days);
+	}
+	if (r->prune_error) {
+		fprintf(stderr, "mstore channel: the quarantine was not pruned: ");
+		ms_escape_put(stderr, r->prune_error);
+		fputc('\n', stderr);
+	}
 }
 
 /* ---- -D, the diff, dry-run logs -------------------------------------------------------- */
@@ -690,6 +713,64 @@ static void json_diff_lists(ms_json *j, const ms_channel_report *r, int k, const
 	ms_json_end_array(j);
 }
 
+/* ---- the progress bar --------------------------------------------------------------------- */
+
+/* On a terminal only (stderr a tty, no --json, no -q): one line on stderr,
+ * rewritten in place at most every BAR_INTERVAL_NS and when a pair ends,
+ * and cleared before the summary, so nothing of it is left in the output. */
+#define BAR_INTERVAL_NS 100000000LL
+#define BAR_WIDTH 24
+
+typedef struct bar {
+	long long last_ns;     /* when the line was last drawn; 0: never */
+	size_t last_pair, last_done;
+	bool drawn;
+} bar;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void bar_cb(void *ctx, size_t pair, size_t npairs, const char *box0, const char *box1, size_t done,
+                   size_t total)
+{
+	bar *b = ctx;
+	long long now = mono_ns();
+	bool new_pair = !b->drawn || pair != b->last_pair;
+	if (!new_pair && (done == b->last_done || (done < total && now - b->last_ns < BAR_INTERVAL_NS)))
+		return;   /* nothing new, or too soon (the pair's end is always drawn) */
+	size_t fill = total ? done * BAR_WIDTH / total : BAR_WIDTH;
+	char cells[BAR_WIDTH + 1];
+	for (size_t i = 0; i < BAR_WIDTH; i++)
+		cells[i] = i < fill ? '#' : '-';
+	cells[BAR_WIDTH] = '\0';
+	fprintf(stderr, "\r\033[K[%s] %zu/%zu messages, folder %zu/%zu ", cells, done, total, pair + 1, npairs);
+	ms_escape_put(stderr, box0);
+	fprintf(stderr, " <-> ");
+	ms_escape_put(stderr, box1);
+	fflush(stderr);
+	b->last_ns = now;
+	b->last_pair = pair;
+	b->last_done = done;
+	b->drawn = true;
+}
+
+static void bar_clear(const bar *b)
+{
+	if (b->drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+}
+
+static bool bar_wanted(const ch_run_opts *o)
+{
+	return !o->quiet && !o->json && !o->json_path && isatty(STDERR_FILENO);
+}
+
 /* ---- the command ----------------------------------------------------------------------- */
 
 static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
@@ -704,11 +785,26 @@ static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_s
 	int rc = ms_engine_undo(sides, p->quarantine, o->undo, &restored, &failed, &e);
 	close_sides(sides);
 	if (rc < 0) {
-		fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
+		time_t when = 0;
+		ms_err pe = { 0 };
+		if (e.code == MS_E_NOTFOUND && ms_quarantine_pruned_at(p->quarantine, o->undo, &when, &pe) == 1) {
+			char at[40];
+			ms_clock_format(when, at);
+			fprintf(stderr, "mstore channel: undo of run %s of channel %s: the run was pruned from the quarantine "
+			        "on %s (older than its retention, quarantinedays): its messages are gone\n", o->undo, ch->name, at);
+		} else {
+			fprintf(stderr, "mstore channel: undo of run %s of channel %s: %s\n", o->undo, ch->name, e.msg);
+		}
 		return CH_FAIL;
 	}
 	fprintf(txt, "channel %s: run %s undone: %zu messages restored, %zu failed\n", ch->name, o->undo, restored, failed);
 	return failed ? CH_PARTIAL : CH_OK;
+}
+
+static long quarantine_days(const ch_run_opts *o, const ms_chan_channel *ch)
+{
+	return o->quarantine_days >= 0 ? o->quarantine_days
+	       : ch->quarantinedays >= 0 ? ch->quarantinedays : MS_QUARANTINE_DAYS_DEFAULT;
 }
 
 static void engine_opts(const ch_run_opts *o, const ms_chan_channel *ch, const paths *p, bool dry,
@@ -724,7 +820,9 @@ static void engine_opts(const ch_run_opts *o, const ms_chan_channel *ch, const p
 	int md = o->max_delete >= 0 ? o->max_delete : ch->maxdelete;
 	/* the engine's 0 is "the default"; a configured 0% is the strictest share it has */
 	eo->max_delete = md < 0 ? 0 : md == 0 ? 1 : (unsigned)md;
-	eo->quarantine = dry ? NULL : p->quarantine;
+	/* a dry run lists what it would prune (the engine writes nothing then) */
+	eo->quarantine = p->quarantine;
+	eo->quarantine_days = (unsigned)quarantine_days(o, ch);
 }
 
 int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *diff_store)
@@ -775,9 +873,16 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (diff_store) {
 		eo.force = true; /* the diff shows what is there, braked or not */
 		eo.notes = true; /* and names the messages */
+		eo.quarantine = NULL;
 	}
 	ms_channel_report r = { 0 };
+	bar pb = { 0 };
+	if (bar_wanted(o)) {
+		eo.progress = bar_cb;
+		eo.progress_ctx = &pb;
+	}
 	int er = ms_engine_run(sides, pr.v, pr.n, state, &eo, &r, &e);
+	bar_clear(&pb);
 	if (er < 0) {
 		fprintf(stderr, "mstore channel: channel %s: %s\n", ch->name, e.msg);
 		ms_channel_report_free(&r);
@@ -788,6 +893,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (diff_store && o->messages && held_list(&r, sides[k], st[k], k, o->ident, &h) < 0)
 		rc = CH_FAIL;
 	{
+		print_pruned(&r, quarantine_days(o, ch), dry);
 		if (diff_store)
 			print_diff(&r, sides, st, k, ch->name, &h);
 		else

@@ -22,10 +22,12 @@ typedef struct ch_run_opts {
 	bool copy_deleted;     /* -cd */
 	bool verbose;          /* -v */
 	bool messages;         /* -m: the diff also lists what STORE holds */
+	bool quiet;            /* -q: no progress bar */
 	bool delete_empty;     /* -D */
 	bool force;            /* --force-deletions */
 	ms_ident_mode ident;   /* -t */
 	int max_delete;        /* --max-delete; -1: not given */
+	long quarantine_days;  /* --quarantine-days; -1: not given */
 	const char *undo;      /* --undo RUN */
 	const char *state_dir; /* --state-dir */
 	bool json;

@@ -85,9 +85,15 @@ const char help_channel[] =
 	"  -D               after the sync, remove folders empty on both sides (never\n"
 	"                   INBOX; only when the run was complete)\n"
 	"  -v               a line for every folder pair, also those with nothing to do\n"
+	"  -q               no progress bar.  The bar (messages done of those to do in\n"
+	"                   the folder pair being synchronized, redrawn at most ten\n"
+	"                   times a second, erased at the end) is drawn on stderr only\n"
+	"                   when it is a terminal and there is no --json\n"
 	"  --force-deletions    lift the brake for this run\n"
 	"  --max-delete PCT the brake's share for this run (default: the channel's\n"
 	"                   maxdelete, else 20%)\n"
+	"  --quarantine-days N  keep quarantined runs N days (default: the channel's\n"
+	"                   quarantinedays, else 30; 0: for ever)\n"
 	"  --state-dir DIR  STATE, where channels/ is (below)\n"
 	"\n"
 	"State.  mstore keeps its own state per channel in STATE/channels/NAME.state\n"
@@ -110,7 +116,14 @@ const char help_channel[] =
 	"copied to STATE/channels/NAME.quarantine/RUN/ with a journal; the summary names\n"
 	"RUN.  mstore channel --undo RUN CHANNEL appends them back to the folders they\n"
 	"were deleted from (once: the journal is then marked undone); the next sync\n"
-	"copies them to the other side again.  Old runs are removed by hand.\n"
+	"copies them to the other side again.  Retention: a sync first prunes the\n"
+	"runs older than quarantinedays (default 30 days; 0 keeps them for ever),\n"
+	"never its own; a run's age is the modification time of its journal, the\n"
+	"last time it was written.  The summary names each pruned run; --dry-run and\n"
+	"-s name the runs they would prune and remove nothing; the diff mode prunes\n"
+	"nothing.  A pruned run is recorded in NAME.quarantine/pruned, so --undo of it\n"
+	"says when it was pruned.  (30 days: a month of daily runs to notice a wrong\n"
+	"deletion, while the quarantine does not keep every deleted message for ever.)\n"
 	"\n"
 	"Output: a line per folder pair with work (copied, deleted, pending, flags\n"
 	"changed and duplicates per store, and messages on both sides), each skipped\n"
@@ -142,6 +155,8 @@ const char help_channel[] =
 	"    passwd SECRET    the msinfo mailbox's password (mailsync)\n"
 	"    sizelimit BYTES  messages larger than this are not copied (0: no limit)\n"
 	"  + maxdelete PERCENT    the share of a folder one run may delete (e.g. 20%)\n"
+	"  + quarantinedays N     days a run's deleted messages are kept (default 30,\n"
+	"                     0: for ever; one word, as mailsync's keywords are)\n"
 	"  }\n"
 	"Tokens are separated by white space (newlines mean nothing more); # at the\n"
 	"start of a token comments out the rest of the line; \\x stands for x (My\\ Box).\n"
@@ -188,7 +203,7 @@ typedef struct ch_opts {
 	const char *bad;      /* an option value that is not valid */
 } ch_opts;
 
-enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL };
+enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL, O_QDAYS };
 
 static bool ch_option(void *data, int opt, const char *arg)
 {
@@ -202,6 +217,7 @@ static bool ch_option(void *data, int opt, const char *arg)
 	case 'n': o->run.no_delete = true; return true;
 	case 's': o->run.simulate = true; return true;
 	case 'v': o->run.verbose = true; return true;
+	case 'q': o->run.quiet = true; return true;
 	case 'D': o->run.delete_empty = true; return true;
 	case O_DRYRUN: o->run.dry_run = true; return true;
 	case O_FORCE: o->run.force = true; return true;
@@ -215,6 +231,12 @@ static bool ch_option(void *data, int opt, const char *arg)
 			o->run.ident = MS_IDENT_MD5;
 		else
 			o->bad = "-t takes msgid or md5";
+		return true;
+	case O_QDAYS:
+		if (!cli_parse_count(arg, &v) || v > 36500)
+			o->bad = "--quarantine-days takes a number of days from 0 (for ever) to 36500";
+		else
+			o->run.quarantine_days = (long)v;
 		return true;
 	case O_MAXDEL: {
 		char buf[32];
@@ -601,14 +623,16 @@ int cmd_channel(int argc, char **argv)
 		{ "undo", required_argument, 0, O_UNDO },
 		{ "state-dir", required_argument, 0, O_STATEDIR },
 		{ "copy-deleted", no_argument, 0, O_COPYDEL },
+		{ "quarantine-days", required_argument, 0, O_QDAYS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "channel" };
 	ch_opts o = { 0 };
 	o.run.max_delete = -1;
+	o.run.quarantine_days = -1;
 	cli_json_file_arg(argc, argv);
 	rewrite_cd(argc, argv);
-	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvDt:", longopts, ch_option, &o);
+	int i = cli_parse(&ctx, argc, argv, "hf:mMnsvqDt:", longopts, ch_option, &o);
 	o.json = ctx.json;
 	if (o.bad)
 		return cli_usage(&ctx, "%s", o.bad);

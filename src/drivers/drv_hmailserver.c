@@ -17,7 +17,7 @@
  *   canonical place <domain>/<local>/<XX>/{GUID}.eml, fsyncs it, renames
  *   it into place with RENAME_NOREPLACE and fsyncs the folder; then one
  *   transaction locks the folder row, reserves the UIDs and inserts the
- *   rows (flags | Recent, as the server marks every new row).  A crash
+ *   rows as the server's IMAP APPEND inserts them (below).  A crash
  *   between the two leaves a file no row references: `mstore reconstruct`
  *   reports it as unreferenced; the channel's rerun appends the message
  *   again, so that file is a stray copy, never a lost message.
@@ -26,6 +26,24 @@
  *   stray file, never a row without its file.
  * - set_flags changes only the five system flags and only if nobody
  *   changed the row meanwhile (compare and set; read again and retry).
+ *
+ * An appended row is what hMailServer's own IMAP APPEND writes
+ * (IMAP/IMAPCommandAppend.cpp Finish_, Persistence/PersistentMessage.cpp
+ * AddObject): messagetype 2 (delivered), messagefrom '' (APPEND never
+ * sets the From address: only the importer and the SMTP queue do),
+ * messagesize the file's size, messageflags the five system flags with
+ * Recent (32, set on every new row; keywords have no column),
+ * messagelocked 0, messagecurnooftries 0, messagenexttrytime 1901-01-01,
+ * no hm_messagerecipients row, and messagecreatetime the internal date as
+ * the server's wall clock (store/clock.h: UTC plus the offset in force
+ * now, the inverse of how its IMAP answers INTERNALDATE), or now when the
+ * message has none.  Two deliberate differences: APPEND stores the
+ * wall-clock text of the client's date and drops its zone (Time::
+ * GetInternalDateFromIMAPInternalDate), so a client in another zone shifts
+ * the instant; mstore has the instant and keeps it.  And the server writes
+ * the CRLF that ends the APPEND command into the file too (WriteData_ gets
+ * the literal plus 2 bytes); mstore writes the message's bytes only, as a
+ * copy must be byte for byte the message (its digest is its identity).
  * No symlink in the data directory is ever followed (reads through
  * ms_open_beneath, writes one directory component at a time with
  * O_NOFOLLOW), as the walker does: a symlinked account folder cannot lead
@@ -48,6 +66,7 @@
 #include "db/txn.h"
 #include "message/header.h"
 #include "store/browse.h"
+#include "store/clock.h"
 #include "store/folders.h"
 #include "store/layout.h"
 #include "store/messages.h"
@@ -472,16 +491,10 @@ static ms_drv_result hms_open_box(ms_side *base, const char *name, ms_box **out,
 
 /* ---- listing ------------------------------------------------------------------ */
 
-/* messagecreatetime is server local time */
+/* messagecreatetime as the server's IMAP answers it (store/clock.h) */
 static time_t local_time(const char *text)
 {
-	struct tm tm = { 0 };
-	const char *end = strptime(text, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!end)
-		return 0;
-	tm.tm_isdst = -1;
-	time_t t = mktime(&tm);
-	return t < 0 ? 0 : t;
+	return ms_clock_internal_date_read(text, time(NULL));
 }
 
 static int open_file(hms_side *s, const char *filename, char *rel, size_t len, ms_err *e)
@@ -712,23 +725,9 @@ static int write_message(hms_side *s, const ms_append *m, char name[MS_GUID_NAME
 	return rc;
 }
 
-/* The From address the server would record: the first address, if it fits. */
-static void from_address(const ms_append *m, char out[256])
-{
-	ms_headers h;
-	ms_err ignored;
-	out[0] = '\0';
-	if (ms_headers_parse(m->data, m->len, &h, &ignored) < 0)
-		return;
-	if (h.from.n > 0 && strlen(h.from.v[0].addr) < 256)
-		snprintf(out, 256, "%s", h.from.v[0].addr);
-	ms_headers_free(&h);
-}
-
 /* One message of a batch on its way in. */
 typedef struct pending {
 	char name[MS_GUID_NAME_LEN + 1];
-	char from[256];
 	char created[32];
 	bool written;
 	int64_t uid;
@@ -755,7 +754,7 @@ static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *
 		if (p[i].written) {
 			p[i].uid = first + (int64_t)j;
 			rows[j++] = (ms_message_row){ .account_id = s->account_id, .folder_id = b->folder,
-			                              .filename = p[i].name, .from = p[i].from, .size = (int64_t)msgs[i].len,
+			                              .filename = p[i].name, .from = "", .size = (int64_t)msgs[i].len,
 			                              .flags = flags_to_hm(msgs[i].flags) | MS_MSGFLAG_RECENT,
 			                              .created = p[i].created, .uid = p[i].uid };
 		}
@@ -798,8 +797,8 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
 			continue;
 		}
-		from_address(&msgs[i], p[i].from);
-		ms_sql_time(msgs[i].internal_date ? msgs[i].internal_date : time(NULL), p[i].created);
+		time_t now = time(NULL);
+		ms_clock_internal_date(msgs[i].internal_date ? msgs[i].internal_date : now, now, p[i].created);
 		if (write_message(s, &msgs[i], p[i].name, &why) < 0) {
 			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
 			continue;

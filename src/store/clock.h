@@ -34,6 +34,13 @@
  * local zone's offset at `now`. */
 void ms_clock_internal_date(time_t when, time_t now, char buf[32]);
 
+/* The instant hMailServer's IMAP server answers for the stored internal
+ * date `text` at `now`: Time::GetIMAPInternalDate prints the text with the
+ * offset in force now, so the instant is the text read as UTC minus that
+ * offset (the inverse of ms_clock_internal_date at the same `now`).  0
+ * when `text` is not "YYYY-MM-DD HH:MM:SS" or is before the epoch. */
+time_t ms_clock_internal_date_read(const char *text, time_t now);
+
 /* The moment the settle rule measures a file's age from: its mtime, or,
  * when the mtime is after `now` (*future set), its ctime. */
 time_t ms_clock_settle_time(const struct stat *st, time_t now, bool *future);

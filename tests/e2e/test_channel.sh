@@ -144,6 +144,31 @@ expect_out_contains "1 pending" "-n: the deletion is pending"
 ch c; expect_ok "a normal run after -n"
 md_subjects "$MD" | grep -q 'm2$' && t_fail "m2 resurrected in the Maildir"
 mb_subjects "$MB/INBOX" | grep -q 'm2$' && t_fail "the pending deletion of m2 carried out by the run without -n"
+RUN2=$(run_id)
+
+# --- the quarantine's retention: runs older than quarantinedays (30) are pruned at the next sync ---------
+# The clock is faked through the journals' mtime, which is what a run's age is read from.
+Q=$XDG_STATE_HOME/mstore/channels/c.quarantine
+[ -n "$RUN2" ] && [ -f "$Q/$RUN2/journal" ] && [ -f "$Q/$RUN1/journal.undone" ] ||
+	t_fail "two quarantined runs, $RUN1 (undone) and $RUN2: $(ls -R "$Q" 2>&1 | head -20)"
+touch -d '31 days ago' "$Q/$RUN1/journal.undone"
+touch -d '29 days ago' "$Q/$RUN2/journal"
+ch --dry-run c; expect_ok "--dry-run with an old quarantined run"
+expect_out_contains "would prune quarantined run $RUN1 (older than 30 days)" "--dry-run names the run it would prune"
+grep -qF "$RUN2 (older" "$T_TMP/out" && t_fail "--dry-run would prune the younger run $RUN2"
+[ -d "$Q/$RUN1" ] || t_fail "--dry-run pruned $RUN1"
+ch --quarantine-days 0 c; expect_ok "--quarantine-days 0 keeps every run"
+[ -d "$Q/$RUN1" ] || t_fail "--quarantine-days 0 pruned $RUN1"
+ch c; expect_ok "a sync prunes the old run"
+expect_out_contains "pruned quarantined run $RUN1 (older than 30 days)" "the summary names the pruned run"
+[ -e "$Q/$RUN1" ] && t_fail "$RUN1 still in the quarantine"
+[ -f "$Q/$RUN2/journal" ] || t_fail "the younger run $RUN2 was pruned too"
+ch --undo "$RUN1" c; expect_eq "$T_RC" 2 "--undo of a pruned run"
+expect_err_contains "the run was pruned from the quarantine on" "--undo of a pruned run says so"
+sed -i 's/^channel c md mb { }$/channel c md mb { quarantinedays 20 }/' "$CONF"
+ch c; expect_ok "the channel's quarantinedays"
+expect_out_contains "pruned quarantined run $RUN2 (older than 20 days)" "quarantinedays 20 prunes the 29-day-old run"
+sed -i 's/^channel c md mb { quarantinedays 20 }$/channel c md mb { }/' "$CONF"
 
 # --- -D removes folders empty on both sides ---------------------------------------------------------
 mkdir -p "$MD/.Empty"/{cur,new,tmp}

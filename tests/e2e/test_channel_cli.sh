@@ -202,4 +202,26 @@ expect_eq "$rc" 1 "mailsync refuses an unknown keyword"
 grep -q 'While parsing line 1 at token "colour"' "$T_TMP/ms.out" || t_fail "mailsync's line: $(cat "$T_TMP/ms.out")"
 mst channel -f "$T_TMP/bad.conf" local; expect_rc 2 "mstore refuses it too"
 expect_err_contains "bad.conf:2: store local: expected a keyword" "at the same line"
+# --- the progress bar: on a terminal (script gives the command one), never in a pipe or with -q/--json ---
+P=$T_TMP/pb
+mkdir -p "$P/md"/{cur,new,tmp} "$P/mb"
+for i in $(seq 1 80); do printf 'From: a@x\nMessage-ID: <%d@pb>\nSubject: p%d\n\nbody\n' "$i" "$i" > "$P/md/new/1700000000.M$i.h"; done
+printf 'store pmd { kind maildir path %s/md }\nstore pmb { kind mbox path %s/mb }\nchannel pc pmd pmb { }\n' "$P" "$P" > "$P/conf"
+PCH="$MSTORE_BIN channel -f $P/conf --state-dir $P/st"
+script -qec "$PCH pc" /dev/null > "$P/tty.out" 2>&1; expect_eq "$?" 0 "a sync on a terminal"
+grep -aqF '80/80 messages, folder 1/1 INBOX <-> INBOX' "$P/tty.out" || t_fail "no progress bar on a terminal: $(head -c 400 "$P/tty.out" | cat -v)"
+grep -aqF "$(printf '\r\033[K')folder INBOX <-> INBOX: pmd: 0 copied" "$P/tty.out" ||
+	t_fail "the bar is not erased before the summary: $(head -c 600 "$P/tty.out" | cat -v)"
+X
+for i in $(seq 81 140); do printf 'From: a@x\nMessage-ID: <%d@pb>\nSubject: p%d\n\nbody\n' "$i" "$i" > "$P/md/new/1700000000.M$i.h"; done
+mst channel -f "$P/conf" --state-dir "$P/st" pc; expect_ok "a sync in a pipe"
+expect_out_contains "pmb: 60 copied" "60 more copied in a pipe"
+grep -aq "$(printf '\r')" "$T_TMP/out" "$T_TMP/err" && t_fail "a progress bar in a pipe: $(cat -v "$T_TMP/err" | head -c 300)"
+for i in $(seq 141 160); do printf 'From: a@x\nMessage-ID: <%d@pb>\nSubject: p%d\n\nbody\n' "$i" "$i" > "$P/md/new/1700000000.M$i.h"; done
+script -qec "$PCH -q pc" /dev/null > "$P/q.out" 2>&1; expect_eq "$?" 0 "-q on a terminal"
+grep -aqF 'messages, folder' "$P/q.out" && t_fail "-q drew a progress bar: $(cat -v "$P/q.out" | head -c 300)"
+grep -aqF 'pmb: 20 copied' "$P/q.out" || t_fail "-q: the summary is still printed: $(cat -v "$P/q.out" | head -c 300)"
+for i in $(seq 161 170); do printf 'From: a@x\nMessage-ID: <%d@pb>\nSubject: p%d\n\nbody\n' "$i" "$i" > "$P/md/new/1700000000.M$i.h"; done
+script -qec "$PCH --json pc" /dev/null > "$P/j.out" 2>&1; expect_eq "$?" 0 "--json on a terminal"
+grep -aqF 'messages, folder' "$P/j.out" && t_fail "--json drew a progress bar: $(cat -v "$P/j.out" | head -c 300)"
 t_done

@@ -84,6 +84,7 @@ static void test_mailsync_example(void **state)
 	assert_true(ch->has_sizelimit);
 	assert_int_equal(ch->sizelimit, 100000);
 	assert_int_equal(ch->maxdelete, -1);
+	assert_int_equal(ch->quarantinedays, -1);
 	assert_null(ms_chan_config_store(&c, "both")); /* a channel is not a store */
 	assert_null(ms_chan_config_channel(&c, "inbox"));
 	ms_chan_config_free(&c);
@@ -145,7 +146,7 @@ static void test_mstore_keywords(void **state)
 		"store hm { kind hmailserver db sqlite:/var/lib/m.db data /srv/Data account ann@example.com\n"
 		"           passfile /etc/mstore/db.pass pat * }\n"
 		"store im { kind imap host imap.example.com port 993 tls implicit user ann passfile /x }\n"
-		"channel c md hm { maxdelete 20% }\n"
+		"channel c md hm { maxdelete 20% quarantinedays 7 }\n"
 		"channel d mb im { maxdelete 0 sizelimit 0 }\n";
 	ms_chan_config c;
 	ms_err e;
@@ -166,6 +167,7 @@ static void test_mstore_keywords(void **state)
 	assert_string_equal(im->tls, "implicit");
 	assert_string_equal(im->user, "ann");
 	assert_int_equal(ms_chan_config_channel(&c, "c")->maxdelete, 20);
+	assert_int_equal(ms_chan_config_channel(&c, "c")->quarantinedays, 7);
 	const ms_chan_channel *d = ms_chan_config_channel(&c, "d");
 	assert_int_equal(d->maxdelete, 0);
 	assert_true(d->has_sizelimit);
@@ -206,7 +208,7 @@ static void test_syntax_errors(void **state)
 	expect_error("channel c a", "t.conf:1: channel c: expected the name of its second store, found the end of the file");
 	expect_error("channel c a b msinfo x }", "t.conf:1: channel c: expected \"{\", found \"msinfo\"");
 	expect_error("store a { }\nstore b { }\nchannel c a b {\n msinfo x\n pat y\n}",
-	             "t.conf:5: channel c: expected a keyword (msinfo, passwd, sizelimit, maxdelete) or \"}\", found \"pat\"");
+	             "t.conf:5: channel c: expected a keyword (msinfo, passwd, sizelimit, maxdelete, quarantinedays) or \"}\", found \"pat\"");
 	expect_error("store a { }\nstore b { }\nchannel c a b {\n msinfo x\n",
 	             "t.conf:5: channel c: expected \"}\" (the block opened at line 3 is not closed), found the end of the file");
 }
@@ -246,6 +248,8 @@ static void test_meaning_errors(void **state)
 	             "t.conf:3: channel c: sizelimit \"-1\": expected a size in bytes (0: no limit)");
 	expect_error("store a { }\nstore b { }\nchannel c a b { maxdelete 101 }",
 	             "t.conf:3: channel c: maxdelete \"101\": expected a percentage from 0 to 100");
+	expect_error("store a { }\nstore b { }\nchannel c a b { quarantinedays 2w }",
+	             "t.conf:3: channel c: quarantinedays \"2w\": expected a number of days from 0 (for ever) to 36500");
 	expect_error("store a { }\nstore b { }\nchannel c a b { maxdelete % }",
 	             "t.conf:3: channel c: maxdelete \"%\": expected a percentage from 0 to 100");
 	ms_chan_config c;

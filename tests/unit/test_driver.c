@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "driver_conformance.h"
+#include "db/db.h"
 #include "drivers/driver.h"
 #include "store/browse.h"
 #include "store/folders.h"
@@ -483,6 +484,121 @@ static void test_append_writes_files_and_rows(void **state)
 	ms_store_close(st);
 }
 
+/* Every column of an appended row, against what hMailServer's IMAP APPEND
+ * writes (IMAPCommandAppend.cpp Finish_ -> PersistentMessage::AddObject):
+ * type 2, from '' (APPEND never sets it), size of the file, the five
+ * flags plus Recent, not locked, no tries, next try 1901-01-01, UIDs in
+ * order, no recipient rows, and the internal date as the server's wall
+ * clock: UTC plus the offset in force NOW (not at the message's date). */
+static const char msg4[] = "From: Eve <eve@example.org>\r\nMessage-ID: <four@example.org>\r\n\r\nfourth\r\n";
+
+typedef struct row_cols {
+	int64_t type, size, flags, locked, tries, uid, account, folder;
+	char from[64], created[32], nexttry[32], filename[64];
+} row_cols;
+
+static void read_row(ms_store *st, int64_t folder, int64_t uid, row_cols *c)
+{
+	db_stmt *q = NULL;
+	MUST(db_prepare(st->db, "SELECT messagetype, messagefrom, messagesize, messageflags, messagecreatetime,"
+	                " messagelocked, messagecurnooftries, messagenexttrytime, messageuid, messageaccountid,"
+	                " messagefolderid, messagefilename FROM hm_messages WHERE messagefolderid = ? AND messageuid = ?",
+	                &q, e_));
+	MUST(db_bind_int64(q, 1, folder, e_));
+	MUST(db_bind_int64(q, 2, uid, e_));
+	ms_err e = { 0 };
+	assert_int_equal(db_step(q, &e), DB_ROW);
+	*c = (row_cols){ .type = db_column_int64(q, 0), .size = db_column_int64(q, 2), .flags = db_column_int64(q, 3),
+	                 .locked = db_column_int64(q, 5), .tries = db_column_int64(q, 6), .uid = db_column_int64(q, 8),
+	                 .account = db_column_int64(q, 9), .folder = db_column_int64(q, 10) };
+	snprintf(c->from, sizeof c->from, "%s", db_column_is_null(q, 1) ? "(null)" : db_column_text(q, 1));
+	snprintf(c->created, sizeof c->created, "%.19s", db_column_text(q, 4));
+	snprintf(c->nexttry, sizeof c->nexttry, "%.19s", db_column_text(q, 7));
+	snprintf(c->filename, sizeof c->filename, "%s", db_column_text(q, 11));
+	db_finalize(q);
+}
+
+/* `when` as the test expects the server's wall clock: UTC + the offset now. */
+static void wall_clock_now_offset(time_t when, char out[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	time_t t = when + tm.tm_gmtoff;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void test_append_row_as_imap_append(void **state)
+{
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	results x = { 0 };
+	append_three(bx, &x);
+	const unsigned all = MS_FLAG_SEEN | MS_FLAG_ANSWERED | MS_FLAG_FLAGGED | MS_FLAG_DELETED | MS_FLAG_DRAFT;
+	ms_append m4 = MSG(msg4, all, 0);
+	m4.keywords = "$Label1 Junk";
+	results y = { 0 };
+	time_t before = time(NULL);
+	DRV_OK(s->drv->append(bx, &m4, 1, item_cb, &y, e_));
+	time_t after = time(NULL);
+	assert_int_equal(y.r[0], MS_DRV_OK);
+	/* read back as the server's IMAP answers INTERNALDATE: the instant appended */
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0].internal_date, DATE1);
+	assert_int_equal(v[1].internal_date, DATE2);
+	assert_int_equal(v[2].internal_date, DATE3);
+	assert_true(v[3].internal_date >= before && v[3].internal_date <= after);
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+
+	ms_store *st = raw_store(state);
+	int64_t acct = account_id(st), inbox = folder_id(st, "INBOX");
+	const char *const bytes[4] = { msg1, msg2, msg3, msg4 };
+	const int64_t flags[4] = { MS_MSGFLAG_SEEN, MS_MSGFLAG_FLAGGED | MS_MSGFLAG_ANSWERED, 0,
+		                   MS_MSGFLAG_SEEN | MS_MSGFLAG_DELETED | MS_MSGFLAG_FLAGGED | MS_MSGFLAG_ANSWERED |
+		                           MS_MSGFLAG_DRAFT };
+	const time_t dates[3] = { DATE1, DATE2, DATE3 };
+	for (int i = 0; i < 4; i++) {
+		row_cols c;
+		read_row(st, inbox, i + 1, &c);
+		assert_int_equal(c.type, 2);
+		assert_string_equal(c.from, "");
+		assert_int_equal(c.size, (int64_t)strlen(bytes[i]));
+		assert_int_equal(c.flags, flags[i] | MS_MSGFLAG_RECENT);
+		assert_int_equal(c.locked, 0);
+		assert_int_equal(c.tries, 0);
+		assert_string_equal(c.nexttry, "1901-01-01 00:00:00");
+		assert_int_equal(c.uid, i + 1);
+		assert_int_equal(c.account, acct);
+		assert_int_equal(c.folder, inbox);
+		assert_int_equal(strlen(c.filename), 42);
+		if (i < 3) {
+			char want[32];
+			wall_clock_now_offset(dates[i], want);
+			assert_string_equal(c.created, want);
+		}
+	}
+	/* the summer date in a winter run (or the other way round) is where the
+	   offset now and the offset at the date differ: spelled out for Berlin */
+	row_cols c2;
+	read_row(st, inbox, 2, &c2);
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	assert_string_equal(c2.created, tm.tm_gmtoff == 3600 ? "2022-07-01 19:30:00" : "2022-07-01 20:30:00");
+	/* no recipient rows: APPEND has no envelope */
+	db_stmt *q = NULL;
+	ms_err e = { 0 };
+	MUST(db_prepare(st->db, "SELECT COUNT(*) FROM hm_messagerecipients", &q, e_));
+	assert_int_equal(db_step(q, &e), DB_ROW);
+	assert_int_equal(db_column_int64(q, 0), 0);
+	db_finalize(q);
+	ms_store_close(st);
+}
+
 static void test_flags_keep_server_bits(void **state)
 {
 	ms_side *s = side(state);
@@ -767,6 +883,7 @@ static void fixture_vanish(void *ctx, const char *box, const ms_msg *m)
 	{                                                                                               \
 		STORE_TEST(test_open_errors, b), STORE_TEST(test_boxes, b),                             \
 		STORE_TEST(test_append_writes_files_and_rows, b), STORE_TEST(test_flags_keep_server_bits, b), \
+		STORE_TEST(test_append_row_as_imap_append, b),                                      \
 		STORE_TEST(test_expunge_removes_row_and_file, b), STORE_TEST(test_missing_file_is_named, b), \
 		STORE_TEST(test_empty_message_writes_no_file, b),                                      \
 		STORE_TEST(test_uid_limit, b), STORE_TEST(test_read_only_writes_nothing, b),            \
