@@ -525,24 +525,13 @@ static int list_local(out *o, const ms_chan_store *st, bool messages)
 
 static int list_driver(out *o, const ms_chan_store *st, bool messages)
 {
-	const ms_side_driver *drv = ms_side_driver_find(st->kind);
-	if (!drv) {
-		fprintf(stderr, "mstore channel: store %s: kind %s is not supported by this mstore yet\n", st->name, st->kind);
-		return CH_FAIL;
-	}
-	ms_side_conf conf;
-	ms_err e = { 0 };
-	if (ms_chan_side_conf(st, true, &conf, &e) < 0) {
-		fprintf(stderr, "mstore channel: %s\n", e.msg);
-		return CH_FAIL;
-	}
+	/* opened as a sync opens it (ch_open_side): the same kinds, the same
+	   database password rule */
 	ms_side *s = NULL;
-	ms_drv_result r = drv->open(&conf, &s, &e);
-	ms_chan_side_conf_free(&conf);
-	if (r != MS_DRV_OK) {
-		fprintf(stderr, "mstore channel: store %s cannot be opened: %s\n", st->name, e.msg);
+	if (ch_open_side("channel", st, true, false, &s) < 0)
 		return CH_FAIL;
-	}
+	const ms_side_driver *drv = s->drv;
+	ms_err e = { 0 };
 	ms_box_info *boxes = NULL;
 	size_t n = 0;
 	if (drv->list_boxes(s, &boxes, &n, &e) != MS_DRV_OK) {

@@ -21,6 +21,7 @@
 #include "channel/config.h"
 #include "channel/local_side.h"
 #include "channel/pattern.h"
+#include "cli/channel_run.h"
 #include "cli/cli.h"
 #include "drivers/driver.h"
 #include "util/escape.h"
@@ -241,44 +242,11 @@ static int open_path(const char *path, ck_store *out)
 
 static int open_store(const ms_chan_store *st, ck_store *out)
 {
-	ms_err e = { 0 };
 	out->st = st;
 	out->kind = st->kind ? st->kind : "local";
-	if (!st->kind) {
-		if (ms_local_side_open(st, true, &out->side, &e) < 0) {
-			fprintf(stderr, "mstore check: store %s: %s\n", st->name, e.msg);
-			return CK_FAIL;
-		}
-		return CK_OK;
-	}
-	const ms_side_driver *drv = ms_side_driver_find(st->kind);
-	if (!drv) {
-		fprintf(stderr, "mstore check: store %s: kind %s is not supported by this mstore yet\n", st->name, st->kind);
-		return CK_FAIL;
-	}
-	ms_side_conf conf;
-	if (ms_chan_side_conf(st, true, &conf, &e) < 0) {
-		fprintf(stderr, "mstore check: %s\n", e.msg);
-		return CK_FAIL;
-	}
-	/* an hmailserver store's database password: passwd or passfile, else
-	   MSTORE_DB_PASSWORD, as mstore channel takes it (channel_run.c) */
-	const char *envpw = getenv("MSTORE_DB_PASSWORD");
-	ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
-	int rc = CK_FAIL;
-	if (opts) {
-		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
-		ms_side_conf c2 = conf;
-		c2.opts = opts;
-		if (strcmp(st->kind, "hmailserver") == 0 && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
-			opts[c2.nopts++] = (ms_side_opt){ "password", envpw };
-		rc = open_conf(drv, &c2, out);
-		free(opts);
-	} else {
-		fprintf(stderr, "mstore check: out of memory\n");
-	}
-	ms_chan_side_conf_free(&conf);
-	return rc;
+	/* opened as mstore channel opens it: the same kinds, the same database
+	   password rule (passwd or passfile, else MSTORE_DB_PASSWORD) */
+	return ch_open_side("check", st, true, false, &out->side) < 0 ? CK_FAIL : CK_OK;
 }
 
 static bool exists(const char *path)

@@ -52,5 +52,9 @@ expect_eq "$(printf '%s\n' "$out" | grep -c .)" 5 "four findings and the summary
 
 mst check -f "$CONF" --json - hm Empty; expect_ok "a clean folder"
 expect_eq "$(t_out | jq -r '.kind, .exit_code, .summary.folders, (.findings | length)' | tr '\n' ' ')" "hmailserver 0 1 0 " "JSON of the clean folder"
+# mstore channel STORE lists the same store with the same password rule
+# (the config has no passwd: the database password comes from the environment)
+mst channel -f "$CONF" hm; expect_ok "mstore channel lists the hmailserver store"
+expect_eq "$(t_out | tr '\n' ' ')" "Empty INBOX " "its folders"
 expect_eq "$(q "SELECT messageid, messageuid, messageflags, messagesize FROM hm_messages ORDER BY messageid")" "$before" "no row changed"
 t_done
