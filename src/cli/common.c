@@ -262,7 +262,8 @@ void cli_json_file_arg(int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			return;
-		if (strcmp(argv[i], "--json") == 0 && argv[i + 1][0] != '-')
+		/* "-" is stdout, as for diff and check's --json FILE|- */
+		if (strcmp(argv[i], "--json") == 0 && (argv[i + 1][0] != '-' || strcmp(argv[i + 1], "-") == 0))
 			argv[i] = (char *)"--json-file";
 	}
 }

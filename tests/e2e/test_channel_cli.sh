@@ -94,6 +94,8 @@ expect_eq "$(jq -r '.boxes[2].store_name' "$T_TMP/m.json")" "Lists.dev" "JSON: t
 expect_eq "$(jq -r '.exit_code' "$T_TMP/m.json")" 0 "JSON exit code"
 mst channel -f "$CONF" --json hm; expect_ok "--json STORE: on stdout"
 expect_eq "$(jq -r '.store' "$T_TMP/out")" hm "--json followed by the store's name"
+mst channel -f "$CONF" --json - hm; expect_ok "--json - STORE: on stdout, as diff and check take it"
+expect_eq "$(t_out | jq -r .store)" hm "--json -: the JSON on stdout"
 mst channel -f "$CONF" --json hmtop hm; expect_rc 2 "--json NAME NAME: two stores, not a file named hmtop"
 [ -e hmtop ] && t_fail "--json NAME wrote a file named after the store"
 
