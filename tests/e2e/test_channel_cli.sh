@@ -147,8 +147,9 @@ done
 grep -q -- "--db URL" "$T_TMP/out" && t_fail "channel's help lists the common options it does not take"
 
 # --- the real mailsync reads the same grammar -------------------------------------------
-if ! command -v mailsync >/dev/null; then
-	echo "SKIPPED: mailsync is not installed (scripts/install-deps.sh --test)"
+. "$MSTORE_SRC/tests/lib/mailsync.sh"
+if ! why=$(t_mailsync_usable); then
+	echo "SKIPPED: $why"
 	t_done
 fi
 MS=$T_TMP/mailsync.conf
@@ -165,22 +166,7 @@ CONF
 mkdir -p "$HOME/My Mail"; : > "$HOME/My Mail/a b"
 mst channel -f "$MS" spaced; expect_ok "escaped space"
 expect_eq "$(t_out)" "a b" "an escaped space is part of the token"
-# mailsync (c-client) run as root works in anonymous mode, away from
-# $HOME: run it as a throwaway user whose home is $HOME, declared in a
-# passwd file bind-mounted in a private mount namespace.
-run_mailsync() {
-	if [ "$(id -u)" != 0 ]; then timeout 60 mailsync "$@"; return; fi
-	cp /etc/passwd "$T_TMP/passwd"
-	echo "mstoretest:x:64123:64123::$HOME:/bin/sh" >> "$T_TMP/passwd"
-	chmod 755 "$T_TMP"; chown -R 64123:64123 "$HOME"; chmod a+r "$MS" "$T_TMP/bad.conf" 2>/dev/null
-	unshare -m sh -c 'mount --bind "$1" /etc/passwd && shift && exec timeout 60 setpriv --reuid=64123 --regid=64123 --clear-groups env HOME="$HOME" USER=mstoretest mailsync "$@"' \
-		sh "$T_TMP/passwd" "$@"
-}
-if [ "$(id -u)" = 0 ] && ! unshare -m true 2>/dev/null; then
-	echo "SKIPPED: mailsync as root needs a mount namespace for a user of its own (unshare -m failed)"
-	t_done
-fi
-run_mailsync -f "$MS" local > "$T_TMP/ms.out" 2>&1; rc=$?
+t_run_mailsync -f "$MS" local > "$T_TMP/ms.out" 2>&1; rc=$?
 expect_eq "$rc" 0 "mailsync reads the configuration"
 grep -q Error "$T_TMP/ms.out" && t_fail "mailsync complained: $(cat "$T_TMP/ms.out")"
 grep -v '^Listing store' "$T_TMP/ms.out" | grep -v '^$' | sort > "$T_TMP/ms.boxes"
@@ -193,12 +179,12 @@ t_out | sort > "$T_TMP/mst.boxes"
 expect_eq "$(comm -23 "$T_TMP/mst.boxes" "$T_TMP/ms.boxes")" "" "every folder mstore lists, mailsync lists"
 expect_eq "$(comm -13 "$T_TMP/mst.boxes" "$T_TMP/ms.boxes" | tr '\n' ' ')" "lists md/cur md/new md/tmp notes.txt sub " \
 	"what mailsync lists beside them: directories and a file that are no mailbox"
-run_mailsync -f "$MS" other > "$T_TMP/ms.out" 2>&1
+t_run_mailsync -f "$MS" other > "$T_TMP/ms.out" 2>&1
 mst channel -f "$MS" other
 expect_eq "$(t_out)" "$(grep -v '^Listing store' "$T_TMP/ms.out" | grep -v '^$' | sort)" "same folders for % as mailsync"
 # and both refuse the same broken file
 printf 'store local { pat x\n  colour blue\n}\n' > "$T_TMP/bad.conf"; chmod a+r "$T_TMP/bad.conf"
-run_mailsync -f "$T_TMP/bad.conf" local > "$T_TMP/ms.out" 2>&1; rc=$?
+t_run_mailsync -f "$T_TMP/bad.conf" local > "$T_TMP/ms.out" 2>&1; rc=$?
 expect_eq "$rc" 1 "mailsync refuses an unknown keyword"
 # mailsync counts lines from 0: its "line 1" is the file's second line
 grep -q 'While parsing line 1 at token "colour"' "$T_TMP/ms.out" || t_fail "mailsync's line: $(cat "$T_TMP/ms.out")"

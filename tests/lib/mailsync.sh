@@ -1,0 +1,32 @@
+# mailsync.sh - run the real mailsync (Debian's package) from an e2e test.
+# Sourced after common.sh.
+#
+# t_mailsync_usable: 0 when mailsync can run here; else prints why not.
+# t_run_mailsync ARGS...: mailsync ARGS with $HOME as its home.  c-client
+# run as root works in "anonymous mode", away from $HOME, so as root it
+# runs as a throwaway user whose home is $HOME, declared in a passwd file
+# bind-mounted in a private mount namespace; the files it must read are
+# made readable (every -f FILE), $HOME is handed to that user.
+t_mailsync_usable() {
+	if ! command -v mailsync >/dev/null; then
+		echo "mailsync is not installed (scripts/install-deps.sh --test)"
+		return 1
+	fi
+	if [ "$(id -u)" = 0 ] && ! unshare -m true 2>/dev/null; then
+		echo "mailsync as root needs a mount namespace for a user of its own (unshare -m failed)"
+		return 1
+	fi
+}
+t_run_mailsync() {
+	if [ "$(id -u)" != 0 ]; then timeout 60 mailsync "$@"; return; fi
+	local a prev=
+	for a in "$@"; do
+		[ "$prev" = -f ] && chmod a+r "$a" 2>/dev/null
+		prev=$a
+	done
+	cp /etc/passwd "$T_TMP/passwd"
+	echo "mstoretest:x:64123:64123::$HOME:/bin/sh" >> "$T_TMP/passwd"
+	chmod 755 "$T_TMP"; chown -R 64123:64123 "$HOME"
+	unshare -m sh -c 'mount --bind "$1" /etc/passwd && shift && exec timeout 60 setpriv --reuid=64123 --regid=64123 --clear-groups env HOME="$HOME" USER=mstoretest mailsync "$@"' \
+		sh "$T_TMP/passwd" "$@"
+}
