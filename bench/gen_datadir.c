@@ -1,7 +1,9 @@
 /* gen_datadir - generate an hMailServer-layout data directory, deterministically.
  *
  * usage: gen_datadir [--seed N] [--messages N] [--domains N] [--accounts N]
- *                    [--queue-percent P] OUTDIR
+ *                    [--queue-percent P] [--noid-percent P] OUTDIR
+ *        gen_datadir --maildir FOLDERS [--seed N] [--messages N]
+ *                    [--noid-percent P] [--dup-percent P] OUTDIR
  *
  * Writes OUTDIR/Data (the data directory) and OUTDIR/objects.txt, which
  * lists the domains ("domain NAME") and accounts ("account ADDRESS") the
@@ -13,6 +15,17 @@
  * and names in several charsets; some LF-only files; 2% byte-identical
  * duplicates within an account; queue files in the root addressed to a mix
  * of local and external recipients.
+ *
+ * --maildir FOLDERS writes the same kind of messages into a Maildir tree
+ * instead (the channel benchmark): OUTDIR/INBOX and OUTDIR/F01 ... each a
+ * Maildir, one directory per folder (mbsync's `SubFolders Verbatim`, the
+ * layout mailsync's c-client also reads), 10% of the messages unseen in
+ * new/, the rest in cur/ with flags (S, RS, FS, DS, none); byte-identical
+ * duplicates (default 1%) are copies of the previous message in its
+ * folder.  File names carry the seed, so the trees of two seeds can be
+ * merged (the benchmark's "1% new").  --noid-percent (0-100) sets the
+ * share without Message-ID in either mode; without it a data directory
+ * keeps its 10% and the random stream of earlier runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +105,7 @@ typedef struct gen {
 	int n_domains, n_accounts;
 	char (*accounts)[128];
 	time_t base;
+	int noid_pct; /* -1: the data directory's historical 10% */
 } gen;
 
 static void pick_address(gen *g, char *buf, size_t len, int external)
@@ -138,7 +152,7 @@ static long write_message(gen *g, const char *path, const char *to_local)
 	else
 		fprintf(f, "Subject: %s %s%s", words[below(r, N(words))], words[below(r, N(words))], nl);
 	fprintf(f, "Date: %s%s", date, nl);
-	if (below(r, 10) != 0)
+	if (g->noid_pct < 0 ? below(r, 10) != 0 : (int)below(r, 100) >= g->noid_pct)
 		fprintf(f, "Message-ID: <%016" PRIx64 "@remote.example>%s", next(r), nl);
 	fprintf(f, "MIME-Version: 1.0%sContent-Type: text/plain; charset=utf-8%s%s", nl, nl, nl);
 	size_t size = body_size(r);
@@ -192,8 +206,70 @@ static int write_objects(gen *g, const char *outdir)
 static void usage(void)
 {
 	fprintf(stderr, "usage: gen_datadir [--seed N] [--messages N] [--domains N] [--accounts N] "
-	                "[--queue-percent P] OUTDIR\n");
+	                "[--queue-percent P] [--noid-percent P] OUTDIR\n"
+	                "       gen_datadir --maildir FOLDERS [--seed N] [--messages N] [--noid-percent P] "
+	                "[--dup-percent P] OUTDIR\n");
 	exit(2);
+}
+
+/* The Maildir flags of a message in cur/: mostly seen, some answered,
+ * flagged or draft, a few without any.  Never T (\Deleted): the tools
+ * compared treat it differently (mbsync expunges it, mailsync skips it),
+ * which would measure their rules, not their speed. */
+static const char *maildir_flags(rng *r)
+{
+	uint64_t p = below(r, 100);
+	return p < 65 ? "S" : p < 80 ? "RS" : p < 92 ? "FS" : p < 95 ? "DS" : "";
+}
+
+static int make_maildir(const char *outdir, int folder)
+{
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	char path[4096];
+	for (size_t i = 0; i < N(subs); i++) {
+		if (folder == 0)
+			snprintf(path, sizeof path, "%s/INBOX/%s", outdir, subs[i]);
+		else
+			snprintf(path, sizeof path, "%s/F%02d/%s", outdir, folder, subs[i]);
+		if (mkdirs(path) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --maildir: `messages` messages spread over `folders` Maildirs. */
+static int gen_maildir(gen *g, const char *outdir, long messages, int folders, int dup_pct, uint64_t seed)
+{
+	char path[4096], prev[4096] = "";
+	int prev_folder = 0;
+	for (int f = 0; f < folders; f++)
+		if (make_maildir(outdir, f) < 0) {
+			perror(outdir);
+			return -1;
+		}
+	for (long i = 0; i < messages; i++) {
+		bool dup = prev[0] && (int)below(&g->r, 100) < dup_pct;
+		int folder = dup ? prev_folder : (int)below(&g->r, (uint64_t)folders);
+		bool unseen = below(&g->r, 10) == 0;
+		const char *flags = maildir_flags(&g->r);
+		char dir[64];
+		if (folder == 0)
+			snprintf(dir, sizeof dir, "INBOX");
+		else
+			snprintf(dir, sizeof dir, "F%02d", folder);
+		/* unique per seed and message, as a delivery agent names them */
+		int n = snprintf(path, sizeof path, "%s/%s/%s/%ld.M%ldP%" PRIu64 ".bench", outdir, dir,
+		                 unseen ? "new" : "cur", (long)g->base - messages + i, i, seed);
+		if (!unseen)
+			snprintf(path + n, sizeof path - (size_t)n, ":2,%s", flags);
+		if (dup ? copy_file(prev, path) < 0 : write_message(g, path, g->accounts[0]) < 0) {
+			perror(path);
+			return -1;
+		}
+		snprintf(prev, sizeof prev, "%s", path);
+		prev_folder = folder;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -201,11 +277,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "seed", required_argument, 0, 's' }, { "messages", required_argument, 0, 'm' },
 		{ "domains", required_argument, 0, 'd' }, { "accounts", required_argument, 0, 'a' },
-		{ "queue-percent", required_argument, 0, 'q' }, { 0, 0, 0, 0 },
+		{ "queue-percent", required_argument, 0, 'q' }, { "noid-percent", required_argument, 0, 'i' },
+		{ "maildir", required_argument, 0, 'M' }, { "dup-percent", required_argument, 0, 'u' },
+		{ 0, 0, 0, 0 },
 	};
 	uint64_t seed = 1;
 	long messages = 1000, queue_pct = 2;
-	gen g = { .n_domains = 3, .n_accounts = 20, .base = 1767225600 /* 2026-01-01 */ };
+	int maildir_folders = 0, dup_pct = 1;
+	gen g = { .n_domains = 3, .n_accounts = 20, .base = 1767225600 /* 2026-01-01 */, .noid_pct = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -214,10 +293,14 @@ int main(int argc, char **argv)
 		case 'd': g.n_domains = atoi(optarg); break;
 		case 'a': g.n_accounts = atoi(optarg); break;
 		case 'q': queue_pct = atol(optarg); break;
+		case 'i': g.noid_pct = atoi(optarg); break;
+		case 'M': maildir_folders = atoi(optarg); break;
+		case 'u': dup_pct = atoi(optarg); break;
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || messages < 0 || g.n_domains < 1 || g.n_accounts < 1 || queue_pct < 0 || queue_pct > 100)
+	if (optind != argc - 1 || messages < 0 || g.n_domains < 1 || g.n_accounts < 1 || queue_pct < 0 || queue_pct > 100 ||
+	    g.noid_pct > 100 || maildir_folders < 0 || dup_pct < 0 || dup_pct > 100)
 		usage();
 	const char *outdir = argv[optind];
 	g.r.s = seed * 0x9E3779B97F4A7C15ULL + 1;
@@ -226,6 +309,11 @@ int main(int argc, char **argv)
 		snprintf(g.accounts[a], sizeof g.accounts[a], "%s%d@d%d.example.com",
 		         first_names[a % (int)N(first_names)], a, a % g.n_domains);
 
+	if (maildir_folders > 0) {
+		int rc = gen_maildir(&g, outdir, messages, maildir_folders, dup_pct, seed);
+		free(g.accounts);
+		return rc < 0 ? 1 : 0;
+	}
 	char path[4096], prev[4096] = "", name[39];
 	snprintf(path, sizeof path, "%s/Data", outdir);
 	if (mkdirs(path) < 0 || write_objects(&g, outdir) < 0) {

@@ -24,7 +24,7 @@ while getopts n:r:b:d: o; do
 	esac
 done
 
-scripts/install-deps.sh --test
+scripts/install-deps.sh --bench
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
 [ -f build-bench/build.ninja ] || meson setup build-bench --buildtype=release >/dev/null
 ninja -C build-bench >/dev/null

@@ -3,6 +3,7 @@
 #
 #   scripts/install-deps.sh          build it, and run the README's commands
 #   scripts/install-deps.sh --test   also run the test suite
+#   scripts/install-deps.sh --bench  also run the benchmarks (bench/*.sh)
 #
 # Safe to run again: apt-get skips what is installed.  tests/check-deps.sh
 # builds, installs and reads a man page with only the programs and .pc
@@ -22,15 +23,19 @@ USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
 # channel tests check mstore reads its configuration as mailsync does).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
 	clang libclang-rt-14-dev mailsync)
+# The benchmarks: bench/run.sh needs the test servers; bench/channel.sh
+# times mbsync (isync) and mailsync beside mstore channel, with GNU time.
+BENCH_PKGS=("${TEST_PKGS[@]}" isync)
 
 case "${1:-}" in
 --list) printf '%s\n' "${BUILD_PKGS[@]}" "${USE_PKGS[@]}"; exit 0 ;;  # for tests/check-deps.sh
---test | '') ;;
-*) echo "usage: $0 [--test]" >&2; exit 2 ;;
+--test | --bench | '') ;;
+*) echo "usage: $0 [--test | --bench]" >&2; exit 2 ;;
 esac
 
 want=("${BUILD_PKGS[@]}" "${USE_PKGS[@]}")
 [ "${1:-}" = "--test" ] && want+=("${TEST_PKGS[@]}")
+[ "${1:-}" = "--bench" ] && want+=("${BENCH_PKGS[@]}")
 
 missing=()
 for p in "${want[@]}"; do

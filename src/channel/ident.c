@@ -204,3 +204,16 @@ bool ms_ident_is_digest(const char *ident)
 {
 	return ident && ident[0] != '<';
 }
+
+char *ms_ident_of_message(ms_ident_mode mode, const char *data, size_t len)
+{
+	if (mode == MS_IDENT_MD5)
+		return ms_ident_md5(data, len);
+	ms_headers h;
+	ms_err e;
+	if (ms_headers_parse(data, len, &h, &e) < 0)
+		return NULL; /* out of memory: the parser fails on nothing else */
+	char *id = h.message_id ? ms_ident_from_msgid(h.message_id) : NULL;
+	ms_headers_free(&h);
+	return id ? id : ms_ident_digest(data, len);
+}

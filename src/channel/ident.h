@@ -55,6 +55,11 @@ char *ms_ident_digest(const char *data, size_t len);
  * digest when the header has none of the five fields. */
 char *ms_ident_md5(const char *data, size_t len);
 
+/* The identity of a whole message in `mode`, from its bytes: msgid mode
+ * its Message-ID as a driver would list it (ms_ident_from_msgid), else
+ * its digest; md5 mode ms_ident_md5.  NULL only when out of memory. */
+char *ms_ident_of_message(ms_ident_mode mode, const char *data, size_t len);
+
 /* The identity of one msinfo identity line ("<id@host>" or
  * "<>, md5: <HEX>"); NULL when the line is neither (or it is "<>", which
  * names no message in particular). */

@@ -84,6 +84,28 @@ static void test_md5(void **state)
 	free(a), free(b), free(c), free(d);
 }
 
+/* The identity the engine computes from a message's bytes (for a message
+ * the listing did not read) is the one the listing's Message-ID gives, so
+ * a message is the same whichever way it was identified. */
+static void test_of_message(void **state)
+{
+	const char m[] = "Subject: x\r\nMessage-ID: <a b@c>\r\n\r\nbody\r\n";
+	char *listed = ms_ident_from_msgid("a b@c");
+	check(ms_ident_of_message(MS_IDENT_MSGID, m, strlen(m)), listed);
+	free(listed);
+	const char noid[] = "Subject: no id\n\nbody\n";
+	char *digest = ms_ident_digest(noid, strlen(noid));
+	check(ms_ident_of_message(MS_IDENT_MSGID, noid, strlen(noid)), digest);
+	free(digest);
+	const char empty[] = "Message-ID: <>\n\nbody\n";
+	digest = ms_ident_digest(empty, strlen(empty));
+	check(ms_ident_of_message(MS_IDENT_MSGID, empty, strlen(empty)), digest);
+	free(digest);
+	char *md5 = ms_ident_md5(m, strlen(m));
+	check(ms_ident_of_message(MS_IDENT_MD5, m, strlen(m)), md5);
+	free(md5);
+}
+
 static void test_msinfo_lines(void **state)
 {
 	check(ms_ident_from_msinfo("<a@b>"), "<a@b>");
@@ -98,6 +120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sanitize_as_mailsync), cmocka_unit_test(test_from_driver_msgid),
 		cmocka_unit_test(test_digest), cmocka_unit_test(test_md5), cmocka_unit_test(test_msinfo_lines),
+		cmocka_unit_test(test_of_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
