@@ -850,6 +850,31 @@ static void test_corrupt_state_refused(void **state)
 	close_both(&x);
 }
 
+/* -t md5: every message is keyed by mailsync's header MD5, a Message-ID
+ * or not; the state records those identities and a rerun copies nothing. */
+static void test_md5_identities(void **state)
+{
+	backend *b = *state;
+	sides x = open_both(b);
+	put(x.s[0], "INBOX", "m1@x", "one", 0);
+	put(x.s[0], "INBOX", "m2@x", "two", 0);
+	ms_engine_opts o = { .ident = MS_IDENT_MD5 };
+	result r = run_opts(b, &x, &o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 2);
+	done(&r);
+	char *st = slurp(b->state);
+	assert_non_null(strstr(st, "md5:"));
+	assert_null(strstr(st, "m1@x"));
+	assert_null(strstr(st, "m2@x"));
+	free(st);
+	r = run_opts(b, &x, &o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[0] + r.r.copied[1], 0);
+	done(&r);
+	close_both(&x);
+}
+
 static void test_size_limit_and_deleted_flag(void **state)
 {
 	backend *b = *state;
@@ -1186,7 +1211,7 @@ static void test_mem_md5_mode(void **state)
 		T(test_dry_run_changes_nothing, b), T(test_brake_emptied_side, b),                            \
 		T(test_brake_half_deleted, b), T(test_brake_boundaries, b), T(test_brake_vanished_box, b),                                 \
 		T(test_lost_state_repairs_without_copies, b), T(test_corrupt_state_refused, b),               \
-		T(test_size_limit_and_deleted_flag, b), T(test_quarantine_and_undo, b),                      \
+		T(test_size_limit_and_deleted_flag, b), T(test_md5_identities, b), T(test_quarantine_and_undo, b),                      \
 		T(test_unreadable_message_stops_deletions, b), T(test_seeded_state, b),                                                \
 	}
 
