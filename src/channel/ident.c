@@ -99,85 +99,190 @@ char *ms_ident_digest(const char *data, size_t len)
 
 /* ---- md5 mode ---------------------------------------------------------------- */
 
-/* The unfolded value of the first header field `name` in the header
- * section data[0..len), leading blanks removed; NULL when absent. */
-static char *header_value(const char *data, size_t len, const char *name)
+/* mailsync hashes fields of c-client's envelope, and c-client builds those
+ * from the raw header: a field's name matches case-insensitively, blanks
+ * allowed before its colon; its value is unfolded (each line break before
+ * a continuation line removed, the blanks kept), every tab turned into a
+ * space, the leading spaces skipped, the trailing ones kept, nothing
+ * decoded.  Values below are in that form (checked against the real
+ * mailsync: tests/unit/test_ident.c, test_md5_as_mailsync). */
+
+/* If the header line data[p..p+line_len) is the field `name`, the offset of
+ * its value (past the colon); else 0. */
+static size_t field_value_at(const char *data, size_t p, size_t line_len, const char *name)
 {
-	size_t nl = strlen(name);
-	for (size_t p = 0; p < len;) {
+	size_t nl = strlen(name), q = p + nl;
+	if (line_len <= nl || g_ascii_strncasecmp(data + p, name, nl) != 0)
+		return 0;
+	while (q < p + line_len && (data[q] == ' ' || data[q] == '\t'))
+		q++;
+	return q < p + line_len && data[q] == ':' ? q + 1 : 0;
+}
+
+/* Append the unfolded value that starts at v (its field's first line ends
+ * at e, the header section at len) to b as c-client keeps it; the offset of
+ * the next field. */
+static size_t add_value(ms_buf *b, const char *data, size_t len, size_t v, size_t e, int *oom)
+{
+	for (;;) {
+		size_t stop = e - (e > v && data[e - 1] == '\r');
+		for (size_t i = v; i < stop; i++) {
+			char ch = data[i] == '\t' ? ' ' : data[i];
+			if (ch == ' ' && b->n == 0)
+				continue;        /* leading blanks, on whichever line they are */
+			*oom |= buf_add(b, &ch, 1) < 0;
+		}
+		if (e + 1 >= len || (data[e + 1] != ' ' && data[e + 1] != '\t'))
+			return e + 1;
+		v = e + 1;               /* a continuation line: its blanks stay */
+		for (e = v; e < len && data[e] != '\n'; e++)
+			;
+	}
+}
+
+/* The values of the header field `name` (every occurrence when `all`, else
+ * the first), each as add_value makes it; *found whether there was one.
+ * NULL when out of memory. */
+static char **header_values(const char *data, size_t len, const char *name, bool all, bool *found)
+{
+	GPtrArray *out = g_ptr_array_new();
+	int oom = 0;
+	*found = false;
+	for (size_t p = 0; p < len && !oom;) {
 		size_t e = p;
 		while (e < len && data[e] != '\n')
 			e++;
 		size_t line_len = e - p - (e > p && data[e - 1] == '\r');
 		if (line_len == 0)
-			return NULL;  /* end of the header section */
-		if (line_len > nl && data[p + nl] == ':' && g_ascii_strncasecmp(data + p, name, nl) == 0) {
-			ms_buf v = { 0 };
-			size_t q = p + nl + 1;
-			while (q < p + line_len && (data[q] == ' ' || data[q] == '\t'))
-				q++;
-			if (buf_add(&v, data + q, p + line_len - q) < 0)
-				return NULL;
-			/* continuation lines: the line break goes, the blank stays */
-			for (size_t c = e + 1; c < len && (data[c] == ' ' || data[c] == '\t');) {
-				size_t ce = c;
-				while (ce < len && data[ce] != '\n')
-					ce++;
-				size_t cl = ce - c - (ce > c && data[ce - 1] == '\r');
-				if (buf_add(&v, data + c, cl) < 0) {
-					free(v.v);
-					return NULL;
-				}
-				c = ce + 1;
-			}
-			return v.v ? v.v : strdup("");
+			break;               /* the end of the header section */
+		size_t v = field_value_at(data, p, line_len, name);
+		if (!v || (*found && !all)) {
+			p = e + 1;
+			continue;
 		}
-		p = e + 1;
+		ms_buf b = { 0 };
+		p = add_value(&b, data, len, v, e, &oom);
+		g_ptr_array_add(out, b.v ? b.v : g_strdup(""));
+		*found = true;
 	}
-	return NULL;
+	g_ptr_array_add(out, NULL);
+	char **v = (char **)g_ptr_array_free(out, FALSE);
+	if (oom) {
+		g_strfreev(v);
+		return NULL;
+	}
+	return v;
 }
 
-/* Append each address of the list `value` as local@domain. */
-static void add_addresses(GChecksum *c, const char *value, bool *any)
+/* c-client's rfc822_cat: `s` as is, or quoted ("..." with a backslash before '"'
+ * and before a backslash) when it holds an RFC 822 special or a blank, or begins or ends
+ * with '.', or holds "..". */
+static void add_word(GString *g, const char *s)
 {
-	ms_header_global_init();   /* GMime's one-time set-up */
-	InternetAddressList *l = internet_address_list_parse(NULL, value);
-	if (!l)
+	size_t n = strlen(s);
+	bool quote = strpbrk(s, " ()<>@,;:\\\"[]") || s[0] == '.' || (n && s[n - 1] == '.') || strstr(s, "..");
+	if (!quote) {
+		g_string_append(g, s);
 		return;
+	}
+	g_string_append_c(g, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			g_string_append_c(g, '\\');
+		g_string_append_c(g, *s);
+	}
+	g_string_append_c(g, '"');
+}
+
+/* A local part as GMime hands it, quoted or not, in its plain form. */
+static char *unquoted(const char *s, size_t n)
+{
+	if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+		return g_strndup(s, n);
+	GString *g = g_string_new(NULL);
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (s[i] == '\\' && i + 2 < n)
+			i++;
+		g_string_append_c(g, s[i]);
+	}
+	return g_string_free(g, FALSE);
+}
+
+/* One mailbox as c-client's rfc822_address writes it: local@domain, the
+ * source route dropped; a mailbox without a domain gets c-client's
+ * ".MISSING-HOST-NAME." (quoted, as it begins with a dot). */
+static void add_mailbox(GString *g, const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	char *local = unquoted(addr, at ? (size_t)(at - addr) : strlen(addr));
+	add_word(g, local);
+	g_free(local);
+	g_string_append_c(g, '@');
+	add_word(g, at && at[1] ? at + 1 : ".MISSING-HOST-NAME.");
+}
+
+/* Every mailbox of `l`, a group's members in its place (c-client keeps a
+ * group's members and writes nothing for the group itself). */
+static void add_list(GString *g, InternetAddressList *l)
+{
 	for (int i = 0; i < internet_address_list_length(l); i++) {
 		InternetAddress *a = internet_address_list_get_address(l, i);
-		if (!INTERNET_ADDRESS_IS_MAILBOX(a))
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			add_list(g, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
 			continue;
+		}
 		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
-		if (addr && *addr) {
-			g_checksum_update(c, (const guchar *)addr, (gssize)strlen(addr));
-			*any = true;
+		if (addr && *addr)
+			add_mailbox(g, addr);
+	}
+}
+
+/* Append the text fields (the first of each) or the address fields (all
+ * of them: c-client appends a repeated To to the list) named `name`. */
+static int add_field(GString *g, const char *data, size_t len, const char *name, bool addresses)
+{
+	bool found;
+	char **v = header_values(data, len, name, addresses, &found);
+	if (!v)
+		return -1;
+	for (size_t i = 0; v[i]; i++) {
+		if (!addresses) {
+			g_string_append(g, v[i]);
+			continue;
+		}
+		ms_header_global_init();   /* GMime's one-time set-up */
+		InternetAddressList *l = internet_address_list_parse(NULL, v[i]);
+		if (l) {
+			add_list(g, l);
+			g_object_unref(l);
 		}
 	}
-	g_object_unref(l);
+	g_strfreev(v);
+	return 0;
 }
 
 char *ms_ident_md5(const char *data, size_t len)
 {
-	static const char *const text_fields[] = { "Date", "Subject", "Message-ID" };
-	GChecksum *c = g_checksum_new(G_CHECKSUM_MD5);
-	bool any = false;
-	for (size_t i = 0; i < 3; i++) {
-		char *v = header_value(data, len, text_fields[i]);
-		if (v) {
-			g_checksum_update(c, (const guchar *)v, (gssize)strlen(v));
-			any |= *v != '\0';
+	static const struct { const char *name; bool addresses; } fields[] = {
+		{ "Date", false }, { "Subject", false }, { "Message-ID", false }, { "From", true }, { "To", true },
+	};
+	GString *g = g_string_new(NULL);
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		if (add_field(g, data, len, fields[i].name, fields[i].addresses) < 0) {
+			g_string_free(g, TRUE);
+			return NULL;
 		}
-		free(v);
+	char *s;
+	if (g->len == 0) {
+		/* mailsync keys such a message "no msg-id" and loses it: ours gets a digest */
+		s = ms_ident_digest(data, len);
+	} else {
+		GChecksum *c = g_checksum_new(G_CHECKSUM_MD5);
+		g_checksum_update(c, (const guchar *)g->str, (gssize)g->len);
+		s = prefixed("md5:", c);
+		g_checksum_free(c);
 	}
-	for (size_t i = 0; i < 2; i++) {
-		char *v = header_value(data, len, i == 0 ? "From" : "To");
-		if (v)
-			add_addresses(c, v, &any);
-		free(v);
-	}
-	char *s = any ? prefixed("md5:", c) : ms_ident_digest(data, len);
-	g_checksum_free(c);
+	g_string_free(g, TRUE);
 	return s;
 }
 

@@ -15,16 +15,24 @@
  *   SHA-256 of its whole bytes with every CRLF read as LF (a copy into a
  *   side that keeps CRLF, or out of it, keeps its identity).  It never
  *   starts with '<', so it cannot equal a Message-ID's identity.
- * - md5 (mailsync's `-t md5`): "md5:" and the MD5 of Date, Subject,
- *   Message-ID, the From and the To addresses (addr-spec) concatenated
- *   without separators, as mailsync computes it from c-client's envelope
- *   (header values unfolded, not decoded).  Messages with none of these
- *   fall back to the sha256 digest.  Not yet compared byte for byte with
- *   c-client's envelope on odd headers (addresses without a domain, groups,
- *   trailing blanks): a difference there means an msinfo imported in md5
- *   mode does not name such a message, so if it was deleted on one side
- *   since mailsync's last run it is copied back rather than deleted.  The msinfo form "<>, md5: <HEX>" maps
- *   to "md5:HEX" (ms_ident_from_msinfo).
+ * - md5 (mailsync's `-t md5`): "md5:" and the MD5 of what mailsync hashes
+ *   from c-client's envelope: the first Date, Subject and Message-ID
+ *   values, then every From and every To address, concatenated without
+ *   separators.  Values as c-client keeps them: unfolded, tabs made spaces,
+ *   leading blanks skipped, trailing ones kept, nothing decoded; addresses
+ *   as local@domain (display names, comments and source routes dropped,
+ *   a group's members in its place, a missing domain written
+ *   ".MISSING-HOST-NAME.", c-client's quoting of a local part or domain
+ *   with specials).  Checked byte for byte against the real mailsync
+ *   (tests/unit/test_ident.c).  Not reproduced: c-client's repair of a
+ *   broken address ("bob@" gives it bob@".SYNTAX-ERROR.", an unclosed
+ *   '<' MISSING_MAILBOX_TERMINATOR) and of a domain ending in '.', which
+ *   GMime parses differently; such a message's msinfo identity does not
+ *   match ours, so an msinfo import does not name it (if it was deleted
+ *   on one side since mailsync's last run, it is copied back, never lost).
+ *   A message with none of the five fields (mailsync: "no msg-id", never
+ *   synchronized) gets the sha256 digest.  The msinfo form
+ *   "<>, md5: <HEX>" maps to "md5:HEX" (ms_ident_from_msinfo).
  *
  * Identities are NUL-terminated strings the caller frees.
  */

@@ -52,32 +52,6 @@ static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
 
 #include "test_env.h"
 
-static void configure_server(backend *b, const char *port_key)
-{
-	char port[16];
-	setting(port_key, port, sizeof port);
-	setting("MSTORE_TEST_DB_USER", b->user, sizeof b->user);
-	setting("MSTORE_TEST_DB_PASSWORD", b->password, sizeof b->password);
-	b->port = atoi(port);
-	b->configured = b->port > 0 && b->user[0];
-}
-
-static void server_url(const backend *b, const char *dbname, char *out, size_t len)
-{
-	snprintf(out, len, "%s://%s@127.0.0.1:%d/%s", b->dialect == DB_PGSQL ? "postgresql" : "mysql", b->user, b->port,
-	         dbname);
-}
-
-#define DRV_OK(call)                                                            \
-	do {                                                                    \
-		ms_err drv_e_ = { 0 };                                          \
-		ms_err *e_ = &drv_e_;                                           \
-		ms_drv_result r_ = (call);                                      \
-		if (r_ != MS_DRV_OK)                                            \
-			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
-		(void)e_;                                                       \
-	} while (0)
-
 static const char *password_of(const backend *b)
 {
 	return b->dialect == DB_SQLITE ? NULL : b->password;
@@ -707,6 +681,55 @@ static void test_brake_half_deleted(void **state)
 	close_both(&x);
 }
 
+/* Box `box` with n messages, synchronized, then k of them deleted on B:
+ * whether a run with `o` brakes (the deletions then done with force). */
+static bool brakes_after(backend *b, sides *x, const char *box, int n, int k, const ms_engine_opts *o)
+{
+	char id[48];
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof id, "%s-%d@x", box, i);
+		put(x->s[0], box, id, id, 0);
+	}
+	result r = run(b, x);
+	assert_int_equal(r.rc, 0);
+	done(&r);
+	for (int i = 0; i < k; i++) {
+		snprintf(id, sizeof id, "%s-%d@x", box, i);
+		expunge(x->s[1], box, id);
+	}
+	r = run_opts(b, x, o);
+	bool braked = r.r.braked;
+	assert_int_equal(r.rc, braked ? 1 : 0);
+	assert_int_equal(count(x->s[0], box), braked ? n : n - k);   /* braked: nothing deleted */
+	done(&r);
+	if (braked) {
+		ms_engine_opts force = { .force = true };
+		r = run_opts(b, x, &force);
+		assert_int_equal(r.rc, 0);
+		assert_int_equal(r.r.deleted[0], k);
+		done(&r);
+	}
+	return braked;
+}
+
+/* The share rule's edges: more than maxdelete percent (default 20) and
+ * more than MS_ENGINE_BRAKE_MIN deletions brake; force and 100% do not. */
+static void test_brake_boundaries(void **state)
+{
+	backend *b = *state;
+	sides x = open_both(b);
+	put(x.s[0], "Keep", "k@x", "keep", 0);   /* B never looks empty as a whole */
+	ms_engine_opts dflt = { 0 }, all = { .max_delete = 100 }, force = { .force = true };
+	assert_int_equal(MS_ENGINE_MAX_DELETE_DEFAULT, 20);
+	assert_false(brakes_after(b, &x, "Exact", 30, 6, &dflt));       /* exactly 20%: allowed */
+	assert_true(brakes_after(b, &x, "Over", 30, 7, &dflt));        /* 23% of what the box has */
+	assert_false(brakes_after(b, &x, "Few", 6, MS_ENGINE_BRAKE_MIN, &dflt));  /* 83%, but only 5 */
+	assert_true(brakes_after(b, &x, "Six", 7, MS_ENGINE_BRAKE_MIN + 1, &dflt));
+	assert_false(brakes_after(b, &x, "All", 10, 10, &all));        /* maxdelete 100%: no share rule */
+	assert_false(brakes_after(b, &x, "Forced", 20, 10, &force));   /* --force-deletions */
+	close_both(&x);
+}
+
 static void test_brake_vanished_box(void **state)
 {
 	backend *b = *state;
@@ -827,6 +850,31 @@ static void test_corrupt_state_refused(void **state)
 	close_both(&x);
 }
 
+/* -t md5: every message is keyed by mailsync's header MD5, a Message-ID
+ * or not; the state records those identities and a rerun copies nothing. */
+static void test_md5_identities(void **state)
+{
+	backend *b = *state;
+	sides x = open_both(b);
+	put(x.s[0], "INBOX", "m1@x", "one", 0);
+	put(x.s[0], "INBOX", "m2@x", "two", 0);
+	ms_engine_opts o = { .ident = MS_IDENT_MD5 };
+	result r = run_opts(b, &x, &o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[1], 2);
+	done(&r);
+	char *st = slurp(b->state);
+	assert_non_null(strstr(st, "md5:"));
+	assert_null(strstr(st, "m1@x"));
+	assert_null(strstr(st, "m2@x"));
+	free(st);
+	r = run_opts(b, &x, &o);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.r.copied[0] + r.r.copied[1], 0);
+	done(&r);
+	close_both(&x);
+}
+
 static void test_size_limit_and_deleted_flag(void **state)
 {
 	backend *b = *state;
@@ -837,10 +885,17 @@ static void test_size_limit_and_deleted_flag(void **state)
 	put(x.s[0], "INBOX", "big@x", big, 0);
 	put(x.s[0], "INBOX", "small@x", "small", 0);
 	put(x.s[0], "INBOX", "trash@x", "deleted", MS_FLAG_DELETED);
+	/* exactly the limit: copied (mailsync skips what is larger) */
+	char edge[1000];
+	int fixed = snprintf(NULL, 0, "Message-ID: <edge@x>\r\nSubject: test\r\n\r\n\r\n");
+	memset(edge, 'e', (size_t)(1000 - fixed));
+	edge[1000 - fixed] = '\0';
+	put(x.s[0], "INBOX", "edge@x", edge, 0);
 	ms_engine_opts o = { .size_limit = 1000 };
 	result r = run_opts(b, &x, &o);
 	assert_int_equal(r.rc, 1);       /* something left undone */
-	assert_int_equal(r.r.copied[1], 1);
+	assert_int_equal(r.r.copied[1], 2);
+	assert_int_equal(find(x.s[1], "INBOX", "edge@x").count, 1);
 	assert_int_equal(r.r.skipped, 2);
 	done(&r);
 	assert_int_equal(find(x.s[1], "INBOX", "big@x").count, 0);
@@ -1154,9 +1209,9 @@ static void test_mem_md5_mode(void **state)
 		T(test_new_on_each_side, b), T(test_deleted_each_side_and_both, b), T(test_flags, b),         \
 		T(test_no_message_id_and_duplicates, b), T(test_no_delete_then_normal, b),                    \
 		T(test_dry_run_changes_nothing, b), T(test_brake_emptied_side, b),                            \
-		T(test_brake_half_deleted, b), T(test_brake_vanished_box, b),                                 \
+		T(test_brake_half_deleted, b), T(test_brake_boundaries, b), T(test_brake_vanished_box, b),                                 \
 		T(test_lost_state_repairs_without_copies, b), T(test_corrupt_state_refused, b),               \
-		T(test_size_limit_and_deleted_flag, b), T(test_quarantine_and_undo, b),                      \
+		T(test_size_limit_and_deleted_flag, b), T(test_md5_identities, b), T(test_quarantine_and_undo, b),                      \
 		T(test_unreadable_message_stops_deletions, b), T(test_seeded_state, b),                                                \
 	}
 

@@ -414,6 +414,9 @@ static void test_boxname(void **state)
 	assert_true(ms_boxname_to_store("Lists/dev", "INBOX.", '.', b, sizeof b));
 	assert_string_equal(b, "INBOX.Lists.dev");
 	assert_false(ms_boxname_to_store("Lists/dev", "INBOX.", '.', b, 8));
+	/* only the exact prefix goes: another case is part of the name */
+	assert_int_equal(ms_boxname("inbox.Lists", "INBOX.", '.', b, sizeof b), MS_BOXNAME_OK);
+	assert_string_equal(b, "inbox/Lists");
 }
 
 /* ---- local stores ------------------------------------------------------------------- */

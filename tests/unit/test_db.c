@@ -47,28 +47,12 @@ static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
 
 #include "test_env.h"
 
-static void configure_server(backend *b, const char *port_key)
-{
-	char port[16];
-	setting(port_key, port, sizeof port);
-	setting("MSTORE_TEST_DB_USER", b->user, sizeof b->user);
-	setting("MSTORE_TEST_DB_PASSWORD", b->password, sizeof b->password);
-	b->port = atoi(port);
-	b->configured = b->port > 0 && b->user[0];
-}
-
 /* ---- per-test databases ---------------------------------------------------- */
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st, (void)type, (void)ftw;
 	return remove(path);
-}
-
-static void server_url(const backend *b, const char *dbname, char *out, size_t len)
-{
-	snprintf(out, len, "%s://%s@127.0.0.1:%d/%s", b->dialect == DB_PGSQL ? "postgresql" : "mysql", b->user,
-	         b->port, dbname);
 }
 
 static int server_group_setup(void **state)

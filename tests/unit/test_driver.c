@@ -57,22 +57,6 @@ static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
 
 #include "test_env.h"
 
-static void configure_server(backend *b, const char *port_key)
-{
-	char port[16];
-	setting(port_key, port, sizeof port);
-	setting("MSTORE_TEST_DB_USER", b->user, sizeof b->user);
-	setting("MSTORE_TEST_DB_PASSWORD", b->password, sizeof b->password);
-	b->port = atoi(port);
-	b->configured = b->port > 0 && b->user[0];
-}
-
-static void server_url(const backend *b, const char *dbname, char *out, size_t len)
-{
-	snprintf(out, len, "%s://%s@127.0.0.1:%d/%s", b->dialect == DB_PGSQL ? "postgresql" : "mysql", b->user, b->port,
-	         dbname);
-}
-
 /* ---- a fresh store per test ------------------------------------------------- */
 
 #define MUST(call)                                                              \
@@ -81,16 +65,6 @@ static void server_url(const backend *b, const char *dbname, char *out, size_t l
 		ms_err *e_ = &must_e_;                                          \
 		if ((call) < 0)                                                 \
 			fail_msg("%s failed: %s", #call, must_e_.msg);          \
-		(void)e_;                                                       \
-	} while (0)
-
-#define DRV_OK(call)                                                            \
-	do {                                                                    \
-		ms_err drv_e_ = { 0 };                                          \
-		ms_err *e_ = &drv_e_;                                           \
-		ms_drv_result r_ = (call);                                      \
-		if (r_ != MS_DRV_OK)                                            \
-			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
 		(void)e_;                                                       \
 	} while (0)
 

@@ -916,6 +916,48 @@ static void test_fcntl_held(void **state)
 	assert_no_leftovers();
 }
 
+/* Another program reading the box under an fcntl read lock: our reads go
+ * on beside it, our writes wait for it (a read lock would not keep it out). */
+static void test_fcntl_read_held(void **state)
+{
+	put_file("box", three);
+	char p[512];
+	path_of("box", p, sizeof p);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(p, O_RDONLY);
+		struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+		if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
+			_exit(1);
+		char c = 'x';
+		(void)!write(go[1], &c, 1);
+		usleep(800000);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	ms_side *s = open_side();
+	setenv("MSTORE_MBOX_LOCK_MS", "200", 1);
+	ms_box *b = open_box(s, "box");   /* reading beside a reader */
+	assert_int_equal(b->status.count, 3);
+	items it = { 0 };
+	ms_err e = { 0 };
+	assert_int_not_equal(append(b, "Subject: blocked\n\nx\n", 0, 1600000000, &it, &e), MS_DRV_OK);
+	assert_non_null(strstr(e.msg, "locked by another program"));
+	setenv("MSTORE_MBOX_LOCK_MS", "10000", 1);
+	must_append(b, "Subject: after\n\nx\n", 0, 1600000000);   /* once the reader is done */
+	int status;
+	waitpid(pid, &status, 0);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	s->drv->close_box(b);
+	s->drv->close(s);
+	close(go[0]);
+	close(go[1]);
+	assert_no_leftovers();
+}
+
 static void test_changed_under_us(void **state)
 {
 	put_file("box", three);
@@ -1262,7 +1304,7 @@ int main(void)
 		T(test_mboxo_trade), T(test_truncated), T(test_from_without_blank), T(test_unquoted_from_lines),
 		T(test_not_mbox_and_empty),
 		T(test_crlf), T(test_flags_round_trip), T(test_flags_keep_bytes), T(test_expunge_keeps_others), T(test_read_only),
-		T(test_dotlock_held), T(test_fcntl_held), T(test_changed_under_us), T(test_concurrent_writer),
+		T(test_dotlock_held), T(test_fcntl_held), T(test_fcntl_read_held), T(test_changed_under_us), T(test_concurrent_writer),
 		T(test_rename_fails), T(test_write_fails), T(test_unlockable_dir), T(test_symlinked_box),
 	};
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,11 @@
 /* test_env.h - where the unit tests find the throwaway database servers
  * (tests/db-servers.sh): the environment, else the env file it wrote.
- * Included by the unit tests that run against PostgreSQL and MariaDB. */
+ * Included by the unit tests that run against PostgreSQL and MariaDB.
+ *
+ * The includer defines its `backend` struct first, with at least the
+ * fields dialect, configured, port, user[] and password[] (each test keeps
+ * its own per-test fields after them): configure_server() and server_url()
+ * below fill and read those, so every test finds the servers one way. */
 #ifndef MS_TEST_ENV_H
 #define MS_TEST_ENV_H
 
@@ -44,5 +49,34 @@ static void setting(const char *key, char *out, size_t len)
 		line += line_len + (line[line_len] == '\n');
 	}
 }
+
+static void configure_server(backend *b, const char *port_key)
+{
+	char port[16];
+	setting(port_key, port, sizeof port);
+	setting("MSTORE_TEST_DB_USER", b->user, sizeof b->user);
+	setting("MSTORE_TEST_DB_PASSWORD", b->password, sizeof b->password);
+	b->port = atoi(port);
+	b->configured = b->port > 0 && b->user[0];
+}
+
+static void server_url(const backend *b, const char *dbname, char *out, size_t len)
+{
+	snprintf(out, len, "%s://%s@127.0.0.1:%d/%s", b->dialect == DB_PGSQL ? "postgresql" : "mysql", b->user, b->port,
+	         dbname);
+}
+
+#ifdef MS_DRIVERS_DRIVER_H
+/* A driver call that must succeed: the test fails with the driver's message. */
+#define DRV_OK(call)                                                            \
+	do {                                                                    \
+		ms_err drv_e_ = { 0 };                                          \
+		ms_err *e_ = &drv_e_;                                           \
+		ms_drv_result r_ = (call);                                      \
+		if (r_ != MS_DRV_OK)                                            \
+			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
+		(void)e_;                                                       \
+	} while (0)
+#endif
 
 #endif

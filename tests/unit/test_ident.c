@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +107,99 @@ static void test_of_message(void **state)
 	free(md5);
 }
 
+/* What the real mailsync records.  Each message below was put alone in an
+ * mbox of its own (after a "From " line) and synchronized by mailsync
+ * 5.2.7 (Debian 12, c-client 2007f) with `-t md5` to an empty store; the
+ * value is the one its msinfo holds for that box ("<>, md5: <HEX>").  The
+ * comment says what each case shows of c-client's envelope. */
+static const struct {
+	const char *msg, *md5;
+} mailsync_md5[] = {
+	/* plain: Date, Subject, Message-ID, then From and To as local@domain */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject: Hello there\nMessage-ID: <m1@example.com>\nFrom: Ann Example "
+	  "<ann@example.com>\nTo: bob@example.org, \"Carl C\" <carl@example.net>\n\nbody1\n",
+	  "03aa364aa451f687f44fdc382561c5cf" },
+	/* folding: the line break goes, a tab becomes a space; a value that
+	   begins on the next line loses its leading blank */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject: folded\n\tsubject line\nMessage-ID:\n <m2@example.com>\nFrom: "
+	  "ann@example.com\nTo: bob@example.org\n\nbody\n",
+	  "f36301a8a12378bdf59164d97c4d5b67" },
+	/* nothing decoded, comments kept in Date; a group with no member adds nothing */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000 (UTC)\nSubject: =?utf-8?q?caf=C3=A9?=\nMessage-ID: <m3@example.com>\nFrom: "
+	  "Ann (the boss) <ann@example.com>\nTo: undisclosed-recipients:;\n\nbody\n",
+	  "7d218a2a424618545088baa15ee50769" },
+	/* no Date, no Message-ID; an address without a domain gets c-client's
+	   ".MISSING-HOST-NAME.", quoted */
+	{ "Subject: no date, no id\nFrom: ann\nTo: bob@example.org\n\nbody\n", "47ba7eccbb7c1c7ca6d4c3b45620eee1" },
+	/* names in any case, fields in any order, trailing blanks kept */
+	{ "SUBJECT:   spaces  \nmessage-id: <m5@example.com>\nfrom: ann@example.com\nto: bob@example.org\nDate:Mon, 5 Jan "
+	  "2026 10:00:00 +0000\n\nbody\n",
+	  "f58e27de36399288901c8cc8d268781e" },
+	/* the first Subject; a quoted local part stays quoted; a group's members count */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject: first\nSubject: second\nMessage-ID: <m6@example.com>\nFrom: \"a "
+	  "b\"@example.com\nTo: team: x@example.com, y@example.com;, z@example.com\n\nbody\n",
+	  "4d1931d54c0bb4ee0d4050450bc87dbc" },
+	/* CRLF line ends */
+	{ "Subject: crlf\r\nMessage-ID: <m7@example.com>\r\nFrom: ann@example.com\r\nTo: bob@example.org\r\nDate: Mon, 5 Jan "
+	  "2026 10:00:00 +0000\r\n\r\nbody\r\n",
+	  "84a02cf6f13260bedde3668bbd986290" },
+	/* a source route is dropped, case kept, Cc does not count */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject: route\nMessage-ID: <m9@example.com>\nFrom: "
+	  "<@relay.example:ann@example.com>\nTo: Bob <BOB@Example.ORG>\nCc: cc@example.com\n\nbody\n",
+	  "ade5f708bec72283bf0919dfbb2c1987" },
+	/* 8-bit bytes as they are; a Message-ID without brackets as it is */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject: 8bit caf\xc3\xa9 \xe9\nMessage-ID: m10@example.com\nFrom: "
+	  "=?utf-8?q?Ann?= <ann@example.com>\nTo: bob@example.org\n\nbody\n",
+	  "66086615401b992194542cfb21450006" },
+	/* a tab after the colon skipped, a continuation's blanks kept, tabs as spaces */
+	{ "Date:\tMon, 5 Jan 2026 10:00:00 +0000  \nSubject: a\n   b\n\t\tc\nMessage-ID: <m11@example.com>\nFrom: "
+	  "ann@example.com\nTo: bob@example.org\n\nbody\n",
+	  "d7a34a50e31651fd0709da7c9334dcc7" },
+	/* an empty Subject */
+	{ "Date: Mon, 5 Jan 2026 10:00:00 +0000\nSubject:\nMessage-ID: <m12@example.com>\nFrom: ann@example.com\nTo: "
+	  "bob@example.org\n\nbody\n",
+	  "567d45acd50648db59ab05c88c255047" },
+	/* a tab inside a value; display names with commas or encoded words; a
+	   repeated To adds its addresses */
+	{ "Date: d\nSubject: a\tb \t\nMessage-ID: <m15@example.com>\nFrom: \"Ann, X\" <ann@example.com>, =?utf-8?b?w6k=?= "
+	  "<e@example.com>\nTo: bob@example.org (Bob)\nTo: second@example.org\n\nbody\n",
+	  "a21420abe17d6d5f5674223c0abe53ca" },
+	/* an LF-folded Message-ID in a CRLF message */
+	{ "Date: d\r\nSubject: s\r\nMessage-ID:\n <m16@example.com>\r\nFrom: ann@example.com\r\nTo: bob@example.org\r\n\r\nbody\r\n",
+	  "289fa43b77da400e1f1f94da184b01c4" },
+	/* blanks before the colon; X-Subject is another field */
+	{ "Date: d\nSubject : spaced name\nX-Subject: not this\nMessage-ID: <m17@example.com>\nFrom: ann@example.com\nTo: "
+	  "bob@example.org\n\nbody\n",
+	  "ad0a1cb8a838c5817472d0e50f735561" },
+	/* <bob> without a domain; c-client's quoting of a domain literal and of
+	   local parts with a quote or a leading dot */
+	{ "Date: d\nSubject: s\nMessage-ID: <m18@example.com>\nFrom: Ann <ann@example.com>\nTo: Bob <bob>, Lit "
+	  "<bob@[192.0.2.1]>, \"q\\\"x\"@example.org, \".dot\"@example.org\n\nbody\n",
+	  "0bc355e90d5ceb6f59b3e2a7f01b4ae0" },
+};
+
+static void test_md5_as_mailsync(void **state)
+{
+	(void)state;
+	int wrong = 0;
+	for (size_t i = 0; i < sizeof mailsync_md5 / sizeof mailsync_md5[0]; i++) {
+		char *got = ms_ident_md5(mailsync_md5[i].msg, strlen(mailsync_md5[i].msg));
+		char want[40];
+		snprintf(want, sizeof want, "md5:%s", mailsync_md5[i].md5);
+		if (!got || strcmp(got, want) != 0) {
+			print_error("case %zu: %s, mailsync has %s\n", i, got ? got : "(null)", want);
+			wrong++;
+		}
+		free(got);
+	}
+	assert_int_equal(wrong, 0);
+	/* none of the five fields (mailsync: "no msg-id", never synchronized): the content digest */
+	const char none[] = "X-Only: nothing\n\nbody\n";
+	char *d = ms_ident_md5(none, strlen(none));
+	assert_int_equal(strncmp(d, "sha256:", 7), 0);
+	free(d);
+}
+
 static void test_msinfo_lines(void **state)
 {
 	check(ms_ident_from_msinfo("<a@b>"), "<a@b>");
@@ -119,8 +213,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sanitize_as_mailsync), cmocka_unit_test(test_from_driver_msgid),
-		cmocka_unit_test(test_digest), cmocka_unit_test(test_md5), cmocka_unit_test(test_msinfo_lines),
-		cmocka_unit_test(test_of_message),
+		cmocka_unit_test(test_digest), cmocka_unit_test(test_md5), cmocka_unit_test(test_md5_as_mailsync),
+		cmocka_unit_test(test_msinfo_lines), cmocka_unit_test(test_of_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
