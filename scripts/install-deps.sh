@@ -19,9 +19,11 @@ BUILD_PKGS=(build-essential meson ninja-build pkg-config
 USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
 # The test suite only: unit tests (cmocka), throwaway database servers and
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
-# channel tests check mstore reads its configuration as mailsync does).
+# channel tests check mstore reads its configuration as mailsync does),
+# dotlockfile (liblockfile-bin: test_channel_writer's MDA locks the mbox
+# as MDAs do).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev mailsync)
+	clang libclang-rt-14-dev mailsync liblockfile-bin)
 
 case "${1:-}" in
 --list) printf '%s\n' "${BUILD_PKGS[@]}" "${USE_PKGS[@]}"; exit 0 ;;  # for tests/check-deps.sh
