@@ -79,6 +79,14 @@
  * Writes.  append writes at the end of the file: a blank line if the last
  * message lacks one, then "From MAILER-DAEMON <date>" and the quoted
  * message with its flags, then fsync; a failed write is cut off again.
+ * OPEN DEFECT (test_channel_crash): a process killed in the middle of an
+ * append cannot cut it off, and the next open lists the partial message
+ * as a message of its own (a new identity when its Message-ID was not
+ * written yet), which the channel then copies to the other side.  To be
+ * fixed by recording the file's size before an append (a marker file
+ * beside the box, with the PID) and, on the next write-locked open,
+ * cutting off what follows that size up to the next "From " line when the
+ * recorded process is gone.
  * set_flags and expunge rewrite the whole file into a temporary file
  * beside it (.NAME.mstore-tmp.PID, with the original's mode, owner and
  * group), fsync it, rename it over the original and fsync the directory:

@@ -78,6 +78,11 @@ sides() {
 		other_sig "$1" "$2" $b | sed "s/^/other $b /"
 	done
 }
+# stray_files DIR: message files of DIR/Data that no row of the store names
+stray_files() {
+	comm -23 <(find "$1/Data" -name '*.eml' | sed 's|.*/||' | sort) \
+		<(t_sql "$(cat "$1/url")" "SELECT messagefilename FROM hm_messages" | sed 's|.*[\\/]||' | sort)
+}
 hashes() { awk '{ print $3 }' | sort -u; }
 # expect_sides GOT WANT LABEL: equal, or a failure that shows the difference
 expect_sides() {
@@ -86,14 +91,19 @@ $(diff <(echo "$1") <(echo "$2") | head -20)"; fi
 }
 
 # check_same SIDES LABEL: in `sides` output, both sides hold the same
-# messages (each identity once on the other side: duplicates are not
-# multiplied) with the same flags
+# messages, each once on the other side (duplicates are not multiplied),
+# with the same flags; a message twice on md is left out of the flags'
+# comparison (the copy not paired is never touched, its flags neither)
 check_same() {
-	local b
+	local b dups
 	for b in INBOX Sub; do
-		expect_eq "$(echo "$1" | awk -v b=$b '$1 == "other" && $2 == b { print $3, $4 }' | sort -u)" \
-			"$(echo "$1" | awk -v b=$b '$1 == "md" && $2 == b { print $3, $4 }' | sort -u)" \
-			"$2: box $b: the same messages with the same flags on both sides"
+		dups=$(echo "$1" | awk -v b=$b '$1 == "md" && $2 == b { print $3 }' | sort | uniq -d | tr '\n' ' ')
+		expect_eq "$(echo "$1" | awk -v b=$b '$1 == "other" && $2 == b { print $3 }' | sort -u)" \
+			"$(echo "$1" | awk -v b=$b '$1 == "md" && $2 == b { print $3 }' | sort -u)" \
+			"$2: box $b: the same messages on both sides"
+		expect_eq "$(echo "$1" | awk -v b=$b -v d="$dups" '$1 == "other" && $2 == b && !index(d, $3) { print $3, $4 }' | sort)" \
+			"$(echo "$1" | awk -v b=$b -v d="$dups" '$1 == "md" && $2 == b && !index(d, $3) { print $3, $4 }' | sort)" \
+			"$2: box $b: the same flags on both sides"
 		expect_eq "$(echo "$1" | awk -v b=$b '$1 == "other" && $2 == b { print $3 }' | sort | uniq -d)" "" \
 			"$2: box $b: nothing twice on the other side"
 	done
@@ -109,7 +119,9 @@ crash_run() {
 		MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" channel -f "$w/conf" --state-dir "$w/state" \
 			c >"$T_TMP/kout" 2>&1 &
 		pid=$!
-		sleep "$(awk -v r="$RANDOM" -v t="$ms" 'BEGIN { printf "%.3f", (r / 32768) * t / 1000 }')"
+		# within the first 70% of the uninterrupted run's time: a rerun has
+		# less to do, and a kill after its end lands nowhere
+		sleep "$(awk -v r="$RANDOM" -v t="$ms" 'BEGIN { printf "%.3f", (r / 32768) * t * 0.7 / 1000 }')"
 		if kill -9 "$pid" 2>/dev/null; then landed=$((landed + 1)); fi
 		wait "$pid" 2>/dev/null
 		echo "$label: kill $k: exit $? at ${SECONDS}s: $(tail -1 "$T_TMP/kout")"
@@ -145,6 +157,9 @@ mutate() {
 	done
 	printf 'From: n@example.org\nSubject: new on md without id\n\nbody\n' > "$w/md/new/1800000000.M9P9.new"
 	if [ "$kind" = mbox ]; then
+		# (as a mail client that rewrites the file: every message loses its
+		# Status and X-Status, so every flag is removed, and three get
+		# \Seen \Answered \Flagged)
 		awk -v del="${ids[40]}|${ids[50]}|${ids[60]}" -v fl="${ids[65]}|${ids[75]}|${ids[85]}" '
 			function flush() { if (!drop) printf "%s", buf; buf = ""; drop = 0 }
 			function has(list, v,   a, i, n) { n = split(list, a, "|"); for (i = 1; i <= n; i++) if (a[i] == v) return 1; return 0 }
@@ -194,6 +209,9 @@ scenario() {
 	crash_run "$kind" "$cr" "$ms" "$kind: first sync" "$want"
 	cr_sides=$(sides "$kind" "$cr")
 	expect_sides "$cr_sides" "$ref_sides" "$kind: first sync with kills: the end state"
+	# a message file no row names is taken by `mstore sync` (run below, as
+	# a delivery would) for a new message: a duplicate, or a deleted one back
+	[ "$kind" = hm ] && expect_eq "$(stray_files "$cr")" "" "hm: after the kills, no message file without its row"
 
 	mutate "$kind" "$ref"; mutate "$kind" "$cr"
 	want=$(sides "$kind" "$cr" | hashes)
