@@ -54,7 +54,7 @@ setup() {
 		mkdir "$w/mb"
 		printf 'store md { kind maildir path %s }\nstore mb { kind mbox path %s }\nchannel c md mb { }\n' "$w/md" "$w/mb" > "$w/conf"
 	else
-		url=$(t_new_db "${w##*/}") || return 1
+		url=$(t_new_db "$(echo "${w##*/}" | tr - _)") || return 1
 		mkdir "$w/Data"
 		mst init "$url" --data "$w/Data"; expect_ok "init $w"
 		mst --db "$url" --data "$w/Data" domain add example.com; expect_ok "domain"
