@@ -20,9 +20,11 @@ BUILD_PKGS=(build-essential meson ninja-build pkg-config
 USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
 # The test suite only: unit tests (cmocka), throwaway database servers and
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
-# channel tests check mstore reads its configuration as mailsync does).
+# channel tests check mstore reads its configuration as mailsync does),
+# dotlockfile (liblockfile-bin: test_channel_writer's MDA locks the mbox
+# as MDAs do).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev mailsync)
+	clang libclang-rt-14-dev mailsync liblockfile-bin)
 # The benchmarks: bench/run.sh needs the test servers; bench/channel.sh
 # times mbsync (isync) and mailsync beside mstore channel, with GNU time.
 BENCH_PKGS=("${TEST_PKGS[@]}" isync)

@@ -24,6 +24,15 @@
  * - expunge deletes the row with its recipients and metadata in a
  *   transaction, then the file: a crash between leaves the same kind of
  *   stray file, never a row without its file.
+ *   OPEN DEFECT (test_channel_crash): a stray file is not harmless.  The
+ *   whole batch's files are written before its one transaction, so a kill
+ *   leaves up to a batch of them, and `mstore sync` (hMailServer's own
+ *   delivery path) imports every *.eml no row names as a new message: a
+ *   duplicate of what the channel appended again, or after a crashed
+ *   expunge a deleted message back.  Intended fix: keep the file under its
+ *   temporary name (with the PID) until the rows are committed, rename it
+ *   after, and on open roll each leftover temporary file forward (a row
+ *   names it) or back (none does); expunge the reverse way.
  * - set_flags changes only the five system flags and only if nobody
  *   changed the row meanwhile (compare and set; read again and retry).
  *

@@ -177,3 +177,78 @@ t_done() {
 	[ "$T_FAILS" = 0 ]
 	exit $?
 }
+
+# ---- channel sides, compared by content ------------------------------------------
+# A message's content the same way on every side of a channel: CRLF read
+# as LF, the mbox bookkeeping header fields (Status, X-Status, X-Keywords,
+# X-UID, X-IMAP, X-IMAPbase, Content-Length) left out, trailing empty lines
+# dropped; mbox files split at "From SENDER DAY MON" lines and unquoted
+# (mboxrd: one '>' off /^>+From /).  Flags as Maildir letters, sorted
+# (D draft, F flagged, R answered, S seen, T deleted).  Written here, not
+# taken from mstore's drivers: the tests check those.
+T_SIG_AWK='
+function flush(   i, f) {
+	if (!open) return
+	while (n > 0 && L[n] == "") n--
+	f = out "/" (++k)
+	printf "" > f
+	for (i = 1; i <= n; i++) print L[i] > f
+	close(f)
+	printf "%s\t%s\n", f, canon(fl)
+	open = 0; n = 0
+}
+function canon(s,   c, l, r) { r = ""; for (c = 1; c <= 5; c++) { l = substr("DFRST", c, 1); if (index(s, l)) r = r l }; return r }
+function begin(flags) { flush(); open = 1; hdr = 1; skip = 0; fl = flags }
+BEGIN { if (mode == "hm") while ((getline line < map) > 0) { split(line, a, "\t"); hmfl[a[1]] = a[2] } }
+mode == "maildir" && FNR == 1 { f = FILENAME; sub(/.*\//, "", f); begin(index(f, ":2,") ? substr(f, index(f, ":2,") + 3) : "") }
+mode == "hm" && FNR == 1 { f = FILENAME; sub(/.*\//, "", f); begin(hmfl[f]) }
+{ sub(/\r$/, "") }
+mode == "mbox" && /^From [^ ]+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) / { begin(""); next }
+mode == "mbox" && /^>+From / { $0 = substr($0, 2) }
+!open { next }
+hdr && $0 == "" { hdr = 0 }
+hdr && /^[ \t]/ && skip { next }
+hdr && !/^[ \t]/ { skip = 0 }
+hdr && tolower($0) ~ /^(status|x-status|x-keywords|x-uid|x-imap|x-imapbase|content-length):/ {
+	skip = 1
+	if (mode == "mbox" && tolower($0) ~ /^status:/ && $0 ~ /R/) fl = fl "S"
+	if (mode == "mbox" && tolower($0) ~ /^x-status:/) { v = substr($0, 10); if (v ~ /A/) fl = fl "R"; if (v ~ /F/) fl = fl "F"; if (v ~ /D/) fl = fl "T"; if (v ~ /T/) fl = fl "D" }
+	next
+}
+{ L[++n] = $0 }
+END { flush() }'
+
+# t_sig MODE [MAP] FILE...: "HASH FLAGS" per message of FILEs, sorted.
+t_sig() {
+	local mode=$1 map=/dev/null d
+	[ "$mode" = hm ] && { map=$2; shift; }
+	shift
+	[ $# -gt 0 ] || return 0
+	d=$(mktemp -d "$T_TMP/sig.XXXXXX")
+	awk -v mode="$mode" -v out="$d" -v map="$map" "$T_SIG_AWK" "$@" | sort > "$d.idx"
+	if [ -s "$d.idx" ]; then
+		cut -f1 "$d.idx" | xargs sha256sum | awk '{ print $2 "\t" $1 }' | sort | join -t $'\t' - "$d.idx" |
+			awk -F'\t' '{ print $2 " " $3 }' | sort
+	fi
+	rm -rf "$d" "$d.idx"
+}
+# t_maildir_sig DIR: the messages of the Maildir folder DIR (cur/ and new/).
+t_maildir_sig() { local f=(); mapfile -t f < <(find "$1/cur" "$1/new" -type f 2>/dev/null | sort); t_sig maildir "${f[@]}"; }
+# t_mbox_sig FILE: the messages of one mbox file.
+t_mbox_sig() { [ -s "$1" ] || return 0; t_sig mbox "$1"; }
+# t_hm_sig URL DATA ACCOUNT FOLDER: the messages of one top-level folder of an
+# hMailServer account (flags from the database, content from the files); a
+# row whose file is missing prints "missing FILE", a file twice "twice FILE".
+t_hm_sig() {
+	local url=$1 data=$2 acct=$3 folder=$4 map=$T_TMP/hm.map files=()
+	t_sql "$url" "SELECT m.messagefilename, m.messageflags FROM hm_messages m
+		JOIN hm_imapfolders f ON f.folderid = m.messagefolderid JOIN hm_accounts a ON a.accountid = m.messageaccountid
+		WHERE a.accountaddress = '$acct' AND f.foldername = '$folder' AND f.folderparentid = -1" |
+		awk -F'\t' '{ n = $1; sub(/.*[\\\/]/, "", n); f = ""
+			b = $2 + 0; if (b % 2) f = f "S"; if (int(b / 2) % 2) f = f "T"; if (int(b / 4) % 2) f = f "F"; if (int(b / 8) % 2) f = f "R"; if (int(b / 16) % 2) f = f "D"
+			print n "\t" f }' | sort > "$map"
+	mapfile -t files < <(find "$data" -type f -name '*.eml' | awk 'NR == FNR { split($0, a, "\t"); want[a[1]] = 1; next } { n = $0; sub(/.*\//, "", n) } (n in want)' "$map" - | sort)
+	cut -f1 "$map" | uniq -d | sed 's/^/twice /'
+	comm -23 <(cut -f1 "$map") <(printf '%s\n' "${files[@]##*/}" | sort) | sed 's/^/missing /'
+	t_sig hm "$map" "${files[@]}"
+}

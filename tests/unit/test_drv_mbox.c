@@ -872,6 +872,25 @@ static void test_dotlock_held(void **state)
 	s->drv->close_box(b);
 	b = open_box(s, "box");
 	assert_int_equal(b->status.count, 4);
+
+	/* a fresh lock of ours ("PID HOST") whose process is gone (a run
+	 * killed while it held the lock) is broken at once; the same lock
+	 * naming another host is not (a PID means nothing there) */
+	char host[64] = "", content[128];
+	gethostname(host, sizeof host - 1);
+	pid_t dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, &status, 0);
+	snprintf(content, sizeof content, "%ld %s.elsewhere\n", (long)dead, host);
+	put_file("box.lock", content);
+	setenv("MSTORE_MBOX_LOCK_MS", "300", 1);
+	assert_int_equal(set_flags(b, 1, MS_FLAG_SEEN, 0, &e), MS_DRV_BOX_BAD);
+	assert_non_null(strstr(e.msg, "box.lock is held by another program"));
+	snprintf(content, sizeof content, "%ld %s\n", (long)dead, host);
+	put_file("box.lock", content);
+	assert_int_equal(set_flags(b, 1, MS_FLAG_SEEN, 0, &e), MS_DRV_OK);
+	setenv("MSTORE_MBOX_LOCK_MS", "10000", 1);
 	s->drv->close_box(b);
 	s->drv->close(s);
 	assert_no_leftovers();
