@@ -6,7 +6,7 @@
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
 export TZ=UTC
-ROUNDS=${MSTORE_CRASH_ROUNDS:-$([ "$MSTORE_TEST_BACKEND" = sqlite ] && echo 12 || echo 8)}
+ROUNDS=${MSTORE_CRASH_ROUNDS:-$([ "$MSTORE_TEST_BACKEND" = sqlite ] && echo 8 || echo 5)}
 GEN=${MSTORE_GEN:?MSTORE_GEN not set}
 
 # The template data directory: generated, plus misplaced files (renamed on
