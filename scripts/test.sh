@@ -12,7 +12,7 @@
 # as the last line (every test of both builds, the dependency check and
 # the fuzzing count).  Exit code 0 only if nothing failed.
 #
-# Environment: MSTORE_FUZZ_SECONDS (default 120; 0 skips fuzzing),
+# Environment: MSTORE_FUZZ_SECONDS (default 60; 0 skips fuzzing),
 #              MSTORE_BUILD_DIR (default build-test),
 #              MSTORE_TSAN_BUILD_DIR (default build-tsan),
 #              MSTORE_MUTATION_SMOKE (default 1; 0 skips the mutation smoke set).
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 build=${MSTORE_BUILD_DIR:-build-test}
 tsan_build=${MSTORE_TSAN_BUILD_DIR:-build-tsan}
-fuzz_seconds=${MSTORE_FUZZ_SECONDS:-120}
+fuzz_seconds=${MSTORE_FUZZ_SECONDS:-60}
 # A step that stops the run says which one; the tool's message is above.
 on_error() { echo "test.sh: failed (exit code $1) at line $2: $3" >&2; }
 trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR

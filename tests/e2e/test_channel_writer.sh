@@ -11,7 +11,7 @@
 t_need_server
 export TZ=UTC
 command -v dotlockfile >/dev/null || { t_fail "dotlockfile is missing (scripts/install-deps.sh --test installs liblockfile-bin)"; t_done; }
-N=${MSTORE_WRITER_MESSAGES:-40}   # per side the MDA writes to
+N=${MSTORE_WRITER_MESSAGES:-25}   # per side the MDA writes to (25: the suite's time budget)
 
 W=$T_TMP/w
 mkdir -p "$W/md"/{cur,new,tmp} "$W/mb"
