@@ -124,8 +124,12 @@ converged "after_commit"
 KINDS='fsync|fdatasync|rename*|ftruncate|unlink*'
 points=$(awk -F'\t' '$1 ~ /^(fsync|fdatasync|rename|renameat2?|ftruncate|unlink|unlinkat)$/' "$T_TMP/order.log" | wc -l)
 [ "$points" -ge 6 ] || t_fail "only $points durability points in the uninterrupted run"
-landed=0
-for n in $(seq 1 "$points"); do
+# Every point on SQLite; every other one on the servers (the points are
+# mstore's own file calls, the same on every backend; the suite's time).
+stride=$([ "$MSTORE_TEST_BACKEND" = sqlite ] && echo 1 || echo 2)
+tried=0 landed=0
+for n in $(seq 1 "$stride" "$points"); do
+	tried=$((tried + 1))
 	for when in before after; do
 		fresh "every_${when}_$n"
 		dur "$T_TMP/every.log" "$KINDS $n exit-$when" sync --db "$URL" --data "$D" --settle 0 --no-progress
@@ -134,7 +138,7 @@ for n in $(seq 1 "$points"); do
 		converged "kill $when durability point $n"
 	done
 done
-expect_eq "$landed" "$((2 * points))" "every kill landed"
+expect_eq "$landed" "$((2 * tried))" "every kill landed"
 
 # --- the rename journal: a sync that fails --------------------------------------
 # The journal cannot be synced: the file must stay where it is.
