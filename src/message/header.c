@@ -52,6 +52,16 @@ static void init_gmime(void)
 	g_mime_parser_options_set_rfc2047_compliance_mode(parser_options, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(parser_options, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(parser_options, FALSE);
+	/* Create the classes the parsing threads use now, in this one thread:
+	 * GObject makes a class on its first instance, under a lock of its own
+	 * that ThreadSanitizer cannot see (GLib is not instrumented), so a
+	 * class made by one analysis thread and read by another showed as a race
+	 * in append_list (address.c).  The references are kept for the
+	 * process's life, as the classes of static types live anyway. */
+	const GType used[] = { INTERNET_ADDRESS_LIST_TYPE, INTERNET_ADDRESS_TYPE_MAILBOX, INTERNET_ADDRESS_TYPE_GROUP,
+	                       GMIME_TYPE_PARSER, GMIME_TYPE_STREAM_MEM, GMIME_TYPE_MESSAGE, GMIME_TYPE_HEADER_LIST };
+	for (size_t i = 0; i < sizeof used / sizeof used[0]; i++)
+		g_type_class_ref(used[i]);
 }
 
 void ms_header_global_init(void)
