@@ -1,0 +1,468 @@
+/* trash.c - the journaled move of message files into the trash (trash.h). */
+/* renameat2 and RENAME_NOREPLACE need _GNU_SOURCE, which meson.build sets. */
+#include "store/trash.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/layout.h"
+#include "store/messages.h"
+#include "util/vec.h"
+
+#define PRIVATE_DIR ".mstore"
+#define INTENT_SUFFIX ".intent"
+
+typedef struct entry {
+	int64_t id;
+	char *rel;
+} entry;
+
+struct ms_trash {
+	char *data_dir;
+	int root_fd, fd;
+	char name[300];     /* the intent, relative to DATA */
+	entry *v;
+	size_t n, cap;
+};
+
+/* Paths may hold any byte but NUL: escape the ones that would break a line. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
+			fprintf(f, "%%%02X", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		unsigned v;
+		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
+			*w++ = (char)v;
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+static int sync_dir(int root_fd, const char *data_dir, const char *rel, ms_err *e)
+{
+	int fd = openat(root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", data_dir, rel, strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
+/* mkdir -p of `rel` below DATA, syncing each parent that gained an entry. */
+static int make_dirs(int root_fd, const char *data_dir, const char *rel, ms_err *e)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s", rel) >= (int)sizeof path)
+		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
+	for (char *p = path; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdirat(root_fd, path, 0700) == 0) {
+			char *slash = strrchr(path, '/');
+			char parent[4096];
+			snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
+			if (sync_dir(root_fd, data_dir, parent, e) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
+			return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", data_dir, path, strerror(errno));
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+void ms_trash_day(time_t when, char day[11])
+{
+	struct tm tm;
+	gmtime_r(&when, &tm);
+	strftime(day, 11, "%Y-%m-%d", &tm);
+}
+
+static void dir_of(const char *rel, char *out, size_t len)
+{
+	const char *slash = strrchr(rel, '/');
+	snprintf(out, len, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+}
+
+/* Rename DATA/rel into today's trash, never over another file (a second
+ * file of the same path gets ".2", ".3", ...).  1 moved, 0 it was gone. */
+static int move_one(int root_fd, const char *data_dir, const char *rel, time_t now, ms_err *e)
+{
+	struct stat st;
+	if (fstatat(root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot stat %s/%s: %s", data_dir, rel, strerror(errno));
+	char day[11], to[4096], to_dir[4096], from_dir[4096];
+	ms_trash_day(now, day);
+	if (snprintf(to, sizeof to, MS_TRASH_DIR "/%s/%s", day, rel) >= (int)sizeof to - 8)
+		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
+	dir_of(to, to_dir, sizeof to_dir);
+	if (make_dirs(root_fd, data_dir, to_dir, e) < 0)
+		return -1;
+	size_t base = strlen(to);
+	for (int k = 1; ; k++) {
+		if (k > 1)
+			snprintf(to + base, sizeof to - base, ".%d", k);
+		if (renameat2(root_fd, rel, root_fd, to, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST || k > 1000)
+			return ms_err_set(e, MS_E_IO, "cannot move %s/%s into the trash (%s/%s): %s", data_dir, rel,
+			                  data_dir, to, strerror(errno));
+	}
+	/* Both names durable before the intent that explains them goes. */
+	dir_of(rel, from_dir, sizeof from_dir);
+	if (sync_dir(root_fd, data_dir, to_dir, e) < 0 || sync_dir(root_fd, data_dir, from_dir, e) < 0)
+		return -1;
+	return 1;
+}
+
+static int open_root(const char *data_dir, ms_err *e)
+{
+	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		ms_err_set(e, MS_E_IO, "cannot open the data directory %s: %s", data_dir, strerror(errno));
+	return fd;
+}
+
+int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
+{
+	assert(data_dir && out);
+	ms_trash *t = calloc(1, sizeof *t);
+	if (!t || !(t->data_dir = strdup(data_dir))) {
+		free(t);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	t->fd = -1;
+	if ((t->root_fd = open_root(data_dir, e)) < 0)
+		goto fail;
+	if (make_dirs(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
+		goto fail;
+	char host[128] = "host";
+	gethostname(host, sizeof host - 1);
+	snprintf(t->name, sizeof t->name, PRIVATE_DIR "/trash-%s-%d" INTENT_SUFFIX, host, (int)getpid());
+	t->fd = openat(t->root_fd, t->name, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	if (t->fd < 0) {
+		ms_err_set(e, MS_E_IO, "cannot create the trash intent %s/%s: %s", data_dir, t->name, strerror(errno));
+		goto fail;
+	}
+	flock(t->fd, LOCK_EX);
+	if (sync_dir(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	ms_trash_abort(t);
+	return -1;
+}
+
+int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e)
+{
+	assert(t && relpath && relpath[0] && relpath[0] != '/');
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		entry *v = realloc(t->v, cap * sizeof *v);
+		if (!v)
+			return ms_err_set(e, MS_E_NOMEM, "out of memory");
+		t->v = v;
+		t->cap = cap;
+	}
+	char *rel = strdup(relpath);
+	if (!rel)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		free(rel);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	fprintf(f, "%" PRId64 "\t", message_id);
+	put_escaped(f, relpath);
+	fputc('\n', f);
+	fclose(f);
+	ssize_t w = write(t->fd, buf, len);
+	free(buf);
+	if (w != (ssize_t)len) {
+		free(rel);
+		return ms_err_set(e, MS_E_IO, "cannot write the trash intent %s/%s: %s", t->data_dir, t->name,
+		                  w < 0 ? strerror(errno) : "short write");
+	}
+	t->v[t->n++] = (entry){message_id, rel};
+	return 0;
+}
+
+int ms_trash_sync(ms_trash *t, ms_err *e)
+{
+	if (fdatasync(t->fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot sync the trash intent %s/%s: %s", t->data_dir, t->name,
+		                  strerror(errno));
+	return 0;
+}
+
+static void trash_free(ms_trash *t, bool remove_intent)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0) {
+		if (remove_intent)
+			unlinkat(t->root_fd, t->name, 0);
+		close(t->fd);
+	}
+	if (t->root_fd >= 0)
+		close(t->root_fd);
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].rel);
+	free(t->v);
+	free(t->data_dir);
+	free(t);
+}
+
+int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e)
+{
+	time_t now = time(NULL);
+	size_t m = 0, gone = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		int r = move_one(t->root_fd, t->data_dir, t->v[i].rel, now, e);
+		if (r < 0) {
+			trash_free(t, false); /* the intent stays: a later recover finishes */
+			return -1;
+		}
+		r ? m++ : gone++;
+	}
+	if (moved)
+		*moved += m;
+	if (missing)
+		*missing += gone;
+	trash_free(t, true);
+	return 0;
+}
+
+void ms_trash_abort(ms_trash *t)
+{
+	trash_free(t, true);
+}
+
+/* Is message `id` still a row naming the file `rel`? */
+static int row_still_there(db *d, int64_t id, const char *rel, ms_err *e)
+{
+	ms_message_rec rec;
+	int r = ms_messages_get(d, id, &rec, e);
+	if (r <= 0)
+		return r;
+	const char *base = strrchr(rel, '/');
+	base = base ? base + 1 : rel;
+	int same = rec.filename && strcmp(ms_layout_base_name(rec.filename), base) == 0;
+	ms_message_rec_free(&rec);
+	return same;
+}
+
+static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *moved, ms_err *e)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	time_t now = time(NULL);
+	int rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') /* torn by the crash: its delete never committed */
+			break;
+		line[n - 1] = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab)
+			continue;
+		*tab = '\0';
+		char *rel = tab + 1, *end;
+		int64_t id = strtoll(line, &end, 10);
+		if (*end)
+			continue;
+		unescape(rel);
+		int there = row_still_there(d, id, rel, e);
+		if (there < 0) {
+			rc = -1;
+		} else if (!there) {
+			int r = move_one(root_fd, data_dir, rel, now, e);
+			if (r < 0)
+				rc = -1;
+			else if (moved)
+				*moved += (size_t)r;
+		}
+	}
+	free(line);
+	return rc;
+}
+
+int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e)
+{
+	int root_fd = open_root(data_dir, e);
+	if (root_fd < 0)
+		return -1;
+	int dfd = openat(root_fd, PRIVATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		int err = errno;
+		close(root_fd);
+		return err == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", data_dir, PRIVATE_DIR,
+		                                      strerror(err));
+	}
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		close(root_fd);
+		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", data_dir, PRIVATE_DIR, strerror(errno));
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name), sl = strlen(INTENT_SUFFIX);
+		if (strncmp(de->d_name, "trash-", 6) != 0 || len < sl || strcmp(de->d_name + len - sl, INTENT_SUFFIX) != 0)
+			continue;
+		int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still running */
+			close(fd);
+			continue;
+		}
+		FILE *f = fdopen(fd, "r");
+		if (!f) {
+			close(fd);
+			continue;
+		}
+		rc = replay(d, root_fd, data_dir, f, moved, e);
+		if (rc == 0)
+			unlinkat(dirfd(dir), de->d_name, 0);
+		fclose(f);
+	}
+	closedir(dir);
+	close(root_fd);
+	return rc;
+}
+
+/* ---- purge ------------------------------------------------------------- */
+
+typedef struct purge_ctx {
+	int root_fd;
+	const char *data_dir;
+	bool dry_run;
+	void (*fn)(void *, const char *, uint64_t);
+	void *ctx;
+	ms_purge_stats *st;
+} purge_ctx;
+
+/* Remove DATA/rel (a directory) with everything below it. */
+static int remove_tree(purge_ctx *p, const char *rel, ms_err *e)
+{
+	int dfd = openat(p->root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", p->data_dir, rel, strerror(errno));
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", p->data_dir, rel, strerror(errno));
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char child[4096];
+		if (snprintf(child, sizeof child, "%s/%s", rel, de->d_name) >= (int)sizeof child) {
+			rc = ms_err_set(e, MS_E_IO, "path too long: %s/%s/%s", p->data_dir, rel, de->d_name);
+			break;
+		}
+		struct stat st;
+		if (fstatat(p->root_fd, child, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = ms_err_set(e, MS_E_IO, "cannot stat %s/%s: %s", p->data_dir, child, strerror(errno));
+		} else if (S_ISDIR(st.st_mode)) {
+			rc = remove_tree(p, child, e);
+		} else {
+			if (p->fn)
+				p->fn(p->ctx, child, (uint64_t)st.st_size);
+			p->st->files++;
+			p->st->bytes += (uint64_t)st.st_size;
+			if (!p->dry_run && unlinkat(p->root_fd, child, 0) < 0)
+				rc = ms_err_set(e, MS_E_IO, "cannot remove %s/%s: %s", p->data_dir, child, strerror(errno));
+		}
+	}
+	closedir(dir);
+	if (rc == 0 && !p->dry_run && unlinkat(p->root_fd, rel, AT_REMOVEDIR) < 0)
+		rc = ms_err_set(e, MS_E_IO, "cannot remove %s/%s: %s", p->data_dir, rel, strerror(errno));
+	return rc;
+}
+
+static bool is_day(const char *s)
+{
+	int y, m, d;
+	char tail;
+	return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3;
+}
+
+int ms_trash_purge(const char *data_dir, int days, time_t now, bool dry_run,
+                   void (*fn)(void *ctx, const char *relpath, uint64_t size), void *ctx, ms_purge_stats *st,
+                   ms_err *e)
+{
+	assert(days >= 0 && st);
+	memset(st, 0, sizeof *st);
+	int root_fd = open_root(data_dir, e);
+	if (root_fd < 0)
+		return -1;
+	int dfd = openat(root_fd, MS_TRASH_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		int err = errno;
+		close(root_fd);
+		return err == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", data_dir, MS_TRASH_DIR,
+		                                      strerror(err));
+	}
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		close(root_fd);
+		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", data_dir, MS_TRASH_DIR, strerror(errno));
+	}
+	/* Days are compared as text: "YYYY-MM-DD" sorts as it counts. */
+	char cutoff[11];
+	ms_trash_day(now - (time_t)days * 86400, cutoff);
+	purge_ctx p = {root_fd, data_dir, dry_run, fn, ctx, st};
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		if (!is_day(de->d_name) || strcmp(de->d_name, cutoff) >= 0)
+			continue;
+		char rel[64];
+		snprintf(rel, sizeof rel, MS_TRASH_DIR "/%s", de->d_name);
+		rc = remove_tree(&p, rel, e);
+		st->days++;
+	}
+	closedir(dir);
+	if (rc == 0 && !dry_run && st->days)
+		rc = sync_dir(root_fd, data_dir, MS_TRASH_DIR, e);
+	close(root_fd);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* trash.h - messages taken out of the store, kept until purged.
+ *
+ * An administrative command never removes a user's message file outright
+ * (admin.md): `folder delete`, `expire` and the like delete the rows and
+ * move the files into the trash,
+ *
+ *   DATA/.mstore/trash/<YYYY-MM-DD>/<path relative to DATA>
+ *
+ * (the UTC day of the move), where `mstore purge --older-than DAYS`
+ * removes them for good.  The walker never enters DATA/.mstore, so sync
+ * and reconstruct do not see trashed files as lost mail.
+ *
+ * Rows and files cannot change in one atomic step, so the move is
+ * journaled (like sync's renames, src/sync/journal.c):
+ *
+ *   ms_trash_begin                the intent file DATA/.mstore/trash-HOST-PID.intent, flock'd
+ *   ms_trash_add  (per message)   "messageid <TAB> relpath" appended
+ *   ms_trash_sync                 fdatasync: call before the delete commits
+ *   ... the caller's transaction deletes the rows and commits ...
+ *   ms_trash_finish               every file renamed into the trash, the
+ *                                 directories synced, the intent removed
+ *   (or ms_trash_abort after a rollback: the intent removed, files stay)
+ *
+ * A process killed anywhere leaves an intent nobody holds;
+ * ms_trash_recover (run by every command that trashes, before its own
+ * work) takes it over: an entry whose row is gone (the delete committed)
+ * has its file moved into the trash, an entry whose row is still there
+ * (it did not) is dropped.  A file is thus never unreferenced at its
+ * place in the store (sync would import it again) and never lost.
+ */
+#ifndef MS_STORE_TRASH_H
+#define MS_STORE_TRASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db/db.h"
+#include "util/err.h"
+
+#define MS_TRASH_DIR ".mstore/trash"
+
+typedef struct ms_trash ms_trash;
+
+int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e);
+/* `relpath` is the file's path relative to the data directory (as
+ * ms_layout_path builds it); `message_id` its row's messageid. */
+int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e);
+int ms_trash_sync(ms_trash *t, ms_err *e);
+/* Move the files (a file already gone is counted in *missing, not an
+ * error) and free t; t is freed on error too. */
+int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e);
+void ms_trash_abort(ms_trash *t);
+
+/* Take over the intents of dead processes (see above); *moved counts the
+ * files moved into the trash. */
+int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e);
+
+/* Where a file moved at `when` goes: "DATA/.mstore/trash/<day>/<relpath>". */
+void ms_trash_day(time_t when, char day[11]);
+
+/* Remove the trash days older than `days` days before `now` (a day is
+ * removed whole, with everything below it).  fn, when given, is called
+ * for each file before it is removed (or instead, with dry_run). */
+typedef struct ms_purge_stats {
+	size_t files, days;
+	uint64_t bytes;
+} ms_purge_stats;
+int ms_trash_purge(const char *data_dir, int days, time_t now, bool dry_run,
+                   void (*fn)(void *ctx, const char *relpath, uint64_t size), void *ctx, ms_purge_stats *st,
+                   ms_err *e);
+
+#endif

@@ -1,0 +1,250 @@
+/* test_trash.c - store/trash: the journaled move of message files into
+ * the trash, its recovery after a crash at each step, and purge. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store/messages.h"
+#include "store/objects.h"
+#include "store/folders.h"
+#include "store/store.h"
+#include "store/trash.h"
+
+#define NAME1 "{00000000-0000-0000-0000-000000000001}.eml"
+#define NAME2 "{00000000-0000-0000-0000-000000000002}.eml"
+#define REL1 "example.com/ann/00/" NAME1
+#define REL2 "example.com/ann/00/" NAME2
+
+typedef struct fx {
+	char dir[256], data[300], url[300];
+	ms_store *s;
+	int64_t id1, id2;
+} fx;
+
+static void put_file(const char *data, const char *rel)
+{
+	char p[600];
+	snprintf(p, sizeof p, "%s/%s", data, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs("Subject: x\r\n\r\nbody\r\n", f);
+	fclose(f);
+}
+
+static bool exists(const char *data, const char *rel)
+{
+	char p[600];
+	struct stat st;
+	snprintf(p, sizeof p, "%s/%s", data, rel);
+	return stat(p, &st) == 0;
+}
+
+static bool in_trash(const char *data, const char *rel)
+{
+	char day[11], p[600];
+	ms_trash_day(time(NULL), day);
+	snprintf(p, sizeof p, MS_TRASH_DIR "/%s/%s", day, rel);
+	return exists(data, p);
+}
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof *f);
+	ms_err e = { 0 };
+	snprintf(f->dir, sizeof f->dir, "/tmp/mstore-trash-%d", (int)getpid());
+	snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+	snprintf(f->url, sizeof f->url, "sqlite:%s/s.sqlite", f->dir);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/example.com/ann/00", f->dir, f->data);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ms_store_init(f->url, NULL, &e), 0);
+	assert_int_equal(ms_store_open(f->url, NULL, f->data, DB_OPEN_READ_WRITE, &f->s, &e), 0);
+	ms_domain_opts dopt = { 0 };
+	ms_account_opts aopt = { 0 };
+	int64_t dom, acct, inbox;
+	assert_int_equal(ms_domain_add(f->s, "example.com", &dopt, &dom, &e), 0);
+	assert_int_equal(ms_account_add(f->s, "ann@example.com", &aopt, &acct, &e), 0);
+	assert_int_equal(ms_folder_find_inbox(f->s->db, acct, &inbox, &e), 1);
+	ms_message_row rows[2] = {
+		{ acct, inbox, NAME1, "a@b", 20, 0, "2026-01-01 00:00:00", 1 },
+		{ acct, inbox, NAME2, "a@b", 20, 0, "2026-01-01 00:00:00", 2 },
+	};
+	assert_int_equal(ms_messages_insert_delivered(f->s->db, rows, 2, &e), 0);
+	assert_int_equal(ms_messages_max_id(f->s->db, &f->id2, &e), 0);
+	f->id1 = f->id2 - 1;
+	put_file(f->data, REL1);
+	put_file(f->data, REL2);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	ms_store_close(f->s);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	(void)system(cmd);
+	free(f);
+	return 0;
+}
+
+/* The whole sequence: files in the trash, none left in the store. */
+static void test_finish_moves(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash *t;
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id1, REL1, &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id2, REL2, &e), 0);
+	assert_int_equal(ms_trash_sync(t, &e), 0);
+	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0);
+	assert_int_equal(ms_messages_delete(f->s->db, f->id2, &e), 0);
+	char p[600];
+	snprintf(p, sizeof p, "%s/%s", f->data, REL2);
+	unlink(p); /* one already gone: counted, not an error */
+	size_t moved = 0, missing = 0;
+	assert_int_equal(ms_trash_finish(t, &moved, &missing, &e), 0);
+	assert_int_equal(moved, 1);
+	assert_int_equal(missing, 1);
+	assert_false(exists(f->data, REL1));
+	assert_true(in_trash(f->data, REL1));
+	/* the intent is gone: nothing for a later run to recover */
+	moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 0);
+}
+
+/* A process killed after the intent was synced: the entry whose row was
+ * deleted has its file moved by recover, the one whose row is still there
+ * keeps its file. */
+static void test_recover_after_kill(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ms_trash *t;
+		if (ms_trash_begin(f->data, &t, &e) < 0 || ms_trash_add(t, f->id1, REL1, &e) < 0 ||
+		    ms_trash_add(t, f->id2, REL2, &e) < 0 || ms_trash_sync(t, &e) < 0)
+			_exit(1);
+		_exit(0); /* "killed": the intent stays, unheld */
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* the delete of the first committed, the second's did not */
+	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0);
+	size_t moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 1);
+	assert_false(exists(f->data, REL1));
+	assert_true(in_trash(f->data, REL1));
+	assert_true(exists(f->data, REL2));
+	assert_false(in_trash(f->data, REL2));
+	moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 0);
+}
+
+/* A live process's intent is not taken over. */
+static void test_recover_skips_live(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash *t;
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id1, REL1, &e), 0);
+	assert_int_equal(ms_trash_sync(t, &e), 0);
+	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0);
+	/* another process recovers while we still hold ours */
+	pid_t pid = fork();
+	if (pid == 0) {
+		size_t moved = 0;
+		_exit(ms_trash_recover(f->s->db, f->data, &moved, &e) == 0 && moved == 0 ? 0 : 1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(exists(f->data, REL1));
+	size_t moved = 0;
+	assert_int_equal(ms_trash_finish(t, &moved, NULL, &e), 0);
+	assert_int_equal(moved, 1);
+}
+
+/* The same path trashed twice the same day: the second gets ".2". */
+static void test_no_overwrite(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	for (int round = 0; round < 2; round++) {
+		put_file(f->data, REL1);
+		ms_trash *t;
+		assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+		assert_int_equal(ms_trash_add(t, 999999, REL1, &e), 0);
+		assert_int_equal(ms_trash_sync(t, &e), 0);
+		assert_int_equal(ms_trash_finish(t, NULL, NULL, &e), 0);
+	}
+	assert_true(in_trash(f->data, REL1));
+	assert_true(in_trash(f->data, REL1 ".2"));
+}
+
+static void count_fn(void *ctx, const char *rel, uint64_t size)
+{
+	(void)rel;
+	*(uint64_t *)ctx += size;
+}
+
+/* Purge removes whole days older than the cut, and only those. */
+static void test_purge(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd,
+	         "mkdir -p %s/" MS_TRASH_DIR "/2020-01-01/x/00 %s/" MS_TRASH_DIR "/2020-01-05 %s/" MS_TRASH_DIR "/notaday"
+	         " && printf 12345 > %s/" MS_TRASH_DIR "/2020-01-01/x/00/a"
+	         " && printf 123 > %s/" MS_TRASH_DIR "/2020-01-05/b",
+	         f->data, f->data, f->data, f->data, f->data);
+	assert_int_equal(system(cmd), 0);
+	time_t now = 1578787200; /* 2020-01-12 00:00 UTC */
+	ms_purge_stats st;
+	uint64_t seen = 0;
+	/* dry run: counted, nothing removed */
+	assert_int_equal(ms_trash_purge(f->data, 7, now, true, count_fn, &seen, &st, &e), 0);
+	assert_int_equal(st.days, 1);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.bytes, 5);
+	assert_int_equal(seen, 5);
+	assert_true(exists(f->data, MS_TRASH_DIR "/2020-01-01/x/00/a"));
+	assert_int_equal(ms_trash_purge(f->data, 7, now, false, NULL, NULL, &st, &e), 0);
+	assert_false(exists(f->data, MS_TRASH_DIR "/2020-01-01"));
+	assert_true(exists(f->data, MS_TRASH_DIR "/2020-01-05/b"));
+	assert_true(exists(f->data, MS_TRASH_DIR "/notaday"));
+	assert_int_equal(ms_trash_purge(f->data, 0, now, false, NULL, NULL, &st, &e), 0);
+	assert_int_equal(st.files, 1);
+	assert_false(exists(f->data, MS_TRASH_DIR "/2020-01-05"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_finish_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recover_skips_live, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
