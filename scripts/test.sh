@@ -32,6 +32,7 @@ trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 TSAN_E2E=(sync-sqlite sync_options-sqlite sync_badinput-sqlite sync_hints-sqlite reconstruct-sqlite)
 
 passed=0 failed=0 skipped=0
+failures=$(mktemp)
 # step NAME CMD...: a check that counts as one test.
 step() {
 	local name=$1
@@ -40,6 +41,7 @@ step() {
 		passed=$((passed + 1))
 	else
 		echo "FAIL: $name (see above)" >&2
+		echo "step: $name" >>"$failures"
 		failed=$((failed + 1))
 	fi
 }
@@ -49,6 +51,13 @@ add_results() {
 	passed=$((passed + $(jq -s '[.[] | select(.result == "OK")] | length' "$log")))
 	failed=$((failed + $(jq -s '[.[] | select(.result != "OK" and .result != "SKIP")] | length' "$log")))
 	skipped=$((skipped + $(jq -s '[.[] | select(.result == "SKIP")] | length' "$log")))
+	# Kept for the summary at the end: a CI that shows only the tail of
+	# the output still names what failed.
+	jq -r --arg b "$1" 'select(.result != "OK" and .result != "SKIP")
+		| "\($b): \(.name) \(.result) after \(.duration | floor) s"' "$log" >>"$failures"
+	jq -r 'select(.result != "OK" and .result != "SKIP") | .name' "$log" | while read -r t; do
+		jq -r --arg t "$t" 'select(.name == $t) | .stdout' "$log" | tail -n 25 | sed "s|^|    $t: |" >>"$failures"
+	done
 }
 # configure BUILD OPTIONS...: set up BUILD once; -Dtests=enabled also on an
 # older directory, so a missing test package fails here, loudly.
@@ -105,6 +114,11 @@ fi
 tests/db-servers.sh stop
 trap - EXIT
 echo
+if [ -s "$failures" ]; then
+	echo "What failed (each failed test's last output lines):"
+	cat "$failures"
+fi
+rm -f "$failures"
 echo "$passed passed, $failed failed, $skipped skipped"
 # (not a bare test: the ERR trap would print after the count, which must
 # stay the last line)
