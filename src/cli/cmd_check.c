@@ -1,13 +1,8 @@
 /* cmd_check.c - `mstore check STORE [FOLDER...]`: the integrity of a
  * mailbox (channel/check.h), read-only.
  *
- * STORE is a store of the channel configuration (-f FILE, else the file
- * `mstore channel` reads) or a path: a name with a '/' is always a path
- * (./NAME for one in the current directory), a name without one is a
- * path only when the configuration has no store by that name.  A path to
- * a directory with cur/ and new/ is a Maildir++ tree (its root is INBOX,
- * .Sub the folders); to another directory, a directory of mbox files; to
- * a file, one mbox, which is the only folder.
+ * STORE is a store of the channel configuration or a path, by the rule
+ * of cli/store_arg.h (which `mstore diff` shares).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +18,7 @@
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
 #include "cli/cli.h"
+#include "cli/store_arg.h"
 #include "drivers/driver.h"
 #include "util/escape.h"
 #include "util/json.h"
@@ -199,95 +195,15 @@ typedef struct ck_store {
 	bool single_file;         /* a path to one mbox file: INBOX is the only folder */
 } ck_store;
 
-static int open_conf(const ms_side_driver *drv, const ms_side_conf *conf, ck_store *out)
+/* Open the store STORE names (cli/store_arg.h), read-only, as `mstore
+ * channel` opens it: the same kinds, the same database password rule
+ * (passwd or passfile, else MSTORE_DB_PASSWORD). */
+static int open_store(const cli_store_arg *a, ck_store *out)
 {
-	ms_err e = { 0 };
-	if (drv->open(conf, &out->side, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore check: %s cannot be opened: %s\n", out->name, e.msg);
-		return CK_FAIL;
-	}
-	return CK_OK;
-}
-
-/* STORE as a path (see the file's comment). */
-static int open_path(const char *path, ck_store *out)
-{
-	struct stat sb, cur, nw;
-	char a[4200], b[4200];
-	if (stat(path, &sb) < 0) {
-		fprintf(stderr, "mstore check: %s: %s\n", path, strerror(errno));
-		return CK_FAIL;
-	}
-	snprintf(a, sizeof a, "%s/cur", path);
-	snprintf(b, sizeof b, "%s/new", path);
-	ms_side_opt opts[2] = { { "path", path }, { "inbox", path } };
-	ms_side_conf conf = { .name = path, .opts = opts, .nopts = 1, .read_only = true };
-	if (S_ISDIR(sb.st_mode) && stat(a, &cur) == 0 && S_ISDIR(cur.st_mode) && stat(b, &nw) == 0 && S_ISDIR(nw.st_mode)) {
-		out->kind = "maildir";
-		return open_conf(&ms_drv_maildir, &conf, out);
-	}
-	out->kind = "mbox";
-	if (S_ISDIR(sb.st_mode))
-		return open_conf(&ms_drv_mbox, &conf, out);
-	/* one file: the mbox driver on its directory, the file as INBOX (by
-	   its base name: the driver reads a relative inbox from `path`) */
-	snprintf(a, sizeof a, "%s", path);
-	snprintf(b, sizeof b, "%s", path);
-	opts[0].value = dirname(a);
-	opts[1].value = basename(b);
-	conf.nopts = 2;
-	out->single_file = true;
-	return open_conf(&ms_drv_mbox, &conf, out);
-}
-
-static int open_store(const ms_chan_store *st, ck_store *out)
-{
-	out->st = st;
-	out->kind = st->kind ? st->kind : "local";
-	/* opened as mstore channel opens it: the same kinds, the same database
-	   password rule (passwd or passfile, else MSTORE_DB_PASSWORD) */
-	return ch_open_side("check", st, true, false, &out->side) < 0 ? CK_FAIL : CK_OK;
-}
-
-static bool exists(const char *path)
-{
-	struct stat sb;
-	return stat(path, &sb) == 0;
-}
-
-/* Resolve STORE and open it.  The configuration is read only when STORE
- * has no '/'; a missing default file is no error then. */
-static int resolve(const ck_opts *opt, const char *store, ms_chan_config *cfg, bool *have_cfg, ck_store *out)
-{
-	char path[4096];
-	ms_err e = { 0 };
-	out->name = store;
-	if (strchr(store, '/'))
-		return open_path(store, out);
-	const char *file = opt->file;
-	if (!file) {
-		if (ms_chan_config_default_path(path, sizeof path, &e) == 0 && exists(path))
-			file = path;
-	}
-	if (file) {
-		if (ms_chan_config_read(file, cfg, &e) < 0) {
-			fprintf(stderr, "mstore check: %s\n", e.msg);
-			return CK_FAIL;
-		}
-		*have_cfg = true;
-		const ms_chan_store *st = ms_chan_config_store(cfg, store);
-		if (st)
-			return open_store(st, out);
-		if (ms_chan_config_channel(cfg, store) && !exists(store)) {
-			fprintf(stderr, "mstore check: %s is a channel of %s: name one of its stores\n", store, cfg->file);
-			return CK_FAIL;
-		}
-	}
-	if (exists(store))
-		return open_path(store, out);
-	fprintf(stderr, "mstore check: %s is no store of %s and no file or directory\n", store,
-	        file ? file : "the configuration (there is none)");
-	return CK_FAIL;
+	out->st = a->is_path ? NULL : a->st;
+	out->kind = a->st->kind ? a->st->kind : "local";
+	out->single_file = a->single_file;
+	return ch_open_side("check", a->st, true, false, &out->side) < 0 ? CK_FAIL : CK_OK;
 }
 
 /* ---- the folders ------------------------------------------------------------- */
@@ -408,14 +324,19 @@ int cmd_check(int argc, char **argv)
 		return cli_usage(&ctx, "expected STORE [FOLDER...]");
 	ms_chan_config cfg;
 	bool have_cfg = false;
-	ck_store cs = { 0 };
-	int rc = resolve(&o, argv[i], &cfg, &have_cfg, &cs);
+	ck_store cs = { .name = argv[i] };
+	cli_store_arg sa = { 0 };
+	int rc = CK_FAIL;
+	if ((strchr(argv[i], '/') || cli_store_config("check", o.file, &cfg, &have_cfg) == 0) &&
+	    cli_store_resolve("check", argv[i], &cfg, have_cfg, &sa) == 0)
+		rc = open_store(&sa, &cs);
 	if (rc == CK_OK) {
 		if (cs.single_file && argc - i > 1)
 			rc = cli_usage(&ctx, "%s is one mbox file: it has no FOLDER to name", argv[i]);
 		else
 			rc = check_store(&o, &cs, argv + i + 1, argc - i - 1);
 	}
+	cli_store_arg_free(&sa);
 	if (cs.side)
 		cs.side->drv->close(cs.side);
 	if (have_cfg)

@@ -28,6 +28,7 @@
 #include "channel/pattern.h"
 #include "cli/channel_run.h"
 #include "cli/cli.h"
+#include "cli/store_arg.h"
 #include "util/escape.h"
 #include "util/json.h"
 
@@ -136,91 +137,6 @@ static bool diff_option(void *data, int opt, const char *arg)
 		return true;
 	default: return false;
 	}
-}
-
-/* ---- stores: configured, or a path ------------------------------------------------ */
-
-/* A store made up for a path: owns what its fields point to. */
-typedef struct path_store {
-	ms_chan_store st;
-	ms_side_opt opts[4];
-	char *dir;                 /* an mbox file's directory */
-} path_store;
-
-static int path_store_make(const char *path, path_store *ps)
-{
-	memset(ps, 0, sizeof *ps);
-	ms_local_format f;
-	ms_err e = { 0 };
-	if (ms_local_detect(path, &f, &e) < 0) {
-		fprintf(stderr, "mstore diff: %s\n", e.msg);
-		return -1;
-	}
-	ms_chan_store *st = &ps->st;
-	st->name = (char *)path;
-	st->pat = MS_CHAN_DEFAULT_PAT;
-	size_t n = 0;
-	if (f == MS_LOCAL_MAILDIR) {
-		st->kind = "maildir";
-		ps->opts[n++] = (ms_side_opt){ "path", path };
-		ps->opts[n++] = (ms_side_opt){ "layout", "maildir++" };
-	} else if (f == MS_LOCAL_MBOX) {
-		/* the mbox driver serves a directory: INBOX is the file, and the
-		   pattern keeps its siblings out */
-		const char *slash = strrchr(path, '/');
-		ps->dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-		if (!ps->dir)
-			return fprintf(stderr, "mstore diff: out of memory\n"), -1;
-		st->kind = "mbox";
-		st->pat = "INBOX";
-		ps->opts[n++] = (ms_side_opt){ "path", ps->dir };
-		ps->opts[n++] = (ms_side_opt){ "inbox", path };
-	} else if (f == MS_LOCAL_DIR) {
-		st->kind = "mbox";
-		ps->opts[n++] = (ms_side_opt){ "path", path };
-	} else {
-		fprintf(stderr, "mstore diff: %s: %s\n", path,
-		        f == MS_LOCAL_NONE ? "no store of that name in the configuration, and no such file or directory"
-		                           : "not a mailbox mstore reads (a Maildir, an mbox file or a directory)");
-		return -1;
-	}
-	st->opts = ps->opts;
-	st->nopts = n;
-	return 0;
-}
-
-/* The configuration, read only when a name needs it.  *have false when
- * there is none (no -f and the default file does not exist). */
-static int read_config(const diff_opts *o, ms_chan_config *cfg, bool *have)
-{
-	char path[4096];
-	ms_err e = { 0 };
-	const char *file = o->file;
-	*have = false;
-	if (!file) {
-		if (ms_chan_config_default_path(path, sizeof path, &e) < 0)
-			return 0;   /* no $HOME: no configuration, names can only be paths */
-		file = path;
-		struct stat sb;
-		if (stat(file, &sb) < 0 && errno == ENOENT)
-			return 0;   /* none written yet: names can only be paths */
-	}
-	if (ms_chan_config_read(file, cfg, &e) < 0) {
-		fprintf(stderr, "mstore diff: %s\n", e.msg);
-		return -1;
-	}
-	*have = true;
-	return 0;
-}
-
-static const ms_chan_store *resolve(const char *word, const ms_chan_config *cfg, bool have, path_store *ps)
-{
-	if (!strchr(word, '/') && have) {
-		const ms_chan_store *st = ms_chan_config_store(cfg, word);
-		if (st)
-			return st;
-	}
-	return path_store_make(word, ps) < 0 ? NULL : &ps->st;
 }
 
 /* ---- folders ------------------------------------------------------------------------ */
@@ -588,16 +504,17 @@ int cmd_diff(int argc, char **argv)
 	bool have = false;
 	/* two paths need no configuration (a broken one does not stop them) */
 	bool need = o.file || !strchr(argv[i], '/') || !strchr(argv[i + 1], '/');
-	if (need && read_config(&o, &cfg, &have) < 0)
+	if (need && cli_store_config("diff", o.file, &cfg, &have) < 0)
 		return EXIT_USAGE;
-	path_store ps[2];
-	memset(ps, 0, sizeof ps);
-	const ms_chan_store *st[2] = { resolve(argv[i], &cfg, have, &ps[0]), NULL };
-	if (st[0])
-		st[1] = resolve(argv[i + 1], &cfg, have, &ps[1]);
-	int rc = st[0] && st[1] ? diff(&o, st, argv + i + 2, argc - i - 2) : EXIT_USAGE;
-	free(ps[0].dir);
-	free(ps[1].dir);
+	cli_store_arg sa[2] = { 0 };
+	int rc = EXIT_USAGE;
+	if (cli_store_resolve("diff", argv[i], &cfg, have, &sa[0]) == 0 &&
+	    cli_store_resolve("diff", argv[i + 1], &cfg, have, &sa[1]) == 0) {
+		const ms_chan_store *st[2] = { sa[0].st, sa[1].st };
+		rc = diff(&o, st, argv + i + 2, argc - i - 2);
+	}
+	cli_store_arg_free(&sa[0]);
+	cli_store_arg_free(&sa[1]);
 	if (have)
 		ms_chan_config_free(&cfg);
 	return rc;

@@ -176,6 +176,17 @@ expect_out_contains "folder INBOX: 0 new on hm, 0 deleted on hm since the last s
 grep -q '^  ' "$T_TMP/out" && t_fail "nothing new on or deleted from hm: $(t_out)"
 df md2 hm; expect_rc 1 "the diff modes wrote nothing"
 
+# --- an mbox file named by a relative path: its messages are compared --------------------------------
+# (the file once resolved below its own directory a second time: "equal
+# (0 folders)", whatever the files held)
+mkdir -p "$T_TMP/rel/sub"
+mb_msg "$T_TMP/rel/sub/a.mbox" one r1@x
+mb_msg "$T_TMP/rel/sub/b.mbox" two r2@x
+(cd "$T_TMP/rel" && "$MSTORE_BIN" diff sub/a.mbox sub/b.mbox >"$T_TMP/out" 2>"$T_TMP/err"); T_RC=$?; expect_rc 1 "two relative mbox files differ"
+expect_out_contains "INBOX: missing on sub/a.mbox: <r2@x>" "the message of the second is missing on the first"
+(cd "$T_TMP/rel" && "$MSTORE_BIN" check sub/a.mbox >"$T_TMP/out" 2>"$T_TMP/err"); T_RC=$?; expect_ok "check a relative mbox file"
+expect_out_contains "checked 1 folders, 1 messages" "check read its message"
+
 # --- could not run -------------------------------------------------------------------------------------
 mst diff "$MD" "$T_TMP/nowhere"; expect_rc 2 "a store that does not exist"
 expect_err_contains "no such file or directory" "says so"
