@@ -154,6 +154,7 @@ static int expected(parser *ps, const char *context, const char *what)
 static const char *const store_keys[] = {
 	"pat", "prefix", "server", "ref", "passwd",  /* mailsync */
 	"kind", "path", "layout", "inbox", "db", "data", "account", "host", "port", "tls", "user", "passfile",
+	"create",
 	NULL,
 };
 static const char *const channel_keys[] = {
@@ -318,6 +319,8 @@ static int check_store(parser *ps, ms_chan_store *s)
 	if (s->layout && !one_of(s->layout, "maildir++", "verbatim", NULL, NULL))
 		return bad_value(ps, s->line, owner, "layout", s->layout,
 		                 "maildir++ (.Sub.Folder directories) or verbatim (Sub/Folder directories)");
+	if (s->create && !one_of(s->create, "yes", "no", NULL, NULL))
+		return bad_value(ps, s->line, owner, "create", s->create, "yes or no");
 	uint64_t port;
 	if (s->port && (!parse_u64(s->port, &port) || port < 1 || port > 65535))
 		return bad_value(ps, s->line, owner, "port", s->port, "a number from 1 to 65535");
@@ -369,6 +372,7 @@ static int parse_store(parser *ps)
 	s.tls = opt_get(&o, "tls");
 	s.user = opt_get(&o, "user");
 	s.passfile = opt_get(&o, "passfile");
+	s.create = opt_get(&o, "create");
 	if (check_store(ps, &s) < 0)
 		goto fail;
 	if (ms_vec_push(&ps->stores, s) < 0) {

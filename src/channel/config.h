@@ -45,7 +45,7 @@ typedef struct ms_chan_store {
 	const char *kind;
 	/* the values, NULL when not given (pointers into opts) */
 	const char *pat, *prefix, *server, *ref, *passwd, *path, *layout, *inbox, *db, *data, *account, *host,
-		*port, *tls, *user, *passfile;
+		*port, *tls, *user, *passfile, *create;
 	/* every keyword with its value, in the order of the file: what
 	 * ms_chan_side_conf hands to the driver */
 	ms_side_opt *opts;

@@ -144,6 +144,8 @@ const char help_channel[] =
 	"  + path DIR        maildir, mbox: the tree; local stores: the base of names\n"
 	"                     (default $HOME, as c-client has it)\n"
 	"  + layout maildir++|verbatim    Maildir folders as .Sub.Folder or Sub/Folder\n"
+	"  + create yes|no   kind maildir: create the Maildir's root when it is missing\n"
+	"                     (default no: a wrong path is an error, not a new tree)\n"
 	"  + inbox PATH      where INBOX is (local stores: else $MAIL, /var/mail/USER)\n"
 	"  + db URL, data DIR, account ADDRESS    kind hmailserver: an mstore store\n"
 	"  + host NAME, port N, tls implicit|starttls|none, user NAME    kind imap\n"

@@ -212,4 +212,15 @@ grep -aqF 'pmb: 20 copied' "$P/q.out" || t_fail "-q: the summary is still printe
 for i in $(seq 161 170); do printf 'From: a@x\nMessage-ID: <%d@pb>\nSubject: p%d\n\nbody\n' "$i" "$i" > "$P/md/new/1700000000.M$i.h"; done
 script -qec "$PCH --json pc" /dev/null > "$P/j.out" 2>&1; expect_eq "$?" 0 "--json on a terminal"
 grep -aqF 'messages, folder' "$P/j.out" && t_fail "--json drew a progress bar: $(cat -v "$P/j.out" | head -c 300)"
+
+# --- create yes: a missing Maildir root is created (the driver's error
+# for a missing root advises it, so the configuration must take it) ------
+printf 'store nmd { kind maildir path %s/newmd create yes }\nstore pmb2 { kind mbox path %s/mb }\nchannel nc nmd pmb2 { }\n' "$P" "$P" > "$P/conf2"
+mst channel -f "$P/conf2" -q nc; expect_ok "a channel whose Maildir root is missing, with create yes"
+[ -d "$P/newmd/cur" ] || t_fail "create yes: no Maildir at $P/newmd"
+[ "$(find "$P/newmd" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" -gt 0 ] || t_fail "create yes: nothing copied into the new Maildir"
+printf 'store nmd { kind maildir path %s/newmd2 }\nstore pmb2 { kind mbox path %s/mb }\nchannel nc nmd pmb2 { }\n' "$P" "$P" > "$P/conf3"
+mst channel -f "$P/conf3" -q nc; expect_rc 2 "a missing Maildir root without create yes"
+expect_err_contains "create yes" "the error says how to create it"
+[ -e "$P/newmd2" ] && t_fail "without create yes the root was created"
 t_done
