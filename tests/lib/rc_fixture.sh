@@ -17,9 +17,23 @@ msg() { # msg RELPATH N: a small message
 guid() { printf '{%02X%06X-0000-4000-8000-%012X}.eml' "$1" "$2" "$2"; }
 
 # A healthy store: alice (6 messages, 2 of them in INBOX/Work), bob (8),
-# carol (3), one queued message for alice.
+# carol (3), one queued message for alice.  Built through mstore once per
+# test; every later call starts from a copy of the first (database and
+# data directory, the ids in aid, ainbox, ... the same).
 healthy() {
-	rm -rf "$D" "$T_TMP/removed.tsv"; mkdir -p "$D"
+	rm -rf "$D" "$T_TMP/removed.tsv"
+	if [ -n "${RC_TEMPLATE_URL:-}" ]; then
+		URL=$(t_clone_db "$RC_TEMPLATE_URL" rc) || { t_fail "cannot copy the healthy store"; t_done; }
+		cp -a "$T_TMP/healthy-data" "$D"
+		return 0
+	fi
+	healthy_build
+	RC_TEMPLATE_URL=$(t_clone_db "$URL" rctmpl) || { t_fail "cannot copy the healthy store"; t_done; }
+	rm -rf "$T_TMP/healthy-data"
+	cp -a "$D" "$T_TMP/healthy-data"
+}
+healthy_build() {
+	mkdir -p "$D"
 	URL=$(t_new_db rc) || { t_fail "cannot create a test database"; t_done; }
 	mst init "$URL"
 	M domain add example.com
