@@ -50,6 +50,7 @@ static backend sqlite_backend = { .dialect = DB_SQLITE, .label = "sqlite", .conf
 static backend pg_backend = { .dialect = DB_PGSQL, .label = "pgsql" };
 static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
 
+#include "drv_ok.h"
 #include "test_env.h"
 
 static const char *password_of(const backend *b)

@@ -55,6 +55,7 @@ static backend sqlite_backend = { .dialect = DB_SQLITE, .label = "sqlite", .conf
 static backend pg_backend = { .dialect = DB_PGSQL, .label = "pgsql" };
 static backend my_backend = { .dialect = DB_MYSQL, .label = "mysql" };
 
+#include "drv_ok.h"
 #include "test_env.h"
 
 /* ---- a fresh store per test ------------------------------------------------- */

@@ -66,17 +66,5 @@ static void server_url(const backend *b, const char *dbname, char *out, size_t l
 	         dbname);
 }
 
-#ifdef MS_DRIVERS_DRIVER_H
-/* A driver call that must succeed: the test fails with the driver's message. */
-#define DRV_OK(call)                                                            \
-	do {                                                                    \
-		ms_err drv_e_ = { 0 };                                          \
-		ms_err *e_ = &drv_e_;                                           \
-		ms_drv_result r_ = (call);                                      \
-		if (r_ != MS_DRV_OK)                                            \
-			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
-		(void)e_;                                                       \
-	} while (0)
-#endif
 
 #endif

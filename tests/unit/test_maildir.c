@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "driver_conformance.h"
+#include "drv_ok.h"
 #include "drivers/driver.h"
 #include "drivers/drv_maildir.h"
 
@@ -34,16 +35,6 @@ typedef struct tree {
 
 static tree pp_tree = { .verbatim = false };
 static tree vb_tree = { .verbatim = true };
-
-#define DRV_OK(call)                                                            \
-	do {                                                                    \
-		ms_err drv_e_ = { 0 };                                          \
-		ms_err *e_ = &drv_e_;                                           \
-		ms_drv_result r_ = (call);                                      \
-		if (r_ != MS_DRV_OK)                                            \
-			fail_msg("%s returned %d: %s", #call, (int)r_, drv_e_.msg); \
-		(void)e_;                                                       \
-	} while (0)
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
