@@ -116,15 +116,15 @@ static cmsg *find_msg(run *r, uint32_t uid)
 
 static int cmp_anomaly(const void *pa, const void *pb)
 {
-	const ms_maildir_anomaly *a = *(const ms_maildir_anomaly *const *)pa, *b = *(const ms_maildir_anomaly *const *)pb;
+	const ms_skipped_entry *a = *(const ms_skipped_entry *const *)pa, *b = *(const ms_skipped_entry *const *)pb;
 	return strcmp(a->path, b->path);
 }
 
 /* The driver's anomalies in the order of their paths (it keeps them in
  * directory order, which differs from one file system to the next). */
-static void report_anomalies(run *r, const ms_maildir_anomaly *a, size_t n)
+static void report_anomalies(run *r, const ms_skipped_entry *a, size_t n)
 {
-	const ms_maildir_anomaly **sorted = malloc((n ? n : 1) * sizeof *sorted);
+	const ms_skipped_entry **sorted = malloc((n ? n : 1) * sizeof *sorted);
 	if (!sorted) {
 		report(r, MS_CHECK_UNREADABLE, 0, "out of memory");
 		return;
@@ -140,7 +140,7 @@ static void report_anomalies(run *r, const ms_maildir_anomaly *a, size_t n)
 static void maildir_anomalies(run *r)
 {
 	size_t n = 0;
-	const ms_maildir_anomaly *a = ms_maildir_box_anomalies(r->b, &n);
+	const ms_skipped_entry *a = ms_maildir_box_anomalies(r->b, &n);
 	report_anomalies(r, a, n);
 }
 
@@ -379,10 +379,14 @@ void ms_check_box(ms_side *s, const char *name, const char *shown, ms_check_cb *
 
 void ms_check_side_anomalies(ms_side *s, ms_check_cb *cb, void *ctx, ms_check_stats *st)
 {
-	if (s->drv != &ms_drv_maildir)
-		return;
 	run r = { .s = s, .cb = cb, .ctx = ctx, .st = st };
 	size_t n = 0;
-	const ms_maildir_anomaly *a = ms_maildir_side_anomalies(s, &n);
-	report_anomalies(&r, a, n);
+	if (s->drv == &ms_drv_maildir) {
+		const ms_skipped_entry *a = ms_maildir_side_anomalies(s, &n);
+		report_anomalies(&r, a, n);
+	} else if (s->drv == &ms_drv_mbox) {
+		const ms_skipped_entry *a = ms_mbox_side_skipped(s, &n);
+		for (size_t i = 0; i < n; i++)
+			report_path(&r, MS_CHECK_UNREADABLE, a[i].path, a[i].why);
+	}
 }

@@ -162,6 +162,15 @@ typedef struct ms_box {
 	ms_box_status status;      /* as of open_box */
 } ms_box;
 
+/* An entry a local driver skipped (neither a message nor a box it can
+ * name), for `mstore check`.  `path` is relative to the side's `path` and
+ * holds the entry's name as it is on disk (any byte but NUL: escape it
+ * before printing it, util/escape.h); `why` is a short phrase, static. */
+typedef struct ms_skipped_entry {
+	char *path;
+	const char *why;
+} ms_skipped_entry;
+
 /* A box in a listing. */
 typedef struct ms_box_info {
 	char *name;                /* full name, levels joined with the side's delim; INBOX is "INBOX" */

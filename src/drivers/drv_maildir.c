@@ -84,7 +84,7 @@
 
 typedef enum { LAYOUT_MAILDIRPP, LAYOUT_VERBATIM } md_layout;
 
-typedef MS_VEC(ms_maildir_anomaly) anomaly_vec;
+typedef MS_VEC(ms_skipped_entry) anomaly_vec;
 
 typedef struct md_side {
 	ms_side base;
@@ -130,7 +130,7 @@ static void anomaly_add(anomaly_vec *v, const char *dir, const char *name, const
 {
 	char path[PATH_LEN];
 	snprintf(path, sizeof path, "%s%s%s", dir, dir[0] ? "/" : "", name);
-	ms_maildir_anomaly a = { .path = strdup(path), .why = why };
+	ms_skipped_entry a = { .path = strdup(path), .why = why };
 	if (!a.path || ms_vec_push(v, a) < 0)
 		free(a.path);
 }
@@ -689,7 +689,7 @@ static ms_drv_result md_list_boxes(ms_side *base, ms_box_info **out, size_t *n, 
 	return MS_DRV_OK;
 }
 
-const ms_maildir_anomaly *ms_maildir_side_anomalies(const ms_side *base, size_t *n)
+const ms_skipped_entry *ms_maildir_side_anomalies(const ms_side *base, size_t *n)
 {
 	assert(base->drv == &ms_drv_maildir);
 	const md_side *s = (const md_side *)base;
@@ -1045,7 +1045,7 @@ static ms_drv_result md_open_box(ms_side *base, const char *name, ms_box **out, 
 	return MS_DRV_OK;
 }
 
-const ms_maildir_anomaly *ms_maildir_box_anomalies(const ms_box *base, size_t *n)
+const ms_skipped_entry *ms_maildir_box_anomalies(const ms_box *base, size_t *n)
 {
 	assert(base->side->drv == &ms_drv_maildir);
 	const md_box *b = (const md_box *)base;

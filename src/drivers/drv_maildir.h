@@ -19,22 +19,14 @@
 
 #include "drivers/driver.h"
 
-/* One entry skipped.  `path` is relative to the side's `path` and holds
- * the entry's name as it is on disk (any byte but NUL and '/': escape it
- * before printing it, util/escape.h); `why` is a short phrase, static. */
-typedef struct ms_maildir_anomaly {
-	char *path;
-	const char *why;
-} ms_maildir_anomaly;
-
 /* The entries of the box's new/ and cur/ that its open_box did not take
  * for messages; valid until close_box.  `b` is a box of a side opened by
  * ms_drv_maildir (b->side->drv == &ms_drv_maildir). */
-const ms_maildir_anomaly *ms_maildir_box_anomalies(const ms_box *b, size_t *n);
+const ms_skipped_entry *ms_maildir_box_anomalies(const ms_box *b, size_t *n);
 
 /* The directories the side's last list_boxes did not take for boxes;
  * valid until the next list_boxes or close. */
-const ms_maildir_anomaly *ms_maildir_side_anomalies(const ms_side *s, size_t *n);
+const ms_skipped_entry *ms_maildir_side_anomalies(const ms_side *s, size_t *n);
 
 /* The file of message `uid` of the box, relative to the side's `path`
  * ("cur/NAME:2,S", ".Sub/new/NAME"), as the box's open_box or last fresh

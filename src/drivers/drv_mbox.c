@@ -135,7 +135,37 @@ typedef struct mbx_side {
 	ms_side base;
 	char *root;                /* `path` */
 	char *inbox;               /* the INBOX file */
+	ms_skipped_entry *skipped; /* of the last list_boxes */
+	size_t nskipped;
 } mbx_side;
+
+static void skipped_clear(mbx_side *s)
+{
+	for (size_t i = 0; i < s->nskipped; i++)
+		free(s->skipped[i].path);
+	free(s->skipped);
+	s->skipped = NULL;
+	s->nskipped = 0;
+}
+
+/* Keep `rel` as skipped; best effort (out of memory drops it). */
+static void skipped_add(mbx_side *s, const char *rel, const char *why)
+{
+	ms_skipped_entry *v = realloc(s->skipped, (s->nskipped + 1) * sizeof *v);
+	if (!v)
+		return;
+	s->skipped = v;
+	if ((v[s->nskipped].path = strdup(rel)) != NULL)
+		v[s->nskipped++].why = why;
+}
+
+const ms_skipped_entry *ms_mbox_side_skipped(const ms_side *base, size_t *n)
+{
+	assert(base->drv == &ms_drv_mbox);
+	const mbx_side *s = (const mbx_side *)base;
+	*n = s->nskipped;
+	return s->skipped;
+}
 
 /* A message of an open box.  Its region [off, end) runs from its "From "
  * line to the next one (or the end of the file). */
@@ -774,6 +804,7 @@ static void mbx_close(ms_side *base)
 		return;
 	free(s->root);
 	free(s->inbox);
+	skipped_clear(s);
 	free(s->base.name);
 	free(s);
 }
@@ -857,12 +888,23 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* A control character (C0 or DEL) would split a line of every listing,
+ * state file and log that names the box: the Maildir driver refuses and
+ * skips such names, and so does this one. */
+static bool has_control(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
 /* A name's levels become path components: none may be empty, ".", "..",
- * begin with '.' (hidden: our temporary files, other programs' state) or
- * end in ".lock" (a dot-lock). */
+ * begin with '.' (hidden: our temporary files, other programs' state),
+ * end in ".lock" (a dot-lock) or hold a control character. */
 static bool valid_name(const char *name)
 {
-	if (!*name || strlen(name) >= PATH_LEN / 2)
+	if (!*name || strlen(name) >= PATH_LEN / 2 || has_control(name))
 		return false;
 	char buf[PATH_LEN];
 	snprintf(buf, sizeof buf, "%s", name);
@@ -943,6 +985,11 @@ static int walk(mbx_side *s, box_list *l, const char *dir, const char *prefix, i
 		    stat(path, &st) < 0)
 			continue;
 		snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "/" : "", de->d_name);
+		if (has_control(de->d_name)) {
+			if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && looks_like_mbox(path, &st)))
+				skipped_add(s, name, "a folder whose name holds a control character (not listed)");
+			continue;
+		}
 		if (depth == 0 && is_inbox(de->d_name) && strcmp(path, s->inbox) != 0)
 			continue; /* the name INBOX belongs to the configured file */
 		if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH) {
@@ -976,6 +1023,7 @@ static ms_drv_result mbx_list_boxes(ms_side *base, ms_box_info **out, size_t *n,
 	box_list l = { 0 };
 	*out = NULL;
 	*n = 0;
+	skipped_clear(s);
 	if (walk(s, &l, s->root, "", 0, e) < 0) {
 		ms_box_list_free(l.v, l.n);
 		return MS_DRV_SIDE_BAD;

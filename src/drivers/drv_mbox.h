@@ -28,6 +28,12 @@ typedef struct ms_mbox_anomaly {
 	const char *why;
 } ms_mbox_anomaly;
 
+/* The folders the side's last list_boxes did not list: names with a
+ * control character, which the Maildir driver refuses too (they would
+ * split every line that names them).  Valid until the next list_boxes or
+ * close; s->drv == &ms_drv_mbox. */
+const ms_skipped_entry *ms_mbox_side_skipped(const ms_side *s, size_t *n);
+
 /* The offset of the From line of message `uid` of an open box of an mbox
  * side (b->side->drv == &ms_drv_mbox); false when the box has no such
  * message. */

@@ -138,17 +138,28 @@ expect_eq "$(LC_ALL=C sort "$T_TMP/csv")" "$(printf '%s\n' \
 	'INBOX|missing|md|<m9@x>||3|||' 'Sub|duplicate|md|<s1@x>|1||||2 copies' | LC_ALL=C sort)" "CSV rows"
 
 # --- a hostile folder name is escaped ------------------------------------------------------------
-EVIL=$'evil\n$(touch pwned)'
+# (a C1 control, CSI, and a byte that is not UTF-8; a C0 control such as
+# a newline makes no folder at all: below)
+EVIL=$'evil\xc2\x9b2J\xff$(touch pwned)'
 mb_msg "$MB/$EVIL" e1 e1@x
-df md mb; expect_rc 1 "a folder with a newline in its name"
-grep -qxF 'evil\x0a$(touch pwned): folder missing on md (1 messages on mb)' "$T_TMP/out" ||
-	t_fail "the folder name escaped on one line: $(t_out)"
-grep -qxF 'evil\x0a$(touch pwned): missing on md: <e1@x> (uid 1 on mb)' "$T_TMP/out" ||
+df md mb; expect_rc 1 "a folder with a hostile name"
+grep -qxF 'evil\xc2\x9b2J\xff$(touch pwned): folder missing on md (1 messages on mb)' "$T_TMP/out" ||
+	t_fail "the folder name escaped: $(t_out)"
+grep -qxF 'evil\xc2\x9b2J\xff$(touch pwned): missing on md: <e1@x> (uid 1 on mb)' "$T_TMP/out" ||
 	t_fail "its message's line escaped: $(t_out)"
-grep -q '^$(touch pwned)' "$T_TMP/out" && t_fail "a raw newline split a line: $(t_out)"
 df --csv md mb
-grep -qF 'evil\x0a$(touch pwned),missing,md,<e1@x>,,1,,,' "$T_TMP/out" || t_fail "CSV escapes the name: $(t_out)"
+grep -qF 'evil\xc2\x9b2J\xff$(touch pwned),missing,md,<e1@x>,,1,,,' "$T_TMP/out" || t_fail "CSV escapes the name: $(t_out)"
 rm "$MB/$EVIL"
+# a newline in a name: no folder of the mbox store (as in a Maildir);
+# `mstore check` names it
+NL=$'evil\n$(touch pwned)'
+mb_msg "$MB/$NL" e2 e2@x
+df md mb; expect_rc 1 "md and mb still differ"
+grep -q 'e2@x\|touch pwned' "$T_TMP/out" && t_fail "a folder with a newline in its name was listed: $(t_out)"
+mst check "$MB"; expect_rc 1 "check finds the folder it cannot name"
+expect_out_contains 'evil\x0a$(touch pwned)' "check names it, escaped"
+grep -q '^$(touch pwned)' "$T_TMP/out" && t_fail "a raw newline split a line: $(t_out)"
+rm "$MB/$NL"
 
 # --- the hMailServer store: differences against a Maildir --------------------------------------------
 md_msg "$MD2" h9 h9@x

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "drivers/driver.h"
+#include "drivers/drv_mbox.h"
 #include "driver_conformance.h"
 
 static char dir[256];
@@ -261,6 +262,7 @@ static void test_list_boxes(void **state)
 	put_file("README", "not a mailbox\n");
 	put_file(".hidden", "");
 	put_file("Sent.lock", "");
+	put_file("bad\nname", three); /* a control character: skipped, as Maildir skips it */
 	path_of("Lists", p, sizeof p);
 	mkdir(p, 0700);
 	put_file("Lists/dev", three);
@@ -272,6 +274,10 @@ static void test_list_boxes(void **state)
 	ms_err e = { 0 };
 	assert_int_equal(s->drv->list_boxes(s, &v, &n, &e), MS_DRV_OK);
 	assert_int_equal(n, 5);
+	size_t nskip;
+	const ms_skipped_entry *skip = ms_mbox_side_skipped(s, &nskip);
+	assert_int_equal(nskip, 1);
+	assert_string_equal(skip[0].path, "bad\nname");
 	assert_true(has_box(v, n, "INBOX", 0));
 	assert_true(has_box(v, n, "Sent", 0));
 	assert_true(has_box(v, n, "Lists", MS_BOX_NOSELECT | MS_BOX_HAS_CHILDREN));
@@ -329,7 +335,7 @@ static void test_create_delete(void **state)
 	assert_int_equal(st.st_size, 0);
 	assert_int_equal(s->drv->create_box(s, "a/b/c", &e), MS_DRV_OK);
 	assert_int_equal(s->drv->create_box(s, "INBOX", &e), MS_DRV_OK);
-	const char *bad[] = { ".x", "a/../b", "a//b", "x.lock", "/abs", "a/" };
+	const char *bad[] = { ".x", "a/../b", "a//b", "x.lock", "/abs", "a/", "a\nb", "x/\x1b[2J" };
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(s->drv->create_box(s, bad[i], &e), MS_DRV_BOX_BAD);
 	assert_int_equal(s->drv->create_box(s, "a/b", &e), MS_DRV_BOX_BAD); /* a directory */

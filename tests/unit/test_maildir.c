@@ -273,7 +273,7 @@ static void only_entry(const tree *t, const char *box, const char *sub, char *ou
 	closedir(d);
 }
 
-static const ms_maildir_anomaly *anomaly(const ms_maildir_anomaly *v, size_t n, const char *path)
+static const ms_skipped_entry *anomaly(const ms_skipped_entry *v, size_t n, const char *path)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i].path, path) == 0)
@@ -653,7 +653,7 @@ static void test_broken_names(void **state)
 	assert_int_equal(v[1].flags, MS_FLAG_SEEN);
 	ms_msg_list_free(v, n);
 	size_t k;
-	const ms_maildir_anomaly *a = ms_maildir_box_anomalies(b, &k);
+	const ms_skipped_entry *a = ms_maildir_box_anomalies(b, &k);
 	assert_int_equal(k, 9);
 	const char *pre = t->verbatim ? "INBOX/" : "";
 	struct { const char *path, *why; } expect[] = {
@@ -669,7 +669,7 @@ static void test_broken_names(void **state)
 	};
 	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
 		snprintf(p, sizeof p, "%s%s", pre, expect[i].path);
-		const ms_maildir_anomaly *x = anomaly(a, k, p);
+		const ms_skipped_entry *x = anomaly(a, k, p);
 		if (!x)
 			fail_msg("no anomaly for %s", p);
 		assert_non_null(strstr(x->why, expect[i].why));
@@ -751,7 +751,7 @@ static void test_folder_anomalies(void **state)
 	assert_true(seen_a && seen_ab);
 	ms_box_list_free(v, n);
 	size_t k;
-	const ms_maildir_anomaly *a = ms_maildir_side_anomalies(s, &k);
+	const ms_skipped_entry *a = ms_maildir_side_anomalies(s, &k);
 	const char *pp_expect[] = { ".NoMaildir", ".inbox.x", ".INBOX", ".Bad..Levels", ".Linked" };
 	const char *vb_expect[] = { "inbox", "Linked" };
 	const char **expect = t->verbatim ? vb_expect : pp_expect;
