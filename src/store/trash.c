@@ -16,7 +16,7 @@
 
 #include "store/layout.h"
 #include "store/messages.h"
-#include "util/vec.h"
+#include "util/journal_io.h"
 
 #define PRIVATE_DIR ".mstore"
 #define INTENT_SUFFIX ".intent"
@@ -34,45 +34,6 @@ struct ms_trash {
 	size_t n, cap;
 };
 
-/* Paths may hold any byte but NUL: escape the ones that would break a line. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
-			fprintf(f, "%%%02X", c);
-		else
-			fputc(c, f);
-	}
-}
-
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		unsigned v;
-		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
-			*w++ = (char)v;
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
-
-static int sync_dir(int root_fd, const char *data_dir, const char *rel, ms_err *e)
-{
-	int fd = openat(root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", data_dir, rel, strerror(err));
-	}
-	close(fd);
-	return 0;
-}
 
 /* mkdir -p of `rel` below DATA, syncing each parent that gained an entry. */
 static int make_dirs(int root_fd, const char *data_dir, const char *rel, ms_err *e)
@@ -89,7 +50,7 @@ static int make_dirs(int root_fd, const char *data_dir, const char *rel, ms_err 
 			char *slash = strrchr(path, '/');
 			char parent[4096];
 			snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
-			if (sync_dir(root_fd, data_dir, parent, e) < 0)
+			if (ms_jio_sync_dir(root_fd, data_dir, parent, e) < 0)
 				return -1;
 		} else if (errno != EEXIST) {
 			return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", data_dir, path, strerror(errno));
@@ -139,7 +100,7 @@ static int move_one(int root_fd, const char *data_dir, const char *rel, time_t n
 	}
 	/* Both names durable before the intent that explains them goes. */
 	dir_of(rel, from_dir, sizeof from_dir);
-	if (sync_dir(root_fd, data_dir, to_dir, e) < 0 || sync_dir(root_fd, data_dir, from_dir, e) < 0)
+	if (ms_jio_sync_dir(root_fd, data_dir, to_dir, e) < 0 || ms_jio_sync_dir(root_fd, data_dir, from_dir, e) < 0)
 		return -1;
 	return 1;
 }
@@ -174,7 +135,7 @@ int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
 		goto fail;
 	}
 	flock(t->fd, LOCK_EX);
-	if (sync_dir(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
+	if (ms_jio_sync_dir(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
 		goto fail;
 	*out = t;
 	return 0;
@@ -205,7 +166,7 @@ int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
 	fprintf(f, "%" PRId64 "\t", message_id);
-	put_escaped(f, relpath);
+	ms_jio_put_path(f, relpath);
 	fputc('\n', f);
 	fclose(f);
 	ssize_t w = write(t->fd, buf, len);
@@ -303,7 +264,7 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 		int64_t id = strtoll(line, &end, 10);
 		if (*end)
 			continue;
-		unescape(rel);
+		ms_jio_unescape(rel);
 		int there = row_still_there(d, id, rel, e);
 		if (there < 0) {
 			rc = -1;
@@ -462,7 +423,7 @@ int ms_trash_purge(const char *data_dir, int days, time_t now, bool dry_run,
 	}
 	closedir(dir);
 	if (rc == 0 && !dry_run && st->days)
-		rc = sync_dir(root_fd, data_dir, MS_TRASH_DIR, e);
+		rc = ms_jio_sync_dir(root_fd, data_dir, MS_TRASH_DIR, e);
 	close(root_fd);
 	return rc;
 }

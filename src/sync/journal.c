@@ -32,50 +32,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/journal_io.h"
+
 #define JOURNAL_DIR ".mstore"
 
 static int journal_fd = -1;   /* this process's journal, opened on first use */
 static char journal_name[300];
 
-/* Paths may hold any byte but NUL: escape the ones that would break a line. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
-			fprintf(f, "%%%02X", c);
-		else
-			fputc(c, f);
-	}
-}
-
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		unsigned v;
-		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
-			*w++ = (char)v;
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
 
 /* fsync the directory `rel` below the data directory ("" is its root). */
 static int sync_dir(sync_run *run, const char *rel, ms_err *e)
 {
-	int fd = openat(run->root_fd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", run->s->data_dir, rel, strerror(err));
-	}
-	close(fd);
-	return 0;
+	return ms_jio_sync_dir(run->root_fd, run->s->data_dir, rel, e);
 }
 
 static int open_own(sync_run *run, ms_err *e)
@@ -112,9 +80,9 @@ int sync_journal_append(sync_run *run, const char *from_rel, const char *to_rel,
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	put_escaped(f, from_rel);
+	ms_jio_put_path(f, from_rel);
 	fputc('\t', f);
-	put_escaped(f, to_rel);
+	ms_jio_put_path(f, to_rel);
 	fputc('\n', f);
 	fclose(f);
 	ssize_t w = write(journal_fd, buf, len);
@@ -180,8 +148,8 @@ static void replay(sync_run *run, FILE *f)
 			continue;
 		*tab = '\0';
 		char *from = line, *to = tab + 1;
-		unescape(from);
-		unescape(to);
+		ms_jio_unescape(from);
+		ms_jio_unescape(to);
 		bool at_from = exists(run->root_fd, from), at_to = exists(run->root_fd, to);
 		if (at_to && !at_from)
 			sync_report_entry(run, from, SYNC_MOVED, "renamed by an interrupted run; imported from its new place",
