@@ -82,6 +82,7 @@
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "util/testhook.h"
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
@@ -795,6 +796,7 @@ static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *
 		return -1;
 	}
 	*at_commit = true;
+	ms_test_hook("hms-append-commit"); /* the files are written, the rows not yet */
 	return db_txn_commit(&t, e);
 }
 
@@ -991,6 +993,7 @@ static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *
 	}
 	if (db_txn_commit(&t, why) < 0)
 		return MS_DRV_SIDE_BAD;
+	ms_test_hook("hms-expunge-unlink"); /* the row is gone, the file not yet */
 	/* the row is gone, so the message is; a file that cannot be removed is
 	 * only a stray file (reconstruct reports it) */
 	if (have_path)
