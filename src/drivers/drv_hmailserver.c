@@ -12,27 +12,26 @@
  * answers (browse.h), flags map to messageflags' bits (browse.h).
  *
  * Writes follow the server's rules:
- * - append writes each message file first, under a temporary name
+ * - append first records the batch's file names in this process's
+ *   in-flight journal (store/inflight.h, DATA/.mstore/) and syncs it;
+ *   then writes each message file under a temporary name
  *   ("{GUID}.mstore-tmp", which no walker takes for a message) beside its
  *   canonical place <domain>/<local>/<XX>/{GUID}.eml, fsyncs it, renames
  *   it into place with RENAME_NOREPLACE and fsyncs the folder; then one
  *   transaction locks the folder row, reserves the UIDs and inserts the
- *   rows as the server's IMAP APPEND inserts them (below).  A crash
- *   between the two leaves a file no row references: `mstore reconstruct`
- *   reports it as unreferenced; the channel's rerun appends the message
- *   again, so that file is a stray copy, never a lost message.
- * - expunge deletes the row with its recipients and metadata in a
- *   transaction, then the file: a crash between leaves the same kind of
- *   stray file, never a row without its file.
- *   OPEN DEFECT (test_channel_crash): a stray file is not harmless.  The
- *   whole batch's files are written before its one transaction, so a kill
- *   leaves up to a batch of them, and `mstore sync` (hMailServer's own
- *   delivery path) imports every *.eml no row names as a new message: a
- *   duplicate of what the channel appended again, or after a crashed
- *   expunge a deleted message back.  Intended fix: keep the file under its
- *   temporary name (with the PID) until the rows are committed, rename it
- *   after, and on open roll each leftover temporary file forward (a row
- *   names it) or back (none does); expunge the reverse way.
+ *   rows as the server's IMAP APPEND inserts them (below); then empties
+ *   the journal.
+ * - expunge records the file's name in the journal (synced), deletes the
+ *   row with its recipients and metadata in a transaction, then removes
+ *   the file and fsyncs its folder.
+ *   A kill between file and row would otherwise leave a file no row names,
+ *   which `mstore sync` (hMailServer's own synchronizer too) imports as a
+ *   new message: a duplicate of what the channel appends again, or a
+ *   deleted message back (test_channel_crash).  So a read-write open first
+ *   takes over the journals of dead writers and removes each file they
+ *   name that no row of its account names (and any temporary file beside
+ *   it); a file a row names stays.  The rule is the same for both
+ *   operations, so the journal needs no note of which one it was.
  * - set_flags changes only the five system flags and only if nobody
  *   changed the row meanwhile (compare and set; read again and retry).
  *
@@ -77,15 +76,17 @@
 #include "store/browse.h"
 #include "store/clock.h"
 #include "store/folders.h"
+#include "store/inflight.h"
 #include "store/layout.h"
 #include "store/messages.h"
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
+#include "util/testhook.h"
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
-#define TMP_SUFFIX ".mstore-tmp"
+#define TMP_SUFFIX MS_INFLIGHT_TMP_SUFFIX
 #define FLAG_RETRIES 8
 
 typedef struct hms_side {
@@ -95,6 +96,8 @@ typedef struct hms_side {
 	char address[256];
 	char owner[600];           /* "<domain>/<local>" as it exists on disk (or will) */
 	int root_fd;               /* the data directory */
+	char *data_dir;            /* its name, for errors */
+	ms_inflight *inflight;     /* this side's journal of files in flight (read-write sides) */
 } hms_side;
 
 typedef struct hms_box {
@@ -202,7 +205,10 @@ static void unlink_beneath(int root_fd, const char *rel)
 	int fd = ms_open_beneath(root_fd, dir, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return;
-	unlinkat(fd, slash + 1, 0);
+	/* the folder synced: a removal a power cut undid would be a stray
+	 * file again once the journal is emptied */
+	if (unlinkat(fd, slash + 1, 0) == 0)
+		fsync(fd);
 	close(fd);
 }
 
@@ -238,11 +244,25 @@ static void hms_close(ms_side *base)
 	hms_side *s = (hms_side *)base;
 	if (!s)
 		return;
+	ms_inflight_free(s->inflight);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
+	free(s->data_dir);
 	ms_store_close(s->store);
 	free(s->base.name);
 	free(s);
+}
+
+/* Settle what dead writers left in flight, then make this side's journal. */
+static int recover(hms_side *s, ms_err *e)
+{
+	size_t removed = 0;
+	if (ms_inflight_recover(s->store->db, s->root_fd, s->data_dir, &removed, e) < 0)
+		return ms_err_prefix(e, "side %s: settling the files of an interrupted run", s->base.name);
+	if (removed)
+		fprintf(stderr, "mstore: side %s: removed %zu message file%s an interrupted run left without a row\n",
+		        s->base.name, removed, removed == 1 ? "" : "s");
+	return ms_inflight_new(s->root_fd, s->data_dir, &s->inflight, e);
 }
 
 static int open_parts(hms_side *s, const ms_side_conf *conf, ms_err *e)
@@ -257,7 +277,11 @@ static int open_parts(hms_side *s, const ms_side_conf *conf, ms_err *e)
 	s->root_fd = open(data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0)
 		return ms_err_set(e, MS_E_IO, "side %s: data directory %s: %s", s->base.name, data, strerror(errno));
-	return ms_browse_delimiter(s->store->db, &s->base.delim, e) < 0 ? -1 : find_account(s, account, e);
+	if (!(s->data_dir = strdup(data)))
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (ms_browse_delimiter(s->store->db, &s->base.delim, e) < 0 || find_account(s, account, e) < 0)
+		return -1;
+	return conf->read_only ? 0 : recover(s, e);
 }
 
 static ms_drv_result hms_open(const ms_side_conf *conf, ms_side **out, ms_err *e)
@@ -696,18 +720,16 @@ static int write_tmp(int dir_fd, const char *tmp, const ms_append *m, ms_err *e)
 	return 0;
 }
 
-/* Rename `tmp` of dir_fd to a fresh GUID name (in `name`), never over an
- * existing file, and fsync the directory. */
-static int rename_into_place(int dir_fd, const char *tmp, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
+/* Rename `tmp` of dir_fd to its GUID name `name`, never over an existing
+ * file, and fsync the directory. */
+static int rename_into_place(int dir_fd, const char *tmp, const char *name, ms_err *e)
 {
-	/* a fresh GUID is unique; NOREPLACE makes sure nothing is overwritten if it is not */
-	for (int attempt = 0; renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0; attempt++) {
-		if (errno != EEXIST || attempt == 3) {
-			int err = errno;
-			unlinkat(dir_fd, tmp, 0);
-			return ms_err_set(e, MS_E_IO, "cannot rename %s into place: %s", tmp, strerror(err));
-		}
-		ms_guid_name_new(name);
+	/* a fresh GUID is unique; NOREPLACE makes sure nothing is overwritten
+	 * if it is not (the message then fails: its name is the journal's) */
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0) {
+		int err = errno;
+		unlinkat(dir_fd, tmp, 0);
+		return ms_err_set(e, MS_E_IO, "cannot rename %s into place as %s: %s", tmp, name, strerror(err));
 	}
 	if (fsync(dir_fd) < 0)
 		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s: %s", name, strerror(errno));
@@ -715,11 +737,10 @@ static int rename_into_place(int dir_fd, const char *tmp, char name[MS_GUID_NAME
 }
 
 /* Put the message in a new file at its canonical place,
- * <owner>/<XX>/{GUID}.eml; its name in `name`. */
-static int write_message(hms_side *s, const ms_append *m, char name[MS_GUID_NAME_LEN + 1], ms_err *e)
+ * <owner>/<XX>/{GUID}.eml, `name` being the journal's. */
+static int write_message(hms_side *s, const ms_append *m, const char *name, ms_err *e)
 {
 	char rel[PATH_LEN], tmp[MS_GUID_NAME_LEN + sizeof TMP_SUFFIX];
-	ms_guid_name_new(name);
 	/* {GUID}.mstore-tmp: ends in neither .eml nor .hma, so no walker takes it for a message */
 	snprintf(tmp, sizeof tmp, "%.*s" TMP_SUFFIX, MS_GUID_NAME_LEN - 4, name);
 	if (!ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, sizeof rel))
@@ -775,6 +796,7 @@ static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *
 		return -1;
 	}
 	*at_commit = true;
+	ms_test_hook("hms-append-commit"); /* the files are written, the rows not yet */
 	return db_txn_commit(&t, e);
 }
 
@@ -792,6 +814,23 @@ static ms_drv_result check_room(hms_side *s, hms_box *b, size_t n, ms_err *e)
 		return MS_DRV_BOX_BAD;
 	}
 	return MS_DRV_OK;
+}
+
+/* Name every message of the batch and record the names in the journal,
+ * synced, before any file is written. */
+static int journal_names(hms_side *s, const ms_append *msgs, pending *p, size_t n, ms_err *e)
+{
+	char rel[PATH_LEN];
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].len == 0)
+			continue;
+		ms_guid_name_new(p[i].name);
+		if (!file_path(s, p[i].name, rel, sizeof rel))
+			return ms_err_set(e, MS_E_IO, "the path of a message of %s is too long", s->address);
+		if (ms_inflight_add(s->inflight, s->account_id, rel, e) < 0)
+			return -1;
+	}
+	return ms_inflight_sync(s->inflight, e);
 }
 
 /* Write every file; a message that cannot be written fails alone.
@@ -842,16 +881,26 @@ static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, m
 		ms_err_set(e, MS_E_NOMEM, "out of memory");
 		return MS_DRV_SIDE_BAD;
 	}
+	if (journal_names(s, msgs, p, n, e) < 0) {
+		free(p);
+		return MS_DRV_SIDE_BAD; /* no file may be written that the journal does not name */
+	}
 	size_t k = write_all(s, msgs, p, n, cb, ctx);
 	bool at_commit = false;
 	if (k > 0 && insert_rows(s, b, msgs, p, n, k, &at_commit, e) < 0) {
 		/* after a failed COMMIT the rows may exist: then their files must
-		 * stay (a stray file is a copy too many, a row without file a loss) */
-		if (!at_commit)
+		 * stay (a row without file is a loss), and the journal too: the
+		 * next open settles them by the rows it finds */
+		if (!at_commit) {
 			unlink_written(s, p, n);
+			ms_inflight_clear(s->inflight, e);
+		}
 		free(p);
 		return e->code == MS_E_LIMIT ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
 	}
+	ms_err ignored;
+	if (ms_inflight_clear(s->inflight, &ignored) < 0) /* the rows are in: the next open keeps their files */
+		fprintf(stderr, "mstore: warning: side %s: %s\n", s->base.name, ignored.msg);
 	for (size_t i = 0; i < n; i++)
 		if (p[i].written)
 			cb(ctx, i, MS_DRV_OK, (uint32_t)p[i].uid, NULL);
@@ -932,6 +981,10 @@ static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *
 		return res;
 	bool have_path = file_path(s, r.filename, rel, sizeof rel);
 	free(r.filename);
+	/* a kill after the commit must not leave the file for sync to import */
+	if (have_path && (ms_inflight_add(s->inflight, s->account_id, rel, why) < 0 ||
+	                  ms_inflight_sync(s->inflight, why) < 0))
+		return MS_DRV_SIDE_BAD;
 	if (db_txn_begin(db_of(s), &t, why) < 0)
 		return MS_DRV_SIDE_BAD;
 	if (ms_messages_delete(db_txn_db(t), r.id, why) < 0) {
@@ -940,6 +993,7 @@ static ms_drv_result expunge_one(hms_side *s, hms_box *b, uint32_t uid, ms_err *
 	}
 	if (db_txn_commit(&t, why) < 0)
 		return MS_DRV_SIDE_BAD;
+	ms_test_hook("hms-expunge-unlink"); /* the row is gone, the file not yet */
 	/* the row is gone, so the message is; a file that cannot be removed is
 	 * only a stray file (reconstruct reports it) */
 	if (have_path)
@@ -956,7 +1010,15 @@ static ms_drv_result expunge_item(hms_side *s, hms_box *b, const void *items, si
 static ms_drv_result hms_expunge(ms_box *base, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx,
                                  ms_err *e)
 {
-	return each_item(base, uids, n, expunge_item, cb, ctx, e);
+	ms_drv_result r = each_item(base, uids, n, expunge_item, cb, ctx, e);
+	/* every row the batch deleted has lost its file (or the file is only a
+	 * stray one unlink could not remove); a failed batch leaves the journal
+	 * for the next open to settle */
+	ms_err ignored;
+	if (r == MS_DRV_OK && !side_of(base)->base.read_only &&
+	    ms_inflight_clear(side_of(base)->inflight, &ignored) < 0)
+		fprintf(stderr, "mstore: warning: side %s: %s\n", base->side->name, ignored.msg);
+	return r;
 }
 
 const ms_side_driver ms_drv_hmailserver = {

@@ -79,14 +79,17 @@
  * Writes.  append writes at the end of the file: a blank line if the last
  * message lacks one, then "From MAILER-DAEMON <date>" and the quoted
  * message with its flags, then fsync; a failed write is cut off again.
- * OPEN DEFECT (test_channel_crash): a process killed in the middle of an
- * append cannot cut it off, and the next open lists the partial message
- * as a message of its own (a new identity when its Message-ID was not
- * written yet), which the channel then copies to the other side.  To be
- * fixed by recording the file's size before an append (a marker file
- * beside the box, with the PID) and, on the next write-locked open,
- * cutting off what follows that size up to the next "From " line when the
- * recorded process is gone.
+ * A process killed in the middle of an append cannot cut it off; so the
+ * append first records the file's size and its PID in a marker beside the
+ * box (".NAME.mstore-append", synced) and removes it once the messages
+ * are fsynced.  A marker whose process is gone means a killed append: the
+ * next writable open cuts the file back to the recorded size (those
+ * messages were never in the channel's state: it appends them again), and
+ * a reader ignores what lies past it, so a cut message is never listed or
+ * copied (test_channel_crash, test_killed_append).  A file modified more
+ * than the stale-lock age after the marker may hold another program's
+ * delivery behind the cut message (it broke our dead lock by age): it is
+ * left as it is, with a warning.
  * set_flags and expunge rewrite the whole file into a temporary file
  * beside it (.NAME.mstore-tmp.PID, with the original's mode, owner and
  * group), fsync it, rename it over the original and fsync the directory:
@@ -191,6 +194,7 @@ typedef struct mbx_box {
 	bool ro_file;              /* a file we may read but not write (mode 0444, a read-only mount) */
 	bool dotlocked;
 	bool fcntl_locked;
+	off_t limit;               /* > 0: the file ends here for us (a dead appender's cut tail, append_marker) */
 } mbx_box;
 
 static ms_drv_result nomem(ms_err *e)
@@ -1112,6 +1116,138 @@ static ms_drv_result mbx_delete_box(ms_side *base, const char *name, ms_err *e)
 	return MS_DRV_OK;
 }
 
+/* ---- the append marker ------------------------------------------------------------ */
+
+/* Before an append writes, it records the file's size and its process in
+ * ".NAME.mstore-append" beside the box ("SIZE PID HOST"), synced, and
+ * removes it (synced too) once the messages are fsynced.  A marker whose
+ * process is gone therefore means an append that was killed: what lies
+ * past SIZE are messages the engine never recorded (its state is written
+ * after append returns), maybe cut in the middle, which it will append
+ * again.  A writable open cuts the file back to SIZE; a reader ignores
+ * the tail.  The dead writer's dot-lock keeps other programs from
+ * appending after the cut tail until it is broken: by mstore at once, by
+ * others after STALE_LOCK_SECS; so a file modified later than that after
+ * the marker may hold another program's delivery past our cut message,
+ * and is left as it is with a warning (`mstore check` shows the cut). */
+#define MARKER_INFIX ".mstore-append"
+
+static void marker_path(const mbx_box *b, char *out)
+{
+	const char *slash = strrchr(b->path, '/');
+	int dir = (int)(slash - b->path);
+	snprintf(out, PATH_LEN, "%.*s/.%s" MARKER_INFIX, dir, b->path, slash + 1);
+}
+
+static int fsync_dir_of(const char *path);
+
+/* Record `size` before an append. */
+static int marker_write(mbx_box *b, off_t size, ms_err *e)
+{
+	char path[PATH_LEN], line[160], host[64] = "";
+	marker_path(b, path);
+	gethostname(host, sizeof host - 1);
+	int len = snprintf(line, sizeof line, "%lld %ld %s\n", (long long)size, (long)getpid(), host[0] ? host : "-");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = fd < 0 || write_fully(fd, line, (size_t)len, 0) < 0 || fdatasync(fd) < 0 ? -1 : 0;
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && fsync_dir_of(path) < 0)
+		rc = -1, err = errno;
+	if (rc < 0) {
+		unlink(path);
+		return ms_err_set(e, MS_E_IO, "side %s: box %s: cannot write the append marker %s (nothing appended): %s",
+		                  b->base.side->name, b->base.name, path, strerror(err));
+	}
+	return 0;
+}
+
+/* The append is complete (or cut back): no marker may outlive it, or a
+ * later open would cut off messages the engine has recorded. */
+static int marker_remove(mbx_box *b, ms_err *e)
+{
+	char path[PATH_LEN];
+	marker_path(b, path);
+	if ((unlink(path) < 0 && errno != ENOENT) || fsync_dir_of(path) < 0)
+		return ms_err_set(e, MS_E_IO, "side %s: box %s: cannot remove the append marker %s: %s",
+		                  b->base.side->name, b->base.name, path, strerror(errno));
+	return 0;
+}
+
+/* A marker of a process that is gone: true with its size and mtime.  Only
+ * markers of this host are judged (a PID means nothing elsewhere). */
+static bool marker_dead(const mbx_box *b, off_t *size, time_t *when)
+{
+	char path[PATH_LEN], buf[160], host[64] = "", owner[sizeof buf];
+	marker_path(b, path);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) == 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	long long sz;
+	long pid;
+	gethostname(host, sizeof host - 1);
+	if (sscanf(buf, "%lld %ld %159s", &sz, &pid, owner) != 3 || sz < 0 || pid <= 0 ||
+	    strcmp(owner, host[0] ? host : "-") != 0)
+		return false;
+	if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return false;
+	*size = (off_t)sz;
+	*when = st.st_mtime;
+	return true;
+}
+
+/* Cut back what a dead appender left, under the write locks. */
+static ms_drv_result cut_dead_append(mbx_box *b, ms_err *e)
+{
+	const char *side = b->base.side->name, *name = b->base.name;
+	off_t size;
+	time_t when;
+	struct stat st;
+	if (!marker_dead(b, &size, &when)) /* another run settled it meanwhile */
+		return MS_DRV_OK;
+	if (fstat(b->fd, &st) < 0)
+		return box_bad(e, MS_E_IO, "side %s: box %s: cannot stat %s: %s", side, name, b->path, strerror(errno));
+	if (st.st_size > size && st.st_mtime > when + STALE_LOCK_SECS) {
+		fprintf(stderr, "mstore: warning: side %s: box %s: an interrupted append left %lld bytes at the end of %s,"
+		        " but the file changed %lld s later (another program's delivery?): left as it is\n", side, name,
+		        (long long)(st.st_size - size), b->path, (long long)(st.st_mtime - when));
+	} else if (st.st_size > size) {
+		if (ftruncate(b->fd, size) < 0 || fsync(b->fd) < 0)
+			return box_bad(e, MS_E_IO, "side %s: box %s: cannot cut %s back to the %lld bytes it had before an"
+			               " interrupted append: %s", side, name, b->path, (long long)size, strerror(errno));
+		fprintf(stderr, "mstore: side %s: box %s: cut %s back to %lld bytes: the end was an interrupted append\n",
+		        side, name, b->path, (long long)size);
+	}
+	return marker_remove(b, e) < 0 ? MS_DRV_BOX_BAD : MS_DRV_OK;
+}
+
+/* At open: a writable box settles a dead appender's marker; a box we may
+ * not write reads the file as it was before that append. */
+static ms_drv_result settle_marker(mbx_box *b, ms_err *e)
+{
+	off_t size;
+	time_t when;
+	if (!marker_dead(b, &size, &when))
+		return MS_DRV_OK;
+	if (b->base.side->read_only || b->ro_file) {
+		b->limit = size > 0 ? size : -1;
+		return MS_DRV_OK;
+	}
+	ms_drv_result r = lock_box(b, true, true, e);
+	if (r != MS_DRV_OK)
+		return r;
+	r = cut_dead_append(b, e);
+	unlock_box(b);
+	return r;
+}
+
 /* ---- open a box: the scan ------------------------------------------------------ */
 
 static void free_entries(mbx_entry *v, size_t n)
@@ -1260,9 +1396,10 @@ static ms_drv_result scan(mbx_box *b, ms_err *e)
 	const char *side = b->base.side->name, *name = b->base.name;
 	if (fstat(b->fd, &b->seen) < 0)
 		return box_bad(e, MS_E_IO, "side %s: box %s: cannot stat %s: %s", side, name, b->path, strerror(errno));
-	if (b->seen.st_size == 0)
+	off_t stop = b->limit && b->limit < b->seen.st_size ? b->limit : b->seen.st_size;
+	if (stop <= 0)
 		return MS_DRV_OK;
-	size_t size = (size_t)b->seen.st_size;
+	size_t size = (size_t)stop;
 	char *map = mmap(NULL, size, PROT_READ, MAP_SHARED, b->fd, 0);
 	if (map == MAP_FAILED)
 		return box_bad(e, MS_E_IO, "side %s: box %s: cannot map %s: %s", side, name, b->path, strerror(errno));
@@ -1338,6 +1475,8 @@ static ms_drv_result mbx_open_box(ms_side *base, const char *name, ms_box **out,
 	b->fd = -1;
 	b->next_uid = 1;
 	ms_drv_result r = open_file(s, b, e);
+	if (r == MS_DRV_OK)
+		r = settle_marker(b, e);
 	if (r == MS_DRV_OK && (r = lock_box(b, false, true, e)) == MS_DRV_OK) {
 		r = scan(b, e);
 		unlock_box(b);
@@ -1600,12 +1739,15 @@ static ms_drv_result append_locked(mbx_box *b, const ms_append *msgs, size_t n, 
 	bool *ok = calloc(n, sizeof *ok);
 	ms_err *whys = calloc(n, sizeof *whys);
 	ms_drv_result r = !added || !ok || !whys ? nomem(e) : separator_needed(b, start, sep, e);
+	if (r == MS_DRV_OK && marker_write(b, start, e) < 0)
+		r = MS_DRV_BOX_BAD;
 	/* only the first message written needs the separator: each one we
 	 * write ends with a blank line */
 	for (size_t i = 0; r == MS_DRV_OK && i < n; i++)
 		if (append_one(b, &msgs[i], at, at == start ? sep : "", &added[i], &whys[i]) == 0) {
 			ok[i] = true;
 			at = added[i].end;
+			ms_test_hook("mbox-append-one"); /* written, not yet fsynced nor listed */
 		}
 	if (r == MS_DRV_OK && at != start && fsync(b->fd) < 0) {
 		int err = errno;
@@ -1613,6 +1755,13 @@ static ms_drv_result append_locked(mbx_box *b, const ms_append *msgs, size_t n, 
 			err = errno;
 		r = box_bad(e, MS_E_IO, "side %s: box %s: cannot fsync %s after appending (cut back): %s",
 		            b->base.side->name, b->base.name, b->path, strerror(err));
+	}
+	if (r == MS_DRV_OK && marker_remove(b, e) < 0) {
+		/* the marker may outlive us: cut back, so that it tells the truth
+		 * (no append); if even that fails, the next open cuts back */
+		if (ftruncate(b->fd, start) == 0)
+			fsync(b->fd);
+		r = MS_DRV_BOX_BAD;
 	}
 	if (r == MS_DRV_OK && at != start)
 		extend_last(b, start, sep);

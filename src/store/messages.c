@@ -2,11 +2,14 @@
 #include "store/messages.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "store/layout.h"
 #include "store/sql.h"
 #include "util/vec.h"
 
@@ -148,6 +151,38 @@ int ms_messages_each_of_account(db *d, int64_t account_id,
 	each_ctx x = { .size_fn = fn, .ctx = ctx };
 	return ms_sql_each(d, "SELECT messagefilename, messagesize FROM hm_messages WHERE messageaccountid = ?",
 	                   PARAMS(P_INT(account_id)), size_row, &x, e);
+}
+
+typedef struct named_ctx {
+	const char *name;
+	bool found;
+} named_ctx;
+
+static int same_base_row(void *c, db_stmt *st)
+{
+	named_ctx *x = c;
+	const char *f = db_column_text(st, 0);
+	x->found |= f && strcasecmp(ms_layout_base_name(f), x->name) == 0;
+	return 0;
+}
+
+int ms_messages_account_names(db *d, int64_t account_id, const char *name, ms_err *e)
+{
+	uint8_t g[16];
+	bool guid = ms_guid_name_parse(name, g);
+	assert(guid); /* so no LIKE wildcard or escape can be in it */
+	(void)guid;
+	char pattern[MS_GUID_NAME_LEN + 2] = "%";
+	for (size_t i = 0; i < MS_GUID_NAME_LEN; i++)
+		pattern[i + 1] = (char)tolower((unsigned char)name[i]);
+	named_ctx x = { .name = name };
+	/* LOWER on both sides: the three databases compare LIKE with different
+	 * case rules, and a row spelt in another case still names the file */
+	if (ms_sql_each(d, "SELECT messagefilename FROM hm_messages WHERE messageaccountid = ? AND"
+	                " LOWER(messagefilename) LIKE ?", PARAMS(P_INT(account_id), P_TEXT(pattern)),
+	                same_base_row, &x, e) < 0)
+		return -1;
+	return x.found ? 1 : 0;
 }
 
 int ms_messages_set_filename(db *d, int64_t id, const char *filename, ms_err *e)

@@ -58,6 +58,10 @@ int ms_messages_each_named(db *d, const char *const *names, size_t n, ms_message
 int ms_messages_each_of_account(db *d, int64_t account_id,
                                 int (*fn)(void *ctx, const char *filename, int64_t size), void *ctx, ms_err *e);
 
+/* Does a row of `account_id` name the file `name` (a GUID name; rows may
+ * hold it as a full Windows path, in any case)?  1 yes, 0 no, -1 error. */
+int ms_messages_account_names(db *d, int64_t account_id, const char *name, ms_err *e);
+
 int ms_messages_set_filename(db *d, int64_t id, const char *filename, ms_err *e);
 int ms_messages_set_size(db *d, int64_t id, int64_t size, ms_err *e);
 int ms_messages_set_uid(db *d, int64_t id, int64_t uid, ms_err *e);

@@ -12,14 +12,12 @@
 # a final run does nothing.  The seed is printed; MSTORE_CHANNEL_CRASH_SEED
 # reruns the same kill moments (as far as timing allows).
 #
-# NOT IN THE SUITE YET (tests/e2e/meson.build): it fails today on two open
-# defects it was written to find.  (1) The hmailserver driver writes a
-# batch's files before its transaction and expunge deletes the row before
-# the file: a kill in between leaves .eml files no row names, which a later
-# `mstore sync` imports as duplicates (or brings back a deleted message).
-# (2) A killed mbox append leaves a cut message at the end of the mbox that
-# the next run lists and copies.  The intended fixes are in the comments
-# of drv_hmailserver.c and drv_mbox.c.
+# It was written to find two defects, fixed since: a killed hmailserver
+# append or expunge left .eml files no row names, which a later `mstore
+# sync` imports (duplicates, a deleted message back): now journaled in
+# DATA/.mstore/*.inflight and removed at the next open; a killed mbox append
+# left a cut message that the next run copied: now cut back by the append
+# marker.  Reverting either fix makes this test fail.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
 export TZ=UTC

@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -306,7 +308,8 @@ static int count_entries(const char *dir)
 	return n;
 }
 
-/* Regular files below `dir`, recursively. */
+/* Regular files below `dir`, recursively, but for mstore's own .mstore/
+ * (the in-flight journal of a live side). */
 static int count_files(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -317,6 +320,8 @@ static int count_files(const char *dir)
 		char p[1024];
 		struct stat st;
 		if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		if (strcmp(de->d_name, ".mstore") == 0)
 			continue;
 		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
 		if (lstat(p, &st) == 0)
@@ -853,6 +858,99 @@ static void fixture_vanish(void *ctx, const char *box, const ms_msg *m)
 	assert_int_equal(unlink(path), 0);
 }
 
+/* A child that writes through its own side and is killed (SIGKILL, by the
+ * test hook at `hook`) in the middle: append (files written, rows not
+ * committed) or expunge (row deleted, file not removed yet). */
+static void killed_child(backend *b, const char *hook, bool append, uint32_t uid)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("MSTORE_TEST_HOOK_AT", hook, 1);
+		setenv("MSTORE_TEST_HOOK_CMD", "kill -9 $PPID", 1);
+		ms_side *s = NULL;
+		ms_box *bx = NULL;
+		ms_err e = { 0 };
+		if (open_side_as(b, "ann@example.com", false, &s, &e) != MS_DRV_OK ||
+		    s->drv->open_box(s, "INBOX", &bx, &e) != MS_DRV_OK)
+			_exit(2);
+		const ms_append m[2] = { MSG(msg2, 0, 0), MSG(msg3, 0, 0) };
+		results x = { 0 };
+		if (append)
+			s->drv->append(bx, m, 2, item_cb, &x, &e);
+		else
+			s->drv->expunge(bx, &uid, 1, item_cb, &x, &e);
+		_exit(3); /* the hook did not kill us */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+/* Entries of DATA/.mstore whose name ends in .inflight. */
+static int journals(const backend *b)
+{
+	char dir[600];
+	snprintf(dir, sizeof dir, "%s/.mstore", b->data);
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		n += strstr(de->d_name, ".inflight") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_killed_writes_leave_no_stray_file(void **state)
+{
+	backend *b = *state;
+	char acct[600];
+	snprintf(acct, sizeof acct, "%s/example.com/ann", b->data);
+	ms_side *s = side(state);
+	ms_box *bx = open_box(s, "INBOX");
+	const ms_append m = MSG(msg1, 0, 0);
+	results x = { 0 };
+	DRV_OK(s->drv->append(bx, &m, 1, item_cb, &x, e_));
+	s->drv->close_box(bx);
+	s->drv->close(s); /* with its own (empty) journal */
+	b->side = NULL;
+	assert_int_equal(journals(b), 0);
+
+	/* killed between the files and the commit: two files no row names */
+	killed_child(b, "hms-append-commit", true, 0);
+	assert_int_equal(count_files(acct), 3);
+	assert_int_equal(journals(b), 1);
+	/* a read-only open (a dry run) removes nothing */
+	ms_side *ro;
+	DRV_OK(open_side_as(b, "ann@example.com", true, &ro, e_));
+	ro->drv->close(ro);
+	assert_int_equal(count_files(acct), 3);
+	/* the next read-write open removes them, and keeps the committed one */
+	s = side(state);
+	assert_int_equal(count_files(acct), 1);
+	assert_int_equal(journals(b), 0);
+	bx = open_box(s, "INBOX");
+	size_t n;
+	ms_msg *v = list_all(bx, 0, &n);
+	assert_int_equal(n, 1);
+	char path[1024];
+	message_path(b, v[0].key, path, sizeof path);
+	assert_true(exists(path));
+	uint32_t uid = v[0].uid;
+	ms_msg_list_free(v, n);
+	s->drv->close_box(bx);
+	s->drv->close(s);
+	b->side = NULL;
+
+	/* killed between the row's delete and the file's: the file goes at the next open */
+	killed_child(b, "hms-expunge-unlink", false, uid);
+	assert_int_equal(count_files(acct), 1);
+	s = side(state);
+	assert_int_equal(count_files(acct), 0);
+	assert_int_equal(journals(b), 0);
+}
+
 #define STORE_TEST(f, b) cmocka_unit_test_prestate_setup_teardown(f, store_setup, store_teardown, &(b))
 #define STORE_TESTS(b)                                                                                  \
 	{                                                                                               \
@@ -865,6 +963,7 @@ static void fixture_vanish(void *ctx, const char *box, const ms_msg *m)
 		STORE_TEST(test_broken_uids_refuse_the_box, b),                                       \
 		STORE_TEST(test_account_folder_in_another_case, b), STORE_TEST(test_delimiter_setting, b), \
 		STORE_TEST(test_symlinks_never_followed, b),                                          \
+		STORE_TEST(test_killed_writes_leave_no_stray_file, b),                                \
 	}
 
 static bool server_group_wanted(const backend *b, int *failed)

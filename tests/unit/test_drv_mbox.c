@@ -1288,6 +1288,103 @@ static void test_symlinked_box(void **state)
 	free(raw);
 }
 
+/* A child appending two messages to `box` is killed (by the test hook)
+ * after the first, once the hook command has added the cut start of a
+ * third message, as a kill in the middle of a write leaves it. */
+static void killed_appender(void)
+{
+	char cmd[1024], box[512];
+	path_of("box", box, sizeof box);
+	snprintf(cmd, sizeof cmd, "printf 'From MAILER-DAEMON Mon Jan  1 00:00:00 2024\\nFrom: x@example.org\\nSubj' >> '%s';"
+	         " kill -9 $PPID", box);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setenv("MSTORE_TEST_HOOK_AT", "mbox-append-one", 1);
+		setenv("MSTORE_TEST_HOOK_CMD", cmd, 1);
+		ms_side *s = open_side();
+		ms_box *b = open_box(s, "box");
+		ms_append a[2] = { { .data = "Message-ID: <k1@x>\n\nk1\n", .len = 23 },
+		                   { .data = "Message-ID: <k2@x>\n\nk2\n", .len = 23 } };
+		items it = { 0 };
+		ms_err e = { 0 };
+		s->drv->append(b, a, 2, item_cb, &it, &e);
+		_exit(3); /* the hook did not kill us */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static bool marker_exists(void)
+{
+	char p[512];
+	struct stat st;
+	path_of(".box.mstore-append", p, sizeof p);
+	return stat(p, &st) == 0;
+}
+
+static void test_killed_append(void **state)
+{
+	(void)state;
+	put_file("box", three);
+	setenv("MSTORE_MBOX_LOCK_MS", "2000", 1);
+	killed_appender();
+	size_t len;
+	char *raw = get_file("box", &len);
+	assert_true(len > strlen(three)); /* the kill left a tail */
+	free(raw);
+	assert_true(marker_exists());
+
+	/* a reader does not see it (and changes nothing) */
+	ms_side *ro = open_side_opts(true, NULL);
+	ms_box *b = open_box(ro, "box");
+	assert_int_equal(b->status.count, 3);
+	ro->drv->close_box(b);
+	ro->drv->close(ro);
+	raw = get_file("box", &len);
+	assert_true(len > strlen(three));
+	free(raw);
+
+	/* a writable open cuts it off: the file is as it was before */
+	ms_side *s = open_side();
+	b = open_box(s, "box");
+	assert_int_equal(b->status.count, 3);
+	raw = get_file("box", NULL);
+	assert_string_equal(raw, three);
+	free(raw);
+	assert_false(marker_exists());
+	/* and appends go on from there */
+	must_append(b, "Message-ID: <k3@x>\n\nk3\n", 0, 0);
+	assert_false(marker_exists());
+	s->drv->close_box(b);
+	b = open_box(s, "box");
+	assert_int_equal(b->status.count, 4);
+	s->drv->close_box(b);
+
+	/* a file changed long after the killed append may hold another
+	 * program's delivery past the cut message: left as it is */
+	raw = get_file("box", &len);
+	free(raw);
+	killed_appender();
+	char marker[512];
+	path_of(".box.mstore-append", marker, sizeof marker);
+	struct timespec old[2] = { { .tv_sec = time(NULL) - 600 }, { .tv_sec = time(NULL) - 600 } };
+	assert_int_equal(utimensat(AT_FDCWD, marker, old, 0), 0);
+	size_t killed_len;
+	free(get_file("box", &killed_len));
+	b = open_box(s, "box");
+	size_t after;
+	free(get_file("box", &after));
+	assert_int_equal(after, killed_len);
+	assert_false(marker_exists());
+	s->drv->close_box(b);
+	s->drv->close(s);
+	setenv("MSTORE_MBOX_LOCK_MS", "10000", 1);
+	assert_no_leftovers();
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 /* ---- the conformance suite ---------------------------------------------------- */
@@ -1331,6 +1428,7 @@ int main(void)
 		T(test_crlf), T(test_flags_round_trip), T(test_flags_keep_bytes), T(test_expunge_keeps_others), T(test_read_only),
 		T(test_dotlock_held), T(test_fcntl_held), T(test_fcntl_read_held), T(test_changed_under_us), T(test_concurrent_writer),
 		T(test_rename_fails), T(test_write_fails), T(test_unlockable_dir), T(test_symlinked_box),
+		T(test_killed_append),
 	};
 	return failed + cmocka_run_group_tests(tests, NULL, NULL);
 }

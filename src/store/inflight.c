@@ -1,0 +1,317 @@
+/* inflight.c - the journal of message files whose rows are in flight
+ * (inflight.h says why and what recovery does).
+ *
+ * A line is "ACCOUNT\tPATH\n", the path below the data directory with
+ * '%', tab, CR and LF as %XX (sync's rename journal escapes the same way).
+ * A line torn by a crash has no newline: its files were never touched
+ * (the record is synced before they are), so it is ignored.
+ *
+ * Durability, as sync's journal does it: the journal's directory entry
+ * (and DATA's entry for a new .mstore) is synced when the journal is made,
+ * before its first record is relied on; records are fdatasync'ed before
+ * the files they name are written or removed.
+ */
+#include "store/inflight.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/layout.h"
+#include "store/messages.h"
+
+#define JOURNAL_DIR ".mstore"
+#define SUFFIX ".inflight"
+#define REL_LEN 4096
+
+struct ms_inflight {
+	int root_fd;               /* borrowed */
+	const char *data_dir;      /* borrowed, for errors */
+	int fd;                    /* the journal, -1 until the first record */
+	char name[300];            /* JOURNAL_DIR/inflight-HOST-PID-N.inflight */
+};
+
+/* fsync the directory `rel` of root_fd ("." is the root itself). */
+static int sync_dir(int root_fd, const char *data_dir, const char *rel, ms_err *e)
+{
+	int fd = openat(root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", data_dir, rel, strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
+int ms_inflight_new(int root_fd, const char *data_dir, ms_inflight **out, ms_err *e)
+{
+	ms_inflight *j = calloc(1, sizeof *j);
+	if (!j)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	*j = (ms_inflight){ .root_fd = root_fd, .data_dir = data_dir, .fd = -1 };
+	*out = j;
+	return 0;
+}
+
+/* Make this writer's journal: a name no other handle (of this process
+ * either) uses, locked before anybody could take it for a dead one's. */
+static int open_journal(ms_inflight *j, ms_err *e)
+{
+	static unsigned counter;
+	bool new_dir = mkdirat(j->root_fd, JOURNAL_DIR, 0700) == 0;
+	if (!new_dir && errno != EEXIST)
+		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", j->data_dir, JOURNAL_DIR, strerror(errno));
+	if (new_dir && sync_dir(j->root_fd, j->data_dir, ".", e) < 0)
+		return -1;
+	char host[128] = "host";
+	gethostname(host, sizeof host - 1);
+	unsigned n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+	snprintf(j->name, sizeof j->name, JOURNAL_DIR "/inflight-%s-%d-%u" SUFFIX, host, (int)getpid(), n);
+	/* O_EXCL: a leftover of a dead process that had our PID is not ours */
+	int fd = openat(j->root_fd, j->name, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return ms_err_set(e, MS_E_IO, "cannot create the journal %s/%s: %s", j->data_dir, j->name, strerror(errno));
+	/* a recovery that opened the new name between create and lock would
+	 * find it empty: nothing to take over, and it leaves the name alone */
+	int rc = flock(fd, LOCK_EX) < 0 ? ms_err_set(e, MS_E_IO, "cannot lock the journal %s/%s: %s", j->data_dir,
+	                                            j->name, strerror(errno))
+	                               : sync_dir(j->root_fd, j->data_dir, JOURNAL_DIR, e);
+	if (rc < 0) {
+		unlinkat(j->root_fd, j->name, 0);
+		close(fd);
+		return -1;
+	}
+	j->fd = fd;
+	return 0;
+}
+
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
+			fprintf(f, "%%%02X", c);
+		else
+			fputc(c, f);
+	}
+}
+
+int ms_inflight_add(ms_inflight *j, int64_t account_id, const char *rel, ms_err *e)
+{
+	if (j->fd < 0 && open_journal(j, e) < 0)
+		return -1;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	fprintf(f, "%" PRId64 "\t", account_id);
+	put_escaped(f, rel);
+	fputc('\n', f);
+	fclose(f);
+	ssize_t w = write(j->fd, buf, len);
+	int err = errno;
+	free(buf);
+	if (w != (ssize_t)len)
+		return ms_err_set(e, MS_E_IO, "cannot write the journal %s/%s: %s", j->data_dir, j->name,
+		                  w < 0 ? strerror(err) : "short write");
+	return 0;
+}
+
+int ms_inflight_sync(ms_inflight *j, ms_err *e)
+{
+	if (j->fd >= 0 && fdatasync(j->fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot sync the journal %s/%s: %s", j->data_dir, j->name, strerror(errno));
+	return 0;
+}
+
+int ms_inflight_clear(ms_inflight *j, ms_err *e)
+{
+	if (j->fd >= 0 && ftruncate(j->fd, 0) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot empty the journal %s/%s: %s", j->data_dir, j->name, strerror(errno));
+	return 0;
+}
+
+void ms_inflight_free(ms_inflight *j)
+{
+	if (!j)
+		return;
+	struct stat st;
+	if (j->fd >= 0) {
+		if (fstat(j->fd, &st) == 0 && st.st_size == 0)
+			unlinkat(j->root_fd, j->name, 0);
+		close(j->fd);
+	}
+	free(j);
+}
+
+/* ---- recovery ------------------------------------------------------------------ */
+
+static void unescape(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		unsigned v;
+		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
+			*w++ = (char)v;
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Open the directory `rel` below root_fd one component at a time,
+ * following no symlink (a journal line must not lead a removal outside
+ * the data directory). */
+static int open_dir_beneath(int root_fd, const char *rel)
+{
+	char dir[REL_LEN];
+	snprintf(dir, sizeof dir, "%s", rel);
+	int fd = dup(root_fd);
+	for (char *c = dir, *next; fd >= 0 && c; c = next) {
+		next = strchr(c, '/');
+		if (next)
+			*next++ = '\0';
+		if (!*c || strcmp(c, "..") == 0 || strcmp(c, ".") == 0) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+	}
+	return fd;
+}
+
+/* One line of a dead writer's journal: remove its file when no row of
+ * its account names it.  1 removed, 0 kept, -1 database error. */
+static int settle_one(db *d, int root_fd, const char *data_dir, int64_t account, const char *rel, ms_err *e)
+{
+	const char *slash = strrchr(rel, '/');
+	uint8_t g[16];
+	if (!slash || slash - rel >= REL_LEN || !ms_guid_name_parse(slash + 1, g))
+		return 0; /* not a name we write: never ours to remove */
+	char dir[REL_LEN];
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - rel), rel);
+	int dfd = open_dir_beneath(root_fd, dir);
+	if (dfd < 0)
+		return 0; /* never made */
+	char tmp[MS_GUID_NAME_LEN + sizeof MS_INFLIGHT_TMP_SUFFIX];
+	snprintf(tmp, sizeof tmp, "%.*s" MS_INFLIGHT_TMP_SUFFIX, MS_GUID_NAME_LEN - 4, slash + 1);
+	unlinkat(dfd, tmp, 0); /* a temporary file is nobody's message */
+	struct stat st;
+	if (fstatat(dfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		close(dfd);
+		return 0; /* gone already (or never written) */
+	}
+	int named = ms_messages_account_names(d, account, slash + 1, e);
+	int rc = named;
+	if (named == 0) {
+		if (unlinkat(dfd, slash + 1, 0) < 0 || fsync(dfd) < 0) {
+			fprintf(stderr, "mstore: warning: %s/%s: a file of an interrupted write that no row names, not"
+			        " removed: %s\n", data_dir, rel, strerror(errno));
+			rc = 0;
+		} else {
+			rc = 1;
+		}
+	}
+	close(dfd);
+	return rc;
+}
+
+/* Settle every complete line of the journal `f`; -1 on a database error
+ * (the journal is then kept for the next recovery). */
+static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *removed, ms_err *e)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n') /* torn: its files were never touched */
+			break;
+		line[n - 1] = '\0';
+		char *tab = strchr(line, '\t'), *end;
+		if (!tab)
+			continue;
+		*tab = '\0';
+		long long account = strtoll(line, &end, 10);
+		if (*end || account <= 0)
+			continue;
+		unescape(tab + 1);
+		int r = settle_one(d, root_fd, data_dir, (int64_t)account, tab + 1, e);
+		if (r < 0)
+			rc = -1;
+		else
+			*removed += (size_t)r;
+	}
+	free(line);
+	return rc;
+}
+
+static bool is_journal(const char *name)
+{
+	size_t len = strlen(name);
+	return len > sizeof SUFFIX - 1 && strcmp(name + len - (sizeof SUFFIX - 1), SUFFIX) == 0;
+}
+
+/* Take over the journal `name` of dir d if its writer is gone. */
+static int take_over(db *d, int root_fd, const char *data_dir, DIR *dir, const char *name, size_t *removed, ms_err *e)
+{
+	int fd = openat(dirfd(dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its writer is alive */
+		close(fd);
+		return 0;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
+	int rc = settle(d, root_fd, data_dir, f, removed, e);
+	if (rc == 0)
+		unlinkat(dirfd(dir), name, 0);
+	fclose(f);
+	return rc;
+}
+
+int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e)
+{
+	size_t count = 0;
+	if (removed)
+		*removed = 0;
+	int dfd = openat(root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno != ENOENT)
+			fprintf(stderr, "mstore: warning: cannot open %s/%s: %s\n", data_dir, JOURNAL_DIR, strerror(errno));
+		return 0;
+	}
+	DIR *dir = fdopendir(dfd);
+	if (!dir) {
+		close(dfd);
+		return 0;
+	}
+	int rc = 0;
+	for (struct dirent *de; rc == 0 && (de = readdir(dir));)
+		if (is_journal(de->d_name))
+			rc = take_over(d, root_fd, data_dir, dir, de->d_name, &count, e);
+	closedir(dir);
+	if (removed)
+		*removed = count;
+	return rc;
+}
