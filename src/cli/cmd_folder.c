@@ -461,7 +461,10 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	int rc = 0;
 	if (ms_acctmove_plan(c->s, from->address, to_addr, &m, &e) < 0)
 		return cli_fail(&e);
-	if (!o->dry_run && (rc = lock_mailbox(c, from, 0, &l)) != 0)
+	ms_mailbox whole = *from; /* every folder of the account */
+	whole.path[0] = '\0';
+	whole.folder_id = 0;
+	if (!o->dry_run && (rc = lock_mailbox(c, &whole, 0, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_acctmove_run(c->s, &m, &e) < 0)
 		rc = cli_fail(&e);

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "store/acctmove.h"
+#include "util/escape.h"
 #include "reconstruct/reconstruct.h"
 
 const char help_reconstruct[] =
@@ -192,6 +194,16 @@ static int run(rc_args *a, ms_store *s, const char *url)
 	return r.remaining ? EXIT_PARTIAL : EXIT_OK;
 }
 
+static void moved_note(void *ctx, const ms_acctmove *m)
+{
+	(void)ctx;
+	fprintf(stderr, "mstore reconstruct: completed the interrupted move of account ");
+	ms_escape_put(stderr, m->from);
+	fprintf(stderr, " to ");
+	ms_escape_put(stderr, m->to);
+	fprintf(stderr, "\n");
+}
+
 /* Open the store as the run needs it (read-only unless -r) and run. */
 static int rc_main(cli_ctx *ctx, rc_args *a)
 {
@@ -210,6 +222,14 @@ static int rc_main(cli_ctx *ctx, rc_args *a)
 	char url[4400] = "";
 	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
 		db_url_format(&u, url, sizeof url);
+	/* an account move a killed `folder rename` left is completed first:
+	 * its rows and files would otherwise be findings (acctmove.h) */
+	if (a->o.repair && ms_acctmove_recover(s, moved_note, NULL, &oe) < 0) {
+		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
+		ms_store_close(s);
+		ms_config_free(&cfg);
+		return EXIT_USAGE;
+	}
 	int rc = run(a, s, url);
 	ms_store_close(s);
 	ms_config_free(&cfg);
