@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "store/acctmove.h"
+#include "store/trash.h"
 #include "util/escape.h"
 #include "reconstruct/reconstruct.h"
 
@@ -222,9 +223,11 @@ static int rc_main(cli_ctx *ctx, rc_args *a)
 	char url[4400] = "";
 	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
 		db_url_format(&u, url, sizeof url);
-	/* an account move a killed `folder rename` left is completed first:
-	 * its rows and files would otherwise be findings (acctmove.h) */
-	if (a->o.repair && ms_acctmove_recover(s, moved_note, NULL, &oe) < 0) {
+	/* an account move or a folder delete a killed `folder` command left is
+	 * completed first: its rows and files would otherwise be findings
+	 * (acctmove.h, trash.h) */
+	if (a->o.repair && s->data_dir &&
+	    (ms_acctmove_recover(s, moved_note, NULL, &oe) < 0 || ms_trash_recover(s->db, s->data_dir, NULL, &oe) < 0)) {
 		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
 		ms_store_close(s);
 		ms_config_free(&cfg);

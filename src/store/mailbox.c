@@ -16,6 +16,7 @@
 #include "store/layout.h"
 #include "store/sql.h"
 #include "store/trash.h"
+#include "util/testhook.h"
 #include "util/vec.h"
 
 #define MAX_DEPTH 128   /* a parent chain longer than this is a loop in the rows */
@@ -623,6 +624,8 @@ int ms_mailbox_delete(db *d, const char *data_dir, const ms_mailbox *mb, bool pu
 	ms_trash *keep = x.trash;
 	if (rc == 0 && keep)
 		rc = ms_trash_sync(keep, e);
+	if (rc == 0)
+		ms_test_hook("folder-delete-synced");
 	if (rc < 0) {
 		db_txn_rollback(&t);
 		if (keep)
@@ -635,6 +638,7 @@ int ms_mailbox_delete(db *d, const char *data_dir, const ms_mailbox *mb, bool pu
 			ms_trash_abort(keep);
 		return -1;
 	}
+	ms_test_hook("folder-delete-committed");
 	if (!keep)
 		out->files_missing = out->messages;
 	else if (ms_trash_finish(keep, &out->files_moved, &out->files_missing, e) < 0)
