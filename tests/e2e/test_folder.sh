@@ -28,7 +28,6 @@ state() { q "SELECT folderid, folderaccountid, folderparentid, foldername, folde
 unchanged() { # unchanged LABEL BEFORE: the store is as it was
 	expect_eq "$(state)" "$2" "$1: nothing changed"
 }
-clean "after sync"
 
 # ---- create ------------------------------------------------------------------
 mst folder create "user/$B/Archive/2024" "${S[@]}"; expect_ok "create with parents"
@@ -90,7 +89,6 @@ arch=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = '2024'")
 ids=$(q "SELECT messageid FROM hm_messages WHERE messagefolderid = $binbox ORDER BY messageid" | awk 'NR % 2 == 0' | paste -sd, -)
 q "UPDATE hm_messages SET messagefolderid = $arch WHERE messageid IN ($ids)"
 q "UPDATE hm_imapfolders SET foldercurrentuid = (SELECT MAX(messageuid) FROM hm_messages) WHERE folderid = $arch"
-clean "after filing messages into Archive/2024"
 uids_before=$(q "SELECT messageid, messageuid FROM hm_messages WHERE messagefolderid = $arch ORDER BY messageid")
 mst folder list -x -p "2024\$" "${S[@]}"; v_before=$(t_out | cut -f6)
 mst folder rename "user/$B/Archive/2024" "user/$B/Old/Y2024" "${S[@]}"; expect_ok "rename with a new parent"
@@ -110,7 +108,6 @@ mst folder rename "user/$B/Old" "user/$B/Old2" -n --json "${S[@]}"; expect_ok "r
 expect_out_contains '"dry_run":true' "rename -n --json"
 unchanged "bad renames and rename -n" "$before"
 mst folder rename '#Public/Shared/Team' '#Public/Team' "${S[@]}"; expect_ok "rename within #Public"
-clean "after the refused renames"
 
 # ---- delete: files into the trash, UIDVALIDITY new on re-create ------------------------------
 mst folder list -x -p "^user/$B/Archive\$" "${S[@]}"; v_arch=$(t_out | cut -f6)
@@ -190,6 +187,12 @@ clean "after the account move"
 # ---- lock: two processes ------------------------------------------------------------------------------
 LB="user/Bobby@other.org/Keep"
 mst folder lock "$LB" "${S[@]}" -- sh -c 'exit 7'; expect_rc 7 "lock passes on the command's exit code"
+# the whole account: every folder of it is locked while the command runs
+mst folder lock "user/Bobby@other.org" "${S[@]}" -- "$MSTORE_BIN" folder lock "$LB" "${S[@]}" -- true
+expect_ok "lock of an account covers its folders (inherited by the child)"
+MSTORE_MAILBOX_LOCKS= mst folder lock "user/Bobby@other.org" "${S[@]}" -- env -u MSTORE_MAILBOX_LOCKS \
+	MSTORE_DB_PASSWORD="${MSTORE_TEST_DB_PASSWORD:-}" "$MSTORE_BIN" folder unsubscribe "$LB" "${S[@]}"
+expect_rc 1 "an account's lock keeps a process that does not inherit it out of its folders"
 mst folder lock "user/Bobby@other.org/Nope" "${S[@]}" -- true; expect_rc 2 "lock of an unknown folder"
 MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" folder lock "$LB" "${S[@]}" -- sh -c "touch '$T_TMP/held'; while [ ! -e '$T_TMP/go' ]; do sleep 0.05; done" &
 lockpid=$!
