@@ -69,7 +69,10 @@ const char help_folder[] =
 	"           flock(2)'d file per folder in DATA/.mstore/locks/, the same on every\n"
 	"           database, released by the kernel if mstore dies.  The folder\n"
 	"           commands take it and fail at once (exit 1) when it is held; an mstore\n"
-	"           run by COMMAND inherits it ($MSTORE_MAILBOX_LOCKS).\n\n"
+	"           run by COMMAND inherits it ($MSTORE_MAILBOX_LOCKS).  Once locked, a\n"
+	"           transaction over the folders' rows waits for writers already in one.\n"
+	"           Not yet kept out: sync, deliver and channel runs (they queue on the\n"
+	"           folder rows only, between their transactions).\n\n"
 	"Every writing action takes -n/--dry-run (check and report, change nothing)\n"
 	"and --json.  Exit codes: 0 done; 1 not done (a locked mailbox, a file that\n"
 	"could not be moved: the rerun completes it); 2 bad input (an unknown mailbox\n"
@@ -635,6 +638,21 @@ static int folder_lock(cli_call *c)
 	/* waits for other holders: locking is what the caller asked for */
 	if ((rc = lock_mailbox(c, &mb, -1, &l)) != 0)
 		return rc;
+	/* then the row locks once: a writer in the middle of a transaction on
+	 * these folders has finished before CMD starts (mboxlock.h) */
+	ms_err e = { 0 };
+	int64_t *ids;
+	size_t n;
+	if (ms_mailbox_covered(c->s->db, &mb, &ids, &n, &e) < 0) {
+		locks_release(&l);
+		return cli_fail(&e);
+	}
+	rc = ms_mailbox_barrier(c->s->db, ids, n, &e);
+	free(ids);
+	if (rc < 0) {
+		locks_release(&l);
+		return cli_fail(&e);
+	}
 	/* the database is not needed while the command runs */
 	rc = run_child(c->argv + 1, &l);
 	locks_release(&l);
@@ -663,7 +681,7 @@ int cmd_folder(int argc, char **argv)
 		  .operands = "expected one MAILBOX", .run = folder_unsubscribe, .shortopts = "hn",
 		  .longopts = write_longopts, .option = write_option, .opts_size = sizeof(struct write_opts),
 		  .dry_run = write_dry_run },
-		{ .verb = "lock", .open = CLI_OPEN_READ, .min_args = 2, .max_args = -1,
+		{ .verb = "lock", .open = CLI_OPEN_WRITE, .min_args = 2, .max_args = -1,
 		  .operands = "expected MAILBOX -- COMMAND [ARG...]", .run = folder_lock, .shortopts = "h" },
 		{ 0 },
 	};

@@ -490,6 +490,19 @@ int ms_mailbox_existing_parent(db *d, const ms_mailbox *mb, int64_t *id, ms_err 
 	return 0;
 }
 
+int ms_mailbox_barrier(db *d, const int64_t *ids, size_t n, ms_err *e)
+{
+	db_txn *t;
+	if (db_txn_begin(d, &t, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (ms_folder_lock(d, ids[i], e) < 0) {
+			db_txn_rollback(&t);
+			return -1;
+		}
+	return db_txn_commit(&t, e);
+}
+
 typedef struct del_ctx {
 	bool write;                /* false: count only (a dry run) */
 	ms_trash *trash;           /* NULL: no data directory, rows only */

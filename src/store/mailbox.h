@@ -86,6 +86,10 @@ int ms_mailbox_covered(db *d, const ms_mailbox *mb, int64_t **ids, size_t *n, ms
  * 0 none (a new top-level folder), -1 error. */
 int ms_mailbox_existing_parent(db *d, const ms_mailbox *mb, int64_t *id, ms_err *e);
 
+/* Take and release every folder's row lock in one transaction: a writer
+ * that held one has committed when this returns (mboxlock.h). */
+int ms_mailbox_barrier(db *d, const int64_t *ids, size_t n, ms_err *e);
+
 /* What a folder delete takes (or, with dry_run, would take). */
 typedef struct ms_mailbox_deletion {
 	size_t folders, messages;

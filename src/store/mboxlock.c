@@ -95,3 +95,56 @@ void ms_mbox_lock_release(ms_mbox_lock *l)
 		close(l->fd); /* releases the flock */
 	free(l);
 }
+
+/* Open the folder's lock file if it exists: fd, or -1 with errno ENOENT
+ * (no lock), -2 when it is one of ours (the environment). */
+static int open_existing(const char *data_dir, int64_t folder_id, ms_err *e)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/" LOCK_DIR "/folder-%lld.lock", data_dir, (long long)folder_id);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0) {
+		if (errno != ENOENT)
+			ms_err_set(e, MS_E_IO, "cannot open the mailbox lock %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char key[64];
+	if (fstat(fd, &st) == 0) {
+		snprintf(key, sizeof key, "%llu:%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+		if (held_by_parent(key)) {
+			close(fd);
+			return -2;
+		}
+	}
+	return fd;
+}
+
+static int probe(const char *data_dir, int64_t folder_id, bool wait, ms_err *e)
+{
+	errno = 0;
+	int fd = open_existing(data_dir, folder_id, e);
+	if (fd == -2 || (fd == -1 && errno == ENOENT))
+		return 0;
+	if (fd < 0)
+		return -1;
+	int rc;
+	while ((rc = flock(fd, LOCK_SH | (wait ? 0 : LOCK_NB))) < 0 && errno == EINTR)
+		;
+	int busy = rc < 0 && errno == EWOULDBLOCK;
+	close(fd); /* releases the shared lock, if taken */
+	if (rc < 0 && !busy)
+		return ms_err_set(e, MS_E_IO, "cannot lock the mailbox lock of folder %lld: %s", (long long)folder_id,
+		                  strerror(errno));
+	return busy;
+}
+
+int ms_mbox_lock_busy(const char *data_dir, int64_t folder_id, ms_err *e)
+{
+	return probe(data_dir, folder_id, false, e);
+}
+
+int ms_mbox_lock_wait(const char *data_dir, int64_t folder_id, ms_err *e)
+{
+	return probe(data_dir, folder_id, true, e) < 0 ? -1 : 0;
+}

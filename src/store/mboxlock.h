@@ -19,6 +19,21 @@
  *
  * Lock files are never removed: removing a flock'd file races with a
  * process that has just opened it.
+ *
+ * A writer that should respect the lock (sync, deliver, the hmailserver
+ * channel driver; not wired in yet) must not wait for it while it holds
+ * the folder's row lock (folders.h): the locked command may need that
+ * row, a wait there would deadlock.  The protocol that is correct on the
+ * three databases:
+ *
+ *   writer:  begin; lock the folder row; ms_mbox_lock_busy()?  then roll
+ *            back, ms_mbox_lock_wait(), start again; else write, commit.
+ *   locker:  flock the file (created if missing); then ms_mailbox_barrier
+ *            (a transaction that takes and releases every folder's row
+ *            lock), so every writer that locked the row before the flock
+ *            has committed, and every later one sees the flock.
+ *
+ * `folder lock` does the locker's half.
  */
 #ifndef MS_STORE_MBOXLOCK_H
 #define MS_STORE_MBOXLOCK_H
@@ -39,6 +54,12 @@ int ms_mbox_lock_take(const char *data_dir, int64_t folder_id, bool exclusive, i
                       ms_err *e);
 /* "DEV:INODE" of the lock file, for MS_MBOXLOCK_ENV. */
 const char *ms_mbox_lock_key(const ms_mbox_lock *l);
+/* Is the folder locked by another process (not ours through the
+ * environment)?  1 yes, 0 no (no lock file is no lock; none is created),
+ * -1 error. */
+int ms_mbox_lock_busy(const char *data_dir, int64_t folder_id, ms_err *e);
+/* Wait until the folder is not locked by another process. */
+int ms_mbox_lock_wait(const char *data_dir, int64_t folder_id, ms_err *e);
 void ms_mbox_lock_release(ms_mbox_lock *l);
 
 #endif
