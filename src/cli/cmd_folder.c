@@ -92,16 +92,19 @@ static int need_data(const cli_call *c)
 	return -1;
 }
 
+typedef struct move_done {
+	char to[256];   /* the last completed move's new address ("" none) */
+} move_done;
+
 static void told_completed(void *ctx, const ms_acctmove *m)
 {
-	const char **done = ctx;
+	move_done *done = ctx;
 	fprintf(stderr, "mstore: completed the interrupted move of account ");
 	ms_escape_put(stderr, m->from);
 	fprintf(stderr, " to ");
 	ms_escape_put(stderr, m->to);
 	fprintf(stderr, "\n");
-	if (done)
-		*done = m->to;
+	snprintf(done->to, sizeof done->to, "%s", m->to);
 }
 
 /* What a killed folder command left: the account moves and the trash
@@ -111,11 +114,12 @@ static int recover(cli_call *c, char *moved_to, size_t len)
 	if (!c->s->data_dir)
 		return 0;
 	ms_err e = { 0 };
-	const char *done = NULL;
-	if (ms_acctmove_recover(c->s, told_completed, &done, &e) < 0 || ms_trash_recover(c->s->db, c->s->data_dir, NULL, &e) < 0)
+	move_done done = { "" };
+	if (ms_acctmove_recover(c->s, told_completed, &done, &e) < 0 ||
+	    ms_trash_recover(c->s->db, c->s->data_dir, NULL, &e) < 0)
 		return cli_fail(&e);
 	if (moved_to)
-		snprintf(moved_to, len, "%s", done ? done : "");
+		snprintf(moved_to, len, "%s", done.to);
 	return 0;
 }
 
@@ -454,8 +458,7 @@ static bool names_inbox(const ms_mailbox *mb)
 	return mb->account_id && strcasecmp(mb->path, "INBOX") == 0;
 }
 
-static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr, const char *a, const char *b,
-                        const char *completed)
+static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr, const char *a, const char *b)
 {
 	const struct write_opts *o = c->opts;
 	ms_err e = { 0 };
@@ -472,7 +475,6 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	if (!o->dry_run && ms_acctmove_run(c->s, &m, &e) < 0)
 		rc = cli_fail(&e);
 	locks_release(&l);
-	(void)completed;
 	if (rc)
 		return rc;
 	say(c, o->dry_run, "move account", a, b);
@@ -520,7 +522,7 @@ static int folder_rename(cli_call *c)
 		snprintf(b, sizeof b, "user/%s/INBOX", to_addr);
 		if (!o->dry_run && (rc = need_data(c)) != 0)
 			return EXIT_USAGE;
-		return account_move(c, &from, to_addr, a, b, completed);
+		return account_move(c, &from, to_addr, a, b);
 	}
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, c->argv[1], &to, &e) < 0) {

@@ -192,7 +192,8 @@ static int journal_write(int root, const char *data, const ms_acctmove *m, int *
 	fputs("end\n", f);
 	fclose(f);
 	int w = openat(root, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	bool ok = w >= 0 && write(w, buf, len) == (ssize_t)len && fsync(w) == 0;
+	/* locked at once: a recovery removes only a .tmp nobody holds */
+	bool ok = w >= 0 && flock(w, LOCK_EX) == 0 && write(w, buf, len) == (ssize_t)len && fsync(w) == 0;
 	int err = errno;
 	free(buf);
 	if (!ok) {
@@ -201,7 +202,6 @@ static int journal_write(int root, const char *data, const ms_acctmove *m, int *
 		unlinkat(root, tmp, 0);
 		return ms_err_set(e, MS_E_IO, "cannot write the move journal %s/%s: %s", data, tmp, strerror(err));
 	}
-	flock(w, LOCK_EX); /* before the name appears: a recovery never takes a live journal */
 	if (renameat(root, tmp, root, name) < 0 || sync_at(root, data, PRIVATE_DIR, e) < 0) {
 		err = errno;
 		close(w);
@@ -287,9 +287,10 @@ static int roll_forward(ms_store *s, int root, const ms_acctmove *m, int fd, ms_
 		ms_test_hook("acctmove-row");
 		rc = move_row(s->db, m, e);
 	}
-	if (rc == 0 && (unlinkat(root, name, 0) < 0 || sync_at(root, s->data_dir, PRIVATE_DIR, e) < 0))
-		rc = errno ? ms_err_set(e, MS_E_IO, "cannot remove the move journal %s/%s: %s", s->data_dir, name,
-		                        strerror(errno)) : -1;
+	if (rc == 0 && unlinkat(root, name, 0) < 0)
+		rc = ms_err_set(e, MS_E_IO, "cannot remove the move journal %s/%s: %s", s->data_dir, name, strerror(errno));
+	else if (rc == 0)
+		rc = sync_at(root, s->data_dir, PRIVATE_DIR, e);
 	close(fd);
 	if (rc < 0)
 		ms_err_prefix(e, "moving account %s to %s (journal %s/%s kept; a rerun completes it)", m->from, m->to,

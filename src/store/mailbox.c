@@ -126,11 +126,6 @@ static bool is_inbox(const ms_mailbox *mb)
 	return mb->account_id != 0 && strncasecmp(mb->path, "INBOX", 5) == 0 && mb->path[5] == '\0';
 }
 
-static bool first_level_inbox(const ms_mailbox *mb)
-{
-	return mb->account_id != 0 && strncasecmp(mb->path, "INBOX", 5) == 0 && (mb->path[5] == '\0' || mb->path[5] == '/');
-}
-
 /* ---- listing ----------------------------------------------------------------- */
 
 typedef struct frow {
@@ -376,9 +371,7 @@ int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e)
 	if (is_inbox(from))
 		return ms_err_set(e, MS_E_USAGE, "cannot rename '%s': INBOX stays (rename user/A/INBOX user/B/INBOX"
 		                  " moves the account)", a);
-	if (first_level_inbox(to) && !is_inbox(to))
-		; /* a folder below INBOX is fine */
-	else if (is_inbox(to))
+	if (is_inbox(to)) /* a folder below INBOX is fine */
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': INBOX exists", a, b);
 	if (to->folder_id)
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': '%s' exists already", a, b, b);
