@@ -87,4 +87,19 @@ for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((
 	clean "delete killed at $at"
 done
 
+# ---- folder delete --purge killed after its commit: the recovery unlinks ---------------
+mst folder create "user/$acct/Doomed" "${S[@]}"
+doomed=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'Doomed' AND folderaccountid = $uid")
+q "UPDATE hm_messages SET messagefolderid = $doomed WHERE messagefolderid = $inbox AND messageid IN (SELECT messageid FROM (SELECT messageid FROM hm_messages WHERE messagefolderid = $inbox ORDER BY messageid LIMIT 5) x)"
+q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $doomed"
+purged=$(q "SELECT messagefilename FROM hm_messages WHERE messagefolderid = $doomed")
+ntrash=$(find "$D/.mstore/trash" -name '*.eml' | wc -l)
+run_killed folder-delete-committed folder delete "user/$acct/Doomed" --purge "${S[@]}"
+expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'trash-*.intent' | wc -l)" 1 "--purge killed after its commit: its intent is left"
+mst reconstruct -r "${S[@]}" --settle 0; expect_ok "--purge killed after its commit: reconstruct -r"
+for f in $purged; do [ -z "$(find "$D" -name "$f")" ] || t_fail "--purge recovery left $f"; done; t_ok
+expect_eq "$(find "$D/.mstore/trash" -name '*.eml' | wc -l)" "$ntrash" "--purge recovery put nothing in the trash"
+all_files=$(t_content_hash "$D")
+clean "--purge killed after its commit"
+
 t_done
