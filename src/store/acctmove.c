@@ -15,6 +15,7 @@
 
 #include "db/txn.h"
 #include "store/mailbox.h"
+#include "store/messages.h"
 #include "store/objects.h"
 #include "store/sql.h"
 #include "util/testhook.h"
@@ -334,6 +335,14 @@ static void owner_dir(const char *address, char *out, size_t len)
 		*p = (char)tolower((unsigned char)*p);
 }
 
+static int count_full_path(void *ctx, const char *filename, int64_t size)
+{
+	(void)size;
+	if (strchr(filename, '\\') || strchr(filename, '/'))
+		(*(size_t *)ctx)++;
+	return 0;
+}
+
 int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove *m, ms_err *e)
 {
 	memset(m, 0, sizeof *m);
@@ -349,6 +358,15 @@ int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove 
 	snprintf(m->from_dir, sizeof m->from_dir, "%s", mb.owner_dir);
 	if (ms_account_new_address(s, to, mb.domain_id, m->to, &m->domain_id, e) < 0)
 		return -1;
+	/* a row with a full path names the old directory: hMailServer refuses
+	 * to rename such an account too (its TestRenameAccountOrDomainWith-
+	 * MessagesWithFullPath) */
+	size_t full = 0;
+	if (ms_messages_each_of_account(s->db, m->account_id, count_full_path, &full, e) < 0)
+		return -1;
+	if (full)
+		return ms_err_set(e, MS_E_USAGE, "cannot move %s: %zu of its message rows name their file by a full path,"
+		                  " which would point into the old directory (as hMailServer, mstore refuses)", m->from, full);
 	owner_dir(m->to, m->to_dir, sizeof m->to_dir);
 	int root = open_root(s->data_dir, e);
 	if (root < 0)

@@ -45,7 +45,9 @@ typedef struct ms_acctmove {
 
 /* Check and plan the move of account `from` to the new address `to`
  * (well formed, its domain local, not used by an account, alias or list,
- * the domain's account limit; the new directory absent or empty). */
+ * the domain's account limit; the new directory absent or empty; no
+ * message row naming its file by a full path, which hMailServer refuses
+ * too). */
 int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove *m, ms_err *e);
 
 /* Run a planned move (steps 1-4). */

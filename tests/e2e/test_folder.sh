@@ -167,6 +167,12 @@ mst folder rename "user/$B/INBOX" "user/$A/INBOX" "${S[@]}"; expect_rc 2 "move o
 mst folder rename "user/$B/INBOX" "user/x@nowhere.example/INBOX" "${S[@]}"; expect_rc 2 "move into an unknown domain"
 mst alias add al@d0.example.com "$A" --db "$URL"
 mst folder rename "user/$B/INBOX" "user/al@d0.example.com/INBOX" "${S[@]}"; expect_rc 2 "move onto an alias"
+one=$(q "SELECT m.messageid FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE a.accountaddress = '$B' ORDER BY m.messageid LIMIT 1")
+onefn=$(q "SELECT messagefilename FROM hm_messages WHERE messageid = $one")
+q "UPDATE hm_messages SET messagefilename = 'C:/Data/d0.example.com/bob1/$onefn' WHERE messageid = $one"
+mst folder rename "user/$B/INBOX" "user/bobby@other.org/INBOX" "${S[@]}"; expect_rc 2 "move of an account with a full-path row"
+expect_err_contains "full path" "the full-path row is the reason"
+q "UPDATE hm_messages SET messagefilename = '$onefn' WHERE messageid = $one"
 mkdir -p "$D/other.org/bobby/AB"; touch "$D/other.org/bobby/AB/stray.eml"
 mst folder rename "user/$B/INBOX" "user/bobby@other.org/INBOX" "${S[@]}"; expect_rc 2 "move onto a directory with files"
 rm -rf "$D/other.org"
