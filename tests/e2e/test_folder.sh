@@ -143,6 +143,19 @@ expect_eq "$(find "$D/.mstore/trash" -name '*.eml' | wc -l)" "$ntrash" "--purge 
 for f in $pfiles; do [ -z "$(find "$D" -name "$f")" ] || t_fail "--purge left $f"; done; t_ok
 clean "after delete --purge"
 
+# a public folder's messages live in DATA/#Public: delete moves them from there
+team=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = 0 AND foldername = 'Team'")
+amid=$(q "SELECT m.messageid FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE a.accountaddress = '$A' ORDER BY m.messageid LIMIT 1")
+afn=$(q "SELECT messagefilename FROM hm_messages WHERE messageid = $amid")
+mkdir -p "$D/#Public/${afn:1:2}" && mv "$D/d0.example.com/alice0/${afn:1:2}/$afn" "$D/#Public/${afn:1:2}/"
+q "UPDATE hm_messages SET messageaccountid = 0, messagefolderid = $team WHERE messageid = $amid"
+q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $team"
+mst path '#Public' --message "$amid" "${S[@]}"; expect_eq "$(t_out)" "#Public/${afn:1:2}/$afn" "path --message of a public message"
+mst folder delete '#Public/Team' "${S[@]}"; expect_ok "delete a public folder"
+expect_out_contains "1 messages" "the public folder's message counted"
+[ -f "$(find "$D/.mstore/trash" -path "*#Public/${afn:1:2}/$afn*" | head -1)" ] || t_fail "the public message's file is not in the trash"; t_ok
+clean "after deleting a public folder"
+
 # ---- path --------------------------------------------------------------------------------
 mst path "$B" "${S[@]}"; expect_ok "path"
 expect_eq "$(t_out)" "d0.example.com/bob1" "path of an account"
