@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "store/acctmove.h"
+#include "store/trash.h"
+#include "util/escape.h"
 #include "reconstruct/reconstruct.h"
 
 const char help_reconstruct[] =
@@ -64,7 +67,10 @@ const char help_reconstruct[] =
 	"  schema              (-m) a table or index of the 5.7 schema is missing\n\n"
 	"  -n, --dry-run       check only (the default without -r): writes nothing; safe\n"
 	"                      at any time on a live server\n"
-	"  -r, --repair        repair what the check found (only there)\n"
+	"  -r, --repair        repair what the check found (only there); first it\n"
+	"                      completes what a killed 'mstore folder' left: an\n"
+	"                      account move (DATA/.mstore/acctmove-*.move) and the\n"
+	"                      files of a committed delete (trash intents)\n"
 	"  -f, --force         repair even where the guard stops: an account (or the\n"
 	"                      queue) that lost the files of more than half of its rows\n"
 	"                      (more than 5) keeps them without -f, since the data\n"
@@ -192,6 +198,16 @@ static int run(rc_args *a, ms_store *s, const char *url)
 	return r.remaining ? EXIT_PARTIAL : EXIT_OK;
 }
 
+static void moved_note(void *ctx, const ms_acctmove *m)
+{
+	(void)ctx;
+	fprintf(stderr, "mstore reconstruct: completed the interrupted move of account ");
+	ms_escape_put(stderr, m->from);
+	fprintf(stderr, " to ");
+	ms_escape_put(stderr, m->to);
+	fprintf(stderr, "\n");
+}
+
 /* Open the store as the run needs it (read-only unless -r) and run. */
 static int rc_main(cli_ctx *ctx, rc_args *a)
 {
@@ -210,6 +226,16 @@ static int rc_main(cli_ctx *ctx, rc_args *a)
 	char url[4400] = "";
 	if (db_url_parse(cfg.db_url, &u, &oe) == 0)
 		db_url_format(&u, url, sizeof url);
+	/* an account move or a folder delete a killed `folder` command left is
+	 * completed first: its rows and files would otherwise be findings
+	 * (acctmove.h, trash.h) */
+	if (a->o.repair && s->data_dir &&
+	    (ms_acctmove_recover(s, moved_note, NULL, &oe) < 0 || ms_trash_recover(s->db, s->data_dir, NULL, &oe) < 0)) {
+		fprintf(stderr, "mstore reconstruct: %s\n", oe.msg);
+		ms_store_close(s);
+		ms_config_free(&cfg);
+		return EXIT_USAGE;
+	}
 	int rc = run(a, s, url);
 	ms_store_close(s);
 	ms_config_free(&cfg);

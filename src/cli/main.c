@@ -8,7 +8,7 @@
 #include "message/header.h"
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
-	help_alias[], help_list[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
+	help_alias[], help_list[], help_folder[], help_path[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
 	help_help[];
 
 const cli_cmd cli_commands[] = {
@@ -23,6 +23,8 @@ const cli_cmd cli_commands[] = {
 	{ "account", "add and list accounts", cmd_account, help_account, false },
 	{ "alias", "add and list address aliases", cmd_alias, help_alias, false },
 	{ "list", "add and list distribution lists and their members", cmd_list, help_list, false },
+	{ "folder", "list, create, delete, rename, subscribe and lock mailboxes; move an account", cmd_folder, help_folder, false },
+	{ "path", "print where an account's or a message's files live in the data directory", cmd_path, help_path, false },
 	{ "help", "show help for mstore or a command", cmd_help, help_help, false },
 	{ NULL, NULL, NULL, NULL, false },
 };

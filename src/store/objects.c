@@ -785,6 +785,26 @@ int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account
 	return db_txn_commit(&t, e); /* a failed commit has rolled back */
 }
 
+/* ---- a new address for an existing account (the account move) -------------- */
+
+int ms_account_new_address(ms_store *s, const char *in, int64_t current_domain, char addr[256], int64_t *did,
+                           ms_err *e)
+{
+	char domain[256];
+	if (new_address(s, in, addr, domain, did, e) < 0)
+		return -1;
+	if (*did == current_domain)
+		return 0;
+	domain_limits l;
+	if (read_limits(s, *did, &l, e) < 0)
+		return -1;
+	if ((l.enabled & LIMIT_ACCOUNTS) &&
+	    count_check(s, "SELECT COUNT(*) FROM hm_accounts WHERE accountdomainid = ?", *did, l.max_accounts, domain,
+	                "accounts", "domainmaxnoofaccounts", e) < 0)
+		return -1;
+	return 0;
+}
+
 /* ---- counts for mstore info ---------------------------------------------------- */
 
 int ms_store_counts(ms_store *s, ms_count out[MS_STORE_NCOUNTS], ms_err *e)

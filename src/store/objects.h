@@ -113,6 +113,13 @@ typedef struct ms_account_deletion {
  * dry_run, only count. */
 int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account_deletion *out, ms_err *e);
 
+/* Check `in` as the new address of an account now in domain
+ * `current_domain`: well formed, its domain exists, the address unused,
+ * and (when the domain changes) the new domain's account limit.  Fills
+ * the normalized address and its domain id. */
+int ms_account_new_address(ms_store *s, const char *in, int64_t current_domain, char addr[256], int64_t *did,
+                           ms_err *e);
+
 int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e);
 int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms_err *e);
 

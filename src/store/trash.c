@@ -27,6 +27,7 @@ typedef struct entry {
 } entry;
 
 struct ms_trash {
+	bool purge;         /* unlink the files instead of moving them */
 	char *data_dir;
 	int root_fd, fd;
 	char name[300];     /* the intent, relative to DATA */
@@ -105,6 +106,19 @@ static int move_one(int root_fd, const char *data_dir, const char *rel, time_t n
 	return 1;
 }
 
+/* --purge: unlink DATA/rel for good.  1 removed, 0 it was gone. */
+static int unlink_one(int root_fd, const char *data_dir, const char *rel, ms_err *e)
+{
+	if (unlinkat(root_fd, rel, 0) < 0)
+		return errno == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot remove %s/%s: %s", data_dir, rel, strerror(errno));
+	char dir[4096];
+	dir_of(rel, dir, sizeof dir);
+	return ms_jio_sync_dir(root_fd, data_dir, dir, e) < 0 ? -1 : 1;
+}
+
+/* The intent's first line when its files are unlinked, not trashed. */
+#define PURGE_LINE "purge\n"
+
 static int open_root(const char *data_dir, ms_err *e)
 {
 	int fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -113,7 +127,7 @@ static int open_root(const char *data_dir, ms_err *e)
 	return fd;
 }
 
-int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
+static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err *e)
 {
 	assert(data_dir && out);
 	ms_trash *t = calloc(1, sizeof *t);
@@ -135,6 +149,11 @@ int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
 		goto fail;
 	}
 	flock(t->fd, LOCK_EX);
+	t->purge = purge;
+	if (purge && write(t->fd, PURGE_LINE, strlen(PURGE_LINE)) != (ssize_t)strlen(PURGE_LINE)) {
+		ms_err_set(e, MS_E_IO, "cannot write the trash intent %s/%s: %s", data_dir, t->name, strerror(errno));
+		goto fail;
+	}
 	if (ms_jio_sync_dir(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
 		goto fail;
 	*out = t;
@@ -142,6 +161,16 @@ int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
 fail:
 	ms_trash_abort(t);
 	return -1;
+}
+
+int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
+{
+	return trash_begin(data_dir, false, out, e);
+}
+
+int ms_trash_begin_purge(const char *data_dir, ms_trash **out, ms_err *e)
+{
+	return trash_begin(data_dir, true, out, e);
 }
 
 int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e)
@@ -211,7 +240,8 @@ int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e)
 	time_t now = time(NULL);
 	size_t m = 0, gone = 0;
 	for (size_t i = 0; i < t->n; i++) {
-		int r = move_one(t->root_fd, t->data_dir, t->v[i].rel, now, e);
+		int r = t->purge ? unlink_one(t->root_fd, t->data_dir, t->v[i].rel, e)
+		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, now, e);
 		if (r < 0) {
 			trash_free(t, false); /* the intent stays: a later recover finishes */
 			return -1;
@@ -252,9 +282,14 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 	ssize_t n;
 	time_t now = time(NULL);
 	int rc = 0;
+	bool purge = false;
 	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] != '\n') /* torn by the crash: its delete never committed */
 			break;
+		if (strcmp(line, PURGE_LINE) == 0) {
+			purge = true;
+			continue;
+		}
 		line[n - 1] = '\0';
 		char *tab = strchr(line, '\t');
 		if (!tab)
@@ -269,7 +304,7 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 		if (there < 0) {
 			rc = -1;
 		} else if (!there) {
-			int r = move_one(root_fd, data_dir, rel, now, e);
+			int r = purge ? unlink_one(root_fd, data_dir, rel, e) : move_one(root_fd, data_dir, rel, now, e);
 			if (r < 0)
 				rc = -1;
 			else if (moved)

@@ -44,6 +44,10 @@
 typedef struct ms_trash ms_trash;
 
 int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e);
+/* The same journal for `--purge`: its first line is "purge", and finish
+ * (or a recovery) unlinks the files instead of moving them, under the
+ * same rule (only once the rows are gone). */
+int ms_trash_begin_purge(const char *data_dir, ms_trash **out, ms_err *e);
 /* `relpath` is the file's path relative to the data directory (as
  * ms_layout_path builds it); `message_id` its row's messageid. */
 int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e);

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SIGKILL during `mstore folder rename user/A/INBOX user/B/INBOX` (the
+# account move) and `mstore folder delete`, at each step of their journals
+# (the test hook) and at random moments; then a rerun (or `reconstruct -r`)
+# must complete the operation: the store clean for `reconstruct -n`, no
+# journal left, every message file either referenced at its place or in
+# the trash, none lost, none changed.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+GEN=${MSTORE_GEN:?MSTORE_GEN not set}
+export TZ=UTC
+
+"$GEN" --seed 9 --messages 100 --domains 1 --accounts 2 --queue-percent 0 "$T_TMP/g" >/dev/null || t_fail "generator"
+URL=$(t_new_db fcrash)
+D=$T_TMP/g/Data
+S=(--db "$URL" --data "$D")
+mst init "$URL"; t_add_objects "$URL" "$T_TMP/g/objects.txt"
+mst sync "${S[@]}" --settle 0 --no-progress; expect_ok "sync"
+q() { t_sql "$URL" "$1"; }
+all_files=$(t_content_hash "$D")
+clean() {
+	mst reconstruct -n "${S[@]}" --settle 0
+	expect_out_contains "no findings" "$1: reconstruct -n clean"
+	expect_eq "$(t_content_hash "$D")" "$all_files" "$1: every file still there (store or trash), unchanged"
+	expect_eq "$(find "$D/.mstore" -maxdepth 1 \( -name '*.move*' -o -name '*.intent' \) | wc -l)" 0 "$1: no journal left"
+}
+# run_killed HOOK|@MS ARGS...: run mstore, killed at the hook or after MS milliseconds
+run_killed() {
+	local at=$1; shift
+	if [ "${at#@}" != "$at" ]; then
+		MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" "$@" >/dev/null 2>&1 &
+		local pid=$!
+		sleep "$(printf '0.%03d' "${at#@}")"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	else
+		MSTORE_TEST_HOOK_AT=$at MSTORE_TEST_HOOK_CMD='kill -9 $PPID' \
+			MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" "$@" >/dev/null 2>&1
+	fi
+}
+acct=$(q "SELECT accountaddress FROM hm_accounts ORDER BY accountid LIMIT 1")
+uid=$(q "SELECT accountid FROM hm_accounts ORDER BY accountid LIMIT 1")
+clean "start"
+
+# ---- the account move ----------------------------------------------------------------
+i=0
+for at in acctmove-journal acctmove-files acctmove-row "@$((RANDOM % 30))" "@$((RANDOM % 60))"; do
+	i=$((i + 1))
+	new="moved$i@${acct#*@}"
+	run_killed "$at" folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"
+	case $at in acctmove-*) expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'acctmove-*.move' | wc -l)" 1 "killed at $at: its journal is left for the rerun";; esac
+	if [ $((i % 2)) = 0 ]; then
+		mst reconstruct -r "${S[@]}" --settle 0; expect_ok "move killed at $at: reconstruct -r"
+		# killed before its journal was in place: nothing happened, the rerun moves
+		if [ "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" = "$acct" ]; then
+			mst folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"; expect_ok "move killed at $at (before it began): the rerun"
+		fi
+	else
+		mst folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"; expect_ok "move killed at $at: the rerun"
+	fi
+	expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" "$new" "move killed at $at: the account has the new address"
+	[ ! -e "$D/${acct#*@}/${acct%@*}" ] || t_fail "move killed at $at: the old directory is left"; t_ok
+	clean "move killed at $at"
+	acct=$new
+done
+
+# ---- folder delete ----------------------------------------------------------------------
+inbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $uid AND foldername = 'INBOX'")
+for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((RANDOM % 80))"; do
+	mst folder create "user/$acct/Doomed/Sub" "${S[@]}"; expect_ok "create the folder to delete"
+	sub=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'Sub' AND folderaccountid = $uid")
+	q "UPDATE hm_messages SET messagefolderid = $sub WHERE messagefolderid = $inbox AND messageid IN (SELECT messageid FROM (SELECT messageid FROM hm_messages WHERE messagefolderid = $inbox ORDER BY messageid LIMIT 8) x)"
+	q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $sub"
+	want=$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid = $uid") 
+	moved=$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $sub")
+	[ "$moved" -gt 0 ] || { t_fail "no message left to delete"; break; }
+	run_killed "$at" folder delete "user/$acct/Doomed" "${S[@]}"
+	case $at in folder-*) expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'trash-*.intent' | wc -l)" 1 "killed at $at: its intent is left";; esac
+	left=$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $sub")
+	if [ "$left" = 0 ]; then # the rows went: the rerun's recovery moves the files
+		mst reconstruct -r "${S[@]}" --settle 0; expect_ok "delete killed at $at after its commit: reconstruct -r"
+	else
+		mst folder delete "user/$acct/Doomed" "${S[@]}"; expect_ok "delete killed at $at before its commit: the rerun"
+	fi
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid = $uid")" "$((want - moved))" "delete killed at $at: the folder's rows gone, the others kept"
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders WHERE foldername IN ('Doomed', 'Sub')")" 0 "delete killed at $at: the folders gone"
+	clean "delete killed at $at"
+done
+
+# ---- folder delete --purge killed after its commit: the recovery unlinks ---------------
+mst folder create "user/$acct/Doomed" "${S[@]}"
+doomed=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'Doomed' AND folderaccountid = $uid")
+q "UPDATE hm_messages SET messagefolderid = $doomed WHERE messagefolderid = $inbox AND messageid IN (SELECT messageid FROM (SELECT messageid FROM hm_messages WHERE messagefolderid = $inbox ORDER BY messageid LIMIT 5) x)"
+q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $doomed"
+purged=$(q "SELECT messagefilename FROM hm_messages WHERE messagefolderid = $doomed")
+ntrash=$(find "$D/.mstore/trash" -name '*.eml' | wc -l)
+run_killed folder-delete-committed folder delete "user/$acct/Doomed" --purge "${S[@]}"
+expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'trash-*.intent' | wc -l)" 1 "--purge killed after its commit: its intent is left"
+mst reconstruct -r "${S[@]}" --settle 0; expect_ok "--purge killed after its commit: reconstruct -r"
+for f in $purged; do [ -z "$(find "$D" -name "$f")" ] || t_fail "--purge recovery left $f"; done; t_ok
+expect_eq "$(find "$D/.mstore/trash" -name '*.eml' | wc -l)" "$ntrash" "--purge recovery put nothing in the trash"
+all_files=$(t_content_hash "$D")
+clean "--purge killed after its commit"
+
+t_done
