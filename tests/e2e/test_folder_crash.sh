@@ -55,6 +55,12 @@ for at in acctmove-journal acctmove-files acctmove-row "@$((RANDOM % 30))" "@$((
 		if [ "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" = "$acct" ]; then
 			mst folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"; expect_ok "move killed at $at (before it began): the rerun"
 		fi
+	elif [ "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" = "$new" ] &&
+		[ -z "$(find "$D/.mstore" -maxdepth 1 -name 'acctmove-*.move')" ]; then
+		# killed after it had finished (journal gone): the old address is
+		# no account any more, and a rerun says so
+		mst folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"; expect_rc 2 "move killed at $at after it finished: the rerun"
+		expect_err_contains "no account $acct" "the rerun names the address that is gone"
 	else
 		mst folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"; expect_ok "move killed at $at: the rerun"
 	fi
