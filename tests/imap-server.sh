@@ -5,6 +5,7 @@
 #                                 wait until it answers, write the env file
 #   tests/imap-server.sh stop     stop what `start` started and remove its directory
 #   tests/imap-server.sh status   say what runs; exit 0 only if it runs
+#   tests/imap-server.sh adduser NAME      add a user (the shared password), for a test of its own
 #   tests/imap-server.sh doveadm ARGS...   run doveadm against this instance
 #
 # Everything lives in $MSTORE_TEST_IMAP (default /tmp/mstore-test-imap):
@@ -16,14 +17,16 @@
 # for the tests.  Dovecot listens on 127.0.0.1 only: plain IMAP with
 # STARTTLS on $MSTORE_TEST_IMAP_PORT (default 51431) and implicit TLS on
 # $MSTORE_TEST_IMAPS_PORT (default 51993).  The certificate names
-# `localhost` and 127.0.0.1 and nothing else, so connecting as another name
-# (`127.0.0.2`, `localhost.localdomain`) is a host name mismatch.
+# `localhost` and nothing else, so connecting to 127.0.0.1 by its address
+# is a host name mismatch (the test of host name verification).
 #
 # The instance is unprivileged (Dovecot's "rootless" mode): every Dovecot
 # process runs as one user, the one who runs this script, or, when that is
 # root, the `dovecot` user (Dovecot refuses mail access as root); no
 # distribution service, no systemctl.  Users (passwd-file, plain
-# passwords): `alice` and `bob` with $MSTORE_TEST_IMAP_PASSWORD, random.
+# passwords): `alice` and `bob` with $MSTORE_TEST_IMAP_PASSWORD, random;
+# `adduser` appends another (Dovecot rereads the file when it changes), so
+# tests running at once each have mailboxes of their own.
 set -euo pipefail
 
 DIR=${MSTORE_TEST_IMAP:-/tmp/mstore-test-imap}
@@ -56,12 +59,12 @@ make_certs() { # a test CA, and a server certificate it signs for localhost and 
 		-keyout "$c/ca.key" -out "$c/ca.crt" 2>/dev/null
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
 		-keyout "$c/server.key" -out "$c/server.csr" 2>/dev/null
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$c/ext"
+	printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n' > "$c/ext"
 	openssl x509 -req -in "$c/server.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial \
 		-days 30 -extfile "$c/ext" -out "$c/server.crt" 2>/dev/null
 	# a second, self-signed certificate no CA vouches for (tests swap it in)
 	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=localhost" \
-		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-addext "subjectAltName=DNS:localhost" \
 		-keyout "$c/self.key" -out "$c/self.crt" 2>/dev/null
 }
 
@@ -204,6 +207,10 @@ start) start ;;
 stop) stop ;;
 status)
 	if running; then echo "dovecot: running on 127.0.0.1:$PORT and :$SPORT; env: $DIR/env"; else echo "dovecot: not running"; exit 1; fi ;;
+adduser)
+	[ -n "${2:-}" ] && [[ $2 =~ ^[A-Za-z0-9._-]+$ ]] || die "adduser NAME: letters, digits, . _ -"
+	pw=$(sed -n 's/^export MSTORE_TEST_IMAP_PASSWORD=//p' "$DIR/env")
+	grep -q "^$2:" "$DIR/users" || printf '%s:{PLAIN}%s::::::\n' "$2" "$pw" >> "$DIR/users" ;;
 doveadm) shift; as_user "$DOVEADM" -c "$DIR/dovecot.conf" "$@" ;;
 *) echo "usage: $0 start|stop|status|doveadm ARGS..." >&2; exit 2 ;;
 esac

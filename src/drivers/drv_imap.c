@@ -60,6 +60,7 @@
 
 #include "imap/imap.h"
 #include "message/header.h"
+#include "util/str.h"
 
 #define FETCH_CHUNK 500
 #define WINDOW 64
@@ -220,7 +221,7 @@ static unsigned cmd(imap_side *s, ms_err *e, const char *fmt, ...)
 static int read_one(imap_side *s, untagged_fn *fn, void *ctx, status *st, bool *cont, ms_err *e)
 {
 	if (ms_imap_read(s->c, &s->r, e) < 0) {
-		ms_err_prefix(e, "%s: ", s->where);
+		ms_err_prefix(e, "%s", s->where);
 		return -1;
 	}
 	if (s->r.len >= 1 && s->r.buf[0] == '+') {
@@ -320,7 +321,7 @@ static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_
 	}
 	if (!pw)
 		pw = getenv("MSTORE_IMAP_PASSWORD");
-	if (!pw)
+	if (!pw || !*pw) /* an empty password is no password: MSTORE_IMAP_PASSWORD= unsets it */
 		return ms_err_set(e, MS_E_CONFIG, "%s: no password: give passwd, passfile or passcmd in the store, or "
 		                  "MSTORE_IMAP_PASSWORD in the environment", s->where);
 	if (!(*out = strdup(pw)))
@@ -451,11 +452,15 @@ static int read_conf(const ms_side_conf *conf, imap_side *s, conn_conf *cc, char
 static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char *pw, ms_err *e)
 {
 	if (ms_imap_connect(&cc->o, &s->c, e) < 0)
-		return ms_err_prefix(e, "%s: ", s->where), MS_DRV_SIDE_BAD;
+		return ms_err_prefix(e, "%s", s->where), MS_DRV_SIDE_BAD;
 	status st;
 	bool cont = false;
-	if (ms_imap_flush(s->c, e) < 0 || read_one(s, NULL, NULL, &st, &cont, e) != 0 || cont)
+	if (ms_imap_flush(s->c, e) < 0 || read_one(s, NULL, NULL, &st, &cont, e) != 0 || cont) {
+		if (cc->o.tls != MS_IMAP_TLS_IMPLICIT)
+			ms_str_printf(e->msg + strlen(e->msg), sizeof e->msg - strlen(e->msg),
+			              " (no greeting: a port that wants TLS at once? then tls implicit)");
 		return side_bad(s, e);
+	}
 	if (strncasecmp(s->r.buf, "* PREAUTH", 9) != 0 && strncasecmp(s->r.buf, "* OK", 4) != 0) {
 		char b[320];
 		return ms_err_set(e, MS_E_IO, "%s: the server does not greet: %s", s->where, words(s->r.buf, b, sizeof b)),
@@ -472,7 +477,7 @@ static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char
 		if (simple(s, NULL, NULL, MS_DRV_SIDE_BAD, "STARTTLS", e, "STARTTLS") != MS_DRV_OK)
 			return MS_DRV_SIDE_BAD;
 		if (ms_imap_conn_starttls(s->c, &cc->o, e) < 0)
-			return ms_err_prefix(e, "%s: ", s->where), side_bad(s, e);
+			return ms_err_prefix(e, "%s", s->where), side_bad(s, e);
 		/* what the server said before TLS cannot be trusted (RFC 3501 6.2.1) */
 		if (simple(s, NULL, NULL, MS_DRV_SIDE_BAD, "CAPABILITY", e, "CAPABILITY") != MS_DRV_OK)
 			return MS_DRV_SIDE_BAD;
@@ -1114,6 +1119,7 @@ static int put_flags(char *buf, size_t len, unsigned flags, const char *kw)
 {
 	static const char *const names[] = { "\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft" };
 	size_t o = 0;
+	buf[0] = '\0'; /* no flags at all: "()" */
 	for (int k = 0; k < 5; k++)
 		if (flags & (1u << k))
 			o += (size_t)snprintf(buf + o, len > o ? len - o : 0, "%s%s", o ? " " : "", names[k]);
