@@ -1015,12 +1015,13 @@ static ms_drv_result imap_list_msgs(ms_box *base, const ms_list_req *req, ms_msg
 	if (!v)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
 	/* the strings move to the caller */
-	memcpy(v, b->cache + b->pos, take * sizeof *v);
-	memset(b->cache + b->pos, 0, take * sizeof *v);
-	b->pos += take;
-	/* keep the UID of the last one handed out for the next page's check */
-	if (take)
+	if (take) { /* an empty listing has no cache array at all */
+		memcpy(v, b->cache + b->pos, take * sizeof *v);
+		memset(b->cache + b->pos, 0, take * sizeof *v);
+		b->pos += take;
+		/* keep the UID of the last one handed out for the next page's check */
 		b->cache[b->pos - 1].uid = v[take - 1].uid;
+	}
 	*out = v, *n = take;
 	return MS_DRV_OK;
 }

@@ -376,9 +376,9 @@ int ms_imap_read(ms_imap_conn *c, ms_imap_resp *r, ms_err *e)
 	r->len = 0;
 	for (;;) {
 		/* one line */
-		char *nl;
+		char *nl = NULL;
 		size_t start = r->len;
-		while (!(nl = memchr(c->in + c->in_pos, '\n', c->in_len - c->in_pos))) {
+		while (c->in_pos == c->in_len || !(nl = memchr(c->in + c->in_pos, '\n', c->in_len - c->in_pos))) {
 			size_t n = c->in_len - c->in_pos;
 			if (n && resp_add(r, c->in + c->in_pos, n, e) < 0)
 				return -1;

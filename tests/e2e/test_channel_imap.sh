@@ -58,12 +58,13 @@ CONF
 
 # --- Maildir -> Dovecot (implicit TLS) ----------------------------------------------------
 ch up; expect_ok "first sync to Dovecot"
-expect_eq "$(srv_count "$U")" 9 "every message on the server"
-expect_eq "$(srv "$U" | grep -c '^Grön ')" 1 "the non-ASCII folder is Grön on the server (sent in modified UTF-7)"
+view=$(srv "$U")
+expect_eq "$(echo "$view" | wc -l)" 9 "every message on the server"
+expect_eq "$(echo "$view" | grep -c '^Grön ')" 1 "the non-ASCII folder is Grön on the server (sent in modified UTF-7)"
 expect_eq "$(t_imapd doveadm mailbox list -u "$U" -7 | grep -c '^Gr&APY-n$')" 1 "and Gr&APY-n on the wire"
-expect_eq "$(srv "$U" | awk '$2 == "<m6@x>" { $1 = $2 = ""; print }' | tr -s ' ' | sed 's/^ //')" '\Answered \Flagged' \
+expect_eq "$(echo "$view" | awk '$2 == "<m6@x>" { $1 = $2 = ""; print }' | tr -s ' ' | sed 's/^ //')" '\Answered \Flagged' \
 	"flags of m6 on the server"
-expect_eq "$(srv "$U" | awk '$2 == "<m7@x>"' | wc -l)" 1 "m7 once"
+expect_eq "$(echo "$view" | awk '$2 == "<m7@x>"' | wc -l)" 1 "m7 once"
 got=$(t_imapd doveadm fetch -u "$U" 'date.received' mailbox INBOX header message-id m3@x 2>/dev/null | sed -n 's/^date.received: //p')
 expect_eq "$got" "$(date -u -d @$((1600000000 + 3 * 3600)) '+%Y-%m-%d %H:%M:%S')" "m3's internal date is its file's mtime"
 
@@ -93,14 +94,12 @@ ch up; expect_ok "the expunge travels on to md"
 expect_eq "$(find "$MD/.Sub/cur" "$MD/.Sub/new" -type f | wc -l)" 0 "s1 gone from md too"
 
 # --- UIDVALIDITY changes: re-paired by identity, nothing copied twice ---------------------
-before=$(srv_count "$U")
+before=$(($(echo "$view" | wc -l) - 2))  # m1 and s1 went since
 t_imapd doveadm mailbox update -u "$U" --uid-validity 12345 INBOX
 ch up; expect_ok "sync after a UIDVALIDITY change"
 expect_out_contains "dv: 0 copied" "nothing copied to the server again"
 expect_eq "$(srv_count "$U")" "$before" "the server holds as many messages as before"
 expect_eq "$(find "$MD/cur" "$MD/new" -type f | wc -l)" 6 "md holds its 6 INBOX messages, none twice"
-ch up; expect_ok "and again"
-expect_out_contains "dv: 0 copied, 0 deleted, 0 pending, 0 flags" "settled after the change"
 
 # --- TLS and login faults -----------------------------------------------------------------
 cat >> "$CONF" <<CONF
