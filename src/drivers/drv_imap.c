@@ -1291,6 +1291,7 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 	sort_base = ch; /* one thread uses a side at a time (driver.h); qsort has no context argument */
 	qsort(idx, n, sizeof *idx, cmp_change);
 	size_t ng = 0;
+	unsigned before = s->tag; /* the tags above it are this batch's */
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		while (j < n && cmp_change(&idx[i], &idx[j]) == 0)
@@ -1316,7 +1317,7 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 	status st;
 	if (ms_imap_flush(s->c, e) < 0)
 		res = side_bad(s, e);
-	for (unsigned seen = 0; res == MS_DRV_OK && seen < last;) {
+	for (unsigned seen = before; res == MS_DRV_OK && seen < last;) {
 		int rc = read_one(s, NULL, NULL, &st, NULL, e);
 		if (rc < 0) {
 			res = side_bad(s, e);
