@@ -84,7 +84,9 @@ export MSTORE_TEST_DBS=${MSTORE_TEST_DBS:-/tmp/mstore-test-dbs}
 export MSTORE_TEST_ENV=$MSTORE_TEST_DBS/env
 export MSTORE_TEST_REQUIRE_SERVERS=1
 tests/db-servers.sh start
-trap 'tests/db-servers.sh stop' EXIT
+export MSTORE_TEST_IMAP=${MSTORE_TEST_IMAP:-/tmp/mstore-test-imap}
+tests/imap-server.sh start
+trap 'tests/db-servers.sh stop; tests/imap-server.sh stop' EXIT
 
 # Failed tests are counted, not fatal (nor reported as a failed step).
 set +e
@@ -112,6 +114,7 @@ if [ "${MSTORE_MUTATION_SMOKE:-1}" = 1 ]; then
 fi
 
 tests/db-servers.sh stop
+tests/imap-server.sh stop
 trap - EXIT
 echo
 if [ -s "$failures" ]; then

@@ -16,7 +16,8 @@
  * Keywords are case-sensitive, as in mailsync.  Stores: mailsync's `pat`,
  * `prefix`, `server`, `ref`, `passwd`; mstore's `kind`, `path`, `layout`,
  * `inbox`, `db`, `data`, `account`, `host`, `port`, `tls`, `user`,
- * `passfile`.  Channels: mailsync's `msinfo`, `passwd`, `sizelimit`;
+ * `passfile`, and for IMAP (drv_imap.c) `passcmd`, `tls-verify`, `cafile`,
+ * `timeout`, `allow-plaintext`.  Channels: mailsync's `msinfo`, `passwd`, `sizelimit`;
  * mstore's `maxdelete`.  A keyword given twice: the last one counts (as in
  * mailsync).  Stores and channels share one namespace.
  *

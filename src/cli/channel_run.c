@@ -110,9 +110,6 @@ int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool 
 			fprintf(stderr, "mstore %s: store %s cannot be opened: %s\n", who, st->name, e.msg);
 			return -1;
 		}
-	} else if (strcmp(st->kind, "imap") == 0) {
-		fprintf(stderr, "mstore %s: store %s is an IMAP store: not in this build yet (issue 15)\n", who, st->name);
-		return -1;
 	} else {
 		const ms_side_driver *drv = ms_side_driver_find(st->kind);
 		if (!drv) {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const ms_side_driver *const drivers[] = { &ms_drv_hmailserver, &ms_drv_maildir, &ms_drv_mbox };
+static const ms_side_driver *const drivers[] = { &ms_drv_hmailserver, &ms_drv_maildir, &ms_drv_mbox, &ms_drv_imap };
 
 const ms_side_driver *ms_side_driver_find(const char *kind)
 {

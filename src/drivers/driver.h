@@ -300,6 +300,7 @@ const ms_side_driver *ms_side_driver_find(const char *kind);
 extern const ms_side_driver ms_drv_hmailserver;
 extern const ms_side_driver ms_drv_maildir;     /* drv_maildir.c; drv_maildir.h shows what it skips */
 extern const ms_side_driver ms_drv_mbox;        /* drv_mbox.c */
+extern const ms_side_driver ms_drv_imap;        /* drv_imap.c: an IMAP4rev1 account (src/imap/ below it) */
 
 void ms_box_list_free(ms_box_info *v, size_t n);
 void ms_msg_list_free(ms_msg *v, size_t n);

@@ -237,8 +237,8 @@ mv "$T_TMP/saved/Sub" "$MB/Sub"
 printf 'store x { kind maildir bogus 1 }\n' > "$T_TMP/bad.conf"
 mst channel -f "$T_TMP/bad.conf" x; expect_eq "$T_RC" 2 "a configuration error exits 2"
 expect_err_contains "bad.conf:1" "the error names FILE:LINE"
-ch i; expect_eq "$T_RC" 2 "an IMAP store exits 2"
-expect_err_contains "not in this build yet (issue 15)" "the IMAP store's message"
+ch i; expect_eq "$T_RC" 2 "an IMAP store with an empty passfile exits 2 (test_channel_imap.sh runs IMAP)"
+expect_err_contains "passfile /dev/null is empty" "the IMAP store's message names the passfile"
 ch -t sha1 c; expect_eq "$T_RC" 2 "-t takes msgid or md5"
 
 # --- Maildir <-> hMailServer on the test's database -------------------------------------------------------

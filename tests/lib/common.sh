@@ -7,6 +7,9 @@
 #   MSTORE_TEST_ENV       file written by tests/db-servers.sh start, with
 #                         MSTORE_TEST_PG_PORT, MSTORE_TEST_MY_PORT,
 #                         MSTORE_TEST_DB_USER, MSTORE_TEST_DB_PASSWORD
+#   MSTORE_TEST_IMAP      the directory of tests/imap-server.sh start (its env
+#                         file: MSTORE_TEST_IMAP_PORT, ..._IMAPS_PORT, ..._CA,
+#                         ..._PASSWORD); t_need_imap skips without it
 # A test fails with a message naming what was expected and what came.
 
 set -u
@@ -59,6 +62,24 @@ t_need_server() {
 	echo "SKIP: no $MSTORE_TEST_BACKEND server running" >&2
 	exit 77
 }
+
+# The same for the Dovecot of tests/imap-server.sh; then t_imap_user NAME
+# adds a user of the test's own.
+t_need_imap() {
+	local env=${MSTORE_TEST_IMAP:-/tmp/mstore-test-imap}/env
+	if [ -f "$env" ]; then
+		# shellcheck disable=SC1090
+		. "$env"
+		return 0
+	fi
+	if [ "${MSTORE_TEST_REQUIRE_SERVERS:-0}" = 1 ]; then
+		echo "FAIL: no IMAP server (tests/imap-server.sh start; scripts/test.sh does)" >&2
+		exit 1
+	fi
+	echo "SKIP: no IMAP server running (tests/imap-server.sh start)" >&2
+	exit 77
+}
+t_imapd() { MSTORE_TEST_IMAP=$MSTORE_TEST_IMAP_DIR "$MSTORE_SRC/tests/imap-server.sh" "$@"; }
 
 # Client commands for the test servers (used to inspect what mstore wrote,
 # independently of mstore's own drivers).
