@@ -22,7 +22,11 @@ struct ms_archive {
 static int fail(ms_archive *a, ms_err *e, const char *what)
 {
 	const char *why = archive_error_string(a->ar);
-	return ms_err_set(e, MS_E_IO, "archive %s: %s: %s", a->path, what, why ? why : "unknown error");
+	/* reading, only an error of the system (EIO) is the file system's; a
+	 * truncated or damaged stream is bad input */
+	int err = archive_errno(a->ar);
+	ms_errcode code = a->writing || err == EIO || err == ENOMEM ? MS_E_IO : MS_E_USAGE;
+	return ms_err_set(e, code, "archive %s: %s: %s", a->path, what, why ? why : "unknown error");
 }
 
 static ms_archive *archive_new(const char *path, bool writing)
