@@ -427,8 +427,10 @@ static int backup_box(bk_run *r, ms_side *side, const char *name, int64_t accoun
 			rc = -1;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			ms_browse_messages_free(v, n);
 			break;
+		}
 		after = v[n - 1].uid;
 		for (size_t k = 0; k < n && rc == 0; k += FETCH_BATCH) {
 			size_t m = n - k < FETCH_BATCH ? n - k : FETCH_BATCH;

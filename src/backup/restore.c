@@ -461,8 +461,10 @@ static int hash_existing(fill *f, ms_box *b)
 		ms_list_req req = { .after_uid = after, .max = 1000 };
 		if (drv->list_msgs(b, &req, &v, &n, f->r->e) != MS_DRV_OK)
 			return -1;
-		if (n == 0)
+		if (n == 0) {
+			ms_msg_list_free(v, n); /* the driver may hand out an empty array */
 			return 0;
+		}
 		after = v[n - 1].uid;
 		for (size_t k = 0; k < n; k += APPEND_BATCH) {
 			uint32_t uids[APPEND_BATCH];
