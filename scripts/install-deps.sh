@@ -17,8 +17,9 @@ BUILD_PKGS=(build-essential meson ninja-build pkg-config
 	libarchive-dev libjson-glib-dev)
 # What the README's commands use beside mstore: `man -l` (man-db renders
 # with groff-base), `jq` for --json reports, `sqlite3` to look into a store,
-# the zone database for --server-tz ZONE (tzdata).
-USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
+# the zone database for --server-tz ZONE (tzdata), the dump tools `mstore
+# snapshot` runs on a PostgreSQL or MariaDB store (pg_dump, mariadb-dump).
+USE_PKGS=(man-db groff-base jq sqlite3 tzdata postgresql-client mariadb-client)
 # The test suite only: unit tests (cmocka), throwaway database servers and
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
 # channel tests check mstore reads its configuration as mailsync does),
