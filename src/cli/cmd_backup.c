@@ -213,6 +213,8 @@ int cmd_backup(int argc, char **argv)
 	ms_config cfg = { 0 };
 	ms_store *s = NULL;
 	int rc = parse(&ctx, &a, argc, argv, longopts, &sel, &nsel);
+	if (rc == EXIT_OK && strcmp(a.file, "-") == 0 && isatty(STDOUT_FILENO))
+		rc = cli_usage(&ctx, "-f - writes the archive to stdout, which is a terminal: redirect it or pipe it");
 	if (rc == EXIT_OK && (rc = open_store(&ctx, &cfg, DB_OPEN_READ_ONLY, &s)) == EXIT_OK) {
 		bool to_stdout = strcmp(a.file, "-") == 0;
 		progress p = { .verb = "backup" };
