@@ -194,6 +194,10 @@ jq -c 'if .uid == 1 then .size = 7 else . end' "$T_TMP/x/messages.jsonl" >"$T_TM
 rm -rf "$T_TMP/c/content" && cp -r "$T_TMP/x/content" "$T_TMP/c/"
 (cd "$T_TMP/c" && tar -cf "$T_TMP/lie.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
 refused "$T_TMP/lie.tar" "its size is not its content's" "a manifest that lies about a size"
+cp "$T_TMP/x/messages.jsonl" "$T_TMP/c/"
+jq -c '.messages += 1' "$T_TMP/x/end.json" >"$T_TMP/c/end.json"
+(cd "$T_TMP/c" && tar -cf "$T_TMP/count.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+refused "$T_TMP/count.tar" "its counts are not what the archive holds" "an end.json that miscounts (a message line lost)"
 tar -cf "$T_TMP/other.tar" -C "$T_TMP/x" objects.json
 refused "$T_TMP/other.tar" "not an mstore archive" "a tar that is no mstore archive"
 
