@@ -13,19 +13,22 @@ set -euo pipefail
 
 # Compiling mstore and its manual pages.
 BUILD_PKGS=(build-essential meson ninja-build pkg-config
-	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev libssl-dev)
+	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev libssl-dev
+	libarchive-dev libjson-glib-dev)
 # What the README's commands use beside mstore: `man -l` (man-db renders
 # with groff-base), `jq` for --json reports, `sqlite3` to look into a store,
-# the zone database for --server-tz ZONE (tzdata).
-USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
+# the zone database for --server-tz ZONE (tzdata), the dump tools `mstore
+# snapshot` runs on a PostgreSQL or MariaDB store (pg_dump, mariadb-dump).
+USE_PKGS=(man-db groff-base jq sqlite3 tzdata postgresql-client mariadb-client)
 # The test suite only: unit tests (cmocka), throwaway database servers and
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
 # channel tests check mstore reads its configuration as mailsync does),
 # dotlockfile (liblockfile-bin: test_channel_writer's MDA locks the mbox
 # as MDAs do), Dovecot (dovecot-imapd: the IMAP server the IMAP channel
-# tests start on loopback, tests/imap-server.sh).
+# tests start on loopback, tests/imap-server.sh), zstd (test_backup opens
+# a compressed archive with plain tar and zstd).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev mailsync liblockfile-bin dovecot-imapd)
+	clang libclang-rt-14-dev mailsync liblockfile-bin dovecot-imapd zstd)
 # The benchmarks: bench/run.sh needs the test servers; bench/channel.sh
 # times mbsync (isync) and mailsync beside mstore channel, with GNU time.
 BENCH_PKGS=("${TEST_PKGS[@]}" isync)

@@ -163,6 +163,9 @@ int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_folder(int argc, char **argv);
 int cmd_path(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* Repeated options (--domain, --account) are kept in a util/vec.h

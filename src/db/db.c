@@ -433,6 +433,11 @@ db_dialect db_get_dialect(const db *d)
 	return d->url.dialect;
 }
 
+const db_url *db_get_url(const db *d)
+{
+	return &d->url;
+}
+
 const char *db_name(const db *d)
 {
 	return d->name;

@@ -79,6 +79,8 @@ void db_close(db *d);
 void db_set_verbosity(int level);
 
 db_dialect db_get_dialect(const db *d);
+/* The connection's parsed URL (no password in it). */
+const db_url *db_get_url(const db *d);
 /* The URL without the password, for messages ("sqlite:/x/y.db"). */
 const char *db_name(const db *d);
 
@@ -125,5 +127,9 @@ void db_finalize(db_stmt *s);
  * the first row as int64 in *out. Returns 1 if a row was found, 0 if none,
  * -1 on error. Only for fixed SQL. */
 int db_query_int64(db *d, const char *sql, int64_t *out, ms_err *e);
+
+/* SQLite only: an online, consistent copy of the open database into the
+ * new file `path` (the backup API), for `mstore snapshot`. */
+int db_sqlite_backup_to(db *d, const char *path, ms_err *e);
 
 #endif

@@ -379,3 +379,30 @@ const db_ops db_sqlite_ops = {
 	.clear_bindings = clear_bindings,
 	.finalize = finalize,
 };
+
+/* An online, consistent copy of the open SQLite database into the new
+ * file `path`, with SQLite's backup API (pages copied in steps; a writer
+ * in between restarts the copy, so the result is one committed state). */
+int db_sqlite_backup_to(db *d, const char *path, ms_err *e)
+{
+	if (d->url.dialect != DB_SQLITE)
+		return ms_err_set(e, MS_E_INTERNAL, "db_sqlite_backup_to on %s", d->name);
+	sqlite3 *dst = NULL;
+	if (sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		ms_err_set(e, MS_E_IO, "cannot create %s: %s", path, dst ? sqlite3_errmsg(dst) : "out of memory");
+		sqlite3_close(dst);
+		return -1;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", conn_of(d), "main");
+	int rc = b ? SQLITE_OK : sqlite3_errcode(dst);
+	while (b && ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED))
+		if (rc != SQLITE_OK)
+			sqlite3_sleep(50); /* a writer holds the lock: wait, the copy goes on */
+	if (b)
+		sqlite3_backup_finish(b);
+	int out = 0;
+	if (rc != SQLITE_DONE)
+		out = ms_err_set(e, MS_E_DB, "%s: snapshot into %s failed: %s", d->name, path, sqlite3_errmsg(dst));
+	sqlite3_close(dst);
+	return out;
+}

@@ -219,6 +219,9 @@ typedef struct ms_append {
 	unsigned flags;            /* MS_FLAG_* */
 	const char *keywords;      /* space-separated, or NULL */
 	time_t internal_date;      /* 0: now */
+	const char *from;          /* the sender to record where the format keeps one (hMailServer's
+	                              messagefrom: mstore restore passes the archived one); NULL: the
+	                              side's default for an appended message */
 } ms_append;
 
 /* A flag change: flags (and keywords, space-separated, NULL for none) in

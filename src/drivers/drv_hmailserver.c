@@ -37,7 +37,8 @@
  *
  * An appended row is what hMailServer's own IMAP APPEND writes
  * (IMAP/IMAPCommandAppend.cpp Finish_, Persistence/PersistentMessage.cpp
- * AddObject): messagetype 2 (delivered), messagefrom '' (APPEND never
+ * AddObject): messagetype 2 (delivered), messagefrom '' unless the caller
+ * gives one (mstore restore gives the archived one; APPEND never
  * sets the From address: only the importer and the SMTP queue do),
  * messagesize the file's size, messageflags the five system flags with
  * Recent (32, set on every new row; keywords have no column),
@@ -784,7 +785,7 @@ static int insert_rows(hms_side *s, hms_box *b, const ms_append *msgs, pending *
 		if (p[i].written) {
 			p[i].uid = first + (int64_t)j;
 			rows[j++] = (ms_message_row){ .account_id = s->account_id, .folder_id = b->folder,
-			                              .filename = p[i].name, .from = "", .size = (int64_t)msgs[i].len,
+			                              .filename = p[i].name, .from = msgs[i].from ? msgs[i].from : "", .size = (int64_t)msgs[i].len,
 			                              .flags = flags_to_hm(msgs[i].flags) | MS_MSGFLAG_RECENT,
 			                              .created = p[i].created, .uid = p[i].uid };
 		}

@@ -152,10 +152,12 @@ static int read_msg(db_stmt *st, ms_msg_row *r)
 	                   .size = db_column_int64(st, 2), .flags = db_column_int64(st, 3),
 	                   .filename = dup_col(st, 5) };
 	copy_time(st, 4, r->created);
+	const char *from = db_column_text(st, 6);
+	snprintf(r->from, sizeof r->from, "%s", from ? from : "");
 	return r->filename ? 0 : -1;
 }
 
-#define MSG_COLUMNS "messageid, messageuid, messagesize, messageflags, messagecreatetime, messagefilename"
+#define MSG_COLUMNS "messageid, messageuid, messagesize, messageflags, messagecreatetime, messagefilename, messagefrom"
 
 int ms_browse_messages(db *d, int64_t account_id, int64_t folder, int64_t after_uid, size_t limit,
                        ms_msg_row **out, size_t *n, ms_err *e)

@@ -87,6 +87,7 @@ typedef struct ms_msg_row {
 	int64_t id, uid, size, flags;
 	char created[20];          /* messagecreatetime: the internal date, server local time */
 	char *filename;            /* messagefilename as stored */
+	char from[256];            /* messagefrom: the sender the server recorded (at most 255 bytes) */
 } ms_msg_row;
 
 /* Up to `limit` delivered messages of an account's folder with a UID above

@@ -1,0 +1,563 @@
+/* backup.c - `mstore backup`: the selected accounts' folders and messages
+ * to an archive (docs/backup-format.md).
+ *
+ * Consistency on a live store: each folder's messages are listed, then
+ * fetched in batches; a message expunged in between fails its fetch and
+ * is left out (counted as vanished), a message delivered after its
+ * folder's listing is not in this backup.  A message's line goes to
+ * messages.jsonl only after its content member is in the archive, and
+ * messages.jsonl is written after every content member, so nothing in an
+ * archive names content that is not in it.  The lines wait in a temporary
+ * file (unlinked at once), not in memory.
+ */
+#include <glib.h>
+#include <nettle/sha2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/archive.h"
+#include "backup/bk_internal.h"
+#include "store/browse.h"
+#include "store/clock.h"
+#include "store/objects.h"
+#include "util/json.h"
+
+const struct bk_flag bk_flags[5] = {
+	{ MS_FLAG_SEEN, MS_MSGFLAG_SEEN, "\\Seen" },
+	{ MS_FLAG_ANSWERED, MS_MSGFLAG_ANSWERED, "\\Answered" },
+	{ MS_FLAG_FLAGGED, MS_MSGFLAG_FLAGGED, "\\Flagged" },
+	{ MS_FLAG_DELETED, MS_MSGFLAG_DELETED, "\\Deleted" },
+	{ MS_FLAG_DRAFT, MS_MSGFLAG_DRAFT, "\\Draft" },
+};
+
+#define FETCH_BATCH 64
+#define LIST_PAGE 1000
+
+/* ---- selection ----------------------------------------------------------------- */
+
+int ms_bk_sel_parse(const char *mailbox, ms_bk_sel *out, ms_err *e)
+{
+	*out = (ms_bk_sel){ 0 };
+	if (strncmp(mailbox, "user/", 5) != 0)
+		return ms_err_set(e, MS_E_USAGE, "mailbox %s: expected user/ADDRESS or user/ADDRESS/FOLDER", mailbox);
+	const char *addr = mailbox + 5, *slash = strchr(addr, '/');
+	size_t alen = slash ? (size_t)(slash - addr) : strlen(addr);
+	const char *at = memchr(addr, '@', alen);
+	if (alen == 0 || alen >= sizeof out->address || !at || at == addr || at + 1 == addr + alen)
+		return ms_err_set(e, MS_E_USAGE, "mailbox %s: '%.*s' is not an address", mailbox, (int)alen, addr);
+	snprintf(out->address, sizeof out->address, "%.*s", (int)alen, addr);
+	snprintf(out->domain, sizeof out->domain, "%.*s", (int)(addr + alen - at - 1), at + 1);
+	for (const char *p = slash; p && p[1];) {
+		const char *next = strchr(p + 1, '/');
+		size_t len = next ? (size_t)(next - p - 1) : strlen(p + 1);
+		char **v = realloc(out->folder, (out->nfolder + 1) * sizeof *v);
+		if (!v)
+			return ms_err_set(e, MS_E_NOMEM, "out of memory");
+		out->folder = v;
+		if (len == 0 || !(v[out->nfolder] = strndup(p + 1, len))) {
+			ms_bk_sel_free(out, 1);
+			return ms_err_set(e, MS_E_USAGE, "mailbox %s: an empty folder level", mailbox);
+		}
+		out->nfolder++;
+		p = next;
+	}
+	return 0;
+}
+
+void ms_bk_sel_domain(const char *domain, ms_bk_sel *out)
+{
+	*out = (ms_bk_sel){ 0 };
+	snprintf(out->domain, sizeof out->domain, "%s", domain);
+}
+
+void ms_bk_sel_free(ms_bk_sel *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		for (size_t j = 0; j < v[i].nfolder; j++)
+			free(v[i].folder[j]);
+		free(v[i].folder);
+		v[i].folder = NULL;
+		v[i].nfolder = 0;
+	}
+}
+
+static bool domain_of_is(const char *address, const char *domain)
+{
+	const char *at = strrchr(address, '@');
+	return at && strcasecmp(at + 1, domain) == 0;
+}
+
+/* INBOX compares in any case, as everywhere in hMailServer; other levels exactly. */
+static bool levels_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (i == 0 ? strcasecmp(a[0], "INBOX") == 0 ? strcasecmp(b[0], "INBOX") != 0 : strcmp(a[0], b[0]) != 0
+		           : strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
+bool bk_selected(const ms_bk_sel *sel, size_t nsel, const char *address, char *const *levels, size_t n)
+{
+	if (nsel == 0)
+		return true;
+	for (size_t i = 0; i < nsel; i++) {
+		const ms_bk_sel *s = &sel[i];
+		if (!*s->address ? domain_of_is(address, s->domain)
+		                 : strcasecmp(s->address, address) == 0 &&
+		                   (!s->folder || !levels || levels_equal(s->folder, s->nfolder, levels, n)))
+			return true;
+	}
+	return false;
+}
+
+bool bk_account_selected(const ms_bk_sel *sel, size_t nsel, const char *address)
+{
+	return bk_selected(sel, nsel, address, NULL, 0);
+}
+
+/* ---- shared helpers ------------------------------------------------------------ */
+
+int bk_side_open(const ms_bk_store *w, const char *address, bool read_only, ms_side **out, ms_err *e)
+{
+	ms_side_opt opts[4] = { { "db", w->db_url }, { "data", w->data_dir }, { "account", address } };
+	size_t n = 3;
+	if (w->password)
+		opts[n++] = (ms_side_opt){ "password", w->password };
+	ms_side_conf conf = { .name = address, .opts = opts, .nopts = n, .read_only = read_only };
+	return ms_drv_hmailserver.open(&conf, out, e) == MS_DRV_OK ? 0 : -1;
+}
+
+int bk_box_name(const ms_side *side, char *const *levels, size_t n, char **out, ms_err *e)
+{
+	GString *s = g_string_new(NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (strchr(levels[i], side->delim)) {
+			ms_err_set(e, MS_E_USAGE, "account %s: folder level '%s' holds the hierarchy delimiter '%c'",
+			           side->name, levels[i], side->delim);
+			g_string_free(s, TRUE);
+			return -1;
+		}
+		if (i)
+			g_string_append_c(s, side->delim);
+		g_string_append(s, levels[i]);
+	}
+	*out = g_string_free(s, FALSE);
+	return 0;
+}
+
+void bk_sha256_hex(const void *data, size_t len, char out[BK_SHA_HEX + 1])
+{
+	struct sha256_ctx c;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	sha256_init(&c);
+	sha256_update(&c, len, data);
+	sha256_digest(&c, sizeof d, d);
+	for (size_t i = 0; i < sizeof d; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* ---- the backup ---------------------------------------------------------------- */
+
+typedef struct folder_path {
+	int64_t id;
+	char **levels;
+	size_t n;
+	const ms_folder_row *row;
+} folder_path;
+
+typedef struct bk_run {
+	ms_store *s;
+	const ms_bk_store *w;
+	const ms_bk_sel *sel;
+	size_t nsel;
+	ms_archive *ar;
+	FILE *lines;              /* messages.jsonl until it is copied in */
+	GHashTable *seen;         /* content hashes already in the archive */
+	const ms_bk_progress *prog;
+	ms_backup_stats *st;
+	/* the folder being read */
+	const char *address;
+	const folder_path *fp;
+	const ms_msg_row *rows;   /* the batch being fetched */
+	int err;
+	ms_err *e;
+} bk_run;
+
+static void folder_paths_free(folder_path *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		g_strfreev(v[i].levels);
+	free(v);
+}
+
+/* Each folder's levels from the INBOX down, by following parents. */
+static int folder_paths(const ms_folder_row *rows, size_t n, folder_path **out, ms_err *e)
+{
+	folder_path *v = calloc(n ? n : 1, sizeof *v);
+	if (!v)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		GPtrArray *lv = g_ptr_array_new();
+		int64_t at = rows[i].id;
+		for (size_t depth = 0; at != -1 && at != 0 && depth <= n; depth++) {
+			size_t j = 0;
+			while (j < n && rows[j].id != at)
+				j++;
+			if (j == n)
+				break; /* a parent that is gone: reconstruct's folder-parent; keep what is known */
+			g_ptr_array_insert(lv, 0, g_strdup(rows[j].name));
+			at = rows[j].parent_id;
+		}
+		g_ptr_array_add(lv, NULL);
+		v[i] = (folder_path){ .id = rows[i].id, .row = &rows[i] };
+		v[i].levels = (char **)g_ptr_array_free(lv, FALSE);
+		v[i].n = g_strv_length(v[i].levels);
+	}
+	*out = v;
+	return 0;
+}
+
+static void json_levels(ms_json *j, const char *key, char *const *levels, size_t n)
+{
+	ms_json_key(j, key);
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		ms_json_string(j, levels[i]);
+	ms_json_end_array(j);
+}
+
+static int add_json_member(bk_run *r, const char *name, char *buf, size_t len)
+{
+	int rc = ms_archive_add(r->ar, name, buf, len, r->e);
+	free(buf);
+	return rc;
+}
+
+static int write_header(bk_run *r)
+{
+	char *buf = NULL, when[32];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
+	time_t now = time(NULL);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	ms_json j;
+	ms_json_init(&j, f);
+	ms_json_begin_object(&j);
+	ms_json_kv_string(&j, "format", MS_ARCHIVE_FORMAT);
+	ms_json_kv_int(&j, "version", MS_ARCHIVE_VERSION);
+	ms_json_kv_string(&j, "created", when);
+	ms_json_kv_string(&j, "generator", "mstore " MSTORE_VERSION);
+	ms_json_kv_int(&j, "schema_version", r->s->version);
+	ms_json_kv_bool(&j, "whole_store", r->nsel == 0);
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+	fclose(f);
+	return add_json_member(r, BK_HEADER_MEMBER, buf, len);
+}
+
+static void json_domain(ms_json *j, const ms_domain *d)
+{
+	ms_json_begin_object(j);
+	ms_json_kv_string(j, "name", d->name);
+	ms_json_kv_bool(j, "active", d->active);
+	ms_json_kv_string(j, "postmaster", d->postmaster);
+	ms_json_kv_int(j, "max_size_mb", d->max_size_mb);
+	ms_json_kv_int(j, "max_account_size_mb", d->max_account_size_mb);
+	ms_json_kv_string(j, "plus_char", d->plus_addressing ? d->plus_char : NULL);
+	ms_json_end_object(j);
+}
+
+static int json_account(bk_run *r, ms_json *j, const ms_account *a)
+{
+	ms_folder_row *rows;
+	size_t n;
+	folder_path *fp;
+	if (ms_browse_folders(r->s->db, a->id, &rows, &n, r->e) < 0)
+		return -1;
+	if (folder_paths(rows, n, &fp, r->e) < 0) {
+		ms_browse_folders_free(rows, n);
+		return -1;
+	}
+	ms_json_begin_object(j);
+	ms_json_kv_string(j, "address", a->address);
+	ms_json_kv_bool(j, "active", a->active);
+	ms_json_kv_int(j, "max_size_mb", a->max_size_mb);
+	ms_json_key(j, "folders");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		if (!bk_selected(r->sel, r->nsel, a->address, fp[i].levels, fp[i].n))
+			continue;
+		ms_json_begin_object(j);
+		json_levels(j, "path", fp[i].levels, fp[i].n);
+		ms_json_kv_bool(j, "subscribed", rows[i].subscribed);
+		ms_json_kv_string(j, "created", rows[i].created);
+		ms_json_kv_int(j, "uidvalidity", ms_browse_uidvalidity(rows[i].created));
+		ms_json_kv_int(j, "current_uid", rows[i].current_uid);
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
+	ms_json_end_object(j);
+	folder_paths_free(fp, n);
+	ms_browse_folders_free(rows, n);
+	return 0;
+}
+
+/* objects.json: the selected accounts' domains, the accounts, their folders. */
+static int write_objects(bk_run *r, const ms_account *acc, size_t nacc)
+{
+	ms_domain *doms;
+	size_t nd;
+	if (ms_domain_list(r->s, &doms, &nd, r->e) < 0)
+		return -1;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		free(doms);
+		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
+	}
+	ms_json j;
+	ms_json_init(&j, f);
+	ms_json_begin_object(&j);
+	ms_json_key(&j, "domains");
+	ms_json_begin_array(&j);
+	for (size_t i = 0; i < nd; i++) {
+		bool used = r->nsel == 0;
+		for (size_t k = 0; k < nacc && !used; k++)
+			used = acc[k].domain_id == doms[i].id && bk_account_selected(r->sel, r->nsel, acc[k].address);
+		if (used)
+			json_domain(&j, &doms[i]);
+	}
+	ms_json_end_array(&j);
+	ms_json_key(&j, "accounts");
+	ms_json_begin_array(&j);
+	int rc = 0;
+	for (size_t k = 0; k < nacc && rc == 0; k++)
+		if (bk_account_selected(r->sel, r->nsel, acc[k].address))
+			rc = json_account(r, &j, &acc[k]);
+	ms_json_end_array(&j);
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+	fclose(f);
+	free(doms);
+	if (rc < 0) {
+		free(buf);
+		return -1;
+	}
+	return add_json_member(r, BK_OBJECTS_MEMBER, buf, len);
+}
+
+static void write_line(bk_run *r, const ms_msg_row *m, const char *sha, size_t len)
+{
+	char when[32];
+	/* the instant the server's IMAP answers for the stored text (store/clock.h) */
+	time_t t = ms_clock_internal_date_read(m->created, time(NULL));
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	ms_json j;
+	ms_json_init(&j, r->lines);
+	ms_json_begin_object(&j);
+	ms_json_kv_string(&j, "account", r->address);
+	json_levels(&j, "folder", r->fp->levels, r->fp->n);
+	ms_json_kv_int(&j, "uid", m->uid);
+	ms_json_key(&j, "flags");
+	ms_json_begin_array(&j);
+	for (size_t i = 0; i < 5; i++)
+		if (m->flags & bk_flags[i].hm)
+			ms_json_string(&j, bk_flags[i].name);
+	ms_json_end_array(&j);
+	ms_json_kv_string(&j, "internal_date", when);
+	ms_json_kv_int(&j, "size", (int64_t)len);
+	ms_json_kv_string(&j, "sha256", sha);
+	ms_json_kv_string(&j, "from", m->from);
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+}
+
+/* One fetched message: its content member (the first time), then its line. */
+static void on_fetch(void *ctx, size_t i, ms_drv_result result, const char *data, size_t len, const ms_err *why)
+{
+	bk_run *r = ctx;
+	(void)why;
+	if (r->err)
+		return;
+	if (result != MS_DRV_OK) {
+		r->st->vanished++;
+		return;
+	}
+	char sha[BK_SHA_HEX + 1], name[sizeof BK_CONTENT_PREFIX + BK_SHA_HEX];
+	bk_sha256_hex(data, len, sha);
+	if (!g_hash_table_contains(r->seen, sha)) {
+		snprintf(name, sizeof name, BK_CONTENT_PREFIX "%s", sha);
+		if (ms_archive_add(r->ar, name, data, len, r->e) < 0) {
+			r->err = -1;
+			return;
+		}
+		g_hash_table_add(r->seen, g_strdup(sha));
+		r->st->contents++;
+		r->st->bytes += len;
+	}
+	write_line(r, &r->rows[i], sha, len);
+	r->st->messages++;
+	if (r->prog && r->prog->fn)
+		r->prog->fn(r->prog->ctx, r->st->messages, r->st->bytes);
+}
+
+/* A folder's rows in pages (store/browse.h: the raw flags and the sender
+ * the driver's listing leaves out), their bytes through the driver. */
+static int backup_box(bk_run *r, ms_side *side, const char *name, int64_t account_id, int64_t folder)
+{
+	ms_box *b;
+	if (side->drv->open_box(side, name, &b, r->e) != MS_DRV_OK)
+		return -1;
+	r->st->folders++;
+	int rc = 0;
+	for (int64_t after = 0; rc == 0;) {
+		ms_msg_row *v;
+		size_t n;
+		if (ms_browse_messages(r->s->db, account_id, folder, after, LIST_PAGE, &v, &n, r->e) < 0) {
+			rc = -1;
+			break;
+		}
+		if (n == 0) {
+			ms_browse_messages_free(v, n);
+			break;
+		}
+		after = v[n - 1].uid;
+		for (size_t k = 0; k < n && rc == 0; k += FETCH_BATCH) {
+			size_t m = n - k < FETCH_BATCH ? n - k : FETCH_BATCH;
+			uint32_t uids[FETCH_BATCH];
+			for (size_t x = 0; x < m; x++)
+				uids[x] = (uint32_t)v[k + x].uid;
+			r->rows = v + k;
+			if (side->drv->fetch(b, uids, m, on_fetch, r, r->e) != MS_DRV_OK || r->err)
+				rc = -1;
+		}
+		ms_browse_messages_free(v, n);
+	}
+	side->drv->close_box(b);
+	return rc;
+}
+
+static int backup_account(bk_run *r, const ms_account *a)
+{
+	ms_folder_row *rows;
+	size_t n;
+	folder_path *fp;
+	ms_side *side;
+	if (ms_browse_folders(r->s->db, a->id, &rows, &n, r->e) < 0)
+		return -1;
+	if (folder_paths(rows, n, &fp, r->e) < 0 || bk_side_open(r->w, a->address, true, &side, r->e) < 0) {
+		ms_browse_folders_free(rows, n);
+		return -1;
+	}
+	r->address = a->address;
+	r->st->accounts++;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char *name;
+		if (!bk_selected(r->sel, r->nsel, a->address, fp[i].levels, fp[i].n))
+			continue;
+		if ((rc = bk_box_name(side, fp[i].levels, fp[i].n, &name, r->e)) < 0)
+			break;
+		r->fp = &fp[i];
+		rc = backup_box(r, side, name, a->id, fp[i].id);
+		g_free(name);
+	}
+	side->drv->close(side);
+	folder_paths_free(fp, n);
+	ms_browse_folders_free(rows, n);
+	return rc;
+}
+
+static int write_end(bk_run *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return ms_err_set(r->e, MS_E_NOMEM, "out of memory");
+	ms_json j;
+	ms_json_init(&j, f);
+	ms_json_begin_object(&j);
+	ms_json_kv_int(&j, "messages", (int64_t)r->st->messages);
+	ms_json_kv_int(&j, "contents", (int64_t)r->st->contents);
+	ms_json_kv_int(&j, "content_bytes", (int64_t)r->st->bytes);
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+	fclose(f);
+	return add_json_member(r, BK_END_MEMBER, buf, len);
+}
+
+static int backup_body(bk_run *r, const ms_account *acc, size_t nacc)
+{
+	if (write_header(r) < 0 || write_objects(r, acc, nacc) < 0)
+		return -1;
+	for (size_t k = 0; k < nacc; k++)
+		if (bk_account_selected(r->sel, r->nsel, acc[k].address) && backup_account(r, &acc[k]) < 0)
+			return -1;
+	if (fflush(r->lines) != 0 || ferror(r->lines))
+		return ms_err_set(r->e, MS_E_IO, "cannot write the temporary list of messages (disk full?)");
+	long len = ftell(r->lines);
+	if (len < 0 || ms_archive_add_file(r->ar, BK_MESSAGES_MEMBER, r->lines, len, r->e) < 0)
+		return -1;
+	return write_end(r);
+}
+
+/* A selector that names no account of the store is a mistake, not an empty backup. */
+static int check_selectors(const ms_bk_sel *sel, size_t nsel, const ms_account *acc, size_t nacc, ms_err *e)
+{
+	for (size_t i = 0; i < nsel; i++) {
+		bool found = false;
+		for (size_t k = 0; k < nacc && !found; k++)
+			found = bk_account_selected(&sel[i], 1, acc[k].address);
+		if (!found)
+			return ms_err_set(e, MS_E_NOTFOUND, "no account %s%s in the store",
+			                  *sel[i].address ? sel[i].address : "of domain ",
+			                  *sel[i].address ? "" : sel[i].domain);
+	}
+	return 0;
+}
+
+int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, size_t nsel, const char *file,
+                  bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e)
+{
+	*st = (ms_backup_stats){ 0 };
+	ms_account *acc;
+	size_t nacc;
+	if (ms_account_list(s, NULL, &acc, &nacc, e) < 0)
+		return -1;
+	if (check_selectors(sel, nsel, acc, nacc, e) < 0) {
+		free(acc);
+		return -1;
+	}
+	bk_run r = { .s = s, .w = where, .sel = sel, .nsel = nsel, .prog = prog, .st = st, .e = e };
+	r.lines = tmpfile();
+	r.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	int rc = -1;
+	if (!r.lines)
+		ms_err_set(e, MS_E_IO, "cannot create a temporary file: %m");
+	else if (ms_archive_open_write(file, zstd, &r.ar, e) == 0) {
+		rc = backup_body(&r, acc, nacc);
+		if (rc == 0)
+			rc = ms_archive_close_write(r.ar, e);
+		else {
+			ms_archive_free(r.ar);
+			if (strcmp(file, "-") != 0)
+				unlink(file); /* a half archive is no backup: never leave one looking like one */
+		}
+	}
+	if (r.lines)
+		fclose(r.lines);
+	g_hash_table_destroy(r.seen);
+	free(acc);
+	return rc;
+}

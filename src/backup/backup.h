@@ -1,0 +1,75 @@
+/* backup.h - `mstore backup` and `mstore restore`: a store's accounts,
+ * folders and messages to a portable archive and back
+ * (docs/backup-format.md is the format; spec admin.md, issue 17).
+ *
+ * Both work through the hMailServer side driver (drivers/driver.h), one
+ * account at a time: backup reads folders and messages as an IMAP client
+ * would (flags, internal date, bytes), restore appends them as the
+ * channel does (file written, fsynced and renamed into place, then the
+ * row with the folder's next UID under the folder-row lock).  Neither
+ * holds SQL of its own; object rows (domains, accounts) go through
+ * store/objects.h.
+ */
+#ifndef MS_BACKUP_H
+#define MS_BACKUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+#define MS_ARCHIVE_FORMAT "mstore-archive"
+#define MS_ARCHIVE_VERSION 1
+
+/* Which part of a store or an archive: MAILBOX operands and --domain. */
+typedef struct ms_bk_sel {
+	char address[256];        /* "" with a domain-only selector */
+	char domain[256];
+	char **folder;            /* levels of one folder, NULL = every folder */
+	size_t nfolder;
+} ms_bk_sel;
+
+/* Parse "user/ADDRESS" or "user/ADDRESS/FOLDER/SUB" (levels separated by
+ * '/'). */
+int ms_bk_sel_parse(const char *mailbox, ms_bk_sel *out, ms_err *e);
+void ms_bk_sel_domain(const char *domain, ms_bk_sel *out);
+void ms_bk_sel_free(ms_bk_sel *v, size_t n);
+
+/* What connects to the store (the driver opens one connection per
+ * account it works on). */
+typedef struct ms_bk_store {
+	const char *db_url, *password, *data_dir;
+} ms_bk_store;
+
+typedef struct ms_bk_progress {
+	void (*fn)(void *ctx, uint64_t messages, uint64_t bytes);
+	void *ctx;
+} ms_bk_progress;
+
+typedef struct ms_backup_stats {
+	uint64_t accounts, folders, messages, contents, bytes;
+	uint64_t vanished;        /* listed, but gone before it was read (expunged meanwhile) */
+} ms_backup_stats;
+
+int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, size_t nsel, const char *file,
+                  bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e);
+
+typedef struct ms_restore_opts {
+	const ms_bk_sel *sel;
+	size_t nsel;
+	const char *into;         /* every selected message goes to this account, or NULL */
+	const char *tmpdir;       /* where the archive's contents wait until verified */
+	bool dry_run;
+} ms_restore_opts;
+
+typedef struct ms_restore_stats {
+	uint64_t accounts_created, folders, restored, present, bytes;
+	uint64_t failed;
+} ms_restore_stats;
+
+int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, const ms_restore_opts *o,
+                   const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e);
+
+#endif

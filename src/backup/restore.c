@@ -1,0 +1,677 @@
+/* restore.c - `mstore restore`: an archive's messages back into a store
+ * (docs/backup-format.md).
+ *
+ * The whole archive is read and verified before anything is written: each
+ * content member is spooled to a private temporary directory while its
+ * SHA-256 is computed and compared with its name, every line of
+ * messages.jsonl must name content the archive holds with the size it
+ * has, and end.json must be there with the counts seen (a truncated
+ * archive has none).  Only then are accounts, folders and messages
+ * written, one account and folder at a time, through the hMailServer side
+ * driver: a message gets a fresh file name and the folder's next UID, its
+ * flags and internal date from the archive.  Nothing existing is changed.
+ *
+ * Repeatable: before a folder is filled, the contents it already holds
+ * are hashed; a content the archive has k times for the folder and the
+ * folder holds j times is appended k - j times.  A rerun after an
+ * interruption therefore adds only what is missing, and so does restoring
+ * the same archive twice.  (A kill between a file's rename and its row
+ * leaves that file without a row, as the driver documents; the rerun
+ * appends the message again, and `mstore reconstruct` reports the stray
+ * file as unreferenced.)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <nettle/sha2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/archive.h"
+#include "backup/bk_internal.h"
+#include "store/objects.h"
+#include "util/str.h"
+
+#define APPEND_BATCH 64
+
+typedef struct rmsg {
+	char *account;
+	char **folder;            /* levels, NULL-terminated */
+	unsigned flags;
+	time_t date;
+	int64_t size;
+	char sha[BK_SHA_HEX + 1];
+	char *from;
+} rmsg;
+
+typedef struct rs_run {
+	ms_store *s;
+	const ms_bk_store *w;
+	const ms_restore_opts *o;
+	const ms_bk_progress *prog;
+	ms_restore_stats *st;
+	ms_archive *ar;
+	const char *file;
+	char *spool;              /* the temporary directory of contents */
+	GHashTable *contents;     /* sha -> size (int64 in a pointer-sized box) */
+	JsonParser *objects;
+	GHashTable *groups;       /* "account\x1f" + levels joined by \x1f -> GPtrArray of rmsg */
+	uint64_t lines;
+	ms_err *e;
+	ms_err first_failure;
+} rs_run;
+
+static void rmsg_free(gpointer p)
+{
+	rmsg *m = p;
+	g_free(m->account);
+	g_free(m->from);
+	g_strfreev(m->folder);
+	g_free(m);
+}
+
+static char *group_key(const char *account, char *const *levels)
+{
+	GString *k = g_string_new(NULL);
+	for (const char *c = account; *c; c++)
+		g_string_append_c(k, g_ascii_tolower(*c));
+	for (size_t i = 0; levels && levels[i]; i++) {
+		g_string_append_c(k, '\x1f');
+		/* INBOX in any case is the INBOX */
+		g_string_append(k, i == 0 && g_ascii_strcasecmp(levels[0], "INBOX") == 0 ? "INBOX" : levels[i]);
+	}
+	return g_string_free(k, FALSE);
+}
+
+static int bad(rs_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(rs_run *r, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return ms_err_set(r->e, MS_E_USAGE, "archive %s: %s (nothing was restored)", r->file, what);
+}
+
+/* ---- reading and verifying ----------------------------------------------------- */
+
+static bool is_sha_hex(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!g_ascii_isxdigit(s[n]) || g_ascii_isupper(s[n]))
+			return false;
+	return n == BK_SHA_HEX;
+}
+
+static JsonNode *parse_json(rs_run *r, const char *member, const char *text, size_t len, JsonParser **keep)
+{
+	JsonParser *p = json_parser_new();
+	GError *ge = NULL;
+	if (!json_parser_load_from_data(p, text, (gssize)len, &ge) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+		ms_err_set(r->e, MS_E_USAGE, "archive %s: member %s is not a JSON object%s%s", r->file, member,
+		           ge ? ": " : "", ge ? ge->message : "");
+		g_clear_error(&ge);
+		g_object_unref(p);
+		return NULL;
+	}
+	*keep = p;
+	return json_parser_get_root(p);
+}
+
+static int read_header(rs_run *r, const char *name, int64_t size)
+{
+	char *text;
+	JsonParser *p;
+	if (strcmp(name, BK_HEADER_MEMBER) != 0)
+		return bad(r, "it does not start with " BK_HEADER_MEMBER " but with %s: not an mstore archive", name);
+	if (ms_archive_read_all(r->ar, size, 1 << 20, &text, r->e) < 0)
+		return -1;
+	JsonNode *root = parse_json(r, name, text, strlen(text), &p);
+	free(text);
+	if (!root)
+		return -1;
+	JsonObject *o = json_node_get_object(root);
+	const char *fmt = json_object_get_string_member_with_default(o, "format", "");
+	int64_t v = json_object_get_int_member_with_default(o, "version", 0);
+	int rc = 0;
+	if (strcmp(fmt, MS_ARCHIVE_FORMAT) != 0)
+		rc = bad(r, "its format is '%s', not " MS_ARCHIVE_FORMAT, fmt);
+	else if (v < 1 || v > MS_ARCHIVE_VERSION)
+		rc = ms_err_set(r->e, MS_E_USAGE, "archive %s: format version %lld; this mstore reads version %d and"
+		                " older: use a newer mstore", r->file, (long long)v, MS_ARCHIVE_VERSION);
+	g_object_unref(p);
+	return rc;
+}
+
+/* Copy a content member to the spool, hashing it; its name must be its hash. */
+static int spool_content(rs_run *r, const char *name, int64_t size)
+{
+	const char *hex = name + strlen(BK_CONTENT_PREFIX);
+	if (!is_sha_hex(hex))
+		return bad(r, "member %s: not a content name (content/ and 64 lower-case hex digits)", name);
+	if (g_hash_table_contains(r->contents, hex))
+		return bad(r, "member %s appears twice", name);
+	char *path = g_build_filename(r->spool, hex, NULL);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	g_free(path);
+	if (fd < 0)
+		return ms_err_set(r->e, MS_E_IO, "cannot create a file in %s: %s", r->spool, strerror(errno));
+	struct sha256_ctx c;
+	sha256_init(&c);
+	char buf[65536];
+	int64_t total = 0;
+	int rc = 0;
+	for (size_t got = 1; rc == 0 && got > 0;) {
+		if ((rc = ms_archive_read(r->ar, buf, sizeof buf, &got, r->e)) < 0)
+			break;
+		sha256_update(&c, got, (const uint8_t *)buf);
+		total += (int64_t)got;
+		for (size_t done = 0; done < got && rc == 0;) {
+			ssize_t wr = write(fd, buf + done, got - done);
+			if (wr < 0 && errno == EINTR)
+				continue;
+			if (wr <= 0)
+				rc = ms_err_set(r->e, MS_E_IO, "cannot write to %s: %s (nothing was restored)", r->spool,
+				                strerror(errno));
+			else
+				done += (size_t)wr;
+		}
+	}
+	close(fd);
+	if (rc < 0)
+		return -1;
+	uint8_t d[SHA256_DIGEST_SIZE];
+	char got_hex[BK_SHA_HEX + 1];
+	sha256_digest(&c, sizeof d, d);
+	for (size_t i = 0; i < sizeof d; i++)
+		snprintf(got_hex + 2 * i, 3, "%02x", d[i]);
+	if (strcmp(got_hex, hex) != 0 || total != size)
+		return bad(r, "member %s: its content does not match its name (corrupt archive)", name);
+	g_hash_table_insert(r->contents, g_strdup(hex), GINT_TO_POINTER(1));
+	return 0;
+}
+
+static char **levels_of(JsonObject *o, const char *member)
+{
+	JsonArray *a = json_object_has_member(o, member) ? json_object_get_array_member(o, member) : NULL;
+	if (!a || json_array_get_length(a) == 0)
+		return NULL;
+	guint n = json_array_get_length(a);
+	char **v = g_new0(char *, n + 1);
+	for (guint i = 0; i < n; i++) {
+		const char *s = json_node_get_string(json_array_get_element(a, i));
+		if (!s || !*s) {
+			g_strfreev(v);
+			return NULL;
+		}
+		v[i] = g_strdup(s);
+	}
+	return v;
+}
+
+static unsigned flags_of(JsonObject *o)
+{
+	JsonArray *a = json_object_has_member(o, "flags") ? json_object_get_array_member(o, "flags") : NULL;
+	unsigned f = 0;
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		const char *s = json_node_get_string(json_array_get_element(a, i));
+		for (size_t k = 0; s && k < 5; k++)
+			if (g_ascii_strcasecmp(s, bk_flags[k].name) == 0)
+				f |= bk_flags[k].bit;
+	}
+	return f; /* a flag this version does not know is left out, not an error */
+}
+
+static time_t date_of(const char *text)
+{
+	struct tm tm = { 0 };
+	const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+	return end && !*end ? timegm(&tm) : 0;
+}
+
+/* One line of messages.jsonl: checked against the spooled contents, kept
+ * when selected. */
+static int take_line(rs_run *r, const char *line, size_t len)
+{
+	JsonParser *p;
+	JsonNode *root = parse_json(r, BK_MESSAGES_MEMBER, line, len, &p);
+	if (!root)
+		return -1;
+	JsonObject *o = json_node_get_object(root);
+	rmsg *m = g_new0(rmsg, 1);
+	m->account = g_strdup(json_object_get_string_member_with_default(o, "account", ""));
+	m->folder = levels_of(o, "folder");
+	m->flags = flags_of(o);
+	m->date = date_of(json_object_get_string_member_with_default(o, "internal_date", ""));
+	m->size = json_object_get_int_member_with_default(o, "size", -1);
+	snprintf(m->sha, sizeof m->sha, "%s", json_object_get_string_member_with_default(o, "sha256", ""));
+	/* hm_messages.messagefrom holds 255 bytes: a longer one (a hand-made
+	 * archive) is cut on a character boundary, as sync cuts it */
+	char from[256];
+	ms_str_copy(from, sizeof from, json_object_get_string_member_with_default(o, "from", ""));
+	m->from = g_strdup(from);
+	g_object_unref(p);
+	r->lines++;
+	char where[64];
+	snprintf(where, sizeof where, "line %llu", (unsigned long long)r->lines);
+	struct stat sb;
+	char *path = g_build_filename(r->spool, m->sha, NULL);
+	int rc = 0;
+	if (!*m->account || !m->folder || !is_sha_hex(m->sha))
+		rc = bad(r, BK_MESSAGES_MEMBER " %s: account, folder or sha256 missing", where);
+	else if (!g_hash_table_contains(r->contents, m->sha) || stat(path, &sb) < 0)
+		rc = bad(r, BK_MESSAGES_MEMBER " %s names content the archive does not hold", where);
+	else if (sb.st_size != m->size)
+		rc = bad(r, BK_MESSAGES_MEMBER " %s: its size is not its content's", where);
+	g_free(path);
+	if (rc < 0 || !bk_selected(r->o->sel, r->o->nsel, m->account, m->folder, g_strv_length(m->folder))) {
+		rmsg_free(m);
+		return rc;
+	}
+	char *key = group_key(m->account, m->folder);
+	GPtrArray *g = g_hash_table_lookup(r->groups, key);
+	if (!g) {
+		g = g_ptr_array_new_with_free_func(rmsg_free);
+		g_hash_table_insert(r->groups, key, g);
+	} else
+		g_free(key);
+	g_ptr_array_add(g, m);
+	return 0;
+}
+
+static int read_lines(rs_run *r, int64_t size)
+{
+	char *text;
+	if (ms_archive_read_all(r->ar, size, BK_MANIFEST_MAX, &text, r->e) < 0)
+		return -1;
+	int rc = 0;
+	for (char *line = text, *nl; rc == 0 && *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl) {
+			rc = bad(r, "%s ends inside a line", BK_MESSAGES_MEMBER);
+			break;
+		}
+		if (nl > line)
+			rc = take_line(r, line, (size_t)(nl - line));
+	}
+	free(text);
+	return rc;
+}
+
+static int read_end(rs_run *r, int64_t size)
+{
+	char *text;
+	JsonParser *p;
+	if (ms_archive_read_all(r->ar, size, 1 << 20, &text, r->e) < 0)
+		return -1;
+	JsonNode *root = parse_json(r, BK_END_MEMBER, text, strlen(text), &p);
+	free(text);
+	if (!root)
+		return -1;
+	JsonObject *o = json_node_get_object(root);
+	int64_t msgs = json_object_get_int_member_with_default(o, "messages", -1);
+	int64_t cont = json_object_get_int_member_with_default(o, "contents", -1);
+	g_object_unref(p);
+	if (msgs != (int64_t)r->lines || cont != (int64_t)g_hash_table_size(r->contents))
+		return bad(r, "%s: its counts are not what the archive holds", BK_END_MEMBER);
+	return 0;
+}
+
+/* Every member in the order the format fixes; end.json last. */
+static int read_member(rs_run *r, int *step, const char *name, int64_t size)
+{
+	bool content = strncmp(name, BK_CONTENT_PREFIX, strlen(BK_CONTENT_PREFIX)) == 0;
+	if (*step == 0) {
+		*step = 1;
+		return read_header(r, name, size);
+	}
+	if (*step == 1 && strcmp(name, BK_OBJECTS_MEMBER) == 0) {
+		char *text;
+		JsonParser *p;
+		*step = 2;
+		if (ms_archive_read_all(r->ar, size, BK_MANIFEST_MAX, &text, r->e) < 0)
+			return -1;
+		JsonNode *root = parse_json(r, name, text, strlen(text), &p);
+		free(text);
+		r->objects = root ? p : NULL;
+		return root ? 0 : -1;
+	}
+	if (*step == 2 && content)
+		return spool_content(r, name, size);
+	if (*step == 2 && strcmp(name, BK_MESSAGES_MEMBER) == 0) {
+		*step = 3;
+		return read_lines(r, size);
+	}
+	if (*step == 3 && strcmp(name, BK_END_MEMBER) == 0) {
+		*step = 4;
+		return read_end(r, size);
+	}
+	return bad(r, "unexpected member %s (not in the order the format fixes)", name);
+}
+
+static int read_archive(rs_run *r)
+{
+	const char *name;
+	int64_t size;
+	int step = 0, rc;
+	while ((rc = ms_archive_next(r->ar, &name, &size, r->e)) == 1)
+		if (read_member(r, &step, name, size) < 0)
+			return -1;
+	if (rc < 0)
+		return -1;
+	if (step < 4)
+		return bad(r, "%s", "it ends before end.json: truncated");
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------- */
+
+static JsonObject *find_domain(rs_run *r, const char *domain)
+{
+	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
+	JsonArray *a = json_object_has_member(root, "domains") ? json_object_get_array_member(root, "domains") : NULL;
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *d = json_node_get_object(json_array_get_element(a, i));
+		if (d && g_ascii_strcasecmp(json_object_get_string_member_with_default(d, "name", ""), domain) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/* The target account exists after this (created with its domain, with the
+ * archived settings, when missing).  *exists says whether it did before. */
+static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool *exists)
+{
+	char local[256], domain[256];
+	ms_domain d;
+	if (ms_address_split(address, local, domain, r->e) < 0)
+		return -1;
+	int found = ms_domain_find(r->s, domain, &d, r->e);
+	if (found < 0)
+		return -1;
+	*exists = false;
+	if (found) {
+		ms_account *v;
+		size_t n;
+		if (ms_account_list(r->s, domain, &v, &n, r->e) < 0)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			*exists |= strcasecmp(v[i].address, address) == 0;
+		free(v);
+	}
+	if (*exists || r->o->dry_run)
+		return 0;
+	if (!found) {
+		JsonObject *jd = find_domain(r, domain);
+		const char *pm = jd ? json_object_get_string_member_with_default(jd, "postmaster", "") : "";
+		const char *pc = jd ? json_object_get_string_member_with_default(jd, "plus_char", "") : "";
+		ms_domain_opts dopt = {
+			.inactive = jd && !json_object_get_boolean_member_with_default(jd, "active", TRUE),
+			.postmaster = *pm ? pm : NULL,
+			.max_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_size_mb", 0) : 0,
+			.max_account_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_account_size_mb", 0) : 0,
+			.plus_char = *pc ? pc : NULL,
+		};
+		if (ms_domain_add(r->s, domain, &dopt, NULL, r->e) < 0)
+			return -1;
+	}
+	ms_account_opts aopt = { .inactive = !json_object_get_boolean_member_with_default(acc, "active", TRUE),
+	                         .max_size_mb = json_object_get_int_member_with_default(acc, "max_size_mb", 0) };
+	if (ms_account_add(r->s, address, &aopt, NULL, r->e) < 0)
+		return -1;
+	r->st->accounts_created++;
+	return 0;
+}
+
+typedef struct fill {
+	rs_run *r;
+	GHashTable *present;      /* sha -> how many copies the folder holds */
+	int err;
+} fill;
+
+static void on_existing(void *ctx, size_t i, ms_drv_result result, const char *data, size_t len, const ms_err *why)
+{
+	fill *f = ctx;
+	(void)i, (void)why;
+	if (result != MS_DRV_OK)
+		return; /* expunged meanwhile: not present */
+	char sha[BK_SHA_HEX + 1];
+	bk_sha256_hex(data, len, sha);
+	gpointer n = g_hash_table_lookup(f->present, sha);
+	g_hash_table_replace(f->present, g_strdup(sha), GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+}
+
+/* The contents the folder holds, counted (the rerun's and the repeat's guard). */
+static int hash_existing(fill *f, ms_box *b)
+{
+	const ms_side_driver *drv = b->side->drv;
+	for (uint32_t after = 0;;) {
+		ms_msg *v;
+		size_t n;
+		ms_list_req req = { .after_uid = after, .max = 1000 };
+		if (drv->list_msgs(b, &req, &v, &n, f->r->e) != MS_DRV_OK)
+			return -1;
+		if (n == 0) {
+			ms_msg_list_free(v, n); /* the driver may hand out an empty array */
+			return 0;
+		}
+		after = v[n - 1].uid;
+		for (size_t k = 0; k < n; k += APPEND_BATCH) {
+			uint32_t uids[APPEND_BATCH];
+			size_t m = n - k < APPEND_BATCH ? n - k : APPEND_BATCH;
+			for (size_t x = 0; x < m; x++)
+				uids[x] = v[k + x].uid;
+			if (drv->fetch(b, uids, m, on_existing, f, f->r->e) != MS_DRV_OK) {
+				ms_msg_list_free(v, n);
+				return -1;
+			}
+		}
+		ms_msg_list_free(v, n);
+	}
+}
+
+static void on_append(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const ms_err *why)
+{
+	fill *f = ctx;
+	(void)i, (void)uid;
+	if (result == MS_DRV_OK) {
+		f->r->st->restored++;
+		return;
+	}
+	if (f->r->st->failed++ == 0 && why)
+		f->r->first_failure = *why;
+}
+
+static int read_spooled(rs_run *r, const rmsg *m, char **out)
+{
+	char *path = g_build_filename(r->spool, m->sha, NULL);
+	gsize len;
+	GError *ge = NULL;
+	gboolean ok = g_file_get_contents(path, out, &len, &ge);
+	g_free(path);
+	if (!ok) {
+		ms_err_set(r->e, MS_E_IO, "cannot read the spooled content %s: %s", m->sha, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	char sha[BK_SHA_HEX + 1];
+	bk_sha256_hex(*out, len, sha);
+	if ((int64_t)len != m->size || strcmp(sha, m->sha) != 0) {
+		g_free(*out);
+		return ms_err_set(r->e, MS_E_IO, "spooled content %s changed under us in %s", m->sha, r->spool);
+	}
+	return 0;
+}
+
+static int append_batch(fill *f, ms_box *b, rmsg *const *batch, size_t n)
+{
+	ms_append a[APPEND_BATCH] = { 0 };
+	char *data[APPEND_BATCH] = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		rc = read_spooled(f->r, batch[i], &data[i]);
+		a[i] = (ms_append){ .data = data[i], .len = (size_t)batch[i]->size, .flags = batch[i]->flags,
+		                    .internal_date = batch[i]->date, .from = batch[i]->from };
+	}
+	if (rc == 0 && b->side->drv->append(b, a, n, on_append, f, f->r->e) != MS_DRV_OK)
+		rc = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0)
+			f->r->st->bytes += (uint64_t)batch[i]->size;
+		g_free(data[i]);
+	}
+	if (rc == 0 && f->r->prog && f->r->prog->fn)
+		f->r->prog->fn(f->r->prog->ctx, f->r->st->restored, f->r->st->bytes);
+	return rc;
+}
+
+/* What the folder lacks of the group, appended in the archive's order. */
+static int fill_box(rs_run *r, ms_box *b, GPtrArray *g)
+{
+	fill f = { .r = r, .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
+	int rc = b ? hash_existing(&f, b) : 0;
+	rmsg *batch[APPEND_BATCH];
+	size_t nb = 0;
+	for (guint i = 0; rc == 0 && g && i < g->len; i++) {
+		rmsg *m = g_ptr_array_index(g, i);
+		int have = GPOINTER_TO_INT(g_hash_table_lookup(f.present, m->sha));
+		if (have > 0) {
+			g_hash_table_replace(f.present, g_strdup(m->sha), GINT_TO_POINTER(have - 1));
+			r->st->present++;
+			continue;
+		}
+		if (r->o->dry_run) {
+			r->st->restored++;
+			r->st->bytes += (uint64_t)m->size;
+			continue;
+		}
+		batch[nb++] = m;
+		if (nb == APPEND_BATCH) {
+			rc = append_batch(&f, b, batch, nb);
+			nb = 0;
+		}
+	}
+	if (rc == 0 && nb)
+		rc = append_batch(&f, b, batch, nb);
+	g_hash_table_destroy(f.present);
+	return rc;
+}
+
+static int restore_folder(rs_run *r, ms_side *side, const char *from, JsonObject *folder)
+{
+	char **levels = levels_of(folder, "path");
+	if (!levels)
+		return bad(r, "%s", "objects.json: a folder without a path");
+	int rc = 0;
+	if (!bk_selected(r->o->sel, r->o->nsel, from, levels, g_strv_length(levels))) {
+		g_strfreev(levels);
+		return 0;
+	}
+	char *key = group_key(from, levels), *name = NULL;
+	GPtrArray *g = g_hash_table_lookup(r->groups, key);
+	g_free(key);
+	ms_box *b = NULL;
+	if (side && (rc = bk_box_name(side, levels, g_strv_length(levels), &name, r->e)) == 0) {
+		if (!r->o->dry_run && side->drv->create_box(side, name, r->e) != MS_DRV_OK)
+			rc = -1;
+		else if (side->drv->open_box(side, name, &b, r->e) != MS_DRV_OK) {
+			b = NULL;
+			rc = r->o->dry_run ? 0 : -1; /* -n: a folder still to be made holds nothing */
+		}
+	}
+	r->st->folders++;
+	if (rc == 0)
+		rc = fill_box(r, b, g);
+	if (b)
+		side->drv->close_box(b);
+	g_free(name);
+	g_strfreev(levels);
+	return rc;
+}
+
+static int restore_account(rs_run *r, JsonObject *acc)
+{
+	const char *from = json_object_get_string_member_with_default(acc, "address", "");
+	if (!bk_account_selected(r->o->sel, r->o->nsel, from))
+		return 0;
+	const char *to = r->o->into ? r->o->into : from;
+	bool exists;
+	ms_side *side = NULL;
+	if (ensure_account(r, to, acc, &exists) < 0)
+		return -1;
+	if ((exists || !r->o->dry_run) && bk_side_open(r->w, to, r->o->dry_run, &side, r->e) < 0)
+		return -1;
+	JsonArray *fs = json_object_has_member(acc, "folders") ? json_object_get_array_member(acc, "folders") : NULL;
+	int rc = 0;
+	for (guint i = 0; rc == 0 && fs && i < json_array_get_length(fs); i++)
+		rc = restore_folder(r, side, from, json_node_get_object(json_array_get_element(fs, i)));
+	if (side)
+		side->drv->close(side);
+	return rc;
+}
+
+static int restore_accounts(rs_run *r)
+{
+	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
+	JsonArray *a = json_object_has_member(root, "accounts") ? json_object_get_array_member(root, "accounts") : NULL;
+	guint chosen = 0;
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		JsonObject *acc = json_node_get_object(json_array_get_element(a, i));
+		chosen += acc && bk_account_selected(r->o->sel, r->o->nsel,
+		                                     json_object_get_string_member_with_default(acc, "address", ""));
+	}
+	if (chosen == 0 && r->o->nsel > 0)
+		return ms_err_set(r->e, MS_E_NOTFOUND, "archive %s: nothing in it is selected", r->file);
+	if (r->o->into && chosen > 1)
+		return ms_err_set(r->e, MS_E_USAGE, "--into takes the messages of one account; %u are selected", chosen);
+	for (guint i = 0; a && i < json_array_get_length(a); i++)
+		if (restore_account(r, json_node_get_object(json_array_get_element(a, i))) < 0)
+			return -1;
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, const ms_restore_opts *o,
+                   const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e)
+{
+	*st = (ms_restore_stats){ 0 };
+	rs_run r = { .s = s, .w = where, .o = o, .prog = prog, .st = st, .e = e, .file = file };
+	r.spool = g_build_filename(o->tmpdir ? o->tmpdir : g_get_tmp_dir(), "mstore-restore.XXXXXX", NULL);
+	if (!mkdtemp(r.spool)) {
+		ms_err_set(e, MS_E_IO, "cannot create a temporary directory %s: %s", r.spool, strerror(errno));
+		g_free(r.spool);
+		return -1;
+	}
+	r.contents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	r.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+	int rc = ms_archive_open_read(file, &r.ar, e);
+	if (rc == 0)
+		rc = read_archive(&r);
+	if (rc == 0)
+		rc = restore_accounts(&r);
+	if (rc == 0 && st->failed)
+		*e = r.first_failure;
+	ms_archive_free(r.ar);
+	nftw(r.spool, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	g_free(r.spool);
+	if (r.objects)
+		g_object_unref(r.objects);
+	g_hash_table_destroy(r.contents);
+	g_hash_table_destroy(r.groups);
+	return rc;
+}

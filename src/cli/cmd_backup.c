@@ -1,0 +1,315 @@
+/* cmd_backup.c - `mstore backup` and `mstore restore` (issue 17): option
+ * parsing, progress and the summary; backup/backup.h does the work. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backup/backup.h"
+#include "cli/cli.h"
+#include "util/escape.h"
+#include "util/json.h"
+
+const char help_backup[] =
+	"usage: mstore backup -f FILE|- [--zstd] [--domain D]... [MAILBOX...]\n\n"
+	"Write the store's accounts, folders and messages to an archive: the whole\n"
+	"store, or the accounts of --domain D, or MAILBOX: user/ADDRESS (an account)\n"
+	"or user/ADDRESS/FOLDER/SUB (one folder, not its subfolders).  The archive\n"
+	"is a POSIX tar stream (compressed with zstd with --zstd) that plain tar and\n"
+	"zstd open; its format, version 1, is docs/backup-format.md: a manifest of\n"
+	"domains, accounts and folders (UIDVALIDITY, next UID, subscription), one\n"
+	"line per message (folder, UID, flags, internal date, size, SHA-256) and\n"
+	"each content once, however many folders or accounts hold it.\n\n"
+	"Safe on a live server: a message expunged while the backup runs is left\n"
+	"out (counted as vanished), one delivered after its folder was listed is\n"
+	"in the next backup; nothing in the archive names content it does not hold.\n"
+	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
+	"never overwritten; a failed backup removes its partial FILE.\n\n"
+	"Not yet: --incremental SINCE, aliases, distribution lists, ACLs, public\n"
+	"folders and the queue (issue 17).\n\n"
+	"Options:\n"
+	"  -f, --file FILE      the archive (- for stdout)\n"
+	"  --zstd               compress the tar stream with zstd\n"
+	"  --domain D           the accounts of domain D (repeatable)\n"
+	"  --no-progress        no progress line on a terminal\n\n"
+	"Exit codes: 0 written; 2 bad arguments or no such account; 4 database;\n"
+	"5 file system.\n";
+
+const char help_restore[] =
+	"usage: mstore restore -f FILE|- [-n] [--into ADDRESS] [--tmpdir DIR]\n"
+	"                      [--domain D]... [MAILBOX...]\n\n"
+	"Put an archive written by mstore backup (or the part named by --domain\n"
+	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
+	"way a store moves from SQLite to PostgreSQL or MariaDB:\n\n"
+	"  mstore backup -f - | ssh newhost mstore restore -f -\n\n"
+	"The whole archive is read and verified first (each content's SHA-256\n"
+	"against its name, each message line against the content it names, the\n"
+	"end marker a truncated archive lacks): a damaged archive restores\n"
+	"nothing.  Contents wait in a temporary directory under --tmpdir DIR\n"
+	"(default $TMPDIR or /tmp: it needs room for the archive's contents; a\n"
+	"killed restore leaves its mstore-restore.XXXXXX there to remove).\n"
+	"Then missing domains and accounts are created with the archived settings\n"
+	"(a new account gets no password: set one), missing folders are created,\n"
+	"and each message is written as mstore channel appends one: a fresh file\n"
+	"name, the folder's next UID (never one the folder used), flags and\n"
+	"internal date from the archive.  Nothing existing is changed or removed.\n\n"
+	"Repeatable: a folder that already holds a message with the same content\n"
+	"(SHA-256) does not get it again (k copies in the archive, j in the folder:\n"
+	"k - j are added), so a restore interrupted (even by SIGKILL) is finished by\n"
+	"running it again, and restoring twice adds nothing.  A kill between a\n"
+	"file and its row can leave that file without a row: mstore reconstruct\n"
+	"reports it as an unreferenced file (remove it; do not mstore sync it).\n\n"
+	"UIDs and UIDVALIDITY are the target folder's, not the archive's: IMAP\n"
+	"clients resynchronize the restored folders.\n\n"
+	"Options:\n"
+	"  -f, --file FILE      the archive (- for stdin)\n"
+	"  -n, --dry-run        count what would be restored; write nothing\n"
+	"  --into ADDRESS       restore the one selected account's folders into\n"
+	"                       the account ADDRESS (created when missing)\n"
+	"  --tmpdir DIR         where contents wait until verified\n"
+	"  --domain D           the accounts of domain D (repeatable)\n"
+	"  --no-progress        no progress line on a terminal\n\n"
+	"Exit codes: 0 restored; 1 some messages could not be written; 2 bad\n"
+	"arguments or a damaged or newer archive; 4 database; 5 file system.\n";
+
+enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR };
+
+typedef struct bk_args {
+	const char *file, *into, *tmpdir;
+	bool zstd, dry_run, no_progress, oom;
+	ms_strlist domains;
+} bk_args;
+
+static bool bk_option(void *data, int opt, const char *arg)
+{
+	bk_args *a = data;
+	switch (opt) {
+	case 'f': a->file = arg; return true;
+	case 'n': a->dry_run = true; return true;
+	case O_ZSTD: a->zstd = true; return true;
+	case O_NOPROGRESS: a->no_progress = true; return true;
+	case O_INTO: a->into = arg; return true;
+	case O_TMPDIR: a->tmpdir = arg; return true;
+	case O_DOMAIN: a->oom |= ms_strlist_add(&a->domains, arg) < 0; return true;
+	default: return false;
+	}
+}
+
+/* A progress line on stderr, at most ten times a second. */
+typedef struct progress {
+	const char *verb;
+	struct timespec last;
+	bool drawn;
+} progress;
+
+static void draw(void *ctx, uint64_t messages, uint64_t bytes)
+{
+	progress *p = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (p->drawn && (now.tv_sec - p->last.tv_sec) * 1000000000L + (now.tv_nsec - p->last.tv_nsec) < 100000000L)
+		return;
+	p->last = now;
+	p->drawn = true;
+	fprintf(stderr, "\r%s: %llu messages, %.1f MB", p->verb, (unsigned long long)messages, (double)bytes / 1e6);
+}
+
+static void erase(progress *p)
+{
+	if (p->drawn)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* Selectors from --domain and the MAILBOX operands. */
+static int selectors(cli_ctx *ctx, bk_args *a, int argc, char **argv, int i, ms_bk_sel **out, size_t *n)
+{
+	size_t nd = a->domains.n;
+	ms_bk_sel *v = calloc(nd + (size_t)(argc - i) + 1, sizeof *v);
+	if (!v)
+		return cli_usage(ctx, "out of memory");
+	for (size_t k = 0; k < nd; k++)
+		ms_bk_sel_domain(a->domains.v[k], &v[k]);
+	*n = nd;
+	for (; i < argc; i++) {
+		ms_err e = { 0 };
+		if (ms_bk_sel_parse(argv[i], &v[*n], &e) < 0) {
+			ms_bk_sel_free(v, *n);
+			free(v);
+			return cli_usage(ctx, "%s", e.msg);
+		}
+		(*n)++;
+	}
+	*out = v;
+	return EXIT_OK;
+}
+
+static int parse(cli_ctx *ctx, bk_args *a, int argc, char **argv, const struct option *longopts, ms_bk_sel **sel,
+                 size_t *nsel)
+{
+	int i = cli_parse(ctx, argc, argv, "hf:n", longopts, bk_option, a);
+	if (a->oom)
+		return cli_usage(ctx, "out of memory for the options");
+	if (!a->file)
+		return cli_usage(ctx, "-f FILE (or -f - for a pipe) is required");
+	return selectors(ctx, a, argc, argv, i, sel, nsel);
+}
+
+static int open_store(cli_ctx *ctx, ms_config *cfg, db_open_mode mode, ms_store **s)
+{
+	int rc = cli_config(ctx, cfg);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	if (!cfg->data_dir || !cfg->db_url) {
+		ms_config_free(cfg);
+		return cli_usage(ctx, "needs the store's --db URL and --data DIR");
+	}
+	if (ms_store_open(cfg->db_url, cfg->db_password, cfg->data_dir, mode, s, &e) < 0) {
+		ms_config_free(cfg);
+		return cli_fail(&e);
+	}
+	return EXIT_OK;
+}
+
+static void backup_summary(FILE *out, bool json, const char *file, const ms_backup_stats *st)
+{
+	if (json) {
+		ms_json j;
+		ms_json_init(&j, out);
+		ms_json_begin_object(&j);
+		ms_json_kv_string(&j, "archive", file);
+		ms_json_kv_int(&j, "accounts", (int64_t)st->accounts);
+		ms_json_kv_int(&j, "folders", (int64_t)st->folders);
+		ms_json_kv_int(&j, "messages", (int64_t)st->messages);
+		ms_json_kv_int(&j, "contents", (int64_t)st->contents);
+		ms_json_kv_int(&j, "content_bytes", (int64_t)st->bytes);
+		ms_json_kv_int(&j, "vanished", (int64_t)st->vanished);
+		ms_json_end_object(&j);
+		ms_json_finish(&j);
+		return;
+	}
+	char name[1024];
+	ms_escape(name, sizeof name, file);
+	fprintf(out, "backup %s: %llu messages (%llu contents, %llu bytes) from %llu folders of %llu accounts;"
+	        " %llu vanished during the backup\n", name, (unsigned long long)st->messages,
+	        (unsigned long long)st->contents, (unsigned long long)st->bytes, (unsigned long long)st->folders,
+	        (unsigned long long)st->accounts, (unsigned long long)st->vanished);
+}
+
+int cmd_backup(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "file", required_argument, 0, 'f' },
+		{ "zstd", no_argument, 0, O_ZSTD },
+		{ "domain", required_argument, 0, O_DOMAIN },
+		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "backup" };
+	bk_args a = { 0 };
+	ms_bk_sel *sel = NULL;
+	size_t nsel = 0;
+	ms_config cfg = { 0 };
+	ms_store *s = NULL;
+	int rc = parse(&ctx, &a, argc, argv, longopts, &sel, &nsel);
+	if (rc == EXIT_OK && strcmp(a.file, "-") == 0 && isatty(STDOUT_FILENO))
+		rc = cli_usage(&ctx, "-f - writes the archive to stdout, which is a terminal: redirect it or pipe it");
+	if (rc == EXIT_OK && (rc = open_store(&ctx, &cfg, DB_OPEN_READ_ONLY, &s)) == EXIT_OK) {
+		bool to_stdout = strcmp(a.file, "-") == 0;
+		progress p = { .verb = "backup" };
+		ms_bk_progress prog = { draw, &p };
+		ms_bk_store w = { cfg.db_url, cfg.db_password, cfg.data_dir };
+		ms_backup_stats st;
+		ms_err e = { 0 };
+		bool show = isatty(2) && !a.no_progress && !ctx.json;
+		int r = ms_backup_run(s, &w, sel, nsel, a.file, a.zstd, show ? &prog : NULL, &st, &e);
+		erase(&p);
+		if (r < 0)
+			rc = cli_fail(&e);
+		else
+			backup_summary(to_stdout ? stderr : stdout, ctx.json, a.file, &st);
+		ms_store_close(s);
+		ms_config_free(&cfg);
+	}
+	ms_bk_sel_free(sel, nsel);
+	free(sel);
+	ms_vec_free(&a.domains);
+	return rc;
+}
+
+static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
+{
+	if (json) {
+		ms_json j;
+		ms_json_init(&j, stdout);
+		ms_json_begin_object(&j);
+		ms_json_kv_bool(&j, "dry_run", dry);
+		ms_json_kv_int(&j, "accounts_created", (int64_t)st->accounts_created);
+		ms_json_kv_int(&j, "folders", (int64_t)st->folders);
+		ms_json_kv_int(&j, "restored", (int64_t)st->restored);
+		ms_json_kv_int(&j, "present", (int64_t)st->present);
+		ms_json_kv_int(&j, "bytes", (int64_t)st->bytes);
+		ms_json_kv_int(&j, "failed", (int64_t)st->failed);
+		ms_json_end_object(&j);
+		ms_json_finish(&j);
+		return;
+	}
+	printf("restore%s: %llu messages %s (%llu bytes) into %llu folders, %llu already present, %llu failed;"
+	       " %llu accounts created\n", dry ? " (dry run)" : "", (unsigned long long)st->restored,
+	       dry ? "to restore" : "restored", (unsigned long long)st->bytes, (unsigned long long)st->folders,
+	       (unsigned long long)st->present, (unsigned long long)st->failed,
+	       (unsigned long long)st->accounts_created);
+}
+
+int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "file", required_argument, 0, 'f' },
+		{ "dry-run", no_argument, 0, 'n' },
+		{ "into", required_argument, 0, O_INTO },
+		{ "tmpdir", required_argument, 0, O_TMPDIR },
+		{ "domain", required_argument, 0, O_DOMAIN },
+		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "restore" };
+	bk_args a = { 0 };
+	ms_bk_sel *sel = NULL;
+	size_t nsel = 0;
+	ms_config cfg = { 0 };
+	ms_store *s = NULL;
+	int rc = parse(&ctx, &a, argc, argv, longopts, &sel, &nsel);
+	if (rc == EXIT_OK && a.into && (strchr(a.into, '/') || !strchr(a.into, '@')))
+		rc = cli_usage(&ctx, "--into takes an address, not '%s'", a.into);
+	if (rc == EXIT_OK &&
+	    (rc = open_store(&ctx, &cfg, a.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s)) == EXIT_OK) {
+		progress p = { .verb = "restore" };
+		ms_bk_progress prog = { draw, &p };
+		ms_bk_store w = { cfg.db_url, cfg.db_password, cfg.data_dir };
+		ms_restore_opts o = { .sel = sel, .nsel = nsel, .into = a.into, .tmpdir = a.tmpdir, .dry_run = a.dry_run };
+		ms_restore_stats st;
+		ms_err e = { 0 };
+		bool show = isatty(2) && !a.no_progress && !ctx.json;
+		int r = ms_restore_run(s, &w, a.file, &o, show ? &prog : NULL, &st, &e);
+		erase(&p);
+		if (r < 0)
+			rc = cli_fail(&e);
+		else {
+			restore_summary(ctx.json, a.dry_run, &st);
+			if (st.failed) {
+				fprintf(stderr, "mstore restore: %llu messages failed, the first: %s\n",
+				        (unsigned long long)st.failed, e.msg);
+				rc = EXIT_PARTIAL;
+			}
+		}
+		ms_store_close(s);
+		ms_config_free(&cfg);
+	}
+	ms_bk_sel_free(sel, nsel);
+	free(sel);
+	ms_vec_free(&a.domains);
+	return rc;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# mstore snapshot end to end (issue 17): a store of the test's backend
+# with messages, three snapshots with --keep 2 (the oldest removed, the
+# list oldest first), the newest loaded with the database's own tool into
+# a new database and compared with the source row by row (hm_messages,
+# hm_imapfolders, hm_accounts), and mstore opens it; a bad --keep and a
+# missing dump directory's parent are refused.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+export TZ=UTC
+
+URL=$(t_new_db snap)
+D=$T_TMP/Data
+"$MSTORE_GEN" --seed 11 --messages 30 --domains 1 --accounts 2 --queue-percent 0 "$T_TMP/gen" >/dev/null ||
+	t_fail "gen_datadir"
+mv "$T_TMP/gen/Data" "$D"
+mst init "$URL"
+expect_ok "init"
+t_add_objects "$URL" "$T_TMP/gen/objects.txt"
+mst sync --db "$URL" --data "$D"
+expect_ok "sync"
+
+S=$T_TMP/snaps
+for i in 1 2 3; do
+	mst snapshot --db "$URL" --dir "$S" --keep 2
+	expect_ok "snapshot $i"
+	expect_out_contains "snapshot $S/snapshot-" "snapshot $i names its file"
+	[ "$i" = 3 ] || sleep 1.1 # names have one-second resolution
+done
+mst snapshot list --dir "$S"
+expect_ok "snapshot list"
+expect_eq "$(t_out | wc -l)" 2 "--keep 2 keeps two"
+expect_eq "$(t_out | sort | tr '\n' ' ')" "$(t_out | tr '\n' ' ')" "the list is oldest first"
+expect_eq "$(find "$S" -name '*.tmp' | wc -l)" 0 "no temporary file left"
+newest=$(t_out | tail -1)
+
+# the newest snapshot, loaded with the database's own tool, equals the source
+rows() {
+	t_sql "$1" "SELECT messageid, messageaccountid, messagefolderid, messagefilename, messageuid, messageflags,
+		messagesize, messagefrom FROM hm_messages ORDER BY messageid"
+	t_sql "$1" "SELECT folderid, folderaccountid, folderparentid, foldername, foldercurrentuid FROM hm_imapfolders ORDER BY folderid"
+	t_sql "$1" "SELECT accountid, accountaddress, accountpassword FROM hm_accounts ORDER BY accountid"
+}
+case "$MSTORE_TEST_BACKEND" in
+sqlite)
+	LOADED=sqlite:$newest
+	expect_eq "${newest##*.}" sqlite "a SQLite snapshot is a database file"
+	;;
+pgsql)
+	LOADED=$(t_new_db loaded)
+	expect_eq "${newest##*.}" pgdump "a PostgreSQL snapshot is pg_dump's custom format"
+	PGPASSWORD=$MSTORE_TEST_DB_PASSWORD pg_restore --no-owner -h 127.0.0.1 -p "$MSTORE_TEST_PG_PORT" \
+		-U "$MSTORE_TEST_DB_USER" -d "${LOADED##*/}" "$newest" || t_fail "pg_restore of the snapshot"
+	;;
+mysql)
+	LOADED=$(t_new_db loaded)
+	expect_eq "${newest##*.}" sql "a MariaDB snapshot is SQL"
+	t_mysql "${LOADED##*/}" <"$newest" || t_fail "loading the snapshot with mariadb"
+	;;
+esac
+expect_eq "$(rows "$LOADED" | sha256sum)" "$(rows "$URL" | sha256sum)" "the loaded snapshot equals the source"
+[ "$(rows "$URL" | wc -l)" -gt 30 ] || t_fail "the source has too few rows to compare"
+mst info --db "$LOADED"
+expect_ok "mstore opens the loaded snapshot"
+
+mst snapshot --db "$URL" --dir "$S" --keep many
+expect_rc 2 "a bad --keep"
+mst snapshot --db "$URL" --dir /proc/no/such
+expect_fail "a directory that cannot be made"
+
+t_done
