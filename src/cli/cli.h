@@ -161,6 +161,8 @@ int cmd_reconstruct(int argc, char **argv);
 int cmd_channel(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_deliver(int argc, char **argv);
+int cmd_quota(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* Repeated options (--domain, --account) are kept in a util/vec.h

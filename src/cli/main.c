@@ -8,7 +8,7 @@
 #include "message/header.h"
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
-	help_alias[], help_list[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
+	help_alias[], help_list[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[], help_deliver[], help_quota[],
 	help_help[];
 
 const cli_cmd cli_commands[] = {
@@ -17,6 +17,8 @@ const cli_cmd cli_commands[] = {
 	{ "channel", "synchronize mail folders between two stores (mailsync's configuration)", cmd_channel, help_channel, true },
 	{ "check", "check a mailbox's integrity: unparsable, duplicate, split messages", cmd_check, help_check, true },
 	{ "diff", "compare two stores message by message (channel stores or paths)", cmd_diff, help_diff, true },
+	{ "deliver", "put a message or a whole mailbox into an account's folder", cmd_deliver, help_deliver, false },
+	{ "quota", "usage against the limits; recount sizes; warn accounts over a threshold", cmd_quota, help_quota, false },
 	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init, false },
 	{ "info", "show what a store holds", cmd_info, help_info, false },
 	{ "domain", "add and list domains and domain aliases", cmd_domain, help_domain, false },
