@@ -433,6 +433,15 @@ static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ide
 	return EXIT_OK;
 }
 
+/* BATCH, or MSTORE_DELIVER_BATCH (the crash test makes batches small so
+ * that its kills fall between them as well as inside them). */
+static size_t batch_size(void)
+{
+	const char *v = getenv("MSTORE_DELIVER_BATCH");
+	long n = v ? strtol(v, NULL, 10) : 0;
+	return n > 0 && n <= 100000 ? (size_t)n : BATCH;
+}
+
 static int deliver_box(dl_run *r, const ms_deliver_target *t)
 {
 	ms_side *side = NULL;
@@ -451,7 +460,7 @@ static int deliver_box(dl_run *r, const ms_deliver_target *t)
 	for (uint32_t after = 0; !r->stop;) {
 		ms_msg *msgs = NULL;
 		size_t n = 0;
-		ms_list_req req = { .after_uid = after, .max = BATCH };
+		ms_list_req req = { .after_uid = after, .max = batch_size() };
 		if (side->drv->list_msgs(box, &req, &msgs, &n, &e) != MS_DRV_OK) {
 			fprintf(stderr, "mstore deliver: cannot list %s: %s\n", r->o->mbox ? r->o->mbox : r->o->maildir, e.msg);
 			r->failed++;
