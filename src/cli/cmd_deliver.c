@@ -89,7 +89,7 @@ typedef struct dl_run {
 	const char *target;
 	size_t delivered, skipped, over_quota, failed;
 	int64_t bytes;
-	bool stop;
+	bool stop, json_started;
 } dl_run;
 
 static int64_t parse_flags(const char *list, bool *bad)
@@ -166,8 +166,23 @@ static int find_target(dl_run *r, char *arg, ms_deliver_target *t)
 
 /* ---- reporting -------------------------------------------------------------------- */
 
+/* The JSON report begins with the first message reported, so an error
+ * before it leaves stdout empty rather than half an object. */
+static void json_start(dl_run *r)
+{
+	if (!r->ctx->json || r->json_started)
+		return;
+	r->json_started = true;
+	ms_json_init(&r->j, stdout);
+	ms_json_begin_object(&r->j);
+	ms_json_kv_string(&r->j, "target", r->target);
+	ms_json_key(&r->j, "messages");
+	ms_json_begin_array(&r->j);
+}
+
 static void report(dl_run *r, const ms_deliver_msg *m)
 {
+	json_start(r);
 	const char *what = m->status == MS_DELIVER_OK ? (r->o->dry_run ? "would deliver" : "delivered")
 	                 : m->status == MS_DELIVER_OVER_QUOTA ? "over-quota" : "failed";
 	if (m->status == MS_DELIVER_OK) {
@@ -466,8 +481,10 @@ static int deliver_box(dl_run *r, const ms_deliver_target *t)
 			r->failed++;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			ms_msg_list_free(msgs, 0); /* the last, empty page may still be an allocation */
 			break;
+		}
 		after = msgs[n - 1].uid;
 		deliver_page(r, box, msgs, n, mbox);
 		ms_msg_list_free(msgs, n);
@@ -481,6 +498,7 @@ static int deliver_box(dl_run *r, const ms_deliver_target *t)
 
 static void summary(dl_run *r, const ms_deliver_recovery *rec)
 {
+	json_start(r);
 	if (r->ctx->json) {
 		ms_json_end_array(&r->j);
 		ms_json_kv_int(&r->j, "delivered", (int64_t)r->delivered);
@@ -523,13 +541,6 @@ static int run(dl_run *r, char **argv, int nargs)
 	ms_err e = { 0 };
 	if (!r->o->dry_run && ms_deliver_recover(r->s, &rec, &e) < 0)
 		return cli_fail(&e);
-	if (r->ctx->json) {
-		ms_json_init(&r->j, stdout);
-		ms_json_begin_object(&r->j);
-		ms_json_kv_string(&r->j, "target", r->target);
-		ms_json_key(&r->j, "messages");
-		ms_json_begin_array(&r->j);
-	}
 	rc = r->o->mbox || r->o->maildir ? deliver_box(r, &t) : deliver_one(r, &t, nargs > 1 ? argv[1] : NULL);
 	if (rc != EXIT_OK)
 		return rc;

@@ -18,6 +18,7 @@
 #include "store/msgfile.h"
 #include "store/objects.h"
 #include "store/quota.h"
+#include "store/scope.h"
 #include "util/escape.h"
 #include "util/json.h"
 
@@ -28,8 +29,10 @@ const char help_quota[] =
 	"List each account's usage (its delivered messages' sizes added up, as hMailServer\n"
 	"counts it: no column holds it) against accountmaxsize, and each domain's total\n"
 	"against domainmaxsize, with its domainmaxaccountsize (MB) and domainmaxmessagesize\n"
-	"(KB); 0 or '-' is no limit.  -u and -d (repeatable) narrow it to accounts or\n"
-	"domains, which must exist (exit 2 otherwise); -e adds a line per folder\n"
+	"(KB); 0 or '-' is no limit.  -u/--account and -d/--domain (repeatable) narrow\n"
+	"it to accounts or domains, which must exist (exit 2 otherwise), --shard K/N to\n"
+	"the accounts of shard K (the same as sync's and reconstruct's), for every mode;\n"
+	"-e adds a line per folder\n"
 	"(user/ADDRESS/FOLDER/SUB); --over PCT lists only accounts with a limit that use at\n"
 	"least PCT percent of it.\n\n"
 	"--recalculate   compare each message's size in the database with its file's on\n"
@@ -55,13 +58,14 @@ const char help_quota[] =
 	"or domain: exit 2, nothing changed.  Exit 1 when a warning or a correction could\n"
 	"not be made.\n";
 
-enum { O_OVER = OPT_FIRST_COMMAND_OPTION, O_RECALC, O_NOTIFY, O_TEMPLATE, O_INTERVAL };
+enum { O_OVER = OPT_FIRST_COMMAND_OPTION, O_RECALC, O_NOTIFY, O_TEMPLATE, O_INTERVAL, O_SHARD };
 
 typedef struct q_opts {
 	ms_strlist users, domains;
 	bool per_folder, dry_run, recalc, notify, bad;
 	long long over, interval_days;
 	bool over_given;
+	int shard_k, shard_n;       /* --shard K/N: shard_n 0, none */
 	const char *template_file;
 } q_opts;
 
@@ -86,6 +90,7 @@ static bool q_option(void *data, int opt, const char *arg)
 	case O_TEMPLATE: o->template_file = arg; return true;
 	case O_OVER: o->over_given = true; o->bad |= !cli_parse_count(arg, &o->over); return true;
 	case O_INTERVAL: o->bad |= !cli_parse_count(arg, &o->interval_days); return true;
+	case O_SHARD: o->bad |= !ms_shard_parse(arg, &o->shard_k, &o->shard_n); return true;
 	}
 	return false;
 }
@@ -109,7 +114,8 @@ static int add_accounts(ms_store *s, const q_opts *o, ms_domain *dm, account_vec
 	if (ms_account_list(s, dm->name, &v, &n, e) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (wanted(&o->users, v[i].address) && ms_vec_push(out, v[i]) < 0) {
+		if (wanted(&o->users, v[i].address) && (!o->shard_n || ms_shard_of(v[i].address, o->shard_n) == o->shard_k) &&
+		    ms_vec_push(out, v[i]) < 0) {
 			free(v);
 			return ms_err_set(e, MS_E_NOMEM, "out of memory");
 		}
@@ -645,6 +651,8 @@ int cmd_quota(int argc, char **argv)
 	static const struct option longopts[] = {
 		CLI_COMMON_LONGOPTS,
 		{ "user", required_argument, 0, 'u' },
+		{ "account", required_argument, 0, 'u' },
+		{ "shard", required_argument, 0, O_SHARD },
 		{ "domain", required_argument, 0, 'd' },
 		{ "folders", no_argument, 0, 'e' },
 		{ "dry-run", no_argument, 0, 'n' },
@@ -661,7 +669,7 @@ int cmd_quota(int argc, char **argv)
 	if (first < argc)
 		return cli_usage(&ctx, "no operands expected: accounts go with -u ADDRESS, domains with -d DOMAIN");
 	if (o.bad)
-		return cli_usage(&ctx, "--over and --interval take a whole number");
+		return cli_usage(&ctx, "--over and --interval take a whole number, --shard K/N (1 <= K <= N)");
 	if (o.recalc && o.notify)
 		return cli_usage(&ctx, "--recalculate and --notify are separate runs");
 	if (o.notify != (o.template_file != NULL))

@@ -385,14 +385,10 @@ static uint64_t fnv64(const char *s)
 	return h;
 }
 
-/* Create (or reopen) the run's journal and lock it. */
-static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
+/* The run's journal's name: a source's is its account, folder and
+ * source hashed (the rerun finds it), one message's a fresh GUID. */
+static void journal_name(ms_deliver *dv, const char *source)
 {
-	bool new_dir = mkdirat(dv->root_fd, JOURNAL_DIR, 0700) == 0;
-	if (!new_dir && errno != EEXIST)
-		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", dv->s->data_dir, JOURNAL_DIR, strerror(errno));
-	if (new_dir && sync_dir_at(dv->root_fd, ".", e) < 0)
-		return -1;
 	char what[700];
 	snprintf(what, sizeof what, "%lld:%lld:%s", (long long)dv->t.account_id, (long long)dv->t.folder_id,
 	         source ? source : "");
@@ -403,6 +399,17 @@ static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
 		ms_guid_name_new(guid);
 		snprintf(dv->jname, sizeof dv->jname, JOURNAL_DIR "/" PREFIX "%.36s" SUFFIX, guid + 1);
 	}
+}
+
+/* Create (or reopen) the run's journal and lock it. */
+static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
+{
+	bool new_dir = mkdirat(dv->root_fd, JOURNAL_DIR, 0700) == 0;
+	if (!new_dir && errno != EEXIST)
+		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", dv->s->data_dir, JOURNAL_DIR, strerror(errno));
+	if (new_dir && sync_dir_at(dv->root_fd, ".", e) < 0)
+		return -1;
+	journal_name(dv, source);
 	dv->jfd = openat(dv->root_fd, dv->jname, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (dv->jfd < 0)
 		return ms_err_set(e, MS_E_IO, "cannot open the delivery journal %s/%s: %s", dv->s->data_dir, dv->jname,
@@ -467,8 +474,16 @@ int ms_deliver_open(ms_store *s, const ms_deliver_target *t, const char *source,
 	}
 	ms_msgfile_owner_dir(dv->root_fd, local, domain, dv->owner, sizeof dv->owner);
 	int rc = account_usage(dv, e);
-	if (rc == 0 && !t->dry_run)
+	if (rc == 0 && !t->dry_run) {
 		rc = open_journal(dv, source, e) < 0 || load_seen(dv, e) < 0 ? -1 : 0;
+	} else if (rc == 0 && source) { /* -n: what an earlier run delivered, read only */
+		journal_name(dv, source);
+		dv->jfd = openat(dv->root_fd, dv->jname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		rc = dv->jfd >= 0 ? load_seen(dv, e) : 0;
+		if (dv->jfd >= 0)
+			close(dv->jfd);
+		dv->jfd = -1;
+	}
 	if (rc < 0) {
 		ms_deliver_close(dv, false);
 		return -1;

@@ -48,7 +48,8 @@ clean "deliver stdin and sub folder"
 # ---- refusals: nothing changed ---------------------------------------------------------------
 before=$(rows); files_before=$(find "$DATA" -name '*.eml' | wc -l)
 : >"$T_TMP/empty.eml"
-mst deliver ann@example.com "$T_TMP/empty.eml" "${S[@]}"; expect_rc 2 "a 0-byte message"; expect_err_contains "0 bytes" "0-byte reason"
+mst deliver ann@example.com "$T_TMP/empty.eml" --json "${S[@]}"; expect_rc 2 "a 0-byte message"; expect_err_contains "0 bytes" "0-byte reason"
+[ -s "$T_TMP/out" ] && t_fail "an error before any message leaves no half JSON on stdout: $(t_out)"
 mst deliver nobody@example.com "$T_TMP/one.eml" "${S[@]}"; expect_rc 2 "no such account"; expect_err_contains "no account" "no account reason"
 mst deliver info@example.com "$T_TMP/one.eml" "${S[@]}"; expect_rc 2 "an alias is not a mailbox"
 mst deliver ann@example.com/Nope "$T_TMP/one.eml" "${S[@]}"; expect_rc 2 "a missing folder"; expect_err_contains "no folder Nope" "missing folder reason"
@@ -85,6 +86,12 @@ expect_eq "$(jq -r '[.accounts[].account] | join(",")' "$T_TMP/out")" "ann@examp
 mst quota -u bob@example.com --json "${S[@]}"; expect_ok "-u"
 expect_eq "$(jq -r '[.accounts[].account] | join(",")' "$T_TMP/out")" "bob@example.com" "-u narrows"
 mst quota -d example.com "${S[@]}"; expect_ok "-d"
+mst quota --account ann@example.com --json "${S[@]}"; expect_ok "--account"
+expect_eq "$(jq -r '[.accounts[].account] | join(",")' "$T_TMP/out")" "ann@example.com" "--account narrows as -u"
+mst quota --shard 1/2 --json "${S[@]}"; expect_ok "--shard 1/2"; s1=$(jq -r '.accounts[].account' "$T_TMP/out")
+mst quota --shard 2/2 --json "${S[@]}"; expect_ok "--shard 2/2"; s2=$(jq -r '.accounts[].account' "$T_TMP/out")
+expect_eq "$(printf '%s\n%s\n' "$s1" "$s2" | grep . | sort | tr '\n' ' ')" "ann@example.com bob@example.com " "the shards split the accounts"
+mst quota --shard 3/2 "${S[@]}"; expect_rc 2 "a bad --shard"
 mst quota -u nobody@example.com "${S[@]}"; expect_rc 2 "-u unknown"
 mst quota -d nowhere.test "${S[@]}"; expect_rc 2 "-d unknown"
 
@@ -171,6 +178,8 @@ mst deliver cat@example.com --mbox "$mb2" "${S[@]}"; expect_rc 1 "the third 700 
 expect_out_contains "delivered 2 messages" "two fit"; expect_out_contains "1 over quota" "one over quota"
 ls "$DATA/.mstore"/deliver-*.journal >/dev/null 2>&1 || t_fail "an incomplete --mbox delivery keeps its journal"
 t_sql "$URL" "UPDATE hm_accounts SET accountmaxsize = 3 WHERE accountaddress = 'cat@example.com'" >/dev/null
+mst deliver cat@example.com --mbox "$mb2" -n "${S[@]}"; expect_ok "-n of the rerun"
+expect_out_contains "would deliver 1 message" "-n reads what the earlier run delivered"
 mst deliver cat@example.com --mbox "$mb2" "${S[@]}"; expect_ok "the rerun after raising the limit"
 expect_out_contains "delivered 1 message" "only the refused one"; expect_out_contains "2 delivered before (skipped)" "the others skipped"
 expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE accountaddress = 'cat@example.com'")" "3" "each once"
