@@ -24,7 +24,8 @@
 #include "util/json.h"
 
 const char help_deliver[] =
-	"usage: mstore deliver ADDRESS[/FOLDER] [FILE|-] [--flags LIST] [--ignore-quota] [-n] [--json]\n"
+	"usage: mstore deliver ADDRESS[/FOLDER] [FILE|-] [--flags LIST] [--ignore-quota]\n"
+	"                      [-n] [--json]\n"
 	"       mstore deliver ADDRESS[/FOLDER] --mbox FILE | --maildir DIR [options]\n\n"
 	"Put a message (FILE, or standard input for '-' or no FILE) or a whole mailbox into\n"
 	"the folder FOLDER (levels separated by '/'; default INBOX) of the account ADDRESS,\n"
@@ -38,7 +39,8 @@ const char help_deliver[] =
 	"--flags LIST    comma-separated: seen, answered, flagged, deleted, draft (a leading\n"
 	"                backslash and any case allowed); added to a mailbox's own flags\n"
 	"                (mbox Status/X-Status, Maildir :2, suffix).\n"
-	"--mbox FILE     every message of an mbox file (mboxrd, as `mstore channel` reads it).\n"
+	"--mbox FILE     every message of an mbox file (mboxrd, as `mstore channel` reads\n"
+	"                it).\n"
 	"--maildir DIR   every message of a Maildir folder (its cur/ and new/).\n"
 	"--ignore-quota  deliver even when the account would pass accountmaxsize.\n"
 	"-n, --dry-run   say what would be delivered; nothing is written.\n"

@@ -25,7 +25,9 @@
 const char help_quota[] =
 	"usage: mstore quota [-u ADDRESS] [-d DOMAIN] [-e] [--over PCT] [--json]\n"
 	"       mstore quota --recalculate [-u ADDRESS] [-d DOMAIN] [-n] [--json]\n"
-	"       mstore quota --notify --template FILE [--over PCT] [--interval DAYS] [-u A] [-d D] [-n]\n\n"
+	"       mstore quota --notify --template FILE [--over PCT] [--interval DAYS]\n"
+	"                    [-u A] [-d D] [-n] [--json]\n"
+	"Every mode also takes --account A (= -u), --domain D (= -d), --shard K/N.\n\n"
 	"List each account's usage (its delivered messages' sizes added up, as hMailServer\n"
 	"counts it: no column holds it) against accountmaxsize, and each domain's total\n"
 	"against domainmaxsize, with its domainmaxaccountsize (MB) and domainmaxmessagesize\n"
