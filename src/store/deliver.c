@@ -6,6 +6,7 @@
  *   H <account id> <folder id> <source>      first line ("" source: one message)
  *   P <key> <name> <flags> <created> <from>  pending, synced before the file is written
  *   D <name>                                 its row is committed
+ *   B <name>                                 taken back by a recovery (not delivered)
  * A line without its final newline was torn by the crash and is ignored
  * (its P was never synced, so its file was never written).
  */
@@ -118,7 +119,7 @@ static int sync_dir_at(int root_fd, const char *rel, ms_err *e)
 typedef struct pending {
 	char *key, *name, *created, *from;
 	int64_t flags;
-	bool done;
+	bool done, back;            /* D: delivered; B: taken back, to be delivered again */
 } pending;
 
 typedef struct journal {
@@ -140,11 +141,11 @@ static void journal_free(journal *j)
 	*j = (journal){ 0 };
 }
 
-static void mark_done(journal *j, const char *name)
+static void mark(journal *j, const char *name, bool back)
 {
 	for (size_t i = 0; i < j->p.n; i++)
 		if (strcmp(j->p.v[i].name, name) == 0)
-			j->p.v[i].done = true;
+			*(back ? &j->p.v[i].back : &j->p.v[i].done) = true;
 }
 
 static int add_pending(journal *j, char **f, ms_err *e)
@@ -186,8 +187,8 @@ static int journal_read(int fd, const char *jname, journal *j, ms_err *e)
 				rc = ms_err_set(e, MS_E_NOMEM, "out of memory");
 		} else if (k == 6 && strcmp(fl[0], "P") == 0) {
 			rc = add_pending(j, fl, e);
-		} else if (k == 2 && strcmp(fl[0], "D") == 0) {
-			mark_done(j, fl[1]);
+		} else if (k == 2 && (strcmp(fl[0], "D") == 0 || strcmp(fl[0], "B") == 0)) {
+			mark(j, fl[1], fl[0][0] == 'B');
 		}
 	}
 	free(line);
@@ -276,6 +277,7 @@ static int settle_one(ms_store *s, int root_fd, const journal *j, const char *ow
 	struct stat st;
 	if (ms_msgfile_stat(root_fd, owner, p->name, false, &st) < 0 || !S_ISREG(st.st_mode)) {
 		ms_msgfile_unlink(root_fd, owner, p->name, true);
+		p->back = true;
 		r->rolled_back++;
 		return 0;
 	}
@@ -305,11 +307,11 @@ static int settle_journal(ms_store *s, int root_fd, int fd, const char *jname, j
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < j->p.n; i++) {
 		pending *p = &j->p.v[i];
-		if (p->done)
+		if (p->done || p->back)
 			continue;
 		rc = settle_one(s, root_fd, j, owner, p, r, e);
-		if (rc == 0 && p->done) {
-			fputs("D", f);
+		if (rc == 0 && (p->done || p->back)) { /* settled once: a later recovery does not count it again */
+			fputs(p->done ? "D" : "B", f);
 			put_field(f, p->name);
 			fputc('\n', f);
 		}
@@ -554,8 +556,10 @@ static int journal_pending(ms_deliver *dv, const ms_deliver_msg *m, size_t n, ms
 	return rc;
 }
 
-/* Step 3's journal half: the D lines of the committed rows. */
-static int journal_done(ms_deliver *dv, const ms_deliver_msg *m, size_t n, ms_err *e)
+/* Lines `letter` NAME for the messages that ended with `status` (D after
+ * the commit; B for those taken back: their P lines are settled, so a
+ * later recovery does not count them again). */
+static int journal_mark(ms_deliver *dv, const ms_deliver_msg *m, size_t n, int status, const char *letter, ms_err *e)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -563,13 +567,13 @@ static int journal_done(ms_deliver *dv, const ms_deliver_msg *m, size_t n, ms_er
 	if (!f)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		if (m[i].status == MS_DELIVER_OK) {
-			fputs("D", f);
+		if (m[i].status == status && m[i].name[0]) {
+			fputs(letter, f);
 			put_field(f, m[i].name);
 			fputc('\n', f);
 		}
 	fclose(f);
-	int rc = jwrite(dv->jfd, dv->jname, buf, len, e);
+	int rc = len ? jwrite(dv->jfd, dv->jname, buf, len, e) : 0;
 	free(buf);
 	return rc;
 }
@@ -628,13 +632,16 @@ int ms_deliver_batch(ms_deliver *dv, ms_deliver_msg *m, size_t n, ms_err *e)
 		return -1;
 	k = write_files(dv, m, n);
 	if (k == 0)
-		return 0;
+		return journal_mark(dv, m, n, MS_DELIVER_FAILED, "B", e);
 	if (commit_rows(dv, m, n, k, e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (m[i].status == MS_DELIVER_OK) {
 				m[i].status = MS_DELIVER_FAILED;
 				m[i].why = *e;
 			}
+		ms_err ignored = { 0 };
+		if (!dv->unsure) /* rolled back: every file is gone */
+			journal_mark(dv, m, n, MS_DELIVER_FAILED, "B", &ignored);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -643,7 +650,7 @@ int ms_deliver_batch(ms_deliver *dv, ms_deliver_msg *m, size_t n, ms_err *e)
 			if (m[i].key && ms_strmap_put(&dv->seen, m[i].key, 1) < 0)
 				return ms_err_set(e, MS_E_NOMEM, "out of memory");
 		}
-	return journal_done(dv, m, n, e);
+	return journal_mark(dv, m, n, MS_DELIVER_OK, "D", e) < 0 ? -1 : journal_mark(dv, m, n, MS_DELIVER_FAILED, "B", e);
 }
 
 void ms_deliver_close(ms_deliver *dv, bool complete)
