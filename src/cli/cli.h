@@ -166,6 +166,8 @@ int cmd_path(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_deliver(int argc, char **argv);
+int cmd_quota(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* Repeated options (--domain, --account) are kept in a util/vec.h

@@ -80,6 +80,7 @@
 #include "store/inflight.h"
 #include "store/layout.h"
 #include "store/messages.h"
+#include "store/msgfile.h"
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -87,7 +88,6 @@
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
-#define TMP_SUFFIX MS_INFLIGHT_TMP_SUFFIX
 #define FLAG_RETRIES 8
 
 typedef struct hms_side {
@@ -152,45 +152,9 @@ static int64_t flags_merge(int64_t hm, unsigned f)
 
 /* ---- the account's folder on disk ------------------------------------------- */
 
-static void lower(char *s)
-{
-	for (; *s; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s - 'A' + 'a');
-}
-
-/* The entry of `dir_fd` called `name` in any case (a store that came from
- * Windows), else `name` lower-cased: where the server would create it. */
-static void find_entry(int dir_fd, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s", name);
-	lower(out);
-	if (dir_fd < 0 || faccessat(dir_fd, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-		return;
-	int fd = dup(dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (strcasecmp(de->d_name, name) == 0) {
-			snprintf(out, len, "%s", de->d_name);
-			break;
-		}
-	closedir(d);
-}
-
 static void resolve_owner(hms_side *s, const char *local, const char *domain)
 {
-	char dom[256], loc[256];
-	find_entry(s->root_fd, domain, dom, sizeof dom);
-	int dom_fd = openat(s->root_fd, dom, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	find_entry(dom_fd, local, loc, sizeof loc);
-	if (dom_fd >= 0)
-		close(dom_fd);
-	snprintf(s->owner, sizeof s->owner, "%s/%s", dom, loc);
+	ms_msgfile_owner_dir(s->root_fd, local, domain, s->owner, sizeof s->owner);
 }
 
 /* Remove the file `rel` of the data directory, following no symlink on
@@ -668,92 +632,13 @@ static ms_drv_result hms_fetch(ms_box *base, const uint32_t *uids, size_t n, ms_
 
 /* ---- append ------------------------------------------------------------------- */
 
-/* Open the directory `rel` (relative to root_fd), creating what is
- * missing, one component at a time and following no symlink: a symlinked
- * account or XX folder could otherwise lead a write anywhere.  A new fd,
- * or -1 with errno set. */
-static int open_dir_made(int root_fd, const char *rel)
-{
-	char dir[PATH_LEN];
-	snprintf(dir, sizeof dir, "%s", rel);
-	int fd = dup(root_fd);
-	for (char *c = dir, *next; fd >= 0 && c; c = next) {
-		next = strchr(c, '/');
-		if (next)
-			*next++ = '\0';
-		if (mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
-			close(fd);
-			return -1;
-		}
-		int sub = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = sub;
-	}
-	return fd;
-}
-
-static int write_fully(int fd, const char *data, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
-/* Write the file `tmp` of dir_fd and fsync it. */
-static int write_tmp(int dir_fd, const char *tmp, const ms_append *m, ms_err *e)
-{
-	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-	if (write_fully(fd, m->data, m->len) < 0 || fsync(fd) < 0) {
-		int err = errno;
-		close(fd);
-		unlinkat(dir_fd, tmp, 0);
-		return ms_err_set(e, MS_E_IO, "cannot write %s: %s", tmp, strerror(err));
-	}
-	close(fd);
-	return 0;
-}
-
-/* Rename `tmp` of dir_fd to its GUID name `name`, never over an existing
- * file, and fsync the directory. */
-static int rename_into_place(int dir_fd, const char *tmp, const char *name, ms_err *e)
-{
-	/* a fresh GUID is unique; NOREPLACE makes sure nothing is overwritten
-	 * if it is not (the message then fails: its name is the journal's) */
-	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0) {
-		int err = errno;
-		unlinkat(dir_fd, tmp, 0);
-		return ms_err_set(e, MS_E_IO, "cannot rename %s into place as %s: %s", tmp, name, strerror(err));
-	}
-	if (fsync(dir_fd) < 0)
-		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s: %s", name, strerror(errno));
-	return 0;
-}
-
 /* Put the message in a new file at its canonical place,
- * <owner>/<XX>/{GUID}.eml, `name` being the journal's. */
+ * <owner>/<XX>/{GUID}.eml (store/msgfile.h), `name` being the journal's:
+ * a fresh GUID, so a name already taken fails the message (its journal
+ * entry names it) rather than overwriting anything. */
 static int write_message(hms_side *s, const ms_append *m, const char *name, ms_err *e)
 {
-	char rel[PATH_LEN], tmp[MS_GUID_NAME_LEN + sizeof TMP_SUFFIX];
-	/* {GUID}.mstore-tmp: ends in neither .eml nor .hma, so no walker takes it for a message */
-	snprintf(tmp, sizeof tmp, "%.*s" TMP_SUFFIX, MS_GUID_NAME_LEN - 4, name);
-	if (!ms_layout_path(MS_PLACE_ACCOUNT, s->owner, name, rel, sizeof rel))
-		return ms_err_set(e, MS_E_IO, "the path of a message of %s is too long", s->address);
-	*strrchr(rel, '/') = '\0'; /* the XX folder: every file of it shares its two characters */
-	int dir_fd = open_dir_made(s->root_fd, rel);
-	if (dir_fd < 0)
-		return ms_err_set(e, MS_E_IO, "cannot create or open %s (a symlink is never followed): %s", rel,
-		                  strerror(errno));
-	int rc = write_tmp(dir_fd, tmp, m, e) < 0 || rename_into_place(dir_fd, tmp, name, e) < 0 ? -1 : 0;
-	close(dir_fd);
-	return rc;
+	return ms_msgfile_write(s->root_fd, s->owner, name, m->data, m->len, e);
 }
 
 /* One message of a batch on its way in. */

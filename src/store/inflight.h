@@ -28,12 +28,13 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "store/msgfile.h"
 #include "util/err.h"
 
 /* A writer writes a message file under its GUID name with this suffix in
  * place of ".eml" (no walker takes it for a message), fsyncs it and
  * renames it; recovery removes such a file beside every name it settles. */
-#define MS_INFLIGHT_TMP_SUFFIX ".mstore-tmp"
+#define MS_INFLIGHT_TMP_SUFFIX MS_MSGFILE_TMP_SUFFIX
 
 typedef struct ms_inflight ms_inflight;
 

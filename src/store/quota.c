@@ -2,6 +2,15 @@
 #include "store/quota.h"
 
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "db/txn.h"
+#include "store/layout.h"
+#include "store/msgfile.h"
+#include "util/vec.h"
 
 #include "store/sql.h"
 
@@ -72,4 +81,152 @@ int ms_quota_domain(db *d, int64_t domain_id, ms_usage *u, ms_err *e)
 		*u = (ms_usage){ db_column_int64(st, 0), db_column_int64(st, 1) };
 	db_finalize(st);
 	return rc == DB_ERROR ? -1 : 0;
+}
+
+int ms_quota_account(db *d, int64_t account_id, ms_usage *u, ms_err *e)
+{
+	db_stmt *st;
+	*u = (ms_usage){ 0 };
+	if (ms_sql_prepare(d, "SELECT COUNT(*), COALESCE(SUM(messagesize), 0) FROM hm_messages"
+	                   " WHERE messagetype = 2 AND messageaccountid = ?", PARAMS(P_INT(account_id)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW)
+		*u = (ms_usage){ db_column_int64(st, 0), db_column_int64(st, 1) };
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+int ms_quota_domain_limits(db *d, int64_t domain_id, ms_domain_limits *out, ms_err *e)
+{
+	db_stmt *st;
+	*out = (ms_domain_limits){ 0 };
+	if (ms_sql_prepare(d, "SELECT domainmaxsize, domainmaxaccountsize, domainmaxmessagesize FROM hm_domains"
+	                   " WHERE domainid = ?", PARAMS(P_INT(domain_id)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW)
+		*out = (ms_domain_limits){ db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2) };
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : 0;
+}
+
+/* ---- recalculate ---------------------------------------------------------------- */
+
+typedef struct size_row {
+	int64_t id, folder, size;
+	char *filename;
+} size_row;
+
+typedef MS_VEC(size_row) size_rows;
+
+static int read_size_row(void *c, db_stmt *st)
+{
+	size_rows *v = c;
+	size_row r = { db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2),
+	               strdup(db_column_text(st, 3)) };
+	if (!r.filename || ms_vec_push(v, r) < 0) {
+		free(r.filename);
+		return -1;
+	}
+	return 0;
+}
+
+static void size_rows_free(size_rows *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i].filename);
+	ms_vec_free(v);
+}
+
+/* Set the sizes that differ, each only while the row still has the size
+ * read (a concurrent change wins). */
+static int apply_fixes(db *d, const size_rows *v, const int64_t *disk, ms_err *e)
+{
+	db_txn *t;
+	if (db_txn_begin(d, &t, e) < 0)
+		return -1;
+	for (size_t i = 0; i < v->n; i++)
+		if (disk[i] >= 0 && disk[i] != v->v[i].size &&
+		    ms_sql_exec(db_txn_db(t), "UPDATE hm_messages SET messagesize = ? WHERE messageid = ? AND messagesize = ?",
+		                PARAMS(P_INT(disk[i]), P_INT(v->v[i].id), P_INT(v->v[i].size)), NULL, e) < 0) {
+			db_txn_rollback(&t);
+			return -1;
+		}
+	return db_txn_commit(&t, e);
+}
+
+int ms_quota_recalculate(db *d, int root_fd, const char *owner, int64_t account_id, bool dry_run,
+                         int (*fn)(void *ctx, const ms_quota_fix *f), void *ctx, int64_t *missing, ms_err *e)
+{
+	size_rows v = { 0 };
+	if (ms_sql_each(d, "SELECT messageid, messagefolderid, messagesize, messagefilename FROM hm_messages"
+	                " WHERE messagetype = 2 AND messageaccountid = ? ORDER BY messageid", PARAMS(P_INT(account_id)),
+	                read_size_row, &v, e) < 0) {
+		size_rows_free(&v);
+		return e->code ? -1 : ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	int64_t *disk = calloc(v.n ? v.n : 1, sizeof *disk);
+	int rc = disk ? 0 : ms_err_set(e, MS_E_NOMEM, "out of memory");
+	bool any = false;
+	for (size_t i = 0; rc == 0 && i < v.n; i++) {
+		struct stat st;
+		disk[i] = -1;
+		if (ms_msgfile_stat(root_fd, owner, ms_layout_base_name(v.v[i].filename), false, &st) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			(*missing)++;
+			continue;
+		}
+		disk[i] = (int64_t)st.st_size;
+		if (disk[i] == v.v[i].size)
+			continue;
+		any = true;
+		ms_quota_fix f = { v.v[i].id, v.v[i].folder, v.v[i].filename, v.v[i].size, disk[i] };
+		rc = fn(ctx, &f);
+	}
+	if (rc == 0 && any && !dry_run)
+		rc = apply_fixes(d, &v, disk, e);
+	free(disk);
+	size_rows_free(&v);
+	return rc;
+}
+
+/* ---- notify state --------------------------------------------------------------- */
+
+static void setting_name(int64_t account_id, char out[32])
+{
+	snprintf(out, 32, "mstore.quotanotify.%lld", (long long)account_id);
+}
+
+int ms_quota_notified_get(db *d, int64_t account_id, int64_t *when, ms_err *e)
+{
+	char name[32];
+	db_stmt *st;
+	setting_name(account_id, name);
+	if (ms_sql_prepare(d, "SELECT settingstring FROM hm_settings WHERE settingname = ?", PARAMS(P_TEXT(name)), &st,
+	                   e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == DB_ROW)
+		*when = strtoll(db_column_text(st, 0), NULL, 10);
+	db_finalize(st);
+	return rc == DB_ERROR ? -1 : rc == DB_ROW;
+}
+
+int ms_quota_notified_set(db *d, int64_t account_id, int64_t when, ms_err *e)
+{
+	char name[32], value[32];
+	int64_t old, id;
+	setting_name(account_id, name);
+	snprintf(value, sizeof value, "%lld", (long long)when);
+	/* not "UPDATE, then INSERT when nothing changed": MariaDB counts a row
+	 * set to the value it has as unchanged */
+	int rc = ms_quota_notified_get(d, account_id, &old, e);
+	if (rc < 0)
+		return -1;
+	if (rc > 0)
+		return ms_sql_exec(d, "UPDATE hm_settings SET settingstring = ? WHERE settingname = ?",
+		                   PARAMS(P_TEXT(value), P_TEXT(name)), NULL, e);
+	return ms_sql_insert(d, "INSERT INTO hm_settings (settingname, settingstring, settinginteger) VALUES (?, ?, 0)",
+	                     "settingid", PARAMS(P_TEXT(name), P_TEXT(value)), &id, e);
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench/admin.sh - issue 16's administration figures, each a ratio to a
+# baseline measured in the same run:
+#   quota            `mstore quota --json` over N messages (default 100,000)
+#                    vs `SELECT SUM(messagesize) FROM hm_messages` by sqlite3
+#   deliver --mbox   `mstore deliver --mbox` of M messages (default 10,000)
+#                    vs reading the mbox once (`cat FILE >/dev/null`)
+# SQLite store in a temporary directory; usage: bench/admin.sh [-b BUILD]
+# [-n N] [-m M].  BUILD defaults to build-bench (meson setup build-bench
+# --buildtype=release).
+set -eu
+BUILD=build-bench N=100000 M=10000
+while getopts b:n:m: o; do
+	case $o in b) BUILD=$OPTARG ;; n) N=$OPTARG ;; m) M=$OPTARG ;; *) exit 2 ;; esac
+done
+MS=$BUILD/mstore
+[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-admin-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+export MSTORE_CONFIG=/dev/null
+DB=$W/store.db
+S=(--db "sqlite:$DB" --data "$W/Data" --server-tz UTC)
+mkdir -p "$W/Data"
+"$MS" init "sqlite:$DB" >/dev/null
+"$MS" domain add example.com "${S[@]}" >/dev/null
+for i in $(seq 1 100); do "$MS" account add "u$i@example.com" --max-size 100 "${S[@]}" >/dev/null; done
+sqlite3 "$DB" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $N)
+  INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize,
+    messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid)
+  SELECT f.folderaccountid, f.folderid, printf('{%08X-0000-4000-8000-000000000000}.eml', i), 2, 'x@example.org', 1000 + i % 7000,
+    0, '1901-01-01 00:00:00', 32, '2024-01-01 00:00:00', 0, i FROM k
+  JOIN hm_imapfolders f ON f.folderaccountid = (SELECT MIN(accountid) FROM hm_accounts) + i % 100"
+
+now() { date +%s%N; }
+ms_since() { echo $(( ($(now) - $1) / 1000000 )); }
+# best of 3
+best() { local b=999999999 t s; for _ in 1 2 3; do s=$(now); "$@" >/dev/null; t=$(ms_since "$s"); [ "$t" -lt "$b" ] && b=$t; done; echo "$b"; }
+
+q=$(best "$MS" quota --json "${S[@]}")
+sum=$(best sqlite3 "$DB" "SELECT SUM(messagesize) FROM hm_messages")
+echo "quota, $N messages: mstore quota --json ${q} ms, SELECT SUM ${sum} ms, ratio $(awk -v a="$q" -v b="$sum" 'BEGIN { printf "%.2f", a / (b ? b : 1) }')"
+
+mb=$W/in.mbox
+awk -v m="$M" 'BEGIN {
+	line = sprintf("%76s", ""); gsub(/ /, "x", line)
+	for (i = 1; i <= m; i++) {
+		printf "From s@example.org Mon Jan  1 10:00:00 2024\nFrom: s%d@example.org\nSubject: message %d\nMessage-ID: <%d@bench>\n\n", i, i, i
+		for (l = 0; l < 6 + (i * 37) % 50; l++) print line
+		print ""
+	}
+}' >"$mb"
+sync
+c=$(best cat "$mb")
+s=$(now)
+"$MS" deliver u1@example.com --mbox "$mb" --ignore-quota "${S[@]}" >/dev/null
+d=$(ms_since "$s")
+echo "deliver --mbox, $M messages ($(du -h "$mb" | cut -f1)): mstore deliver ${d} ms, cat ${c} ms, ratio $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+"$MS" reconstruct -n "${S[@]}" >/dev/null 2>&1 && echo "reconstruct -n: clean" || echo "reconstruct -n: findings (the synthetic rows have no files)"

@@ -1,0 +1,588 @@
+/* mstore deliver: put messages into an account's folder as the server
+ * would (store/deliver.h does the writing and the journal; this file
+ * reads the sources and reports). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "drivers/driver.h"
+#include "drivers/drv_mbox.h"
+#include "message/header.h"
+#include "store/browse.h"
+#include "store/clock.h"
+#include "store/deliver.h"
+#include "store/objects.h"
+#include "util/escape.h"
+#include "util/json.h"
+
+const char help_deliver[] =
+	"usage: mstore deliver ADDRESS[/FOLDER] [FILE|-] [--flags LIST] [--ignore-quota]\n"
+	"                      [-n] [--json]\n"
+	"       mstore deliver ADDRESS[/FOLDER] --mbox FILE | --maildir DIR [options]\n\n"
+	"Put a message (FILE, or standard input for '-' or no FILE) or a whole mailbox into\n"
+	"the folder FOLDER (levels separated by '/'; default INBOX) of the account ADDRESS,\n"
+	"as hMailServer's own delivery does: the file {GUID}.eml is written under a\n"
+	"temporary name, fsynced and renamed into <domain>/<local>/<XX>/, then one\n"
+	"transaction per batch of 500 messages locks the folder, takes the next UIDs and\n"
+	"inserts the rows (messagetype 2, flags Recent plus --flags, messagefrom the first\n"
+	"From address, messagesize the file's size).  The internal date of one message is\n"
+	"the time of delivery (as the server's SMTP delivery); of an mbox message the date\n"
+	"of its From line, of a Maildir message its file's modification time.\n\n"
+	"--flags LIST    comma-separated: seen, answered, flagged, deleted, draft (a leading\n"
+	"                backslash and any case allowed); added to a mailbox's own flags\n"
+	"                (mbox Status/X-Status, Maildir :2, suffix).\n"
+	"--mbox FILE     every message of an mbox file (mboxrd, as `mstore channel` reads\n"
+	"                it).\n"
+	"--maildir DIR   every message of a Maildir folder (its cur/ and new/).\n"
+	"--ignore-quota  deliver even when the account would pass accountmaxsize.\n"
+	"-n, --dry-run   say what would be delivered; nothing is written.\n"
+	"--json          the summary (and each message's UID and file) as JSON.\n\n"
+	"Safety.  No row ever exists without its file, and a SIGKILL at any moment loses\n"
+	"nothing and delivers nothing twice: before a batch's files are written, their\n"
+	"names go to a journal in DATA/.mstore/deliver-*.journal (fdatasynced); after its\n"
+	"rows are committed, that is noted there.  Every deliver run first takes over the\n"
+	"journals no running process holds and rolls them forward: a file in place gets\n"
+	"its row (with the flags, date and From recorded), a file that never got there is\n"
+	"removed.  A rerun of the same --mbox or --maildir delivery into the same folder\n"
+	"recognises what an interrupted run delivered by its source's journal (named after\n"
+	"the account, folder and the source's device and inode), which lists each message\n"
+	"delivered by its position in the mbox (the offset of its From line) or its\n"
+	"Maildir unique name: those are skipped.  The journal is removed when the whole\n"
+	"source is delivered; so running the same command again after a complete run\n"
+	"delivers everything again, as delivering one FILE twice does.  Over quota or\n"
+	"failed messages keep the journal: the rerun delivers only those.  A file killed\n"
+	"in place before its row was committed is an unreferenced file until the rerun\n"
+	"(`mstore reconstruct -n` reports it); `mstore sync` leaves it alone for --settle\n"
+	"seconds, and should it import it first, the rerun sees its row and does not\n"
+	"deliver it again (it stays in the INBOX sync chose).\n\n"
+	"Refused, nothing changed (exit 2): an address with no account, a folder that\n"
+	"does not exist (deliver never creates one: a typo would file mail where nobody\n"
+	"looks; create it with `mstore folder create`), a message of 0 bytes, an unreadable\n"
+	"source.  A message that would take the account over accountmaxsize (its\n"
+	"delivered messages' sizes added up, as hMailServer counts) is refused (exit 1),\n"
+	"and so are the later ones of a mailbox that do not fit; one that fits is still\n"
+	"delivered.  Exit 0 when everything was delivered (or skipped as delivered\n"
+	"before), 1 when some message was not.  A running hMailServer sees the new\n"
+	"messages after it reloads its cache (store.md).\n";
+
+enum { O_FLAGS = OPT_FIRST_COMMAND_OPTION, O_MBOX, O_MAILDIR, O_IGNORE_QUOTA };
+#define BATCH 500
+
+typedef struct dl_opts {
+	bool dry_run, ignore_quota, bad_flags;
+	int64_t flags;
+	const char *mbox, *maildir;
+} dl_opts;
+
+typedef struct dl_run {
+	cli_ctx *ctx;
+	const dl_opts *o;
+	ms_store *s;
+	ms_deliver *dv;
+	ms_json j;
+	const char *target;
+	size_t delivered, skipped, over_quota, failed;
+	int64_t bytes;
+	bool stop, json_started;
+} dl_run;
+
+static int64_t parse_flags(const char *list, bool *bad)
+{
+	static const struct { const char *name; int64_t bit; } names[] = {
+		{ "seen", MS_MSGFLAG_SEEN }, { "answered", MS_MSGFLAG_ANSWERED }, { "flagged", MS_MSGFLAG_FLAGGED },
+		{ "deleted", MS_MSGFLAG_DELETED }, { "draft", MS_MSGFLAG_DRAFT },
+	};
+	int64_t f = 0;
+	char *copy = strdup(list), *save = NULL;
+	for (char *w = copy ? strtok_r(copy, ", ", &save) : NULL; w; w = strtok_r(NULL, ", ", &save)) {
+		if (*w == '\\')
+			w++;
+		size_t i = 0;
+		while (i < sizeof names / sizeof names[0] && strcasecmp(w, names[i].name) != 0)
+			i++;
+		if (i == sizeof names / sizeof names[0])
+			*bad = true;
+		else
+			f |= names[i].bit;
+	}
+	free(copy);
+	return f;
+}
+
+static bool dl_option(void *data, int opt, const char *arg)
+{
+	dl_opts *o = data;
+	switch (opt) {
+	case 'n': o->dry_run = true; return true;
+	case O_FLAGS: o->flags |= parse_flags(arg, &o->bad_flags); return true;
+	case O_MBOX: o->mbox = arg; return true;
+	case O_MAILDIR: o->maildir = arg; return true;
+	case O_IGNORE_QUOTA: o->ignore_quota = true; return true;
+	}
+	return false;
+}
+
+/* ---- the target ----------------------------------------------------------------- */
+
+/* ADDRESS[/FOLDER] into the deliver target; exit code on failure. */
+static int find_target(dl_run *r, char *arg, ms_deliver_target *t)
+{
+	char local[256], domain[256], *slash = strchr(arg, '/');
+	const char *folder = slash && slash[1] ? slash + 1 : "INBOX";
+	ms_err e = { 0 };
+	ms_account *v = NULL;
+	size_t n = 0;
+	if (slash)
+		*slash = '\0';
+	if (ms_address_split(arg, local, domain, &e) < 0 || ms_account_list(r->s, domain, &v, &n, &e) < 0)
+		return cli_fail(&e);
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(v[i].address, arg) == 0) {
+			static char address[256];
+			snprintf(address, sizeof address, "%s", v[i].address);
+			*t = (ms_deliver_target){ .account_id = v[i].id, .address = address, .max_size_mb = v[i].max_size_mb,
+			                          .ignore_quota = r->o->ignore_quota, .dry_run = r->o->dry_run };
+		}
+	free(v);
+	if (!t->account_id) {
+		ms_err_set(&e, MS_E_NOTFOUND, "%s: no account %s (an alias or a list is not a mailbox)", db_name(r->s->db), arg);
+		return cli_fail(&e);
+	}
+	int rc = ms_browse_folder_find(r->s->db, t->account_id, folder, '/', &t->folder_id, &e);
+	if (rc < 0)
+		return cli_fail(&e);
+	if (rc == 0) {
+		ms_err_set(&e, MS_E_NOTFOUND, "%s has no folder %s (deliver creates none)", t->address, folder);
+		return cli_fail(&e);
+	}
+	return EXIT_OK;
+}
+
+/* ---- reporting -------------------------------------------------------------------- */
+
+/* The JSON report begins with the first message reported, so an error
+ * before it leaves stdout empty rather than half an object. */
+static void json_start(dl_run *r)
+{
+	if (!r->ctx->json || r->json_started)
+		return;
+	r->json_started = true;
+	ms_json_init(&r->j, stdout);
+	ms_json_begin_object(&r->j);
+	ms_json_kv_string(&r->j, "target", r->target);
+	ms_json_key(&r->j, "messages");
+	ms_json_begin_array(&r->j);
+}
+
+static void report(dl_run *r, const ms_deliver_msg *m)
+{
+	json_start(r);
+	const char *what = m->status == MS_DELIVER_OK ? (r->o->dry_run ? "would deliver" : "delivered")
+	                 : m->status == MS_DELIVER_OVER_QUOTA ? "over-quota" : "failed";
+	if (m->status == MS_DELIVER_OK) {
+		r->delivered++;
+		r->bytes += (int64_t)m->len;
+	} else if (m->status == MS_DELIVER_OVER_QUOTA) {
+		r->over_quota++;
+	} else {
+		r->failed++;
+	}
+	if (r->ctx->json) {
+		ms_json_begin_object(&r->j);
+		ms_json_kv_string(&r->j, "result", what);
+		if (m->key)
+			ms_json_kv_string(&r->j, "source", m->key);
+		ms_json_kv_int(&r->j, "size", (int64_t)m->len);
+		if (m->uid)
+			ms_json_kv_int(&r->j, "uid", m->uid);
+		if (m->name[0] && m->status == MS_DELIVER_OK && !r->o->dry_run)
+			ms_json_kv_string(&r->j, "file", m->name);
+		if (m->status != MS_DELIVER_OK)
+			ms_json_kv_string(&r->j, "reason", m->why.msg);
+		ms_json_end_object(&r->j);
+		return;
+	}
+	if (m->status != MS_DELIVER_OK) {
+		fprintf(stderr, "mstore deliver: %s: %s%s", r->target, what, m->key ? " (message at " : "");
+		if (m->key)
+			ms_escape_put(stderr, m->key);
+		fprintf(stderr, "%s: ", m->key ? ")" : "");
+		ms_escape_put(stderr, m->why.msg);
+		fputc('\n', stderr);
+	}
+}
+
+/* ---- batches ----------------------------------------------------------------------- */
+
+/* One message's row fields. */
+typedef struct dl_item {
+	ms_deliver_msg m;
+	char created[32], from[256], *data, *key;
+} dl_item;
+
+static void fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when)
+{
+	time_t now = time(NULL);
+	ms_headers h;
+	ms_err ignored = { 0 };
+	it->from[0] = '\0';
+	if (ms_headers_parse(data, len, &h, &ignored) == 0) {
+		ms_hms_first_address(h.first_from, it->from, sizeof it->from, &ignored);
+		ms_headers_free(&h);
+	}
+	ms_clock_internal_date(when ? when : now, now, it->created);
+	it->m = (ms_deliver_msg){ .data = data, .len = len, .flags = flags, .created = it->created, .from = it->from,
+	                          .key = it->key };
+}
+
+static int run_batch(dl_run *r, dl_item *items, size_t n)
+{
+	ms_deliver_msg *m = calloc(n ? n : 1, sizeof *m);
+	ms_err e = { 0 };
+	if (!m)
+		return ms_err_set(&e, MS_E_NOMEM, "out of memory"), cli_fail(&e);
+	for (size_t i = 0; i < n; i++)
+		m[i] = items[i].m;
+	int rc = ms_deliver_batch(r->dv, m, n, &e);
+	for (size_t i = 0; i < n; i++)
+		report(r, &m[i]);
+	free(m);
+	if (rc < 0) {
+		r->stop = true;
+		fprintf(stderr, "mstore deliver: %s: stopped: ", r->target);
+		ms_escape_put(stderr, e.msg);
+		fprintf(stderr, " (a rerun of the same command continues)\n");
+	}
+	return rc;
+}
+
+static void free_items(dl_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(items[i].data);
+		free(items[i].key);
+	}
+}
+
+/* ---- one message ------------------------------------------------------------------- */
+
+static int read_all(int fd, char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	for (ssize_t got = 1; buf && got > 0;) {
+		if (n == cap) {
+			char *bigger = realloc(buf, cap *= 2);
+			if (!bigger)
+				break;
+			buf = bigger;
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			got = 1;
+		else if (got < 0) {
+			free(buf);
+			return -1;
+		} else
+			n += (size_t)got;
+		if (got == 0) {
+			*out = buf;
+			*len = n;
+			return 0;
+		}
+	}
+	free(buf);
+	errno = ENOMEM;
+	return -1;
+}
+
+static int deliver_one(dl_run *r, const ms_deliver_target *t, const char *file)
+{
+	bool stdin_ = !file || strcmp(file, "-") == 0;
+	int fd = stdin_ ? 0 : open(file, O_RDONLY | O_CLOEXEC);
+	dl_item it = { 0 };
+	size_t len = 0;
+	if (fd < 0 || read_all(fd, &it.data, &len) < 0) {
+		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", stdin_ ? "standard input" : file, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!stdin_)
+		close(fd);
+	if (len == 0) {
+		free(it.data);
+		fprintf(stderr, "mstore deliver: %s is empty: a message of 0 bytes is never stored\n",
+		        stdin_ ? "standard input" : file);
+		return EXIT_USAGE;
+	}
+	ms_err e = { 0 };
+	if (ms_deliver_open(r->s, t, NULL, &r->dv, &e) < 0) {
+		free(it.data);
+		return cli_fail(&e);
+	}
+	fill_item(&it, it.data, len, r->o->flags, 0);
+	run_batch(r, &it, 1);
+	free(it.data);
+	return EXIT_OK;
+}
+
+/* ---- a mailbox -------------------------------------------------------------------- */
+
+typedef struct fetch_ctx {
+	dl_item *items;
+	const ms_msg *msgs;
+	const ms_box *box;
+	bool mbox;
+	char **keys;                /* the source keys by request index; taken by fetched() */
+	int64_t flags;
+	size_t n;
+	dl_run *r;
+} fetch_ctx;
+
+static int64_t hm_flags(unsigned f)
+{
+	return ((f & MS_FLAG_SEEN) ? MS_MSGFLAG_SEEN : 0) | ((f & MS_FLAG_ANSWERED) ? MS_MSGFLAG_ANSWERED : 0) |
+	       ((f & MS_FLAG_FLAGGED) ? MS_MSGFLAG_FLAGGED : 0) | ((f & MS_FLAG_DELETED) ? MS_MSGFLAG_DELETED : 0) |
+	       ((f & MS_FLAG_DRAFT) ? MS_MSGFLAG_DRAFT : 0);
+}
+
+static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size_t len, const ms_err *why)
+{
+	fetch_ctx *x = c;
+	dl_item *it = &x->items[x->n];
+	if (res != MS_DRV_OK) {
+		fprintf(stderr, "mstore deliver: %s: cannot read a message of the source: %s\n", x->r->target, why->msg);
+		x->r->failed++;
+		return;
+	}
+	char *copy = malloc(len ? len : 1);
+	if (!copy) {
+		x->r->failed++;
+		return;
+	}
+	memcpy(copy, data, len);
+	it->data = copy;
+	it->key = x->keys[i];
+	x->keys[i] = NULL;
+	fill_item(it, copy, len, hm_flags(x->msgs[i].flags) | x->flags, x->msgs[i].internal_date);
+	x->n++;
+}
+
+/* The source key of a listed message: an mbox message's From offset, a
+ * Maildir message's unique name. */
+static char *msg_key(const ms_box *b, const ms_msg *m, bool mbox)
+{
+	if (!mbox)
+		return m->key ? strdup(m->key) : NULL;
+	uint64_t off = 0;
+	char buf[32];
+	if (!ms_mbox_msg_offset(b, m->uid, &off))
+		return NULL;
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)off);
+	return strdup(buf);
+}
+
+/* Fetch and deliver one page of listed messages. */
+static void deliver_page(dl_run *r, ms_box *b, const ms_msg *msgs, size_t n, bool mbox)
+{
+	uint32_t *uids = calloc(n, sizeof *uids);
+	dl_item *items = calloc(n, sizeof *items);
+	char **keys = calloc(n, sizeof *keys);
+	ms_msg *todo = calloc(n, sizeof *todo);
+	size_t k = 0;
+	for (size_t i = 0; uids && items && keys && todo && i < n; i++) {
+		char *key = msg_key(b, &msgs[i], mbox);
+		if (ms_deliver_seen(r->dv, key)) {
+			r->skipped++;
+			free(key);
+			continue;
+		}
+		keys[k] = key;
+		todo[k] = msgs[i];
+		uids[k++] = msgs[i].uid;
+	}
+	fetch_ctx x = { .items = items, .msgs = todo, .box = b, .mbox = mbox, .keys = keys, .flags = r->o->flags, .r = r };
+	ms_err e = { 0 };
+	if (k && b->side->drv->fetch(b, uids, k, fetched, &x, &e) != MS_DRV_OK) {
+		fprintf(stderr, "mstore deliver: %s: cannot read the source: %s\n", r->target, e.msg);
+		r->failed++;
+		r->stop = true;
+	}
+	if (!r->stop && x.n)
+		run_batch(r, items, x.n);
+	free_items(items, x.n);
+	for (size_t j = 0; keys && j < k; j++)
+		free(keys[j]);
+	free(uids), free(items), free(keys), free(todo);
+}
+
+static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ident, size_t len)
+{
+	const char *path = o->mbox ? o->mbox : o->maildir;
+	struct stat st;
+	if (stat(path, &st) < 0 || (o->mbox ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "mstore deliver: %s: %s\n", path, errno ? strerror(errno) : o->mbox ? "not a file"
+		        : "not a directory");
+		return EXIT_USAGE;
+	}
+	snprintf(ident, len, "%s:%llu:%llu", o->mbox ? "mbox" : "maildir", (unsigned long long)st.st_dev,
+	         (unsigned long long)st.st_ino);
+	char a[4200], b[4200];
+	snprintf(a, sizeof a, "%s", path);
+	snprintf(b, sizeof b, "%s", path);
+	ms_side_opt opts[2] = { { "path", o->mbox ? dirname(a) : path }, { "inbox", basename(b) } };
+	ms_side_conf conf = { .name = path, .opts = opts, .nopts = o->mbox ? 2 : 1, .read_only = true };
+	ms_err e = { 0 };
+	const ms_side_driver *drv = o->mbox ? &ms_drv_mbox : &ms_drv_maildir;
+	if (drv->open(&conf, side, &e) != MS_DRV_OK || drv->open_box(*side, "INBOX", box, &e) != MS_DRV_OK) {
+		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", path, e.msg);
+		if (*side)
+			drv->close(*side);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* BATCH, or MSTORE_DELIVER_BATCH (the crash test makes batches small so
+ * that its kills fall between them as well as inside them). */
+static size_t batch_size(void)
+{
+	const char *v = getenv("MSTORE_DELIVER_BATCH");
+	long n = v ? strtol(v, NULL, 10) : 0;
+	return n > 0 && n <= 100000 ? (size_t)n : BATCH;
+}
+
+static int deliver_box(dl_run *r, const ms_deliver_target *t)
+{
+	ms_side *side = NULL;
+	ms_box *box = NULL;
+	char ident[100];
+	int rc = open_source(r->o, &side, &box, ident, sizeof ident);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_err e = { 0 };
+	if (ms_deliver_open(r->s, t, ident, &r->dv, &e) < 0) {
+		side->drv->close_box(box);
+		side->drv->close(side);
+		return cli_fail(&e);
+	}
+	bool mbox = r->o->mbox != NULL;
+	for (uint32_t after = 0; !r->stop;) {
+		ms_msg *msgs = NULL;
+		size_t n = 0;
+		ms_list_req req = { .after_uid = after, .max = batch_size() };
+		if (side->drv->list_msgs(box, &req, &msgs, &n, &e) != MS_DRV_OK) {
+			fprintf(stderr, "mstore deliver: cannot list %s: %s\n", r->o->mbox ? r->o->mbox : r->o->maildir, e.msg);
+			r->failed++;
+			break;
+		}
+		if (n == 0) {
+			ms_msg_list_free(msgs, 0); /* the last, empty page may still be an allocation */
+			break;
+		}
+		after = msgs[n - 1].uid;
+		deliver_page(r, box, msgs, n, mbox);
+		ms_msg_list_free(msgs, n);
+	}
+	side->drv->close_box(box);
+	side->drv->close(side);
+	return EXIT_OK;
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+static void summary(dl_run *r, const ms_deliver_recovery *rec)
+{
+	json_start(r);
+	if (r->ctx->json) {
+		ms_json_end_array(&r->j);
+		ms_json_kv_int(&r->j, "delivered", (int64_t)r->delivered);
+		ms_json_kv_int(&r->j, "bytes", r->bytes);
+		ms_json_kv_int(&r->j, "skipped_delivered_before", (int64_t)r->skipped);
+		ms_json_kv_int(&r->j, "over_quota", (int64_t)r->over_quota);
+		ms_json_kv_int(&r->j, "failed", (int64_t)r->failed);
+		ms_json_kv_int(&r->j, "rolled_forward", (int64_t)rec->rolled_forward);
+		ms_json_kv_int(&r->j, "rolled_back", (int64_t)rec->rolled_back);
+		ms_json_kv_bool(&r->j, "dry_run", r->o->dry_run);
+		ms_json_end_object(&r->j);
+		ms_json_finish(&r->j);
+		return;
+	}
+	if (rec->rolled_forward || rec->rolled_back)
+		printf("interrupted deliveries: %zu rolled forward, %zu taken back\n", rec->rolled_forward,
+		       rec->rolled_back);
+	printf("%s %zu message%s (%lld bytes) to %s", r->o->dry_run ? "would deliver" : "delivered", r->delivered,
+	       r->delivered == 1 ? "" : "s", (long long)r->bytes, r->target);
+	if (r->skipped)
+		printf(", %zu delivered before (skipped)", r->skipped);
+	if (r->over_quota)
+		printf(", %zu over quota", r->over_quota);
+	if (r->failed)
+		printf(", %zu failed", r->failed);
+	printf("\n");
+}
+
+static int run(dl_run *r, char **argv, int nargs)
+{
+	ms_deliver_target t = { 0 };
+	int rc = find_target(r, argv[0], &t);
+	if (rc != EXIT_OK)
+		return rc;
+	if (!r->s->data_dir) {
+		fprintf(stderr, "mstore deliver: no data directory: give --data DIR or `data` in the configuration\n");
+		return EXIT_CONFIG;
+	}
+	ms_deliver_recovery rec = { 0 };
+	ms_err e = { 0 };
+	if (!r->o->dry_run && ms_deliver_recover(r->s, &rec, &e) < 0)
+		return cli_fail(&e);
+	rc = r->o->mbox || r->o->maildir ? deliver_box(r, &t) : deliver_one(r, &t, nargs > 1 ? argv[1] : NULL);
+	if (rc != EXIT_OK)
+		return rc;
+	ms_deliver_close(r->dv, !r->stop && r->failed == 0 && r->over_quota == 0);
+	summary(r, &rec);
+	return r->failed || r->over_quota || r->stop ? EXIT_PARTIAL : EXIT_OK;
+}
+
+int cmd_deliver(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ "dry-run", no_argument, 0, 'n' },
+		{ "flags", required_argument, 0, O_FLAGS },
+		{ "mbox", required_argument, 0, O_MBOX },
+		{ "maildir", required_argument, 0, O_MAILDIR },
+		{ "ignore-quota", no_argument, 0, O_IGNORE_QUOTA },
+		{ 0, 0, 0, 0 },
+	};
+	cli_ctx ctx = { .cmd = "deliver" };
+	dl_opts o = { 0 };
+	int first = cli_parse(&ctx, argc, argv, "hn", longopts, dl_option, &o);
+	int nargs = argc - first;
+	if (o.bad_flags)
+		return cli_usage(&ctx, "--flags takes seen, answered, flagged, deleted, draft, separated by commas");
+	if (o.mbox && o.maildir)
+		return cli_usage(&ctx, "--mbox and --maildir exclude each other");
+	if (nargs < 1 || nargs > ((o.mbox || o.maildir) ? 1 : 2))
+		return cli_usage(&ctx, "expected ADDRESS[/FOLDER] and, without --mbox or --maildir, at most one FILE");
+	ms_store *s;
+	int rc = cli_open_store(&ctx, o.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
+	if (rc != EXIT_OK)
+		return rc;
+	dl_run r = { .ctx = &ctx, .o = &o, .s = s, .target = argv[first] };
+	char target[600];
+	snprintf(target, sizeof target, "%s", argv[first]);
+	r.target = target;
+	rc = run(&r, argv + first, nargs);
+	if (rc != EXIT_OK && rc != EXIT_PARTIAL && r.dv)
+		ms_deliver_close(r.dv, false);
+	ms_store_close(s);
+	return rc;
+}
