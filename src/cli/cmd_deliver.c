@@ -47,7 +47,7 @@ const char help_deliver[] =
 	"--json          the summary (and each message's UID and file) as JSON.\n\n"
 	"Safety.  No row ever exists without its file, and a SIGKILL at any moment loses\n"
 	"nothing and delivers nothing twice: before a batch's files are written, their\n"
-	"names go to a journal in DATA/.mstore/deliver-*.journal (fdatasynced); after its\n"
+	"names go to a journal in DATA/.mstore/deliver-*.deliver (fdatasynced); after its\n"
 	"rows are committed, that is noted there.  Every deliver run first takes over the\n"
 	"journals no running process holds and rolls them forward: a file in place gets\n"
 	"its row (with the flags, date and From recorded), a file that never got there is\n"

@@ -36,7 +36,7 @@
 
 #define JOURNAL_DIR ".mstore"
 #define PREFIX "deliver-"
-#define SUFFIX ".journal"
+#define SUFFIX ".deliver"  /* not ".journal": sync takes over every *.journal there */
 
 struct ms_deliver {
 	ms_store *s;

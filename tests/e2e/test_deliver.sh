@@ -35,7 +35,7 @@ xx=${name:1:2}
 [ -f "$DATA/example.com/ann/$xx/$name" ] || t_fail "the file is at its canonical place (example.com/ann/$xx/$name)"
 cmp -s "$DATA/example.com/ann/$xx/$name" "$T_TMP/one.eml" || t_fail "the file holds the message byte for byte"
 expect_eq "$(sqlq "SELECT foldercurrentuid FROM hm_imapfolders f JOIN hm_accounts a ON a.accountid = f.folderaccountid WHERE accountaddress = 'ann@example.com'")" "1" "foldercurrentuid raised"
-ls "$DATA/.mstore"/deliver-*.journal >/dev/null 2>&1 && t_fail "a completed one-message delivery leaves no journal"
+ls "$DATA/.mstore"/deliver-*.deliver >/dev/null 2>&1 && t_fail "a completed one-message delivery leaves no journal"
 clean "deliver FILE"
 
 mst deliver ann@example.com - "${S[@]}" <"$T_TMP/one.eml"; expect_ok "deliver from stdin"
@@ -155,7 +155,7 @@ expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages WHERE messageflags = $((1 + 
 expect_eq "$(sqlq "SELECT COUNT(DISTINCT messageuid) FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid WHERE f.foldername = 'Archive'")" "31" "distinct UIDs"
 expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages WHERE messagefrom = 's7@example.org' AND messagecreatetime = '2024-01-01 17:00:00'")" "1" "From and the From line's date"
 grep -rl '^From quoted' "$DATA/example.com/bob" >/dev/null || t_fail "mboxrd: one '>' taken off"
-ls "$DATA/.mstore"/deliver-*.journal >/dev/null 2>&1 && t_fail "a complete --mbox delivery leaves no journal"
+ls "$DATA/.mstore"/deliver-*.deliver >/dev/null 2>&1 && t_fail "a complete --mbox delivery leaves no journal"
 clean "--mbox"
 
 md=$T_TMP/md
@@ -176,7 +176,7 @@ for i in 1 2 3; do { printf 'From x@example.org Mon Jan  1 10:00:00 2024\n'; cat
 mst account add cat@example.com --max-size 2 "${S[@]}"; expect_ok "account cat (2 MB)"
 mst deliver cat@example.com --mbox "$mb2" "${S[@]}"; expect_rc 1 "the third 700 KB message passes 2 MB"
 expect_out_contains "delivered 2 messages" "two fit"; expect_out_contains "1 over quota" "one over quota"
-ls "$DATA/.mstore"/deliver-*.journal >/dev/null 2>&1 || t_fail "an incomplete --mbox delivery keeps its journal"
+ls "$DATA/.mstore"/deliver-*.deliver >/dev/null 2>&1 || t_fail "an incomplete --mbox delivery keeps its journal"
 t_sql "$URL" "UPDATE hm_accounts SET accountmaxsize = 3 WHERE accountaddress = 'cat@example.com'" >/dev/null
 mst deliver cat@example.com --mbox "$mb2" -n "${S[@]}"; expect_ok "-n of the rerun"
 expect_out_contains "would deliver 1 message" "-n reads what the earlier run delivered"
@@ -192,17 +192,22 @@ mkdir -p "$DATA/example.com/bob/0A"
 cp "$T_TMP/one.eml" "$DATA/example.com/bob/0A/$g"
 bob=$(sqlq "SELECT accountid FROM hm_accounts WHERE accountaddress = 'bob@example.com'")
 inbox=$(sqlq "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $bob AND foldername = 'INBOX'")
-printf 'H\t%s\t%s\t\nP\t%s\t%s\t33\t2024-02-03 04:05:06\tcarol@example.org\n' "$bob" "$inbox" "$g" "$g" >"$DATA/.mstore/deliver-test.journal"
+printf 'H\t%s\t%s\t\nP\t%s\t%s\t33\t2024-02-03 04:05:06\tcarol@example.org\n' "$bob" "$inbox" "$g" "$g" >"$DATA/.mstore/deliver-test.deliver"
 g2='{0A1B2C3D-0000-4000-8000-00000000AB13}.eml'
 printf 'partial' >"$DATA/example.com/bob/0A/${g2%.eml}.mstore-tmp"
-printf 'H\t%s\t%s\t\nP\t%s\t%s\t32\t2024-02-03 04:05:06\t\n' "$bob" "$inbox" "$g2" "$g2" >"$DATA/.mstore/deliver-test2.journal"
+printf 'H\t%s\t%s\t\nP\t%s\t%s\t32\t2024-02-03 04:05:06\t\n' "$bob" "$inbox" "$g2" "$g2" >"$DATA/.mstore/deliver-test2.deliver"
 mst reconstruct -n --settle 0 "${S[@]}"; expect_rc 1 "the stray file is unreferenced before the roll forward"
+# a sync in between (the file is younger than its settle time) leaves the
+# journals to deliver: sync takes over only its own *.journal files
+mst sync --no-progress "${S[@]}"; expect_ok "a sync between the kill and the next deliver"
+[ -e "$DATA/.mstore/deliver-test.deliver" ] && [ -e "$DATA/.mstore/deliver-test2.deliver" ] ||
+	t_fail "sync took the deliver journals: $(ls -a "$DATA/.mstore")"
 mst deliver bob@example.com "$T_TMP/one.eml" "${S[@]}"; expect_ok "the next deliver"
 expect_out_contains "1 rolled forward, 1 taken back" "it reports the roll forward"
 expect_eq "$(sqlq "SELECT messageflags, messagecreatetime, messagefrom FROM hm_messages WHERE messagefilename = '$g'" | tr '\t' ' ')" \
 	"33 2024-02-03 04:05:06 carol@example.org" "the rolled-forward row has the journal's flags, date, From"
 [ -e "$DATA/example.com/bob/0A/${g2%.eml}.mstore-tmp" ] && t_fail "the temporary file of the taken-back message is removed"
-ls "$DATA/.mstore"/deliver-test*.journal >/dev/null 2>&1 && t_fail "settled one-message journals are removed"
+ls "$DATA/.mstore"/deliver-test*.deliver >/dev/null 2>&1 && t_fail "settled one-message journals are removed"
 clean "roll forward"
 
 t_done
