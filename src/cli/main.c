@@ -9,7 +9,7 @@
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
 	help_alias[], help_list[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
-	help_help[];
+	help_acl[], help_readership[], help_expire[], help_purge[], help_export[], help_help[];
 
 const cli_cmd cli_commands[] = {
 	{ "sync", "import every message file the database does not reference", cmd_sync, help_sync, false },
@@ -23,6 +23,11 @@ const cli_cmd cli_commands[] = {
 	{ "account", "add and list accounts", cmd_account, help_account, false },
 	{ "alias", "add and list address aliases", cmd_alias, help_alias, false },
 	{ "list", "add and list distribution lists and their members", cmd_list, help_list, false },
+	{ "expire", "remove messages by age, count, size, flags or header (rules file); files to the trash", cmd_expire, help_expire, false },
+	{ "purge", "delete trashed message files older than DAYS for good", cmd_purge, help_purge, false },
+	{ "acl", "list, set and delete the rights of shared (#Public) folders (hm_acl, IMAP ACL letters)", cmd_acl, help_acl, false },
+	{ "readership", "which accounts have which rights on which shared folders", cmd_readership, help_readership, false },
+	{ "export", "write a mailbox out as Maildir or mbox, with flags and internal dates", cmd_export, help_export, false },
 	{ "help", "show help for mstore or a command", cmd_help, help_help, false },
 	{ NULL, NULL, NULL, NULL, false },
 };
