@@ -22,9 +22,10 @@ USE_PKGS=(man-db groff-base jq sqlite3 tzdata)
 # their clients, the fuzzer (clang), timing in the benchmark, mailsync (the
 # channel tests check mstore reads its configuration as mailsync does),
 # dotlockfile (liblockfile-bin: test_channel_writer's MDA locks the mbox
-# as MDAs do).
+# as MDAs do), Dovecot's doveadm (dovecot-core: test_export reads the
+# exported Maildir and mbox back with a real IMAP server's code).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev mailsync liblockfile-bin)
+	clang libclang-rt-14-dev mailsync liblockfile-bin dovecot-core)
 # The benchmarks: bench/run.sh needs the test servers; bench/channel.sh
 # times mbsync (isync) and mailsync beside mstore channel, with GNU time.
 BENCH_PKGS=("${TEST_PKGS[@]}" isync)

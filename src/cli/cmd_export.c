@@ -36,6 +36,8 @@ const char help_export[] =
 	"                flags in the file names (:2,FRS...), the internal date as mtime\n"
 	"--mbox DIR      a directory of mbox files (mboxrd): DIR/INBOX, DIR/A/B; flags\n"
 	"                in Status: and X-Status:, the internal date in the From line\n\n"
+	"A folder with no message but sub-folders is written only as their parent\n"
+	"level (in an mbox directory, a directory).  "
 	"DIR is created when missing and must otherwise be empty: an export is a\n"
 	"copy, not a synchronization (see 'mstore channel' for that).  Lines end in LF\n"
 	"in the exported files (hMailServer keeps CRLF).  The store is opened\n"
@@ -171,11 +173,19 @@ out:
 	return rc;
 }
 
-static int copy_box(export_run *x, const char *src_name, const char *dst_name, const char *shown, ms_err *e)
+static int copy_box(export_run *x, const char *src_name, const char *dst_name, const char *shown, bool has_children,
+                    ms_err *e)
 {
 	ms_box *from = NULL, *to = NULL;
 	if (x->src->drv->open_box(x->src, src_name, &from, e) != MS_DRV_OK)
 		return -1;
+	/* an empty folder with sub-folders is only a level of the hierarchy:
+	 * in an mbox directory it is the directory of its children, and a file
+	 * of the same name beside it would make them impossible */
+	if (from->status.count == 0 && has_children) {
+		x->src->drv->close_box(from);
+		return 0;
+	}
 	if (!x->dry_run && (x->dst->drv->create_box(x->dst, dst_name, e) != MS_DRV_OK ||
 	                    x->dst->drv->open_box(x->dst, dst_name, &to, e) != MS_DRV_OK)) {
 		x->src->drv->close_box(from);
@@ -275,7 +285,7 @@ static int export_run_boxes(export_run *x, const char *folder, ms_err *e)
 		if (folder && !(strcasecmp(slash, folder) == 0 || (strncasecmp(slash, folder, fl) == 0 && slash[fl] == '/')))
 			continue;
 		matched++;
-		rc = copy_box(x, boxes[k].name, dst, slash, e);
+		rc = copy_box(x, boxes[k].name, dst, slash, boxes[k].attrs & MS_BOX_HAS_CHILDREN, e);
 	}
 	ms_box_list_free(boxes, nb);
 	if (rc == 0 && folder && matched == 0)
