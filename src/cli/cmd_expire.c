@@ -98,6 +98,10 @@ const char help_expire[] =
 
 enum join { J_NONE, J_AND, J_OR };
 
+/* A folder's applicable rules fit a fixed array; 64 is far beyond any
+ * real policy (imexpire's examples have a handful). */
+#define MAX_RULES 64
+
 typedef struct hdr_match {
 	char *field;
 	regex_t re;
@@ -320,6 +324,9 @@ static int rules_read(const char *path, rule_vec *rv, ms_err *e)
 	}
 	if (rv->n == 0)
 		return ms_err_set(e, MS_E_USAGE, "%s: no rules", path);
+	if (rv->n > MAX_RULES)
+		return ms_err_set(e, MS_E_USAGE, "%s:%d: rule %s is one too many: at most %d rules", path,
+		                  rv->v[MAX_RULES].line, rv->v[MAX_RULES].name, MAX_RULES);
 	return 0;
 }
 
@@ -614,7 +621,7 @@ static int judge_folder(run *rn, int64_t account, const folder_path *fp, const c
 	for (size_t k = 0; k < n; k++)
 		order[k] = &m[k];
 	qsort(order, n, sizeof *order, newest_first);
-	bool counted[64] = { 0 };
+	bool counted[MAX_RULES] = { 0 };
 	int rc = 0;
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		const ms_msg_row *msg = order[k];
@@ -637,7 +644,7 @@ static int judge_folder(run *rn, int64_t account, const folder_path *fp, const c
 			}
 			r->messages++;
 			r->bytes += (uint64_t)msg->size;
-			if (a < 64 && !counted[a]) {
+			if (!counted[a]) {
 				counted[a] = true;
 				r->folders++;
 			}
@@ -659,7 +666,7 @@ static int judge_folder(run *rn, int64_t account, const folder_path *fp, const c
 static size_t rules_for(const run *rn, const char *name, size_t *applies)
 {
 	size_t n = 0;
-	for (size_t k = 0; k < rn->rules.n && k < 64; k++) {
+	for (size_t k = 0; k < rn->rules.n; k++) {
 		const rule *r = &rn->rules.v[k];
 		if (regexec(&r->folder_re, name, 0, NULL, 0) != 0)
 			continue;
@@ -680,7 +687,7 @@ static int walk_owner(run *rn, int64_t account, const char *prefix, const char *
 		return -1;
 	int rc = 0;
 	for (size_t k = 0; k < nf && rc == 0; k++) {
-		size_t applies[64];
+		size_t applies[MAX_RULES];
 		size_t na = rules_for(rn, fp[k].name, applies);
 		if (na)
 			rc = judge_folder(rn, account, &fp[k], owner, place, applies, na, e);

@@ -61,6 +61,8 @@ bad 1 "expected 'RULE.ATTRIBUTE: VALUE'" "a line without a dot" "folderpattern ^
 bad 1 "without messagesize" "messagesizedays alone" "r.folderpattern: ^user/" "r.messagedays: 1" "r.messagesizedays: 2"
 bad 2 "exclusive wants yes or no" "exclusive: perhaps" "r.folderpattern: ^user/" "r.exclusive: perhaps"
 rules ""; M expire --rules "$T_TMP/rules"; expect_rc 2 "empty rules file"; expect_err_contains "no rules" "empty rules file message"
+for k in $(seq 0 64); do printf 'r%s.folderpattern: ^x\nr%s.messagedays: 1\n' "$k" "$k"; done > "$T_TMP/rules"
+M expire --rules "$T_TMP/rules"; expect_rc 2 "65 rules"; expect_err_contains "rules:129: rule r64 is one too many: at most 64 rules" "65 rules message"
 M expire --rules "$T_TMP/nosuch"; expect_rc 2 "missing rules file"; expect_err_contains "nosuch" "missing rules file named"
 M expire; expect_rc 2 "no --rules"
 M expire --rules "$T_TMP/rules" --shard 3/2; expect_rc 2 "bad --shard"
