@@ -144,11 +144,11 @@ static int dir_set_sync(dir_set *ds, int root_fd, const char *data_dir, ms_err *
 	int rc = 0;
 	if (ds->n)
 		qsort(ds->v, ds->n, sizeof *ds->v, cmp_str);
-	for (size_t k = 0; k < ds->n; k++) {
-		if (rc == 0 && (k == 0 || strcmp(ds->v[k], ds->v[k - 1]) != 0))
+	for (size_t k = 0; k < ds->n && rc == 0; k++)
+		if (k == 0 || strcmp(ds->v[k], ds->v[k - 1]) != 0)
 			rc = sync_dir(root_fd, data_dir, ds->v[k], e);
+	for (size_t k = 0; k < ds->n; k++)
 		free(ds->v[k]);
-	}
 	ms_vec_free(ds);
 	return rc;
 }
