@@ -74,45 +74,6 @@ static int sync_dir(int root_fd, const char *data_dir, const char *rel, ms_err *
 	return 0;
 }
 
-/* mkdir -p of `rel` below DATA, syncing each parent that gained an entry. */
-static int make_dirs(int root_fd, const char *data_dir, const char *rel, ms_err *e)
-{
-	char path[4096];
-	if (snprintf(path, sizeof path, "%s", rel) >= (int)sizeof path)
-		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
-	for (char *p = path; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdirat(root_fd, path, 0700) == 0) {
-			char *slash = strrchr(path, '/');
-			char parent[4096];
-			snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
-			if (sync_dir(root_fd, data_dir, parent, e) < 0)
-				return -1;
-		} else if (errno != EEXIST) {
-			return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", data_dir, path, strerror(errno));
-		}
-		*p = c;
-		if (c == '\0')
-			return 0;
-	}
-}
-
-void ms_trash_day(time_t when, char day[11])
-{
-	struct tm tm;
-	gmtime_r(&when, &tm);
-	strftime(day, 11, "%Y-%m-%d", &tm);
-}
-
-static void dir_of(const char *rel, char *out, size_t len)
-{
-	const char *slash = strrchr(rel, '/');
-	snprintf(out, len, "%.*s", slash ? (int)(slash - rel) : 0, rel);
-}
-
 /* The directories a batch of renames touched, each to be fsynced once
  * before the intent goes (an fsync per file made moving 10,000 files cost
  * 40,000 directory syncs, most of them of the same few directories). */
@@ -136,6 +97,46 @@ static int dir_set_add(dir_set *ds, const char *dir, ms_err *e)
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* mkdir -p of `rel` below DATA, syncing each parent that gained an entry
+ * (or, with `dirs`, adding it to the set the caller syncs). */
+static int make_dirs(int root_fd, const char *data_dir, const char *rel, dir_set *dirs, ms_err *e)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s", rel) >= (int)sizeof path)
+		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
+	for (char *p = path; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdirat(root_fd, path, 0700) == 0) {
+			char *slash = strrchr(path, '/');
+			char parent[4096];
+			snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - path) : 0, path);
+			if (dirs ? dir_set_add(dirs, parent, e) < 0 : sync_dir(root_fd, data_dir, parent, e) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
+			return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", data_dir, path, strerror(errno));
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+void ms_trash_day(time_t when, char day[11])
+{
+	struct tm tm;
+	gmtime_r(&when, &tm);
+	strftime(day, 11, "%Y-%m-%d", &tm);
+}
+
+static void dir_of(const char *rel, char *out, size_t len)
+{
+	const char *slash = strrchr(rel, '/');
+	snprintf(out, len, "%.*s", slash ? (int)(slash - rel) : 0, rel);
 }
 
 /* Past this many directories one syncfs of the data directory's file
@@ -179,7 +180,7 @@ static int move_one(int root_fd, const char *data_dir, const char *rel, time_t n
 	if (snprintf(to, sizeof to, MS_TRASH_DIR "/%s/%s", day, rel) >= (int)sizeof to - 8)
 		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
 	dir_of(to, to_dir, sizeof to_dir);
-	if (make_dirs(root_fd, data_dir, to_dir, e) < 0)
+	if (make_dirs(root_fd, data_dir, to_dir, dirs, e) < 0)
 		return -1;
 	size_t base = strlen(to);
 	for (int k = 1; ; k++) {
@@ -219,7 +220,7 @@ int ms_trash_begin(const char *data_dir, ms_trash **out, ms_err *e)
 	t->fd = -1;
 	if ((t->root_fd = open_root(data_dir, e)) < 0)
 		goto fail;
-	if (make_dirs(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
+	if (make_dirs(t->root_fd, data_dir, PRIVATE_DIR, NULL, e) < 0)
 		goto fail;
 	char host[128] = "host";
 	gethostname(host, sizeof host - 1);
