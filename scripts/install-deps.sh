@@ -25,10 +25,11 @@ USE_PKGS=(man-db groff-base jq sqlite3 tzdata postgresql-client mariadb-client)
 # channel tests check mstore reads its configuration as mailsync does),
 # dotlockfile (liblockfile-bin: test_channel_writer's MDA locks the mbox
 # as MDAs do), Dovecot (dovecot-imapd: the IMAP server the IMAP channel
-# tests start on loopback, tests/imap-server.sh), zstd (test_backup opens
-# a compressed archive with plain tar and zstd).
+# tests start on loopback, tests/imap-server.sh; its dovecot-core's
+# doveadm reads test_export's Maildir and mbox back), zstd (test_backup
+# opens a compressed archive with plain tar and zstd).
 TEST_PKGS=(libcmocka-dev postgresql postgresql-client mariadb-server mariadb-client time
-	clang libclang-rt-14-dev mailsync liblockfile-bin dovecot-imapd zstd)
+	clang libclang-rt-14-dev mailsync liblockfile-bin dovecot-core dovecot-imapd zstd)
 # The benchmarks: bench/run.sh needs the test servers; bench/channel.sh
 # times mbsync (isync) and mailsync beside mstore channel, with GNU time.
 BENCH_PKGS=("${TEST_PKGS[@]}" isync)

@@ -40,6 +40,7 @@ typedef struct cli_ctx {
 	ms_config_args args;
 	bool json;
 	const char *cmd;  /* for messages: "domain add" */
+	bool db_optional; /* cli_config: a command that needs no database (purge: the data directory only) */
 } cli_ctx;
 
 enum {
@@ -168,6 +169,11 @@ int cmd_restore(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
 int cmd_quota(int argc, char **argv);
+int cmd_expire(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
+int cmd_readership(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 
 /* Repeated options (--domain, --account) are kept in a util/vec.h

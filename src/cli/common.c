@@ -138,7 +138,7 @@ int cli_config(cli_ctx *ctx, ms_config *cfg)
 		ms_config_free(cfg);
 		return cli_fail(&e);
 	}
-	if (!cfg->db_url) {
+	if (!cfg->db_url && !ctx->db_optional) {
 		ms_config_free(cfg);
 		fprintf(stderr, "mstore %s: no database given: use --db URL, --ini FILE or a config file "
 		        "(see 'mstore help')\n", ctx->cmd);

@@ -11,7 +11,7 @@ extern const char help_init[], help_info[], help_domain[], help_account[],
 	help_alias[], help_list[], help_folder[], help_path[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
 	help_backup[], help_restore[], help_snapshot[],
 	help_deliver[], help_quota[],
-	help_help[];
+	help_acl[], help_readership[], help_expire[], help_purge[], help_export[], help_help[];
 
 const cli_cmd cli_commands[] = {
 	{ "sync", "import every message file the database does not reference", cmd_sync, help_sync, false },
@@ -32,6 +32,11 @@ const cli_cmd cli_commands[] = {
 	{ "list", "add and list distribution lists and their members", cmd_list, help_list, false },
 	{ "folder", "list, create, delete, rename, subscribe and lock mailboxes; move an account", cmd_folder, help_folder, false },
 	{ "path", "print where an account's or a message's files live in the data directory", cmd_path, help_path, false },
+	{ "expire", "remove messages by age, count, size, flags or header (rules file); files to the trash", cmd_expire, help_expire, false },
+	{ "purge", "delete trashed message files older than DAYS for good", cmd_purge, help_purge, false },
+	{ "acl", "list, set and delete the rights of shared (#Public) folders (hm_acl, IMAP ACL letters)", cmd_acl, help_acl, false },
+	{ "readership", "which accounts have which rights on which shared folders", cmd_readership, help_readership, false },
+	{ "export", "write a mailbox out as Maildir or mbox, with flags and internal dates", cmd_export, help_export, false },
 	{ "help", "show help for mstore or a command", cmd_help, help_help, false },
 	{ NULL, NULL, NULL, NULL, false },
 };

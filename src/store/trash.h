@@ -18,7 +18,8 @@
  *   ms_trash_sync                 fdatasync: call before the delete commits
  *   ... the caller's transaction deletes the rows and commits ...
  *   ms_trash_finish               every file renamed into the trash, the
- *                                 directories synced, the intent removed
+ *                                 directories synced (each once; past 16
+ *                                 of them one syncfs), the intent removed
  *   (or ms_trash_abort after a rollback: the intent removed, files stay)
  *
  * A process killed anywhere leaves an intent nobody holds;
