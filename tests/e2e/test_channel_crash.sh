@@ -168,9 +168,10 @@ torn_append() {
 mutate() {
 	local kind=$1 w=$2 ids i id f url
 	mapfile -t ids < <(grep -h '^Message-ID:' "$w"/md/cur/* "$w"/md/new/* | tr -d '\r' | sort | uniq -u | sed 's/^Message-ID: *//')
+	[ "${#ids[@]}" -gt 63 ] || { t_fail "$w: only ${#ids[@]} unique Message-IDs in INBOX"; return 1; }
 	md_file() { grep -l -F "Message-ID: $1" "$w"/md/cur/* "$w"/md/new/* | head -1; }
-	for i in 10 20 30; do rm "$(md_file "${ids[$i]}")"; done            # deleted on md
-	for i in 15 25 35 45 55; do                                          # flags changed on md
+	for i in 6 12 18; do rm "$(md_file "${ids[$i]}")"; done            # deleted on md
+	for i in 9 15 21 27 33; do                                          # flags changed on md
 		f=$(md_file "${ids[$i]}")
 		case $f in *:2,*) mv "$f" "${f%%:2,*}:2,F" ;; *) mv "$f" "$w/md/cur/${f##*/}:2,FS" ;; esac
 	done
@@ -182,7 +183,7 @@ mutate() {
 		# (as a mail client that rewrites the file: every message loses its
 		# Status and X-Status, so every flag is removed, and three get
 		# \Seen \Answered \Flagged)
-		awk -v del="${ids[40]}|${ids[50]}|${ids[60]}" -v fl="${ids[65]}|${ids[75]}|${ids[85]}" '
+		awk -v del="${ids[36]}|${ids[42]}|${ids[48]}" -v fl="${ids[51]}|${ids[57]}|${ids[63]}" '
 			function flush() { if (!drop) printf "%s", buf; buf = ""; drop = 0 }
 			function has(list, v,   a, i, n) { n = split(list, a, "|"); for (i = 1; i <= n; i++) if (a[i] == v) return 1; return 0 }
 			/^From [^ ]+ +(Mon|Tue|Wed|Thu|Fri|Sat|Sun) / { flush(); hdr = 1; buf = $0 "\n"; next }
@@ -196,11 +197,11 @@ mutate() {
 		done
 	else
 		url=$(cat "$w/url")
-		for i in 40 50 60; do                                            # deleted on hm
+		for i in 36 42 48; do                                            # deleted on hm
 			f=$(grep -rl -F "Message-ID: ${ids[$i]}" "$w/Data" | head -1)
 			t_sql "$url" "DELETE FROM hm_messages WHERE messagefilename = '${f##*/}'" && rm "$f"
 		done
-		for i in 65 75 85; do                                            # flags changed on hm: \Answered \Flagged, not \Seen
+		for i in 51 57 63; do                                            # flags changed on hm: \Answered \Flagged, not \Seen
 			f=$(grep -rl -F "Message-ID: ${ids[$i]}" "$w/Data" | head -1)
 			t_sql "$url" "UPDATE hm_messages SET messageflags = 12 WHERE messagefilename = '${f##*/}'"
 		done
