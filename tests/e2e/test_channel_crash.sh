@@ -23,7 +23,7 @@ t_need_server
 export TZ=UTC
 GEN=${MSTORE_GEN:?MSTORE_GEN not set}
 SEED=${MSTORE_CHANNEL_CRASH_SEED:-$(( $(date +%s%N) % 32768 ))}
-KILLS=${MSTORE_CHANNEL_CRASH_KILLS:-3}
+KILLS=${MSTORE_CHANNEL_CRASH_KILLS:-2}  # 2 keeps it near 30 s per backend under ASan
 echo "seed $SEED (MSTORE_CHANNEL_CRASH_SEED=$SEED reproduces), $KILLS kills per run"
 RANDOM=$SEED
 # a dot-lock left by a killed run must not hold the rerun for a minute
