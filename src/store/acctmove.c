@@ -19,6 +19,7 @@
 #include "store/objects.h"
 #include "store/sql.h"
 #include "util/testhook.h"
+#include "util/journal_io.h"
 
 #define PRIVATE_DIR ".mstore"
 #define PREFIX "acctmove-"
@@ -26,19 +27,6 @@
 #define MAGIC "mstore-account-move 1"
 
 /* ---- file system steps ---------------------------------------------------------- */
-
-static int sync_at(int root, const char *data, const char *rel, ms_err *e)
-{
-	int fd = openat(root, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", data, rel, strerror(err));
-	}
-	close(fd);
-	return 0;
-}
 
 static void parent_of(const char *rel, char *out, size_t len)
 {
@@ -59,7 +47,7 @@ static int make_dirs(int root, const char *data, const char *rel, ms_err *e)
 		if (mkdirat(root, path, 0755) == 0) {
 			char parent[1100];
 			parent_of(path, parent, sizeof parent);
-			if (sync_at(root, data, parent, e) < 0)
+			if (ms_jio_sync_dir(root, data, parent, e) < 0)
 				return -1;
 		} else if (errno != EEXIST) {
 			return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", data, path, strerror(errno));
@@ -111,7 +99,7 @@ static int merge_dir(int root, const char *data, const char *from, const char *t
 			                errno == EEXIST ? "a file of that name is there (left both in place)" : strerror(errno));
 	}
 	closedir(d);
-	if (rc == 0 && sync_at(root, data, to, e) == 0 && sync_at(root, data, from, e) == 0 && unlinkat(root, from, AT_REMOVEDIR) < 0)
+	if (rc == 0 && ms_jio_sync_dir(root, data, to, e) == 0 && ms_jio_sync_dir(root, data, from, e) == 0 && unlinkat(root, from, AT_REMOVEDIR) < 0)
 		rc = ms_err_set(e, MS_E_IO, "cannot remove %s/%s after moving its files: %s", data, from, strerror(errno));
 	return rc;
 }
@@ -134,7 +122,7 @@ static int move_files(int root, const char *data, const ms_acctmove *m, ms_err *
 			return -1;
 	}
 	ms_test_hook("acctmove-files");
-	return sync_at(root, data, to_parent, e) < 0 || sync_at(root, data, from_parent, e) < 0 ? -1 : 0;
+	return ms_jio_sync_dir(root, data, to_parent, e) < 0 || ms_jio_sync_dir(root, data, from_parent, e) < 0 ? -1 : 0;
 }
 
 /* ---- the journal ---------------------------------------------------------------- */
@@ -150,21 +138,6 @@ static void put_field(FILE *f, const char *key, const char *v)
 			fputc(c, f);
 	}
 	fputc('\n', f);
-}
-
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		unsigned v;
-		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
-			*w++ = (char)v;
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
 }
 
 static void journal_name(const ms_acctmove *m, char *out, size_t len)
@@ -203,7 +176,7 @@ static int journal_write(int root, const char *data, const ms_acctmove *m, int *
 		unlinkat(root, tmp, 0);
 		return ms_err_set(e, MS_E_IO, "cannot write the move journal %s/%s: %s", data, tmp, strerror(err));
 	}
-	if (renameat(root, tmp, root, name) < 0 || sync_at(root, data, PRIVATE_DIR, e) < 0) {
+	if (renameat(root, tmp, root, name) < 0 || ms_jio_sync_dir(root, data, PRIVATE_DIR, e) < 0) {
 		err = errno;
 		close(w);
 		unlinkat(root, tmp, 0);
@@ -237,7 +210,7 @@ static int journal_read(FILE *f, ms_acctmove *m)
 		else if (strcmp(line, "domain") == 0)
 			m->domain_id = strtoll(v, NULL, 10);
 		else {
-			unescape(v);
+			ms_jio_unescape(v);
 			char *dst = strcmp(line, "from") == 0 ? m->from : strcmp(line, "to") == 0 ? m->to
 			          : strcmp(line, "fromdir") == 0 ? m->from_dir : strcmp(line, "todir") == 0 ? m->to_dir : NULL;
 			size_t cap = dst == m->from || dst == m->to ? sizeof m->from : sizeof m->from_dir;
@@ -291,7 +264,7 @@ static int roll_forward(ms_store *s, int root, const ms_acctmove *m, int fd, ms_
 	if (rc == 0 && unlinkat(root, name, 0) < 0)
 		rc = ms_err_set(e, MS_E_IO, "cannot remove the move journal %s/%s: %s", s->data_dir, name, strerror(errno));
 	else if (rc == 0)
-		rc = sync_at(root, s->data_dir, PRIVATE_DIR, e);
+		rc = ms_jio_sync_dir(root, s->data_dir, PRIVATE_DIR, e);
 	close(fd);
 	if (rc < 0)
 		ms_err_prefix(e, "moving account %s to %s (journal %s/%s kept; a rerun completes it)", m->from, m->to,

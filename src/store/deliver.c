@@ -33,6 +33,7 @@
 #include "store/sql.h"
 #include "util/strmap.h"
 #include "util/vec.h"
+#include "util/journal_io.h"
 
 #define JOURNAL_DIR ".mstore"
 #define PREFIX "deliver-"
@@ -54,28 +55,8 @@ struct ms_deliver {
 static void put_field(FILE *f, const char *s)
 {
 	fputc('\t', f);
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
-			fprintf(f, "%%%02X", c);
-		else
-			fputc(c, f);
-	}
-}
-
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		unsigned v;
-		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
-			*w++ = (char)v;
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
+	if (s)
+		ms_jio_put_path(f, s);
 }
 
 /* Split a line at tabs into at most `max` unescaped fields. */
@@ -87,7 +68,7 @@ static size_t split(char *line, char **f, size_t max)
 		p = strchr(p, '\t');
 		if (p)
 			*p++ = '\0';
-		unescape(f[n]);
+		ms_jio_unescape(f[n]);
 	}
 	return n;
 }
@@ -98,19 +79,6 @@ static int jwrite(int fd, const char *jname, char *buf, size_t len, ms_err *e)
 	if (w != (ssize_t)len || fdatasync(fd) < 0)
 		return ms_err_set(e, MS_E_IO, "cannot write the delivery journal %s: %s", jname,
 		                  strerror(errno ? errno : EIO));
-	return 0;
-}
-
-static int sync_dir_at(int root_fd, const char *rel, ms_err *e)
-{
-	int fd = openat(root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s: %s", rel, strerror(err));
-	}
-	close(fd);
 	return 0;
 }
 
@@ -409,7 +377,7 @@ static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
 	bool new_dir = mkdirat(dv->root_fd, JOURNAL_DIR, 0700) == 0;
 	if (!new_dir && errno != EEXIST)
 		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", dv->s->data_dir, JOURNAL_DIR, strerror(errno));
-	if (new_dir && sync_dir_at(dv->root_fd, ".", e) < 0)
+	if (new_dir && ms_jio_sync_dir(dv->root_fd, dv->s->data_dir, ".", e) < 0)
 		return -1;
 	journal_name(dv, source);
 	dv->jfd = openat(dv->root_fd, dv->jname, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -434,7 +402,7 @@ static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
 	int rc = jwrite(dv->jfd, dv->jname, buf, len, e);
 	free(buf);
 	/* the journal's name, before any file relies on it */
-	return rc < 0 ? -1 : sync_dir_at(dv->root_fd, JOURNAL_DIR, e);
+	return rc < 0 ? -1 : ms_jio_sync_dir(dv->root_fd, dv->s->data_dir, JOURNAL_DIR, e);
 }
 
 /* The keys an earlier run of this source delivered. */

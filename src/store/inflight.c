@@ -27,6 +27,7 @@
 
 #include "store/layout.h"
 #include "store/messages.h"
+#include "util/journal_io.h"
 
 #define JOURNAL_DIR ".mstore"
 #define SUFFIX ".inflight"
@@ -40,19 +41,6 @@ struct ms_inflight {
 };
 
 /* fsync the directory `rel` of root_fd ("." is the root itself). */
-static int sync_dir(int root_fd, const char *data_dir, const char *rel, ms_err *e)
-{
-	int fd = openat(root_fd, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		return ms_err_set(e, MS_E_IO, "cannot sync the directory %s/%s: %s", data_dir, rel, strerror(err));
-	}
-	close(fd);
-	return 0;
-}
-
 int ms_inflight_new(int root_fd, const char *data_dir, ms_inflight **out, ms_err *e)
 {
 	ms_inflight *j = calloc(1, sizeof *j);
@@ -71,7 +59,7 @@ static int open_journal(ms_inflight *j, ms_err *e)
 	bool new_dir = mkdirat(j->root_fd, JOURNAL_DIR, 0700) == 0;
 	if (!new_dir && errno != EEXIST)
 		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", j->data_dir, JOURNAL_DIR, strerror(errno));
-	if (new_dir && sync_dir(j->root_fd, j->data_dir, ".", e) < 0)
+	if (new_dir && ms_jio_sync_dir(j->root_fd, j->data_dir, ".", e) < 0)
 		return -1;
 	char host[128] = "host";
 	gethostname(host, sizeof host - 1);
@@ -85,7 +73,7 @@ static int open_journal(ms_inflight *j, ms_err *e)
 	 * find it empty: nothing to take over, and it leaves the name alone */
 	int rc = flock(fd, LOCK_EX) < 0 ? ms_err_set(e, MS_E_IO, "cannot lock the journal %s/%s: %s", j->data_dir,
 	                                            j->name, strerror(errno))
-	                               : sync_dir(j->root_fd, j->data_dir, JOURNAL_DIR, e);
+	                               : ms_jio_sync_dir(j->root_fd, j->data_dir, JOURNAL_DIR, e);
 	if (rc < 0) {
 		unlinkat(j->root_fd, j->name, 0);
 		close(fd);
@@ -93,17 +81,6 @@ static int open_journal(ms_inflight *j, ms_err *e)
 	}
 	j->fd = fd;
 	return 0;
-}
-
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
-			fprintf(f, "%%%02X", c);
-		else
-			fputc(c, f);
-	}
 }
 
 int ms_inflight_add(ms_inflight *j, int64_t account_id, const char *rel, ms_err *e)
@@ -116,7 +93,7 @@ int ms_inflight_add(ms_inflight *j, int64_t account_id, const char *rel, ms_err 
 	if (!f)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	fprintf(f, "%" PRId64 "\t", account_id);
-	put_escaped(f, rel);
+	ms_jio_put_path(f, rel);
 	fputc('\n', f);
 	fclose(f);
 	ssize_t w = write(j->fd, buf, len);
@@ -156,21 +133,6 @@ void ms_inflight_free(ms_inflight *j)
 }
 
 /* ---- recovery ------------------------------------------------------------------ */
-
-static void unescape(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r; r++) {
-		unsigned v;
-		if (*r == '%' && sscanf(r + 1, "%2x", &v) == 1) {
-			*w++ = (char)v;
-			r += 2;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-}
 
 /* Open the directory `rel` below root_fd one component at a time,
  * following no symlink (a journal line must not lead a removal outside
@@ -251,7 +213,7 @@ static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *rem
 		long long account = strtoll(line, &end, 10);
 		if (*end || account <= 0)
 			continue;
-		unescape(tab + 1);
+		ms_jio_unescape(tab + 1);
 		int r = settle_one(d, root_fd, data_dir, (int64_t)account, tab + 1, e);
 		if (r < 0)
 			rc = -1;
