@@ -520,8 +520,8 @@ static int del_message(void *c, db_stmt *st)
 }
 
 static const char *const delete_sql[] = {
-	"DELETE FROM hm_messagerecipients WHERE recipientmessageid IN"
-	" (SELECT messageid FROM hm_messages WHERE messageaccountid = ? AND messagefolderid = ?)",
+	("DELETE FROM hm_messagerecipients WHERE recipientmessageid IN"
+	 " (SELECT messageid FROM hm_messages WHERE messageaccountid = ? AND messagefolderid = ?)"),
 	"DELETE FROM hm_message_metadata WHERE metadata_accountid = ? AND metadata_folderid = ?",
 	"DELETE FROM hm_messages WHERE messageaccountid = ? AND messagefolderid = ?",
 };

@@ -102,14 +102,21 @@ t_ok
 if [ "$MSTORE_TEST_BACKEND" = sqlite ]; then
 	LK=$(store locked)
 	f=${LK#sqlite:}
-	{ echo "BEGIN EXCLUSIVE;"; echo "UPDATE hm_dbversion SET value = value;"; sleep 6; echo "COMMIT;"; } | sqlite3 "$f" &
+	# held until the sync has finished (a fixed 6 s was not enough for a
+	# sync under ThreadSanitizer, which then found the lock gone and wrote)
+	{ echo "BEGIN EXCLUSIVE;"; echo "UPDATE hm_dbversion SET value = value;"
+	  while [ ! -e "$T_TMP/unlock" ]; do sleep 0.1; done; echo "COMMIT;"; } | sqlite3 "$f" &
 	locker=$!
-	sleep 1
+	for _ in $(seq 100); do # until the lock is taken
+		sqlite3 -cmd ".timeout 0" "$f" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
 	MSTORE_SQLITE_BUSY_MS=300 mst sync --db "$LK" --data "$T_TMP/locked/Data" --no-progress
+	touch "$T_TMP/unlock"
+	wait "$locker"
 	[ "$T_RC" = 1 ] || [ "$T_RC" = 4 ] || t_fail "a sync against a locked database exited $T_RC, wanted 1 or 4"
 	expect_err_contains "locked" "the failure says the database is locked"
 	expect_eq "$(t_sql "$LK" "SELECT COUNT(*) FROM hm_messages")" "0" "nothing half-written while locked"
-	wait "$locker"
 	mst sync --db "$LK" --data "$T_TMP/locked/Data" --no-progress; expect_ok "rerun once the lock is gone"
 	expect_eq "$(rows "$LK" | sha256sum)" "$(rows "$ONE" | grep -v FEFEFEFE | sha256sum)" "the rerun completes the job"
 fi
