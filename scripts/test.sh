@@ -56,7 +56,7 @@ add_results() {
 	jq -r --arg b "$1" 'select(.result != "OK" and .result != "SKIP")
 		| "\($b): \(.name) \(.result) after \(.duration | floor) s"' "$log" >>"$failures"
 	jq -r 'select(.result != "OK" and .result != "SKIP") | .name' "$log" | while read -r t; do
-		jq -r --arg t "$t" 'select(.name == $t) | .stdout' "$log" | tail -n 25 | sed "s|^|    $t: |" >>"$failures"
+		jq -r --arg t "$t" 'select(.name == $t) | .stdout + (.stderr // "")' "$log" | tail -n 25 | sed "s|^|    $t: |" >>"$failures"
 	done
 }
 # configure BUILD OPTIONS...: set up BUILD once; -Dtests=enabled also on an
