@@ -177,8 +177,10 @@ static int account_delete(cli_call *c)
 	const struct delete_opts d = *(const struct delete_opts *)c->opts;
 	char **argv = c->argv;
 	const int i = 0;
-	char dir[4096];
-	if (has_files_on_disk(c->s, argv[i], dir, sizeof dir) && !d.force && !d.dry_run) {
+	char dir[4096], address[256];
+	/* a Unicode domain is stored in its ACE form: the directory too */
+	ms_address_lookup_form(argv[i], address);
+	if (has_files_on_disk(c->s, address, dir, sizeof dir) && !d.force && !d.dry_run) {
 		fprintf(stderr, "mstore account delete: %s is not empty: its files would stay behind without an account;"
 		        " move them away first, or use --force\n", dir);
 		return EXIT_USAGE;

@@ -144,8 +144,10 @@ static int find_target(dl_run *r, char *arg, ms_deliver_target *t)
 		*slash = '\0';
 	if (ms_address_split(arg, local, domain, &e) < 0 || ms_account_list(r->s, domain, &v, &n, &e) < 0)
 		return cli_fail(&e);
+	char stored[256]; /* the domain in its stored (ACE) form */
+	ms_address_lookup_form(arg, stored);
 	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(v[i].address, arg) == 0) {
+		if (strcasecmp(v[i].address, stored) == 0) {
 			static char address[256];
 			snprintf(address, sizeof address, "%s", v[i].address);
 			*t = (ms_deliver_target){ .account_id = v[i].id, .address = address, .max_size_mb = v[i].max_size_mb,

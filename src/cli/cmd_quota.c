@@ -99,12 +99,24 @@ static bool q_option(void *data, int opt, const char *arg)
 
 /* ---- scope ------------------------------------------------------------------------ */
 
+/* Is a typed domain or address the stored name?  A Unicode domain is
+ * stored in its ACE form. */
+static bool name_is(const char *typed, const char *stored)
+{
+	char form[256];
+	if (strchr(typed, '@'))
+		ms_address_lookup_form(typed, form);
+	else
+		ms_domain_lookup_form(typed, form);
+	return strcasecmp(form, stored) == 0;
+}
+
 static bool wanted(const ms_strlist *l, const char *s)
 {
 	if (l->n == 0)
 		return true;
 	for (size_t i = 0; i < l->n; i++)
-		if (strcasecmp(l->v[i], s) == 0)
+		if (name_is(l->v[i], s))
 			return true;
 	return false;
 }
@@ -132,7 +144,7 @@ static int scope(ms_store *s, const q_opts *o, ms_domain **dv, size_t *nd, accou
 		return -1;
 	for (size_t i = 0; i < o->domains.n; i++) {
 		size_t k = 0;
-		while (k < *nd && strcasecmp((*dv)[k].name, o->domains.v[i]) != 0)
+		while (k < *nd && !name_is(o->domains.v[i], (*dv)[k].name))
 			k++;
 		if (k == *nd)
 			return ms_err_set(e, MS_E_NOTFOUND, "%s: no domain %s", db_name(s->db), o->domains.v[i]);
@@ -142,7 +154,7 @@ static int scope(ms_store *s, const q_opts *o, ms_domain **dv, size_t *nd, accou
 			return -1;
 	for (size_t i = 0; i < o->users.n; i++) {
 		size_t k = 0;
-		while (k < acc->n && strcasecmp(acc->v[k].address, o->users.v[i]) != 0)
+		while (k < acc->n && !name_is(o->users.v[i], acc->v[k].address))
 			k++;
 		if (k == acc->n)
 			return ms_err_set(e, MS_E_NOTFOUND, "%s: no account %s%s", db_name(s->db), o->users.v[i],

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "store/browse.h"
+#include "store/objects.h"
 #include "store/sql.h"
 #include "util/vec.h"
 
@@ -127,10 +128,15 @@ int ms_acl_who(db *d, const char *who, int *type, int64_t *id, ms_err *e)
 	}
 	bool address = strchr(who, '@') != NULL;
 	*type = address ? MS_ACL_ACCOUNT : MS_ACL_GROUP;
+	char key[256];
+	if (address)
+		ms_address_lookup_form(who, key);
+	else
+		snprintf(key, sizeof key, "%s", who);
 	int rc = ms_sql_int(d,
 	                    address ? "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)"
 	                            : "SELECT groupid FROM hm_groups WHERE LOWER(groupname) = LOWER(?) ORDER BY groupid",
-	                    PARAMS(P_TEXT(who)), id, e);
+	                    PARAMS(P_TEXT(key)), id, e);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)

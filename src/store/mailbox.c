@@ -14,6 +14,7 @@
 #include "store/browse.h"
 #include "store/folders.h"
 #include "store/layout.h"
+#include "store/objects.h"
 #include "store/sql.h"
 #include "store/trash.h"
 #include "util/testhook.h"
@@ -53,8 +54,10 @@ static void lower_owner_dir(const char *address, char *out, size_t len)
 		*p = (char)tolower((unsigned char)*p);
 }
 
-static int find_account(db *d, const char *name, const char *addr, ms_mailbox *mb, ms_err *e)
+static int find_account(db *d, const char *name, const char *typed, ms_mailbox *mb, ms_err *e)
 {
+	char addr[256];
+	ms_address_lookup_form(typed, addr);
 	db_stmt *st;
 	if (ms_sql_prepare(d, "SELECT accountid, accountdomainid, accountaddress FROM hm_accounts"
 	                   " WHERE LOWER(accountaddress) = LOWER(?) ORDER BY accountid", PARAMS(P_TEXT(addr)), &st, e) < 0)

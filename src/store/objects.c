@@ -163,13 +163,23 @@ int ms_account_local_check(const char *address, const char *local, ms_err *e)
 	return 0;
 }
 
-/* A domain typed to find objects, in the form it is stored in: a Unicode
- * name in its ACE form.  Anything else stays as typed (a lookup needs no
- * rules, and an old row may break them). */
-static void lookup_domain(const char *in, char out[256])
+void ms_domain_lookup_form(const char *in, char out[256])
 {
 	ms_err ignored = { 0 };
 	if (is_ascii(in) || ms_domain_to_ascii(in, out, &ignored) < 0)
+		snprintf(out, 256, "%s", in);
+}
+
+void ms_address_lookup_form(const char *in, char out[256])
+{
+	const char *at = strrchr(in, '@');
+	char dom[256];
+	if (!at || is_ascii(at + 1)) {
+		snprintf(out, 256, "%s", in);
+		return;
+	}
+	ms_domain_lookup_form(at + 1, dom);
+	if ((size_t)snprintf(out, 256, "%.*s@%s", (int)(at - in), in, dom) >= 256)
 		snprintf(out, 256, "%s", in);
 }
 
@@ -374,8 +384,10 @@ int ms_domain_alias_list(ms_store *s, ms_domain_alias **out, size_t *n, ms_err *
 
 /* ---- addresses shared by accounts, aliases and lists --------------------- */
 
-int ms_address_in_use(ms_store *s, const char *address, const char **kind, ms_err *e)
+int ms_address_in_use(ms_store *s, const char *address_in, const char **kind, ms_err *e)
 {
+	char address[256];
+	ms_address_lookup_form(address_in, address);
 	static const struct { const char *sql, *kind; } checks[] = {
 		{ "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)", "an account" },
 		{ "SELECT aliasid FROM hm_aliases WHERE LOWER(aliasname) = LOWER(?)", "an alias" },
@@ -555,7 +567,7 @@ int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n
 {
 	char dom[256] = "";
 	if (domain)
-		lookup_domain(domain, dom);
+		ms_domain_lookup_form(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.accountid, a.accountdomainid, a.accountaddress, a.accountactive, a.accountmaxsize,"
@@ -604,7 +616,7 @@ int ms_alias_list(ms_store *s, const char *domain, ms_alias **out, size_t *n, ms
 {
 	char dom[256] = "";
 	if (domain)
-		lookup_domain(domain, dom);
+		ms_domain_lookup_form(domain, dom);
 	db_stmt *st;
 	if (ms_sql_prepare(s->db,
 		"SELECT a.aliasid, a.aliasname, a.aliasvalue, a.aliasactive FROM hm_aliases a"
@@ -687,7 +699,7 @@ int ms_dlist_list(ms_store *s, const char *domain, ms_dlist **out, size_t *n, ms
 {
 	char dom[256] = "";
 	if (domain)
-		lookup_domain(domain, dom);
+		ms_domain_lookup_form(domain, dom);
 	db_stmt *st;
 	*out = NULL;
 	*n = 0;
@@ -760,9 +772,11 @@ static const char *const account_delete_sql[] = {
 	"DELETE FROM hm_accounts WHERE accountid = ?",
 };
 
-int ms_account_delete(ms_store *s, const char *address, bool dry_run, ms_account_deletion *out, ms_err *e)
+int ms_account_delete(ms_store *s, const char *address_in, bool dry_run, ms_account_deletion *out, ms_err *e)
 {
 	memset(out, 0, sizeof *out);
+	char address[256];
+	ms_address_lookup_form(address_in, address);
 	int found = ms_sql_int(s->db, "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)",
 	                       PARAMS(P_TEXT(address)), &out->id, e);
 	if (found <= 0)

@@ -72,6 +72,13 @@ int ms_domain_name_check(const char *name, ms_err *e);
  * (IDN) name converted to its ACE form "xn--..." (IDNA2008, UTS #46), as
  * hMailServer only accepts that; then checked by ms_domain_name_check. */
 int ms_domain_to_ascii(const char *in, char out[256], ms_err *e);
+/* An address typed to find an object, in the form it is stored in: the
+ * domain of "local@domain" in its ACE form when it is Unicode.  Anything
+ * else is copied as typed (a lookup needs no rules, and an old row may
+ * break them). */
+void ms_address_lookup_form(const char *in, char out[256]);
+/* The same for a domain name alone. */
+void ms_domain_lookup_form(const char *in, char out[256]);
 /* hMailServer's extra rule for account addresses (they name directories):
  * none of / ? * | in the local part, and ':' (Windows); the address checks
  * above already refuse < > \ " and spaces. */

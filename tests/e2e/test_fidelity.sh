@@ -131,9 +131,25 @@ expect_eq "$(t_out | jq -r '[.[].address] | join(",")')" "ann@xn--bcher-kva.test
 M alias list --domain 'bücher.test' --json; expect_ok "alias list by the Unicode domain"
 M list list --domain 'bücher.test' --json; expect_ok "list list by the Unicode domain"
 expect_eq "$(t_out | jq -r '.[0].address')" "team@xn--bcher-kva.test" "a Unicode --domain finds the list"
-# account delete takes the stored (ACE) address: its check for files left in
-# the account's directory builds the path from the address as given.
-M account delete 'bob@bücher.test' -n; expect_rc 2 "account delete wants the stored ACE address"
+# Every command that finds an account by a typed address takes the Unicode
+# form too: account delete (and its check for files left in the ACE-named
+# directory), folder, path, acl.
+mkdir -p "$D/xn--bcher-kva.test/bob/AB"; : > "$D/xn--bcher-kva.test/bob/AB/left.eml"
+M --data "$D" account delete 'bob@bücher.test'; expect_rc 2 "account delete by the Unicode address: files left in the ACE directory"
+expect_err_contains "xn--bcher-kva.test/bob is not empty" "the ACE directory named"
+rm -r "$D/xn--bcher-kva.test/bob"
+M path 'ann@bücher.test'; expect_ok "path by the Unicode address"
+expect_eq "$(t_out)" "xn--bcher-kva.test/ann" "path of the ACE directory"
+M folder create 'user/ann@bücher.test/Drafts'; expect_ok "folder create by the Unicode address"
+M folder create '#Public/Shared'; expect_ok "public folder"
+M acl set '#Public/Shared' 'bob@bücher.test' lr; expect_ok "acl names an account by its Unicode address"
+printf 'From: x@y.test\r\nSubject: idn\r\n\r\nhi\r\n' > "$T_TMP/idn.eml"
+M --data "$D" deliver 'ann@bücher.test/Drafts' "$T_TMP/idn.eml"; expect_ok "deliver by the Unicode address"
+M quota -u 'ann@bücher.test' -d 'Bücher.test' --json; expect_ok "quota -u/-d by the Unicode names"
+expect_eq "$(t_out | jq -r '[.accounts[].account] | join(",")' 2>/dev/null)" "ann@xn--bcher-kva.test" "quota finds ann"
+M account delete 'bob@bücher.test' -n; expect_ok "account delete -n by the Unicode address"
+M account delete 'bob@bücher.test'; expect_ok "account delete by the Unicode address"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_accounts WHERE accountaddress = 'bob@xn--bcher-kva.test'")" 0 "bob deleted"
 M domain add 'a‍b.test'; expect_rc 2 "a name IDNA2008 refuses (zero-width joiner)"
 expect_err_contains "not a valid internationalized domain name (IDNA2008" "IDNA rule named"
 
