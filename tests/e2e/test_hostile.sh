@@ -41,14 +41,17 @@ bytes() { LC_ALL=C; local s=$1; echo "${#s}"; }
 new_store long
 e150=$(printf 'é%.0s' $(seq 150))   # 300 bytes
 o150=$(printf 'ö%.0s' $(seq 150))
-for i in $(seq 1 20); do
-	msg "$D/example.com/ann/00/$(guid 0 "$i")" "From: good$i@remote.net" "To: ann@example.com"
+# among a thousand good messages in one batch (issue 11 item 6)
+mkdir -p "$D/example.com/ann/00"
+for i in $(seq 1 1000); do
+	printf 'From: good%s@remote.net\r\nTo: ann@example.com\r\n\r\nbody\r\n' "$i" > "$D/example.com/ann/00/$(guid 0 "$i")"
 done
-msg "$D/example.com/ann/00/$(guid 0 100)" "From: ${e150}@remote.net" "To: ann@example.com"
+find "$D/example.com/ann/00" -type f -exec touch -d "$old" {} +
+msg "$D/example.com/ann/00/$(guid 0 1001)" "From: ${e150}@remote.net" "To: ann@example.com"
 msg "$D/$(guid 1 1)" "From: q@remote.net" "To: ann+${o150}@example.com"
 msg "$D/$(guid 1 2)" "From: q@remote.net" "To: bob@example.com"
 S; expect_ok "a long non-ASCII From and recipient import"
-expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2")" 21 "every account message imported"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 2")" 1001 "every account message imported"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagetype = 1")" 2 "both queue files queued"
 from=$(q "SELECT messagefrom FROM hm_messages WHERE messagetype = 2 AND messagefrom NOT LIKE 'good%'")
 printf '%s' "$from" | valid_utf8 || t_fail "the cut From is not valid UTF-8"
@@ -59,7 +62,7 @@ orig=$(q "SELECT recipientoriginaladdress FROM hm_messagerecipients WHERE recipi
 printf '%s' "$orig" | valid_utf8 || t_fail "the cut original recipient is not valid UTF-8"
 t_ok
 expect_eq "$(bytes "$orig")" 254 "the original recipient is cut on a character boundary"
-S; expect_ok "rerun"; expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 23 "the rerun adds nothing"
+S; expect_ok "rerun"; expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 1003 "the rerun adds nothing"
 
 # --- 1b. a row the database refuses fails its own file only ------------------------------
 new_store refuse
