@@ -367,6 +367,45 @@ int ms_acctmove_run(ms_store *s, const ms_acctmove *m, ms_err *e)
 	return rc;
 }
 
+/* A journal being written when its writer died was never put in place:
+ * nothing was moved. */
+static int drop_tmp(void *ctx, int fd, const char *name, ms_err *e)
+{
+	(void)ctx, (void)fd, (void)name, (void)e;
+	return MS_JIO_REMOVE;
+}
+
+typedef struct recover_ctx {
+	ms_store *s;
+	int root;
+	void (*fn)(void *ctx, const ms_acctmove *m);
+	void *ctx;
+} recover_ctx;
+
+/* Finish the move a dead writer journaled; roll_forward removes the
+ * journal once the move is complete. */
+static int roll_one(void *ctx, int fd, const char *name, ms_err *e)
+{
+	recover_ctx *c = ctx;
+	FILE *f = fdopen(dup(fd), "r");
+	ms_acctmove m;
+	int ok = f ? journal_read(f, &m) : -1;
+	if (f)
+		fclose(f);
+	if (ok < 0)
+		return ms_err_set(e, MS_E_IO, "the move journal %s/" PRIVATE_DIR "/%s cannot be read (left in place)",
+		                  c->s->data_dir, name);
+	int own = dup(fd); /* roll_forward closes the descriptor it gets */
+	if (own < 0)
+		return ms_err_set(e, MS_E_IO, "cannot take over the move journal %s/" PRIVATE_DIR "/%s: %s",
+		                  c->s->data_dir, name, strerror(errno));
+	if (roll_forward(c->s, c->root, &m, own, e) < 0)
+		return -1;
+	if (c->fn)
+		c->fn(c->ctx, &m);
+	return MS_JIO_KEEP;
+}
+
 int ms_acctmove_recover(ms_store *s, void (*fn)(void *ctx, const ms_acctmove *m), void *ctx, ms_err *e)
 {
 	if (!s->data_dir)
@@ -374,55 +413,10 @@ int ms_acctmove_recover(ms_store *s, void (*fn)(void *ctx, const ms_acctmove *m)
 	int root = open_root(s->data_dir, e);
 	if (root < 0)
 		return -1;
-	int dfd = openat(root, PRIVATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!dir) {
-		int err = errno;
-		if (dfd >= 0)
-			close(dfd);
-		close(root);
-		return err == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot read %s/" PRIVATE_DIR ": %s", s->data_dir,
-		                                      strerror(err));
-	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (strncmp(de->d_name, PREFIX, strlen(PREFIX)) != 0)
-			continue;
-		if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0) {
-			int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) /* never put in place: nothing was moved */
-				unlinkat(dirfd(dir), de->d_name, 0);
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		if (len <= strlen(SUFFIX) || strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
-			continue;
-		int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still at it */
-			close(fd);
-			continue;
-		}
-		FILE *f = fdopen(dup(fd), "r");
-		ms_acctmove m;
-		int ok = f ? journal_read(f, &m) : -1;
-		if (f)
-			fclose(f);
-		if (ok < 0) {
-			close(fd);
-			rc = ms_err_set(e, MS_E_IO, "the move journal %s/" PRIVATE_DIR "/%s cannot be read (left in place)",
-			                s->data_dir, de->d_name);
-			break;
-		}
-		rc = roll_forward(s, root, &m, fd, e);
-		if (rc == 0 && fn)
-			fn(ctx, &m);
-	}
-	closedir(dir);
+	recover_ctx c = { s, root, fn, ctx };
+	int rc = ms_jio_take_over(root, s->data_dir, PREFIX, ".tmp", O_RDONLY, drop_tmp, NULL, e);
+	if (rc == 0)
+		rc = ms_jio_take_over(root, s->data_dir, PREFIX, SUFFIX, O_RDONLY, roll_one, &c, e);
 	close(root);
 	return rc;
 }

@@ -291,33 +291,29 @@ static int settle_journal(ms_store *s, int root_fd, int fd, const char *jname, j
 	return rc;
 }
 
-/* Take over the journal `name` of dir_fd if nobody holds it. */
-static void recover_one(ms_store *s, int root_fd, int dir_fd, const char *name, ms_deliver_recovery *r)
+typedef struct recover_ctx {
+	ms_store *s;
+	int root_fd;
+	ms_deliver_recovery *r;
+} recover_ctx;
+
+/* Settle the journal of a deliver that is gone; a journal that cannot be
+ * settled is kept and named, and the others are still taken over. */
+static int recover_one(void *ctx, int fd, const char *name, ms_err *unused)
 {
-	int fd = openat(dir_fd, name, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still running */
-		close(fd);
-		return;
-	}
+	(void)unused;
+	recover_ctx *c = ctx;
 	journal j = { 0 };
 	ms_err e = { 0 };
 	char jname[400];
-	snprintf(jname, sizeof jname, "%s/" JOURNAL_DIR "/%s", s->data_dir, name);
-	if (journal_read(fd, jname, &j, &e) < 0 || settle_journal(s, root_fd, fd, jname, &j, r, &e) < 0)
+	int rc = MS_JIO_KEEP;
+	snprintf(jname, sizeof jname, "%s/" JOURNAL_DIR "/%s", c->s->data_dir, name);
+	if (journal_read(fd, jname, &j, &e) < 0 || settle_journal(c->s, c->root_fd, fd, jname, &j, c->r, &e) < 0)
 		fprintf(stderr, "mstore deliver: %s kept: %s\n", jname, e.msg);
 	else if (!j.source || !j.source[0]) /* one message, settled: nothing more to tell */
-		unlinkat(dir_fd, name, 0);
+		rc = MS_JIO_REMOVE;
 	journal_free(&j);
-	close(fd);
-}
-
-static bool is_journal(const char *name)
-{
-	size_t len = strlen(name);
-	return strncmp(name, PREFIX, strlen(PREFIX)) == 0 && len > strlen(SUFFIX) &&
-	       strcmp(name + len - strlen(SUFFIX), SUFFIX) == 0;
+	return rc;
 }
 
 int ms_deliver_recover(ms_store *s, ms_deliver_recovery *r, ms_err *e)
@@ -326,22 +322,10 @@ int ms_deliver_recover(ms_store *s, ms_deliver_recovery *r, ms_err *e)
 	int root_fd = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (root_fd < 0)
 		return ms_err_set(e, MS_E_IO, "cannot open the data directory %s: %s", s->data_dir, strerror(errno));
-	int dfd = openat(root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (!d) {
-		int err = errno;
-		if (dfd >= 0)
-			close(dfd);
-		close(root_fd);
-		return err == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", s->data_dir, JOURNAL_DIR,
-		                                      strerror(err));
-	}
-	for (struct dirent *de; (de = readdir(d));)
-		if (is_journal(de->d_name))
-			recover_one(s, root_fd, dirfd(d), de->d_name, r);
-	closedir(d);
+	recover_ctx c = { s, root_fd, r };
+	int rc = ms_jio_take_over(root_fd, s->data_dir, PREFIX, SUFFIX, O_RDWR | O_APPEND, recover_one, &c, e);
 	close(root_fd);
-	return 0;
+	return rc;
 }
 
 /* ---- a run ------------------------------------------------------------------------ */

@@ -224,56 +224,31 @@ static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *rem
 	return rc;
 }
 
-static bool is_journal(const char *name)
-{
-	size_t len = strlen(name);
-	return len > sizeof SUFFIX - 1 && strcmp(name + len - (sizeof SUFFIX - 1), SUFFIX) == 0;
-}
+typedef struct recover_ctx {
+	db *d;
+	int root_fd;
+	const char *data_dir;
+	size_t removed;
+} recover_ctx;
 
-/* Take over the journal `name` of dir d if its writer is gone. */
-static int take_over(db *d, int root_fd, const char *data_dir, DIR *dir, const char *name, size_t *removed, ms_err *e)
+/* Settle the journal of a writer that is gone. */
+static int take_over(void *ctx, int fd, const char *name, ms_err *e)
 {
-	int fd = openat(dirfd(dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its writer is alive */
-		close(fd);
-		return 0;
-	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return 0;
-	}
-	int rc = settle(d, root_fd, data_dir, f, removed, e);
-	if (rc == 0)
-		unlinkat(dirfd(dir), name, 0);
+	(void)name;
+	recover_ctx *r = ctx;
+	FILE *f = fdopen(dup(fd), "r");
+	if (!f)
+		return MS_JIO_KEEP;
+	int rc = settle(r->d, r->root_fd, r->data_dir, f, &r->removed, e);
 	fclose(f);
-	return rc;
+	return rc < 0 ? -1 : MS_JIO_REMOVE;
 }
 
 int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e)
 {
-	size_t count = 0;
+	recover_ctx r = { d, root_fd, data_dir, 0 };
+	int rc = ms_jio_take_over(root_fd, data_dir, "inflight-", SUFFIX, O_RDONLY, take_over, &r, e);
 	if (removed)
-		*removed = 0;
-	int dfd = openat(root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		if (errno != ENOENT)
-			fprintf(stderr, "mstore: warning: cannot open %s/%s: %s\n", data_dir, JOURNAL_DIR, strerror(errno));
-		return 0;
-	}
-	DIR *dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		return 0;
-	}
-	int rc = 0;
-	for (struct dirent *de; rc == 0 && (de = readdir(dir));)
-		if (is_journal(de->d_name))
-			rc = take_over(d, root_fd, data_dir, dir, de->d_name, &count, e);
-	closedir(dir);
-	if (removed)
-		*removed = count;
+		*removed = r.removed;
 	return rc;
 }

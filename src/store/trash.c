@@ -381,48 +381,32 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 	return rc;
 }
 
+typedef struct recover_ctx {
+	db *d;
+	int root_fd;
+	const char *data_dir;
+	size_t *moved;
+} recover_ctx;
+
+static int replay_one(void *ctx, int fd, const char *name, ms_err *e)
+{
+	(void)name;
+	recover_ctx *r = ctx;
+	FILE *f = fdopen(dup(fd), "r");
+	if (!f)
+		return MS_JIO_KEEP;
+	int rc = replay(r->d, r->root_fd, r->data_dir, f, r->moved, e);
+	fclose(f);
+	return rc < 0 ? -1 : MS_JIO_REMOVE;
+}
+
 int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e)
 {
 	int root_fd = open_root(data_dir, e);
 	if (root_fd < 0)
 		return -1;
-	int dfd = openat(root_fd, PRIVATE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		int err = errno;
-		close(root_fd);
-		return err == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", data_dir, PRIVATE_DIR,
-		                                      strerror(err));
-	}
-	DIR *dir = fdopendir(dfd);
-	if (!dir) {
-		close(dfd);
-		close(root_fd);
-		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", data_dir, PRIVATE_DIR, strerror(errno));
-	}
-	int rc = 0;
-	struct dirent *de;
-	while (rc == 0 && (de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name), sl = strlen(INTENT_SUFFIX);
-		if (strncmp(de->d_name, "trash-", 6) != 0 || len < sl || strcmp(de->d_name + len - sl, INTENT_SUFFIX) != 0)
-			continue;
-		int fd = openat(dirfd(dir), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still running */
-			close(fd);
-			continue;
-		}
-		FILE *f = fdopen(fd, "r");
-		if (!f) {
-			close(fd);
-			continue;
-		}
-		rc = replay(d, root_fd, data_dir, f, moved, e);
-		if (rc == 0)
-			unlinkat(dirfd(dir), de->d_name, 0);
-		fclose(f);
-	}
-	closedir(dir);
+	recover_ctx r = { d, root_fd, data_dir, moved };
+	int rc = ms_jio_take_over(root_fd, data_dir, "trash-", INTENT_SUFFIX, O_RDONLY, replay_one, &r, e);
 	close(root_fd);
 	return rc;
 }

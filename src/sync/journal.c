@@ -161,40 +161,20 @@ static void replay(sync_run *run, FILE *f)
 	free(line);
 }
 
+static int replay_one(void *ctx, int fd, const char *name, ms_err *e)
+{
+	(void)name, (void)e;
+	FILE *f = fdopen(dup(fd), "r");
+	if (!f)
+		return MS_JIO_KEEP;
+	replay(ctx, f);
+	fclose(f);
+	return MS_JIO_REMOVE;
+}
+
 int sync_journal_recover(sync_run *run, ms_err *e)
 {
-	int dfd = openat(run->root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot open %s/%s: %s", run->s->data_dir,
-		                                        JOURNAL_DIR, strerror(errno));
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return ms_err_set(e, MS_E_IO, "cannot read %s/%s: %s", run->s->data_dir, JOURNAL_DIR, strerror(errno));
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
-		if (len < 8 || strcmp(de->d_name + len - 8, ".journal") != 0)
-			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its process is still running */
-			close(fd);
-			continue;
-		}
-		FILE *f = fdopen(fd, "r");
-		if (!f) {
-			close(fd);
-			continue;
-		}
-		replay(run, f);
-		unlinkat(dirfd(d), de->d_name, 0);
-		fclose(f);
-	}
-	closedir(d);
-	return 0;
+	return ms_jio_take_over(run->root_fd, run->s->data_dir, "sync-", ".journal", O_RDONLY, replay_one, run, e);
 }
 
 void sync_journal_close(sync_run *run)

@@ -1,5 +1,6 @@
 /* journal_io.h - what every journal of mstore's needs: paths written one
- * per line, and directories made durable.
+ * per line, directories made durable, and the take-over of the journals
+ * of writers that died.
  *
  * sync's rename journal, the trash intents and the drivers' in-flight
  * journals each write "a file is about to move or appear" lines in
@@ -21,5 +22,26 @@ void ms_jio_unescape(char *s);
 /* fsync the directory `rel` below the directory open as root_fd ("" is
  * root_fd itself); root_name names root_fd in the error. */
 int ms_jio_sync_dir(int root_fd, const char *root_name, const char *rel, ms_err *e);
+
+/* The directory below the data directory that holds every journal. */
+#define MS_JIO_DIR ".mstore"
+
+/* What a replay callback tells ms_jio_take_over to do with the journal. */
+enum { MS_JIO_REMOVE = 0, MS_JIO_KEEP = 1 };
+
+/* Replays one journal, open as fd (flocked by the caller: its writer is
+ * gone) and named `name` in DATA/.mstore.  Returns MS_JIO_REMOVE when it
+ * is settled, MS_JIO_KEEP to leave it (for a later run, or because the
+ * callback removed it itself), or -1 with e set to stop the take-over. */
+typedef int (*ms_jio_replay_fn)(void *ctx, int fd, const char *name, ms_err *e);
+
+/* Every journal DATA/.mstore/PREFIX*SUFFIX whose writer is gone (nobody
+ * holds its flock; a live writer holds it from creation to removal) is
+ * opened with open_flags, flocked and handed to fn; a journal fn settles
+ * is unlinked before its lock is dropped.  Each kind of journal has its
+ * own suffix: the prefix and suffix together are what keeps one command
+ * from replaying another's journal.  No DATA/.mstore: nothing to do. */
+int ms_jio_take_over(int root_fd, const char *data_dir, const char *prefix, const char *suffix, int open_flags,
+                     ms_jio_replay_fn fn, void *ctx, ms_err *e);
 
 #endif
