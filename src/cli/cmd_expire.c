@@ -577,18 +577,10 @@ static int folder_paths(run *rn, int64_t account, const char *prefix, folder_pat
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
 	for (size_t k = 0; k < nf; k++) {
-		char path[1100] = "";
-		const ms_folder_row *cur = &f[k];
-		for (int depth = 0; cur && depth < 64; depth++) {
-			char tmp[1100];
-			snprintf(tmp, sizeof tmp, "%s%s%s", cur->name, path[0] ? "/" : "", path);
-			memcpy(path, tmp, sizeof path);
-			const ms_folder_row *up = NULL;
-			for (size_t m = 0; m < nf && cur->parent_id > 0; m++)
-				if (f[m].id == cur->parent_id)
-					up = &f[m];
-			cur = up;
-		}
+		/* a broken tree (reconstruct's folder-parent finding) is named by
+		 * the levels that are left */
+		char path[800]; /* + "user/ADDRESS/" fits folder_path's name */
+		ms_browse_folder_path(f, nf, &f[k], '/', true, path, sizeof path);
 		v[k].id = f[k].id;
 		snprintf(v[k].name, sizeof v[k].name, "%s/%s", prefix, path);
 	}

@@ -200,29 +200,15 @@ static int load_usage(db *d, bool folders, usage_vec *v, ms_err *e)
 
 /* ---- listing ------------------------------------------------------------------------ */
 
-static const ms_folder_row *folder_by_id(const ms_folder_row *v, size_t n, int64_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].id == id)
-			return &v[i];
-	return NULL;
-}
-
 /* user/ADDRESS/LEVEL/...; false for a folder cut off from the top. */
 static bool mailbox_name(const char *address, const ms_folder_row *v, size_t n, const ms_folder_row *f, char *out,
                          size_t len)
 {
-	char path[2048] = "", tmp[2048];
-	for (int depth = 0; f && depth < 100; depth++) {
-		snprintf(tmp, sizeof tmp, "%s%s%s", f->name, path[0] ? "/" : "", path);
-		snprintf(path, sizeof path, "%s", tmp);
-		if (f->parent_id == -1) {
-			snprintf(out, len, "user/%s/%s", address, path);
-			return true;
-		}
-		f = folder_by_id(v, n, f->parent_id);
-	}
-	return false;
+	char path[2048];
+	if (!ms_browse_folder_path(v, n, f, '/', true, path, sizeof path))
+		return false;
+	snprintf(out, len, "user/%s/%s", address, path);
+	return true;
 }
 
 static void print_limit(int64_t mb)

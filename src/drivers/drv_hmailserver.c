@@ -279,34 +279,13 @@ static ms_drv_result refuse_write(ms_side *s, ms_err *e)
 
 /* ---- boxes ------------------------------------------------------------------- */
 
-static const ms_folder_row *folder_by_id(const ms_folder_row *v, size_t n, int64_t id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i].id == id)
-			return &v[i];
-	return NULL;
-}
-
 /* The full name of v[i]: its levels from the top, joined with `delim`.
  * The top-level INBOX is "INBOX" whatever its case.  NULL on a parent
  * loop or a missing parent (a broken tree: reconstruct's folder-parent). */
 static char *full_name(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim)
 {
-	char buf[PATH_LEN] = "", tmp[PATH_LEN];
-	for (int depth = 0; f; depth++) {
-		if (depth > 100)
-			return NULL;
-		bool inbox = f->parent_id == -1 && strcasecmp(f->name, "INBOX") == 0;
-		const char *name = inbox ? "INBOX" : f->name;
-		int w = buf[0] ? snprintf(tmp, sizeof tmp, "%s%c%s", name, delim, buf) : snprintf(tmp, sizeof tmp, "%s", name);
-		if (w < 0 || (size_t)w >= sizeof tmp)
-			return NULL;
-		memcpy(buf, tmp, (size_t)w + 1);
-		if (f->parent_id == -1)
-			return strdup(buf);
-		f = folder_by_id(v, n, f->parent_id);
-	}
-	return NULL;
+	char buf[PATH_LEN];
+	return ms_browse_folder_path(v, n, f, delim, true, buf, sizeof buf) ? strdup(buf) : NULL;
 }
 
 static unsigned box_attrs(const ms_folder_row *v, size_t n, const ms_folder_row *f)

@@ -80,23 +80,10 @@ static int public_folders(db *d, pub_folder **out, size_t *n, ms_err *e)
 	}
 	for (size_t k = 0; k < nf; k++)
 		v[k] = (pub_folder){ .id = f[k].id, .parent = f[k].parent_id };
-	/* a path is its parent's plus its name; a cycle or a missing parent
-	 * (reconstruct's folder-parent finding) ends the walk at 64 levels */
-	for (size_t k = 0; k < nf; k++) {
-		char path[1024] = "";
-		const ms_folder_row *cur = &f[k];
-		for (int depth = 0; cur && depth < 64; depth++) {
-			char tmp[1024];
-			snprintf(tmp, sizeof tmp, "%s%s%s", cur->name, path[0] ? "/" : "", path);
-			memcpy(path, tmp, sizeof path);
-			const ms_folder_row *up = NULL;
-			for (size_t m = 0; m < nf && cur->parent_id > 0; m++)
-				if (f[m].id == cur->parent_id)
-					up = &f[m];
-			cur = up;
-		}
-		memcpy(v[k].path, path, sizeof path);
-	}
+	/* a broken tree (reconstruct's folder-parent finding) is named by the
+	 * levels that are left */
+	for (size_t k = 0; k < nf; k++)
+		ms_browse_folder_path(f, nf, &f[k], '/', false, v[k].path, sizeof v[k].path);
 	ms_browse_folders_free(f, nf);
 	*out = v;
 	*n = nf;

@@ -1,6 +1,7 @@
 /* browse.c - see browse.h. */
 #include "store/browse.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,33 @@ void ms_browse_folders_free(ms_folder_row *v, size_t n)
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i].name);
 	free(v);
+}
+
+static int row_by_id(const void *key, const void *row)
+{
+	int64_t a = *(const int64_t *)key, b = ((const ms_folder_row *)row)->id;
+	return (a > b) - (a < b);
+}
+
+bool ms_browse_folder_path(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim, bool inbox_rule,
+                           char *out, size_t len)
+{
+	assert(len > 0);
+	char tmp[2048];
+	out[0] = '\0';
+	/* 100 levels: deeper than any client makes, and the end of a loop */
+	for (int depth = 0; f && depth < 100; depth++) {
+		bool top = f->parent_id <= 0;
+		const char *name = top && inbox_rule && strcasecmp(f->name, "INBOX") == 0 ? "INBOX" : f->name;
+		int w = out[0] ? snprintf(tmp, sizeof tmp, "%s%c%s", name, delim, out) : snprintf(tmp, sizeof tmp, "%s", name);
+		if (w < 0 || (size_t)w >= sizeof tmp || (size_t)w >= len)
+			return false;
+		memcpy(out, tmp, (size_t)w + 1);
+		if (top)
+			return true;
+		f = bsearch(&f->parent_id, v, n, sizeof *v, row_by_id);
+	}
+	return false;
 }
 
 /* One level below `parent`: 1 found, 0 not, -1 error. */

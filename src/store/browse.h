@@ -58,6 +58,16 @@ typedef struct ms_folder_row {
 int ms_browse_folders(db *d, int64_t account_id, ms_folder_row **out, size_t *n, ms_err *e);
 void ms_browse_folders_free(ms_folder_row *v, size_t n);
 
+/* The full path of row f of v (rows ordered by id, as ms_browse_folders
+ * gives them): its levels from the top joined with `delim`; with
+ * inbox_rule, a top level named INBOX in any case is written "INBOX" (an
+ * account's folders; folders.h's rule).  Returns true when the path
+ * reaches the top; false for a broken tree (a missing parent or a loop:
+ * reconstruct's folder-parent finding), where out holds the levels found,
+ * or when the path is longer than len. */
+bool ms_browse_folder_path(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim, bool inbox_rule,
+                           char *out, size_t len);
+
 /* Find the folder `path` (levels separated by `delim`) of the account;
  * the first level matches INBOX in any case, as folders.h does.  1 found,
  * 0 not found, -1 error. */

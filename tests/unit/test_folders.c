@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store/browse.h"
 #include "store/folders.h"
 #include "store/messages.h"
 #include "store/objects.h"
@@ -62,6 +63,36 @@ static void test_inbox_any_case(void **state)
 	                             PARAMS(P_INT(f->inbox)), NULL, &e), 0);
 	assert_int_equal(ms_folder_inbox(f->s->db, f->acct, 0, &id, &e), 0);
 	assert_int_equal(id, f->inbox); /* found, not created again */
+}
+
+/* Folder paths from parent links: rows ordered by id, as listed. */
+static void test_folder_path(void **state)
+{
+	(void)state;
+	ms_folder_row v[] = {
+		{ .id = 3, .parent_id = -1, .name = "inbox" },
+		{ .id = 5, .parent_id = 9, .name = "C" },
+		{ .id = 7, .parent_id = -1, .name = "A" },
+		{ .id = 9, .parent_id = 7, .name = "B" },
+		{ .id = 11, .parent_id = 40, .name = "orphan" },  /* parent gone */
+		{ .id = 12, .parent_id = 13, .name = "x" },       /* a loop */
+		{ .id = 13, .parent_id = 12, .name = "y" },
+		{ .id = 14, .parent_id = 3, .name = "Sub" },
+	};
+	size_t n = sizeof v / sizeof *v;
+	char out[64];
+	assert_true(ms_browse_folder_path(v, n, &v[1], '/', true, out, sizeof out));
+	assert_string_equal(out, "A/B/C");
+	assert_true(ms_browse_folder_path(v, n, &v[1], '.', true, out, sizeof out));
+	assert_string_equal(out, "A.B.C");
+	assert_true(ms_browse_folder_path(v, n, &v[7], '/', true, out, sizeof out));
+	assert_string_equal(out, "INBOX/Sub"); /* the INBOX in any case */
+	assert_true(ms_browse_folder_path(v, n, &v[7], '/', false, out, sizeof out));
+	assert_string_equal(out, "inbox/Sub"); /* public folders: no INBOX rule */
+	assert_false(ms_browse_folder_path(v, n, &v[4], '/', true, out, sizeof out));
+	assert_string_equal(out, "orphan");   /* the levels that are left */
+	assert_false(ms_browse_folder_path(v, n, &v[5], '/', true, out, sizeof out)); /* ends */
+	assert_false(ms_browse_folder_path(v, n, &v[1], '/', true, out, 5)); /* "A/B/C" does not fit */
 }
 
 static void test_ensure_path(void **state)
@@ -185,6 +216,7 @@ static void test_quota_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_folder_path),
 		cmocka_unit_test_setup_teardown(test_inbox_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ensure_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_uids_limit, setup, teardown),
