@@ -68,7 +68,8 @@ converged() {
 # --- the connection dropped mid-append (200 KB into the upload) ------------------------
 via drop-up 200000
 ch up; expect_rc 1 "a connection dropped mid-append"
-expect_out_contains "store dv failed: IMAP store dv (localhost:" "the failure names the server"
+expect_out_contains "store dv failed: " "the failure names the store"
+expect_out_contains "IMAP server localhost:" "and the server"
 expect_out_contains "the connection broke" "and says the connection went"
 partial=$(srv | wc -l)
 [ "$partial" -gt 0 ] && [ "$partial" -lt $((N + 10)) ] && t_ok ||
@@ -80,7 +81,8 @@ converged md dv "after the drop mid-append"
 # --- the connection dropped mid-fetch (200 KB into the download) -----------------------
 via drop-down 200000
 ch down; expect_rc 1 "a connection dropped mid-fetch"
-expect_out_contains "store dv failed: IMAP store dv (localhost:" "the failure names the server"
+expect_out_contains "store dv failed: " "the failure names the store"
+expect_out_contains "IMAP server localhost:" "and the server"
 direct
 ch down; expect_ok "the rerun completes the download"
 converged dv md2 "after the drop mid-fetch"
@@ -94,7 +96,7 @@ start=$(date +%s)
 ch up; expect_rc 1 "a server that stops answering"
 took=$(($(date +%s) - start))
 expect_out_contains "(timeout)" "the failure is the timeout"
-expect_out_contains "store dv failed: IMAP store dv (localhost:" "naming the server"
+expect_out_contains "IMAP server localhost:" "naming the server"
 [ "$took" -lt 15 ] && t_ok || t_fail "the run gave up after the 2 s timeout, not after ${took}s"
 via stall-up 100000 2
 ch up; expect_rc 1 "a server that stops reading mid-append"
