@@ -76,6 +76,9 @@ partial=$(srv | wc -l)
 	t_fail "part of the upload reached the server before the drop ($partial of $((N + 10)))"
 direct
 ch up; expect_ok "the rerun completes the upload"
+# what reached the server before the drop is recorded or re-paired, not copied again
+expect_out_contains "channel up: md: 0 copied, 0 deleted, 0 pending, 0 flags, 0 duplicates; dv: $((N + 10 - partial)) copied" \
+	"the rerun copies only the $((N + 10 - partial)) messages the server lacked"
 converged md dv "after the drop mid-append"
 
 # --- the connection dropped mid-fetch (200 KB into the download) -----------------------
