@@ -52,7 +52,7 @@ crash_run() {
 	local k pid ms tries=0
 	for ((k = 0; k < KILLS; k++)); do
 		ms=$((200 + RANDOM % 2800))  # a first sync takes some seconds
-		MSTORE_DB_PASSWORD= "$MSTORE_BIN" channel -f "$CONF" --state-dir "$T_TMP/state" "$1" >/dev/null 2>&1 &
+		"$MSTORE_BIN" channel -f "$CONF" --state-dir "$T_TMP/state" "$1" >/dev/null 2>&1 &
 		pid=$!
 		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 		kill -9 "$pid" 2>/dev/null

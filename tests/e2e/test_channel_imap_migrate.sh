@@ -26,10 +26,10 @@ done
 n=0
 put() { # put FOLDERDIR FLAGS: a message with the next number, mtime (the internal date) set
 	n=$((n + 1))
-	local f=$SRC/$1/cur/$((1700000000 + n)).M$n.src:2,$2
+	local file=$SRC/$1/cur/$((1700000000 + n)).M$n.src:2,$2
 	printf 'From: s%d@example.org\nDate: Tue, 02 Jan 2024 10:00:00 +0000\nSubject: %s\nMessage-ID: <mig%d@x>\n\nbody %d\n' \
-		"$n" "s$n é" "$n" "$n" > "$f"
-	touch -d "@$((1500000000 + n * 86399))" "$f"
+		"$n" "s$n é" "$n" "$n" > "$file"
+	touch -d "@$((1500000000 + n * 86399))" "$file"
 }
 for fl in S FS RSa Sb "" Tab DS ab S; do put "" "$fl"; done
 for fl in S Fa ""; do put .Gr\&APY-n "$fl"; done
