@@ -58,6 +58,8 @@ crash_run() {
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# how far the killed runs got (timing decides; printed, not checked)
+	echo "$1: after $KILLS kills: $(server_view | wc -l) of $N on the server, $(find "$MD2" -type f -path '*/cur/*' | wc -l) in md2"
 	while ((tries++ < 5)); do
 		ch "$1"
 		[ "$T_RC" = 0 ] && break
