@@ -293,7 +293,7 @@ static int json_account(bk_run *r, ms_json *j, const ms_account *a)
 	ms_json_kv_string(j, "address", a->address);
 	ms_json_kv_bool(j, "active", a->active);
 	ms_json_kv_int(j, "max_size_mb", a->max_size_mb);
-	char pw[256];
+	char pw[256] = ""; /* an account deleted meanwhile (get 0) has none */
 	int64_t enc = 0;
 	if (ms_account_password_get(r->s, a->address, pw, &enc, r->e) < 0) {
 		folder_paths_free(fp, n);

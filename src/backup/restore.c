@@ -696,7 +696,9 @@ static int restore_alias(rs_run *r, JsonObject *a)
 	int rc = address_free(r, name, &kind);
 	if (rc <= 0) {
 		r->st->objects_present += rc == 0;
-		return rc;
+		if (rc < 0)
+			object_failed(r, r->e); /* a bad name: the next objects still go in */
+		return 0;
 	}
 	ms_err why;
 	if (!r->o->dry_run &&
@@ -734,8 +736,10 @@ static int restore_list(rs_run *r, JsonObject *l)
 	if (!bk_domain_objects_selected(r->o->sel, r->o->nsel, addr))
 		return 0;
 	int rc = address_free(r, addr, &kind);
-	if (rc < 0)
-		return -1;
+	if (rc < 0) {
+		object_failed(r, r->e);
+		return 0;
+	}
 	JsonArray *m = json_object_has_member(l, "members") ? json_object_get_array_member(l, "members") : NULL;
 	if (rc == 0) {
 		r->st->objects_present++;
@@ -772,16 +776,18 @@ static int restore_public_folder(rs_run *r, JsonObject *f)
 	char *name = g_strconcat("#Public/", path, NULL);
 	ms_mailbox mb;
 	ms_err why;
-	int rc = ms_mailbox_resolve(r->s->db, name, &mb, r->e);
-	if (rc == 0 && mb.folder_id != 0)
+	int rc = ms_mailbox_resolve(r->s->db, name, &mb, &why);
+	if (rc < 0)
+		object_failed(r, &why); /* a level the target cannot name: the rest still go in */
+	else if (mb.folder_id != 0)
 		r->st->objects_present++;
-	else if (rc == 0 && !r->o->dry_run && ms_mailbox_create(r->s->db, &mb, &why) < 0 && why.code != MS_E_EXISTS)
+	else if (!r->o->dry_run && ms_mailbox_create(r->s->db, &mb, &why) < 0 && why.code != MS_E_EXISTS)
 		object_failed(r, &why);
-	else if (rc == 0)
+	else
 		r->st->public_folders++;
 	g_free(name);
 	g_free(path);
-	return rc;
+	return 0;
 }
 
 /* A row is added where the folder has none for that identifier; an
@@ -798,7 +804,8 @@ static int restore_acl(rs_run *r, JsonObject *a)
 	ms_err why;
 	if (!path)
 		return bad(r, "%s", "objects.json: an ACL row without a folder");
-	int rc = ms_acl_parse(rights, &bits, &mode, &why);
+	/* a row with no right at all has no letters */
+	int rc = *rights ? ms_acl_parse(rights, &bits, &mode, &why) : (bits = 0, 0);
 	if (rc == 0)
 		rc = ms_public_folder_find(r->s->db, path, &folder, &why);
 	if (rc == 0 && r->o->dry_run)

@@ -118,4 +118,18 @@ expect_ok "a version 1 archive restores"
 expect_out_contains "1 messages restored" "its message"
 expect_eq "$(t_sql "$V" "SELECT COUNT(*) FROM hm_accounts WHERE accountpassword = ''")" 3 "its accounts have no password"
 
+# --- a bad object: a failure naming it, the others still restored ------------------------
+(cd "$T_TMP/v1" && tar -xf "$A" mstore-archive.json objects.json &&
+	jq -c '.aliases += [{"name":"no-at-sign","value":"ann@ex.test","active":true}]' objects.json >o && mv o objects.json &&
+	tar -cf "$T_TMP/badobj.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+B=$(t_new_db badobj)
+mkdir -p "$T_TMP/bd"
+mst init "$B"; expect_ok "init for the bad object"
+t_sql "$B" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
+mst restore -f "$T_TMP/badobj.tar" --db "$B" --data "$T_TMP/bd" --json
+expect_rc 1 "an alias that is no address"
+expect_err_contains "no-at-sign" "the failure names it"
+expect_eq "$(jq -c '[.aliases, .lists, .public_folders, .acl_rows, .restored, .failed]' "$T_TMP/out")" "[2,2,3,4,1,1]" \
+	"the other objects and the message are restored"
+
 t_done
