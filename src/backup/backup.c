@@ -23,6 +23,8 @@
 #include "backup/bk_internal.h"
 #include "store/browse.h"
 #include "store/clock.h"
+#include "store/acl.h"
+#include "store/mailbox.h"
 #include "store/objects.h"
 #include "util/json.h"
 
@@ -291,6 +293,15 @@ static int json_account(bk_run *r, ms_json *j, const ms_account *a)
 	ms_json_kv_string(j, "address", a->address);
 	ms_json_kv_bool(j, "active", a->active);
 	ms_json_kv_int(j, "max_size_mb", a->max_size_mb);
+	char pw[256] = ""; /* an account deleted meanwhile (get 0) has none */
+	int64_t enc = 0;
+	if (ms_account_password_get(r->s, a->address, pw, &enc, r->e) < 0) {
+		folder_paths_free(fp, n);
+		ms_browse_folders_free(rows, n);
+		return -1;
+	}
+	ms_json_kv_string(j, "password", pw);
+	ms_json_kv_int(j, "password_encryption", enc);
 	ms_json_key(j, "folders");
 	ms_json_begin_array(j);
 	for (size_t i = 0; i < n; i++) {
@@ -311,7 +322,120 @@ static int json_account(bk_run *r, ms_json *j, const ms_account *a)
 	return 0;
 }
 
-/* objects.json: the selected accounts' domains, the accounts, their folders. */
+bool bk_domain_objects_selected(const ms_bk_sel *sel, size_t nsel, const char *address)
+{
+	if (nsel == 0)
+		return true;
+	for (size_t i = 0; i < nsel; i++)
+		if (!*sel[i].address && domain_of_is(address, sel[i].domain))
+			return true;
+	return false;
+}
+
+static int json_aliases(bk_run *r, ms_json *j)
+{
+	ms_alias *v;
+	size_t n;
+	if (ms_alias_list(r->s, NULL, &v, &n, r->e) < 0)
+		return -1;
+	ms_json_key(j, "aliases");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		if (!bk_domain_objects_selected(r->sel, r->nsel, v[i].name))
+			continue;
+		ms_json_begin_object(j);
+		ms_json_kv_string(j, "name", v[i].name);
+		ms_json_kv_string(j, "value", v[i].value);
+		ms_json_kv_bool(j, "active", v[i].active);
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
+	free(v);
+	return 0;
+}
+
+static int json_lists(bk_run *r, ms_json *j)
+{
+	ms_dlist *v;
+	size_t n;
+	if (ms_dlist_list(r->s, NULL, &v, &n, r->e) < 0)
+		return -1;
+	ms_json_key(j, "distribution_lists");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		if (!bk_domain_objects_selected(r->sel, r->nsel, v[i].address))
+			continue;
+		ms_json_begin_object(j);
+		ms_json_kv_string(j, "address", v[i].address);
+		ms_json_kv_bool(j, "enabled", v[i].enabled);
+		ms_json_key(j, "members");
+		ms_json_begin_array(j);
+		for (size_t k = 0; k < v[i].n_members; k++)
+			ms_json_string(j, v[i].members[k]);
+		ms_json_end_array(j);
+		ms_json_end_object(j);
+	}
+	ms_json_end_array(j);
+	ms_dlist_free(v, n);
+	return 0;
+}
+
+static int on_public_folder(void *ctx, const ms_mailbox_info *m)
+{
+	ms_json *j = ctx;
+	const char *prefix = "#Public/";
+	if (m->account_id != 0 || strncmp(m->name, prefix, strlen(prefix)) != 0)
+		return 0;
+	char **levels = g_strsplit(m->name + strlen(prefix), "/", -1);
+	ms_json_begin_object(j);
+	json_levels(j, "path", levels, g_strv_length(levels));
+	ms_json_kv_bool(j, "subscribed", m->subscribed);
+	ms_json_kv_int(j, "uidvalidity", m->uidvalidity);
+	ms_json_kv_int(j, "current_uid", m->current_uid);
+	ms_json_end_object(j);
+	g_strfreev(levels);
+	return 0;
+}
+
+static const char *acl_type_name(int type)
+{
+	return type == MS_ACL_ACCOUNT ? "account" : type == MS_ACL_GROUP ? "group" : "anyone";
+}
+
+/* #Public's folders and every hm_acl row: only in a backup of the whole
+ * store (they belong to no account). */
+static int json_public(bk_run *r, ms_json *j)
+{
+	ms_json_key(j, "public_folders");
+	ms_json_begin_array(j);
+	if (r->nsel == 0 && ms_mailbox_list(r->s->db, false, on_public_folder, j, r->e) < 0)
+		return -1;
+	ms_json_end_array(j);
+	ms_acl_row *v = NULL;
+	size_t n = 0;
+	if (r->nsel == 0 && ms_acl_list(r->s->db, 0, &v, &n, r->e) < 0)
+		return -1;
+	ms_json_key(j, "acl");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		char letters[MS_ACL_LETTERS];
+		char **levels = g_strsplit(v[i].folder, "/", -1);
+		ms_acl_letters(v[i].bits, letters);
+		ms_json_begin_object(j);
+		json_levels(j, "folder", levels, g_strv_length(levels));
+		ms_json_kv_string(j, "type", acl_type_name(v[i].type));
+		ms_json_kv_string(j, "who", v[i].type == MS_ACL_ANYONE ? "anyone" : v[i].who);
+		ms_json_kv_string(j, "rights", letters);
+		ms_json_end_object(j);
+		g_strfreev(levels);
+	}
+	ms_json_end_array(j);
+	free(v);
+	return 0;
+}
+
+/* objects.json: the selected accounts' domains, the accounts, their folders;
+ * the aliases and lists of selected domains; #Public and its ACLs. */
 static int write_objects(bk_run *r, const ms_account *acc, size_t nacc)
 {
 	ms_domain *doms;
@@ -345,6 +469,8 @@ static int write_objects(bk_run *r, const ms_account *acc, size_t nacc)
 		if (bk_account_selected(r->sel, r->nsel, acc[k].address))
 			rc = json_account(r, &j, &acc[k]);
 	ms_json_end_array(&j);
+	if (rc == 0)
+		rc = json_aliases(r, &j) < 0 || json_lists(r, &j) < 0 || json_public(r, &j) < 0 ? -1 : 0;
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
 	fclose(f);

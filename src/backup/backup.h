@@ -21,7 +21,7 @@
 #include "util/err.h"
 
 #define MS_ARCHIVE_FORMAT "mstore-archive"
-#define MS_ARCHIVE_VERSION 1
+#define MS_ARCHIVE_VERSION 2
 
 /* Which part of a store or an archive: MAILBOX operands and --domain. */
 typedef struct ms_bk_sel {
@@ -67,6 +67,8 @@ typedef struct ms_restore_opts {
 typedef struct ms_restore_stats {
 	uint64_t accounts_created, folders, restored, present, bytes;
 	uint64_t failed;
+	/* format 2's objects: added, or already there (never changed) */
+	uint64_t aliases, lists, members, public_folders, acls, objects_present;
 } ms_restore_stats;
 
 int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, const ms_restore_opts *o,

@@ -30,6 +30,10 @@ bool bk_selected(const ms_bk_sel *sel, size_t nsel, const char *address, char *c
 /* Is anything of the account selected? */
 bool bk_account_selected(const ms_bk_sel *sel, size_t nsel, const char *address);
 
+/* Do a domain's aliases and lists go with the selection (the whole store,
+ * or a --domain selector; an account selector takes the account alone)? */
+bool bk_domain_objects_selected(const ms_bk_sel *sel, size_t nsel, const char *address);
+
 /* IMAP system flag names <-> MS_FLAG_* (driver.h) <-> messageflags bits (browse.h) */
 extern const struct bk_flag { unsigned bit; int64_t hm; const char *name; } bk_flags[5];
 

@@ -37,6 +37,8 @@
 
 #include "backup/archive.h"
 #include "backup/bk_internal.h"
+#include "store/acl.h"
+#include "store/mailbox.h"
 #include "store/objects.h"
 #include "util/str.h"
 
@@ -388,16 +390,38 @@ static JsonObject *find_domain(rs_run *r, const char *domain)
 	return NULL;
 }
 
+/* The domain exists after this (created with the archived settings when
+ * missing; -n only looks). */
+static int ensure_domain(rs_run *r, const char *domain, bool *found)
+{
+	ms_domain d;
+	int rc = ms_domain_find(r->s, domain, &d, r->e);
+	if (rc < 0)
+		return -1;
+	*found = rc == 1;
+	if (*found || r->o->dry_run)
+		return 0;
+	JsonObject *jd = find_domain(r, domain);
+	const char *pm = jd ? json_object_get_string_member_with_default(jd, "postmaster", "") : "";
+	const char *pc = jd ? json_object_get_string_member_with_default(jd, "plus_char", "") : "";
+	ms_domain_opts dopt = {
+		.inactive = jd && !json_object_get_boolean_member_with_default(jd, "active", TRUE),
+		.postmaster = *pm ? pm : NULL,
+		.max_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_size_mb", 0) : 0,
+		.max_account_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_account_size_mb", 0) : 0,
+		.plus_char = *pc ? pc : NULL,
+	};
+	return ms_domain_add(r->s, domain, &dopt, NULL, r->e);
+}
+
 /* The target account exists after this (created with its domain, with the
- * archived settings, when missing).  *exists says whether it did before. */
+ * archived settings and password as stored, when missing).  *exists says
+ * whether it did before; an existing account is never changed. */
 static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool *exists)
 {
 	char local[256], domain[256];
-	ms_domain d;
-	if (ms_address_split(address, local, domain, r->e) < 0)
-		return -1;
-	int found = ms_domain_find(r->s, domain, &d, r->e);
-	if (found < 0)
+	bool found;
+	if (ms_address_split(address, local, domain, r->e) < 0 || ensure_domain(r, domain, &found) < 0)
 		return -1;
 	*exists = false;
 	if (found) {
@@ -411,25 +435,17 @@ static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool 
 	}
 	if (*exists || r->o->dry_run)
 		return 0;
-	if (!found) {
-		JsonObject *jd = find_domain(r, domain);
-		const char *pm = jd ? json_object_get_string_member_with_default(jd, "postmaster", "") : "";
-		const char *pc = jd ? json_object_get_string_member_with_default(jd, "plus_char", "") : "";
-		ms_domain_opts dopt = {
-			.inactive = jd && !json_object_get_boolean_member_with_default(jd, "active", TRUE),
-			.postmaster = *pm ? pm : NULL,
-			.max_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_size_mb", 0) : 0,
-			.max_account_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_account_size_mb", 0) : 0,
-			.plus_char = *pc ? pc : NULL,
-		};
-		if (ms_domain_add(r->s, domain, &dopt, NULL, r->e) < 0)
-			return -1;
-	}
 	ms_account_opts aopt = { .inactive = !json_object_get_boolean_member_with_default(acc, "active", TRUE),
 	                         .max_size_mb = json_object_get_int_member_with_default(acc, "max_size_mb", 0) };
 	if (ms_account_add(r->s, address, &aopt, NULL, r->e) < 0)
 		return -1;
 	r->st->accounts_created++;
+	/* version 1 archives carry no password: the account keeps none */
+	const char *pw = json_object_get_string_member_with_default(acc, "password", NULL);
+	if (pw && ms_account_password_set(r->s, address, pw,
+	                                  json_object_get_int_member_with_default(acc, "password_encryption", 0),
+	                                  r->e) < 0)
+		return -1;
 	return 0;
 }
 
@@ -640,6 +656,204 @@ static int restore_accounts(rs_run *r)
 	return 0;
 }
 
+/* ---- format 2's objects: aliases, lists, #Public, ACLs ----------------------- */
+
+static JsonArray *objects_array(rs_run *r, const char *member)
+{
+	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
+	return json_object_has_member(root, member) ? json_object_get_array_member(root, member) : NULL;
+}
+
+/* A failure to write one object is counted like a message's (exit 1),
+ * the rest still restored. */
+static void object_failed(rs_run *r, const ms_err *why)
+{
+	if (r->st->failed++ == 0)
+		r->first_failure = *why;
+}
+
+/* An address object is added only where the address is free: 1 free (and
+ * its domain there, or to be made), 0 in use (*kind says by what). */
+static int address_free(rs_run *r, const char *address, const char **kind)
+{
+	char local[256], domain[256];
+	bool found;
+	if (ms_address_split(address, local, domain, r->e) < 0 || ensure_domain(r, domain, &found) < 0)
+		return -1;
+	*kind = NULL;
+	if (!found)
+		return 1;
+	int rc = ms_address_in_use(r->s, address, kind, r->e);
+	return rc < 0 ? -1 : !rc;
+}
+
+static int restore_alias(rs_run *r, JsonObject *a)
+{
+	const char *name = json_object_get_string_member_with_default(a, "name", "");
+	const char *kind;
+	if (!bk_domain_objects_selected(r->o->sel, r->o->nsel, name))
+		return 0;
+	int rc = address_free(r, name, &kind);
+	if (rc <= 0) {
+		r->st->objects_present += rc == 0;
+		if (rc < 0)
+			object_failed(r, r->e); /* a bad name: the next objects still go in */
+		return 0;
+	}
+	ms_err why;
+	if (!r->o->dry_run &&
+	    ms_alias_add(r->s, name, json_object_get_string_member_with_default(a, "value", ""),
+	                 !json_object_get_boolean_member_with_default(a, "active", TRUE), &why) < 0) {
+		object_failed(r, &why);
+		return 0;
+	}
+	r->st->aliases++;
+	return 0;
+}
+
+static void restore_members(rs_run *r, const char *list, JsonArray *m, bool is_new)
+{
+	for (guint i = 0; m && i < json_array_get_length(m); i++) {
+		const char *who = json_node_get_string(json_array_get_element(m, i));
+		ms_err why;
+		if (!who)
+			continue;
+		if (r->o->dry_run) {
+			r->st->members += is_new; /* an existing list's members are not looked at by -n */
+			continue;
+		}
+		if (ms_dlist_member_add(r->s, list, who, &why) == 0)
+			r->st->members++;
+		else if (why.code != MS_E_EXISTS)
+			object_failed(r, &why);
+	}
+}
+
+static int restore_list(rs_run *r, JsonObject *l)
+{
+	const char *addr = json_object_get_string_member_with_default(l, "address", "");
+	const char *kind;
+	if (!bk_domain_objects_selected(r->o->sel, r->o->nsel, addr))
+		return 0;
+	int rc = address_free(r, addr, &kind);
+	if (rc < 0) {
+		object_failed(r, r->e);
+		return 0;
+	}
+	JsonArray *m = json_object_has_member(l, "members") ? json_object_get_array_member(l, "members") : NULL;
+	if (rc == 0) {
+		r->st->objects_present++;
+		/* a list there already (an earlier, interrupted restore) gets the
+		 * members it lacks; an account or alias of that address is left alone */
+		if (kind && strstr(kind, "list"))
+			restore_members(r, addr, m, false);
+		return 0;
+	}
+	ms_err why;
+	if (!r->o->dry_run &&
+	    ms_dlist_add(r->s, addr, !json_object_get_boolean_member_with_default(l, "enabled", TRUE), &why) < 0) {
+		object_failed(r, &why);
+		return 0;
+	}
+	r->st->lists++;
+	restore_members(r, addr, m, true);
+	return 0;
+}
+
+static char *joined_levels(JsonObject *o, const char *member)
+{
+	char **levels = levels_of(o, member);
+	char *path = levels ? g_strjoinv("/", levels) : NULL;
+	g_strfreev(levels);
+	return path;
+}
+
+static int restore_public_folder(rs_run *r, JsonObject *f)
+{
+	char *path = joined_levels(f, "path");
+	if (!path)
+		return bad(r, "%s", "objects.json: a public folder without a path");
+	char *name = g_strconcat("#Public/", path, NULL);
+	ms_mailbox mb;
+	ms_err why;
+	int rc = ms_mailbox_resolve(r->s->db, name, &mb, &why);
+	if (rc < 0)
+		object_failed(r, &why); /* a level the target cannot name: the rest still go in */
+	else if (mb.folder_id != 0)
+		r->st->objects_present++;
+	else if (!r->o->dry_run && ms_mailbox_create(r->s->db, &mb, &why) < 0 && why.code != MS_E_EXISTS)
+		object_failed(r, &why);
+	else
+		r->st->public_folders++;
+	g_free(name);
+	g_free(path);
+	return 0;
+}
+
+/* A row is added where the folder has none for that identifier; an
+ * existing row keeps its rights.  A group (hm_groups is not in the
+ * archive) must exist in the target. */
+static int restore_acl(rs_run *r, JsonObject *a)
+{
+	char *path = joined_levels(a, "folder");
+	const char *who = json_object_get_string_member_with_default(a, "who", "");
+	const char *rights = json_object_get_string_member_with_default(a, "rights", "");
+	int64_t folder = 0, id, bits, have;
+	int type;
+	char mode;
+	ms_err why;
+	if (!path)
+		return bad(r, "%s", "objects.json: an ACL row without a folder");
+	/* a row with no right at all has no letters */
+	int rc = *rights ? ms_acl_parse(rights, &bits, &mode, &why) : (bits = 0, 0);
+	if (rc == 0)
+		rc = ms_public_folder_find(r->s->db, path, &folder, &why);
+	if (rc == 0 && r->o->dry_run)
+		rc = 1; /* -n: the folder is made by the real run */
+	else if (rc == 0)
+		rc = ms_err_set(&why, MS_E_NOTFOUND, "public folder '%s' is missing", path);
+	if (rc > 0 && folder == 0)
+		r->st->acls++;
+	else if (rc > 0 && (rc = ms_acl_who(r->s->db, who, &type, &id, &why)) == 0 &&
+	         (rc = ms_acl_get(r->s->db, folder, type, id, &have, &why)) >= 0) {
+		if (rc == 1)
+			r->st->objects_present++;
+		else if (r->o->dry_run || (rc = ms_acl_put(r->s->db, folder, type, id, bits, &why)) == 0)
+			r->st->acls++;
+	}
+	if (rc < 0) {
+		ms_err_prefix(&why, "ACL of #Public/%s for %s", path, who);
+		object_failed(r, &why);
+	}
+	g_free(path);
+	return 0;
+}
+
+static int restore_objects(rs_run *r)
+{
+	if (r->o->into)
+		return 0; /* --into moves one account's messages, nothing else */
+	static const struct {
+		const char *member;
+		int (*fn)(rs_run *r, JsonObject *o);
+	} kinds[] = {
+		{ "aliases", restore_alias },
+		{ "distribution_lists", restore_list },
+		{ "public_folders", restore_public_folder },
+		{ "acl", restore_acl },
+	};
+	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		JsonArray *a = objects_array(r, kinds[k].member);
+		bool whole = k < 2 || r->o->nsel == 0; /* #Public belongs to no account or domain */
+		for (guint i = 0; whole && a && i < json_array_get_length(a); i++) {
+			JsonObject *o = json_node_get_object(json_array_get_element(a, i));
+			if (o && kinds[k].fn(r, o) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb, (void)flag, (void)ftw;
@@ -664,6 +878,8 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, cons
 		rc = read_archive(&r);
 	if (rc == 0)
 		rc = restore_accounts(&r);
+	if (rc == 0)
+		rc = restore_objects(&r);
 	if (rc == 0 && st->failed)
 		*e = r.first_failure;
 	ms_archive_free(r.ar);

@@ -57,8 +57,8 @@ int ms_snapshot_list(const char *dir, char ***out, ms_err *e)
 }
 
 /* Run a dump tool with the password in its environment; its stderr is
- * the user's. */
-static int run_tool(char *const argv[], const char *pw_var, const char *password, ms_err *e)
+ * the user's.  `in`: a file for its standard input, or NULL. */
+static int run_tool_in(char *const argv[], const char *pw_var, const char *password, const char *in, ms_err *e)
 {
 	GPtrArray *env = g_ptr_array_new_with_free_func(g_free);
 	for (char **v = environ; *v; v++)
@@ -68,7 +68,12 @@ static int run_tool(char *const argv[], const char *pw_var, const char *password
 		g_ptr_array_add(env, g_strdup_printf("%s=%s", pw_var, password));
 	g_ptr_array_add(env, NULL);
 	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], NULL, NULL, argv, (char **)env->pdata);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	if (in)
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, in, O_RDONLY, 0);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, (char **)env->pdata);
+	posix_spawn_file_actions_destroy(&fa);
 	g_ptr_array_free(env, TRUE);
 	if (rc != 0)
 		return ms_err_set(e, MS_E_IO, "cannot run %s: %s (install it: postgresql-client or mariadb-client)",
@@ -82,6 +87,11 @@ static int run_tool(char *const argv[], const char *pw_var, const char *password
 		                  WIFEXITED(status) ? "exit code" : "signal",
 		                  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	return 0;
+}
+
+static int run_tool(char *const argv[], const char *pw_var, const char *password, ms_err *e)
+{
+	return run_tool_in(argv, pw_var, password, NULL, e);
 }
 
 static int dump_server(ms_store *s, const char *password, const char *tmp, ms_err *e)
@@ -164,4 +174,134 @@ int ms_snapshot_take(ms_store *s, const char *password, const char *dir, int kee
 	g_free(final);
 	g_free(tmp);
 	return rc;
+}
+
+/* ---- restore ------------------------------------------------------------------- */
+
+/* The snapshot's bytes to a new file `to` (O_EXCL: never into one that is there). */
+static int copy_file(const char *from, const char *to, ms_err *e)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return ms_err_set(e, MS_E_IO, "cannot open %s: %s", from, strerror(errno));
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", to, strerror(errno));
+	}
+	char buf[1 << 16];
+	int rc = 0;
+	for (ssize_t got; rc == 0 && (got = read(in, buf, sizeof buf)) != 0;) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			rc = ms_err_set(e, MS_E_IO, "cannot read %s: %s", from, strerror(errno));
+			break;
+		}
+		for (ssize_t done = 0, w; rc == 0 && done < got; done += w > 0 ? w : 0)
+			if ((w = write(out, buf + done, (size_t)(got - done))) < 0 && errno != EINTR)
+				rc = ms_err_set(e, MS_E_IO, "cannot write %s: %s (disk full?)", to, strerror(errno));
+	}
+	if (rc == 0 && fsync(out) < 0)
+		rc = ms_err_set(e, MS_E_IO, "cannot fsync %s: %s", to, strerror(errno));
+	close(in);
+	close(out);
+	return rc;
+}
+
+/* A new SQLite file: written under a temporary name, then linked into
+ * place (link never replaces: an existing database stays as it is) or,
+ * with force, renamed over it. */
+static int restore_sqlite(const char *path, const db_url *to, bool force, ms_err *e)
+{
+	struct stat st;
+	if (!force && stat(to->path, &st) == 0)
+		return ms_err_set(e, MS_E_EXISTS, "%s exists: a snapshot is restored into a new database"
+		                  " (--force replaces it)", to->path);
+	char *tmp = g_strdup_printf("%s.%d.tmp", to->path, (int)getpid()), *dir = g_path_get_dirname(to->path);
+	int rc = copy_file(path, tmp, e);
+	if (rc == 0 && (force ? rename(tmp, to->path) : link(tmp, to->path)) < 0)
+		rc = ms_err_set(e, errno == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot put the snapshot at %s: %s",
+		                to->path, strerror(errno));
+	unlink(tmp);
+	if (rc == 0)
+		rc = fsync_path(dir, O_RDONLY | O_DIRECTORY, e);
+	g_free(tmp);
+	g_free(dir);
+	return rc;
+}
+
+/* Does the server database hold any table?  1 yes, 0 no, -1 error. */
+static int server_has_tables(const char *url, const char *password, db_dialect d, ms_err *e)
+{
+	db *c;
+	if (db_open(url, password, DB_OPEN_READ_ONLY, &c, e) < 0)
+		return -1;
+	db_stmt *st = NULL;
+	int rc = db_prepare(c, d == DB_PGSQL ? "SELECT COUNT(*) FROM information_schema.tables"
+	                                        " WHERE table_schema = current_schema()"
+	                                      : "SELECT COUNT(*) FROM information_schema.tables"
+	                                        " WHERE table_schema = DATABASE()", &st, e);
+	if (rc == 0 && (rc = db_step(st, e)) == DB_ROW)
+		rc = db_column_int64(st, 0) > 0;
+	else if (rc == DB_DONE)
+		rc = 0;
+	if (st)
+		db_finalize(st);
+	db_close(c);
+	return rc;
+}
+
+static int restore_server(const char *path, const char *to_url, const db_url *to, const char *password, bool force,
+                          ms_err *e)
+{
+	int used = server_has_tables(to_url, password, to->dialect, e);
+	if (used < 0)
+		return -1;
+	if (used && !force)
+		return ms_err_set(e, MS_E_EXISTS, "database %s holds tables: a snapshot is restored into a new, empty"
+		                  " database (--force loads it over them)", to->dbname);
+	char port[16];
+	snprintf(port, sizeof port, "%d", to->port ? to->port : to->dialect == DB_PGSQL ? 5432 : 3306);
+	char host[300], user[300];
+	snprintf(host, sizeof host, "%s", to->host);
+	snprintf(user, sizeof user, "%s", to->user);
+	char dbname[300];
+	snprintf(dbname, sizeof dbname, "%s", to->dbname);
+	if (to->dialect == DB_PGSQL) {
+		/* --clean drops what the dump creates first (only with --force) */
+		char *file = g_strdup(path), *clean = force ? "--clean" : "--no-password";
+		char *exists = force ? "--if-exists" : "--no-password";
+		char *argv[] = { "pg_restore", "--no-owner", "--single-transaction", "--no-password", clean, exists,
+		                 "-h", host, "-p", port, "-U", user, "-d", dbname, file, NULL };
+		int rc = run_tool(argv, "PGPASSWORD", password, e);
+		g_free(file);
+		return rc;
+	}
+	char *argv[] = { "mariadb", "--protocol=TCP", "-h", host, "-P", port, "-u", user, dbname, NULL };
+	return run_tool_in(argv, "MYSQL_PWD", password, path, e);
+}
+
+int ms_snapshot_restore(const char *path, const char *to_url, const char *password, bool force, ms_err *e)
+{
+	db_url to;
+	if (db_url_parse(to_url, &to, e) < 0)
+		return -1;
+	char *base = g_path_get_basename(path);
+	bool ok = is_snapshot(base);
+	const char *want = suffix_of(to.dialect);
+	bool kind = g_str_has_suffix(base, want);
+	g_free(base);
+	struct stat st;
+	errno = 0;
+	if (!ok)
+		return ms_err_set(e, MS_E_USAGE, "%s is not a snapshot (snapshot-YYYYMMDDTHHMMSSZ.sqlite|pgdump|sql)", path);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return ms_err_set(e, MS_E_NOTFOUND, "snapshot %s: %s", path, errno ? strerror(errno) : "not a file");
+	if (!kind)
+		return ms_err_set(e, MS_E_USAGE, "snapshot %s is not of the target's database kind (a %s file is wanted):"
+		                  " a snapshot is loaded into its own kind; mstore backup/restore moves between kinds",
+		                  path, want);
+	return to.dialect == DB_SQLITE ? restore_sqlite(path, &to, force, e)
+	                               : restore_server(path, to_url, &to, password, force, e);
 }

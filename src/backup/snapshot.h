@@ -17,6 +17,7 @@
 #ifndef MS_BACKUP_SNAPSHOT_H
 #define MS_BACKUP_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -28,5 +29,14 @@ int ms_snapshot_take(ms_store *s, const char *password, const char *dir, int kee
                      ms_err *e);
 /* The snapshots in `dir`, oldest first (names only); free with g_strfreev. */
 int ms_snapshot_list(const char *dir, char ***out, ms_err *e);
+
+/* Load the snapshot `path` into the database `to_url`, of the snapshot's
+ * kind: SQLite, a new file (copied, fsynced, linked into place: an
+ * existing file is never replaced without `force`); PostgreSQL,
+ * `pg_restore --single-transaction` into an existing database; MariaDB,
+ * the mariadb client into an existing database.  A server database that
+ * holds any table is refused unless `force` (then pg_restore --clean;
+ * mariadb-dump's SQL drops each table it creates). */
+int ms_snapshot_restore(const char *path, const char *to_url, const char *password, bool force, ms_err *e);
 
 #endif

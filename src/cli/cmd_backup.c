@@ -17,8 +17,11 @@ const char help_backup[] =
 	"store, or the accounts of --domain D, or MAILBOX: user/ADDRESS (an account)\n"
 	"or user/ADDRESS/FOLDER/SUB (one folder, not its subfolders).  The archive\n"
 	"is a POSIX tar stream (compressed with zstd with --zstd) that plain tar and\n"
-	"zstd open; its format, version 1, is docs/backup-format.md: a manifest of\n"
-	"domains, accounts and folders (UIDVALIDITY, next UID, subscription), one\n"
+	"zstd open; its format, version 2, is docs/backup-format.md: a manifest of\n"
+	"domains, accounts (settings, password as stored: hash and encryption\n"
+	"type) and folders (UIDVALIDITY, next UID, subscription), the aliases and\n"
+	"distribution lists of the whole store or of --domain D, and in a backup\n"
+	"of the whole store #Public's folders and every ACL row (hm_acl), one\n"
 	"line per message (folder, UID, flags, internal date, size, SHA-256) and\n"
 	"each content once, however many folders or accounts hold it.\n\n"
 	"Safe on a live server: a message expunged while the backup runs is left\n"
@@ -26,8 +29,8 @@ const char help_backup[] =
 	"in the next backup; nothing in the archive names content it does not hold.\n"
 	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
 	"never overwritten; a failed backup removes its partial FILE.\n\n"
-	"Not yet: --incremental SINCE, aliases, distribution lists, ACLs, public\n"
-	"folders and the queue (issue 17).\n\n"
+	"Not yet: --incremental SINCE, #Public's messages, groups and the queue\n"
+	"(issue 17).\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdout)\n"
 	"  --zstd               compress the tar stream with zstd\n"
@@ -50,10 +53,16 @@ const char help_restore[] =
 	"(default $TMPDIR or /tmp: it needs room for the archive's contents; a\n"
 	"killed restore leaves its mstore-restore.XXXXXX there to remove).\n"
 	"Then missing domains and accounts are created with the archived settings\n"
-	"(a new account gets no password: set one), missing folders are created,\n"
+	"and password as stored (a version 1 archive has none: set one), missing\n"
+	"folders are created,\n"
 	"and each message is written as mstore channel appends one: a fresh file\n"
 	"name, the folder's next UID (never one the folder used), flags and\n"
-	"internal date from the archive.  Nothing existing is changed or removed.\n\n"
+	"internal date from the archive.  Then (not with --into) the aliases,\n"
+	"distribution lists and members, #Public folders and ACL rows the target\n"
+	"lacks are added; an address already in use, a folder's existing ACL row\n"
+	"for the same identifier stay as they are; an ACL row for a group the\n"
+	"target lacks is a failure (exit 1).  Nothing existing is changed or\n"
+	"removed.\n\n"
 	"Repeatable: a folder that already holds a message with the same content\n"
 	"(SHA-256) does not get it again (k copies in the archive, j in the folder:\n"
 	"k - j are added), so a restore interrupted (even by SIGKILL) is finished by\n"
@@ -252,6 +261,12 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		ms_json_kv_int(&j, "present", (int64_t)st->present);
 		ms_json_kv_int(&j, "bytes", (int64_t)st->bytes);
 		ms_json_kv_int(&j, "failed", (int64_t)st->failed);
+		ms_json_kv_int(&j, "aliases", (int64_t)st->aliases);
+		ms_json_kv_int(&j, "lists", (int64_t)st->lists);
+		ms_json_kv_int(&j, "list_members", (int64_t)st->members);
+		ms_json_kv_int(&j, "public_folders", (int64_t)st->public_folders);
+		ms_json_kv_int(&j, "acl_rows", (int64_t)st->acls);
+		ms_json_kv_int(&j, "objects_present", (int64_t)st->objects_present);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 		return;
@@ -261,6 +276,12 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 	       dry ? "to restore" : "restored", (unsigned long long)st->bytes, (unsigned long long)st->folders,
 	       (unsigned long long)st->present, (unsigned long long)st->failed,
 	       (unsigned long long)st->accounts_created);
+	if (st->aliases + st->lists + st->members + st->public_folders + st->acls + st->objects_present)
+		printf("restore%s: %llu aliases, %llu distribution lists (%llu members), %llu public folders, %llu ACL rows"
+		       " %s; %llu already there (left as they are)\n", dry ? " (dry run)" : "",
+		       (unsigned long long)st->aliases, (unsigned long long)st->lists, (unsigned long long)st->members,
+		       (unsigned long long)st->public_folders, (unsigned long long)st->acls, dry ? "to add" : "added",
+		       (unsigned long long)st->objects_present);
 }
 
 int cmd_restore(int argc, char **argv)

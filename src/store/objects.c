@@ -580,6 +580,37 @@ int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n
 	return collect_rows(st, sizeof **out, read_account, (void **)out, n, e);
 }
 
+int ms_account_password_get(ms_store *s, const char *address, char pw[256], int64_t *encryption, ms_err *e)
+{
+	char addr[256];
+	db_stmt *st;
+	ms_address_lookup_form(address, addr);
+	if (ms_sql_prepare(s->db, "SELECT accountpassword, accountpwencryption FROM hm_accounts"
+	                   " WHERE LOWER(accountaddress) = LOWER(?)", PARAMS(P_TEXT(addr)), &st, e) < 0)
+		return -1;
+	int rc = db_step(st, e);
+	if (rc == 1) {
+		copy_col(st, 0, pw, 256);
+		*encryption = db_column_int64(st, 1);
+	}
+	db_finalize(st);
+	return rc;
+}
+
+int ms_account_password_set(ms_store *s, const char *address, const char *pw, int64_t encryption, ms_err *e)
+{
+	char addr[256];
+	int64_t changed = 0;
+	ms_address_lookup_form(address, addr);
+	if (ms_sql_exec(s->db, "UPDATE hm_accounts SET accountpassword = ?, accountpwencryption = ?"
+	                " WHERE LOWER(accountaddress) = LOWER(?)",
+	                PARAMS(P_TEXT(pw), P_INT(encryption), P_TEXT(addr)), &changed, e) < 0)
+		return ms_err_prefix(e, "cannot set the password of account '%s'", address);
+	if (changed == 0)
+		return ms_err_set(e, MS_E_NOTFOUND, "account '%s' does not exist", address);
+	return 0;
+}
+
 /* ---- aliases ------------------------------------------------------------ */
 
 int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive, ms_err *e)

@@ -109,6 +109,13 @@ int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, i
 /* `domain` NULL = all domains. */
 int ms_account_list(ms_store *s, const char *domain, ms_account **out, size_t *n, ms_err *e);
 
+/* An account's password exactly as stored (accountpassword, the hash or
+ * the text the server wrote, and accountpwencryption, its kind), so a
+ * backup moves it without knowing it.  get: 1 found, 0 no such account. */
+int ms_account_password_get(ms_store *s, const char *address, char pw[256], int64_t *encryption, ms_err *e);
+/* Set both on an existing account (MS_E_NOTFOUND naming it when there is none). */
+int ms_account_password_set(ms_store *s, const char *address, const char *pw, int64_t encryption, ms_err *e);
+
 typedef struct ms_account_deletion {
 	int64_t id;
 	int64_t messages, folders;

@@ -3,8 +3,13 @@
 # with messages, three snapshots with --keep 2 (the oldest removed, the
 # list oldest first), the newest loaded with the database's own tool into
 # a new database and compared with the source row by row (hm_messages,
-# hm_imapfolders, hm_accounts), and mstore opens it; a bad --keep and a
-# missing dump directory's parent are refused.
+# hm_imapfolders, hm_accounts), and mstore opens it; `snapshot restore`
+# does the same load into a new database, refuses one that is not new and
+# the live store (nothing changed) unless --force, a name that is no
+# snapshot and a snapshot of another kind; the disaster path (restore,
+# then sync --hints-from it into a new store) gives back every message in
+# its folder with its flags; a bad --keep and a missing dump directory's
+# parent are refused.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
 export TZ=UTC
@@ -62,6 +67,50 @@ expect_eq "$(rows "$LOADED" | sha256sum)" "$(rows "$URL" | sha256sum)" "the load
 [ "$(rows "$URL" | wc -l)" -gt 30 ] || t_fail "the source has too few rows to compare"
 mst info --db "$LOADED"
 expect_ok "mstore opens the loaded snapshot"
+
+# --- snapshot restore -------------------------------------------------------------------
+R=$(t_new_db restored)
+mst snapshot restore "${newest##*/}" --dir "$S" --to "$R" --db "$URL"
+expect_ok "snapshot restore NAME --to a new database"
+expect_out_contains "restored $newest" "it names what it restored"
+expect_eq "$(rows "$R" | sha256sum)" "$(rows "$URL" | sha256sum)" "the restored database equals the source"
+mst info --db "$R"
+expect_ok "mstore opens the restored database"
+live_before=$(rows "$URL" | sha256sum)
+t_sql "$R" "UPDATE hm_accounts SET accountpassword = 'changed'"
+mst snapshot restore "$newest" --to "$R" --db "$URL"
+expect_rc 2 "a restore over a database that is not new"
+expect_err_contains "--force" "the refusal says how to insist"
+expect_eq "$(t_sql "$R" "SELECT DISTINCT accountpassword FROM hm_accounts")" "changed" "the refused target is unchanged"
+mst snapshot restore "$newest" --to "$URL" --db "$URL"
+expect_rc 2 "a restore over the live store"
+expect_err_contains "live" "the refusal names the live store"
+expect_eq "$(rows "$URL" | sha256sum)" "$live_before" "the live store is unchanged"
+mst snapshot restore "$newest" --to "$R" --db "$URL" --force --json
+expect_ok "--force loads it over the existing database"
+expect_eq "$(t_out | jq -r .restored)" "$newest" "--json names the snapshot"
+expect_eq "$(rows "$R" | sha256sum)" "$(rows "$URL" | sha256sum)" "after --force the target equals the source again"
+cp "$newest" "$T_TMP/not-a-snapshot.db"
+mst snapshot restore "$T_TMP/not-a-snapshot.db" --to "$(t_new_db x)" --db "$URL"
+expect_rc 2 "a file that is not a snapshot"
+other=$([ "${newest##*.}" = sql ] && echo sqlite || echo sql)
+cp "$newest" "$T_TMP/snapshot-20200101T000000Z.$other"
+mst snapshot restore "$T_TMP/snapshot-20200101T000000Z.$other" --to "$(t_new_db y)" --db "$URL"
+expect_rc 2 "a snapshot of another database kind"
+expect_err_contains "kind" "the refusal says why"
+mst snapshot restore --dir "$S" --db "$URL" "${newest##*/}"
+expect_rc 2 "restore without --to"
+
+# the disaster path: the database is lost, the data directory survives
+F=$(t_new_db fresh)
+mst init "$F"
+expect_ok "init a new store"
+t_add_objects "$F" "$T_TMP/gen/objects.txt"
+mst sync --db "$F" --data "$D" --hints-from "$R"
+expect_ok "sync --hints-from the restored snapshot"
+where() { t_sql "$1" "SELECT m.messagefilename, a.accountaddress, f.foldername, m.messageflags FROM hm_messages m
+	JOIN hm_accounts a ON a.accountid = m.messageaccountid JOIN hm_imapfolders f ON f.folderid = m.messagefolderid" | sort; }
+expect_eq "$(where "$F" | sha256sum)" "$(where "$URL" | sha256sum)" "every message back in its folder with its flags"
 
 mst snapshot --db "$URL" --dir "$S" --keep many
 expect_rc 2 "a bad --keep"

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# mstore backup/restore, archive format 2 (issue 17): the objects beyond
+# accounts and messages.  A SQLite store with passwords as hMailServer
+# stores them, aliases, distribution lists and members, #Public folders
+# and ACL rows (account, group, anyone) is backed up and restored into an
+# empty store of the test's backend, whose backup is restored into a new
+# SQLite store: both targets hold every object as the source has it
+# (compared table by table by name, not by id).  A repeat adds nothing
+# and changes nothing already there; -n writes nothing; an ACL row for a
+# group the target lacks is a failure naming it; a version 1 archive
+# (no such objects) still restores.
+. "$MSTORE_SRC/tests/lib/common.sh"
+t_need_server
+export TZ=UTC
+
+SRC=sqlite:$T_TMP/src.sqlite
+SD=$T_TMP/src
+mkdir -p "$SD"
+mst init "$SRC"; expect_ok "init the source"
+S() { mst "$@" --db "$SRC" --data "$SD"; }
+S domain add ex.test; expect_ok "domain"
+S domain add other.test; expect_ok "second domain"
+for u in ann bob; do S account add "$u@ex.test"; expect_ok "account $u"; done
+S account add cid@other.test; expect_ok "account cid"
+# passwords as hMailServer writes them: a salted SHA-256 hash (type 3) and MD5 (2)
+t_sql "$SRC" "UPDATE hm_accounts SET accountpassword = '6d1b3c5ae0f1b2a0c46e99f8d3a1c2e1f0b9a8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2', accountpwencryption = 3 WHERE accountaddress = 'ann@ex.test'"
+t_sql "$SRC" "UPDATE hm_accounts SET accountpassword = '5f4dcc3b5aa765d61d8327deb882cf99', accountpwencryption = 2 WHERE accountaddress = 'bob@ex.test'"
+S alias add postmaster@ex.test ann@ex.test; expect_ok "alias"
+S alias add old@other.test cid@other.test --inactive; expect_ok "inactive alias"
+S list add team@ex.test; expect_ok "list"
+S list member team@ex.test ann@ex.test; expect_ok "member"
+S list member team@ex.test outside@else.test; expect_ok "outside member"
+S list add quiet@other.test --disabled; expect_ok "disabled list"
+S folder create '#Public/shared/sub'; expect_ok "public folders"
+S folder create '#Public/news'; expect_ok "another public folder"
+t_sql "$SRC" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
+S acl set '#Public/shared' bob@ex.test lrs; expect_ok "acl account"
+S acl set '#Public/shared' anyone lr; expect_ok "acl anyone"
+S acl set '#Public/shared/sub' staff lrswi; expect_ok "acl group"
+S acl set '#Public/news' ann@ex.test lrswipkxtea; expect_ok "acl all"
+echo "Subject: one" | S deliver ann@ex.test -; expect_ok "a message"
+
+# objects URL: every object by name, ids left out
+objects() {
+	t_sql "$1" "SELECT 'acct', accountaddress, accountpassword, accountpwencryption, accountactive, accountmaxsize FROM hm_accounts"
+	t_sql "$1" "SELECT 'alias', aliasname, aliasvalue, aliasactive FROM hm_aliases"
+	t_sql "$1" "SELECT 'list', l.distributionlistaddress, l.distributionlistenabled, COALESCE(r.distributionlistrecipientaddress, '-')
+		FROM hm_distributionlists l LEFT JOIN hm_distributionlistsrecipients r ON r.distributionlistrecipientlistid = l.distributionlistid"
+	t_sql "$1" "SELECT 'domain', domainname, domainactive FROM hm_domains"
+	mst folder list --db "$1" --data "$2"
+	t_out | grep '^#Public' | cut -f1 | sed 's/^/public\t/'
+	mst acl list --db "$1" --data "$2"
+	t_out | sed 's/^/acl\t/'
+}
+objects "$SRC" "$SD" | sort >"$T_TMP/src.obj"
+for k in acct alias list public acl; do
+	grep -q "^$k	" "$T_TMP/src.obj" || t_fail "the fixture has no $k: $(cat "$T_TMP/src.obj")"
+done
+expect_eq "$(grep -c '^acl	' "$T_TMP/src.obj")" 4 "four ACL rows in the source"
+
+A=$T_TMP/a.tar
+S backup -f "$A"; expect_ok "backup"
+expect_eq "$(tar -xOf "$A" mstore-archive.json | jq .version)" 2 "format version 2"
+expect_eq "$(tar -xOf "$A" objects.json | jq -r '.accounts[] | select(.address == "bob@ex.test") | .password + " " + (.password_encryption | tostring)')" \
+	"5f4dcc3b5aa765d61d8327deb882cf99 2" "the password as stored, with its encryption type"
+expect_eq "$(tar -xOf "$A" objects.json | jq -c '[(.aliases | length), (.distribution_lists | length), (.public_folders | length), (.acl | length)]')" \
+	"[2,2,3,4]" "aliases, lists, public folders and ACL rows in objects.json"
+
+# --- into an empty store of the backend ------------------------------------------------
+DST=$(t_new_db obj)
+DD=$T_TMP/dst
+mkdir -p "$DD"
+mst init "$DST"; expect_ok "init the target"
+mst restore -n -f "$A" --db "$DST" --data "$DD"
+expect_ok "restore -n"
+expect_out_contains "2 aliases, 2 distribution lists (2 members), 3 public folders, 4 ACL rows to add" "-n counts the objects"
+expect_eq "$(t_sql "$DST" "SELECT COUNT(*) FROM hm_aliases")/$(t_sql "$DST" "SELECT COUNT(*) FROM hm_imapfolders")" "0/0" "-n wrote nothing"
+t_sql "$DST" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
+mst restore -f "$A" --db "$DST" --data "$DD" --json
+expect_ok "restore"
+expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .acl_rows, .restored]' "$T_TMP/out")" \
+	"[2,2,2,3,4,1]" "every object added"
+objects "$DST" "$DD" | sort >"$T_TMP/dst.obj"
+expect_eq "$(diff "$T_TMP/src.obj" "$T_TMP/dst.obj")" "" "the target holds every object as the source has it"
+mst reconstruct -n --db "$DST" --data "$DD"; expect_ok "reconstruct -n is clean"
+
+# a repeat adds nothing and changes nothing that is there
+mst acl set '#Public/news' ann@ex.test lr --db "$DST" --data "$DD"; expect_ok "a later change in the target"
+mst restore -f "$A" --db "$DST" --data "$DD" --json
+expect_ok "restore again"
+expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .acl_rows, .restored, .objects_present]' "$T_TMP/out")" \
+	"[0,0,0,0,0,0,11]" "a repeat adds nothing"
+expect_eq "$(mst acl list '#Public/news' --db "$DST" --data "$DD"; t_out | cut -f3)" "lr" "an existing ACL row keeps its rights"
+
+# --- back into a new SQLite store, from the backend's backup ----------------------------
+mst backup -f "$T_TMP/b.tar" --db "$DST" --data "$DD"; expect_ok "backup of the target"
+S2=sqlite:$T_TMP/s2.sqlite
+mkdir -p "$T_TMP/s2"
+mst init "$S2"; expect_ok "init a SQLite store"
+mst restore -f "$T_TMP/b.tar" --db "$S2" --data "$T_TMP/s2"
+expect_rc 1 "an ACL row for a group the target lacks"
+expect_err_contains "staff" "the failure names the group"
+objects "$S2" "$T_TMP/s2" | sort >"$T_TMP/s2.obj"
+sed 's/^\(acl	#Public\/news	ann@ex.test	\).*/\1lr	3/' "$T_TMP/src.obj" | grep -v 'staff' >"$T_TMP/want.obj"
+expect_eq "$(diff "$T_TMP/want.obj" "$T_TMP/s2.obj")" "" "back in SQLite: every object but the group's row"
+
+# --- a version 1 archive still restores ---------------------------------------------------
+mkdir "$T_TMP/v1" && tar -xf "$A" -C "$T_TMP/v1"
+(cd "$T_TMP/v1" && jq -c '.version = 1' mstore-archive.json >h && mv h mstore-archive.json &&
+	jq -c 'del(.aliases, .distribution_lists, .public_folders, .acl) | .accounts[] |= del(.password, .password_encryption)' \
+		objects.json >o && mv o objects.json &&
+	tar -cf "$T_TMP/v1.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+V=$(t_new_db v1)
+mkdir -p "$T_TMP/v1d"
+mst init "$V"; expect_ok "init for v1"
+mst restore -f "$T_TMP/v1.tar" --db "$V" --data "$T_TMP/v1d"
+expect_ok "a version 1 archive restores"
+expect_out_contains "1 messages restored" "its message"
+expect_eq "$(t_sql "$V" "SELECT COUNT(*) FROM hm_accounts WHERE accountpassword = ''")" 3 "its accounts have no password"
+
+# --- a bad object: a failure naming it, the others still restored ------------------------
+(cd "$T_TMP/v1" && tar -xf "$A" mstore-archive.json objects.json &&
+	jq -c '.aliases += [{"name":"no-at-sign","value":"ann@ex.test","active":true}]' objects.json >o && mv o objects.json &&
+	tar -cf "$T_TMP/badobj.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+B=$(t_new_db badobj)
+mkdir -p "$T_TMP/bd"
+mst init "$B"; expect_ok "init for the bad object"
+t_sql "$B" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
+mst restore -f "$T_TMP/badobj.tar" --db "$B" --data "$T_TMP/bd" --json
+expect_rc 1 "an alias that is no address"
+expect_err_contains "no-at-sign" "the failure names it"
+expect_eq "$(jq -c '[.aliases, .lists, .public_folders, .acl_rows, .restored, .failed]' "$T_TMP/out")" "[2,2,3,4,1,1]" \
+	"the other objects and the message are restored"
+
+t_done
