@@ -19,6 +19,7 @@
 #include "db/txn.h"
 #include "store/schema.h"
 #include "store/schema_internal.h"
+#include "util/testhook.h"
 
 /* Rows per transaction: big enough that commits do not dominate, small
  * enough that a kill loses little and no server holds a huge transaction. */
@@ -480,6 +481,7 @@ int ms_migrate_copy(db *src, db *dst, ms_migrate_progress_fn *progress, void *pc
 			db_txn_rollback(&snap);
 			return ms_err_prefix(e, "copying %s from %s into %s", c.t->name, db_name(src), db_name(dst));
 		}
+		ms_test_hook("migrate-table"); /* a kill between tables: the rerun must converge */
 	}
 	db_txn_rollback(&snap); /* it only read */
 	db_txn *t;
