@@ -197,6 +197,16 @@ expect_eq "$(t_sql "$DRY" "SELECT COUNT(*) FROM information_schema.tables WHERE 
 mst migrate -n --from "$SRC" --to "$LAST"
 expect_rc 2 "-n refuses a non-empty target too"
 
+# a target that differs from the source after the copy: the comparison says so, exit 1
+C=$T_TMP/changed.sqlite
+MSTORE_TEST_HOOK_AT=migrate-compare \
+	MSTORE_TEST_HOOK_CMD="sqlite3 -cmd '.timeout 30000' '$C' 'UPDATE hm_messages SET messageuid = 99 WHERE messageid = 1'" \
+	mst migrate --from "$SRC" --to "sqlite:$C"
+expect_rc 1 "a difference found by the comparison"
+expect_out_contains "hm_messages 5 5 differs" "the differing table is named"
+expect_out_contains "TABLES DIFFER" "the summary says so"
+expect_out_contains "hm_imapfolders 5 same" "the other tables are the same"
+
 # --- a kill -9 between two tables, then a rerun --------------------------------------
 K=$(new_db "${CHAIN[1]}" killed)
 MSTORE_TEST_HOOK_AT=migrate-table MSTORE_TEST_HOOK_CMD='kill -9 $PPID' mst migrate --from "$SRC" --to "$K"
