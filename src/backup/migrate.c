@@ -557,7 +557,8 @@ static int table_digest(db *d, const ms_table *t, int64_t *rows, char out[65], m
 		(*rows)++;
 	}
 	db_finalize(st);
-	qsort(unordered->pdata, unordered->len, sizeof(char *), cmp_str);
+	if (unordered->len > 1) /* qsort wants a non-NULL array, even for nothing */
+		qsort(unordered->pdata, unordered->len, sizeof(char *), cmp_str);
 	for (guint i = 0; i < unordered->len; i++)
 		g_checksum_update(table, unordered->pdata[i], 64);
 	snprintf(out, 65, "%s", g_checksum_get_string(table));
