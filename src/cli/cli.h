@@ -167,6 +167,7 @@ int cmd_path(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
 int cmd_deliver(int argc, char **argv);
 int cmd_quota(int argc, char **argv);
 int cmd_expire(int argc, char **argv);

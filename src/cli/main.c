@@ -9,7 +9,7 @@
 
 extern const char help_init[], help_info[], help_domain[], help_account[],
 	help_alias[], help_list[], help_folder[], help_path[], help_sync[], help_reconstruct[], help_channel[], help_check[], help_diff[],
-	help_backup[], help_restore[], help_snapshot[],
+	help_backup[], help_restore[], help_snapshot[], help_migrate[],
 	help_deliver[], help_quota[],
 	help_acl[], help_readership[], help_expire[], help_purge[], help_export[], help_help[];
 
@@ -22,6 +22,7 @@ const cli_cmd cli_commands[] = {
 	{ "backup", "write accounts, folders and messages to a portable archive (tar)", cmd_backup, help_backup, false },
 	{ "restore", "put an archive's messages into a store of any database kind", cmd_restore, help_restore, false },
 	{ "snapshot", "an online, consistent copy of the database; the last N kept", cmd_snapshot, help_snapshot, false },
+	{ "migrate", "copy a whole store into another database kind, ids kept; compare table by table", cmd_migrate, help_migrate, false },
 	{ "deliver", "put a message or a whole mailbox into an account's folder", cmd_deliver, help_deliver, false },
 	{ "quota", "usage against the limits; recount sizes; warn accounts over a threshold", cmd_quota, help_quota, false },
 	{ "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init, false },
