@@ -15,7 +15,13 @@
  * overrides it: the store says so explicitly).
  *
  * Login: AUTHENTICATE PLAIN when offered (with SASL-IR in the first
- * line), else LOGIN; never when the server says LOGINDISABLED.
+ * line), else LOGIN; never when the server says LOGINDISABLED.  With
+ * `tokencmd` (OAuth 2.0) AUTHENTICATE OAUTHBEARER (RFC 7628) or XOAUTH2
+ * (`auth` picks one; default OAUTHBEARER when offered) with the token the
+ * command prints, the command's words split as a shell would but no shell
+ * run; a refused token makes it run once more (the token it cached may
+ * have expired).  $MSTORE_IMAP_TRACE=FILE logs each command (a test hook,
+ * credentials as "***").
  *
  * UIDs only, never sequence numbers: every command that names messages
  * is a UID command.  UIDs are stable (MS_CAP_UID_STABLE): the engine keeps
@@ -34,7 +40,8 @@
  * sends up to WINDOW APPENDs ahead with LITERAL+ (LITERAL- for messages
  * up to 4 KiB), else waits for each continuation; set_flags sends one UID
  * STORE per distinct change, UIDs joined in sets; expunge is UID SEARCH,
- * UID STORE +FLAGS (\Deleted) and UID EXPUNGE (UIDPLUS) in one go.
+ * UID STORE +FLAGS (\Deleted) and UID EXPUNGE (UIDPLUS) in one go;
+ * close_box's UNSELECT goes out with the next command, not waited for.
  * Without UIDPLUS, expunge takes \Deleted off the box's other deleted
  * messages, EXPUNGEs and puts it back (another client could set \Deleted
  * in between and lose a message it meant to keep: the one race left, the
