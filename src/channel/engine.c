@@ -384,7 +384,8 @@ static bool list_records(pctx *c, int s)
 			return false;
 		}
 	}
-	qsort(l->v.v, l->v.n, sizeof *l->v.v, by_uid);
+	if (l->v.n > 1)
+		qsort(l->v.v, l->v.n, sizeof *l->v.v, by_uid);
 	return true;
 }
 

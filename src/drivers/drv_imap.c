@@ -6,7 +6,8 @@
  * `user`, `password` (the channel configuration resolved `passwd` and
  * `passfile` into it), `passcmd` (a shell command whose first output line
  * is the password, run only when no password is given), then
- * $MSTORE_IMAP_PASSWORD; never argv, never a log line.  `tls-verify no`
+ * $MSTORE_IMAP_PASSWORD, then a prompt on the terminal (/dev/tty, echo
+ * off); never argv, never a log line.  `tls-verify no`
  * (or mailsync's /novalidate-cert, `novalidate-cert yes`) turns off the
  * certificate and host name checks, with a warning on stderr; `cafile
  * FILE` trusts that CA bundle instead of the system's; `timeout SECONDS`
@@ -56,13 +57,16 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 #include <openssl/crypto.h>
@@ -338,6 +342,36 @@ static ms_drv_result simple(imap_side *s, untagged_fn *fn, void *ctx, ms_drv_res
 
 /* ---- opening: connect, TLS, login ------------------------------------------------ */
 
+/* Ask on the terminal (/dev/tty, not stdin: that may be a pipe), echo
+ * off; NULL when there is no terminal (cron, systemd) or nothing typed. */
+static char *prompt_password(const imap_side *s, const char *user)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios old, quiet;
+	if (fd < 0 || tcgetattr(fd, &old) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	dprintf(fd, "Password for %s, %s: ", user ? user : "?", s->where);
+	tcsetattr(fd, TCSANOW, &quiet);   /* what was typed ahead stays: it is the answer */
+	char buf[1024];
+	size_t n = 0;
+	char ch;
+	while (n + 1 < sizeof buf && read(fd, &ch, 1) == 1 && ch != '\n')
+		buf[n++] = ch;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	while (n > 0 && buf[n - 1] == '\r')
+		n--;
+	char *pw = n ? strndup(buf, n) : NULL;
+	OPENSSL_cleanse(buf, sizeof buf);
+	return pw;
+}
+
 static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_err *e)
 {
 	const char *pw = ms_side_conf_get(conf, "password");
@@ -363,9 +397,11 @@ static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_
 	}
 	if (!pw)
 		pw = getenv("MSTORE_IMAP_PASSWORD");
+	if ((!pw || !*pw) && (*out = prompt_password(s, ms_side_conf_get(conf, "user"))))
+		return 0;
 	if (!pw || !*pw) /* an empty password is no password: MSTORE_IMAP_PASSWORD= unsets it */
 		return ms_err_set(e, MS_E_CONFIG, "%s: no password: give passwd, passfile or passcmd in the store, or "
-		                  "MSTORE_IMAP_PASSWORD in the environment", s->where);
+		                  "MSTORE_IMAP_PASSWORD in the environment, or run on a terminal to be asked", s->where);
 	if (!(*out = strdup(pw)))
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	return 0;
