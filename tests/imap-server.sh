@@ -95,7 +95,10 @@ disable_plaintext_auth = no
 # growing delay for an address with failed logins) for loopback
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
-auth_mechanisms = plain login
+# XOAUTH2 and OAUTHBEARER: Dovecot checks the bearer token against the
+# passdb as a password, so the users' password is a static token and no
+# OAuth provider (no network) is needed
+auth_mechanisms = plain login xoauth2 oauthbearer
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%n $DIR/users

@@ -154,7 +154,7 @@ static int expected(parser *ps, const char *context, const char *what)
 static const char *const store_keys[] = {
 	"pat", "prefix", "server", "ref", "passwd",  /* mailsync */
 	"kind", "path", "layout", "inbox", "db", "data", "account", "host", "port", "tls", "user", "passfile",
-	"passcmd", "tls-verify", "cafile", "timeout", "allow-plaintext",  /* IMAP (drv_imap.c) */
+	"passcmd", "tokencmd", "auth", "tls-verify", "cafile", "timeout", "allow-plaintext",  /* IMAP (drv_imap.c) */
 	"create",  /* Maildir */
 	NULL,
 };

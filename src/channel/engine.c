@@ -343,6 +343,115 @@ static unsigned listing_wants(const pctx *c, int s)
 	return MS_WANT_MSGID;
 }
 
+/* ---- listing from the state (CONDSTORE) ----------------------------------------- */
+
+static int by_uid(const void *x, const void *y)
+{
+	uint32_t a = ((const lmsg *)x)->m.uid, b = ((const lmsg *)y)->m.uid;
+	return a < b ? -1 : a > b;
+}
+
+/* The state's record as side s's message: the flags and keywords the last
+ * run left on it (that run ended with side and state alike, see
+ * remember_modseq).  false when the record cannot stand for one: flags not
+ * known, a key that is not this UIDVALIDITY's UID. */
+static bool record_as_msg(const ms_state_msg *rec, int s, uint32_t uidvalidity, lmsg *out)
+{
+	unsigned v, uid;
+	int end = 0;
+	if (rec->flags == MS_STATE_FLAGS_UNKNOWN || sscanf(rec->key[s], "uid:%u:%u%n", &v, &uid, &end) != 2 ||
+	    rec->key[s][end] || v != uidvalidity || uid == 0)
+		return false;
+	*out = (lmsg){ .m = { .uid = uid, .flags = rec->flags, .keywords = xstrdup(rec->keywords) },
+	               .skey = strdup(rec->key[s]) };
+	return out->skey && (!rec->keywords || out->m.keywords);
+}
+
+/* The records of the messages the state puts on side s ('=' and pending
+ * here); false when one cannot stand for its message. */
+static bool list_records(pctx *c, int s)
+{
+	blist *l = &c->l[s];
+	for (size_t i = 0; i < c->sp->msgs.n; i++) {
+		const ms_state_msg *rec = &c->sp->msgs.v[i];
+		if (rec->status != '=' && rec->status != 'A' + s)
+			continue;
+		lmsg m;
+		if (!rec->key[s] || !record_as_msg(rec, s, l->status.uidvalidity, &m))
+			return false;
+		if (ms_vec_push(&l->v, m) < 0) {
+			free(m.skey), free(m.m.keywords);
+			return false;
+		}
+	}
+	if (l->v.n > 1)
+		qsort(l->v.v, l->v.n, sizeof *l->v.v, by_uid);
+	return true;
+}
+
+/* Lay what changed since `since` over the records: a changed message
+ * replaces its record, a new one is added. */
+static ms_drv_result overlay_changes(pctx *c, int s, uint64_t since, ms_err *e)
+{
+	blist *l = &c->l[s];
+	size_t known = l->v.n;
+	ms_list_req req = { .max = LIST_PAGE, .changed_since = since };
+	for (;;) {
+		ms_msg *v;
+		size_t n;
+		ms_drv_result res = l->box->side->drv->list_msgs(l->box, &req, &v, &n, e);
+		if (res != MS_DRV_OK)
+			return res;
+		if (ms_vec_reserve(&l->v, l->v.n + n) < 0) {
+			ms_msg_list_free(v, n);
+			return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+		}
+		for (size_t i = 0; i < n; i++) {
+			lmsg key = { .m = { .uid = v[i].uid } };
+			lmsg *old = known ? bsearch(&key, l->v.v, known, sizeof *l->v.v, by_uid) : NULL;
+			if (old) {
+				free(old->m.keywords), free(old->m.msgid), free(old->m.key);
+				old->m = v[i];
+			} else {
+				l->v.v[l->v.n++] = (lmsg){ .m = v[i], .skey = state_key(l->box->side, l->box, &v[i]) };
+			}
+		}
+		if (n)
+			req.after_uid = v[n - 1].uid;
+		free(v);   /* the strings now belong to l->v */
+		if (n == 0)
+			return MS_DRV_OK;
+	}
+}
+
+/* A box with mod-sequences whose state the last run left exactly like it
+ * (sp->modseq[s]) is listed from the state: its records, overlaid with
+ * what changed since (UID FETCH ... (CHANGEDSINCE m)), nothing fetched at
+ * all when HIGHESTMODSEQ has not moved, so a no-op resync of the box
+ * costs its SELECT.  An expunge or a message the state never held shows
+ * as a count that differs from the server's: then *used is false and the
+ * box is listed in full (a VANISHED list would need QRESYNC on the
+ * driver interface). */
+static ms_drv_result list_from_state(pctx *c, int s, bool *used, ms_err *e)
+{
+	blist *l = &c->l[s];
+	const ms_state_pair *sp = c->sp;
+	*used = false;
+	if (!(caps(c->r, s) & MS_CAP_MODSEQ) || !(caps(c->r, s) & MS_CAP_UID_STABLE) || !sp || !sp->modseq[s] ||
+	    sp->uidvalidity[s] != l->status.uidvalidity || l->status.highest_modseq < sp->modseq[s])
+		return MS_DRV_OK;
+	ms_drv_result res = MS_DRV_OK;
+	bool ok = list_records(c, s);
+	if (ok && l->status.highest_modseq != sp->modseq[s])
+		res = overlay_changes(c, s, sp->modseq[s], e);
+	*used = ok && res == MS_DRV_OK && l->v.n == l->status.count;
+	if (*used && l->v.n > 1)
+		qsort(l->v.v, l->v.n, sizeof *l->v.v, by_uid);
+	if (!*used)
+		blist_reset(l);
+	return res;
+}
+
 static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 {
 	blist *l = &c->l[s];
@@ -355,8 +464,12 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 	if (res != MS_DRV_OK)
 		return res;
 	l->status = l->box->status;
+	bool from_state;
+	res = list_from_state(c, s, &from_state, e);
+	if (res != MS_DRV_OK)
+		return res;
 	ms_list_req req = { .max = LIST_PAGE, .want = listing_wants(c, s) };
-	for (;;) {
+	while (!from_state) {
 		ms_msg *v;
 		size_t n;
 		res = side->drv->list_msgs(l->box, &req, &v, &n, e);
@@ -1127,6 +1240,24 @@ static void remember_validity(pctx *c)
 		}
 }
 
+/* Keep side s's HIGHESTMODSEQ as of the listing when the run left side s
+ * and the state alike (`clean`: nothing written to s, every flag change
+ * on either side made, so every record holds s's flags), else forget it:
+ * the next run lists s from the state only after a run like that (our
+ * own writes move the mod-sequence too, and a value taken after them
+ * could hide another client's change made in between). */
+static void remember_modseq(pctx *c, const bool clean[2])
+{
+	for (int s = 0; c->sp && s < 2; s++) {
+		uint64_t v = clean[s] && c->l[s].present && (caps(c->r, s) & MS_CAP_MODSEQ) ? c->l[s].status.highest_modseq
+		                                                                             : 0;
+		if (c->sp->modseq[s] != v) {
+			c->sp->modseq[s] = v;
+			c->r->dirty = true;
+		}
+	}
+}
+
 static void report_reset_plan(ms_pair_report *p)
 {
 	for (size_t k = 0; k < p->skipped.n; k++) {
@@ -1208,6 +1339,13 @@ static ms_drv_result execute_pair(pctx *c, ms_err *e)
 	for (int s = 0; res == MS_DRV_OK && s < 2; s++)
 		res = expunge_all(c, s, e);
 	remember_validity(c);
+	bool clean[2];
+	for (int s = 0; s < 2; s++) {
+		clean[s] = res == MS_DRV_OK && !c->p.copies[s] && !c->p.changes[s] && !c->p.expunges[s];
+		for (size_t i = 0; clean[s] && i < c->p.acts.n; i++)
+			clean[s] = ok0[i] && ok1[i];
+	}
+	remember_modseq(c, clean);
 	free(ok0);
 	free(ok1);
 	return res;
@@ -1312,6 +1450,8 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 		if (!pp->work)
 			settle_all(&c, NULL, NULL);   /* keys learnt, records forgotten: no write needed */
 		remember_validity(&c);
+		if (!pp->work)
+			remember_modseq(&c, (const bool[2]){ true, true });
 	} else {
 		pp->skip = true;
 		r->cr->failed_pairs++;

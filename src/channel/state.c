@@ -348,8 +348,8 @@ static size_t split(char *s, char **f, size_t max)
 static int load_pair(loader *l, ms_state *st, char **f, size_t n, ms_state_pair **cur)
 {
 	char *a, *b, *end;
-	if (n != 5 || get_field(f[1], &a) < 0 || get_field(f[2], &b) < 0 || !a || !b)
-		return corrupt(l, "a pair line needs two box names and two UIDVALIDITYs");
+	if ((n != 5 && n != 7) || get_field(f[1], &a) < 0 || get_field(f[2], &b) < 0 || !a || !b)
+		return corrupt(l, "a pair line needs two box names, two UIDVALIDITYs and optionally two mod-sequences");
 	if (ms_state_pair_get(st, a, b, false))
 		return corrupt(l, "the same folder pair twice");
 	ms_state_pair *p = ms_state_pair_get(st, a, b, true);
@@ -361,6 +361,13 @@ static int load_pair(loader *l, ms_state *st, char **f, size_t n, ms_state_pair 
 		if (errno || *end || v > UINT32_MAX)
 			return corrupt(l, "a UIDVALIDITY is not a number");
 		p->uidvalidity[i] = (uint32_t)v;
+	}
+	for (int i = 0; n == 7 && i < 2; i++) {
+		errno = 0;
+		unsigned long long v = strtoull(f[5 + i], &end, 10);
+		if (errno || *end || f[5 + i][0] == '-')
+			return corrupt(l, "a mod-sequence is not a number");
+		p->modseq[i] = v;
 	}
 	*cur = p;
 	return 0;
@@ -514,7 +521,10 @@ static void write_all(FILE *f, const ms_state *st)
 		put_field(f, p->box[0]);
 		fputc(' ', f);
 		put_field(f, p->box[1]);
-		fprintf(f, " %u %u\n", p->uidvalidity[0], p->uidvalidity[1]);
+		fprintf(f, " %u %u", p->uidvalidity[0], p->uidvalidity[1]);
+		if (p->modseq[0] || p->modseq[1])   /* older files (and runs without CONDSTORE) have none */
+			fprintf(f, " %llu %llu", (unsigned long long)p->modseq[0], (unsigned long long)p->modseq[1]);
+		fputc('\n', f);
 		for (size_t j = 0; j < p->msgs.n; j++) {
 			const ms_state_msg *m = &p->msgs.v[j];
 			if (!m->status)

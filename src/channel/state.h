@@ -7,10 +7,15 @@
  *
  *   mstore-channel-state 1
  *   channel NAME
- *   pair BOX_A BOX_B UIDVALIDITY_A UIDVALIDITY_B
+ *   pair BOX_A BOX_B UIDVALIDITY_A UIDVALIDITY_B [MODSEQ_A MODSEQ_B]
  *   m IDENT KEY_A KEY_B FLAGS KEYWORDS STATUS
  *   ...
  *   end NPAIRS NMSGS
+ *
+ * MODSEQ_x (written only when one is not 0) is side x's HIGHESTMODSEQ
+ * (IMAP CONDSTORE) at the end of a run that left the state and the side
+ * exactly alike, 0 otherwise: the next run then lists only what changed
+ * since (channel/engine.c, "listing").
  *
  * IDENT is the identity (channel/ident.h).  KEY_x names the message on
  * side x: the driver's ms_msg.key, else "uid:UIDVALIDITY:UID" on a side
@@ -56,6 +61,7 @@ typedef struct ms_state_msg {
 typedef struct ms_state_pair {
 	char *box[2];
 	uint32_t uidvalidity[2];
+	uint64_t modseq[2];  /* see MODSEQ_x above; 0: not known */
 	MS_VEC(ms_state_msg) msgs;
 	void *by_ident;      /* ident -> index + 1 (GHashTable), built on demand */
 } ms_state_pair;

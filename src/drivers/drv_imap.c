@@ -6,7 +6,8 @@
  * `user`, `password` (the channel configuration resolved `passwd` and
  * `passfile` into it), `passcmd` (a shell command whose first output line
  * is the password, run only when no password is given), then
- * $MSTORE_IMAP_PASSWORD; never argv, never a log line.  `tls-verify no`
+ * $MSTORE_IMAP_PASSWORD, then a prompt on the terminal (/dev/tty, echo
+ * off); never argv, never a log line.  `tls-verify no`
  * (or mailsync's /novalidate-cert, `novalidate-cert yes`) turns off the
  * certificate and host name checks, with a warning on stderr; `cafile
  * FILE` trusts that CA bundle instead of the system's; `timeout SECONDS`
@@ -15,7 +16,13 @@
  * overrides it: the store says so explicitly).
  *
  * Login: AUTHENTICATE PLAIN when offered (with SASL-IR in the first
- * line), else LOGIN; never when the server says LOGINDISABLED.
+ * line), else LOGIN; never when the server says LOGINDISABLED.  With
+ * `tokencmd` (OAuth 2.0) AUTHENTICATE OAUTHBEARER (RFC 7628) or XOAUTH2
+ * (`auth` picks one; default OAUTHBEARER when offered) with the token the
+ * command prints, the command's words split as a shell would but no shell
+ * run; a refused token makes it run once more (the token it cached may
+ * have expired).  $MSTORE_IMAP_TRACE=FILE logs each command (a test hook,
+ * credentials as "***").
  *
  * UIDs only, never sequence numbers: every command that names messages
  * is a UID command.  UIDs are stable (MS_CAP_UID_STABLE): the engine keeps
@@ -34,7 +41,8 @@
  * sends up to WINDOW APPENDs ahead with LITERAL+ (LITERAL- for messages
  * up to 4 KiB), else waits for each continuation; set_flags sends one UID
  * STORE per distinct change, UIDs joined in sets; expunge is UID SEARCH,
- * UID STORE +FLAGS (\Deleted) and UID EXPUNGE (UIDPLUS) in one go.
+ * UID STORE +FLAGS (\Deleted) and UID EXPUNGE (UIDPLUS) in one go;
+ * close_box's UNSELECT goes out with the next command, not waited for.
  * Without UIDPLUS, expunge takes \Deleted off the box's other deleted
  * messages, EXPUNGEs and puts it back (another client could set \Deleted
  * in between and lose a message it meant to keep: the one race left, the
@@ -49,13 +57,19 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <glib.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "imap/imap.h"
@@ -77,6 +91,8 @@ enum {
 	C_SASL_IR = 1u << 7,
 	C_UNSELECT = 1u << 8,
 	C_IMAP4REV1 = 1u << 9,
+	C_AUTH_XOAUTH2 = 1u << 10,
+	C_AUTH_OAUTHBEARER = 1u << 11,
 };
 
 typedef struct imap_box imap_box;
@@ -88,6 +104,7 @@ typedef struct imap_side {
 	unsigned tag;           /* the last tag sent: "m<N>" */
 	ms_imap_resp r;
 	imap_box *selected;     /* the box the server has selected, or NULL */
+	unsigned unselect_tag;  /* an UNSELECT sent, its answer not read yet (close_box does not wait) */
 	bool dead;              /* the connection is gone: everything is MS_DRV_SIDE_BAD */
 	char where[300];        /* "IMAP store NAME (HOST:PORT)", for messages */
 } imap_side;
@@ -164,7 +181,8 @@ static void parse_capa(imap_side *s, const char *p)
 		{ "UIDPLUS", C_UIDPLUS }, { "LITERAL+", C_LITERALPLUS }, { "LITERAL-", C_LITERALMINUS },
 		{ "CONDSTORE", C_CONDSTORE }, { "QRESYNC", C_CONDSTORE }, { "STARTTLS", C_STARTTLS },
 		{ "AUTH=PLAIN", C_AUTH_PLAIN }, { "LOGINDISABLED", C_LOGINDISABLED }, { "SASL-IR", C_SASL_IR },
-		{ "UNSELECT", C_UNSELECT }, { "IMAP4rev1", C_IMAP4REV1 },
+		{ "UNSELECT", C_UNSELECT }, { "IMAP4rev1", C_IMAP4REV1 }, { "AUTH=XOAUTH2", C_AUTH_XOAUTH2 },
+		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER },
 	};
 	s->capa = 0;
 	while (*p) {
@@ -197,6 +215,29 @@ static bool common_untagged(imap_side *s, const ms_imap_resp *r)
 	return true;
 }
 
+/* The test hook $MSTORE_IMAP_TRACE: a file each command is appended to
+ * ("C: mN TEXT"), so the tests count round trips.  What follows LOGIN or
+ * an AUTHENTICATE mechanism is written as "***": never a credential. */
+static void trace(unsigned tag, const char *text)
+{
+	static FILE *f;
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		const char *path = getenv("MSTORE_IMAP_TRACE");
+		f = path && *path ? fopen(path, "ae") : NULL;
+	}
+	if (!f)
+		return;
+	size_t keep = strlen(text);
+	if (strncasecmp(text, "LOGIN ", 6) == 0)
+		keep = 5;
+	else if (strncasecmp(text, "AUTHENTICATE ", 13) == 0)
+		keep = 13 + strcspn(text + 13, " ");
+	fprintf(f, "C: m%u %.*s%s\n", tag, (int)keep, text, text[keep] ? " ***" : "");
+	fflush(f);
+}
+
 /* Start a command: "mN " + text + CRLF, queued.  Returns the tag. */
 static unsigned cmd(imap_side *s, ms_err *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static unsigned cmd(imap_side *s, ms_err *e, const char *fmt, ...)
@@ -211,6 +252,7 @@ static unsigned cmd(imap_side *s, ms_err *e, const char *fmt, ...)
 		return 0;
 	}
 	unsigned t = ++s->tag;
+	trace(t, text);
 	int rc = ms_imap_sendf(s->c, e, "m%u %s\r\n", t, text);
 	free(text);
 	return rc < 0 ? 0 : t;
@@ -257,6 +299,10 @@ static int wait_tag(imap_side *s, unsigned t, untagged_fn *fn, void *ctx, status
 			return -1;
 		if (rc == 1 && st->tag == t)
 			return 0;
+		if (rc == 1 && s->unselect_tag && st->tag == s->unselect_tag) {
+			s->unselect_tag = 0;   /* close_box's UNSELECT: whatever it says, the box is closed */
+			continue;
+		}
 		if (rc == 1) {
 			char b[320];
 			ms_err_set(e, MS_E_IO, "%s: an answer to a command not sent: %s", s->where, words(s->r.buf, b, sizeof b));
@@ -296,6 +342,36 @@ static ms_drv_result simple(imap_side *s, untagged_fn *fn, void *ctx, ms_drv_res
 
 /* ---- opening: connect, TLS, login ------------------------------------------------ */
 
+/* Ask on the terminal (/dev/tty, not stdin: that may be a pipe), echo
+ * off; NULL when there is no terminal (cron, systemd) or nothing typed. */
+static char *prompt_password(const imap_side *s, const char *user)
+{
+	int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios old, quiet;
+	if (fd < 0 || tcgetattr(fd, &old) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	quiet.c_lflag |= ECHONL;
+	dprintf(fd, "Password for %s, %s: ", user ? user : "?", s->where);
+	tcsetattr(fd, TCSANOW, &quiet);   /* what was typed ahead stays: it is the answer */
+	char buf[1024];
+	size_t n = 0;
+	char ch;
+	while (n + 1 < sizeof buf && read(fd, &ch, 1) == 1 && ch != '\n')
+		buf[n++] = ch;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	while (n > 0 && buf[n - 1] == '\r')
+		n--;
+	char *pw = n ? strndup(buf, n) : NULL;
+	OPENSSL_cleanse(buf, sizeof buf);
+	return pw;
+}
+
 static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_err *e)
 {
 	const char *pw = ms_side_conf_get(conf, "password");
@@ -321,9 +397,11 @@ static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_
 	}
 	if (!pw)
 		pw = getenv("MSTORE_IMAP_PASSWORD");
+	if ((!pw || !*pw) && (*out = prompt_password(s, ms_side_conf_get(conf, "user"))))
+		return 0;
 	if (!pw || !*pw) /* an empty password is no password: MSTORE_IMAP_PASSWORD= unsets it */
 		return ms_err_set(e, MS_E_CONFIG, "%s: no password: give passwd, passfile or passcmd in the store, or "
-		                  "MSTORE_IMAP_PASSWORD in the environment", s->where);
+		                  "MSTORE_IMAP_PASSWORD in the environment, or run on a terminal to be asked", s->where);
 	if (!(*out = strdup(pw)))
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	return 0;
@@ -337,48 +415,173 @@ static void wipe(char *p)
 	}
 }
 
-static ms_drv_result login(imap_side *s, const char *user, const char *pw, ms_err *e)
+typedef struct conn_conf {
+	ms_imap_conn_opts o;
+	const char *user;
+	const char *tokencmd;      /* OAuth 2.0: the command printing the access token */
+	const char *auth;          /* "xoauth2", "oauthbearer" or NULL: the best the server offers */
+} conn_conf;
+
+/* AUTHENTICATE MECH with the initial response `ir` (base64), in the
+ * first line with SASL-IR, else after the server's "+".  A challenge
+ * after it carries a refusal's details (XOAUTH2, OAUTHBEARER): answered
+ * with `abort`, so the server ends with its tagged NO.  1: the tagged
+ * answer is in st; -1: the connection failed. */
+static int authenticate(imap_side *s, const char *mech, const char *ir, const char *abort, status *st, ms_err *e)
+{
+	bool sent = s->capa & C_SASL_IR;
+	unsigned t = sent ? cmd(s, e, "AUTHENTICATE %s %s", mech, ir) : cmd(s, e, "AUTHENTICATE %s", mech);
+	if (t == 0 || ms_imap_flush(s->c, e) < 0)
+		return -1;
+	for (;;) {
+		bool cont = false;
+		int rc = read_one(s, NULL, NULL, st, &cont, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && st->tag != t)
+			return ms_err_set(e, MS_E_IO, "%s: an answer to a command not sent during login", s->where), -1;
+		if (rc == 1)
+			return 1;
+		if (cont && (ms_imap_sendf(s->c, e, "%s\r\n", sent ? abort : ir) < 0 || ms_imap_flush(s->c, e) < 0))
+			return -1;
+		sent = sent || cont;
+	}
+}
+
+/* `n` bytes as base64, malloc'd (NULL: out of memory). */
+static char *base64(const void *raw, size_t n)
+{
+	char *b64 = malloc(4 * ((n + 2) / 3) + 1);
+	if (b64)
+		EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
+	return b64;
+}
+
+/* The tagged answer to a login: OK (its capabilities read) or refused. */
+static ms_drv_result login_answer(imap_side *s, const char *user, const status *st, const char *how, ms_err *e)
+{
+	if (st->kind != ST_OK) {
+		char b[320];
+		return ms_err_set(e, MS_E_IO, "%s: login as %s refused%s: %s", s->where, user, how,
+		                  words(st->text, b, sizeof b)), MS_DRV_SIDE_BAD;
+	}
+	if (strncasecmp(st->text, "[CAPABILITY ", 12) == 0)
+		parse_capa(s, st->text + 12);
+	else if (simple(s, NULL, NULL, MS_DRV_SIDE_BAD, "CAPABILITY", e, "CAPABILITY") != MS_DRV_OK)
+		return MS_DRV_SIDE_BAD;
+	return MS_DRV_OK;
+}
+
+/* Run tokencmd without a shell (its words split as a shell would, no
+ * expansion) and take the first line it prints: the access token. */
+static int run_tokencmd(imap_side *s, const char *cmdline, char **out, ms_err *e)
+{
+	gchar **argv = NULL, *text = NULL;
+	GError *ge = NULL;
+	gint ws = 0;
+	*out = NULL;
+	if (!g_shell_parse_argv(cmdline, NULL, &argv, &ge)) {
+		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd: %s", s->where, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	bool ran = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &text, NULL, &ws, &ge);
+	g_strfreev(argv);
+	if (!ran) {
+		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd cannot be run: %s", s->where, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	size_t n = strcspn(text, "\r\n");
+	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && n > 0;
+	if (ok && !(*out = strndup(text, n)))
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+	else if (!ok)
+		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd failed (exit status %d) or printed nothing", s->where,
+		           WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+	OPENSSL_cleanse(text, strlen(text));
+	g_free(text);
+	return *out ? 0 : -1;
+}
+
+/* The initial response: XOAUTH2 (Google's and Microsoft's) or RFC 7628's
+ * OAUTHBEARER (a GS2 header, the user as an authzid with ',' and '='
+ * escaped as RFC 5801 says). */
+static char *oauth_ir(bool bearer, const conn_conf *cc, const char *token)
+{
+	char *raw;
+	if (bearer) {
+		GString *a = g_string_new(NULL);
+		for (const char *p = cc->user; *p; p++)
+			*p == ',' ? g_string_append(a, "=2C") : *p == '=' ? g_string_append(a, "=3D") : g_string_append_c(a, *p);
+		raw = g_strdup_printf("n,a=%s,\001host=%s\001port=%s\001auth=Bearer %s\001\001", a->str, cc->o.host,
+		                      cc->o.port, token);
+		g_string_free(a, TRUE);
+	} else {
+		raw = g_strdup_printf("user=%s\001auth=Bearer %s\001\001", cc->user, token);
+	}
+	char *b64 = base64(raw, strlen(raw));
+	OPENSSL_cleanse(raw, strlen(raw));
+	g_free(raw);
+	return b64;
+}
+
+/* AUTHENTICATE OAUTHBEARER or XOAUTH2 with tokencmd's token; when the
+ * server refuses it (expired since tokencmd cached it, revoked), tokencmd
+ * runs once more and the login is tried again with the new token. */
+static ms_drv_result oauth_login(imap_side *s, const conn_conf *cc, ms_err *e)
+{
+	bool bearer = cc->auth ? strcmp(cc->auth, "oauthbearer") == 0 : (s->capa & C_AUTH_OAUTHBEARER) != 0;
+	unsigned need = bearer ? C_AUTH_OAUTHBEARER : C_AUTH_XOAUTH2;
+	const char *mech = bearer ? "OAUTHBEARER" : "XOAUTH2";
+	if (!(s->capa & need))
+		return ms_err_set(e, MS_E_IO, "%s: the server does not offer AUTHENTICATE %s (tokencmd needs %s)", s->where,
+		                  cc->auth ? mech : "XOAUTH2 or OAUTHBEARER", cc->auth ? "it" : "one"), MS_DRV_SIDE_BAD;
+	status st = { 0 };
+	for (int run = 0; run < 2 && (run == 0 || st.kind != ST_OK); run++) {
+		char *tok = NULL;
+		if (run_tokencmd(s, cc->tokencmd, &tok, e) < 0)
+			return MS_DRV_SIDE_BAD;
+		char *ir = oauth_ir(bearer, cc, tok);
+		wipe(tok);
+		if (!ir)
+			return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+		int rc = authenticate(s, mech, ir, bearer ? "AQ==" : "", &st, e);  /* AQ==: RFC 7628's ^A */
+		wipe(ir);
+		if (rc < 0)
+			return side_bad(s, e);
+	}
+	return login_answer(s, cc->user, &st, bearer ? " (OAUTHBEARER, tokencmd run twice)" : " (XOAUTH2, tokencmd run twice)",
+	                    e);
+}
+
+static ms_drv_result login(imap_side *s, const conn_conf *cc, const char *pw, ms_err *e)
 {
 	if (s->capa & C_LOGINDISABLED)
 		return ms_err_set(e, MS_E_IO, "%s: the server refuses logins on this connection (LOGINDISABLED)", s->where),
 		       MS_DRV_SIDE_BAD;
+	if (cc->tokencmd)
+		return oauth_login(s, cc, e);
+	const char *user = cc->user;
 	status st;
-	unsigned t;
+	int rc;
 	if (s->capa & C_AUTH_PLAIN) {
 		size_t ul = strlen(user), pl = strlen(pw), n = ul + pl + 2;
 		unsigned char *raw = malloc(n);
-		char *b64 = malloc(4 * ((n + 2) / 3) + 1);
-		if (!raw || !b64) {
-			free(raw), free(b64);
+		char *b64 = NULL;
+		if (raw) { /* NUL user NUL password (RFC 4616) */
+			raw[0] = '\0';
+			memcpy(raw + 1, user, ul);
+			raw[ul + 1] = '\0';
+			memcpy(raw + ul + 2, pw, pl);
+			b64 = base64(raw, n);
+			OPENSSL_cleanse(raw, n);
+			free(raw);
+		}
+		if (!b64)
 			return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
-		}
-		raw[0] = '\0';
-		memcpy(raw + 1, user, ul);
-		raw[ul + 1] = '\0';
-		memcpy(raw + ul + 2, pw, pl);
-		EVP_EncodeBlock((unsigned char *)b64, raw, (int)n);
-		OPENSSL_cleanse(raw, n);
-		free(raw);
-		if (s->capa & C_SASL_IR) {
-			t = cmd(s, e, "AUTHENTICATE PLAIN %s", b64);
-		} else {
-			bool cont = false;
-			t = cmd(s, e, "AUTHENTICATE PLAIN");
-			int rc = t && ms_imap_flush(s->c, e) == 0 ? 0 : -1;
-			while (rc == 0 && !cont && (rc = read_one(s, NULL, NULL, &st, &cont, e)) == 0)
-				;
-			if (rc == 1) { /* refused before the credentials */
-				OPENSSL_cleanse(b64, strlen(b64));
-				free(b64);
-				char b[320];
-				return ms_err_set(e, MS_E_IO, "%s: login refused: %s", s->where, words(st.text, b, sizeof b)),
-				       MS_DRV_SIDE_BAD;
-			}
-			if (rc < 0 || ms_imap_sendf(s->c, e, "%s\r\n", b64) < 0)
-				t = 0;
-		}
-		OPENSSL_cleanse(b64, strlen(b64));
-		free(b64);
+		rc = authenticate(s, "PLAIN", b64, "*", &st, e);
+		wipe(b64);
 	} else {
 		char *qu = ms_imap_quote(user), *qp = ms_imap_quote(pw);
 		if (!qu || !qp) {
@@ -386,27 +589,14 @@ static ms_drv_result login(imap_side *s, const char *user, const char *pw, ms_er
 			return ms_err_set(e, MS_E_CONFIG, "%s: a user name or password with a line break cannot be sent",
 			                  s->where), MS_DRV_SIDE_BAD;
 		}
-		t = cmd(s, e, "LOGIN %s %s", qu, qp);
+		unsigned t = cmd(s, e, "LOGIN %s %s", qu, qp);
 		free(qu), wipe(qp);
+		rc = wait_tag(s, t, NULL, NULL, &st, e) < 0 ? -1 : 1;
 	}
-	if (wait_tag(s, t, NULL, NULL, &st, e) < 0)
+	if (rc < 0)
 		return side_bad(s, e);
-	if (st.kind != ST_OK) {
-		char b[320];
-		return ms_err_set(e, MS_E_IO, "%s: login as %s refused: %s", s->where, user, words(st.text, b, sizeof b)),
-		       MS_DRV_SIDE_BAD;
-	}
-	if (strncasecmp(st.text, "[CAPABILITY ", 12) == 0)
-		parse_capa(s, st.text + 12);
-	else if (simple(s, NULL, NULL, MS_DRV_SIDE_BAD, "CAPABILITY", e, "CAPABILITY") != MS_DRV_OK)
-		return MS_DRV_SIDE_BAD;
-	return MS_DRV_OK;
+	return login_answer(s, user, &st, "", e);
 }
-
-typedef struct conn_conf {
-	ms_imap_conn_opts o;
-	const char *user;
-} conn_conf;
 
 static int read_conf(const ms_side_conf *conf, imap_side *s, conn_conf *cc, char *portbuf, ms_err *e)
 {
@@ -441,6 +631,13 @@ static int read_conf(const ms_side_conf *conf, imap_side *s, conn_conf *cc, char
 		return ms_err_set(e, MS_E_CONFIG, "%s: timeout %s: expected seconds, 1 to 86400", s->where, to);
 	cc->o.timeout_ms = (int)secs * 1000;
 	cc->user = ms_side_conf_get(conf, "user");
+	cc->tokencmd = ms_side_conf_get(conf, "tokencmd");
+	cc->auth = ms_side_conf_get(conf, "auth");
+	if (cc->auth && strcmp(cc->auth, "xoauth2") != 0 && strcmp(cc->auth, "oauthbearer") != 0)
+		return ms_err_set(e, MS_E_CONFIG, "%s: auth %s: expected xoauth2 or oauthbearer", s->where, cc->auth);
+	if (cc->auth && !cc->tokencmd)
+		return ms_err_set(e, MS_E_CONFIG, "%s: auth %s needs tokencmd (the command printing the token)", s->where,
+		                  cc->auth);
 	if (!cc->user || !*cc->user)
 		return ms_err_set(e, MS_E_CONFIG, "%s: no user (user NAME, or /user=NAME in server {...})", s->where);
 	if (!cc->o.verify && cc->o.tls != MS_IMAP_TLS_NONE)
@@ -482,7 +679,7 @@ static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char
 		if (simple(s, NULL, NULL, MS_DRV_SIDE_BAD, "CAPABILITY", e, "CAPABILITY") != MS_DRV_OK)
 			return MS_DRV_SIDE_BAD;
 	}
-	if (!preauth && login(s, cc->user, pw, e) != MS_DRV_OK)
+	if (!preauth && login(s, cc, pw, e) != MS_DRV_OK)
 		return MS_DRV_SIDE_BAD;
 	if (!(s->capa & C_IMAP4REV1))
 		return ms_err_set(e, MS_E_IO, "%s: the server does not speak IMAP4rev1", s->where), MS_DRV_SIDE_BAD;
@@ -514,7 +711,7 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 	conn_conf cc = { 0 };
 	char port[16], *pw = NULL;
 	ms_drv_result res = MS_DRV_SIDE_BAD;
-	if (read_conf(conf, s, &cc, port, e) < 0 || read_password(conf, s, &pw, e) < 0)
+	if (read_conf(conf, s, &cc, port, e) < 0 || (!cc.tokencmd && read_password(conf, s, &pw, e) < 0))
 		goto fail;
 	if ((res = connect_login(s, &cc, pw, e)) != MS_DRV_OK)
 		goto fail;
@@ -805,10 +1002,12 @@ static void imap_close_box(ms_box *base)
 		return;
 	imap_side *s = (imap_side *)base->side;
 	if (s->selected == b) {
-		/* UNSELECT, never CLOSE: CLOSE would expunge every \Deleted message */
+		/* UNSELECT, never CLOSE: CLOSE would expunge every \Deleted message.
+		   Not waited for: it goes out with the next command and wait_tag
+		   reads its answer, so closing a box costs no round trip */
 		ms_err e;
-		if (!s->dead && (s->capa & C_UNSELECT))
-			simple(s, NULL, NULL, MS_DRV_OK, "UNSELECT", &e, "UNSELECT");
+		if (!s->dead && (s->capa & C_UNSELECT) && !s->unselect_tag)
+			s->unselect_tag = cmd(s, &e, "UNSELECT");
 		s->selected = NULL;
 	}
 	cache_drop(b);
