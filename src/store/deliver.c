@@ -26,6 +26,7 @@
 #include "db/txn.h"
 #include "store/browse.h"
 #include "store/folders.h"
+#include "store/mboxlock.h"
 #include "store/messages.h"
 #include "store/msgfile.h"
 #include "store/objects.h"
@@ -44,6 +45,7 @@ struct ms_deliver {
 	ms_deliver_target t;
 	char owner[600];
 	int root_fd, jfd;
+	ms_mbox_lock *lock;         /* shared: keeps `folder lock` out while files and rows go in */
 	char jname[300];
 	bool single, unsure;
 	ms_strmap seen;             /* keys delivered by earlier runs of this source */
@@ -443,7 +445,13 @@ int ms_deliver_open(ms_store *s, const ms_deliver_target *t, const char *source,
 		return -1;
 	}
 	ms_msgfile_owner_dir(dv->root_fd, local, domain, dv->owner, sizeof dv->owner);
-	int rc = account_usage(dv, e);
+	/* Held until close, before any journal line or file: the files are
+	 * written outside the transaction, so a check under the row lock
+	 * (mboxlock.h) would come after them.  Taken before any row lock, so
+	 * the wait cannot deadlock with the holder. */
+	int rc = t->dry_run ? 0 : ms_mbox_lock_take(s->data_dir, t->folder_id, false, t->lock_wait_ms, &dv->lock, e);
+	if (rc == 0)
+		rc = account_usage(dv, e);
 	if (rc == 0 && !t->dry_run) {
 		rc = open_journal(dv, source, e) < 0 || load_seen(dv, e) < 0 ? -1 : 0;
 	} else if (rc == 0 && source) { /* -n: what an earlier run delivered, read only */
@@ -635,6 +643,7 @@ void ms_deliver_close(ms_deliver *dv, bool complete)
 	}
 	if (dv->root_fd >= 0)
 		close(dv->root_fd);
+	ms_mbox_lock_release(dv->lock);
 	ms_strmap_free(&dv->seen);
 	free(dv);
 }
