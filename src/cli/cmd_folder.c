@@ -128,6 +128,7 @@ static int resolve(cli_call *c, const char *name, ms_mailbox *mb)
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, mb, &e) < 0)
 		return cli_fail(&e);
+	ms_mailbox_owner_on_disk(mb, c->s->data_dir); /* its files, where they are */
 	return 0;
 }
 
