@@ -32,6 +32,8 @@ static void find_entry(int dir_fd, const char *name, char *out, size_t len)
 			close(fd);
 		return;
 	}
+	/* the dup shares dir_fd's offset: an earlier lookup left it at the end */
+	rewinddir(d);
 	for (struct dirent *de; (de = readdir(d));)
 		if (strcasecmp(de->d_name, name) == 0) {
 			snprintf(out, len, "%s", de->d_name);
