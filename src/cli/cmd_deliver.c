@@ -30,8 +30,9 @@ const char help_deliver[] =
 	"Put a message (FILE, or standard input for '-' or no FILE) or a whole mailbox into\n"
 	"the folder FOLDER (levels separated by '/'; default INBOX) of the account ADDRESS,\n"
 	"as hMailServer's own delivery does: the file {GUID}.eml is written under a\n"
-	"temporary name, fsynced and renamed into <domain>/<local>/<XX>/, then one\n"
-	"transaction per batch of 500 messages locks the folder, takes the next UIDs and\n"
+	"temporary name, made durable and renamed into <domain>/<local>/<XX>/ (for a\n"
+	"batch: all its files, one flush of the file system, the renames, one flush), then\n"
+	"one transaction per batch of 500 messages locks the folder, takes the next UIDs and\n"
 	"inserts the rows (messagetype 2, flags Recent plus --flags, messagefrom the first\n"
 	"From address, messagesize the file's size).  The internal date of one message is\n"
 	"the time of delivery (as the server's SMTP delivery); of an mbox message the date\n"
@@ -43,6 +44,8 @@ const char help_deliver[] =
 	"                it).\n"
 	"--maildir DIR   every message of a Maildir folder (its cur/ and new/).\n"
 	"--ignore-quota  deliver even when the account would pass accountmaxsize.\n"
+	"--lock-wait SECS  wait up to SECS seconds for a `mstore folder lock` on the\n"
+	"                folder to end (default 0: a locked folder gets nothing, exit 1).\n"
 	"-n, --dry-run   say what would be delivered; nothing is written.\n"
 	"--json          the summary (and each message's UID and file) as JSON.\n\n"
 	"Safety.  No row ever exists without its file, and a SIGKILL at any moment loses\n"
@@ -73,11 +76,12 @@ const char help_deliver[] =
 	"before), 1 when some message was not.  A running hMailServer sees the new\n"
 	"messages after it reloads its cache (store.md).\n";
 
-enum { O_FLAGS = OPT_FIRST_COMMAND_OPTION, O_MBOX, O_MAILDIR, O_IGNORE_QUOTA };
+enum { O_FLAGS = OPT_FIRST_COMMAND_OPTION, O_MBOX, O_MAILDIR, O_IGNORE_QUOTA, O_LOCK_WAIT };
 #define BATCH 500
 
 typedef struct dl_opts {
-	bool dry_run, ignore_quota, bad_flags;
+	bool dry_run, ignore_quota, bad_flags, bad_wait;
+	int lock_wait_ms;
 	int64_t flags;
 	const char *mbox, *maildir;
 } dl_opts;
@@ -126,6 +130,12 @@ static bool dl_option(void *data, int opt, const char *arg)
 	case O_MBOX: o->mbox = arg; return true;
 	case O_MAILDIR: o->maildir = arg; return true;
 	case O_IGNORE_QUOTA: o->ignore_quota = true; return true;
+	case O_LOCK_WAIT: {
+		long long secs;
+		o->bad_wait = !cli_parse_count(arg, &secs) || secs > 86400;
+		o->lock_wait_ms = o->bad_wait ? 0 : (int)secs * 1000;
+		return true;
+	}
 	}
 	return false;
 }
@@ -151,7 +161,8 @@ static int find_target(dl_run *r, char *arg, ms_deliver_target *t)
 			static char address[256];
 			snprintf(address, sizeof address, "%s", v[i].address);
 			*t = (ms_deliver_target){ .account_id = v[i].id, .address = address, .max_size_mb = v[i].max_size_mb,
-			                          .ignore_quota = r->o->ignore_quota, .dry_run = r->o->dry_run };
+			                          .ignore_quota = r->o->ignore_quota, .dry_run = r->o->dry_run,
+			                          .lock_wait_ms = r->o->lock_wait_ms };
 		}
 	free(v);
 	if (!t->account_id) {
@@ -306,6 +317,19 @@ static int read_all(int fd, char **out, size_t *len)
 	return -1;
 }
 
+/* A folder held by `mstore folder lock` is no error of the input: the
+ * mailbox is left as it is for a later run (exit 1). */
+static int open_failed(const dl_run *r, const ms_err *e)
+{
+	if (e->code != MS_E_LIMIT)
+		return cli_fail(e);
+	char name[600];
+	ms_escape(name, sizeof name, r->target);
+	fprintf(stderr, "mstore deliver: %s is locked by `mstore folder lock` (%s); nothing delivered: deliver again"
+	        " later or give --lock-wait SECS\n", name, e->msg);
+	return EXIT_PARTIAL;
+}
+
 static int deliver_one(dl_run *r, const ms_deliver_target *t, const char *file)
 {
 	bool stdin_ = !file || strcmp(file, "-") == 0;
@@ -327,7 +351,7 @@ static int deliver_one(dl_run *r, const ms_deliver_target *t, const char *file)
 	ms_err e = { 0 };
 	if (ms_deliver_open(r->s, t, NULL, &r->dv, &e) < 0) {
 		free(it.data);
-		return cli_fail(&e);
+		return open_failed(r, &e);
 	}
 	fill_item(&it, it.data, len, r->o->flags, 0);
 	run_batch(r, &it, 1);
@@ -473,7 +497,7 @@ static int deliver_box(dl_run *r, const ms_deliver_target *t)
 	if (ms_deliver_open(r->s, t, ident, &r->dv, &e) < 0) {
 		side->drv->close_box(box);
 		side->drv->close(side);
-		return cli_fail(&e);
+		return open_failed(r, &e);
 	}
 	bool mbox = r->o->mbox != NULL;
 	for (uint32_t after = 0; !r->stop;) {
@@ -562,6 +586,7 @@ int cmd_deliver(int argc, char **argv)
 		{ "mbox", required_argument, 0, O_MBOX },
 		{ "maildir", required_argument, 0, O_MAILDIR },
 		{ "ignore-quota", no_argument, 0, O_IGNORE_QUOTA },
+		{ "lock-wait", required_argument, 0, O_LOCK_WAIT },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "deliver" };
@@ -570,6 +595,8 @@ int cmd_deliver(int argc, char **argv)
 	int nargs = argc - first;
 	if (o.bad_flags)
 		return cli_usage(&ctx, "--flags takes seen, answered, flagged, deleted, draft, separated by commas");
+	if (o.bad_wait)
+		return cli_usage(&ctx, "--lock-wait takes a number of seconds, at most 86400");
 	if (o.mbox && o.maildir)
 		return cli_usage(&ctx, "--mbox and --maildir exclude each other");
 	if (nargs < 1 || nargs > ((o.mbox || o.maildir) ? 1 : 2))

@@ -41,6 +41,7 @@
 #include "db/txn.h"
 #include "store/browse.h"
 #include "store/layout.h"
+#include "store/mboxlock.h"
 #include "store/messages.h"
 #include "store/objects.h"
 #include "store/scope.h"
@@ -91,8 +92,10 @@ const char help_expire[] =
 	"--batch N       messages per journaled batch (default 500)\n"
 	"--now EPOCH     judge ages as if it were then (for tests and reruns)\n\n"
 	"A line per rule: 'rule NAME: N message(s), B bytes in F folder(s)', then the\n"
-	"total.  Exit 0 done, 1 something failed (named on stderr), 2 bad arguments\n"
-	"or rules file.\n";
+	"total.  A folder under `mstore folder lock` is not judged: it is named on\n"
+	"stderr and left for the next run (exit 1); the folders being expired keep\n"
+	"`folder lock` waiting until their batch is done.  Exit 0 done, 1 something\n"
+	"failed or was locked (named on stderr), 2 bad arguments or rules file.\n";
 
 /* --- rules ------------------------------------------------------------ */
 
@@ -357,9 +360,10 @@ typedef struct run {
 	ms_store *s;
 	rule_vec rules;
 	MS_VEC(victim) batch;
+	MS_VEC(ms_mbox_lock *) locks; /* the folders judged since the last release (shared) */
 	cli_ctx *ctx;
 	ms_json *j;        /* the message listing, when JSON */
-	size_t messages, moved, missing, failed;
+	size_t messages, moved, missing, failed, locked;
 	uint64_t bytes;
 	time_t now;
 } run;
@@ -671,6 +675,47 @@ static size_t rules_for(const run *rn, const char *name, size_t *applies)
 	return n;
 }
 
+static void release_locks(run *rn)
+{
+	for (size_t k = 0; k < rn->locks.n; k++)
+		ms_mbox_lock_release(rn->locks.v[k]);
+	rn->locks.n = 0;
+}
+
+/* Flush the batch, then let go of the folders' locks: their victims are
+ * out of the database by then. */
+static int flush_and_release(run *rn, ms_err *e)
+{
+	int rc = flush(rn, e);
+	release_locks(rn);
+	return rc;
+}
+
+/* A writer's half of mboxlock.h: a shared lock on the folder, taken before
+ * any row lock and held until its victims are flushed.  1 locked by `folder
+ * lock` (the folder is left for the next run), 0 taken, -1 error. */
+static int lock_folder(run *rn, const folder_path *fp, ms_err *e)
+{
+	ms_mbox_lock *l;
+	ms_err why = { 0 };
+	if (rn->o->dry_run)
+		return 0;
+	if (ms_mbox_lock_take(rn->s->data_dir, fp->id, false, 0, &l, &why) < 0) {
+		if (why.code != MS_E_LIMIT)
+			return *e = why, -1;
+		fputs("mstore expire: ", stderr);
+		ms_escape_put(stderr, fp->name);
+		fputs(" is locked by `mstore folder lock`; left for the next run\n", stderr);
+		rn->locked++;
+		return 1;
+	}
+	if (ms_vec_push(&rn->locks, l) < 0) {
+		ms_mbox_lock_release(l);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int walk_owner(run *rn, int64_t account, const char *prefix, const char *owner, ms_place place, ms_err *e)
 {
 	folder_path *fp = NULL;
@@ -681,8 +726,13 @@ static int walk_owner(run *rn, int64_t account, const char *prefix, const char *
 	for (size_t k = 0; k < nf && rc == 0; k++) {
 		size_t applies[MAX_RULES];
 		size_t na = rules_for(rn, fp[k].name, applies);
-		if (na)
-			rc = judge_folder(rn, account, &fp[k], owner, place, applies, na, e);
+		if (na == 0 || (rc = lock_folder(rn, &fp[k], e)) != 0) {
+			rc = rc > 0 ? 0 : rc;
+			continue;
+		}
+		rc = judge_folder(rn, account, &fp[k], owner, place, applies, na, e);
+		if (rc == 0 && rn->locks.n >= 64) /* a bounded number of lock files open */
+			rc = flush_and_release(rn, e);
 	}
 	free(fp);
 	return rc;
@@ -718,6 +768,7 @@ static int walk(run *rn, ms_err *e)
 		rc = walk_owner(rn, 0, MS_PUBLIC_DIR, NULL, MS_PLACE_PUBLIC, e);
 	if (rc == 0)
 		rc = flush(rn, e);
+	release_locks(rn);
 	return rc;
 }
 
@@ -747,6 +798,7 @@ static void summary(run *rn, bool ok)
 		ms_json_kv_int(rn->j, "files_moved", (int64_t)rn->moved);
 		ms_json_kv_int(rn->j, "files_missing", (int64_t)rn->missing);
 		ms_json_kv_int(rn->j, "failed", (int64_t)rn->failed);
+		ms_json_kv_int(rn->j, "folders_locked", (int64_t)rn->locked);
 		ms_json_kv_bool(rn->j, "ok", ok);
 		ms_json_end_object(rn->j);
 		ms_json_finish(rn->j);
@@ -762,6 +814,8 @@ static void summary(run *rn, bool ok)
 		printf("; %zu file(s) moved to the trash, %zu already gone", rn->moved, rn->missing);
 	if (rn->failed)
 		printf("; %zu not expired (error above)", rn->failed);
+	if (rn->locked)
+		printf("; %zu folder(s) locked, left for the next run", rn->locked);
 	printf("\n");
 }
 
@@ -803,8 +857,9 @@ static int expire_main(cli_ctx *ctx, expire_opts *o)
 	int wrc = walk(&rn, &e);
 	victims_free(&rn);
 	ms_vec_free(&rn.batch);
+	ms_vec_free(&rn.locks);
 	summary(&rn, wrc == 0);
-	rc = EXIT_OK;
+	rc = rn.locked ? EXIT_PARTIAL : EXIT_OK;
 	if (wrc < 0) {
 		fflush(stdout);
 		rc = cli_fail(&e);

@@ -71,8 +71,10 @@ const char help_folder[] =
 	"           commands take it and fail at once (exit 1) when it is held; an mstore\n"
 	"           run by COMMAND inherits it ($MSTORE_MAILBOX_LOCKS).  Once locked, a\n"
 	"           transaction over the folders' rows waits for writers already in one.\n"
-	"           Not yet kept out: sync, deliver and channel runs (they queue on the\n"
-	"           folder rows only, between their transactions).\n\n"
+	"           sync, deliver, expire and the channel's hmailserver side write\n"
+	"           nothing into a locked folder: they name it and leave it for the\n"
+	"           next run (exit 1; deliver --lock-wait SECS waits); the lock waits\n"
+	"           for a deliver, expire or channel run already writing the folder.\n\n"
 	"Every writing action takes -n/--dry-run (check and report, change nothing)\n"
 	"and --json.  Exit codes: 0 done; 1 not done (a locked mailbox, a file that\n"
 	"could not be moved: the rerun completes it); 2 bad input (an unknown mailbox\n"
@@ -128,6 +130,7 @@ static int resolve(cli_call *c, const char *name, ms_mailbox *mb)
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, mb, &e) < 0)
 		return cli_fail(&e);
+	ms_mailbox_owner_on_disk(mb, c->s->data_dir); /* its files, where they are */
 	return 0;
 }
 

@@ -96,6 +96,7 @@ static int path_run(cli_call *c)
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, &mb, &e) < 0)
 		return cli_fail(&e);
+	ms_mailbox_owner_on_disk(&mb, c->s->data_dir); /* Example.com/Ann/ from Windows stays so */
 	if (mb.path[0])
 		return cli_usage(c->ctx, "'%s': expected an address, not a folder", arg);
 	char path[1200];

@@ -286,8 +286,28 @@ static int list_account(ms_store *s, const q_opts *o, ms_json *j, bool json, con
 	return rc;
 }
 
-static int list_domains(ms_store *s, const q_opts *o, ms_json *j, bool json, ms_domain *dv, size_t nd, ms_err *e)
+/* A domain's usage from its accounts' (the one GROUP BY already read):
+ * the same rows as a SUM over the domain's messages, without a second
+ * scan of hm_messages per domain (it made quota 2.5 times a SUM). */
+static ms_usage domain_usage(const ms_account *all, size_t na, int64_t domain_id, const usage_vec *au)
 {
+	ms_usage sum = { 0 };
+	for (size_t i = 0; i < na; i++)
+		if (all[i].domain_id == domain_id) {
+			ms_usage u = usage_of(au, all[i].id);
+			sum.messages += u.messages;
+			sum.bytes += u.bytes;
+		}
+	return sum;
+}
+
+static int list_domains(ms_store *s, const q_opts *o, ms_json *j, bool json, ms_domain *dv, size_t nd,
+                        const usage_vec *au, ms_err *e)
+{
+	ms_account *all; /* every account: a domain's usage counts those out of scope too */
+	size_t na;
+	if (ms_account_list(s, NULL, &all, &na, e) < 0)
+		return -1;
 	if (json) {
 		ms_json_key(j, "domains");
 		ms_json_begin_array(j);
@@ -297,10 +317,12 @@ static int list_domains(ms_store *s, const q_opts *o, ms_json *j, bool json, ms_
 	for (size_t k = 0; k < nd; k++) {
 		if (!wanted(&o->domains, dv[k].name))
 			continue;
-		ms_usage u;
+		ms_usage u = domain_usage(all, na, dv[k].id, au);
 		ms_domain_limits l;
-		if (ms_quota_domain(s->db, dv[k].id, &u, e) < 0 || ms_quota_domain_limits(s->db, dv[k].id, &l, e) < 0)
+		if (ms_quota_domain_limits(s->db, dv[k].id, &l, e) < 0) {
+			free(all);
 			return -1;
+		}
 		if (json) {
 			ms_json_begin_object(j);
 			ms_json_kv_string(j, "domain", dv[k].name);
@@ -321,6 +343,7 @@ static int list_domains(ms_store *s, const q_opts *o, ms_json *j, bool json, ms_
 	}
 	if (json)
 		ms_json_end_array(j);
+	free(all);
 	return 0;
 }
 
@@ -348,7 +371,7 @@ static int do_list(ms_store *s, const q_opts *o, bool json, ms_domain *dv, size_
 	else if (rc == 0)
 		printf("\n");
 	if (rc == 0)
-		rc = list_domains(s, o, &j, json, dv, nd, &e);
+		rc = list_domains(s, o, &j, json, dv, nd, &au, &e);
 	if (rc == 0 && json) {
 		ms_json_end_object(&j);
 		ms_json_finish(&j);

@@ -78,6 +78,7 @@
 #include "store/clock.h"
 #include "store/folders.h"
 #include "store/inflight.h"
+#include "store/mboxlock.h"
 #include "store/layout.h"
 #include "store/messages.h"
 #include "store/msgfile.h"
@@ -104,6 +105,7 @@ typedef struct hms_side {
 typedef struct hms_box {
 	ms_box base;
 	int64_t folder;
+	ms_mbox_lock *lock;        /* read-write sides: shared, keeps `folder lock` out while open */
 } hms_box;
 
 static hms_side *side_of(ms_box *b)
@@ -379,6 +381,25 @@ static ms_drv_result find_box(hms_side *s, const char *name, int64_t *folder, ms
 	return MS_DRV_OK;
 }
 
+/* A writer's half of mboxlock.h, for a box open for writing: a shared lock
+ * on the folder's lock file for as long as the box is open, taken before
+ * any row lock and without waiting; a box under `mstore folder lock` is
+ * left for the next run. */
+static ms_drv_result lock_box(hms_side *s, int64_t folder, const char *name, bool exclusive, ms_mbox_lock **out,
+                              ms_err *e)
+{
+	ms_err why = { 0 };
+	if (ms_mbox_lock_take(s->data_dir, folder, exclusive, 0, out, &why) == 0)
+		return MS_DRV_OK;
+	if (why.code != MS_E_LIMIT) {
+		*e = why;
+		return MS_DRV_SIDE_BAD;
+	}
+	ms_err_set(e, MS_E_LIMIT, "side %s: mailbox %s is locked by `mstore folder lock`; left for the next run",
+	           s->base.name, name);
+	return MS_DRV_BOX_BAD;
+}
+
 static ms_drv_result hms_delete_box(ms_side *base, const char *name, ms_err *e)
 {
 	hms_side *s = (hms_side *)base;
@@ -396,15 +417,24 @@ static ms_drv_result hms_delete_box(ms_side *base, const char *name, ms_err *e)
 		           base->name, name);
 		return MS_DRV_BOX_BAD;
 	}
-	/* under the folder's lock, so no delivery slips in between count and delete */
+	/* exclusive, as `folder delete` takes it: a locked folder stays */
+	ms_mbox_lock *lock = NULL;
+	if ((r = lock_box(s, folder, name, true, &lock, e)) != MS_DRV_OK)
+		return r;
+	/* under the folder's row lock, so no delivery slips in between count and delete */
 	db_txn *t;
-	if (db_txn_begin(db_of(s), &t, e) < 0)
-		return MS_DRV_SIDE_BAD;
-	if (ms_folder_lock(db_txn_db(t), folder, e) < 0 || ms_folder_delete_empty(db_txn_db(t), folder, &left, e) < 0) {
-		db_txn_rollback(&t);
+	if (db_txn_begin(db_of(s), &t, e) < 0) {
+		ms_mbox_lock_release(lock);
 		return MS_DRV_SIDE_BAD;
 	}
-	if (db_txn_commit(&t, e) < 0)
+	if (ms_folder_lock(db_txn_db(t), folder, e) < 0 || ms_folder_delete_empty(db_txn_db(t), folder, &left, e) < 0) {
+		db_txn_rollback(&t);
+		ms_mbox_lock_release(lock);
+		return MS_DRV_SIDE_BAD;
+	}
+	int rc = db_txn_commit(&t, e);
+	ms_mbox_lock_release(lock);
+	if (rc < 0)
 		return MS_DRV_SIDE_BAD;
 	if (left > 0) {
 		ms_err_set(e, MS_E_USAGE, "side %s: folder %s received messages meanwhile: not deleted", base->name, name);
@@ -440,6 +470,7 @@ static void hms_close_box(ms_box *b)
 {
 	if (!b)
 		return;
+	ms_mbox_lock_release(((hms_box *)b)->lock);
 	free(b->name);
 	free(b);
 }
@@ -456,6 +487,8 @@ static ms_drv_result hms_open_box(ms_side *base, const char *name, ms_box **out,
 	}
 	b->base.side = base;
 	ms_drv_result r = find_box(s, name, &b->folder, e);
+	if (r == MS_DRV_OK && !base->read_only)
+		r = lock_box(s, b->folder, name, false, &b->lock, e);
 	if (r == MS_DRV_OK)
 		r = box_status(s, b, e);
 	if (r != MS_DRV_OK) {

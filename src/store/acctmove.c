@@ -2,6 +2,7 @@
 /* renameat2 and RENAME_NOREPLACE need _GNU_SOURCE, which meson.build sets. */
 #include "store/acctmove.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 #include "db/txn.h"
 #include "store/mailbox.h"
+#include "store/msgfile.h"
 #include "store/messages.h"
 #include "store/objects.h"
 #include "store/sql.h"
@@ -300,14 +302,6 @@ static bool dir_empty_or_absent(int root, const char *rel)
 	return empty;
 }
 
-static void owner_dir(const char *address, char *out, size_t len)
-{
-	const char *at = strrchr(address, '@');
-	snprintf(out, len, "%s/%.*s", at ? at + 1 : "", at ? (int)(at - address) : 0, address);
-	for (char *p = out; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-}
-
 static int count_full_path(void *ctx, const char *filename, int64_t size)
 {
 	(void)size;
@@ -324,6 +318,7 @@ int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove 
 	ms_mailbox mb;
 	if (ms_mailbox_resolve(s->db, name, &mb, e) < 0)
 		return -1;
+	ms_mailbox_owner_on_disk(&mb, s->data_dir);
 	if (!s->data_dir)
 		return ms_err_set(e, MS_E_USAGE, "moving an account moves its files: give the data directory (--data)");
 	m->account_id = mb.account_id;
@@ -340,10 +335,16 @@ int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove 
 	if (full)
 		return ms_err_set(e, MS_E_USAGE, "cannot move %s: %zu of its message rows name their file by a full path,"
 		                  " which would point into the old directory (as hMailServer, mstore refuses)", m->from, full);
-	owner_dir(m->to, m->to_dir, sizeof m->to_dir);
 	int root = open_root(s->data_dir, e);
 	if (root < 0)
 		return -1;
+	/* into the domain's directory as it is spelt on disk (Example.com/ from
+	 * Windows), as the server's next delivery would find it */
+	const char *at = strrchr(m->to, '@');
+	char local[256];
+	assert(at);
+	snprintf(local, sizeof local, "%.*s", (int)(at - m->to), m->to);
+	ms_msgfile_owner_dir(root, local, at + 1, m->to_dir, sizeof m->to_dir);
 	bool free_dir = strcmp(m->to_dir, m->from_dir) == 0 || dir_empty_or_absent(root, m->to_dir);
 	close(root);
 	if (!free_dir)

@@ -45,6 +45,7 @@ typedef struct ms_deliver_target {
 	int64_t max_size_mb;        /* accountmaxsize; 0 = unlimited */
 	bool ignore_quota;
 	bool dry_run;               /* read-only: nothing written, no journal */
+	int lock_wait_ms;           /* how long to wait for a `folder lock` on the folder; -1 for ever */
 } ms_deliver_target;
 
 enum { MS_DELIVER_OK, MS_DELIVER_OVER_QUOTA, MS_DELIVER_FAILED };

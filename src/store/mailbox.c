@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "store/browse.h"
 #include "store/folders.h"
 #include "store/layout.h"
+#include "store/msgfile.h"
 #include "store/objects.h"
 #include "store/sql.h"
 #include "store/trash.h"
@@ -78,6 +80,20 @@ static int find_account(db *d, const char *name, const char *typed, ms_mailbox *
 		return ms_err_set(e, MS_E_USAGE, "mailbox '%s': the account's address '%s' has no '@'", name, mb->address);
 	lower_owner_dir(mb->address, mb->owner_dir, sizeof mb->owner_dir);
 	return 0;
+}
+
+void ms_mailbox_owner_on_disk(ms_mailbox *mb, const char *data_dir)
+{
+	const char *at = strrchr(mb->address, '@');
+	if (!mb->account_id || !at || !data_dir)
+		return;
+	int root = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return;
+	char local[256];
+	snprintf(local, sizeof local, "%.*s", (int)(at - mb->address), mb->address);
+	ms_msgfile_owner_dir(root, local, at + 1, mb->owner_dir, sizeof mb->owner_dir);
+	close(root);
 }
 
 int ms_mailbox_resolve(db *d, const char *name, ms_mailbox *mb, ms_err *e)

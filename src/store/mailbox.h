@@ -40,6 +40,11 @@ typedef struct ms_mailbox {
  * is MS_E_NOTFOUND, a malformed name MS_E_USAGE; a folder that does not
  * exist is no error (folder_id 0: create needs that). */
 int ms_mailbox_resolve(db *d, const char *name, ms_mailbox *mb, ms_err *e);
+/* Make an account mailbox's owner_dir the account's directory as it exists
+ * below data_dir in another case (DATA/Example.com/Ann/, as hMailServer
+ * on Windows made it): the rule of store/msgfile.h that sync, reconstruct
+ * and deliver follow.  Left as it is when there is none. */
+void ms_mailbox_owner_on_disk(ms_mailbox *mb, const char *data_dir);
 
 /* The mailbox's name as the commands print it ("user/ADDRESS/PATH"). */
 void ms_mailbox_name(const ms_mailbox *mb, char *out, size_t len);

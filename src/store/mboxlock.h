@@ -20,11 +20,17 @@
  * Lock files are never removed: removing a flock'd file races with a
  * process that has just opened it.
  *
- * A writer that should respect the lock (sync, deliver, the hmailserver
- * channel driver; not wired in yet) must not wait for it while it holds
- * the folder's row lock (folders.h): the locked command may need that
- * row, a wait there would deadlock.  The protocol that is correct on the
- * three databases:
+ * A writer that should respect the lock must not wait for it while it
+ * holds the folder's row lock (folders.h): the locked command may need
+ * that row, a wait there would deadlock.  Two forms are correct on the
+ * three databases.  Writers that write files before their transaction
+ * (deliver, expire, the hmailserver channel driver's open boxes) take the
+ * lock shared, before any row lock, and hold it until their rows are
+ * committed (deliver waits up to --lock-wait, the others do not wait);
+ * `folder lock` then waits for them, and they never write inside its
+ * window.  sync, which locks folders it finds inside its transaction,
+ * follows the protocol below (a locked folder fails its account's group,
+ * left for the next run):
  *
  *   writer:  begin; lock the folder row; ms_mbox_lock_busy()?  then roll
  *            back, ms_mbox_lock_wait(), start again; else write, commit.

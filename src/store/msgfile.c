@@ -32,6 +32,8 @@ static void find_entry(int dir_fd, const char *name, char *out, size_t len)
 			close(fd);
 		return;
 	}
+	/* the dup shares dir_fd's offset: an earlier lookup left it at the end */
+	rewinddir(d);
 	for (struct dirent *de; (de = readdir(d));)
 		if (strcasecmp(de->d_name, name) == 0) {
 			snprintf(out, len, "%s", de->d_name);
@@ -109,13 +111,13 @@ static int write_fully(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Write the file `tmp` of dir_fd and fsync it. */
-static int write_tmp(int dir_fd, const char *tmp, const char *data, size_t len, ms_err *e)
+/* Write the file `tmp` of dir_fd and, with `sync`, fsync it. */
+static int write_tmp(int dir_fd, const char *tmp, const char *data, size_t len, bool sync, ms_err *e)
 {
 	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
-	if (write_fully(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_fully(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int err = errno;
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
@@ -125,25 +127,70 @@ static int write_tmp(int dir_fd, const char *tmp, const char *data, size_t len, 
 	return 0;
 }
 
+static int open_xx_err(int root_fd, const char *owner, const char *name, bool make, ms_err *e)
+{
+	int dir_fd = open_xx(root_fd, owner, name, make);
+	if (dir_fd < 0)
+		ms_err_set(e, MS_E_IO, "cannot create or open the folder of %s/%s (a symlink is never followed): %s",
+		           owner, name, strerror(errno));
+	return dir_fd;
+}
+
+static int rename_into_place(int dir_fd, const char *owner, const char *tmp, const char *name, ms_err *e)
+{
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	int err = errno;
+	unlinkat(dir_fd, tmp, 0);
+	return ms_err_set(e, err == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot rename %s/%s into place: %s", owner, tmp,
+	                  strerror(err));
+}
+
 int ms_msgfile_write(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e)
 {
 	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
 	ms_msgfile_tmp_name(name, tmp);
-	int dir_fd = open_xx(root_fd, owner, name, true);
+	int dir_fd = open_xx_err(root_fd, owner, name, true, e);
 	if (dir_fd < 0)
-		return ms_err_set(e, MS_E_IO, "cannot create or open the folder of %s/%s (a symlink is never followed): %s",
-		                  owner, name, strerror(errno));
-	int rc = write_tmp(dir_fd, tmp, data, len, e);
-	if (rc == 0 && renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) < 0) {
-		int err = errno;
-		unlinkat(dir_fd, tmp, 0);
-		rc = ms_err_set(e, err == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot rename %s/%s into place: %s", owner, tmp,
-		                strerror(err));
-	}
+		return -1;
+	int rc = write_tmp(dir_fd, tmp, data, len, true, e);
+	if (rc == 0)
+		rc = rename_into_place(dir_fd, owner, tmp, name, e);
 	if (rc == 0 && fsync(dir_fd) < 0)
 		rc = ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s/%s: %s", owner, name, strerror(errno));
 	close(dir_fd);
 	return rc;
+}
+
+int ms_msgfile_write_tmp(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e)
+{
+	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
+	ms_msgfile_tmp_name(name, tmp);
+	int dir_fd = open_xx_err(root_fd, owner, name, true, e);
+	if (dir_fd < 0)
+		return -1;
+	int rc = write_tmp(dir_fd, tmp, data, len, false, e);
+	close(dir_fd);
+	return rc;
+}
+
+int ms_msgfile_place(int root_fd, const char *owner, const char *name, ms_err *e)
+{
+	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
+	ms_msgfile_tmp_name(name, tmp);
+	int dir_fd = open_xx_err(root_fd, owner, name, false, e);
+	if (dir_fd < 0)
+		return -1;
+	int rc = rename_into_place(dir_fd, owner, tmp, name, e);
+	close(dir_fd);
+	return rc;
+}
+
+int ms_msgfile_sync(int root_fd, ms_err *e)
+{
+	if (syncfs(root_fd) < 0)
+		return ms_err_set(e, MS_E_IO, "cannot flush the data directory's file system (syncfs): %s", strerror(errno));
+	return 0;
 }
 
 int ms_msgfile_stat(int root_fd, const char *owner, const char *name, bool tmp, struct stat *st)

@@ -38,6 +38,17 @@ void ms_msgfile_tmp_name(const char *name, char out[MS_GUID_NAME_LEN + sizeof MS
  * nothing. */
 int ms_msgfile_write(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e);
 
+/* The same in three steps, for a batch that pays for durability once
+ * (deliver): write each file under its temporary name without fsync;
+ * ms_msgfile_sync (the file system's data, one syncfs); ms_msgfile_place
+ * each (rename without replacing; a name taken fails with MS_E_EXISTS and
+ * removes the temporary file); ms_msgfile_sync again before any row names
+ * them.  A crash leaves temporary files, or files in place whose data was
+ * durable before their name. */
+int ms_msgfile_write_tmp(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e);
+int ms_msgfile_place(int root_fd, const char *owner, const char *name, ms_err *e);
+int ms_msgfile_sync(int root_fd, ms_err *e);
+
 /* stat the file `name` (or, with tmp, its temporary name) of `owner`,
  * following no symlink: 0, or -1 with errno. */
 int ms_msgfile_stat(int root_fd, const char *owner, const char *name, bool tmp, struct stat *st);

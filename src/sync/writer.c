@@ -28,6 +28,7 @@
 #include "db/txn.h"
 #include "store/folders.h"
 #include "store/layout.h"
+#include "store/mboxlock.h"
 #include "store/messages.h"
 #include "store/sql.h"
 #include "util/str.h"
@@ -348,6 +349,20 @@ static size_t count_importing(const item *items, size_t n)
 	return k;
 }
 
+/* After the folder's row lock, never before (mboxlock.h): a `folder lock`
+ * taken earlier is seen here, one taken later waits for this transaction
+ * in its barrier.  A locked folder fails the group, left for the next run. */
+static int lock_folder(sync_run *run, int64_t folder, ms_err *e)
+{
+	if (ms_folder_lock(run->s->db, folder, e) < 0)
+		return -1;
+	int busy = run->s->data_dir ? ms_mbox_lock_busy(run->s->data_dir, folder, e) : 0;
+	if (busy > 0)
+		return ms_err_set(e, MS_E_LIMIT, "the folder (id %lld) is locked by `mstore folder lock`; left for the"
+		                  " next run", (long long)folder);
+	return busy;
+}
+
 /* One account's run of items.  The INBOX row lock comes first, always, so
  * two writers of one account queue up there and never deadlock on the
  * other folders (hints) they lock afterwards. */
@@ -363,7 +378,7 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		free(v);
 		return -1;
 	}
-	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || ms_folder_lock(d, inbox, e) < 0 ||
+	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || lock_folder(run, inbox, e) < 0 ||
 	    sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
@@ -376,7 +391,7 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		int64_t folder = inbox;
 		const char *path = folder_path_of(&items[i]);
 		if (path && (ms_folder_ensure_path(d, items[i].acct->id, path, MS_FOLDER_SEP, run->now, &folder, e) < 0 ||
-		             ms_folder_lock(d, folder, e) < 0))
+		             lock_folder(run, folder, e) < 0))
 			goto fail;
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)
 			goto fail;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# bench/acctmove.sh - issue 16's account move figure, a ratio to a baseline
+# measured in the same run: `mstore folder rename user/A/INBOX user/B/INBOX`
+# of an account of M messages (default 10,000, delivered by `mstore deliver
+# --mbox`) against `mv` of its directory (there and back, best of 3 each
+# way).  SQLite store in a temporary directory; usage: bench/acctmove.sh
+# [-b BUILD] [-m M].  BUILD defaults to build-bench.
+set -eu
+BUILD=build-bench M=10000
+while getopts b:m: o; do
+	case $o in b) BUILD=$OPTARG ;; m) M=$OPTARG ;; *) exit 2 ;; esac
+done
+MS=$BUILD/mstore
+[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
+W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-acctmove-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+export MSTORE_CONFIG=/dev/null
+DB=$W/store.db
+S=(--db "sqlite:$DB" --data "$W/Data" --server-tz UTC)
+mkdir -p "$W/Data"
+"$MS" init "sqlite:$DB" >/dev/null
+"$MS" domain add example.com "${S[@]}" >/dev/null
+"$MS" account add a@example.com "${S[@]}" >/dev/null
+awk -v m="$M" 'BEGIN {
+	for (i = 1; i <= m; i++)
+		printf "From s@example.org Mon Jan  1 10:00:00 2024\nFrom: s%d@example.org\nSubject: message %d\n\nbody %d\n\n", i, i, i
+}' >"$W/in.mbox"
+"$MS" deliver a@example.com --mbox "$W/in.mbox" "${S[@]}" >/dev/null
+sync
+
+now() { date +%s%N; }
+ms_since() { echo $(( ($(now) - $1) / 1000000 )); }
+bm=999999999 bv=999999999
+for _ in 1 2 3; do
+	for pair in "a b" "b a"; do
+		set -- $pair
+		s=$(now); "$MS" folder rename "user/$1@example.com/INBOX" "user/$2@example.com/INBOX" "${S[@]}" >/dev/null
+		t=$(ms_since "$s"); [ "$t" -lt "$bm" ] && bm=$t
+		s=$(now); mv "$W/Data/example.com/$2" "$W/Data/example.com/x"; mv "$W/Data/example.com/x" "$W/Data/example.com/$2"
+		t=$(( $(ms_since "$s") / 2 )); [ "$t" -lt "$bv" ] && bv=$t
+	done
+done
+echo "account move, $M messages: mstore folder rename ${bm} ms, mv of the directory ${bv} ms, ratio $(awk -v a="$bm" -v b="$bv" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+"$MS" reconstruct -n --settle 0 "${S[@]}" >/dev/null && echo "reconstruct -n: clean" || echo "reconstruct -n: findings"
