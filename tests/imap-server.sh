@@ -233,7 +233,15 @@ adduser)
 	[ -z "${3:-}" ] || [[ $3 =~ ^[0-9]+[KMG]?$ ]] || die "adduser NAME QUOTA: a size, e.g. 40K"
 	# a quota is a userdb field the passdb returns (userdb_*), over the static userdb
 	grep -q "^$2:" "$DIR/users" ||
-		printf '%s:{PLAIN}%s::::::%s\n' "$2" "$pw" "${3:+userdb_quota_rule=*:storage=$3}" >> "$DIR/users" ;;
+		printf '%s:{PLAIN}%s::::::%s\n' "$2" "$pw" "${3:+userdb_quota_rule=*:storage=$3}" >> "$DIR/users"
+	# Dovecot rereads the users file when it sees it changed; two tests
+	# adding users within the same second were seen to log in before it did
+	# (auth failed, then fine a second later).  Return once it knows the user.
+	for _ in $(seq 1 50); do
+		as_user "$DOVEADM" -c "$DIR/dovecot.conf" auth test "$2" "$pw" >/dev/null 2>&1 && exit 0
+		sleep 0.2
+	done
+	die "dovecot does not know the new user $2 after 10 s (see $DIR/log/dovecot.log)" ;;
 doveadm) shift; as_user "$DOVEADM" -c "$DIR/dovecot.conf" "$@" ;;
 *) echo "usage: $0 start|stop|status|doveadm ARGS..." >&2; exit 2 ;;
 esac

@@ -192,6 +192,17 @@ static ms_drv_result px_expunge(ms_box *b, const uint32_t *uids, size_t n, ms_it
 	return MS_DRV_OK;
 }
 
+static const ms_skipped_entry *px_skipped(ms_side *s, ms_box *b, size_t *n)
+{
+	*n = 0;
+	if (!b) {
+		ms_side *in = ps(s)->inner;
+		return in->drv->skipped ? in->drv->skipped(in, NULL, n) : NULL;
+	}
+	ms_box *in = ((proxy_box *)b)->inner;
+	return in && in->side->drv->skipped ? in->side->drv->skipped(in->side, in, n) : NULL;
+}
+
 static const ms_side_driver proxy_driver = {
 	.kind = "dry-run",
 	.open = px_open,
@@ -206,6 +217,7 @@ static const ms_side_driver proxy_driver = {
 	.append = px_append,
 	.set_flags = px_set_flags,
 	.expunge = px_expunge,
+	.skipped = px_skipped,
 };
 
 ms_side *ms_dryrun_wrap(ms_side *inner)

@@ -452,6 +452,29 @@ static ms_drv_result list_from_state(pctx *c, int s, bool *used, ms_err *e)
 	return res;
 }
 
+/* "PATH: why" of one entry a driver skipped, the path as it is on disk
+ * (any byte but NUL: the report escapes it, as every name). */
+static char *skipped_line(const ms_skipped_entry *k)
+{
+	return g_strdup_printf("%s: %s", k->path, k->why);
+}
+
+/* Entries of the box its driver could not name as messages (a Maildir
+ * file with a control character or another info suffix, ...): each one is
+ * a skip of the pair, so the run says it left them (mstore check lists
+ * them too). */
+static void box_skipped(pctx *c, int s)
+{
+	ms_side *side = c->r->side[s];
+	size_t n = 0;
+	const ms_skipped_entry *v = side->drv->skipped ? side->drv->skipped(side, c->l[s].box, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *g = skipped_line(&v[i]);
+		add_skip(c->rep, s, 0, NULL, "%s (not a message this store can name: left as it is)", g);
+		g_free(g);
+	}
+}
+
 static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 {
 	blist *l = &c->l[s];
@@ -489,6 +512,7 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 		req.after_uid = v[n - 1].uid;
 		free(v);   /* the strings now belong to l->v */
 	}
+	box_skipped(c, s);
 	res = identify(c, s, e);
 	if (res == MS_DRV_OK)
 		index_side(c, s);
@@ -1376,6 +1400,22 @@ typedef struct pair_plan {
 	size_t expunges[2];
 } pair_plan;
 
+/* What side s's listing of boxes skipped: reported, and it makes the run
+ * "something left undone" (exit 1), never silently left out. */
+static void side_skipped(run *r, int s)
+{
+	ms_side *side = r->side[s];
+	size_t n = 0;
+	const ms_skipped_entry *v = side->drv->skipped ? side->drv->skipped(side, NULL, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		char *g = skipped_line(&v[i]), *line = strdup(g);
+		g_free(g);
+		if (!line || ms_strlist_add(&r->cr->side_skipped[s], line) < 0)
+			free(line);
+	}
+	r->cr->skipped += n;
+}
+
 static int box_names(run *r, int s, GHashTable **out, ms_err *e)
 {
 	ms_box_info *v;
@@ -1386,6 +1426,7 @@ static int box_names(run *r, int s, GHashTable **out, ms_err *e)
 		r->cr->side_error[s] = strdup(e->msg);
 		return -1;
 	}
+	side_skipped(r, s);
 	*out = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
 	for (size_t i = 0; i < n; i++) {
 		g_hash_table_insert(*out, v[i].name, GUINT_TO_POINTER(v[i].attrs | 0x80000000u));
@@ -1620,6 +1661,11 @@ void ms_channel_report_free(ms_channel_report *r)
 	for (size_t i = 0; i < r->pruned.n; i++)
 		free((char *)r->pruned.v[i]);
 	ms_vec_free(&r->pruned);
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < r->side_skipped[s].n; i++)
+			free((char *)r->side_skipped[s].v[i]);
+		ms_vec_free(&r->side_skipped[s]);
+	}
 	free(r->prune_error);
 	*r = (ms_channel_report){ 0 };
 }

@@ -153,6 +153,8 @@ typedef struct ms_channel_report {
 	char *side_error[2];       /* the side failed: why */
 	char *run_id;              /* the run's name in the quarantine (opts.run_id or made up) */
 	ms_strlist pruned;         /* earlier runs pruned from the quarantine (dry run: would be) */
+	ms_strlist side_skipped[2];/* "PATH: why" of entries side i's driver could not name as a box
+	                              (driver.h skipped; counted in `skipped`) */
 	char *prune_error;         /* pruning stopped: why (the sync went on) */
 } ms_channel_report;
 

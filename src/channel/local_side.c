@@ -309,6 +309,14 @@ static ms_drv_result ls_expunge(ms_box *b, const uint32_t *uids, size_t n, ms_it
 	return b->side->drv->expunge(b, uids, n, cb, ctx, e);
 }
 
+/* A box is served by its format's side, which knows what it skipped. */
+static const ms_skipped_entry *ls_skipped(ms_side *s, ms_box *b, size_t *n)
+{
+	(void)s;
+	*n = 0;
+	return b && b->side->drv->skipped ? b->side->drv->skipped(b->side, b, n) : NULL;
+}
+
 static const ms_side_driver local_drv = {
 	.kind = "local",
 	.close = ls_close,
@@ -322,6 +330,7 @@ static const ms_side_driver local_drv = {
 	.append = ls_append,
 	.set_flags = ls_set_flags,
 	.expunge = ls_expunge,
+	.skipped = ls_skipped,
 };
 
 int ms_local_side_open(const ms_chan_store *st, bool read_only, ms_side **out, ms_err *e)

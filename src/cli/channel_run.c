@@ -376,8 +376,11 @@ static void print_pair(const ms_pair_report *p, const ms_chan_store *st[2], bool
 			fprintf(txt, "  created on %s\n", st[s]->name);
 	for (size_t i = 0; i < p->skipped.n; i++) {
 		const ms_skip *k = &p->skipped.v[i];
-		fprintf(txt, "  skipped on %s, uid %u, ", st[k->side]->name, k->uid);
-		put_name(k->ident ? k->ident : "-");
+		fprintf(txt, "  skipped on %s", st[k->side]->name);
+		if (k->uid || k->ident) { /* a message; else an entry that is none (driver.h skipped) */
+			fprintf(txt, ", uid %u, ", k->uid);
+			put_name(k->ident ? k->ident : "-");
+		}
 		fprintf(txt, ": ");
 		put_name(k->why);
 		fputc('\n', txt);
@@ -402,6 +405,12 @@ static void print_report(const ms_channel_report *r, const ms_chan_channel *ch, 
 	if (r->braked)
 		fprintf(txt, "the run was refused and nothing was written (--force-deletions, --max-delete PCT or the "
 		       "channel's maxdelete lift the brake)\n");
+	for (int s = 0; s < 2; s++)
+		for (size_t i = 0; i < r->side_skipped[s].n; i++) {
+			fprintf(txt, "skipped on %s: ", st[s]->name);
+			put_name(r->side_skipped[s].v[i]);
+			fprintf(txt, " (not a folder this store can name: left as it is)\n");
+		}
 	for (int s = 0; s < 2; s++)
 		if (r->side_error[s]) {
 			fprintf(txt, "store %s failed: ", st[s]->name);
@@ -470,6 +479,15 @@ static void json_report(ms_json *j, const ms_channel_report *r)
 	json_pair2(j, "flagged", r->flagged);
 	json_pair2(j, "duplicates", r->duplicates);
 	ms_json_kv_int(j, "skipped", (int64_t)r->skipped);
+	ms_json_key(j, "skipped_folders");   /* per side: "PATH: why" */
+	ms_json_begin_array(j);
+	for (int s = 0; s < 2; s++) {
+		ms_json_begin_array(j);
+		for (size_t i = 0; i < r->side_skipped[s].n; i++)
+			ms_json_string(j, r->side_skipped[s].v[i]);
+		ms_json_end_array(j);
+	}
+	ms_json_end_array(j);
 	ms_json_kv_int(j, "failed_pairs", (int64_t)r->failed_pairs);
 	ms_json_key(j, "pruned");   /* quarantined runs pruned (dry run: that would be) */
 	ms_json_begin_array(j);

@@ -294,6 +294,13 @@ struct ms_side_driver {
 	 * is MS_DRV_MSG_BAD. */
 	ms_drv_result (*expunge)(ms_box *b, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx,
 	                         ms_err *e);
+
+	/* Optional (NULL: the side skips nothing).  What a local driver
+	 * skipped because it can name it neither as a box nor as a message:
+	 * with b NULL, what the side's last list_boxes skipped; else what the
+	 * box's listing skipped.  The array belongs to the side or box.  The
+	 * engine reports each entry, so nothing is left out unsaid. */
+	const ms_skipped_entry *(*skipped)(ms_side *s, ms_box *b, size_t *n);
 };
 
 /* The driver for a configuration's `kind`, or NULL. */

@@ -1615,6 +1615,11 @@ static ms_drv_result md_expunge(ms_box *base, const uint32_t *uids, size_t n, ms
 	return MS_DRV_OK;
 }
 
+static const ms_skipped_entry *md_skipped(ms_side *s, ms_box *b, size_t *n)
+{
+	return b ? ms_maildir_box_anomalies(b, n) : ms_maildir_side_anomalies(s, n);
+}
+
 const ms_side_driver ms_drv_maildir = {
 	.kind = "maildir",
 	.open = md_open,
@@ -1629,4 +1634,5 @@ const ms_side_driver ms_drv_maildir = {
 	.append = md_append,
 	.set_flags = md_set_flags,
 	.expunge = md_expunge,
+	.skipped = md_skipped,
 };

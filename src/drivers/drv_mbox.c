@@ -2111,6 +2111,17 @@ static ms_drv_result mbx_expunge(ms_box *base, const uint32_t *uids, size_t n, m
 	return batch(base, uids, n, fill_expunge, expunge_uid, cb, ctx, e);
 }
 
+/* Only boxes are skipped (a name with a control character); a message is
+ * whatever lies between two From lines. */
+static const ms_skipped_entry *mbx_skipped(ms_side *s, ms_box *b, size_t *n)
+{
+	if (b) {
+		*n = 0;
+		return NULL;
+	}
+	return ms_mbox_side_skipped(s, n);
+}
+
 const ms_side_driver ms_drv_mbox = {
 	.kind = "mbox",
 	.open = mbx_open,
@@ -2125,6 +2136,7 @@ const ms_side_driver ms_drv_mbox = {
 	.append = mbx_append,
 	.set_flags = mbx_set_flags,
 	.expunge = mbx_expunge,
+	.skipped = mbx_skipped,
 };
 
 /* ---- what `mstore check` asks (drv_mbox.h) ------------------------------------- */

@@ -146,6 +146,24 @@ for w in "store NAME {" "channel NAME STORE1 STORE2 {" "sizelimit BYTES" "maxdel
 done
 grep -q -- "--db URL" "$T_TMP/out" && t_fail "channel's help lists the common options it does not take"
 
+# --- what a Maildir side cannot name is reported, never left out in silence ------------
+# A folder whose name holds a control character and a dot file in cur/:
+# the run copies the rest, names both (escaped), exits 1, and leaves them.
+K=$T_TMP/skip
+mkdir -p "$K/a"/{cur,new,tmp} "$K/a/.Bad$(printf '\t')Name"/{cur,new,tmp} "$K/b"
+printf 'From: a@x\nMessage-ID: <k1@x>\n\nbody\n' > "$K/a/cur/1700000000.M1.h:2,S"
+printf 'From: a@x\nMessage-ID: <k2@x>\n\nbody\n' > "$K/a/.Bad$(printf '\t')Name/cur/1700000000.M2.h:2,"
+printf 'From: a@x\nMessage-ID: <k3@x>\n\nbody\n' > "$K/a/cur/.1700000000.M3.h:2,"
+printf 'store ka { kind maildir path %s/a }\nstore kb { kind mbox path %s/b }\nchannel kc ka kb { }\n' "$K" "$K" > "$K/conf"
+mst channel -f "$K/conf" --state-dir "$K/st" kc; expect_rc 1 "a run that skipped a folder and a file exits 1"
+expect_out_contains 'skipped on ka: .Bad\x09Name: a folder directory whose name is no box name' "the folder is named, escaped"
+expect_out_contains 'skipped on ka: cur/.1700000000.M3.h:2,: a dot file' "the dot file is named"
+expect_out_contains "kb: 1 copied" "the rest is copied"
+[ -f "$K/a/cur/.1700000000.M3.h:2," ] && [ -d "$K/a/.Bad$(printf '\t')Name/cur" ] || t_fail "a skipped entry was touched"
+mst channel -f "$K/conf" --state-dir "$K/st" --json - kc; expect_rc 1 "the rerun says it again"
+expect_eq "$(t_out | jq -r '.skipped_folders[0][0]')" "$(printf '.Bad\tName'): a folder directory whose name is no box name" \
+	"--json lists the skipped folder per side"
+
 # --- the real mailsync reads the same grammar -------------------------------------------
 . "$MSTORE_SRC/tests/lib/mailsync.sh"
 if ! why=$(t_mailsync_usable); then
