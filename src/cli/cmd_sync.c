@@ -45,7 +45,7 @@ const char help_sync[] =
 	"                future is a clock problem, said so; the file's change time\n"
 	"                (which no program sets) then tells its age\n"
 	"                Also, whatever its age, a file \"in flight\": a running mstore\n"
-	"                channel or deliver has written it and named it in its journal\n"
+	"                channel has written it and named it in its journal\n"
 	"                (DATA/.mstore/*.inflight) but not yet committed its row\n"
 	"  Not imported  with the reason (no local recipients, zero bytes, #Public,\n"
 	"                a symlink, not a regular file, not in an account folder)\n"

@@ -136,7 +136,7 @@ static void mark_in_flight(void *ctx, int64_t account_id, const char *rel)
 			continue;
 		it->cat = SYNC_DEFERRED;
 		snprintf(it->reason, sizeof it->reason,
-		         "in flight: a running writer (mstore channel, deliver) has it in its journal"
+		         "in flight: a running mstore channel has it in its journal"
 		         " (DATA/.mstore/*.inflight) and has not committed its row yet");
 	}
 }
