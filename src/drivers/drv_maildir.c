@@ -47,8 +47,8 @@
  * MS_DRV_MSG_BAD.
  *
  * Writes follow maildir(5): append writes tmp/<unique> (time.MusecPpid
- * QseqRrandom.host), sets its mtime to the internal date, fsyncs it (a
- * batch's files are written first and synced together, see sync_chunk) and
+ * QseqRrandom.host), sets its mtime to the internal date, makes it durable
+ * (a batch's files are written first, then synced together: sync_chunk) and
  * renames it, never over another file, into new/ (no flags) or cur/ with
  * its :2, suffix, then fsyncs the directory before it reports the message
  * written.  set_flags renames the file within cur/ (or from new/ into
@@ -1475,19 +1475,20 @@ static void stage_one(md_side *s, md_box *b, const ms_append *m, staged *p)
 		p->err = write_tmp(b, p->unique, m, &p->fd);
 }
 
-/* Make a chunk's tmp/ files durable.  Writeback of all of them is started
- * first, then each is fsynced: the first fsync commits the file system's
- * journal for every file written so far, so the others cost little more
- * than waiting for their own data.  One write-and-fsync after the other
- * paid a journal commit per message (bench/RESULTS.md, issue 14). */
+/* Make a chunk's tmp/ files durable with one syncfs(2) of their file
+ * system: their data and inodes reach the disk in one journal commit.  A
+ * write-and-fsync per message paid a commit each (first sync 4.5x cp -r,
+ * issue 14), and an fsync pass over the chunk still one call per file,
+ * each waiting on the journal under load: bench/RESULTS.md.  syncfs also
+ * flushes what other programs wrote to that file system, a cost shared
+ * by one call per APPEND_CHUNK messages.  It reports a writeback error of
+ * the file system (Linux >= 5.8), which fails the whole chunk. */
 static void sync_chunk(md_box *b, staged *p, size_t k)
 {
-	for (size_t i = 0; i < k; i++)
-		if (!p[i].err)
-			(void)sync_file_range(p[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* a hint: fsync below decides */
+	int err = syncfs(b->tmp_fd) < 0 ? errno : 0;
 	for (size_t i = 0; i < k; i++) {
-		if (!p[i].err && fsync(p[i].fd) < 0)
-			p[i].err = errno;
+		if (!p[i].err && err)
+			p[i].err = err;
 		if (p[i].fd >= 0 && close(p[i].fd) < 0 && !p[i].err)
 			p[i].err = errno;
 		p[i].fd = -1;

@@ -67,8 +67,11 @@ sr=$(at "$L" 0 "\$1 ~ /^rename/ && \$4 == \"$st\"")
 last=0 nmv=0
 while read -r r; do
 	nmv=$((nmv + 1)) last=$r
+	# its own fsync, or a syncfs of the Maildir's file system after its creation
+	tf=$(field "$L" "$r" 3) c=$(at "$L" 0 "\$1 == \"open\" && \$3 == \"$(field "$L" "$r" 3)\"")
+	[ "$c" != 0 ] || t_fail "channel: the Maildir file $tf was not created in the log"
 	before "channel: a Maildir file is synced before its rename into place" \
-		"$(at "$L" 0 "$(synced "\$3 == \"$(field "$L" "$r" 3)\"")")" "$r"
+		"$(at "$L" "$c" "$(synced "\$3 == \"$tf\"") || (\$1 == \"syncfs\" && index(\$3, \"$M2/\") == 1)")" "$r"
 	before "channel: a Maildir file is in place before the state names it" "$r" "$sr"
 done < <(awk -F'\t' -v d="$M2/" '$1 ~ /^rename/ && index($4, d) == 1 && $4 !~ /\.state$/ { print NR }' "$L")
 expect_eq "$nmv" 3 "channel: Maildir files renamed into place (2 read, 1 unseen)"
