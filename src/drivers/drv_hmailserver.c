@@ -784,6 +784,7 @@ static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, m
 		return MS_DRV_SIDE_BAD; /* no file may be written that the journal does not name */
 	}
 	size_t k = write_all(s, msgs, p, n, cb, ctx);
+	ms_test_hook("hms-append-written"); /* the files are there, no transaction open yet */
 	bool at_commit = false;
 	if (k > 0 && insert_rows(s, b, msgs, p, n, k, &at_commit, e) < 0) {
 		/* after a failed COMMIT the rows may exist: then their files must

@@ -194,17 +194,17 @@ static int settle_one(db *d, int root_fd, const char *data_dir, int64_t account,
 	return rc;
 }
 
-/* Settle every complete line of the journal `f`; -1 on a database error
- * (the journal is then kept for the next recovery). */
-static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *removed, ms_err *e)
+typedef int line_fn(void *ctx, int64_t account, const char *rel);
+
+/* Every complete line of the journal f, to fn, until fn returns -1 (then
+ * -1).  A line torn by a crash ends it: its files were never touched. */
+static int each_line(FILE *f, line_fn *fn, void *ctx)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 0;
-	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] != '\n') /* torn: its files were never touched */
-			break;
+	while (rc == 0 && (n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
 		line[n - 1] = '\0';
 		char *tab = strchr(line, '\t'), *end;
 		if (!tab)
@@ -214,14 +214,41 @@ static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *rem
 		if (*end || account <= 0)
 			continue;
 		ms_jio_unescape(tab + 1);
-		int r = settle_one(d, root_fd, data_dir, (int64_t)account, tab + 1, e);
-		if (r < 0)
-			rc = -1;
-		else
-			*removed += (size_t)r;
+		rc = fn(ctx, (int64_t)account, tab + 1);
 	}
 	free(line);
 	return rc;
+}
+
+typedef struct settle_ctx {
+	db *d;
+	int root_fd;
+	const char *data_dir;
+	size_t *removed;
+	ms_err *e;
+} settle_ctx;
+
+static int settle_line(void *ctx, int64_t account, const char *rel)
+{
+	settle_ctx *c = ctx;
+	int r = settle_one(c->d, c->root_fd, c->data_dir, account, rel, c->e);
+	if (r > 0)
+		*c->removed += (size_t)r;
+	return r < 0 ? -1 : 0;
+}
+
+/* Settle every complete line of the journal `f`; -1 on a database error
+ * (the journal is then kept for the next recovery). */
+static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *removed, ms_err *e)
+{
+	settle_ctx c = { .d = d, .root_fd = root_fd, .data_dir = data_dir, .removed = removed, .e = e };
+	return each_line(f, settle_line, &c);
+}
+
+static bool is_journal(const char *name)
+{
+	size_t len = strlen(name);
+	return len > sizeof SUFFIX - 1 && strcmp(name + len - (sizeof SUFFIX - 1), SUFFIX) == 0;
 }
 
 typedef struct recover_ctx {
@@ -242,6 +269,53 @@ static int take_over(void *ctx, int fd, const char *name, ms_err *e)
 	int rc = settle(r->d, r->root_fd, r->data_dir, f, &r->removed, e);
 	fclose(f);
 	return rc < 0 ? -1 : MS_JIO_REMOVE;
+}
+
+typedef struct live_ctx {
+	ms_inflight_name_fn *fn;
+	void *ctx;
+} live_ctx;
+
+static int live_line(void *ctx, int64_t account, const char *rel)
+{
+	live_ctx *c = ctx;
+	c->fn(c->ctx, account, rel);
+	return 0;
+}
+
+/* The journal `name` of dir, to fn, when its writer holds its lock. */
+static void read_live(DIR *dir, const char *name, ms_inflight_name_fn *fn, void *ctx)
+{
+	int fd = openat(dirfd(dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it: a dead writer's, for recovery */
+		close(fd);
+		return;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return;
+	}
+	live_ctx c = { .fn = fn, .ctx = ctx };
+	each_line(f, live_line, &c);
+	fclose(f);
+}
+
+void ms_inflight_each_live(int root_fd, ms_inflight_name_fn *fn, void *ctx)
+{
+	int dfd = openat(root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!dir) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(dir));)
+		if (is_journal(de->d_name))
+			read_live(dir, de->d_name, fn, ctx);
+	closedir(dir);
 }
 
 int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e)

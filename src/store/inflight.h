@@ -60,4 +60,12 @@ void ms_inflight_free(ms_inflight *j);
  * file that cannot be read or removed is named on stderr and left. */
 int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e);
 
+/* Call fn for every file named in the journal of a writer that is alive
+ * (its journal is flock'd): files whose rows are not committed yet, which
+ * no reader may take for unreferenced (`mstore sync` reports them "in
+ * flight").  A journal that cannot be read is skipped.  Read it before the
+ * rows: a writer clears its journal only after its rows are committed. */
+typedef void ms_inflight_name_fn(void *ctx, int64_t account_id, const char *rel);
+void ms_inflight_each_live(int root_fd, ms_inflight_name_fn *fn, void *ctx);
+
 #endif

@@ -27,6 +27,7 @@
 
 #include "db/txn.h"
 #include "store/folders.h"
+#include "store/inflight.h"
 #include "store/layout.h"
 #include "store/mboxlock.h"
 #include "store/messages.h"
@@ -120,6 +121,35 @@ static void rename_fresh(item *it, const char *why)
 	it->cat = SYNC_MOVED;
 	size_t len = strlen(it->reason);
 	snprintf(it->reason + len, sizeof it->reason - len, "; %s: imported under a new name", why);
+}
+
+typedef struct in_flight_ctx {
+	item *items;
+	size_t n;
+} in_flight_ctx;
+
+static void mark_in_flight(void *ctx, int64_t account_id, const char *rel)
+{
+	in_flight_ctx *c = ctx;
+	for (size_t i = 0; i < c->n; i++) {
+		item *it = &c->items[i];
+		if (!importing(it) || !it->acct || it->acct->id != account_id || strcmp(it->c->relpath, rel) != 0)
+			continue;
+		it->cat = SYNC_DEFERRED;
+		snprintf(it->reason, sizeof it->reason,
+		         "in flight: a running mstore channel has it in its journal"
+		         " (DATA/.mstore/*.inflight) and has not committed its row yet");
+	}
+}
+
+/* Files a live writer is adding (its file written, its row not committed:
+ * store/inflight.h) are not imported; `--settle 0` took them for lost
+ * (issue 14).  Called before the rows are read again: a writer empties its
+ * journal only after its commit, so a file named by neither is not its. */
+static void drop_in_flight(sync_run *run, item *items, size_t n)
+{
+	in_flight_ctx c = { .items = items, .n = n };
+	ms_inflight_each_live(run->root_fd, mark_in_flight, &c);
 }
 
 /* Items whose file became referenced while we worked: skipped.  Items
@@ -378,8 +408,10 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 		free(v);
 		return -1;
 	}
-	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || lock_folder(run, inbox, e) < 0 ||
-	    sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
+	if (ms_folder_inbox(d, items[0].acct->id, run->now, &inbox, e) < 0 || lock_folder(run, inbox, e) < 0)
+		goto fail;
+	drop_in_flight(run, items, n);
+	if (sync_refresh_refs(run, e) < 0 || reread_taken(run, items, n, e) < 0)
 		goto fail;
 	if (drop_referenced(run, items, n) && sync_mark_duplicates(run, items, n, importing, e) < 0)
 		goto fail;
@@ -603,6 +635,7 @@ static int preview_inbox_uids(sync_run *run, item *items, size_t n, ms_err *e)
  * the account.  It only reads (the account's sizes, the files' bytes). */
 static int preview_account(sync_run *run, item *items, size_t n, ms_err *e)
 {
+	drop_in_flight(run, items, n);
 	if (sync_mark_duplicates(run, items, n, importing, e) < 0)
 		return -1;
 	return preview_inbox_uids(run, items, n, e);

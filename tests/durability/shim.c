@@ -8,7 +8,7 @@
  *   records every durability-relevant call, in order, one line each, to
  *   the file named by MSTORE_DURABILITY_LOG:
  *       KIND <TAB> RESULT <TAB> PATH [<TAB> PATH2 or DATA]
- *   KIND is the libc function (fsync, fdatasync, rename, renameat,
+ *   KIND is the libc function (fsync, fdatasync, syncfs, rename, renameat,
  *   renameat2, unlink, unlinkat, open (only with O_CREAT), ftruncate,
  *   mkdir, write, pwrite, send); RESULT is "ok", an errno name, or "exit";
  *   PATH is absolute (file descriptors are resolved through
@@ -281,6 +281,15 @@ int fdatasync(int fd)
 	char p[4096];
 	fd_path(fd, p, sizeof p);
 	INTERCEPT("fdatasync", p, NULL, REAL(fdatasync)(fd));
+}
+
+/* PATH is the file or directory the descriptor names: syncfs syncs its
+ * whole file system. */
+int syncfs(int fd)
+{
+	char p[4096];
+	fd_path(fd, p, sizeof p);
+	INTERCEPT("syncfs", p, NULL, REAL(syncfs)(fd));
 }
 
 int ftruncate(int fd, off_t len)

@@ -4,7 +4,10 @@
 # its rename into the account and its folder before the row that names it
 # is committed; an mbox rewritten by an expunge is on disk before it
 # replaces the box, and the box's directory after; the channel's state
-# file is on disk before its rename, and its directory after.  A test of
+# file is on disk before its rename, and its directory after.  Into a
+# Maildir (whose appends write a batch's files, then sync them together):
+# every file is synced before its rename, and the new/ and cur/ directories
+# after the last rename and before the state that names the files.  A test of
 # its own, small, so the mutation harness can run it for each fsync mutant.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -16,7 +19,7 @@ D=$T_TMP/chan/Data
 mkdir -p "$D"
 mst init "$URL"; mst domain add example.com --db "$URL"; mst account add alice@example.com --db "$URL"
 CM=$T_TMP/chan/md CB=$T_TMP/chan/mb CS=$T_TMP/chan/state
-mkdir -p "$CM"/cur "$CM"/new "$CM"/tmp "$CB"
+mkdir -p "$CM"/cur "$CM"/new "$CM"/tmp "$CB" "$T_TMP/chan/md2"/cur "$T_TMP/chan/md2"/new "$T_TMP/chan/md2"/tmp
 for i in 1 2 3; do
 	printf 'From: a@example.org\nSubject: c%d\nMessage-ID: <c%d@x>\n\nbody %d\n' $i $i $i >"$CM/cur/170000000$i.M$i.host:2,S"
 done
@@ -26,6 +29,8 @@ store mb { kind mbox path $CB }
 store hm { kind hmailserver db $URL data $D account alice@example.com }
 channel tohm md hm { }
 channel tomb md mb { }
+store md2 { kind maildir path $T_TMP/chan/md2 }
+channel tomd md md2 { }
 CONF
 L=$T_TMP/chan.log
 dur "$L" "" channel -f "$T_TMP/chan.conf" --state-dir "$CS" tohm; expect_ok "channel into the store under the shim"
@@ -51,5 +56,28 @@ r=$(at "$L" 0 "\$1 ~ /^rename/ && \$4 == \"$CB/INBOX\"")
 before "channel: the rewritten mbox is synced before it replaces the box" \
 	"$(at "$L" 0 "$(synced "\$3 == \"$(field "$L" "$r" 3)\"")")" "$r"
 [ "$(at "$L" "$r" "$(synced "\$3 == \"$CB\"")")" != 0 ] || t_fail "channel: the mbox's directory is not synced after the rename"
+
+# into a Maildir: the batch's files, their directories, then the state
+M2=$T_TMP/chan/md2
+printf 'From: a@example.org\nSubject: unseen\nMessage-ID: <u1@x>\n\nunseen\n' >"$CM/new/1700000009.M9.host"
+dur "$L" "" channel -f "$T_TMP/chan.conf" --state-dir "$CS" tomd; expect_ok "channel into a Maildir under the shim"
+st=$CS/channels/tomd.state
+sr=$(at "$L" 0 "\$1 ~ /^rename/ && \$4 == \"$st\"")
+[ "$sr" != 0 ] || t_fail "channel: the Maildir channel's state was not renamed into place: $(cat "$L")"
+last=0 nmv=0
+while read -r r; do
+	nmv=$((nmv + 1)) last=$r
+	# its own fsync, or a syncfs of the Maildir's file system after its creation
+	tf=$(field "$L" "$r" 3) c=$(at "$L" 0 "\$1 == \"open\" && \$3 == \"$(field "$L" "$r" 3)\"")
+	[ "$c" != 0 ] || t_fail "channel: the Maildir file $tf was not created in the log"
+	before "channel: a Maildir file is synced before its rename into place" \
+		"$(at "$L" "$c" "$(synced "\$3 == \"$tf\"") || (\$1 == \"syncfs\" && index(\$3, \"$M2/\") == 1)")" "$r"
+	before "channel: a Maildir file is in place before the state names it" "$r" "$sr"
+done < <(awk -F'\t' -v d="$M2/" '$1 ~ /^rename/ && index($4, d) == 1 && $4 !~ /\.state$/ { print NR }' "$L")
+expect_eq "$nmv" 3 "channel: Maildir files renamed into place (2 read, 1 unseen)"
+for sub in cur new; do
+	before "channel: the Maildir's $sub/ is synced after the renames, before the state" \
+		"$(at "$L" "$last" "$(synced "\$3 == \"$M2/$sub\"")")" "$sr"
+done
 
 t_done
