@@ -296,6 +296,8 @@ static bool exists(const char *path)
 }
 
 /* Entries of `dir` (not recursive): a directory made is something written too. */
+/* Entries of `dir` but for mstore's own .mstore/ (journals, and the
+ * folder lock files a writing side takes: folder lock). */
 static int count_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -303,7 +305,8 @@ static int count_entries(const char *dir)
 	if (!d)
 		return 0;
 	for (struct dirent *de; (de = readdir(d));)
-		n += !(de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])));
+		n += !(de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) &&
+		     strcmp(de->d_name, ".mstore") != 0;
 	closedir(d);
 	return n;
 }
