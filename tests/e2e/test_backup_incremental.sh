@@ -9,7 +9,7 @@
 # per folder by content hash, flags); into a store that took the full
 # archive before, the chain adds what is new, sets the changed flags and
 # lists (-n and the real run) the removed messages without touching them;
-# a rerun adds nothing; an incremental alone, a missing link, a chain out
+# a rerun adds nothing, so does one after SIGKILLs; an incremental alone, a missing link, a chain out
 # of order and a base of another scope are refused with nothing written.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -138,5 +138,22 @@ T restore -f "$F" -f "$I1" -f "$I2" --json; expect_ok "the chain again over it"
 expect_eq "$(jq -c '[.restored, .flags_updated, .removals_listed]' "$T_TMP/out")" "[0,0,2]" \
 	"a repeat adds nothing, the removals are still listed"
 T reconstruct -n; expect_ok "reconstruct -n is clean"
+
+# --- SIGKILL during a chain restore, then a rerun: the same end, no duplicate -------------
+K=$(t_new_db kill)
+KD=$T_TMP/kill
+mkdir -p "$KD"
+mst init "$K"; expect_ok "init the third target"
+mst restore -f "$F" --db "$K" --data "$KD"; expect_ok "the full archive into it"
+for delay in 0.05 0.2; do
+	MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" restore -f "$F" -f "$I1" -f "$I2" \
+		--db "$K" --data "$KD" >/dev/null 2>&1 &
+	pid=$!
+	sleep "$delay"
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+done
+mst restore -f "$F" -f "$I1" -f "$I2" --db "$K" --data "$KD"; expect_ok "the rerun after kills"
+expect_eq "$(index "$K" "$KD" | diff "$T_TMP/t2.idx" -)" "" "after kills and a rerun: as the uninterrupted chain left it"
 
 t_done
