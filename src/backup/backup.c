@@ -188,6 +188,9 @@ typedef struct bk_run {
 	const char *address;
 	const folder_path *fp;
 	const ms_msg_row *rows;   /* the batch being fetched */
+	char *scope;              /* bk_scope of the selection */
+	bk_base *base;            /* --incremental: the base's index, or NULL */
+	FILE *changes;            /* changes.jsonl until it is copied in */
 	int err;
 	ms_err *e;
 } bk_run;
@@ -255,11 +258,17 @@ static int write_header(bk_run *r)
 	ms_json_init(&j, f);
 	ms_json_begin_object(&j);
 	ms_json_kv_string(&j, "format", MS_ARCHIVE_FORMAT);
-	ms_json_kv_int(&j, "version", MS_ARCHIVE_VERSION);
+	ms_json_kv_int(&j, "version", r->base ? MS_ARCHIVE_VERSION_INCREMENTAL : MS_ARCHIVE_VERSION_FULL);
 	ms_json_kv_string(&j, "created", when);
 	ms_json_kv_string(&j, "generator", "mstore " MSTORE_VERSION);
 	ms_json_kv_int(&j, "schema_version", r->s->version);
 	ms_json_kv_bool(&j, "whole_store", r->nsel == 0);
+	ms_json_kv_string(&j, "scope", r->scope);
+	if (r->base) {
+		ms_json_kv_bool(&j, "incremental", true);
+		ms_json_kv_string(&j, "base", r->base->digest);
+		ms_json_kv_string(&j, "base_created", r->base->created);
+	}
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
 	fclose(f);
@@ -482,6 +491,75 @@ static int write_objects(bk_run *r, const ms_account *acc, size_t nacc)
 	return add_json_member(r, BK_OBJECTS_MEMBER, buf, len);
 }
 
+static void json_flags(ms_json *j, const char *key, unsigned flags)
+{
+	ms_json_key(j, key);
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < 5; i++)
+		if (flags & bk_flags[i].bit)
+			ms_json_string(j, bk_flags[i].name);
+	ms_json_end_array(j);
+}
+
+/* One line of changes.jsonl: a base message removed, or its flags changed. */
+static void write_change(bk_run *r, const char *change, const bk_base_msg *m, unsigned flags)
+{
+	ms_json j;
+	ms_json_init(&j, r->changes);
+	ms_json_begin_object(&j);
+	ms_json_kv_string(&j, "change", change);
+	ms_json_kv_string(&j, "account", m->account);
+	json_levels(&j, "folder", m->folder, g_strv_length(m->folder));
+	ms_json_kv_int(&j, "uid", m->uid);
+	ms_json_kv_string(&j, "sha256", m->sha);
+	ms_json_kv_int(&j, "size", m->size);
+	if (strcmp(change, "flags") == 0) {
+		json_flags(&j, "flags", flags);
+		json_flags(&j, "was", m->flags);
+	}
+	ms_json_end_object(&j);
+	ms_json_finish(&j);
+}
+
+/* The message is in this backup: the base's copy of it is not removed;
+ * a flag change is listed.  The same UID with other content is another
+ * message (the base's stays to be listed as removed). */
+static void note_against_base(bk_run *r, const ms_msg_row *m, const char *sha)
+{
+	unsigned flags = 0;
+	for (size_t i = 0; i < 5; i++)
+		if (m->flags & bk_flags[i].hm)
+			flags |= bk_flags[i].bit;
+	char *key = bk_msg_key(r->address, r->fp->levels, (uint32_t)m->uid);
+	bk_base_msg *b = g_hash_table_lookup(r->base->index, key);
+	if (b && strcmp(b->sha, sha) == 0) {
+		if (b->flags != flags) {
+			write_change(r, "flags", b, flags);
+			r->st->flag_changes++;
+		}
+		g_hash_table_remove(r->base->index, key);
+	}
+	g_free(key);
+}
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What is left of the base's index is no longer in the store: listed in
+ * the order of their keys (the same store gives the same archive). */
+static void write_removed(bk_run *r)
+{
+	guint n;
+	char **keys = (char **)g_hash_table_get_keys_as_array(r->base->index, &n);
+	qsort(keys, n, sizeof *keys, by_key);
+	for (guint i = 0; i < n; i++)
+		write_change(r, "removed", g_hash_table_lookup(r->base->index, keys[i]), 0);
+	r->st->removed += n;
+	g_free(keys);
+}
+
 static void write_line(bk_run *r, const ms_msg_row *m, const char *sha, size_t len)
 {
 	char when[32];
@@ -506,6 +584,8 @@ static void write_line(bk_run *r, const ms_msg_row *m, const char *sha, size_t l
 	ms_json_kv_string(&j, "from", m->from);
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
+	if (r->base)
+		note_against_base(r, m, sha);
 }
 
 /* One fetched message: its content member (the first time), then its line. */
@@ -521,7 +601,10 @@ static void on_fetch(void *ctx, size_t i, ms_drv_result result, const char *data
 	}
 	char sha[BK_SHA_HEX + 1], name[sizeof BK_CONTENT_PREFIX + BK_SHA_HEX];
 	bk_sha256_hex(data, len, sha);
-	if (!g_hash_table_contains(r->seen, sha)) {
+	if (r->base && g_hash_table_contains(r->base->shas, sha) && !g_hash_table_contains(r->seen, sha)) {
+		g_hash_table_add(r->seen, g_strdup(sha)); /* the base's chain holds it */
+		r->st->base_contents++;
+	} else if (!g_hash_table_contains(r->seen, sha)) {
 		snprintf(name, sizeof name, BK_CONTENT_PREFIX "%s", sha);
 		if (ms_archive_add(r->ar, name, data, len, r->e) < 0) {
 			r->err = -1;
@@ -617,10 +700,24 @@ static int write_end(bk_run *r)
 	ms_json_kv_int(&j, "messages", (int64_t)r->st->messages);
 	ms_json_kv_int(&j, "contents", (int64_t)r->st->contents);
 	ms_json_kv_int(&j, "content_bytes", (int64_t)r->st->bytes);
+	if (r->base) {
+		ms_json_kv_int(&j, "removed", (int64_t)r->st->removed);
+		ms_json_kv_int(&j, "flag_changes", (int64_t)r->st->flag_changes);
+	}
 	ms_json_end_object(&j);
 	ms_json_finish(&j);
 	fclose(f);
 	return add_json_member(r, BK_END_MEMBER, buf, len);
+}
+
+static int add_changes(bk_run *r)
+{
+	write_removed(r);
+	if (fflush(r->changes) != 0 || ferror(r->changes))
+		return ms_err_set(r->e, MS_E_IO, "cannot write the temporary list of changes (disk full?)");
+	long len = ftell(r->changes);
+	return len < 0 ? ms_err_set(r->e, MS_E_IO, "cannot read the temporary list of changes")
+	               : ms_archive_add_file(r->ar, BK_CHANGES_MEMBER, r->changes, len, r->e);
 }
 
 static int backup_body(bk_run *r, const ms_account *acc, size_t nacc)
@@ -634,6 +731,8 @@ static int backup_body(bk_run *r, const ms_account *acc, size_t nacc)
 		return ms_err_set(r->e, MS_E_IO, "cannot write the temporary list of messages (disk full?)");
 	long len = ftell(r->lines);
 	if (len < 0 || ms_archive_add_file(r->ar, BK_MESSAGES_MEMBER, r->lines, len, r->e) < 0)
+		return -1;
+	if (r->base && add_changes(r) < 0)
 		return -1;
 	return write_end(r);
 }
@@ -653,8 +752,21 @@ static int check_selectors(const ms_bk_sel *sel, size_t nsel, const ms_account *
 	return 0;
 }
 
+/* The run's state around backup_body: the selection's scope, the base's
+ * index (--incremental), the temporary files. */
+static int backup_open(bk_run *r, const char *base, bk_base *b)
+{
+	r->scope = bk_scope(r->sel, r->nsel);
+	if (base && bk_base_load(base, r->scope, b, r->e) < 0)
+		return -1;
+	r->base = base ? b : NULL;
+	if (base && !(r->changes = tmpfile()))
+		return ms_err_set(r->e, MS_E_IO, "cannot create a temporary file: %m");
+	return 0;
+}
+
 int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, size_t nsel, const char *file,
-                  bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e)
+                  const char *base, bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e)
 {
 	*st = (ms_backup_stats){ 0 };
 	ms_account *acc;
@@ -666,10 +778,12 @@ int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, s
 		return -1;
 	}
 	bk_run r = { .s = s, .w = where, .sel = sel, .nsel = nsel, .prog = prog, .st = st, .e = e };
-	r.lines = tmpfile();
+	bk_base b = { 0 };
 	r.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	int rc = -1;
-	if (!r.lines)
+	if (backup_open(&r, base, &b) < 0)
+		rc = -1;
+	else if (!(r.lines = tmpfile()))
 		ms_err_set(e, MS_E_IO, "cannot create a temporary file: %m");
 	else if (ms_archive_open_write(file, zstd, &r.ar, e) == 0) {
 		rc = backup_body(&r, acc, nacc);
@@ -683,6 +797,10 @@ int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, s
 	}
 	if (r.lines)
 		fclose(r.lines);
+	if (r.changes)
+		fclose(r.changes);
+	bk_base_free(&b);
+	g_free(r.scope);
 	g_hash_table_destroy(r.seen);
 	free(acc);
 	return rc;

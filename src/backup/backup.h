@@ -21,7 +21,11 @@
 #include "util/err.h"
 
 #define MS_ARCHIVE_FORMAT "mstore-archive"
-#define MS_ARCHIVE_VERSION 2
+/* The highest version restore reads; a full archive is written as
+ * version 2, an incremental one (backup --incremental) as version 3. */
+#define MS_ARCHIVE_VERSION 3
+#define MS_ARCHIVE_VERSION_FULL 2
+#define MS_ARCHIVE_VERSION_INCREMENTAL 3
 
 /* Which part of a store or an archive: MAILBOX operands and --domain. */
 typedef struct ms_bk_sel {
@@ -51,10 +55,16 @@ typedef struct ms_bk_progress {
 typedef struct ms_backup_stats {
 	uint64_t accounts, folders, messages, contents, bytes;
 	uint64_t vanished;        /* listed, but gone before it was read (expunged meanwhile) */
+	/* --incremental: contents the base chain holds (not written again),
+	 * messages of the base no longer there, messages whose flags changed */
+	uint64_t base_contents, removed, flag_changes;
 } ms_backup_stats;
 
+/* `base`: an earlier archive of the same scope (full or incremental): the
+ * archive written is then an incremental one (format version 3) holding
+ * only the contents the base's chain lacks; NULL for a full archive. */
 int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, size_t nsel, const char *file,
-                  bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e);
+                  const char *base, bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e);
 
 typedef struct ms_restore_opts {
 	const ms_bk_sel *sel;
@@ -62,6 +72,11 @@ typedef struct ms_restore_opts {
 	const char *into;         /* every selected message goes to this account, or NULL */
 	const char *tmpdir;       /* where the archive's contents wait until verified */
 	bool dry_run;
+	/* each flag update and each listed removal of a chain restore:
+	 * action "flags" or "removed", the target mailbox and UID */
+	void (*on_action)(void *ctx, const char *action, const char *account, char *const *levels, uint32_t uid,
+	                  const char *sha);
+	void *action_ctx;
 } ms_restore_opts;
 
 typedef struct ms_restore_stats {
@@ -69,9 +84,15 @@ typedef struct ms_restore_stats {
 	uint64_t failed;
 	/* format 2's objects: added, or already there (never changed) */
 	uint64_t aliases, lists, members, public_folders, acls, objects_present;
+	/* a chain: flags set as its last index has them; messages its
+	 * incrementals list as removed, still in the target (listed only) */
+	uint64_t flags_updated, removals;
 } ms_restore_stats;
 
-int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, const ms_restore_opts *o,
-                   const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e);
+/* `files`: one archive, or a full archive followed by its incrementals in
+ * order (each one's base the one before it): checked whole before
+ * anything is written. */
+int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *files, size_t nfiles,
+                   const ms_restore_opts *o, const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e);
 
 #endif

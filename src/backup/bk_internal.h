@@ -2,6 +2,8 @@
 #ifndef MS_BK_INTERNAL_H
 #define MS_BK_INTERNAL_H
 
+#include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -12,6 +14,7 @@
 #define BK_OBJECTS_MEMBER "objects.json"
 #define BK_MESSAGES_MEMBER "messages.jsonl"
 #define BK_END_MEMBER "end.json"
+#define BK_CHANGES_MEMBER "changes.jsonl"  /* version 3: removals and flag changes */
 #define BK_CONTENT_PREFIX "content/"
 #define BK_SHA_HEX 64
 /* A manifest member larger than this is refused as damaged (1 GiB: about
@@ -33,6 +36,39 @@ bool bk_account_selected(const ms_bk_sel *sel, size_t nsel, const char *address)
 /* Do a domain's aliases and lists go with the selection (the whole store,
  * or a --domain selector; an account selector takes the account alone)? */
 bool bk_domain_objects_selected(const ms_bk_sel *sel, size_t nsel, const char *address);
+
+/* "account\x1flevel\x1f...": a folder's key (the address in lower case,
+ * INBOX in any case as INBOX), equal for the same folder in any archive. */
+char *bk_folder_key(const char *account, char *const *levels);
+/* The selection as one text ("" for the whole store), the same for the
+ * same selection in any order: what an incremental must share with its base. */
+char *bk_scope(const ms_bk_sel *sel, size_t nsel);
+/* A manifest's levels (NULL when missing or empty) and flags (MS_FLAG_*). */
+char **bk_levels_of(JsonObject *o, const char *member);
+unsigned bk_flags_of(JsonObject *o);
+
+/* What an incremental backup needs of its base archive. */
+typedef struct bk_base {
+	char digest[BK_SHA_HEX + 1];  /* SHA-256 of its header and messages.jsonl members */
+	char created[32];
+	GHashTable *shas;             /* every content its chain holds */
+	GHashTable *index;            /* folder key + "\x1f#UID" -> bk_base_msg */
+} bk_base;
+
+typedef struct bk_base_msg {
+	char *account;
+	char **folder;
+	uint32_t uid;
+	unsigned flags;
+	int64_t size;
+	char sha[BK_SHA_HEX + 1];
+} bk_base_msg;
+
+/* Read `path`'s header and index; refused unless it is a whole mstore
+ * archive of the scope `scope`. */
+int bk_base_load(const char *path, const char *scope, bk_base *out, ms_err *e);
+void bk_base_free(bk_base *b);
+char *bk_msg_key(const char *account, char *const *levels, uint32_t uid);
 
 /* IMAP system flag names <-> MS_FLAG_* (driver.h) <-> messageflags bits (browse.h) */
 extern const struct bk_flag { unsigned bit; int64_t hm; const char *name; } bk_flags[5];

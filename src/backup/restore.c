@@ -20,6 +20,7 @@
  * appends the message again, and `mstore reconstruct` reports the stray
  * file as unreferenced.)
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -69,6 +70,16 @@ typedef struct rs_run {
 	uint64_t lines;
 	ms_err *e;
 	ms_err first_failure;
+	/* a chain of archives: the one being read, its header's and index's
+	 * digest (what the next one's "base" must be) */
+	const char *const *files;
+	size_t nfiles, nth;
+	struct sha256_ctx digest;
+	char prev_digest[BK_SHA_HEX + 1];
+	bool incremental, chain;  /* this archive is one; one of the run's is */
+	GHashTable *own;          /* the content members of this archive */
+	GHashTable *removed;      /* folder key -> (sha -> how many removals) */
+	uint64_t removed_lines, flag_lines;
 } rs_run;
 
 static void rmsg_free(gpointer p)
@@ -80,7 +91,7 @@ static void rmsg_free(gpointer p)
 	g_free(m);
 }
 
-static char *group_key(const char *account, char *const *levels)
+char *bk_folder_key(const char *account, char *const *levels)
 {
 	GString *k = g_string_new(NULL);
 	for (const char *c = account; *c; c++)
@@ -130,6 +141,26 @@ static JsonNode *parse_json(rs_run *r, const char *member, const char *text, siz
 	return json_parser_get_root(p);
 }
 
+/* A chain is one full archive, then its incrementals in order: each
+ * one's base is the digest of the archive before it. */
+static int check_link(rs_run *r, JsonObject *o)
+{
+	r->incremental = json_object_get_boolean_member_with_default(o, "incremental", FALSE);
+	r->chain |= r->incremental;
+	const char *base = json_object_get_string_member_with_default(o, "base", "");
+	const char *when = json_object_get_string_member_with_default(o, "base_created", "?");
+	if (r->incremental && r->nth == 0)
+		return bad(r, "it is an incremental archive (its base was written %s): give its full archive and the"
+		           " incrementals before it first, in order (-f FULL -f INC1 -f INC2 ...)", when);
+	if (!r->incremental && r->nth > 0)
+		return bad(r, "it is a full archive, not an incremental of %s: a chain is one full archive, then its"
+		           " incrementals in order", r->files[r->nth - 1]);
+	if (r->incremental && strcmp(base, r->prev_digest) != 0)
+		return bad(r, "it is not the incremental of %s (its base is an archive written %s): the chain is out"
+		           " of order or misses a link", r->files[r->nth - 1], when);
+	return 0;
+}
+
 static int read_header(rs_run *r, const char *name, int64_t size)
 {
 	char *text;
@@ -138,6 +169,7 @@ static int read_header(rs_run *r, const char *name, int64_t size)
 		return bad(r, "it does not start with " BK_HEADER_MEMBER " but with %s: not an mstore archive", name);
 	if (ms_archive_read_all(r->ar, size, 1 << 20, &text, r->e) < 0)
 		return -1;
+	sha256_update(&r->digest, (size_t)size, (const uint8_t *)text);
 	JsonNode *root = parse_json(r, name, text, strlen(text), &p);
 	free(text);
 	if (!root)
@@ -151,6 +183,8 @@ static int read_header(rs_run *r, const char *name, int64_t size)
 	else if (v < 1 || v > MS_ARCHIVE_VERSION)
 		rc = ms_err_set(r->e, MS_E_USAGE, "archive %s: format version %lld; this mstore reads version %d and"
 		                " older: use a newer mstore", r->file, (long long)v, MS_ARCHIVE_VERSION);
+	if (rc == 0)
+		rc = check_link(r, o);
 	g_object_unref(p);
 	return rc;
 }
@@ -161,10 +195,15 @@ static int spool_content(rs_run *r, const char *name, int64_t size)
 	const char *hex = name + strlen(BK_CONTENT_PREFIX);
 	if (!is_sha_hex(hex))
 		return bad(r, "member %s: not a content name (content/ and 64 lower-case hex digits)", name);
-	if (g_hash_table_contains(r->contents, hex))
+	if (g_hash_table_contains(r->own, hex))
 		return bad(r, "member %s appears twice", name);
-	char *path = g_build_filename(r->spool, hex, NULL);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* an earlier archive of the chain held it too (removed, then back):
+	 * verified, then dropped */
+	bool again = g_hash_table_contains(r->contents, hex);
+	char *path = g_strdup_printf("%s/%s%s", r->spool, hex, again ? ".again" : "");
+	int fd = open(path, O_WRONLY | O_CREAT | (again ? O_TRUNC : O_EXCL) | O_CLOEXEC, 0600);
+	if (again)
+		unlink(path); /* the open descriptor is all the check needs */
 	g_free(path);
 	if (fd < 0)
 		return ms_err_set(r->e, MS_E_IO, "cannot create a file in %s: %s", r->spool, strerror(errno));
@@ -199,11 +238,12 @@ static int spool_content(rs_run *r, const char *name, int64_t size)
 		snprintf(got_hex + 2 * i, 3, "%02x", d[i]);
 	if (strcmp(got_hex, hex) != 0 || total != size)
 		return bad(r, "member %s: its content does not match its name (corrupt archive)", name);
+	g_hash_table_add(r->own, g_strdup(hex));
 	g_hash_table_insert(r->contents, g_strdup(hex), GINT_TO_POINTER(1));
 	return 0;
 }
 
-static char **levels_of(JsonObject *o, const char *member)
+char **bk_levels_of(JsonObject *o, const char *member)
 {
 	JsonArray *a = json_object_has_member(o, member) ? json_object_get_array_member(o, member) : NULL;
 	if (!a || json_array_get_length(a) == 0)
@@ -221,7 +261,7 @@ static char **levels_of(JsonObject *o, const char *member)
 	return v;
 }
 
-static unsigned flags_of(JsonObject *o)
+unsigned bk_flags_of(JsonObject *o)
 {
 	JsonArray *a = json_object_has_member(o, "flags") ? json_object_get_array_member(o, "flags") : NULL;
 	unsigned f = 0;
@@ -252,8 +292,8 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	JsonObject *o = json_node_get_object(root);
 	rmsg *m = g_new0(rmsg, 1);
 	m->account = g_strdup(json_object_get_string_member_with_default(o, "account", ""));
-	m->folder = levels_of(o, "folder");
-	m->flags = flags_of(o);
+	m->folder = bk_levels_of(o, "folder");
+	m->flags = bk_flags_of(o);
 	m->date = date_of(json_object_get_string_member_with_default(o, "internal_date", ""));
 	m->size = json_object_get_int_member_with_default(o, "size", -1);
 	snprintf(m->sha, sizeof m->sha, "%s", json_object_get_string_member_with_default(o, "sha256", ""));
@@ -280,7 +320,7 @@ static int take_line(rs_run *r, const char *line, size_t len)
 		rmsg_free(m);
 		return rc;
 	}
-	char *key = group_key(m->account, m->folder);
+	char *key = bk_folder_key(m->account, m->folder);
 	GPtrArray *g = g_hash_table_lookup(r->groups, key);
 	if (!g) {
 		g = g_ptr_array_new_with_free_func(rmsg_free);
@@ -291,21 +331,71 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	return 0;
 }
 
+static int each_line(rs_run *r, const char *member, char *text, int (*fn)(rs_run *, const char *, size_t))
+{
+	int rc = 0;
+	for (char *line = text, *nl; rc == 0 && *line; line = nl + 1) {
+		if (!(nl = strchr(line, '\n')))
+			return bad(r, "%s ends inside a line", member);
+		if (nl > line)
+			rc = fn(r, line, (size_t)(nl - line));
+	}
+	return rc;
+}
+
 static int read_lines(rs_run *r, int64_t size)
 {
 	char *text;
 	if (ms_archive_read_all(r->ar, size, BK_MANIFEST_MAX, &text, r->e) < 0)
 		return -1;
+	sha256_update(&r->digest, (size_t)size, (const uint8_t *)text);
+	int rc = each_line(r, BK_MESSAGES_MEMBER, text, take_line);
+	free(text);
+	return rc;
+}
+
+/* One line of changes.jsonl: a removal is kept (by folder and content)
+ * to be listed where the target still holds the message; a flag change
+ * is counted (the last index has the flags a message ends with). */
+static int take_change(rs_run *r, const char *line, size_t len)
+{
+	JsonParser *p;
+	JsonNode *root = parse_json(r, BK_CHANGES_MEMBER, line, len, &p);
+	if (!root)
+		return -1;
+	JsonObject *o = json_node_get_object(root);
+	const char *change = json_object_get_string_member_with_default(o, "change", "");
+	const char *account = json_object_get_string_member_with_default(o, "account", "");
+	const char *sha = json_object_get_string_member_with_default(o, "sha256", "");
+	char **levels = bk_levels_of(o, "folder");
 	int rc = 0;
-	for (char *line = text, *nl; rc == 0 && *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (!nl) {
-			rc = bad(r, "%s ends inside a line", BK_MESSAGES_MEMBER);
-			break;
+	if (!*account || !levels || !is_sha_hex(sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
+		rc = bad(r, BK_CHANGES_MEMBER ": a line without change, account, folder or sha256");
+	else if (strcmp(change, "flags") == 0)
+		r->flag_lines++;
+	else if (r->removed_lines++, bk_selected(r->o->sel, r->o->nsel, account, levels, g_strv_length(levels))) {
+		char *key = bk_folder_key(account, levels);
+		GHashTable *f = g_hash_table_lookup(r->removed, key);
+		if (!f) {
+			f = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+			g_hash_table_insert(r->removed, g_strdup(key), f);
 		}
-		if (nl > line)
-			rc = take_line(r, line, (size_t)(nl - line));
+		g_hash_table_replace(f, g_strdup(sha), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f, sha)) + 1));
+		g_free(key);
 	}
+	g_strfreev(levels);
+	g_object_unref(p);
+	return rc;
+}
+
+static int read_changes(rs_run *r, int64_t size)
+{
+	char *text;
+	if (!r->incremental)
+		return bad(r, "%s", "a full archive with " BK_CHANGES_MEMBER);
+	if (ms_archive_read_all(r->ar, size, BK_MANIFEST_MAX, &text, r->e) < 0)
+		return -1;
+	int rc = each_line(r, BK_CHANGES_MEMBER, text, take_change);
 	free(text);
 	return rc;
 }
@@ -323,8 +413,11 @@ static int read_end(rs_run *r, int64_t size)
 	JsonObject *o = json_node_get_object(root);
 	int64_t msgs = json_object_get_int_member_with_default(o, "messages", -1);
 	int64_t cont = json_object_get_int_member_with_default(o, "contents", -1);
+	int64_t removed = json_object_get_int_member_with_default(o, "removed", 0);
+	int64_t flags = json_object_get_int_member_with_default(o, "flag_changes", 0);
 	g_object_unref(p);
-	if (msgs != (int64_t)r->lines || cont != (int64_t)g_hash_table_size(r->contents))
+	if (msgs != (int64_t)r->lines || cont != (int64_t)g_hash_table_size(r->own) ||
+	    removed != (int64_t)r->removed_lines || flags != (int64_t)r->flag_lines)
 		return bad(r, "%s: its counts are not what the archive holds", BK_END_MEMBER);
 	return 0;
 }
@@ -354,8 +447,12 @@ static int read_member(rs_run *r, int *step, const char *name, int64_t size)
 		*step = 3;
 		return read_lines(r, size);
 	}
-	if (*step == 3 && strcmp(name, BK_END_MEMBER) == 0) {
+	if (*step == 3 && strcmp(name, BK_CHANGES_MEMBER) == 0) {
 		*step = 4;
+		return read_changes(r, size);
+	}
+	if ((*step == 3 || *step == 4) && strcmp(name, BK_END_MEMBER) == 0) {
+		*step = 5;
 		return read_end(r, size);
 	}
 	return bad(r, "unexpected member %s (not in the order the format fixes)", name);
@@ -371,8 +468,34 @@ static int read_archive(rs_run *r)
 			return -1;
 	if (rc < 0)
 		return -1;
-	if (step < 4)
+	if (step < 5)
 		return bad(r, "%s", "it ends before end.json: truncated");
+	uint8_t d[SHA256_DIGEST_SIZE];
+	sha256_digest(&r->digest, sizeof d, d);
+	for (size_t i = 0; i < sizeof d; i++)
+		snprintf(r->prev_digest + 2 * i, 3, "%02x", d[i]);
+	return 0;
+}
+
+/* Each archive of the chain, in order; the last one's objects and index
+ * are what is restored, the contents come from any of them. */
+static int read_chain(rs_run *r)
+{
+	for (r->nth = 0; r->nth < r->nfiles; r->nth++) {
+		r->file = r->files[r->nth];
+		if (r->objects)
+			g_object_unref(r->objects);
+		r->objects = NULL;
+		g_hash_table_remove_all(r->groups);
+		g_hash_table_remove_all(r->own);
+		r->lines = r->removed_lines = r->flag_lines = 0;
+		r->incremental = false;
+		sha256_init(&r->digest);
+		ms_archive_free(r->ar);
+		r->ar = NULL;
+		if (ms_archive_open_read(r->file, &r->ar, r->e) < 0 || read_archive(r) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -449,22 +572,37 @@ static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool 
 	return 0;
 }
 
+/* A message the target folder holds. */
+typedef struct held {
+	uint32_t uid;
+	unsigned flags;           /* MS_FLAG_* */
+} held;
+
 typedef struct fill {
 	rs_run *r;
-	GHashTable *present;      /* sha -> how many copies the folder holds */
+	GHashTable *present;      /* sha -> GArray of held, UID ascending: the copies the folder holds */
+	const ms_msg *listed;     /* the batch hash_existing fetches */
+	const char *account;      /* the target account and folder (for on_action) */
+	char *const *levels;
+	GArray *changes;          /* ms_flag_change: a chain's flags on messages it restored */
 	int err;
 } fill;
 
 static void on_existing(void *ctx, size_t i, ms_drv_result result, const char *data, size_t len, const ms_err *why)
 {
 	fill *f = ctx;
-	(void)i, (void)why;
+	(void)why;
 	if (result != MS_DRV_OK)
 		return; /* expunged meanwhile: not present */
 	char sha[BK_SHA_HEX + 1];
 	bk_sha256_hex(data, len, sha);
-	gpointer n = g_hash_table_lookup(f->present, sha);
-	g_hash_table_replace(f->present, g_strdup(sha), GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
+	GArray *v = g_hash_table_lookup(f->present, sha);
+	if (!v) {
+		v = g_array_new(FALSE, FALSE, sizeof(held));
+		g_hash_table_insert(f->present, g_strdup(sha), v);
+	}
+	held h = { f->listed[i].uid, f->listed[i].flags & MS_FLAGS_ALL };
+	g_array_append_val(v, h);
 }
 
 /* The contents the folder holds, counted (the rerun's and the repeat's guard). */
@@ -487,6 +625,7 @@ static int hash_existing(fill *f, ms_box *b)
 			size_t m = n - k < APPEND_BATCH ? n - k : APPEND_BATCH;
 			for (size_t x = 0; x < m; x++)
 				uids[x] = v[k + x].uid;
+			f->listed = v + k;
 			if (drv->fetch(b, uids, m, on_existing, f, f->r->e) != MS_DRV_OK) {
 				ms_msg_list_free(v, n);
 				return -1;
@@ -551,19 +690,84 @@ static int append_batch(fill *f, ms_box *b, rmsg *const *batch, size_t n)
 	return rc;
 }
 
-/* What the folder lacks of the group, appended in the archive's order. */
-static int fill_box(rs_run *r, ms_box *b, GPtrArray *g)
+static void on_flags(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const ms_err *why)
 {
-	fill f = { .r = r, .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL) };
-	int rc = b ? hash_existing(&f, b) : 0;
+	fill *f = ctx;
+	(void)i, (void)uid;
+	if (result == MS_DRV_OK)
+		f->r->st->flags_updated++;
+	else if (f->r->st->failed++ == 0 && why)
+		f->r->first_failure = *why;
+}
+
+static void action(fill *f, const char *what, uint32_t uid, const char *sha)
+{
+	if (f->r->o->on_action)
+		f->r->o->on_action(f->r->o->action_ctx, what, f->account, f->levels, uid, sha);
+}
+
+/* A copy the folder holds stands for the archive's message m; in a chain
+ * its flags become the last index's (the source's changes since the
+ * archive that restored it). */
+static void take_held(fill *f, const rmsg *m, GArray *v)
+{
+	held h = g_array_index(v, held, 0);
+	g_array_remove_index(v, 0);
+	f->r->st->present++;
+	unsigned want = m->flags & MS_FLAGS_ALL;
+	if (!f->r->chain || h.flags == want)
+		return;
+	action(f, "flags", h.uid, m->sha);
+	if (f->r->o->dry_run) {
+		f->r->st->flags_updated++;
+		return;
+	}
+	ms_flag_change c = { .uid = h.uid, .add = want & ~h.flags, .remove = h.flags & ~want };
+	g_array_append_val(f->changes, c);
+}
+
+static int apply_flags(fill *f, ms_box *b)
+{
+	for (guint k = 0; k < f->changes->len; k += APPEND_BATCH) {
+		size_t n = f->changes->len - k < APPEND_BATCH ? f->changes->len - k : APPEND_BATCH;
+		if (b->side->drv->set_flags(b, &g_array_index(f->changes, ms_flag_change, k), n, on_flags, f,
+		                            f->r->e) != MS_DRV_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* Copies the folder holds beyond the last index's that the chain's
+ * incrementals list as removed from this folder: listed, never touched
+ * (a message the chain does not know is not even listed). */
+static void list_removals(fill *f, const char *key)
+{
+	GHashTable *rm = g_hash_table_lookup(f->r->removed, key);
+	GHashTableIter it;
+	gpointer sha, count;
+	if (!rm)
+		return;
+	g_hash_table_iter_init(&it, rm);
+	while (g_hash_table_iter_next(&it, &sha, &count)) {
+		GArray *v = g_hash_table_lookup(f->present, sha);
+		for (guint i = 0; v && i < v->len && i < (guint)GPOINTER_TO_INT(count); i++) {
+			action(f, "removed", g_array_index(v, held, i).uid, sha);
+			f->r->st->removals++;
+		}
+	}
+}
+
+/* What the folder lacks of the group, appended in the archive's order. */
+static int fill_box(rs_run *r, ms_box *b, GPtrArray *g, fill *f)
+{
+	int rc = b ? hash_existing(f, b) : 0;
 	rmsg *batch[APPEND_BATCH];
 	size_t nb = 0;
 	for (guint i = 0; rc == 0 && g && i < g->len; i++) {
 		rmsg *m = g_ptr_array_index(g, i);
-		int have = GPOINTER_TO_INT(g_hash_table_lookup(f.present, m->sha));
-		if (have > 0) {
-			g_hash_table_replace(f.present, g_strdup(m->sha), GINT_TO_POINTER(have - 1));
-			r->st->present++;
+		GArray *have = g_hash_table_lookup(f->present, m->sha);
+		if (have && have->len > 0) {
+			take_held(f, m, have);
 			continue;
 		}
 		if (r->o->dry_run) {
@@ -573,19 +777,42 @@ static int fill_box(rs_run *r, ms_box *b, GPtrArray *g)
 		}
 		batch[nb++] = m;
 		if (nb == APPEND_BATCH) {
-			rc = append_batch(&f, b, batch, nb);
+			rc = append_batch(f, b, batch, nb);
 			nb = 0;
 		}
 	}
 	if (rc == 0 && nb)
-		rc = append_batch(&f, b, batch, nb);
-	g_hash_table_destroy(f.present);
+		rc = append_batch(f, b, batch, nb);
+	if (rc == 0 && b && f->changes->len)
+		rc = apply_flags(f, b);
 	return rc;
 }
 
-static int restore_folder(rs_run *r, ms_side *side, const char *from, JsonObject *folder)
+static void free_held(gpointer p)
 {
-	char **levels = levels_of(folder, "path");
+	g_array_free(p, TRUE);
+}
+
+/* The folder's fill: what it lacks added, a chain's flags set, its
+ * removals listed. */
+static int fill_folder(rs_run *r, ms_box *b, const char *from, const char *to, char *const *levels)
+{
+	char *key = bk_folder_key(from, levels);
+	fill f = { .r = r, .account = to, .levels = levels,
+	           .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_held),
+	           .changes = g_array_new(FALSE, FALSE, sizeof(ms_flag_change)) };
+	int rc = fill_box(r, b, g_hash_table_lookup(r->groups, key), &f);
+	if (rc == 0)
+		list_removals(&f, key);
+	g_free(key);
+	g_hash_table_destroy(f.present);
+	g_array_free(f.changes, TRUE);
+	return rc;
+}
+
+static int restore_folder(rs_run *r, ms_side *side, const char *from, const char *to, JsonObject *folder)
+{
+	char **levels = bk_levels_of(folder, "path");
 	if (!levels)
 		return bad(r, "%s", "objects.json: a folder without a path");
 	int rc = 0;
@@ -593,9 +820,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, JsonObject
 		g_strfreev(levels);
 		return 0;
 	}
-	char *key = group_key(from, levels), *name = NULL;
-	GPtrArray *g = g_hash_table_lookup(r->groups, key);
-	g_free(key);
+	char *name = NULL;
 	ms_box *b = NULL;
 	if (side && (rc = bk_box_name(side, levels, g_strv_length(levels), &name, r->e)) == 0) {
 		if (!r->o->dry_run && side->drv->create_box(side, name, r->e) != MS_DRV_OK)
@@ -607,7 +832,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, JsonObject
 	}
 	r->st->folders++;
 	if (rc == 0)
-		rc = fill_box(r, b, g);
+		rc = fill_folder(r, b, from, to, levels);
 	if (b)
 		side->drv->close_box(b);
 	g_free(name);
@@ -630,7 +855,7 @@ static int restore_account(rs_run *r, JsonObject *acc)
 	JsonArray *fs = json_object_has_member(acc, "folders") ? json_object_get_array_member(acc, "folders") : NULL;
 	int rc = 0;
 	for (guint i = 0; rc == 0 && fs && i < json_array_get_length(fs); i++)
-		rc = restore_folder(r, side, from, json_node_get_object(json_array_get_element(fs, i)));
+		rc = restore_folder(r, side, from, to, json_node_get_object(json_array_get_element(fs, i)));
 	if (side)
 		side->drv->close(side);
 	return rc;
@@ -762,7 +987,7 @@ static int restore_list(rs_run *r, JsonObject *l)
 
 static char *joined_levels(JsonObject *o, const char *member)
 {
-	char **levels = levels_of(o, member);
+	char **levels = bk_levels_of(o, member);
 	char *path = levels ? g_strjoinv("/", levels) : NULL;
 	g_strfreev(levels);
 	return path;
@@ -860,11 +1085,13 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return remove(path);
 }
 
-int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, const ms_restore_opts *o,
-                   const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e)
+int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *files, size_t nfiles,
+                   const ms_restore_opts *o, const ms_bk_progress *prog, ms_restore_stats *st, ms_err *e)
 {
+	assert(nfiles > 0);
 	*st = (ms_restore_stats){ 0 };
-	rs_run r = { .s = s, .w = where, .o = o, .prog = prog, .st = st, .e = e, .file = file };
+	rs_run r = { .s = s, .w = where, .o = o, .prog = prog, .st = st, .e = e, .file = files[0],
+	             .files = files, .nfiles = nfiles };
 	r.spool = g_build_filename(o->tmpdir ? o->tmpdir : g_get_tmp_dir(), "mstore-restore.XXXXXX", NULL);
 	if (!mkdtemp(r.spool)) {
 		ms_err_set(e, MS_E_IO, "cannot create a temporary directory %s: %s", r.spool, strerror(errno));
@@ -873,9 +1100,9 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, cons
 	}
 	r.contents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	r.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
-	int rc = ms_archive_open_read(file, &r.ar, e);
-	if (rc == 0)
-		rc = read_archive(&r);
+	r.own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_destroy);
+	int rc = read_chain(&r);
 	if (rc == 0)
 		rc = restore_accounts(&r);
 	if (rc == 0)
@@ -889,5 +1116,7 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *file, cons
 		g_object_unref(r.objects);
 	g_hash_table_destroy(r.contents);
 	g_hash_table_destroy(r.groups);
+	g_hash_table_destroy(r.own);
+	g_hash_table_destroy(r.removed);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /* cmd_backup.c - `mstore backup` and `mstore restore` (issue 17): option
  * parsing, progress and the summary; backup/backup.h does the work. */
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 #include "util/json.h"
 
 const char help_backup[] =
-	"usage: mstore backup -f FILE|- [--zstd] [--domain D]... [MAILBOX...]\n\n"
+	"usage: mstore backup -f FILE|- [--zstd] [--incremental BASE] [--domain D]...\n"
+	"                     [MAILBOX...]\n\n"
 	"Write the store's accounts, folders and messages to an archive: the whole\n"
 	"store, or the accounts of --domain D, or MAILBOX: user/ADDRESS (an account)\n"
 	"or user/ADDRESS/FOLDER/SUB (one folder, not its subfolders).  The archive\n"
@@ -29,18 +31,26 @@ const char help_backup[] =
 	"in the next backup; nothing in the archive names content it does not hold.\n"
 	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
 	"never overwritten; a failed backup removes its partial FILE.\n\n"
-	"Not yet: --incremental SINCE, #Public's messages, groups and the queue\n"
-	"(issue 17).\n\n"
+	"--incremental BASE writes an incremental archive (format version 3): BASE\n"
+	"is an earlier archive, full or incremental, of the same selection.  It\n"
+	"holds the complete list of messages, the contents only of messages BASE's\n"
+	"chain lacks, and the messages removed and the flags changed since BASE.\n"
+	"Only an archive can be the base: hMailServer keeps no change time, so a\n"
+	"date cannot show a flag change or a removal.  Restore the chain in order:\n"
+	"mstore restore -f FULL -f INC1 -f INC2.\n\n"
+	"Not yet: #Public's messages, groups and the queue (issue 17).\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdout)\n"
 	"  --zstd               compress the tar stream with zstd\n"
+	"  --incremental BASE   only what changed since the archive BASE\n"
 	"  --domain D           the accounts of domain D (repeatable)\n"
 	"  --no-progress        no progress line on a terminal\n\n"
-	"Exit codes: 0 written; 2 bad arguments or no such account; 4 database;\n"
+	"Exit codes: 0 written; 2 bad arguments, no such account, a BASE that is no\n"
+	"whole archive or of another selection; 4 database;\n"
 	"5 file system.\n";
 
 const char help_restore[] =
-	"usage: mstore restore -f FILE|- [-n] [--into ADDRESS] [--tmpdir DIR]\n"
+	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--into ADDRESS] [--tmpdir DIR]\n"
 	"                      [--domain D]... [MAILBOX...]\n\n"
 	"Put an archive written by mstore backup (or the part named by --domain\n"
 	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
@@ -69,32 +79,48 @@ const char help_restore[] =
 	"running it again, and restoring twice adds nothing.  A kill between a\n"
 	"file and its row can leave that file without a row: mstore reconstruct\n"
 	"reports it as an unreferenced file (remove it; do not mstore sync it).\n\n"
+	"A chain: -f FULL -f INC1 -f INC2 ... (a full archive, then its\n"
+	"incrementals in the order they were written).  Each one must name the one\n"
+	"before it as its base; an incremental alone, a missing link or a chain out\n"
+	"of order is refused before anything is written.  The last archive's list\n"
+	"of messages is restored, each content taken from whichever archive holds\n"
+	"it; a message already in the folder (same content) gets the flags the\n"
+	"last archive gives it.  Messages the incrementals list as removed that the\n"
+	"folder still holds are listed (removed<TAB>MAILBOX<TAB>UID<TAB>SHA256,\n"
+	"like each flag update: flags<TAB>...; on stderr with --json) and left in\n"
+	"place; a message the chain does not know is never touched.\n\n"
 	"UIDs and UIDVALIDITY are the target folder's, not the archive's: IMAP\n"
 	"clients resynchronize the restored folders.\n\n"
 	"Options:\n"
-	"  -f, --file FILE      the archive (- for stdin)\n"
-	"  -n, --dry-run        count what would be restored; write nothing\n"
+	"  -f, --file FILE      the archive (- for stdin); repeated: a chain\n"
+	"  -n, --dry-run        count what would be restored and list the flag\n"
+	"                       updates and removals; write nothing\n"
 	"  --into ADDRESS       restore the one selected account's folders into\n"
 	"                       the account ADDRESS (created when missing)\n"
 	"  --tmpdir DIR         where contents wait until verified\n"
 	"  --domain D           the accounts of domain D (repeatable)\n"
 	"  --no-progress        no progress line on a terminal\n\n"
 	"Exit codes: 0 restored; 1 some messages could not be written; 2 bad\n"
-	"arguments or a damaged or newer archive; 4 database; 5 file system.\n";
+	"arguments, a damaged or newer archive or a broken chain; 4 database; 5 file\n"
+	"system.\n";
 
-enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR };
+enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL };
 
 typedef struct bk_args {
-	const char *file, *into, *tmpdir;
+	const char *file, *into, *tmpdir, *base;
 	bool zstd, dry_run, no_progress, oom;
-	ms_strlist domains;
+	ms_strlist domains, files;  /* files: every -f (restore takes a chain) */
 } bk_args;
 
 static bool bk_option(void *data, int opt, const char *arg)
 {
 	bk_args *a = data;
 	switch (opt) {
-	case 'f': a->file = arg; return true;
+	case 'f':
+		a->file = a->file ? a->file : arg;
+		a->oom |= ms_strlist_add(&a->files, arg) < 0;
+		return true;
+	case O_INCREMENTAL: a->base = arg; return true;
 	case 'n': a->dry_run = true; return true;
 	case O_ZSTD: a->zstd = true; return true;
 	case O_NOPROGRESS: a->no_progress = true; return true;
@@ -194,6 +220,9 @@ static void backup_summary(FILE *out, bool json, const char *file, const ms_back
 		ms_json_kv_int(&j, "contents", (int64_t)st->contents);
 		ms_json_kv_int(&j, "content_bytes", (int64_t)st->bytes);
 		ms_json_kv_int(&j, "vanished", (int64_t)st->vanished);
+		ms_json_kv_int(&j, "base_contents", (int64_t)st->base_contents);
+		ms_json_kv_int(&j, "removed", (int64_t)st->removed);
+		ms_json_kv_int(&j, "flag_changes", (int64_t)st->flag_changes);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 		return;
@@ -204,6 +233,10 @@ static void backup_summary(FILE *out, bool json, const char *file, const ms_back
 	        " %llu vanished during the backup\n", name, (unsigned long long)st->messages,
 	        (unsigned long long)st->contents, (unsigned long long)st->bytes, (unsigned long long)st->folders,
 	        (unsigned long long)st->accounts, (unsigned long long)st->vanished);
+	if (st->base_contents + st->removed + st->flag_changes)
+		fprintf(out, "backup %s: incremental: %llu contents left to the base chain, %llu messages removed and %llu"
+		        " flag changes since the base\n", name, (unsigned long long)st->base_contents,
+		        (unsigned long long)st->removed, (unsigned long long)st->flag_changes);
 }
 
 int cmd_backup(int argc, char **argv)
@@ -214,6 +247,7 @@ int cmd_backup(int argc, char **argv)
 		{ "zstd", no_argument, 0, O_ZSTD },
 		{ "domain", required_argument, 0, O_DOMAIN },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "incremental", required_argument, 0, O_INCREMENTAL },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "backup" };
@@ -223,6 +257,8 @@ int cmd_backup(int argc, char **argv)
 	ms_config cfg = { 0 };
 	ms_store *s = NULL;
 	int rc = parse(&ctx, &a, argc, argv, longopts, &sel, &nsel);
+	if (rc == EXIT_OK && a.files.n > 1)
+		rc = cli_usage(&ctx, "backup writes one archive: one -f");
 	if (rc == EXIT_OK && strcmp(a.file, "-") == 0 && isatty(STDOUT_FILENO))
 		rc = cli_usage(&ctx, "-f - writes the archive to stdout, which is a terminal: redirect it or pipe it");
 	if (rc == EXIT_OK && (rc = open_store(&ctx, &cfg, DB_OPEN_READ_ONLY, &s)) == EXIT_OK) {
@@ -233,7 +269,7 @@ int cmd_backup(int argc, char **argv)
 		ms_backup_stats st;
 		ms_err e = { 0 };
 		bool show = isatty(2) && !a.no_progress && !ctx.json;
-		int r = ms_backup_run(s, &w, sel, nsel, a.file, a.zstd, show ? &prog : NULL, &st, &e);
+		int r = ms_backup_run(s, &w, sel, nsel, a.file, a.base, a.zstd, show ? &prog : NULL, &st, &e);
 		erase(&p);
 		if (r < 0)
 			rc = cli_fail(&e);
@@ -245,6 +281,7 @@ int cmd_backup(int argc, char **argv)
 	ms_bk_sel_free(sel, nsel);
 	free(sel);
 	ms_vec_free(&a.domains);
+	ms_vec_free(&a.files);
 	return rc;
 }
 
@@ -267,6 +304,8 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		ms_json_kv_int(&j, "public_folders", (int64_t)st->public_folders);
 		ms_json_kv_int(&j, "acl_rows", (int64_t)st->acls);
 		ms_json_kv_int(&j, "objects_present", (int64_t)st->objects_present);
+		ms_json_kv_int(&j, "flags_updated", (int64_t)st->flags_updated);
+		ms_json_kv_int(&j, "removals_listed", (int64_t)st->removals);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 		return;
@@ -282,6 +321,26 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		       (unsigned long long)st->aliases, (unsigned long long)st->lists, (unsigned long long)st->members,
 		       (unsigned long long)st->public_folders, (unsigned long long)st->acls, dry ? "to add" : "added",
 		       (unsigned long long)st->objects_present);
+	if (st->flags_updated + st->removals)
+		printf("restore%s: flags %s on %llu messages; %llu messages the chain lists as removed are still there"
+		       " (listed, not removed)\n", dry ? " (dry run)" : "", dry ? "to update" : "updated",
+		       (unsigned long long)st->flags_updated, (unsigned long long)st->removals);
+}
+
+/* One line per flag update or removal of a chain:
+ * ACTION<TAB>user/ADDRESS/FOLDER<TAB>UID<TAB>SHA256, names escaped. */
+static void print_action(void *ctx, const char *what, const char *account, char *const *levels, uint32_t uid,
+                         const char *sha)
+{
+	bool *json = ctx;
+	char name[1024];
+	GString *mb = g_string_new("user/");
+	g_string_append(mb, account);
+	for (size_t i = 0; levels[i]; i++)
+		g_string_append_printf(mb, "/%s", levels[i]);
+	ms_escape(name, sizeof name, mb->str);
+	fprintf(*json ? stderr : stdout, "%s\t%s\t%u\t%s\n", what, name, uid, sha);
+	g_string_free(mb, TRUE);
 }
 
 int cmd_restore(int argc, char **argv)
@@ -310,11 +369,12 @@ int cmd_restore(int argc, char **argv)
 		progress p = { .verb = "restore" };
 		ms_bk_progress prog = { draw, &p };
 		ms_bk_store w = { cfg.db_url, cfg.db_password, cfg.data_dir };
-		ms_restore_opts o = { .sel = sel, .nsel = nsel, .into = a.into, .tmpdir = a.tmpdir, .dry_run = a.dry_run };
+		ms_restore_opts o = { .sel = sel, .nsel = nsel, .into = a.into, .tmpdir = a.tmpdir, .dry_run = a.dry_run,
+		                      .on_action = print_action, .action_ctx = &ctx.json };
 		ms_restore_stats st;
 		ms_err e = { 0 };
 		bool show = isatty(2) && !a.no_progress && !ctx.json;
-		int r = ms_restore_run(s, &w, a.file, &o, show ? &prog : NULL, &st, &e);
+		int r = ms_restore_run(s, &w, a.files.v, a.files.n, &o, show ? &prog : NULL, &st, &e);
 		erase(&p);
 		if (r < 0)
 			rc = cli_fail(&e);
@@ -332,5 +392,6 @@ int cmd_restore(int argc, char **argv)
 	ms_bk_sel_free(sel, nsel);
 	free(sel);
 	ms_vec_free(&a.domains);
+	ms_vec_free(&a.files);
 	return rc;
 }

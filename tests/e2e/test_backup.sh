@@ -180,9 +180,9 @@ craft() { # craft NAME DIR MEMBERS...: a tar of DIR's members, in order
 }
 mkdir -p "$T_TMP/c/content"
 cp "$T_TMP/x/objects.json" "$T_TMP/x/end.json" "$T_TMP/c/"
-printf '{"format":"mstore-archive","version":3}\n' >"$T_TMP/c/mstore-archive.json"
+printf '{"format":"mstore-archive","version":4}\n' >"$T_TMP/c/mstore-archive.json"
 craft "$T_TMP/newer.tar" "$T_TMP/c" mstore-archive.json objects.json
-refused "$T_TMP/newer.tar" "format version 3" "an archive of a newer format"
+refused "$T_TMP/newer.tar" "format version 4" "an archive of a newer format"
 cp "$T_TMP/x/mstore-archive.json" "$T_TMP/c/"
 echo evil >"$T_TMP/c/evil"
 (cd "$T_TMP/c" && tar -P -cf "$T_TMP/escape.tar" mstore-archive.json objects.json --transform 's,^evil$,../../evil,' evil)
