@@ -409,7 +409,7 @@ static void print_report(const ms_channel_report *r, const ms_chan_channel *ch, 
 		for (size_t i = 0; i < r->side_skipped[s].n; i++) {
 			fprintf(txt, "skipped on %s: ", st[s]->name);
 			put_name(r->side_skipped[s].v[i]);
-			fprintf(txt, " (not a folder this store can name: left as it is)\n");
+			fprintf(txt, " (left as it is)\n");
 		}
 	for (int s = 0; s < 2; s++)
 		if (r->side_error[s]) {

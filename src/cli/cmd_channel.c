@@ -250,7 +250,8 @@ const char help_channel[] =
 	"Exit codes: 0 done; 1 something was left undone (a folder that could not be\n"
 	"opened or listed, a skipped message, the brake, a failed restore, a folder or\n"
 	"file a Maildir or mbox store cannot name, such as a name with a control\n"
-	"character: it is listed as skipped and left as it is); 2 could not\n"
+	"character, or an mbox file or folder directory it cannot read: it is listed\n"
+	"as skipped and left as it is); 2 could not\n"
 	"run (bad configuration with FILE:LINE, an unknown name, a store that cannot\n"
 	"be opened, a state or msinfo that cannot be read).\n";
 

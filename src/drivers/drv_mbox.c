@@ -955,17 +955,30 @@ static int add_box(box_list *l, const char *name, unsigned attrs)
 	return 0;
 }
 
-/* An empty file or one beginning with "From ": a box. */
-static bool looks_like_mbox(const char *path, const struct stat *st)
+/* An empty file or one beginning with "From ": a box (1); another file
+ * (0); a file that cannot be opened (-1, errno set): that one may well be a
+ * mailbox, so the walk reports it instead of passing it over in silence. */
+static int mbox_kind(const char *path, const struct stat *st)
 {
 	if (st->st_size == 0)
-		return true;
+		return 1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -1;
 	char head[5];
-	bool ok = fd >= 0 && read_fully(fd, head, 5, 0) == 0 && memcmp(head, "From ", 5) == 0;
-	if (fd >= 0)
-		close(fd);
+	bool ok = read_fully(fd, head, 5, 0) == 0 && memcmp(head, "From ", 5) == 0;
+	close(fd);
 	return ok;
+}
+
+/* Why a file or directory of the tree was left out; a static string, as
+ * ms_skipped_entry keeps it. */
+static const char *unreadable_why(bool dir, int err)
+{
+	if (err == EACCES || err == EPERM)
+		return dir ? "a folder directory that cannot be read (permission denied)"
+		           : "a file that cannot be read (permission denied): not listed";
+	return dir ? "a folder directory that cannot be read" : "a file that cannot be read: not listed";
 }
 
 static bool skip_entry(const char *name)
@@ -977,6 +990,8 @@ static bool skip_entry(const char *name)
 static int walk(mbx_side *s, box_list *l, const char *dir, const char *prefix, int depth, ms_err *e)
 {
 	DIR *d = opendir(dir);
+	if (!d && depth > 0)
+		skipped_add(s, prefix, unreadable_why(true, errno));
 	if (!d)
 		return depth == 0 ? ms_err_set(e, MS_E_IO, "side %s: cannot read the mbox directory %s: %s", s->base.name,
 		                               dir, strerror(errno)) : 0;
@@ -989,8 +1004,9 @@ static int walk(mbx_side *s, box_list *l, const char *dir, const char *prefix, i
 		    stat(path, &st) < 0)
 			continue;
 		snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "/" : "", de->d_name);
+		int kind = S_ISREG(st.st_mode) ? mbox_kind(path, &st) : 0, kind_errno = errno;
 		if (has_control(de->d_name)) {
-			if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && looks_like_mbox(path, &st)))
+			if (S_ISDIR(st.st_mode) || kind != 0)
 				skipped_add(s, name, "a folder whose name holds a control character (not listed)");
 			continue;
 		}
@@ -1006,7 +1022,9 @@ static int walk(mbx_side *s, box_list *l, const char *dir, const char *prefix, i
 			if (below > 0)
 				l->v[at].attrs |= MS_BOX_HAS_CHILDREN;
 			added += 1 + below;
-		} else if (S_ISREG(st.st_mode) && looks_like_mbox(path, &st)) {
+		} else if (kind < 0) {
+			skipped_add(s, name, unreadable_why(false, kind_errno));
+		} else if (kind > 0) {
 			if (add_box(l, depth == 0 && is_inbox(de->d_name) ? "INBOX" : name, 0) < 0)
 				goto oom;
 			added++;
