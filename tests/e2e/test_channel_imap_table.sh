@@ -7,7 +7,7 @@
 # folder on one side only), deletions on each side and on both, flag changes
 # on each side and conflicting ones, -n then a normal run (no
 # resurrection), -s and --dry-run writing nothing, a folder created on the
-# server, a folder that vanished from it stopped by the brake.  The
+# server, a folder renamed on it (the brake, then --force-deletions).  The
 # server's view is read with doveadm, never with mstore.  No database: run
 # once (test_channel_imap_hms.sh is the hMailServer side).
 . "$MSTORE_SRC/tests/lib/common.sh"
@@ -189,10 +189,23 @@ CONF
 	t_imapd doveadm mailbox create -u "$U" Fresh && srv_put Fresh f1 f1@x
 	ch c; expect_rc 1 "$KIND: a new folder on the server"
 	same Fresh "the new folder is created here with its message"
-	t_imapd doveadm mailbox delete -u "$U" -s Srv 2>/dev/null || t_imapd doveadm mailbox delete -u "$U" Srv
-	ch c; expect_rc 1 "$KIND: a folder vanished from the server"
-	expect_out_contains "brake" "$KIND: the brake names it"
+	# a folder renamed on the server: the old name vanished (the brake stops the run), the new
+	# one is new; with --force-deletions the new one is copied here and the old one's local copies
+	# go to the quarantine (--undo brings them back), so nothing is lost either way
+	t_imapd doveadm mailbox rename -u "$U" Srv Renamed
+	ch c; expect_rc 1 "$KIND: a folder renamed on the server"
+	expect_out_contains "brake" "$KIND: the brake names the vanished name"
 	expect_eq "$(loc_subjects Srv | grep -c -x 'Subject: v1')" 1 "$KIND: nothing deleted here"
+	ch --force-deletions c; expect_rc 1 "$KIND: the rename accepted with --force-deletions"
+	same Renamed "the renamed folder arrives here with its message"
+	expect_eq "$(loc_subjects Srv | grep -c .)" 0 "$KIND: the old name's copy left here ..."
+	expect_out_contains "mstore channel --undo" "$KIND: ... for the quarantine, the run names its undo"
+	# the old name stays paired, empty on both sides (created again on the server): -D removes it
+	# (-D acts only after a complete run: the message over sizelimit goes first)
+	loc_drop INBOX big
+	ch -D c; expect_ok "$KIND: -D, a complete run"
+	if [ "$KIND" = maildir ]; then [ ! -e "$L/.Srv" ]; else [ ! -e "$L/Srv" ]; fi || t_fail "$KIND: -D left the old name here"; t_ok
+	expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c -x Srv)" 0 "$KIND: -D removed the old name on the server"
 }
 
 table maildir
