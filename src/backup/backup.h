@@ -72,6 +72,9 @@ typedef struct ms_restore_opts {
 	const char *into;         /* every selected message goes to this account, or NULL */
 	const char *tmpdir;       /* where the archive's contents wait until verified */
 	bool dry_run;
+	/* a chain's removals the target holds are moved into the trash and
+	 * their rows deleted (listed only without it) */
+	bool apply_removals;
 	/* each flag update and each listed removal of a chain restore:
 	 * action "flags" or "removed", the target mailbox and UID */
 	void (*on_action)(void *ctx, const char *action, const char *account, char *const *levels, uint32_t uid,
@@ -87,6 +90,7 @@ typedef struct ms_restore_stats {
 	/* a chain: flags set as its last index has them; messages its
 	 * incrementals list as removed, still in the target (listed only) */
 	uint64_t flags_updated, removals;
+	uint64_t removals_applied;  /* --apply-removals: rows deleted, files trashed */
 } ms_restore_stats;
 
 /* `files`: one archive, or a full archive followed by its incrementals in

@@ -39,8 +39,11 @@
 #include "backup/archive.h"
 #include "backup/bk_internal.h"
 #include "store/acl.h"
+#include "store/browse.h"
+#include "store/layout.h"
 #include "store/mailbox.h"
 #include "store/objects.h"
+#include "store/trash.h"
 #include "util/str.h"
 
 #define APPEND_BATCH 64
@@ -78,9 +81,26 @@ typedef struct rs_run {
 	char prev_digest[BK_SHA_HEX + 1];
 	bool incremental, chain;  /* this archive is one; one of the run's is */
 	GHashTable *own;          /* the content members of this archive */
-	GHashTable *removed;      /* folder key -> (sha -> how many removals) */
+	GHashTable *removed;      /* folder key -> rm_folder; a folder visited is taken out */
 	uint64_t removed_lines, flag_lines;
+	const char *into_from;    /* with --into: the account restored into it */
 } rs_run;
+
+/* The removals a chain's incrementals list for one source folder. */
+typedef struct rm_folder {
+	char *account;
+	char **levels;
+	GHashTable *shas;         /* sha -> how many removals */
+} rm_folder;
+
+static void rm_folder_free(gpointer p)
+{
+	rm_folder *f = p;
+	g_free(f->account);
+	g_strfreev(f->levels);
+	g_hash_table_destroy(f->shas);
+	g_free(f);
+}
 
 static void rmsg_free(gpointer p)
 {
@@ -375,12 +395,16 @@ static int take_change(rs_run *r, const char *line, size_t len)
 		r->flag_lines++;
 	else if (r->removed_lines++, bk_selected(r->o->sel, r->o->nsel, account, levels, g_strv_length(levels))) {
 		char *key = bk_folder_key(account, levels);
-		GHashTable *f = g_hash_table_lookup(r->removed, key);
+		rm_folder *f = g_hash_table_lookup(r->removed, key);
 		if (!f) {
-			f = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+			f = g_new0(rm_folder, 1);
+			f->account = g_strdup(account);
+			f->levels = g_strdupv(levels);
+			f->shas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 			g_hash_table_insert(r->removed, g_strdup(key), f);
 		}
-		g_hash_table_replace(f, g_strdup(sha), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f, sha)) + 1));
+		g_hash_table_replace(f->shas, g_strdup(sha),
+		                     GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f->shas, sha)) + 1));
 		g_free(key);
 	}
 	g_strfreev(levels);
@@ -585,6 +609,7 @@ typedef struct fill {
 	const char *account;      /* the target account and folder (for on_action) */
 	char *const *levels;
 	GArray *changes;          /* ms_flag_change: a chain's flags on messages it restored */
+	GArray *victims;          /* uint32_t UIDs: the removals listed, to trash with --apply-removals */
 	int err;
 } fill;
 
@@ -738,23 +763,86 @@ static int apply_flags(fill *f, ms_box *b)
 }
 
 /* Copies the folder holds beyond the last index's that the chain's
- * incrementals list as removed from this folder: listed, never touched
- * (a message the chain does not know is not even listed). */
-static void list_removals(fill *f, const char *key)
+ * incrementals list as removed from this folder: listed, and kept in
+ * f->victims for --apply-removals (a message the chain does not know is
+ * not even listed). */
+static void list_removals(fill *f, const rm_folder *rm)
 {
-	GHashTable *rm = g_hash_table_lookup(f->r->removed, key);
 	GHashTableIter it;
 	gpointer sha, count;
 	if (!rm)
 		return;
-	g_hash_table_iter_init(&it, rm);
+	g_hash_table_iter_init(&it, rm->shas);
 	while (g_hash_table_iter_next(&it, &sha, &count)) {
 		GArray *v = g_hash_table_lookup(f->present, sha);
 		for (guint i = 0; v && i < v->len && i < (guint)GPOINTER_TO_INT(count); i++) {
-			action(f, "removed", g_array_index(v, held, i).uid, sha);
+			uint32_t uid = g_array_index(v, held, i).uid;
+			action(f, "removed", uid, sha);
+			g_array_append_val(f->victims, uid);
 			f->r->st->removals++;
 		}
 	}
+}
+
+#define TRASH_BATCH 256
+
+/* One batch of a folder's removals into the trash: the rows found by UID
+ * (one expunged meanwhile is skipped), the store/trash.h protocol. */
+static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const uint32_t *uids, size_t n)
+{
+	ms_trash_victim v[TRASH_BATCH];
+	char *paths[TRASH_BATCH];
+	size_t nv = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		ms_msg_row row;
+		char rel[4096];
+		if ((rc = ms_browse_message_by_uid(r->s->db, mb->account_id, folder, uids[i], &row, r->e)) <= 0)
+			continue;
+		rc = ms_layout_path(MS_PLACE_ACCOUNT, mb->owner_dir, ms_layout_base_name(row.filename), rel, sizeof rel)
+		             ? 0
+		             : ms_err_set(r->e, MS_E_IO, "the path of message %lld is too long", (long long)row.id);
+		free(row.filename);
+		if (rc == 0) {
+			paths[nv] = g_strdup(rel);
+			v[nv] = (ms_trash_victim){ row.id, paths[nv] };
+			nv++;
+		}
+	}
+	size_t moved = 0, missing = 0;
+	if (rc == 0 && nv > 0)
+		rc = ms_trash_rows(r->s->db, r->w->data_dir, v, nv, "restore-removal", &moved, &missing, r->e);
+	if (rc == 0)
+		r->st->removals_applied += nv;
+	for (size_t i = 0; i < nv; i++)
+		g_free(paths[i]);
+	return rc < 0 ? -1 : 0;
+}
+
+/* --apply-removals: the listed copies go into the trash, their rows
+ * deleted, as `expire` does (a kill is completed by the rerun's
+ * ms_trash_recover); the folder itself stays. */
+static int trash_removals(rs_run *r, const char *account, const char *box, char delim, GArray *uids)
+{
+	char name[300];
+	ms_mailbox mb;
+	int64_t folder;
+	snprintf(name, sizeof name, "user/%s", account);
+	if (ms_mailbox_resolve(r->s->db, name, &mb, r->e) < 0)
+		return -1;
+	ms_mailbox_owner_on_disk(&mb, r->w->data_dir);
+	int rc = ms_browse_folder_find(r->s->db, mb.account_id, box, delim, &folder, r->e);
+	for (guint k = 0; rc == 1 && k < uids->len; k += TRASH_BATCH) {
+		size_t n = uids->len - k < TRASH_BATCH ? uids->len - k : TRASH_BATCH;
+		if (trash_batch(r, &mb, folder, &g_array_index(uids, uint32_t, k), n) < 0)
+			rc = -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static bool applying(const rs_run *r)
+{
+	return r->o->apply_removals && !r->o->dry_run;
 }
 
 /* What the folder lacks of the group, appended in the archive's order. */
@@ -794,16 +882,20 @@ static void free_held(gpointer p)
 }
 
 /* The folder's fill: what it lacks added, a chain's flags set, its
- * removals listed. */
-static int fill_folder(rs_run *r, ms_box *b, const char *from, const char *to, char *const *levels)
+ * removals listed (their UIDs appended to `victims`).  The folder's
+ * removals are then done with: what is left of r->removed are folders the
+ * last archive no longer has. */
+static int fill_folder(rs_run *r, ms_box *b, const char *from, const char *to, char *const *levels,
+                       GArray *victims)
 {
 	char *key = bk_folder_key(from, levels);
 	fill f = { .r = r, .account = to, .levels = levels,
 	           .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_held),
-	           .changes = g_array_new(FALSE, FALSE, sizeof(ms_flag_change)) };
+	           .changes = g_array_new(FALSE, FALSE, sizeof(ms_flag_change)), .victims = victims };
 	int rc = fill_box(r, b, g_hash_table_lookup(r->groups, key), &f);
 	if (rc == 0)
-		list_removals(&f, key);
+		list_removals(&f, g_hash_table_lookup(r->removed, key));
+	g_hash_table_remove(r->removed, key);
 	g_free(key);
 	g_hash_table_destroy(f.present);
 	g_array_free(f.changes, TRUE);
@@ -822,6 +914,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 	}
 	char *name = NULL;
 	ms_box *b = NULL;
+	GArray *victims = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	if (side && (rc = bk_box_name(side, levels, g_strv_length(levels), &name, r->e)) == 0) {
 		if (!r->o->dry_run && side->drv->create_box(side, name, r->e) != MS_DRV_OK)
 			rc = -1;
@@ -832,9 +925,13 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 	}
 	r->st->folders++;
 	if (rc == 0)
-		rc = fill_folder(r, b, from, to, levels);
+		rc = fill_folder(r, b, from, to, levels, victims);
 	if (b)
 		side->drv->close_box(b);
+	/* after the box is closed: the side's connection holds nothing then */
+	if (rc == 0 && victims->len && applying(r))
+		rc = trash_removals(r, to, name, side->delim, victims);
+	g_array_free(victims, TRUE);
 	g_free(name);
 	g_strfreev(levels);
 	return rc;
@@ -846,6 +943,7 @@ static int restore_account(rs_run *r, JsonObject *acc)
 	if (!bk_account_selected(r->o->sel, r->o->nsel, from))
 		return 0;
 	const char *to = r->o->into ? r->o->into : from;
+	r->into_from = from;
 	bool exists;
 	ms_side *side = NULL;
 	if (ensure_account(r, to, acc, &exists) < 0)
@@ -879,6 +977,64 @@ static int restore_accounts(rs_run *r)
 		if (restore_account(r, json_node_get_object(json_array_get_element(a, i))) < 0)
 			return -1;
 	return 0;
+}
+
+/* ---- removals in folders the last archive no longer has ----------------------- */
+
+/* A folder (or account) deleted in the source: the target's copies of its
+ * removed messages are listed like any folder's, and trashed with
+ * --apply-removals; the folder itself stays (it may hold messages the
+ * chain does not know; `folder delete` removes it).  Nothing of it in the
+ * target: nothing to do. */
+static int removed_folder(rs_run *r, const char *to, const rm_folder *rm)
+{
+	ms_side *side;
+	ms_box *b = NULL;
+	char *name = NULL;
+	ms_err probe;
+	if (bk_side_open(r->w, to, true, &side, &probe) < 0)
+		return probe.code == MS_E_NOTFOUND ? 0 : (*r->e = probe, -1);
+	int rc = bk_box_name(side, rm->levels, g_strv_length(rm->levels), &name, r->e);
+	if (rc == 0 && side->drv->open_box(side, name, &b, &probe) != MS_DRV_OK) {
+		b = NULL;
+		rc = probe.code == MS_E_NOTFOUND ? 0 : (*r->e = probe, -1);
+	}
+	GArray *victims = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if (b) {
+		fill f = { .r = r, .account = to, .levels = rm->levels, .victims = victims,
+		           .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_held) };
+		if ((rc = hash_existing(&f, b)) == 0)
+			list_removals(&f, rm);
+		g_hash_table_destroy(f.present);
+		side->drv->close_box(b);
+	}
+	if (rc == 0 && victims->len && applying(r))
+		rc = trash_removals(r, to, name, side->delim, victims);
+	g_array_free(victims, TRUE);
+	g_free(name);
+	side->drv->close(side);
+	return rc;
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int removed_folders(rs_run *r)
+{
+	guint n;
+	char **keys = (char **)g_hash_table_get_keys_as_array(r->removed, &n);
+	qsort(keys, n, sizeof *keys, by_text); /* the same chain lists in the same order */
+	int rc = 0;
+	for (guint i = 0; i < n && rc == 0; i++) {
+		const rm_folder *rm = g_hash_table_lookup(r->removed, keys[i]);
+		if (r->o->into && !(r->into_from && g_ascii_strcasecmp(rm->account, r->into_from) == 0))
+			continue; /* --into maps one account only */
+		rc = removed_folder(r, r->o->into ? r->o->into : rm->account, rm);
+	}
+	g_free(keys);
+	return rc;
 }
 
 /* ---- format 2's objects: aliases, lists, #Public, ACLs ----------------------- */
@@ -1101,10 +1257,15 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	r.contents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	r.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 	r.own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_destroy);
+	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rm_folder_free);
 	int rc = read_chain(&r);
+	/* a removal an earlier run was killed in is completed first */
+	if (rc == 0 && applying(&r))
+		rc = ms_trash_recover(s->db, where->data_dir, NULL, e);
 	if (rc == 0)
 		rc = restore_accounts(&r);
+	if (rc == 0)
+		rc = removed_folders(&r);
 	if (rc == 0)
 		rc = restore_objects(&r);
 	if (rc == 0 && st->failed)

@@ -50,8 +50,8 @@ const char help_backup[] =
 	"5 file system.\n";
 
 const char help_restore[] =
-	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--into ADDRESS] [--tmpdir DIR]\n"
-	"                      [--domain D]... [MAILBOX...]\n\n"
+	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals] [--into ADDRESS]\n"
+	"                      [--tmpdir DIR] [--domain D]... [MAILBOX...]\n\n"
 	"Put an archive written by mstore backup (or the part named by --domain\n"
 	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
 	"way a store moves from SQLite to PostgreSQL or MariaDB:\n\n"
@@ -86,15 +86,23 @@ const char help_restore[] =
 	"of messages is restored, each content taken from whichever archive holds\n"
 	"it; a message already in the folder (same content) gets the flags the\n"
 	"last archive gives it.  Messages the incrementals list as removed that the\n"
-	"folder still holds are listed (removed<TAB>MAILBOX<TAB>UID<TAB>SHA256,\n"
-	"like each flag update: flags<TAB>...; on stderr with --json) and left in\n"
-	"place; a message the chain does not know is never touched.\n\n"
+	"folder still holds (beyond the copies the last archive wants) are listed\n"
+	"(removed<TAB>MAILBOX<TAB>UID<TAB>SHA256, like each flag update:\n"
+	"flags<TAB>...; on stderr with --json), also in folders (and accounts)\n"
+	"deleted from the source since; they are left in place unless\n"
+	"--apply-removals is given: then their rows are deleted and their files\n"
+	"moved into DATA/.mstore/trash (as folder delete and expire do, journaled:\n"
+	"a killed run is completed by the rerun; mstore purge removes them for\n"
+	"good).  A folder deleted from the source stays in the target (it may hold\n"
+	"messages the chain does not know; mstore folder delete removes it).  A\n"
+	"message the chain does not know is never touched.\n\n"
 	"UIDs and UIDVALIDITY are the target folder's, not the archive's: IMAP\n"
 	"clients resynchronize the restored folders.\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdin); repeated: a chain\n"
 	"  -n, --dry-run        count what would be restored and list the flag\n"
 	"                       updates and removals; write nothing\n"
+	"  --apply-removals     a chain's removals the target holds go to the trash\n"
 	"  --into ADDRESS       restore the one selected account's folders into\n"
 	"                       the account ADDRESS (created when missing)\n"
 	"  --tmpdir DIR         where contents wait until verified\n"
@@ -104,11 +112,11 @@ const char help_restore[] =
 	"arguments, a damaged or newer archive or a broken chain; 4 database; 5 file\n"
 	"system.\n";
 
-enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL };
+enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL, O_APPLY_REMOVALS };
 
 typedef struct bk_args {
 	const char *file, *into, *tmpdir, *base;
-	bool zstd, dry_run, no_progress, oom;
+	bool zstd, dry_run, no_progress, oom, apply_removals;
 	ms_strlist domains, files;  /* files: every -f (restore takes a chain) */
 } bk_args;
 
@@ -124,6 +132,7 @@ static bool bk_option(void *data, int opt, const char *arg)
 	case 'n': a->dry_run = true; return true;
 	case O_ZSTD: a->zstd = true; return true;
 	case O_NOPROGRESS: a->no_progress = true; return true;
+	case O_APPLY_REMOVALS: a->apply_removals = true; return true;
 	case O_INTO: a->into = arg; return true;
 	case O_TMPDIR: a->tmpdir = arg; return true;
 	case O_DOMAIN: a->oom |= ms_strlist_add(&a->domains, arg) < 0; return true;
@@ -306,6 +315,7 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		ms_json_kv_int(&j, "objects_present", (int64_t)st->objects_present);
 		ms_json_kv_int(&j, "flags_updated", (int64_t)st->flags_updated);
 		ms_json_kv_int(&j, "removals_listed", (int64_t)st->removals);
+		ms_json_kv_int(&j, "removals_applied", (int64_t)st->removals_applied);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 		return;
@@ -321,10 +331,13 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		       (unsigned long long)st->aliases, (unsigned long long)st->lists, (unsigned long long)st->members,
 		       (unsigned long long)st->public_folders, (unsigned long long)st->acls, dry ? "to add" : "added",
 		       (unsigned long long)st->objects_present);
-	if (st->flags_updated + st->removals)
+	if ((st->flags_updated + st->removals) && !st->removals_applied)
 		printf("restore%s: flags %s on %llu messages; %llu messages the chain lists as removed are still there"
 		       " (listed, not removed)\n", dry ? " (dry run)" : "", dry ? "to update" : "updated",
 		       (unsigned long long)st->flags_updated, (unsigned long long)st->removals);
+	else if (st->flags_updated + st->removals)
+		printf("restore: flags updated on %llu messages; %llu messages the chain lists as removed moved into the"
+		       " trash\n", (unsigned long long)st->flags_updated, (unsigned long long)st->removals_applied);
 }
 
 /* One line per flag update or removal of a chain:
@@ -353,6 +366,7 @@ int cmd_restore(int argc, char **argv)
 		{ "tmpdir", required_argument, 0, O_TMPDIR },
 		{ "domain", required_argument, 0, O_DOMAIN },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "apply-removals", no_argument, 0, O_APPLY_REMOVALS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "restore" };
@@ -370,7 +384,7 @@ int cmd_restore(int argc, char **argv)
 		ms_bk_progress prog = { draw, &p };
 		ms_bk_store w = { cfg.db_url, cfg.db_password, cfg.data_dir };
 		ms_restore_opts o = { .sel = sel, .nsel = nsel, .into = a.into, .tmpdir = a.tmpdir, .dry_run = a.dry_run,
-		                      .on_action = print_action, .action_ctx = &ctx.json };
+		                      .apply_removals = a.apply_removals, .on_action = print_action, .action_ctx = &ctx.json };
 		ms_restore_stats st;
 		ms_err e = { 0 };
 		bool show = isatty(2) && !a.no_progress && !ctx.json;

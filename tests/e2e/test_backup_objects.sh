@@ -10,15 +10,11 @@
 # group the target lacks is a failure naming it; a version 1 archive
 # (no such objects) still restores.
 . "$MSTORE_SRC/tests/lib/common.sh"
+. "$MSTORE_SRC/tests/lib/backup_fixture.sh"
 t_need_server
 export TZ=UTC
 
-SRC=sqlite:$T_TMP/src.sqlite
-SD=$T_TMP/src
-mkdir -p "$SD"
-mst init "$SRC"; expect_ok "init the source"
-S() { mst "$@" --db "$SRC" --data "$SD"; }
-S domain add ex.test; expect_ok "domain"
+bk_source
 S domain add other.test; expect_ok "second domain"
 for u in ann bob; do S account add "$u@ex.test"; expect_ok "account $u"; done
 S account add cid@other.test; expect_ok "account cid"
