@@ -21,11 +21,10 @@
 #include "util/err.h"
 
 #define MS_ARCHIVE_FORMAT "mstore-archive"
-/* The highest version restore reads; a full archive is written as
- * version 2, an incremental one (backup --incremental) as version 3. */
-#define MS_ARCHIVE_VERSION 3
-#define MS_ARCHIVE_VERSION_FULL 2
-#define MS_ARCHIVE_VERSION_INCREMENTAL 3
+/* The highest version restore reads, and the one backup writes (full and
+ * incremental archives; version 4 added #Public's messages and groups:
+ * a version 3 reader would take "#Public" for an account). */
+#define MS_ARCHIVE_VERSION 4
 
 /* Which part of a store or an archive: MAILBOX operands and --domain. */
 typedef struct ms_bk_sel {
@@ -87,6 +86,7 @@ typedef struct ms_restore_stats {
 	uint64_t failed;
 	/* format 2's objects: added, or already there (never changed) */
 	uint64_t aliases, lists, members, public_folders, acls, objects_present;
+	uint64_t groups, group_members;  /* format 4 */
 	/* a chain: flags set as its last index has them; messages its
 	 * incrementals list as removed, still in the target (listed only) */
 	uint64_t flags_updated, removals;

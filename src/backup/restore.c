@@ -102,6 +102,15 @@ static void rm_folder_free(gpointer p)
 	g_free(f);
 }
 
+static gpointer new_rm_folder(const char *account, char *const *levels)
+{
+	rm_folder *f = g_new0(rm_folder, 1);
+	f->account = g_strdup(account);
+	f->levels = g_strdupv((char **)levels);
+	f->shas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return f;
+}
+
 static void rmsg_free(gpointer p)
 {
 	rmsg *m = p;
@@ -301,6 +310,38 @@ static time_t date_of(const char *text)
 	return end && !*end ? timegm(&tm) : 0;
 }
 
+/* What a line of either index or changes names: the message's account,
+ * folder and content; false when one is missing (*levels is the caller's
+ * to free, NULL when missing). */
+static bool line_names(JsonObject *o, const char **account, char ***levels, const char **sha)
+{
+	*account = json_object_get_string_member_with_default(o, "account", "");
+	*sha = json_object_get_string_member_with_default(o, "sha256", "");
+	*levels = bk_levels_of(o, "folder");
+	return **account && *levels && is_sha_hex(*sha);
+}
+
+/* t's entry for the folder, made by make() the first time. */
+static gpointer folder_entry(GHashTable *t, const char *account, char *const *levels,
+                             gpointer (*make)(const char *account, char *const *levels))
+{
+	char *key = bk_folder_key(account, levels);
+	gpointer v = g_hash_table_lookup(t, key);
+	if (v) {
+		g_free(key);
+		return v;
+	}
+	v = make(account, levels);
+	g_hash_table_insert(t, key, v);
+	return v;
+}
+
+static gpointer new_group(const char *account, char *const *levels)
+{
+	(void)account, (void)levels;
+	return g_ptr_array_new_with_free_func(rmsg_free);
+}
+
 /* One line of messages.jsonl: checked against the spooled contents, kept
  * when selected. */
 static int take_line(rs_run *r, const char *line, size_t len)
@@ -311,12 +352,13 @@ static int take_line(rs_run *r, const char *line, size_t len)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
 	rmsg *m = g_new0(rmsg, 1);
-	m->account = g_strdup(json_object_get_string_member_with_default(o, "account", ""));
-	m->folder = bk_levels_of(o, "folder");
+	const char *account, *sha;
+	bool named = line_names(o, &account, &m->folder, &sha);
+	m->account = g_strdup(account);
+	snprintf(m->sha, sizeof m->sha, "%s", named ? sha : "");
 	m->flags = bk_flags_of(o);
 	m->date = date_of(json_object_get_string_member_with_default(o, "internal_date", ""));
 	m->size = json_object_get_int_member_with_default(o, "size", -1);
-	snprintf(m->sha, sizeof m->sha, "%s", json_object_get_string_member_with_default(o, "sha256", ""));
 	/* hm_messages.messagefrom holds 255 bytes: a longer one (a hand-made
 	 * archive) is cut on a character boundary, as sync cuts it */
 	char from[256];
@@ -329,7 +371,7 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	struct stat sb;
 	char *path = g_build_filename(r->spool, m->sha, NULL);
 	int rc = 0;
-	if (!*m->account || !m->folder || !is_sha_hex(m->sha))
+	if (!named)
 		rc = bad(r, BK_MESSAGES_MEMBER " %s: account, folder or sha256 missing", where);
 	else if (!g_hash_table_contains(r->contents, m->sha) || stat(path, &sb) < 0)
 		rc = bad(r, BK_MESSAGES_MEMBER " %s names content the archive does not hold", where);
@@ -340,14 +382,7 @@ static int take_line(rs_run *r, const char *line, size_t len)
 		rmsg_free(m);
 		return rc;
 	}
-	char *key = bk_folder_key(m->account, m->folder);
-	GPtrArray *g = g_hash_table_lookup(r->groups, key);
-	if (!g) {
-		g = g_ptr_array_new_with_free_func(rmsg_free);
-		g_hash_table_insert(r->groups, key, g);
-	} else
-		g_free(key);
-	g_ptr_array_add(g, m);
+	g_ptr_array_add(folder_entry(r->groups, m->account, m->folder, new_group), m);
 	return 0;
 }
 
@@ -385,27 +420,17 @@ static int take_change(rs_run *r, const char *line, size_t len)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
 	const char *change = json_object_get_string_member_with_default(o, "change", "");
-	const char *account = json_object_get_string_member_with_default(o, "account", "");
-	const char *sha = json_object_get_string_member_with_default(o, "sha256", "");
-	char **levels = bk_levels_of(o, "folder");
+	const char *account, *sha;
+	char **levels;
 	int rc = 0;
-	if (!*account || !levels || !is_sha_hex(sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
+	if (!line_names(o, &account, &levels, &sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
 		rc = bad(r, BK_CHANGES_MEMBER ": a line without change, account, folder or sha256");
 	else if (strcmp(change, "flags") == 0)
 		r->flag_lines++;
 	else if (r->removed_lines++, bk_selected(r->o->sel, r->o->nsel, account, levels, g_strv_length(levels))) {
-		char *key = bk_folder_key(account, levels);
-		rm_folder *f = g_hash_table_lookup(r->removed, key);
-		if (!f) {
-			f = g_new0(rm_folder, 1);
-			f->account = g_strdup(account);
-			f->levels = g_strdupv(levels);
-			f->shas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-			g_hash_table_insert(r->removed, g_strdup(key), f);
-		}
+		rm_folder *f = folder_entry(r->removed, account, levels, new_rm_folder);
 		g_hash_table_replace(f->shas, g_strdup(sha),
 		                     GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f->shas, sha)) + 1));
-		g_free(key);
 	}
 	g_strfreev(levels);
 	g_object_unref(p);
@@ -825,12 +850,16 @@ static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const ui
 static int trash_removals(rs_run *r, const char *account, const char *box, char delim, GArray *uids)
 {
 	char name[300];
-	ms_mailbox mb;
+	ms_mailbox mb = { 0 };
 	int64_t folder;
+	bool public = strcmp(account, MS_PUBLIC_DIR) == 0;
 	snprintf(name, sizeof name, "user/%s", account);
-	if (ms_mailbox_resolve(r->s->db, name, &mb, r->e) < 0)
+	if (public)
+		snprintf(mb.owner_dir, sizeof mb.owner_dir, "%s", MS_PUBLIC_DIR); /* account 0 */
+	else if (ms_mailbox_resolve(r->s->db, name, &mb, r->e) < 0)
 		return -1;
-	ms_mailbox_owner_on_disk(&mb, r->w->data_dir);
+	else
+		ms_mailbox_owner_on_disk(&mb, r->w->data_dir);
 	int rc = ms_browse_folder_find(r->s->db, mb.account_id, box, delim, &folder, r->e);
 	for (guint k = 0; rc == 1 && k < uids->len; k += TRASH_BATCH) {
 		size_t n = uids->len - k < TRASH_BATCH ? uids->len - k : TRASH_BATCH;
@@ -1171,9 +1200,61 @@ static int restore_public_folder(rs_run *r, JsonObject *f)
 	return 0;
 }
 
+/* A member of a group, by address: the account must be in the target. */
+static void restore_group_member(rs_run *r, const char *group, int64_t gid, const char *who)
+{
+	int type, rc;
+	int64_t account;
+	ms_err why;
+	if ((rc = ms_acl_who(r->s->db, who, &type, &account, &why)) == 0 && type != MS_ACL_ACCOUNT)
+		rc = ms_err_set(&why, MS_E_USAGE, "'%s' is not an address", who);
+	if (rc == 0 && (rc = ms_group_member_add(r->s->db, gid, account, &why)) >= 0)
+		r->st->group_members += rc;
+	if (rc < 0) {
+		ms_err_prefix(&why, "member %s of group %s", who, group);
+		object_failed(r, &why);
+	}
+}
+
+/* A group (format 4) the target lacks is added with its members; one of
+ * that name there gets the members it lacks (an interrupted restore
+ * completes), none taken away. */
+static int restore_group(rs_run *r, JsonObject *g)
+{
+	const char *name = json_object_get_string_member_with_default(g, "name", "");
+	JsonArray *m = json_object_has_member(g, "members") ? json_object_get_array_member(g, "members") : NULL;
+	int type;
+	int64_t gid;
+	ms_err why;
+	if (!*name || strchr(name, '@') || strcasecmp(name, "anyone") == 0)
+		return bad(r, "objects.json: a group named '%s'", name);
+	int rc = ms_acl_who(r->s->db, name, &type, &gid, &why);
+	if (rc < 0 && why.code != MS_E_NOTFOUND) {
+		object_failed(r, &why);
+		return 0;
+	}
+	if (rc == 0)
+		r->st->objects_present++;
+	else if (r->o->dry_run) {
+		r->st->groups++;
+		r->st->group_members += m ? json_array_get_length(m) : 0;
+		return 0;
+	} else if (ms_group_add(r->s->db, name, &gid, &why) < 0) {
+		object_failed(r, &why);
+		return 0;
+	} else
+		r->st->groups++;
+	for (guint i = 0; !r->o->dry_run && m && i < json_array_get_length(m); i++) {
+		const char *who = json_node_get_string(json_array_get_element(m, i));
+		if (who)
+			restore_group_member(r, name, gid, who);
+	}
+	return 0;
+}
+
 /* A row is added where the folder has none for that identifier; an
- * existing row keeps its rights.  A group (hm_groups is not in the
- * archive) must exist in the target. */
+ * existing row keeps its rights.  A group must exist in the target by
+ * then (format 4 archives bring theirs). */
 static int restore_acl(rs_run *r, JsonObject *a)
 {
 	char *path = joined_levels(a, "folder");
@@ -1221,6 +1302,7 @@ static int restore_objects(rs_run *r)
 		{ "aliases", restore_alias },
 		{ "distribution_lists", restore_list },
 		{ "public_folders", restore_public_folder },
+		{ "groups", restore_group },
 		{ "acl", restore_acl },
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
@@ -1233,6 +1315,23 @@ static int restore_objects(rs_run *r)
 		}
 	}
 	return 0;
+}
+
+/* #Public's messages (format 4), into the public folders restore_objects
+ * made: as an account's, through the side of account 0. */
+static int restore_public_messages(rs_run *r)
+{
+	JsonArray *a = objects_array(r, "public_folders");
+	ms_side *side = NULL;
+	if (r->o->into || r->o->nsel > 0 || !a || json_array_get_length(a) == 0)
+		return 0;
+	if (bk_side_open(r->w, MS_PUBLIC_DIR, r->o->dry_run, &side, r->e) < 0)
+		return -1;
+	int rc = 0;
+	for (guint i = 0; rc == 0 && i < json_array_get_length(a); i++)
+		rc = restore_folder(r, side, MS_PUBLIC_DIR, MS_PUBLIC_DIR, json_node_get_object(json_array_get_element(a, i)));
+	side->drv->close(side);
+	return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1265,9 +1364,11 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	if (rc == 0)
 		rc = restore_accounts(&r);
 	if (rc == 0)
-		rc = removed_folders(&r);
-	if (rc == 0)
 		rc = restore_objects(&r);
+	if (rc == 0)
+		rc = restore_public_messages(&r);
+	if (rc == 0)
+		rc = removed_folders(&r); /* last: what no folder visited above took */
 	if (rc == 0 && st->failed)
 		*e = r.first_failure;
 	ms_archive_free(r.ar);

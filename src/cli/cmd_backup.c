@@ -19,26 +19,29 @@ const char help_backup[] =
 	"store, or the accounts of --domain D, or MAILBOX: user/ADDRESS (an account)\n"
 	"or user/ADDRESS/FOLDER/SUB (one folder, not its subfolders).  The archive\n"
 	"is a POSIX tar stream (compressed with zstd with --zstd) that plain tar and\n"
-	"zstd open; its format, version 2, is docs/backup-format.md: a manifest of\n"
+	"zstd open; its format, version 4, is docs/backup-format.md: a manifest of\n"
 	"domains, accounts (settings, password as stored: hash and encryption\n"
 	"type) and folders (UIDVALIDITY, next UID, subscription), the aliases and\n"
 	"distribution lists of the whole store or of --domain D, and in a backup\n"
-	"of the whole store #Public's folders and every ACL row (hm_acl), one\n"
-	"line per message (folder, UID, flags, internal date, size, SHA-256) and\n"
-	"each content once, however many folders or accounts hold it.\n\n"
+	"of the whole store #Public's folders, every ACL row (hm_acl) and the\n"
+	"groups they name with their members, one line per message (folder, UID,\n"
+	"flags, internal date, size, SHA-256; #Public's messages too in a backup\n"
+	"of the whole store) and each content once, however many folders or\n"
+	"accounts hold it.\n\n"
 	"Safe on a live server: a message expunged while the backup runs is left\n"
 	"out (counted as vanished), one delivered after its folder was listed is\n"
 	"in the next backup; nothing in the archive names content it does not hold.\n"
 	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
 	"never overwritten; a failed backup removes its partial FILE.\n\n"
-	"--incremental BASE writes an incremental archive (format version 3): BASE\n"
+	"--incremental BASE writes an incremental archive: BASE\n"
 	"is an earlier archive, full or incremental, of the same selection.  It\n"
 	"holds the complete list of messages, the contents only of messages BASE's\n"
 	"chain lacks, and the messages removed and the flags changed since BASE.\n"
 	"Only an archive can be the base: hMailServer keeps no change time, so a\n"
 	"date cannot show a flag change or a removal.  Restore the chain in order:\n"
 	"mstore restore -f FULL -f INC1 -f INC2.\n\n"
-	"Not yet: #Public's messages, groups and the queue (issue 17).\n\n"
+	"Not in an archive: the delivery queue (transient: flush it, or stop SMTP,\n"
+	"before a backup meant to move a store) and the server's settings rows.\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdout)\n"
 	"  --zstd               compress the tar stream with zstd\n"
@@ -50,8 +53,8 @@ const char help_backup[] =
 	"5 file system.\n";
 
 const char help_restore[] =
-	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals] [--into ADDRESS]\n"
-	"                      [--tmpdir DIR] [--domain D]... [MAILBOX...]\n\n"
+	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals]\n"
+	"                      [--into ADDRESS] [--tmpdir DIR] [--domain D]... [MAILBOX...]\n\n"
 	"Put an archive written by mstore backup (or the part named by --domain\n"
 	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
 	"way a store moves from SQLite to PostgreSQL or MariaDB:\n\n"
@@ -68,11 +71,13 @@ const char help_restore[] =
 	"and each message is written as mstore channel appends one: a fresh file\n"
 	"name, the folder's next UID (never one the folder used), flags and\n"
 	"internal date from the archive.  Then (not with --into) the aliases,\n"
-	"distribution lists and members, #Public folders and ACL rows the target\n"
-	"lacks are added; an address already in use, a folder's existing ACL row\n"
-	"for the same identifier stay as they are; an ACL row for a group the\n"
-	"target lacks is a failure (exit 1).  Nothing existing is changed or\n"
-	"removed.\n\n"
+	"distribution lists and members, #Public folders, groups and members, ACL\n"
+	"rows and #Public's messages the target lacks are added (#Public's only\n"
+	"when no MAILBOX or --domain narrows the restore); an address already in\n"
+	"use, a folder's existing ACL row for the same identifier stay as they\n"
+	"are; an ACL row for a group the target lacks (an archive older than\n"
+	"format 4) is a failure (exit 1).  Nothing existing is changed or removed\n"
+	"(but see --apply-removals).\n\n"
 	"Repeatable: a folder that already holds a message with the same content\n"
 	"(SHA-256) does not get it again (k copies in the archive, j in the folder:\n"
 	"k - j are added), so a restore interrupted (even by SIGKILL) is finished by\n"
@@ -312,6 +317,8 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		ms_json_kv_int(&j, "list_members", (int64_t)st->members);
 		ms_json_kv_int(&j, "public_folders", (int64_t)st->public_folders);
 		ms_json_kv_int(&j, "acl_rows", (int64_t)st->acls);
+		ms_json_kv_int(&j, "groups", (int64_t)st->groups);
+		ms_json_kv_int(&j, "group_members", (int64_t)st->group_members);
 		ms_json_kv_int(&j, "objects_present", (int64_t)st->objects_present);
 		ms_json_kv_int(&j, "flags_updated", (int64_t)st->flags_updated);
 		ms_json_kv_int(&j, "removals_listed", (int64_t)st->removals);
@@ -325,11 +332,12 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 	       dry ? "to restore" : "restored", (unsigned long long)st->bytes, (unsigned long long)st->folders,
 	       (unsigned long long)st->present, (unsigned long long)st->failed,
 	       (unsigned long long)st->accounts_created);
-	if (st->aliases + st->lists + st->members + st->public_folders + st->acls + st->objects_present)
-		printf("restore%s: %llu aliases, %llu distribution lists (%llu members), %llu public folders, %llu ACL rows"
-		       " %s; %llu already there (left as they are)\n", dry ? " (dry run)" : "",
+	if (st->aliases + st->lists + st->members + st->public_folders + st->acls + st->groups + st->objects_present)
+		printf("restore%s: %llu aliases, %llu distribution lists (%llu members), %llu public folders, %llu groups"
+		       " (%llu members), %llu ACL rows %s; %llu already there (left as they are)\n", dry ? " (dry run)" : "",
 		       (unsigned long long)st->aliases, (unsigned long long)st->lists, (unsigned long long)st->members,
-		       (unsigned long long)st->public_folders, (unsigned long long)st->acls, dry ? "to add" : "added",
+		       (unsigned long long)st->public_folders, (unsigned long long)st->groups,
+		       (unsigned long long)st->group_members, (unsigned long long)st->acls, dry ? "to add" : "added",
 		       (unsigned long long)st->objects_present);
 	if ((st->flags_updated + st->removals) && !st->removals_applied)
 		printf("restore%s: flags %s on %llu messages; %llu messages the chain lists as removed are still there"
@@ -347,7 +355,8 @@ static void print_action(void *ctx, const char *what, const char *account, char 
 {
 	bool *json = ctx;
 	char name[1024];
-	GString *mb = g_string_new("user/");
+	/* a public folder's account is "#Public" (format 4) */
+	GString *mb = g_string_new(strcmp(account, "#Public") == 0 ? "" : "user/");
 	g_string_append(mb, account);
 	for (size_t i = 0; levels[i]; i++)
 		g_string_append_printf(mb, "/%s", levels[i]);

@@ -46,7 +46,7 @@ S backup -f "$I1" --incremental "$F" --json; expect_ok "first incremental"
 expect_eq "$(jq -c '[.messages, .contents, .base_contents, .removed, .flag_changes]' "$T_TMP/out")" \
 	"[11,3,6,1,1]" "11 messages indexed, 3 new contents, 6 the base holds, 1 removed, 1 flag change"
 expect_eq "$(tar -xOf "$I1" mstore-archive.json | jq -c '[.version, .incremental, (.base | length)]')" \
-	"[3,true,64]" "format 3, incremental, names its base by a SHA-256"
+	"[4,true,64]" "format 4, incremental, names its base by a SHA-256"
 expect_eq "$(tar -tf "$I1" | grep -c '^content/')" 3 "only the contents the base lacks"
 expect_eq "$(tar -xOf "$I1" changes.jsonl | jq -r '"\(.change) \(.folder | join("/")) \(.uid) \(.flags // [] | join(","))"' | sort | tr '\n' ';')" \
 	'flags INBOX 2 \Seen,\Flagged;removed INBOX 3 ;' "changes.jsonl lists the removal and the flag change"

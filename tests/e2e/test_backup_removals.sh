@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # mstore restore --apply-removals (issue 17): a chain's removals applied.
-# A SQLite source gets a full backup, then an expunge in INBOX, a folder
-# deleted with its two messages, a new message, and an incremental.  A
+# A SQLite source gets a full backup, then an expunge in INBOX, one in a
+# #Public folder, a folder deleted with its two messages, a new message,
+# and an incremental.  A
 # target of the test's backend took the full archive and holds one more
 # message of its own in the folder deleted from the source.  Checked:
 # the removals of the deleted folder are listed too (before, only the
 # last archive's folders were visited); without --apply-removals nothing
-# is removed; -n lists and writes nothing; with it the three messages'
+# is removed; -n lists and writes nothing; with it the four messages'
 # rows are gone and their files are in DATA/.mstore/trash (never
-# unlinked), the deleted folder stays with the message the chain does
+# unlinked; the public one's at its #Public/ path), the deleted folder stays with the message the chain does
 # not know; a rerun does nothing; a SIGKILL after the intent and after
 # the commit, then a rerun, ends as the uninterrupted run (no file left
 # unreferenced, none lost).
@@ -24,14 +25,18 @@ for i in 1 2 3; do bk_put ann@ex.test "in$i"; done
 bk_put ann@ex.test/Old o1
 bk_put ann@ex.test/Old o2
 bk_put bob@ex.test b1
+S folder create '#Public/shared'; expect_ok "a public folder"
+bk_public_put shared 1 p1
+bk_public_put shared 2 p2
 F=$T_TMP/full.tar
 S backup -f "$F"; expect_ok "full backup"
 bk_expunge ann@ex.test INBOX 2
+bk_public_expunge shared 1
 S folder delete user/ann@ex.test/Old --purge; expect_ok "Old deleted in the source"
 bk_put ann@ex.test in4
 I=$T_TMP/inc.tar
 S backup -f "$I" --incremental "$F" --json; expect_ok "incremental"
-expect_eq "$(jq -c '.removed' "$T_TMP/out")" 3 "three removals: one expunged, two with their folder"
+expect_eq "$(jq -c '.removed' "$T_TMP/out")" 4 "four removals: two expunged (one public), two with their folder"
 bk_index "$SRC" "$SD" >"$T_TMP/src.idx"
 
 # trashed DATA: the files in its trash
@@ -46,19 +51,20 @@ over() {
 over t
 T() { mst "$@" --db "$BK_URL" --data "$BK_DIR"; }
 T restore -f "$F" -f "$I" --json; expect_ok "the chain without --apply-removals"
-expect_eq "$(jq -c '[.restored, .removals_listed, .removals_applied]' "$T_TMP/out")" "[1,3,0]" \
-	"the new message restored, three removals listed, none applied"
+expect_eq "$(jq -c '[.restored, .removals_listed, .removals_applied]' "$T_TMP/out")" "[1,4,0]" \
+	"the new message restored, four removals listed, none applied"
 expect_eq "$(cut -f1,2 "$T_TMP/err" | sort | uniq -c | tr -s ' \t\n' ' ')" \
-	" 1 removed user/ann@ex.test/INBOX 2 removed user/ann@ex.test/Old " \
+	" 1 removed #Public/shared 1 removed user/ann@ex.test/INBOX 2 removed user/ann@ex.test/Old " \
 	"the deleted folder's removals are listed too"
-expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")" 8 "nothing removed without the flag"
+expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")" 10 "nothing removed without the flag"
 T restore -n --apply-removals -f "$F" -f "$I" --json; expect_ok "-n --apply-removals"
-expect_eq "$(jq -c '[.removals_listed, .removals_applied]' "$T_TMP/out")" "[3,0]" "-n lists, applies nothing"
-expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "8/0" "-n wrote nothing"
+expect_eq "$(jq -c '[.removals_listed, .removals_applied]' "$T_TMP/out")" "[4,0]" "-n lists, applies nothing"
+expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "10/0" "-n wrote nothing"
 T restore --apply-removals -f "$F" -f "$I"; expect_ok "--apply-removals"
-expect_out_contains "3 messages the chain lists as removed moved into the trash" "the summary says so"
-expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "5/3" \
-	"three rows deleted, their files in the trash"
+expect_out_contains "4 messages the chain lists as removed moved into the trash" "the summary says so"
+expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "6/4" \
+	"four rows deleted, their files in the trash"
+expect_eq "$(find "$BK_DIR/.mstore/trash" -path '*/#Public/*' -name '*.eml' | wc -l)" 1 "the public one at its #Public/ path"
 bk_index "$BK_URL" "$BK_DIR" >"$T_TMP/t.after"
 expect_eq "$(comm -23 "$T_TMP/src.idx" "$T_TMP/t.after")" "" "the target holds every message of the source"
 expect_eq "$(comm -13 "$T_TMP/src.idx" "$T_TMP/t.after" | cut -f2)" "Old" \
@@ -77,7 +83,7 @@ for at in intent commit; do
 	expect_rc 137 "killed at restore-removal-$at"
 	mst restore --apply-removals -f "$F" -f "$I" --db "$BK_URL" --data "$BK_DIR"; expect_ok "the rerun after $at"
 	expect_eq "$(bk_index "$BK_URL" "$BK_DIR" | diff "$T_TMP/t.after" -)" "" "after a kill at $at: as the uninterrupted run"
-	expect_eq "$(trashed "$BK_DIR")" 3 "after a kill at $at: three files in the trash, none twice"
+	expect_eq "$(trashed "$BK_DIR")" 4 "after a kill at $at: four files in the trash, none twice"
 	mst reconstruct -n --db "$BK_URL" --data "$BK_DIR"; expect_ok "after a kill at $at: reconstruct -n is clean"
 done
 

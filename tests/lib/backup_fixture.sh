@@ -5,6 +5,9 @@
 #
 #   bk_source                 SRC, SD and S (mstore on the source) with domain ex.test
 #   bk_put ADDR[/FOLDER] TEXT a message with subject TEXT delivered there
+#   bk_public_put FOLDER UID TEXT a message in the top-level public folder FOLDER (no CLI
+#                             delivers there: the file and row as the server writes them)
+#   bk_public_expunge FOLDER UID  such a message expunged: its row and file gone
 #   bk_flags ADDR FOLDER UID BITS   messageflags set as the server sets them (1 seen, 4 flagged)
 #   bk_expunge ADDR FOLDER UID      the row and its file gone, as the server expunges
 #   bk_target NAME            a new empty store of the backend: BK_URL, BK_DIR
@@ -20,6 +23,28 @@ bk_source() {
 S() { mst "$@" --db "$SRC" --data "$SD"; }
 bk_msg() { printf 'From: x@y.test\r\nSubject: %s\r\n\r\nbody %s\r\n' "$1" "$1"; }
 bk_put() { bk_msg "$2" >"$T_TMP/m"; S deliver "$1" "$T_TMP/m"; expect_ok "deliver $2 to $1"; }
+bk_public_file() {
+	local pub
+	pub=$(t_sql "$SRC" "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = 0 AND foldername = '$1'")
+	printf '{ABCDEF%02d-0000-0000-0000-%012d}.eml' "$2" "$pub"
+}
+bk_public_expunge() {
+	local g
+	g=$(bk_public_file "$1" "$2")
+	rm -f "$SD/#Public/AB/$g"
+	t_sql "$SRC" "DELETE FROM hm_messages WHERE messageaccountid = 0 AND messagefilename = '$g'"
+}
+bk_public_put() {
+	local pub g
+	pub=$(t_sql "$SRC" "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = 0 AND foldername = '$1'")
+	g=$(bk_public_file "$1" "$2")
+	mkdir -p "$SD/#Public/AB"
+	bk_msg "$3" >"$SD/#Public/AB/$g"
+	t_sql "$SRC" "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom,
+		messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid)
+		VALUES (0, $pub, '$g', 2, '', $(wc -c <"$SD/#Public/AB/$g"), 0, '2019-01-01 00:00:00', 0, '2019-01-01 00:00:00', 0, $2)"
+	t_sql "$SRC" "UPDATE hm_imapfolders SET foldercurrentuid = $2 WHERE folderid = $pub"
+}
 bk_row() {
 	t_sql "$SRC" "SELECT m.messageid FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid
 	JOIN hm_accounts a ON a.accountid = m.messageaccountid
