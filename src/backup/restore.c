@@ -42,6 +42,7 @@
 #include "store/browse.h"
 #include "store/layout.h"
 #include "store/mailbox.h"
+#include "store/mboxlock.h"
 #include "store/objects.h"
 #include "store/trash.h"
 #include "util/str.h"
@@ -861,11 +862,25 @@ static int trash_removals(rs_run *r, const char *account, const char *box, char 
 	else
 		ms_mailbox_owner_on_disk(&mb, r->w->data_dir);
 	int rc = ms_browse_folder_find(r->s->db, mb.account_id, box, delim, &folder, r->e);
+	/* a writer's shared lock, as expire takes it: a folder under `mstore
+	 * folder lock` keeps its messages until the next run (exit 1) */
+	ms_mbox_lock *l = NULL;
+	ms_err why = { 0 };
+	if (rc == 1 && ms_mbox_lock_take(r->w->data_dir, folder, false, 0, &l, &why) < 0) {
+		if (why.code != MS_E_LIMIT)
+			return *r->e = why, -1;
+		ms_err_prefix(&why, "%s/%s: removals left for the next run", public ? "#Public" : name, box);
+		if (r->st->failed++ == 0)
+			r->first_failure = why;
+		return 0;
+	}
 	for (guint k = 0; rc == 1 && k < uids->len; k += TRASH_BATCH) {
 		size_t n = uids->len - k < TRASH_BATCH ? uids->len - k : TRASH_BATCH;
 		if (trash_batch(r, &mb, folder, &g_array_index(uids, uint32_t, k), n) < 0)
 			rc = -1;
 	}
+	if (l)
+		ms_mbox_lock_release(l);
 	return rc < 0 ? -1 : 0;
 }
 

@@ -10,7 +10,8 @@
 # is removed; -n lists and writes nothing; with it the four messages'
 # rows are gone and their files are in DATA/.mstore/trash (never
 # unlinked; the public one's at its #Public/ path), the deleted folder stays with the message the chain does
-# not know; a rerun does nothing; a SIGKILL after the intent and after
+# not know (a folder under `folder lock` keeps its messages until the
+# next run); a rerun does nothing; a SIGKILL after the intent and after
 # the commit, then a rerun, ends as the uninterrupted run (no file left
 # unreferenced, none lost).
 . "$MSTORE_SRC/tests/lib/common.sh"
@@ -59,8 +60,19 @@ expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")" 10 "nothing re
 T restore -n --apply-removals -f "$F" -f "$I" --json; expect_ok "-n --apply-removals"
 expect_eq "$(jq -c '[.removals_listed, .removals_applied]' "$T_TMP/out")" "[4,0]" "-n lists, applies nothing"
 expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "10/0" "-n wrote nothing"
+# a folder under `mstore folder lock` keeps its removals for the next run
+MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" folder lock user/ann@ex.test/Old --db "$BK_URL" \
+	--data "$BK_DIR" -- sh -c "touch '$T_TMP/held'; while [ ! -e '$T_TMP/go' ]; do sleep 0.05; done" &
+lockpid=$!
+for _ in $(seq 400); do [ -e "$T_TMP/held" ] && break; sleep 0.05; done
+[ -e "$T_TMP/held" ] || t_fail "the locked command did not start"
+T restore --apply-removals -f "$F" -f "$I" --json; expect_rc 1 "--apply-removals with Old locked"
+expect_err_contains "user/ann@ex.test/Old: removals left for the next run" "names the folder and why"
+expect_eq "$(jq -c '[.removals_listed, .removals_applied]' "$T_TMP/out")" "[4,2]" "the other folders' removals applied"
+touch "$T_TMP/go"
+wait "$lockpid"
 T restore --apply-removals -f "$F" -f "$I"; expect_ok "--apply-removals"
-expect_out_contains "4 messages the chain lists as removed moved into the trash" "the summary says so"
+expect_out_contains "2 messages the chain lists as removed moved into the trash" "the summary says so"
 expect_eq "$(t_sql "$BK_URL" "SELECT COUNT(*) FROM hm_messages")/$(trashed "$BK_DIR")" "6/4" \
 	"four rows deleted, their files in the trash"
 expect_eq "$(find "$BK_DIR/.mstore/trash" -path '*/#Public/*' -name '*.eml' | wc -l)" 1 "the public one at its #Public/ path"
