@@ -54,7 +54,8 @@ const char help_backup[] =
 
 const char help_restore[] =
 	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals]\n"
-	"                      [--into ADDRESS] [--tmpdir DIR] [--domain D]... [MAILBOX...]\n\n"
+	"                      [--into ADDRESS] [--tmpdir DIR] [--domain D]...\n"
+	"                      [MAILBOX...]\n\n"
 	"Put an archive written by mstore backup (or the part named by --domain\n"
 	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
 	"way a store moves from SQLite to PostgreSQL or MariaDB:\n\n"
