@@ -23,6 +23,7 @@
 #include "backup/bk_internal.h"
 #include "store/browse.h"
 #include "store/clock.h"
+#include "store/layout.h"
 #include "store/acl.h"
 #include "store/mailbox.h"
 #include "store/objects.h"
@@ -258,7 +259,7 @@ static int write_header(bk_run *r)
 	ms_json_init(&j, f);
 	ms_json_begin_object(&j);
 	ms_json_kv_string(&j, "format", MS_ARCHIVE_FORMAT);
-	ms_json_kv_int(&j, "version", r->base ? MS_ARCHIVE_VERSION_INCREMENTAL : MS_ARCHIVE_VERSION_FULL);
+	ms_json_kv_int(&j, "version", MS_ARCHIVE_VERSION);
 	ms_json_kv_string(&j, "created", when);
 	ms_json_kv_string(&j, "generator", "mstore " MSTORE_VERSION);
 	ms_json_kv_int(&j, "schema_version", r->s->version);
@@ -411,8 +412,38 @@ static const char *acl_type_name(int type)
 	return type == MS_ACL_ACCOUNT ? "account" : type == MS_ACL_GROUP ? "group" : "anyone";
 }
 
-/* #Public's folders and every hm_acl row: only in a backup of the whole
- * store (they belong to no account). */
+/* Each group an ACL row names (once), with its members' addresses
+ * (format 4): what restore needs to give the row its meaning. */
+static int json_groups(bk_run *r, ms_json *j, const ms_acl_row *v, size_t n)
+{
+	ms_json_key(j, "groups");
+	ms_json_begin_array(j);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = v[i].type != MS_ACL_GROUP;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = v[k].type == MS_ACL_GROUP && v[k].who_id == v[i].who_id;
+		if (seen)
+			continue;
+		char **m;
+		size_t nm;
+		if (ms_group_members(r->s->db, v[i].who_id, &m, &nm, r->e) < 0)
+			return -1;
+		ms_json_begin_object(j);
+		ms_json_kv_string(j, "name", v[i].who);
+		ms_json_key(j, "members");
+		ms_json_begin_array(j);
+		for (size_t k = 0; k < nm; k++)
+			ms_json_string(j, m[k]);
+		ms_json_end_array(j);
+		ms_json_end_object(j);
+		ms_group_members_free(m, nm);
+	}
+	ms_json_end_array(j);
+	return 0;
+}
+
+/* #Public's folders, every hm_acl row and the groups they name: only in a
+ * backup of the whole store (they belong to no account). */
 static int json_public(bk_run *r, ms_json *j)
 {
 	ms_json_key(j, "public_folders");
@@ -439,8 +470,9 @@ static int json_public(bk_run *r, ms_json *j)
 		g_strfreev(levels);
 	}
 	ms_json_end_array(j);
+	int rc = json_groups(r, j, v, n);
 	free(v);
-	return 0;
+	return rc;
 }
 
 /* objects.json: the selected accounts' domains, the accounts, their folders;
@@ -656,35 +688,42 @@ static int backup_box(bk_run *r, ms_side *side, const char *name, int64_t accoun
 	return rc;
 }
 
-static int backup_account(bk_run *r, const ms_account *a)
+/* The selected folders of an account, or of #Public (account 0, the
+ * side's account "#Public", selected only with the whole store). */
+static int backup_owner(bk_run *r, int64_t account_id, const char *address)
 {
 	ms_folder_row *rows;
 	size_t n;
 	folder_path *fp;
 	ms_side *side;
-	if (ms_browse_folders(r->s->db, a->id, &rows, &n, r->e) < 0)
+	if (ms_browse_folders(r->s->db, account_id, &rows, &n, r->e) < 0)
 		return -1;
-	if (folder_paths(rows, n, &fp, r->e) < 0 || bk_side_open(r->w, a->address, true, &side, r->e) < 0) {
+	if (folder_paths(rows, n, &fp, r->e) < 0 || bk_side_open(r->w, address, true, &side, r->e) < 0) {
 		ms_browse_folders_free(rows, n);
 		return -1;
 	}
-	r->address = a->address;
-	r->st->accounts++;
+	r->address = address;
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char *name;
-		if (!bk_selected(r->sel, r->nsel, a->address, fp[i].levels, fp[i].n))
+		if (account_id ? !bk_selected(r->sel, r->nsel, address, fp[i].levels, fp[i].n) : r->nsel > 0)
 			continue;
 		if ((rc = bk_box_name(side, fp[i].levels, fp[i].n, &name, r->e)) < 0)
 			break;
 		r->fp = &fp[i];
-		rc = backup_box(r, side, name, a->id, fp[i].id);
+		rc = backup_box(r, side, name, account_id, fp[i].id);
 		g_free(name);
 	}
 	side->drv->close(side);
 	folder_paths_free(fp, n);
 	ms_browse_folders_free(rows, n);
 	return rc;
+}
+
+static int backup_account(bk_run *r, const ms_account *a)
+{
+	r->st->accounts++;
+	return backup_owner(r, a->id, a->address);
 }
 
 static int write_end(bk_run *r)
@@ -727,6 +766,9 @@ static int backup_body(bk_run *r, const ms_account *acc, size_t nacc)
 	for (size_t k = 0; k < nacc; k++)
 		if (bk_account_selected(r->sel, r->nsel, acc[k].address) && backup_account(r, &acc[k]) < 0)
 			return -1;
+	/* #Public's messages (format 4), single-copy with the accounts' */
+	if (r->nsel == 0 && backup_owner(r, 0, MS_PUBLIC_DIR) < 0)
+		return -1;
 	if (fflush(r->lines) != 0 || ferror(r->lines))
 		return ms_err_set(r->e, MS_E_IO, "cannot write the temporary list of messages (disk full?)");
 	long len = ftell(r->lines);

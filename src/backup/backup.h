@@ -21,11 +21,10 @@
 #include "util/err.h"
 
 #define MS_ARCHIVE_FORMAT "mstore-archive"
-/* The highest version restore reads; a full archive is written as
- * version 2, an incremental one (backup --incremental) as version 3. */
-#define MS_ARCHIVE_VERSION 3
-#define MS_ARCHIVE_VERSION_FULL 2
-#define MS_ARCHIVE_VERSION_INCREMENTAL 3
+/* The highest version restore reads, and the one backup writes (full and
+ * incremental archives; version 4 added #Public's messages and groups:
+ * a version 3 reader would take "#Public" for an account). */
+#define MS_ARCHIVE_VERSION 4
 
 /* Which part of a store or an archive: MAILBOX operands and --domain. */
 typedef struct ms_bk_sel {
@@ -72,6 +71,9 @@ typedef struct ms_restore_opts {
 	const char *into;         /* every selected message goes to this account, or NULL */
 	const char *tmpdir;       /* where the archive's contents wait until verified */
 	bool dry_run;
+	/* a chain's removals the target holds are moved into the trash and
+	 * their rows deleted (listed only without it) */
+	bool apply_removals;
 	/* each flag update and each listed removal of a chain restore:
 	 * action "flags" or "removed", the target mailbox and UID */
 	void (*on_action)(void *ctx, const char *action, const char *account, char *const *levels, uint32_t uid,
@@ -84,9 +86,11 @@ typedef struct ms_restore_stats {
 	uint64_t failed;
 	/* format 2's objects: added, or already there (never changed) */
 	uint64_t aliases, lists, members, public_folders, acls, objects_present;
+	uint64_t groups, group_members;  /* format 4 */
 	/* a chain: flags set as its last index has them; messages its
 	 * incrementals list as removed, still in the target (listed only) */
 	uint64_t flags_updated, removals;
+	uint64_t removals_applied;  /* --apply-removals: rows deleted, files trashed */
 } ms_restore_stats;
 
 /* `files`: one archive, or a full archive followed by its incrementals in

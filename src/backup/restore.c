@@ -39,8 +39,12 @@
 #include "backup/archive.h"
 #include "backup/bk_internal.h"
 #include "store/acl.h"
+#include "store/browse.h"
+#include "store/layout.h"
 #include "store/mailbox.h"
+#include "store/mboxlock.h"
 #include "store/objects.h"
+#include "store/trash.h"
 #include "util/str.h"
 
 #define APPEND_BATCH 64
@@ -78,9 +82,35 @@ typedef struct rs_run {
 	char prev_digest[BK_SHA_HEX + 1];
 	bool incremental, chain;  /* this archive is one; one of the run's is */
 	GHashTable *own;          /* the content members of this archive */
-	GHashTable *removed;      /* folder key -> (sha -> how many removals) */
+	GHashTable *removed;      /* folder key -> rm_folder; a folder visited is taken out */
 	uint64_t removed_lines, flag_lines;
+	const char *into_from;    /* with --into: the account restored into it */
 } rs_run;
+
+/* The removals a chain's incrementals list for one source folder. */
+typedef struct rm_folder {
+	char *account;
+	char **levels;
+	GHashTable *shas;         /* sha -> how many removals */
+} rm_folder;
+
+static void rm_folder_free(gpointer p)
+{
+	rm_folder *f = p;
+	g_free(f->account);
+	g_strfreev(f->levels);
+	g_hash_table_destroy(f->shas);
+	g_free(f);
+}
+
+static gpointer new_rm_folder(const char *account, char *const *levels)
+{
+	rm_folder *f = g_new0(rm_folder, 1);
+	f->account = g_strdup(account);
+	f->levels = g_strdupv((char **)levels);
+	f->shas = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	return f;
+}
 
 static void rmsg_free(gpointer p)
 {
@@ -281,6 +311,38 @@ static time_t date_of(const char *text)
 	return end && !*end ? timegm(&tm) : 0;
 }
 
+/* What a line of either index or changes names: the message's account,
+ * folder and content; false when one is missing (*levels is the caller's
+ * to free, NULL when missing). */
+static bool line_names(JsonObject *o, const char **account, char ***levels, const char **sha)
+{
+	*account = json_object_get_string_member_with_default(o, "account", "");
+	*sha = json_object_get_string_member_with_default(o, "sha256", "");
+	*levels = bk_levels_of(o, "folder");
+	return **account && *levels && is_sha_hex(*sha);
+}
+
+/* t's entry for the folder, made by make() the first time. */
+static gpointer folder_entry(GHashTable *t, const char *account, char *const *levels,
+                             gpointer (*make)(const char *account, char *const *levels))
+{
+	char *key = bk_folder_key(account, levels);
+	gpointer v = g_hash_table_lookup(t, key);
+	if (v) {
+		g_free(key);
+		return v;
+	}
+	v = make(account, levels);
+	g_hash_table_insert(t, key, v);
+	return v;
+}
+
+static gpointer new_group(const char *account, char *const *levels)
+{
+	(void)account, (void)levels;
+	return g_ptr_array_new_with_free_func(rmsg_free);
+}
+
 /* One line of messages.jsonl: checked against the spooled contents, kept
  * when selected. */
 static int take_line(rs_run *r, const char *line, size_t len)
@@ -291,12 +353,13 @@ static int take_line(rs_run *r, const char *line, size_t len)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
 	rmsg *m = g_new0(rmsg, 1);
-	m->account = g_strdup(json_object_get_string_member_with_default(o, "account", ""));
-	m->folder = bk_levels_of(o, "folder");
+	const char *account, *sha;
+	bool named = line_names(o, &account, &m->folder, &sha);
+	m->account = g_strdup(account);
+	snprintf(m->sha, sizeof m->sha, "%s", named ? sha : "");
 	m->flags = bk_flags_of(o);
 	m->date = date_of(json_object_get_string_member_with_default(o, "internal_date", ""));
 	m->size = json_object_get_int_member_with_default(o, "size", -1);
-	snprintf(m->sha, sizeof m->sha, "%s", json_object_get_string_member_with_default(o, "sha256", ""));
 	/* hm_messages.messagefrom holds 255 bytes: a longer one (a hand-made
 	 * archive) is cut on a character boundary, as sync cuts it */
 	char from[256];
@@ -309,7 +372,7 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	struct stat sb;
 	char *path = g_build_filename(r->spool, m->sha, NULL);
 	int rc = 0;
-	if (!*m->account || !m->folder || !is_sha_hex(m->sha))
+	if (!named)
 		rc = bad(r, BK_MESSAGES_MEMBER " %s: account, folder or sha256 missing", where);
 	else if (!g_hash_table_contains(r->contents, m->sha) || stat(path, &sb) < 0)
 		rc = bad(r, BK_MESSAGES_MEMBER " %s names content the archive does not hold", where);
@@ -320,14 +383,7 @@ static int take_line(rs_run *r, const char *line, size_t len)
 		rmsg_free(m);
 		return rc;
 	}
-	char *key = bk_folder_key(m->account, m->folder);
-	GPtrArray *g = g_hash_table_lookup(r->groups, key);
-	if (!g) {
-		g = g_ptr_array_new_with_free_func(rmsg_free);
-		g_hash_table_insert(r->groups, key, g);
-	} else
-		g_free(key);
-	g_ptr_array_add(g, m);
+	g_ptr_array_add(folder_entry(r->groups, m->account, m->folder, new_group), m);
 	return 0;
 }
 
@@ -365,23 +421,17 @@ static int take_change(rs_run *r, const char *line, size_t len)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
 	const char *change = json_object_get_string_member_with_default(o, "change", "");
-	const char *account = json_object_get_string_member_with_default(o, "account", "");
-	const char *sha = json_object_get_string_member_with_default(o, "sha256", "");
-	char **levels = bk_levels_of(o, "folder");
+	const char *account, *sha;
+	char **levels;
 	int rc = 0;
-	if (!*account || !levels || !is_sha_hex(sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
+	if (!line_names(o, &account, &levels, &sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
 		rc = bad(r, BK_CHANGES_MEMBER ": a line without change, account, folder or sha256");
 	else if (strcmp(change, "flags") == 0)
 		r->flag_lines++;
 	else if (r->removed_lines++, bk_selected(r->o->sel, r->o->nsel, account, levels, g_strv_length(levels))) {
-		char *key = bk_folder_key(account, levels);
-		GHashTable *f = g_hash_table_lookup(r->removed, key);
-		if (!f) {
-			f = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-			g_hash_table_insert(r->removed, g_strdup(key), f);
-		}
-		g_hash_table_replace(f, g_strdup(sha), GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f, sha)) + 1));
-		g_free(key);
+		rm_folder *f = folder_entry(r->removed, account, levels, new_rm_folder);
+		g_hash_table_replace(f->shas, g_strdup(sha),
+		                     GINT_TO_POINTER(GPOINTER_TO_INT(g_hash_table_lookup(f->shas, sha)) + 1));
 	}
 	g_strfreev(levels);
 	g_object_unref(p);
@@ -585,6 +635,7 @@ typedef struct fill {
 	const char *account;      /* the target account and folder (for on_action) */
 	char *const *levels;
 	GArray *changes;          /* ms_flag_change: a chain's flags on messages it restored */
+	GArray *victims;          /* uint32_t UIDs: the removals listed, to trash with --apply-removals */
 	int err;
 } fill;
 
@@ -738,23 +789,104 @@ static int apply_flags(fill *f, ms_box *b)
 }
 
 /* Copies the folder holds beyond the last index's that the chain's
- * incrementals list as removed from this folder: listed, never touched
- * (a message the chain does not know is not even listed). */
-static void list_removals(fill *f, const char *key)
+ * incrementals list as removed from this folder: listed, and kept in
+ * f->victims for --apply-removals (a message the chain does not know is
+ * not even listed). */
+static void list_removals(fill *f, const rm_folder *rm)
 {
-	GHashTable *rm = g_hash_table_lookup(f->r->removed, key);
 	GHashTableIter it;
 	gpointer sha, count;
 	if (!rm)
 		return;
-	g_hash_table_iter_init(&it, rm);
+	g_hash_table_iter_init(&it, rm->shas);
 	while (g_hash_table_iter_next(&it, &sha, &count)) {
 		GArray *v = g_hash_table_lookup(f->present, sha);
 		for (guint i = 0; v && i < v->len && i < (guint)GPOINTER_TO_INT(count); i++) {
-			action(f, "removed", g_array_index(v, held, i).uid, sha);
+			uint32_t uid = g_array_index(v, held, i).uid;
+			action(f, "removed", uid, sha);
+			g_array_append_val(f->victims, uid);
 			f->r->st->removals++;
 		}
 	}
+}
+
+#define TRASH_BATCH 256
+
+/* One batch of a folder's removals into the trash: the rows found by UID
+ * (one expunged meanwhile is skipped), the store/trash.h protocol. */
+static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const uint32_t *uids, size_t n)
+{
+	ms_trash_victim v[TRASH_BATCH];
+	char *paths[TRASH_BATCH];
+	size_t nv = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		ms_msg_row row;
+		char rel[4096];
+		if ((rc = ms_browse_message_by_uid(r->s->db, mb->account_id, folder, uids[i], &row, r->e)) <= 0)
+			continue;
+		rc = ms_layout_path(MS_PLACE_ACCOUNT, mb->owner_dir, ms_layout_base_name(row.filename), rel, sizeof rel)
+		             ? 0
+		             : ms_err_set(r->e, MS_E_IO, "the path of message %lld is too long", (long long)row.id);
+		free(row.filename);
+		if (rc == 0) {
+			paths[nv] = g_strdup(rel);
+			v[nv] = (ms_trash_victim){ row.id, paths[nv] };
+			nv++;
+		}
+	}
+	size_t moved = 0, missing = 0;
+	if (rc == 0 && nv > 0)
+		rc = ms_trash_rows(r->s->db, r->w->data_dir, v, nv, "restore-removal", &moved, &missing, r->e);
+	if (rc == 0)
+		r->st->removals_applied += nv;
+	for (size_t i = 0; i < nv; i++)
+		g_free(paths[i]);
+	return rc < 0 ? -1 : 0;
+}
+
+/* --apply-removals: the listed copies go into the trash, their rows
+ * deleted, as `expire` does (a kill is completed by the rerun's
+ * ms_trash_recover); the folder itself stays. */
+static int trash_removals(rs_run *r, const char *account, const char *box, char delim, GArray *uids)
+{
+	char name[300];
+	ms_mailbox mb = { 0 };
+	int64_t folder;
+	bool public = strcmp(account, MS_PUBLIC_DIR) == 0;
+	snprintf(name, sizeof name, "user/%s", account);
+	if (public)
+		snprintf(mb.owner_dir, sizeof mb.owner_dir, "%s", MS_PUBLIC_DIR); /* account 0 */
+	else if (ms_mailbox_resolve(r->s->db, name, &mb, r->e) < 0)
+		return -1;
+	else
+		ms_mailbox_owner_on_disk(&mb, r->w->data_dir);
+	int rc = ms_browse_folder_find(r->s->db, mb.account_id, box, delim, &folder, r->e);
+	/* a writer's shared lock, as expire takes it: a folder under `mstore
+	 * folder lock` keeps its messages until the next run (exit 1) */
+	ms_mbox_lock *l = NULL;
+	ms_err why = { 0 };
+	if (rc == 1 && ms_mbox_lock_take(r->w->data_dir, folder, false, 0, &l, &why) < 0) {
+		if (why.code != MS_E_LIMIT)
+			return *r->e = why, -1;
+		ms_err_prefix(&why, "%s/%s: removals left for the next run", public ? "#Public" : name, box);
+		if (r->st->failed++ == 0)
+			r->first_failure = why;
+		return 0;
+	}
+	for (guint k = 0; rc == 1 && k < uids->len; k += TRASH_BATCH) {
+		size_t n = uids->len - k < TRASH_BATCH ? uids->len - k : TRASH_BATCH;
+		if (trash_batch(r, &mb, folder, &g_array_index(uids, uint32_t, k), n) < 0)
+			rc = -1;
+	}
+	if (l)
+		ms_mbox_lock_release(l);
+	return rc < 0 ? -1 : 0;
+}
+
+static bool applying(const rs_run *r)
+{
+	return r->o->apply_removals && !r->o->dry_run;
 }
 
 /* What the folder lacks of the group, appended in the archive's order. */
@@ -794,16 +926,20 @@ static void free_held(gpointer p)
 }
 
 /* The folder's fill: what it lacks added, a chain's flags set, its
- * removals listed. */
-static int fill_folder(rs_run *r, ms_box *b, const char *from, const char *to, char *const *levels)
+ * removals listed (their UIDs appended to `victims`).  The folder's
+ * removals are then done with: what is left of r->removed are folders the
+ * last archive no longer has. */
+static int fill_folder(rs_run *r, ms_box *b, const char *from, const char *to, char *const *levels,
+                       GArray *victims)
 {
 	char *key = bk_folder_key(from, levels);
 	fill f = { .r = r, .account = to, .levels = levels,
 	           .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_held),
-	           .changes = g_array_new(FALSE, FALSE, sizeof(ms_flag_change)) };
+	           .changes = g_array_new(FALSE, FALSE, sizeof(ms_flag_change)), .victims = victims };
 	int rc = fill_box(r, b, g_hash_table_lookup(r->groups, key), &f);
 	if (rc == 0)
-		list_removals(&f, key);
+		list_removals(&f, g_hash_table_lookup(r->removed, key));
+	g_hash_table_remove(r->removed, key);
 	g_free(key);
 	g_hash_table_destroy(f.present);
 	g_array_free(f.changes, TRUE);
@@ -822,6 +958,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 	}
 	char *name = NULL;
 	ms_box *b = NULL;
+	GArray *victims = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	if (side && (rc = bk_box_name(side, levels, g_strv_length(levels), &name, r->e)) == 0) {
 		if (!r->o->dry_run && side->drv->create_box(side, name, r->e) != MS_DRV_OK)
 			rc = -1;
@@ -832,9 +969,13 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 	}
 	r->st->folders++;
 	if (rc == 0)
-		rc = fill_folder(r, b, from, to, levels);
+		rc = fill_folder(r, b, from, to, levels, victims);
 	if (b)
 		side->drv->close_box(b);
+	/* after the box is closed: the side's connection holds nothing then */
+	if (rc == 0 && victims->len && applying(r))
+		rc = trash_removals(r, to, name, side->delim, victims);
+	g_array_free(victims, TRUE);
 	g_free(name);
 	g_strfreev(levels);
 	return rc;
@@ -846,6 +987,7 @@ static int restore_account(rs_run *r, JsonObject *acc)
 	if (!bk_account_selected(r->o->sel, r->o->nsel, from))
 		return 0;
 	const char *to = r->o->into ? r->o->into : from;
+	r->into_from = from;
 	bool exists;
 	ms_side *side = NULL;
 	if (ensure_account(r, to, acc, &exists) < 0)
@@ -879,6 +1021,64 @@ static int restore_accounts(rs_run *r)
 		if (restore_account(r, json_node_get_object(json_array_get_element(a, i))) < 0)
 			return -1;
 	return 0;
+}
+
+/* ---- removals in folders the last archive no longer has ----------------------- */
+
+/* A folder (or account) deleted in the source: the target's copies of its
+ * removed messages are listed like any folder's, and trashed with
+ * --apply-removals; the folder itself stays (it may hold messages the
+ * chain does not know; `folder delete` removes it).  Nothing of it in the
+ * target: nothing to do. */
+static int removed_folder(rs_run *r, const char *to, const rm_folder *rm)
+{
+	ms_side *side;
+	ms_box *b = NULL;
+	char *name = NULL;
+	ms_err probe;
+	if (bk_side_open(r->w, to, true, &side, &probe) < 0)
+		return probe.code == MS_E_NOTFOUND ? 0 : (*r->e = probe, -1);
+	int rc = bk_box_name(side, rm->levels, g_strv_length(rm->levels), &name, r->e);
+	if (rc == 0 && side->drv->open_box(side, name, &b, &probe) != MS_DRV_OK) {
+		b = NULL;
+		rc = probe.code == MS_E_NOTFOUND ? 0 : (*r->e = probe, -1);
+	}
+	GArray *victims = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if (b) {
+		fill f = { .r = r, .account = to, .levels = rm->levels, .victims = victims,
+		           .present = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, free_held) };
+		if ((rc = hash_existing(&f, b)) == 0)
+			list_removals(&f, rm);
+		g_hash_table_destroy(f.present);
+		side->drv->close_box(b);
+	}
+	if (rc == 0 && victims->len && applying(r))
+		rc = trash_removals(r, to, name, side->delim, victims);
+	g_array_free(victims, TRUE);
+	g_free(name);
+	side->drv->close(side);
+	return rc;
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int removed_folders(rs_run *r)
+{
+	guint n;
+	char **keys = (char **)g_hash_table_get_keys_as_array(r->removed, &n);
+	qsort(keys, n, sizeof *keys, by_text); /* the same chain lists in the same order */
+	int rc = 0;
+	for (guint i = 0; i < n && rc == 0; i++) {
+		const rm_folder *rm = g_hash_table_lookup(r->removed, keys[i]);
+		if (r->o->into && !(r->into_from && g_ascii_strcasecmp(rm->account, r->into_from) == 0))
+			continue; /* --into maps one account only */
+		rc = removed_folder(r, r->o->into ? r->o->into : rm->account, rm);
+	}
+	g_free(keys);
+	return rc;
 }
 
 /* ---- format 2's objects: aliases, lists, #Public, ACLs ----------------------- */
@@ -1015,9 +1215,61 @@ static int restore_public_folder(rs_run *r, JsonObject *f)
 	return 0;
 }
 
+/* A member of a group, by address: the account must be in the target. */
+static void restore_group_member(rs_run *r, const char *group, int64_t gid, const char *who)
+{
+	int type, rc;
+	int64_t account;
+	ms_err why;
+	if ((rc = ms_acl_who(r->s->db, who, &type, &account, &why)) == 0 && type != MS_ACL_ACCOUNT)
+		rc = ms_err_set(&why, MS_E_USAGE, "'%s' is not an address", who);
+	if (rc == 0 && (rc = ms_group_member_add(r->s->db, gid, account, &why)) >= 0)
+		r->st->group_members += rc;
+	if (rc < 0) {
+		ms_err_prefix(&why, "member %s of group %s", who, group);
+		object_failed(r, &why);
+	}
+}
+
+/* A group (format 4) the target lacks is added with its members; one of
+ * that name there gets the members it lacks (an interrupted restore
+ * completes), none taken away. */
+static int restore_group(rs_run *r, JsonObject *g)
+{
+	const char *name = json_object_get_string_member_with_default(g, "name", "");
+	JsonArray *m = json_object_has_member(g, "members") ? json_object_get_array_member(g, "members") : NULL;
+	int type;
+	int64_t gid;
+	ms_err why;
+	if (!*name || strchr(name, '@') || strcasecmp(name, "anyone") == 0)
+		return bad(r, "objects.json: a group named '%s'", name);
+	int rc = ms_acl_who(r->s->db, name, &type, &gid, &why);
+	if (rc < 0 && why.code != MS_E_NOTFOUND) {
+		object_failed(r, &why);
+		return 0;
+	}
+	if (rc == 0)
+		r->st->objects_present++;
+	else if (r->o->dry_run) {
+		r->st->groups++;
+		r->st->group_members += m ? json_array_get_length(m) : 0;
+		return 0;
+	} else if (ms_group_add(r->s->db, name, &gid, &why) < 0) {
+		object_failed(r, &why);
+		return 0;
+	} else
+		r->st->groups++;
+	for (guint i = 0; !r->o->dry_run && m && i < json_array_get_length(m); i++) {
+		const char *who = json_node_get_string(json_array_get_element(m, i));
+		if (who)
+			restore_group_member(r, name, gid, who);
+	}
+	return 0;
+}
+
 /* A row is added where the folder has none for that identifier; an
- * existing row keeps its rights.  A group (hm_groups is not in the
- * archive) must exist in the target. */
+ * existing row keeps its rights.  A group must exist in the target by
+ * then (format 4 archives bring theirs). */
 static int restore_acl(rs_run *r, JsonObject *a)
 {
 	char *path = joined_levels(a, "folder");
@@ -1065,6 +1317,7 @@ static int restore_objects(rs_run *r)
 		{ "aliases", restore_alias },
 		{ "distribution_lists", restore_list },
 		{ "public_folders", restore_public_folder },
+		{ "groups", restore_group },
 		{ "acl", restore_acl },
 	};
 	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
@@ -1077,6 +1330,23 @@ static int restore_objects(rs_run *r)
 		}
 	}
 	return 0;
+}
+
+/* #Public's messages (format 4), into the public folders restore_objects
+ * made: as an account's, through the side of account 0. */
+static int restore_public_messages(rs_run *r)
+{
+	JsonArray *a = objects_array(r, "public_folders");
+	ms_side *side = NULL;
+	if (r->o->into || r->o->nsel > 0 || !a || json_array_get_length(a) == 0)
+		return 0;
+	if (bk_side_open(r->w, MS_PUBLIC_DIR, r->o->dry_run, &side, r->e) < 0)
+		return -1;
+	int rc = 0;
+	for (guint i = 0; rc == 0 && i < json_array_get_length(a); i++)
+		rc = restore_folder(r, side, MS_PUBLIC_DIR, MS_PUBLIC_DIR, json_node_get_object(json_array_get_element(a, i)));
+	side->drv->close(side);
+	return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1101,12 +1371,19 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	r.contents = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	r.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 	r.own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_hash_table_destroy);
+	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rm_folder_free);
 	int rc = read_chain(&r);
+	/* a removal an earlier run was killed in is completed first */
+	if (rc == 0 && applying(&r))
+		rc = ms_trash_recover(s->db, where->data_dir, NULL, e);
 	if (rc == 0)
 		rc = restore_accounts(&r);
 	if (rc == 0)
 		rc = restore_objects(&r);
+	if (rc == 0)
+		rc = restore_public_messages(&r);
+	if (rc == 0)
+		rc = removed_folders(&r); /* last: what no folder visited above took */
 	if (rc == 0 && st->failed)
 		*e = r.first_failure;
 	ms_archive_free(r.ar);

@@ -19,26 +19,29 @@ const char help_backup[] =
 	"store, or the accounts of --domain D, or MAILBOX: user/ADDRESS (an account)\n"
 	"or user/ADDRESS/FOLDER/SUB (one folder, not its subfolders).  The archive\n"
 	"is a POSIX tar stream (compressed with zstd with --zstd) that plain tar and\n"
-	"zstd open; its format, version 2, is docs/backup-format.md: a manifest of\n"
+	"zstd open; its format, version 4, is docs/backup-format.md: a manifest of\n"
 	"domains, accounts (settings, password as stored: hash and encryption\n"
 	"type) and folders (UIDVALIDITY, next UID, subscription), the aliases and\n"
 	"distribution lists of the whole store or of --domain D, and in a backup\n"
-	"of the whole store #Public's folders and every ACL row (hm_acl), one\n"
-	"line per message (folder, UID, flags, internal date, size, SHA-256) and\n"
-	"each content once, however many folders or accounts hold it.\n\n"
+	"of the whole store #Public's folders, every ACL row (hm_acl) and the\n"
+	"groups they name with their members, one line per message (folder, UID,\n"
+	"flags, internal date, size, SHA-256; #Public's messages too in a backup\n"
+	"of the whole store) and each content once, however many folders or\n"
+	"accounts hold it.\n\n"
 	"Safe on a live server: a message expunged while the backup runs is left\n"
 	"out (counted as vanished), one delivered after its folder was listed is\n"
 	"in the next backup; nothing in the archive names content it does not hold.\n"
 	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
 	"never overwritten; a failed backup removes its partial FILE.\n\n"
-	"--incremental BASE writes an incremental archive (format version 3): BASE\n"
+	"--incremental BASE writes an incremental archive: BASE\n"
 	"is an earlier archive, full or incremental, of the same selection.  It\n"
 	"holds the complete list of messages, the contents only of messages BASE's\n"
 	"chain lacks, and the messages removed and the flags changed since BASE.\n"
 	"Only an archive can be the base: hMailServer keeps no change time, so a\n"
 	"date cannot show a flag change or a removal.  Restore the chain in order:\n"
 	"mstore restore -f FULL -f INC1 -f INC2.\n\n"
-	"Not yet: #Public's messages, groups and the queue (issue 17).\n\n"
+	"Not in an archive: the delivery queue (transient: flush it, or stop SMTP,\n"
+	"before a backup meant to move a store) and the server's settings rows.\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdout)\n"
 	"  --zstd               compress the tar stream with zstd\n"
@@ -50,8 +53,9 @@ const char help_backup[] =
 	"5 file system.\n";
 
 const char help_restore[] =
-	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--into ADDRESS] [--tmpdir DIR]\n"
-	"                      [--domain D]... [MAILBOX...]\n\n"
+	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals]\n"
+	"                      [--into ADDRESS] [--tmpdir DIR] [--domain D]...\n"
+	"                      [MAILBOX...]\n\n"
 	"Put an archive written by mstore backup (or the part named by --domain\n"
 	"and MAILBOX, as for backup) into this store, of any database kind: the\n"
 	"way a store moves from SQLite to PostgreSQL or MariaDB:\n\n"
@@ -68,11 +72,13 @@ const char help_restore[] =
 	"and each message is written as mstore channel appends one: a fresh file\n"
 	"name, the folder's next UID (never one the folder used), flags and\n"
 	"internal date from the archive.  Then (not with --into) the aliases,\n"
-	"distribution lists and members, #Public folders and ACL rows the target\n"
-	"lacks are added; an address already in use, a folder's existing ACL row\n"
-	"for the same identifier stay as they are; an ACL row for a group the\n"
-	"target lacks is a failure (exit 1).  Nothing existing is changed or\n"
-	"removed.\n\n"
+	"distribution lists and members, #Public folders, groups and members, ACL\n"
+	"rows and #Public's messages the target lacks are added (#Public's only\n"
+	"when no MAILBOX or --domain narrows the restore); an address already in\n"
+	"use, a folder's existing ACL row for the same identifier stay as they\n"
+	"are; an ACL row for a group the target lacks (an archive older than\n"
+	"format 4) is a failure (exit 1).  Nothing existing is changed or removed\n"
+	"(but see --apply-removals).\n\n"
 	"Repeatable: a folder that already holds a message with the same content\n"
 	"(SHA-256) does not get it again (k copies in the archive, j in the folder:\n"
 	"k - j are added), so a restore interrupted (even by SIGKILL) is finished by\n"
@@ -86,15 +92,24 @@ const char help_restore[] =
 	"of messages is restored, each content taken from whichever archive holds\n"
 	"it; a message already in the folder (same content) gets the flags the\n"
 	"last archive gives it.  Messages the incrementals list as removed that the\n"
-	"folder still holds are listed (removed<TAB>MAILBOX<TAB>UID<TAB>SHA256,\n"
-	"like each flag update: flags<TAB>...; on stderr with --json) and left in\n"
-	"place; a message the chain does not know is never touched.\n\n"
+	"folder still holds (beyond the copies the last archive wants) are listed\n"
+	"(removed<TAB>MAILBOX<TAB>UID<TAB>SHA256, like each flag update:\n"
+	"flags<TAB>...; on stderr with --json), also in folders (and accounts)\n"
+	"deleted from the source since; they are left in place unless\n"
+	"--apply-removals is given: then their rows are deleted and their files\n"
+	"moved into DATA/.mstore/trash (as folder delete and expire do, journaled:\n"
+	"a killed run is completed by the rerun; mstore purge removes them for\n"
+	"good; a folder under mstore folder lock keeps them until the next run,\n"
+	"exit 1).  A folder deleted from the source stays in the target (it may hold\n"
+	"messages the chain does not know; mstore folder delete removes it).  A\n"
+	"message the chain does not know is never touched.\n\n"
 	"UIDs and UIDVALIDITY are the target folder's, not the archive's: IMAP\n"
 	"clients resynchronize the restored folders.\n\n"
 	"Options:\n"
 	"  -f, --file FILE      the archive (- for stdin); repeated: a chain\n"
 	"  -n, --dry-run        count what would be restored and list the flag\n"
 	"                       updates and removals; write nothing\n"
+	"  --apply-removals     a chain's removals the target holds go to the trash\n"
 	"  --into ADDRESS       restore the one selected account's folders into\n"
 	"                       the account ADDRESS (created when missing)\n"
 	"  --tmpdir DIR         where contents wait until verified\n"
@@ -104,11 +119,11 @@ const char help_restore[] =
 	"arguments, a damaged or newer archive or a broken chain; 4 database; 5 file\n"
 	"system.\n";
 
-enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL };
+enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL, O_APPLY_REMOVALS };
 
 typedef struct bk_args {
 	const char *file, *into, *tmpdir, *base;
-	bool zstd, dry_run, no_progress, oom;
+	bool zstd, dry_run, no_progress, oom, apply_removals;
 	ms_strlist domains, files;  /* files: every -f (restore takes a chain) */
 } bk_args;
 
@@ -124,6 +139,7 @@ static bool bk_option(void *data, int opt, const char *arg)
 	case 'n': a->dry_run = true; return true;
 	case O_ZSTD: a->zstd = true; return true;
 	case O_NOPROGRESS: a->no_progress = true; return true;
+	case O_APPLY_REMOVALS: a->apply_removals = true; return true;
 	case O_INTO: a->into = arg; return true;
 	case O_TMPDIR: a->tmpdir = arg; return true;
 	case O_DOMAIN: a->oom |= ms_strlist_add(&a->domains, arg) < 0; return true;
@@ -303,9 +319,12 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 		ms_json_kv_int(&j, "list_members", (int64_t)st->members);
 		ms_json_kv_int(&j, "public_folders", (int64_t)st->public_folders);
 		ms_json_kv_int(&j, "acl_rows", (int64_t)st->acls);
+		ms_json_kv_int(&j, "groups", (int64_t)st->groups);
+		ms_json_kv_int(&j, "group_members", (int64_t)st->group_members);
 		ms_json_kv_int(&j, "objects_present", (int64_t)st->objects_present);
 		ms_json_kv_int(&j, "flags_updated", (int64_t)st->flags_updated);
 		ms_json_kv_int(&j, "removals_listed", (int64_t)st->removals);
+		ms_json_kv_int(&j, "removals_applied", (int64_t)st->removals_applied);
 		ms_json_end_object(&j);
 		ms_json_finish(&j);
 		return;
@@ -315,16 +334,20 @@ static void restore_summary(bool json, bool dry, const ms_restore_stats *st)
 	       dry ? "to restore" : "restored", (unsigned long long)st->bytes, (unsigned long long)st->folders,
 	       (unsigned long long)st->present, (unsigned long long)st->failed,
 	       (unsigned long long)st->accounts_created);
-	if (st->aliases + st->lists + st->members + st->public_folders + st->acls + st->objects_present)
-		printf("restore%s: %llu aliases, %llu distribution lists (%llu members), %llu public folders, %llu ACL rows"
-		       " %s; %llu already there (left as they are)\n", dry ? " (dry run)" : "",
+	if (st->aliases + st->lists + st->members + st->public_folders + st->acls + st->groups + st->objects_present)
+		printf("restore%s: %llu aliases, %llu distribution lists (%llu members), %llu public folders, %llu groups"
+		       " (%llu members), %llu ACL rows %s; %llu already there (left as they are)\n", dry ? " (dry run)" : "",
 		       (unsigned long long)st->aliases, (unsigned long long)st->lists, (unsigned long long)st->members,
-		       (unsigned long long)st->public_folders, (unsigned long long)st->acls, dry ? "to add" : "added",
+		       (unsigned long long)st->public_folders, (unsigned long long)st->groups,
+		       (unsigned long long)st->group_members, (unsigned long long)st->acls, dry ? "to add" : "added",
 		       (unsigned long long)st->objects_present);
-	if (st->flags_updated + st->removals)
+	if ((st->flags_updated + st->removals) && !st->removals_applied)
 		printf("restore%s: flags %s on %llu messages; %llu messages the chain lists as removed are still there"
 		       " (listed, not removed)\n", dry ? " (dry run)" : "", dry ? "to update" : "updated",
 		       (unsigned long long)st->flags_updated, (unsigned long long)st->removals);
+	else if (st->flags_updated + st->removals)
+		printf("restore: flags updated on %llu messages; %llu messages the chain lists as removed moved into the"
+		       " trash\n", (unsigned long long)st->flags_updated, (unsigned long long)st->removals_applied);
 }
 
 /* One line per flag update or removal of a chain:
@@ -334,7 +357,8 @@ static void print_action(void *ctx, const char *what, const char *account, char 
 {
 	bool *json = ctx;
 	char name[1024];
-	GString *mb = g_string_new("user/");
+	/* a public folder's account is "#Public" (format 4) */
+	GString *mb = g_string_new(strcmp(account, "#Public") == 0 ? "" : "user/");
 	g_string_append(mb, account);
 	for (size_t i = 0; levels[i]; i++)
 		g_string_append_printf(mb, "/%s", levels[i]);
@@ -353,6 +377,7 @@ int cmd_restore(int argc, char **argv)
 		{ "tmpdir", required_argument, 0, O_TMPDIR },
 		{ "domain", required_argument, 0, O_DOMAIN },
 		{ "no-progress", no_argument, 0, O_NOPROGRESS },
+		{ "apply-removals", no_argument, 0, O_APPLY_REMOVALS },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "restore" };
@@ -370,7 +395,7 @@ int cmd_restore(int argc, char **argv)
 		ms_bk_progress prog = { draw, &p };
 		ms_bk_store w = { cfg.db_url, cfg.db_password, cfg.data_dir };
 		ms_restore_opts o = { .sel = sel, .nsel = nsel, .into = a.into, .tmpdir = a.tmpdir, .dry_run = a.dry_run,
-		                      .on_action = print_action, .action_ctx = &ctx.json };
+		                      .apply_removals = a.apply_removals, .on_action = print_action, .action_ctx = &ctx.json };
 		ms_restore_stats st;
 		ms_err e = { 0 };
 		bool show = isatty(2) && !a.no_progress && !ctx.json;

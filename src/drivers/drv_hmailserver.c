@@ -1,8 +1,9 @@
 /* drv_hmailserver.c - a side that is one account of an hMailServer store.
  *
  * Configuration keys: `db` (the store's URL), `data` (its data
- * directory), `account` (the address), `password` (the database's, when
- * it needs one).  Built on src/store/ only: browse.h reads folders and
+ * directory), `account` (the address, or "#Public": the public folders,
+ * hm_imapfolders rows of account 0, their files in DATA/#Public/),
+ * `password` (the database's, when it needs one).  Built on src/store/ only: browse.h reads folders and
  * messages, folders.h creates folders and hands out UIDs, messages.h
  * inserts and deletes rows; no SQL here.
  *
@@ -190,6 +191,12 @@ static bool file_path(hms_side *s, const char *filename, char *out, size_t len)
 static int find_account(hms_side *s, const char *address, ms_err *e)
 {
 	char local[256], domain[256];
+	if (strcmp(address, MS_PUBLIC_DIR) == 0) {
+		/* account 0: the public folders, files below DATA/#Public */
+		snprintf(s->address, sizeof s->address, "%s", MS_PUBLIC_DIR);
+		snprintf(s->owner, sizeof s->owner, "%s", MS_PUBLIC_DIR);
+		return 0;
+	}
 	ms_account *v = NULL;
 	size_t n = 0;
 	if (ms_address_split(address, local, domain, e) < 0 || ms_account_list(s->store, domain, &v, &n, e) < 0)

@@ -228,6 +228,62 @@ int ms_acl_delete(db *d, int64_t folder, int type, int64_t id, int64_t *changed,
 	                   changed, e);
 }
 
+/* Groups ---------------------------------------------------------------- */
+
+typedef MS_VEC(char *) name_vec;
+
+static int member_name(void *ctx, db_stmt *st)
+{
+	name_vec *v = ctx;
+	char *a = strdup(db_column_text(st, 0));
+	if (!a || ms_vec_push(v, a) < 0) {
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
+int ms_group_members(db *d, int64_t group, char ***out, size_t *n, ms_err *e)
+{
+	name_vec v = { 0 };
+	int rc = ms_sql_each(d,
+	                     "SELECT a.accountaddress FROM hm_group_members m JOIN hm_accounts a"
+	                     " ON a.accountid = m.memberaccountid WHERE m.membergroupid = ? ORDER BY a.accountaddress",
+	                     PARAMS(P_INT(group)), member_name, &v, e);
+	if (rc < 0) {
+		ms_group_members_free(v.v, v.n);
+		return -1;
+	}
+	*out = v.v;
+	*n = v.n;
+	return 0;
+}
+
+void ms_group_members_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int ms_group_add(db *d, const char *name, int64_t *id, ms_err *e)
+{
+	return ms_sql_insert(d, "INSERT INTO hm_groups (groupname) VALUES (?)", "groupid", PARAMS(P_TEXT(name)), id, e);
+}
+
+int ms_group_member_add(db *d, int64_t group, int64_t account, ms_err *e)
+{
+	int64_t id;
+	int rc = ms_sql_int(d, "SELECT memberid FROM hm_group_members WHERE membergroupid = ? AND memberaccountid = ?",
+	                    PARAMS(P_INT(group), P_INT(account)), &id, e);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (ms_sql_insert(d, "INSERT INTO hm_group_members (membergroupid, memberaccountid) VALUES (?, ?)", "memberid",
+	                  PARAMS(P_INT(group), P_INT(account)), &id, e) < 0)
+		return -1;
+	return 1;
+}
+
 /* Readership ------------------------------------------------------------ */
 
 typedef struct member { int64_t group, account; } member;

@@ -67,6 +67,16 @@ int ms_acl_put(db *d, int64_t folder, int type, int64_t id, int64_t bits, ms_err
 /* Delete it; *changed gets the number of rows deleted. */
 int ms_acl_delete(db *d, int64_t folder, int type, int64_t id, int64_t *changed, ms_err *e);
 
+/* Groups (hm_groups, hm_group_members), for backup and restore. */
+/* The addresses of a group's member accounts, sorted; free with
+ * ms_group_members_free. */
+int ms_group_members(db *d, int64_t group, char ***out, size_t *n, ms_err *e);
+void ms_group_members_free(char **v, size_t n);
+/* A new group named `name` (the caller checked there is none). */
+int ms_group_add(db *d, const char *name, int64_t *id, ms_err *e);
+/* Make the account a member: 1 added, 0 a member already. */
+int ms_group_member_add(db *d, int64_t group, int64_t account, ms_err *e);
+
 /* Readership: fn(ctx, folder path, address, bits) for every public
  * folder and every account with any right on it, by the server's rule
  * above, ordered by folder path then address. */

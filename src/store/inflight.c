@@ -211,8 +211,8 @@ static int each_line(FILE *f, line_fn *fn, void *ctx)
 			continue;
 		*tab = '\0';
 		long long account = strtoll(line, &end, 10);
-		if (*end || account <= 0)
-			continue;
+		if (*end || account < 0)
+			continue; /* 0: a public folder's file (account 0) */
 		ms_jio_unescape(tab + 1);
 		rc = fn(ctx, (int64_t)account, tab + 1);
 	}

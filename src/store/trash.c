@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "db/txn.h"
 #include "store/layout.h"
 #include "store/messages.h"
 #include "util/journal_io.h"
+#include "util/testhook.h"
 #include "util/vec.h"
 
 #define PRIVATE_DIR ".mstore"
@@ -409,6 +411,40 @@ int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e)
 	int rc = ms_jio_take_over(root_fd, data_dir, "trash-", INTENT_SUFFIX, O_RDONLY, replay_one, &r, e);
 	close(root_fd);
 	return rc;
+}
+
+/* ---- a batch of rows, the whole protocol ------------------------------ */
+
+int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t n, const char *hook_prefix,
+                  size_t *moved, size_t *missing, ms_err *e)
+{
+	char hook[64];
+	ms_trash *t = NULL;
+	db_txn *tx = NULL;
+	assert(n > 0);
+	if (ms_trash_begin(data_dir, &t, e) < 0)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (ms_trash_add(t, v[k].id, v[k].relpath, e) < 0)
+			goto fail;
+	if (ms_trash_sync(t, e) < 0)
+		goto fail;
+	snprintf(hook, sizeof hook, "%s-intent", hook_prefix);
+	ms_test_hook(hook);
+	if (db_txn_begin(d, &tx, e) < 0)
+		goto fail;
+	for (size_t k = 0; k < n; k++)
+		if (ms_messages_delete(db_txn_db(tx), v[k].id, e) < 0)
+			goto fail;
+	if (db_txn_commit(&tx, e) < 0)
+		goto fail;
+	snprintf(hook, sizeof hook, "%s-commit", hook_prefix);
+	ms_test_hook(hook);
+	return ms_trash_finish(t, moved, missing, e);
+fail:
+	db_txn_rollback(&tx);
+	ms_trash_abort(t);
+	return -1;
 }
 
 /* ---- purge ------------------------------------------------------------- */

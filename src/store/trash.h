@@ -58,6 +58,17 @@ int ms_trash_sync(ms_trash *t, ms_err *e);
 int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e);
 void ms_trash_abort(ms_trash *t);
 
+/* The whole protocol for one batch of message rows: intent, the rows
+ * (with recipients and metadata) deleted in one transaction, the files
+ * moved.  `hook_prefix` names the test hooks "PREFIX-intent" (synced, rows
+ * still there) and "PREFIX-commit" (rows gone, files not yet moved). */
+typedef struct ms_trash_victim {
+	int64_t id;               /* messageid */
+	const char *relpath;      /* its file, relative to the data directory */
+} ms_trash_victim;
+int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t n, const char *hook_prefix,
+                  size_t *moved, size_t *missing, ms_err *e);
+
 /* Take over the intents of dead processes (see above); *moved counts the
  * files moved into the trash. */
 int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e);

@@ -81,7 +81,7 @@ expect_eq "$(grep -c '^content/' "$T_TMP/members")" "$distinct" "each content on
 mkdir "$T_TMP/x" && tar -xf "$A" -C "$T_TMP/x" || t_fail "tar cannot extract the archive"
 bad=$(cd "$T_TMP/x/content" && sha256sum -- * | awk '$1 != $2' | wc -l)
 expect_eq "$bad" 0 "every content member's SHA-256 is its name"
-expect_eq "$(jq -r '.format + " " + (.version | tostring)' "$T_TMP/x/mstore-archive.json")" "mstore-archive 2" "header"
+expect_eq "$(jq -r '.format + " " + (.version | tostring)' "$T_TMP/x/mstore-archive.json")" "mstore-archive 4" "header"
 expect_eq "$(jq -s length "$T_TMP/x/messages.jsonl")" "$N" "one line per message"
 expect_eq "$(jq '.messages' "$T_TMP/x/end.json")" "$N" "end.json counts the messages"
 Z=$T_TMP/a.tar.zst
@@ -180,9 +180,9 @@ craft() { # craft NAME DIR MEMBERS...: a tar of DIR's members, in order
 }
 mkdir -p "$T_TMP/c/content"
 cp "$T_TMP/x/objects.json" "$T_TMP/x/end.json" "$T_TMP/c/"
-printf '{"format":"mstore-archive","version":4}\n' >"$T_TMP/c/mstore-archive.json"
+printf '{"format":"mstore-archive","version":5}\n' >"$T_TMP/c/mstore-archive.json"
 craft "$T_TMP/newer.tar" "$T_TMP/c" mstore-archive.json objects.json
-refused "$T_TMP/newer.tar" "format version 4" "an archive of a newer format"
+refused "$T_TMP/newer.tar" "format version 5" "an archive of a newer format"
 cp "$T_TMP/x/mstore-archive.json" "$T_TMP/c/"
 echo evil >"$T_TMP/c/evil"
 (cd "$T_TMP/c" && tar -P -cf "$T_TMP/escape.tar" mstore-archive.json objects.json --transform 's,^evil$,../../evil,' evil)

@@ -12,75 +12,53 @@
 # a rerun adds nothing, so does one after SIGKILLs; an incremental alone, a missing link, a chain out
 # of order and a base of another scope are refused with nothing written.
 . "$MSTORE_SRC/tests/lib/common.sh"
+. "$MSTORE_SRC/tests/lib/backup_fixture.sh"
 t_need_server
 export TZ=UTC
 
-SRC=sqlite:$T_TMP/src.sqlite
-SD=$T_TMP/src
-mkdir -p "$SD"
-mst init "$SRC"; expect_ok "init the source"
-S() { mst "$@" --db "$SRC" --data "$SD"; }
-S domain add ex.test; expect_ok "domain"
+bk_source
 for u in ann bob; do S account add "$u@ex.test"; expect_ok "account $u"; done
 S folder create user/ann@ex.test/Work; expect_ok "folder Work"
-msg() { printf 'From: x@y.test\r\nSubject: %s\r\n\r\nbody %s\r\n' "$1" "$1"; }
-put() { msg "$2" >"$T_TMP/m"; S deliver "$1" "$T_TMP/m"; expect_ok "deliver $2 to $1"; }
-for i in 1 2 3 4; do put ann@ex.test "in$i"; done
-put ann@ex.test/Work w1
-put ann@ex.test/Work w2
-put ann@ex.test/Work in1          # the same content in two folders: written once
-put bob@ex.test b1
+for i in 1 2 3 4; do bk_put ann@ex.test "in$i"; done
+bk_put ann@ex.test/Work w1
+bk_put ann@ex.test/Work w2
+bk_put ann@ex.test/Work in1          # the same content in two folders: written once
+bk_put bob@ex.test b1
 
 # the flags of a source message (hm bits: 1 seen, 4 flagged) and an expunge
-# as the server makes them: the row and the file go
-row() { t_sql "$SRC" "SELECT m.messageid FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid
-	JOIN hm_accounts a ON a.accountid = m.messageaccountid
-	WHERE a.accountaddress = 'ann@ex.test' AND f.foldername = '$1' AND m.messageuid = $2"; }
-flags() { t_sql "$SRC" "UPDATE hm_messages SET messageflags = $3 WHERE messageid = $(row "$1" "$2")"; }
-expunge() {
-	local id
-	id=$(row "$1" "$2")
-	S path ann@ex.test --message "$id"; expect_ok "path of message $id"
-	rm -f "$SD/$(t_out)"
-	t_sql "$SRC" "DELETE FROM hm_messages WHERE messageid = $id"
-}
-# index URL DATA: account, folder, content hash and flags of every message, sorted
-index() {
-	rm -f "$T_TMP/idx.tar"
-	mst backup -f "$T_TMP/idx.tar" --db "$1" --data "$2"; expect_ok "backup for the index of $1"
-	tar -xOf "$T_TMP/idx.tar" messages.jsonl |
-		jq -r '[.account, (.folder | join("/")), .sha256, (.flags | sort | join(","))] | @tsv' | sort
-}
+# as the server makes them (tests/lib/backup_fixture.sh)
+flags() { bk_flags ann@ex.test "$@"; }
+expunge() { bk_expunge ann@ex.test "$@"; }
 flags INBOX 1 1
 F=$T_TMP/full.tar
 S backup -f "$F"; expect_ok "full backup"
 
 # --- changes, first incremental ----------------------------------------------------------
-put ann@ex.test in5
-put ann@ex.test in6
+bk_put ann@ex.test in5
+bk_put ann@ex.test in6
 flags INBOX 2 5                     # \Seen \Flagged set
 expunge INBOX 3
 S folder create user/ann@ex.test/New; expect_ok "a new folder"
-put ann@ex.test/New n1
-put ann@ex.test/New w1              # content the full archive holds
+bk_put ann@ex.test/New n1
+bk_put ann@ex.test/New w1              # content the full archive holds
 I1=$T_TMP/inc1.tar
 S backup -f "$I1" --incremental "$F" --json; expect_ok "first incremental"
 expect_eq "$(jq -c '[.messages, .contents, .base_contents, .removed, .flag_changes]' "$T_TMP/out")" \
 	"[11,3,6,1,1]" "11 messages indexed, 3 new contents, 6 the base holds, 1 removed, 1 flag change"
 expect_eq "$(tar -xOf "$I1" mstore-archive.json | jq -c '[.version, .incremental, (.base | length)]')" \
-	"[3,true,64]" "format 3, incremental, names its base by a SHA-256"
+	"[4,true,64]" "format 4, incremental, names its base by a SHA-256"
 expect_eq "$(tar -tf "$I1" | grep -c '^content/')" 3 "only the contents the base lacks"
 expect_eq "$(tar -xOf "$I1" changes.jsonl | jq -r '"\(.change) \(.folder | join("/")) \(.uid) \(.flags // [] | join(","))"' | sort | tr '\n' ';')" \
 	'flags INBOX 2 \Seen,\Flagged;removed INBOX 3 ;' "changes.jsonl lists the removal and the flag change"
 
 # --- more changes, second incremental -----------------------------------------------------
-put ann@ex.test in7
+bk_put ann@ex.test in7
 flags INBOX 1 0                     # \Seen cleared
 expunge Work 1
 I2=$T_TMP/inc2.tar
 S backup -f "$I2" --incremental "$I1" --json; expect_ok "second incremental"
 expect_eq "$(jq -c '[.contents, .removed, .flag_changes]' "$T_TMP/out")" "[1,1,1]" "1 new content, 1 removed, 1 flag change"
-index "$SRC" "$SD" >"$T_TMP/src.idx"
+bk_index "$SRC" "$SD" >"$T_TMP/src.idx"
 
 # --- refusals: nothing is written ---------------------------------------------------------
 DST=$(t_new_db chain)
@@ -107,7 +85,7 @@ expect_err_contains "scope" "the refusal names the scope"
 D restore -f "$F" -f "$I1" -f "$I2" --json; expect_ok "restore of the chain"
 expect_eq "$(jq -c '[.restored, .flags_updated, .removals_listed]' "$T_TMP/out")" "[11,0,0]" \
 	"every message of the last index, nothing else"
-expect_eq "$(index "$DST" "$DD" | diff "$T_TMP/src.idx" -)" "" "the target equals the source"
+expect_eq "$(bk_index "$DST" "$DD" | diff "$T_TMP/src.idx" -)" "" "the target equals the source"
 D reconstruct -n; expect_ok "reconstruct -n is clean"
 D restore -f "$F" -f "$I1" -f "$I2" --json; expect_ok "the chain again"
 expect_eq "$(jq -c '[.restored, .present, .flags_updated]' "$T_TMP/out")" "[0,11,0]" "a repeat adds nothing"
@@ -130,7 +108,7 @@ T restore -f "$F" -f "$I1" -f "$I2"; expect_ok "the chain over it"
 expect_out_contains "flags updated on 2 messages; 2 messages the chain lists as removed are still there" "the summary"
 expect_eq "$(grep -c '^removed' "$T_TMP/out")" 2 "the removals are listed"
 # the target is the source plus the two removed messages, which stay as they were
-index "$T2" "$T2D" >"$T_TMP/t2.idx"
+bk_index "$T2" "$T2D" >"$T_TMP/t2.idx"
 expect_eq "$(comm -23 "$T_TMP/t2.idx" "$T_TMP/src.idx" | cut -f2 | tr '\n' ' ')" "INBOX Work " \
 	"two removed messages left in place"
 expect_eq "$(comm -13 "$T_TMP/t2.idx" "$T_TMP/src.idx")" "" "everything else as in the source"
@@ -154,6 +132,6 @@ for delay in 0.05 0.2; do
 	wait "$pid" 2>/dev/null
 done
 mst restore -f "$F" -f "$I1" -f "$I2" --db "$K" --data "$KD"; expect_ok "the rerun after kills"
-expect_eq "$(index "$K" "$KD" | diff "$T_TMP/t2.idx" -)" "" "after kills and a rerun: as the uninterrupted chain left it"
+expect_eq "$(bk_index "$K" "$KD" | diff "$T_TMP/t2.idx" -)" "" "after kills and a rerun: as the uninterrupted chain left it"
 
 t_done

@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
-# mstore backup/restore, archive format 2 (issue 17): the objects beyond
-# accounts and messages.  A SQLite store with passwords as hMailServer
+# mstore backup/restore, archive formats 2 and 4 (issue 17): the objects
+# beyond accounts and messages, #Public's messages and groups.  A SQLite store with passwords as hMailServer
 # stores them, aliases, distribution lists and members, #Public folders
-# and ACL rows (account, group, anyone) is backed up and restored into an
+# and ACL rows (account, group, anyone), a group with a member, messages
+# in a public folder (one with an account message's content: written
+# once) is backed up and restored into an
 # empty store of the test's backend, whose backup is restored into a new
 # SQLite store: both targets hold every object as the source has it
 # (compared table by table by name, not by id).  A repeat adds nothing
 # and changes nothing already there; -n writes nothing; an ACL row for a
-# group the target lacks is a failure naming it; a version 1 archive
-# (no such objects) still restores.
+# group the target lacks (an archive without groups) is a failure naming
+# it; a version 1 archive (no such objects) still restores.
 . "$MSTORE_SRC/tests/lib/common.sh"
+. "$MSTORE_SRC/tests/lib/backup_fixture.sh"
 t_need_server
 export TZ=UTC
 
-SRC=sqlite:$T_TMP/src.sqlite
-SD=$T_TMP/src
-mkdir -p "$SD"
-mst init "$SRC"; expect_ok "init the source"
-S() { mst "$@" --db "$SRC" --data "$SD"; }
-S domain add ex.test; expect_ok "domain"
+bk_source
 S domain add other.test; expect_ok "second domain"
 for u in ann bob; do S account add "$u@ex.test"; expect_ok "account $u"; done
 S account add cid@other.test; expect_ok "account cid"
@@ -39,6 +37,11 @@ S acl set '#Public/shared' anyone lr; expect_ok "acl anyone"
 S acl set '#Public/shared/sub' staff lrswi; expect_ok "acl group"
 S acl set '#Public/news' ann@ex.test lrswipkxtea; expect_ok "acl all"
 echo "Subject: one" | S deliver ann@ex.test -; expect_ok "a message"
+t_sql "$SRC" "INSERT INTO hm_group_members (membergroupid, memberaccountid) SELECT g.groupid, a.accountid
+	FROM hm_groups g, hm_accounts a WHERE g.groupname = 'staff' AND a.accountaddress = 'bob@ex.test'"
+bk_public_put news 1 "pub one"
+bk_public_put news 2 "pub two"
+bk_msg "pub one" | S deliver cid@other.test -; expect_ok "a public message's content in an account too"
 
 # objects URL: every object by name, ids left out
 objects() {
@@ -51,16 +54,24 @@ objects() {
 	t_out | grep '^#Public' | cut -f1 | sed 's/^/public\t/'
 	mst acl list --db "$1" --data "$2"
 	t_out | sed 's/^/acl\t/'
+	t_sql "$1" "SELECT 'group', g.groupname, COALESCE(a.accountaddress, '-') FROM hm_groups g
+		LEFT JOIN hm_group_members m ON m.membergroupid = g.groupid LEFT JOIN hm_accounts a ON a.accountid = m.memberaccountid"
+	bk_index "$1" "$2" | sed 's/^/msg\t/'
 }
 objects "$SRC" "$SD" | sort >"$T_TMP/src.obj"
-for k in acct alias list public acl; do
+for k in acct alias list public acl group msg; do
 	grep -q "^$k	" "$T_TMP/src.obj" || t_fail "the fixture has no $k: $(cat "$T_TMP/src.obj")"
 done
 expect_eq "$(grep -c '^acl	' "$T_TMP/src.obj")" 4 "four ACL rows in the source"
 
 A=$T_TMP/a.tar
 S backup -f "$A"; expect_ok "backup"
-expect_eq "$(tar -xOf "$A" mstore-archive.json | jq .version)" 2 "format version 2"
+expect_eq "$(tar -xOf "$A" mstore-archive.json | jq .version)" 4 "format version 4"
+expect_eq "$(tar -xOf "$A" messages.jsonl | jq -r 'select(.account == "#Public") | "\(.folder | join("/")) \(.uid)"' | tr '\n' ';')" \
+	"news 1;news 2;" "#Public's messages in the index"
+expect_eq "$(tar -xOf "$A" end.json | jq -c '[.messages, .contents]')" "[4,3]" "a content shared by #Public and an account written once"
+expect_eq "$(tar -xOf "$A" objects.json | jq -c '.groups')" '[{"name":"staff","members":["bob@ex.test"]}]' \
+	"the group an ACL row names, with its member"
 expect_eq "$(tar -xOf "$A" objects.json | jq -r '.accounts[] | select(.address == "bob@ex.test") | .password + " " + (.password_encryption | tostring)')" \
 	"5f4dcc3b5aa765d61d8327deb882cf99 2" "the password as stored, with its encryption type"
 expect_eq "$(tar -xOf "$A" objects.json | jq -c '[(.aliases | length), (.distribution_lists | length), (.public_folders | length), (.acl | length)]')" \
@@ -73,13 +84,12 @@ mkdir -p "$DD"
 mst init "$DST"; expect_ok "init the target"
 mst restore -n -f "$A" --db "$DST" --data "$DD"
 expect_ok "restore -n"
-expect_out_contains "2 aliases, 2 distribution lists (2 members), 3 public folders, 4 ACL rows to add" "-n counts the objects"
+expect_out_contains "2 aliases, 2 distribution lists (2 members), 3 public folders, 1 groups (1 members), 4 ACL rows to add" "-n counts the objects"
 expect_eq "$(t_sql "$DST" "SELECT COUNT(*) FROM hm_aliases")/$(t_sql "$DST" "SELECT COUNT(*) FROM hm_imapfolders")" "0/0" "-n wrote nothing"
-t_sql "$DST" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
 mst restore -f "$A" --db "$DST" --data "$DD" --json
 expect_ok "restore"
-expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .acl_rows, .restored]' "$T_TMP/out")" \
-	"[2,2,2,3,4,1]" "every object added"
+expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .groups, .group_members, .acl_rows, .restored]' "$T_TMP/out")" \
+	"[2,2,2,3,1,1,4,4]" "every object and message added (#Public's too)"
 objects "$DST" "$DD" | sort >"$T_TMP/dst.obj"
 expect_eq "$(diff "$T_TMP/src.obj" "$T_TMP/dst.obj")" "" "the target holds every object as the source has it"
 mst reconstruct -n --db "$DST" --data "$DD"; expect_ok "reconstruct -n is clean"
@@ -88,8 +98,8 @@ mst reconstruct -n --db "$DST" --data "$DD"; expect_ok "reconstruct -n is clean"
 mst acl set '#Public/news' ann@ex.test lr --db "$DST" --data "$DD"; expect_ok "a later change in the target"
 mst restore -f "$A" --db "$DST" --data "$DD" --json
 expect_ok "restore again"
-expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .acl_rows, .restored, .objects_present]' "$T_TMP/out")" \
-	"[0,0,0,0,0,0,11]" "a repeat adds nothing"
+expect_eq "$(jq -c '[.aliases, .lists, .list_members, .public_folders, .groups, .acl_rows, .restored, .objects_present]' "$T_TMP/out")" \
+	"[0,0,0,0,0,0,0,12]" "a repeat adds nothing"
 expect_eq "$(mst acl list '#Public/news' --db "$DST" --data "$DD"; t_out | cut -f3)" "lr" "an existing ACL row keeps its rights"
 
 # --- back into a new SQLite store, from the backend's backup ----------------------------
@@ -98,24 +108,40 @@ S2=sqlite:$T_TMP/s2.sqlite
 mkdir -p "$T_TMP/s2"
 mst init "$S2"; expect_ok "init a SQLite store"
 mst restore -f "$T_TMP/b.tar" --db "$S2" --data "$T_TMP/s2"
+expect_ok "the backend's archive into SQLite"
+objects "$S2" "$T_TMP/s2" | sort >"$T_TMP/s2.obj"
+sed 's/^\(acl	#Public\/news	ann@ex.test	\).*/\1lr	3/' "$T_TMP/src.obj" >"$T_TMP/want.obj"
+expect_eq "$(diff "$T_TMP/want.obj" "$T_TMP/s2.obj")" "" "back in SQLite: every object, group and message"
+mst reconstruct -n --db "$S2" --data "$T_TMP/s2"; expect_ok "reconstruct -n is clean there too"
+
+# an archive without groups (format 2, 3): an ACL row for a group the target lacks fails
+mkdir "$T_TMP/v2" && tar -xf "$A" -C "$T_TMP/v2"
+(cd "$T_TMP/v2" && jq -c '.version = 2' mstore-archive.json >h && mv h mstore-archive.json &&
+	jq -c 'del(.groups)' objects.json >o && mv o objects.json &&
+	jq -c 'select(.account != "#Public")' messages.jsonl >m && mv m messages.jsonl &&
+	jq -c '.messages = 2' end.json >e && mv e end.json &&
+	tar -cf "$T_TMP/v2.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+S3=sqlite:$T_TMP/s3.sqlite
+mkdir -p "$T_TMP/s3"
+mst init "$S3"; expect_ok "init another SQLite store"
+mst restore -f "$T_TMP/v2.tar" --db "$S3" --data "$T_TMP/s3"
 expect_rc 1 "an ACL row for a group the target lacks"
 expect_err_contains "staff" "the failure names the group"
-objects "$S2" "$T_TMP/s2" | sort >"$T_TMP/s2.obj"
-sed 's/^\(acl	#Public\/news	ann@ex.test	\).*/\1lr	3/' "$T_TMP/src.obj" | grep -v 'staff' >"$T_TMP/want.obj"
-expect_eq "$(diff "$T_TMP/want.obj" "$T_TMP/s2.obj")" "" "back in SQLite: every object but the group's row"
 
 # --- a version 1 archive still restores ---------------------------------------------------
 mkdir "$T_TMP/v1" && tar -xf "$A" -C "$T_TMP/v1"
 (cd "$T_TMP/v1" && jq -c '.version = 1' mstore-archive.json >h && mv h mstore-archive.json &&
-	jq -c 'del(.aliases, .distribution_lists, .public_folders, .acl) | .accounts[] |= del(.password, .password_encryption)' \
+	jq -c 'del(.aliases, .distribution_lists, .public_folders, .acl, .groups) | .accounts[] |= del(.password, .password_encryption)' \
 		objects.json >o && mv o objects.json &&
+	jq -c 'select(.account != "#Public")' messages.jsonl >m && mv m messages.jsonl &&
+	jq -c '.messages = 2' end.json >e && mv e end.json &&
 	tar -cf "$T_TMP/v1.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
 V=$(t_new_db v1)
 mkdir -p "$T_TMP/v1d"
 mst init "$V"; expect_ok "init for v1"
 mst restore -f "$T_TMP/v1.tar" --db "$V" --data "$T_TMP/v1d"
 expect_ok "a version 1 archive restores"
-expect_out_contains "1 messages restored" "its message"
+expect_out_contains "2 messages restored" "its messages"
 expect_eq "$(t_sql "$V" "SELECT COUNT(*) FROM hm_accounts WHERE accountpassword = ''")" 3 "its accounts have no password"
 
 # --- a bad object: a failure naming it, the others still restored ------------------------
@@ -129,7 +155,7 @@ t_sql "$B" "INSERT INTO hm_groups (groupname) VALUES ('staff')"
 mst restore -f "$T_TMP/badobj.tar" --db "$B" --data "$T_TMP/bd" --json
 expect_rc 1 "an alias that is no address"
 expect_err_contains "no-at-sign" "the failure names it"
-expect_eq "$(jq -c '[.aliases, .lists, .public_folders, .acl_rows, .restored, .failed]' "$T_TMP/out")" "[2,2,3,4,1,1]" \
+expect_eq "$(jq -c '[.aliases, .lists, .public_folders, .acl_rows, .restored, .failed]' "$T_TMP/out")" "[2,2,3,4,2,1]" \
 	"the other objects and the message are restored"
 
 t_done

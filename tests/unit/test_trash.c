@@ -128,6 +128,28 @@ static void test_finish_moves(void **state)
 /* A process killed after the intent was synced: the entry whose row was
  * deleted has its file moved by recover, the one whose row is still there
  * keeps its file. */
+/* ms_trash_rows: the whole protocol in one call, rows and files together. */
+static void test_rows(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash_victim v[2] = { { f->id1, REL1 }, { f->id2, REL2 } };
+	size_t moved = 0, missing = 0;
+	assert_int_equal(ms_trash_rows(f->s->db, f->data, v, 2, "unit", &moved, &missing, &e), 0);
+	assert_int_equal(moved, 2);
+	assert_int_equal(missing, 0);
+	ms_message_rec rec;
+	assert_int_equal(ms_messages_get(f->s->db, f->id1, &rec, &e), 0);
+	assert_int_equal(ms_messages_get(f->s->db, f->id2, &rec, &e), 0);
+	assert_false(exists(f->data, REL1));
+	assert_false(exists(f->data, REL2));
+	assert_true(in_trash(f->data, REL1));
+	assert_true(in_trash(f->data, REL2));
+	moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 0); /* no intent left behind */
+}
+
 static void test_recover_after_kill(void **state)
 {
 	fx *f = *state;
@@ -241,6 +263,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_finish_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_skips_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
