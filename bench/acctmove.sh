@@ -41,4 +41,5 @@ for _ in 1 2 3; do
 	done
 done
 echo "account move, $M messages: mstore folder rename ${bm} ms, mv of the directory ${bv} ms, ratio $(awk -v a="$bm" -v b="$bv" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$MS" reconstruct -n --settle 0 "${S[@]}" >/dev/null && echo "reconstruct -n: clean" || echo "reconstruct -n: findings"

@@ -4,7 +4,10 @@
 #   quota            `mstore quota --json` over N messages (default 100,000)
 #                    vs `SELECT SUM(messagesize) FROM hm_messages` by sqlite3
 #   deliver --mbox   `mstore deliver --mbox` of M messages (default 10,000)
-#                    vs reading the mbox once (`cat FILE >/dev/null`)
+#                    vs reading the mbox once (`cat FILE >/dev/null`), and vs
+#                    the physical floor: `split -n M` of the mbox into M files,
+#                    each renamed once by perl (creates, writes, renames; no
+#                    fsync, no parse, no row)
 # SQLite store in a temporary directory; usage: bench/admin.sh [-b BUILD]
 # [-n N] [-m M].  BUILD defaults to build-bench (meson setup build-bench
 # --buildtype=release).
@@ -51,8 +54,15 @@ awk -v m="$M" 'BEGIN {
 }' >"$mb"
 sync
 c=$(best cat "$mb")
+# the physical floor: the mbox cut into M files (split: one read, M creates
+# and writes) and each renamed once, no fsync, no parse, no row
+floor() { rm -rf "$W/split"; mkdir "$W/split"; split -a 6 -n "$M" "$mb" "$W/split/x" &&
+	perl -e 'for (glob "$ARGV[0]/x*") { rename $_, "$_.eml" or die "$_: $!" }' "$W/split"; }
+f=$(best floor)
 s=$(now)
 "$MS" deliver u1@example.com --mbox "$mb" --ignore-quota "${S[@]}" >/dev/null
 d=$(ms_since "$s")
-echo "deliver --mbox, $M messages ($(du -h "$mb" | cut -f1)): mstore deliver ${d} ms, cat ${c} ms, ratio $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+echo "deliver --mbox, $M messages ($(du -h "$mb" | cut -f1)): mstore deliver ${d} ms, cat ${c} ms, ratio $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.1f", a / (b ? b : 1) }');" \
+	"split into $M files and rename each ${f} ms, ratio $(awk -v a="$d" -v b="$f" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$MS" reconstruct -n "${S[@]}" >/dev/null 2>&1 && echo "reconstruct -n: clean" || echo "reconstruct -n: findings (the synthetic rows have no files)"

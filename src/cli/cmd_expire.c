@@ -53,7 +53,7 @@
 
 const char help_expire[] =
 	"usage: mstore expire --rules FILE [-n] [-v] [--json] [--domain D]... [--account A]...\n"
-	"                     [--shard K/N] [--batch N] [--now EPOCH]\n\n"
+	"                     [--shard K/N] [--batch N] [--now EPOCH] [--lock-wait SECS]\n\n"
 	"Remove the messages that expiry rules select, as imexpire does: their rows are\n"
 	"deleted (with recipients and metadata) and their files moved to the trash,\n"
 	"DATA/.mstore/trash/DAY/ (see 'mstore help purge'); no file is deleted.\n\n"
@@ -90,12 +90,17 @@ const char help_expire[] =
 	"--domain D, --account ADDRESS, --shard K/N   the accounts to walk (repeatable);\n"
 	"                 with --domain or --account, #Public is left out\n"
 	"--batch N       messages per journaled batch (default 500)\n"
-	"--now EPOCH     judge ages as if it were then (for tests and reruns)\n\n"
+	"--now EPOCH     judge ages as if it were then (for tests and reruns)\n"
+	"--lock-wait SECS  wait up to SECS seconds for a folder under `mstore folder lock`\n"
+	"                 (default 0: it is left for the next run); before waiting, the\n"
+	"                 batch is flushed and every other folder's lock let go, so the\n"
+	"                 wait holds nothing a `folder lock` could be waiting for\n\n"
 	"A line per rule: 'rule NAME: N message(s), B bytes in F folder(s)', then the\n"
 	"total.  A folder under `mstore folder lock` is not judged: it is named on\n"
-	"stderr and left for the next run (exit 1); the folders being expired keep\n"
-	"`folder lock` waiting until their batch is done.  Exit 0 done, 1 something\n"
-	"failed or was locked (named on stderr), 2 bad arguments or rules file.\n";
+	"stderr and left for the next run (exit 1; --lock-wait waits for it); the\n"
+	"folders being expired keep `folder lock` waiting until their batch is done.\n"
+	"Exit 0 done, 1 something failed or was locked (named on stderr), 2 bad\n"
+	"arguments or rules file.\n";
 
 /* --- rules ------------------------------------------------------------ */
 
@@ -341,7 +346,7 @@ typedef struct expire_opts {
 	int verbose;
 	ms_strlist domains, accounts;
 	ms_scope scope;
-	long long batch, now;
+	long long batch, now, lock_wait;
 	const char *bad;
 	bool oom;
 } expire_opts;
@@ -692,15 +697,25 @@ static int flush_and_release(run *rn, ms_err *e)
 }
 
 /* A writer's half of mboxlock.h: a shared lock on the folder, taken before
- * any row lock and held until its victims are flushed.  1 locked by `folder
- * lock` (the folder is left for the next run), 0 taken, -1 error. */
+ * any row lock and held until its victims are flushed.  With --lock-wait a
+ * locked folder is waited for, holding nothing: `folder lock` takes a
+ * tree's folders one by one and may hold one expire has judged while it
+ * waits for another this run holds.  1 locked by `folder lock` (the folder
+ * is left for the next run), 0 taken, -1 error. */
 static int lock_folder(run *rn, const folder_path *fp, ms_err *e)
 {
 	ms_mbox_lock *l;
 	ms_err why = { 0 };
 	if (rn->o->dry_run)
 		return 0;
-	if (ms_mbox_lock_take(rn->s->data_dir, fp->id, false, 0, &l, &why) < 0) {
+	int rc = ms_mbox_lock_take(rn->s->data_dir, fp->id, false, 0, &l, &why);
+	if (rc < 0 && why.code == MS_E_LIMIT && rn->o->lock_wait > 0) {
+		if (flush_and_release(rn, e) < 0)
+			return -1;
+		why = (ms_err){ 0 };
+		rc = ms_mbox_lock_take(rn->s->data_dir, fp->id, false, (int)rn->o->lock_wait * 1000, &l, &why);
+	}
+	if (rc < 0) {
 		if (why.code != MS_E_LIMIT)
 			return *e = why, -1;
 		fputs("mstore expire: ", stderr);
@@ -871,7 +886,7 @@ static int expire_main(cli_ctx *ctx, expire_opts *o)
 	return rc;
 }
 
-enum { O_RULES = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_BATCH, O_NOW };
+enum { O_RULES = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_ACCOUNT, O_SHARD, O_BATCH, O_NOW, O_LOCK_WAIT };
 
 static bool expire_option(void *data, int opt, const char *arg)
 {
@@ -894,6 +909,10 @@ static bool expire_option(void *data, int opt, const char *arg)
 		if (!cli_parse_count(arg, &o->now))
 			o->bad = "--now takes epoch seconds";
 		return true;
+	case O_LOCK_WAIT:
+		if (!cli_parse_count(arg, &o->lock_wait) || o->lock_wait > 86400)
+			o->bad = "--lock-wait takes a number of seconds, at most 86400";
+		return true;
 	}
 	return false;
 }
@@ -909,6 +928,7 @@ int cmd_expire(int argc, char **argv)
 		{ "shard", required_argument, 0, O_SHARD },
 		{ "batch", required_argument, 0, O_BATCH },
 		{ "now", required_argument, 0, O_NOW },
+		{ "lock-wait", required_argument, 0, O_LOCK_WAIT },
 		{ 0, 0, 0, 0 },
 	};
 	cli_ctx ctx = { .cmd = "expire" };

@@ -72,9 +72,10 @@ const char help_folder[] =
 	"           run by COMMAND inherits it ($MSTORE_MAILBOX_LOCKS).  Once locked, a\n"
 	"           transaction over the folders' rows waits for writers already in one.\n"
 	"           sync, deliver, expire and the channel's hmailserver side write\n"
-	"           nothing into a locked folder: they name it and leave it for the\n"
-	"           next run (exit 1; deliver --lock-wait SECS waits); the lock waits\n"
-	"           for a deliver, expire or channel run already writing the folder.\n\n"
+	"           nothing into a locked folder and create no folder below it: they\n"
+	"           name it and leave it for the next run (exit 1; deliver and expire\n"
+	"           --lock-wait SECS wait); the lock waits for a deliver, expire or\n"
+	"           channel run already writing the folder.\n\n"
 	"Every writing action takes -n/--dry-run (check and report, change nothing)\n"
 	"and --json.  Exit codes: 0 done; 1 not done (a locked mailbox, a file that\n"
 	"could not be moved: the rerun completes it); 2 bad input (an unknown mailbox\n"
@@ -131,6 +132,17 @@ static int resolve(cli_call *c, const char *name, ms_mailbox *mb)
 	if (ms_mailbox_resolve(c->s->db, name, mb, &e) < 0)
 		return cli_fail(&e);
 	ms_mailbox_owner_on_disk(mb, c->s->data_dir); /* its files, where they are */
+	return 0;
+}
+
+/* What every action on one MAILBOX begins with: a killed command's work
+ * completed (unless -n), the mailbox resolved, its name for messages. */
+static int prologue(cli_call *c, bool dry_run, ms_mailbox *mb, char *name, size_t len)
+{
+	int rc;
+	if ((!dry_run && (rc = recover(c, NULL, 0)) != 0) || (rc = resolve(c, c->argv[0], mb)) != 0)
+		return rc;
+	ms_mailbox_name(mb, name, len);
 	return 0;
 }
 
@@ -399,11 +411,10 @@ static int folder_create(cli_call *c)
 	const struct write_opts *o = c->opts;
 	ms_mailbox mb;
 	lockset l = { 0 };
-	int rc;
-	if ((!o->dry_run && (rc = recover(c, NULL, 0)) != 0) || (rc = resolve(c, c->argv[0], &mb)) != 0)
-		return rc;
 	char name[1400];
-	ms_mailbox_name(&mb, name, sizeof name);
+	int rc = prologue(c, o->dry_run, &mb, name, sizeof name);
+	if (rc)
+		return rc;
 	ms_err e = { 0 };
 	if (!mb.path[0])
 		return cli_fail((ms_err_set(&e, MS_E_USAGE, "mailbox '%s': name a folder to create", name), &e));
@@ -427,13 +438,12 @@ static int folder_delete(cli_call *c)
 	const struct write_opts *o = c->opts;
 	ms_mailbox mb;
 	lockset l = { 0 };
-	int rc;
-	if ((!o->dry_run && (rc = recover(c, NULL, 0)) != 0) || (rc = resolve(c, c->argv[0], &mb)) != 0)
+	char name[1400];
+	int rc = prologue(c, o->dry_run, &mb, name, sizeof name);
+	if (rc)
 		return rc;
 	if (!o->dry_run && (rc = need_data(c)) != 0)
 		return EXIT_USAGE;
-	char name[1400];
-	ms_mailbox_name(&mb, name, sizeof name);
 	if (!o->dry_run && mb.folder_id && (rc = lock_mailbox(c, &mb, 0, &l)) != 0)
 		return rc;
 	ms_err e = { 0 };
@@ -562,11 +572,10 @@ static int subscribe(cli_call *c, bool on)
 	const struct write_opts *o = c->opts;
 	ms_mailbox mb;
 	lockset l = { 0 };
-	int rc;
-	if ((!o->dry_run && (rc = recover(c, NULL, 0)) != 0) || (rc = resolve(c, c->argv[0], &mb)) != 0)
-		return rc;
 	char name[1400];
-	ms_mailbox_name(&mb, name, sizeof name);
+	int rc = prologue(c, o->dry_run, &mb, name, sizeof name);
+	if (rc)
+		return rc;
 	ms_err e = { 0 };
 	if (!mb.folder_id)
 		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));

@@ -349,45 +349,6 @@ static bool valid_box_name(const char *name, char delim)
 	return levels <= 25;
 }
 
-static ms_drv_result hms_create_box(ms_side *base, const char *name_in, ms_err *e)
-{
-	hms_side *s = (hms_side *)base;
-	if (base->read_only)
-		return refuse_write(base, e);
-	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= PATH_LEN) {
-		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name_in);
-		return MS_DRV_BOX_BAD;
-	}
-	/* ms_folder_ensure_path takes a first level INBOX in any case as the
-	 * INBOX, so "inbox.Later" goes below it, not beside it */
-	int64_t id;
-	int rc = ms_browse_folder_find(db_of(s), s->account_id, name_in, base->delim, &id, e);
-	if (rc != 0) /* it exists, or the database failed */
-		return rc > 0 ? MS_DRV_OK : MS_DRV_SIDE_BAD;
-	db_txn *t;
-	if (db_txn_begin(db_of(s), &t, e) < 0)
-		return MS_DRV_SIDE_BAD;
-	if (ms_folder_ensure_path(db_txn_db(t), s->account_id, name_in, base->delim, time(NULL), &id, e) < 0) {
-		db_txn_rollback(&t);
-		return e->code == MS_E_USAGE ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
-	}
-	return db_txn_commit(&t, e) < 0 ? MS_DRV_SIDE_BAD : MS_DRV_OK;
-}
-
-/* Find the box `name`: MS_DRV_OK with *folder, MS_DRV_BOX_BAD when there
- * is none. */
-static ms_drv_result find_box(hms_side *s, const char *name, int64_t *folder, ms_err *e)
-{
-	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, s->base.delim, folder, e);
-	if (rc < 0)
-		return MS_DRV_SIDE_BAD;
-	if (rc == 0) {
-		ms_err_set(e, MS_E_NOTFOUND, "side %s: %s has no folder %s", s->base.name, s->address, name);
-		return MS_DRV_BOX_BAD;
-	}
-	return MS_DRV_OK;
-}
-
 /* A writer's half of mboxlock.h, for a box open for writing: a shared lock
  * on the folder's lock file for as long as the box is open, taken before
  * any row lock and without waiting; a box under `mstore folder lock` is
@@ -405,6 +366,56 @@ static ms_drv_result lock_box(hms_side *s, int64_t folder, const char *name, boo
 	ms_err_set(e, MS_E_LIMIT, "side %s: mailbox %s is locked by `mstore folder lock`; left for the next run",
 	           s->base.name, name);
 	return MS_DRV_BOX_BAD;
+}
+
+static ms_drv_result hms_create_box(ms_side *base, const char *name_in, ms_err *e)
+{
+	hms_side *s = (hms_side *)base;
+	if (base->read_only)
+		return refuse_write(base, e);
+	if (!valid_box_name(name_in, base->delim) || strlen(name_in) >= PATH_LEN) {
+		ms_err_set(e, MS_E_USAGE, "side %s: '%s' is not a folder name hMailServer accepts", base->name, name_in);
+		return MS_DRV_BOX_BAD;
+	}
+	/* ms_folder_ensure_path takes a first level INBOX in any case as the
+	 * INBOX, so "inbox.Later" goes below it, not beside it */
+	int64_t id;
+	int rc = ms_browse_folder_nearest(db_of(s), s->account_id, name_in, base->delim, &id, e);
+	if (rc < 0 || rc == 2) /* the database failed, or it exists */
+		return rc < 0 ? MS_DRV_SIDE_BAD : MS_DRV_OK;
+	/* below a folder under `folder lock`, nothing is created (as `folder
+	 * create` refuses): its lock held shared until the rows are in */
+	ms_mbox_lock *lock = NULL;
+	ms_drv_result r;
+	if (rc == 1 && (r = lock_box(s, id, name_in, false, &lock, e)) != MS_DRV_OK)
+		return r;
+	db_txn *t;
+	if (db_txn_begin(db_of(s), &t, e) < 0) {
+		ms_mbox_lock_release(lock);
+		return MS_DRV_SIDE_BAD;
+	}
+	if (ms_folder_ensure_path(db_txn_db(t), s->account_id, name_in, base->delim, time(NULL), &id, e) < 0) {
+		db_txn_rollback(&t);
+		ms_mbox_lock_release(lock);
+		return e->code == MS_E_USAGE ? MS_DRV_BOX_BAD : MS_DRV_SIDE_BAD;
+	}
+	r = db_txn_commit(&t, e) < 0 ? MS_DRV_SIDE_BAD : MS_DRV_OK;
+	ms_mbox_lock_release(lock);
+	return r;
+}
+
+/* Find the box `name`: MS_DRV_OK with *folder, MS_DRV_BOX_BAD when there
+ * is none. */
+static ms_drv_result find_box(hms_side *s, const char *name, int64_t *folder, ms_err *e)
+{
+	int rc = ms_browse_folder_find(db_of(s), s->account_id, name, s->base.delim, folder, e);
+	if (rc < 0)
+		return MS_DRV_SIDE_BAD;
+	if (rc == 0) {
+		ms_err_set(e, MS_E_NOTFOUND, "side %s: %s has no folder %s", s->base.name, s->address, name);
+		return MS_DRV_BOX_BAD;
+	}
+	return MS_DRV_OK;
 }
 
 static ms_drv_result hms_delete_box(ms_side *base, const char *name, ms_err *e)

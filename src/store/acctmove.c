@@ -124,7 +124,10 @@ static int move_files(int root, const char *data, const ms_acctmove *m, ms_err *
 			return -1;
 	}
 	ms_test_hook("acctmove-files");
-	return ms_jio_sync_dir(root, data, to_parent, e) < 0 || ms_jio_sync_dir(root, data, from_parent, e) < 0 ? -1 : 0;
+	/* a move within a domain has one parent: one fsync makes both names durable */
+	if (ms_jio_sync_dir(root, data, to_parent, e) < 0)
+		return -1;
+	return strcmp(from_parent, to_parent) == 0 ? 0 : ms_jio_sync_dir(root, data, from_parent, e);
 }
 
 /* ---- the journal ---------------------------------------------------------------- */

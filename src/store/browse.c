@@ -116,23 +116,36 @@ static int find_level(db *d, int64_t account_id, int64_t parent, const char *nam
 	                  folder, e);
 }
 
-int ms_browse_folder_find(db *d, int64_t account_id, const char *path, char delim, int64_t *folder, ms_err *e)
+int ms_browse_folder_nearest(db *d, int64_t account_id, const char *path, char delim, int64_t *folder, ms_err *e)
 {
 	char level[256];
-	int64_t parent = -1;
+	int64_t parent = -1, id = 0;
 	for (const char *p = path; p;) {
 		const char *end = strchr(p, delim);
 		size_t len = end ? (size_t)(end - p) : strlen(p);
 		if (len == 0 || len >= sizeof level)
-			return 0; /* hMailServer allows levels of 1 to 255 bytes: no such folder */
+			break; /* hMailServer allows levels of 1 to 255 bytes: no such folder */
 		snprintf(level, sizeof level, "%.*s", (int)len, p);
-		int rc = find_level(d, account_id, parent, level, folder, e);
-		if (rc <= 0)
-			return rc;
-		parent = *folder;
+		int rc = find_level(d, account_id, parent, level, &id, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+		parent = *folder = id;
 		p = end ? end + 1 : NULL;
+		if (!p)
+			return 2;
 	}
-	return 1;
+	return parent == -1 ? 0 : 1;
+}
+
+int ms_browse_folder_find(db *d, int64_t account_id, const char *path, char delim, int64_t *folder, ms_err *e)
+{
+	int64_t id;
+	int rc = ms_browse_folder_nearest(d, account_id, path, delim, &id, e);
+	if (rc == 2)
+		*folder = id;
+	return rc < 0 ? -1 : rc == 2;
 }
 
 int ms_browse_folder_status(db *d, int64_t account_id, int64_t folder, ms_folder_status *st, ms_err *e)

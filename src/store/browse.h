@@ -72,6 +72,11 @@ bool ms_browse_folder_path(const ms_folder_row *v, size_t n, const ms_folder_row
  * the first level matches INBOX in any case, as folders.h does.  1 found,
  * 0 not found, -1 error. */
 int ms_browse_folder_find(db *d, int64_t account_id, const char *path, char delim, int64_t *folder, ms_err *e);
+/* The deepest existing folder on `path`'s way, in *folder: 2 the folder
+ * itself, 1 its nearest existing ancestor (what a writer creating the rest
+ * checks for `folder lock`, mboxlock.h), 0 not even its first level, -1
+ * error. */
+int ms_browse_folder_nearest(db *d, int64_t account_id, const char *path, char delim, int64_t *folder, ms_err *e);
 
 /* What SELECT reports about a folder. */
 typedef struct ms_folder_status {

@@ -45,6 +45,7 @@ struct ms_deliver {
 	ms_deliver_target t;
 	char owner[600];
 	int root_fd, jfd;
+	ms_msgdirs *dirs;           /* the owner's XX folders, opened once for the run */
 	ms_mbox_lock *lock;         /* shared: keeps `folder lock` out while files and rows go in */
 	char jname[300];
 	bool single, unsure;
@@ -429,6 +430,11 @@ int ms_deliver_open(ms_store *s, const ms_deliver_target *t, const char *source,
 		return -1;
 	}
 	ms_msgfile_owner_dir(dv->root_fd, local, domain, dv->owner, sizeof dv->owner);
+	if (!(dv->dirs = ms_msgdirs_open(dv->root_fd, dv->owner))) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		ms_deliver_close(dv, false);
+		return -1;
+	}
 	/* Held until close, before any journal line or file: the files are
 	 * written outside the transaction, so a check under the row lock
 	 * (mboxlock.h) would come after them.  Taken before any row lock, so
@@ -550,17 +556,17 @@ static size_t write_files(ms_deliver *dv, ms_deliver_msg *m, size_t n)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (m[i].status == MS_DELIVER_OK &&
-		    ms_msgfile_write_tmp(dv->root_fd, dv->owner, m[i].name, m[i].data, m[i].len, &m[i].why) < 0)
+		    ms_msgfile_write_tmp(dv->dirs, m[i].name, m[i].data, m[i].len, &m[i].why) < 0)
 			m[i].status = MS_DELIVER_FAILED;
 	ms_err e = { 0 };
 	bool synced = ms_msgfile_sync(dv->root_fd, &e) == 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m[i].status != MS_DELIVER_OK)
 			continue;
-		if (!synced || ms_msgfile_place(dv->root_fd, dv->owner, m[i].name, &m[i].why) < 0) {
+		if (!synced || ms_msgfile_place(dv->dirs, m[i].name, &m[i].why) < 0) {
 			if (!synced) {
 				m[i].why = e;
-				ms_msgfile_unlink(dv->root_fd, dv->owner, m[i].name, true);
+				ms_msgfile_drop(dv->dirs, m[i].name, true);
 			}
 			m[i].status = MS_DELIVER_FAILED;
 		} else {
@@ -570,7 +576,7 @@ static size_t write_files(ms_deliver *dv, ms_deliver_msg *m, size_t n)
 	if (k && ms_msgfile_sync(dv->root_fd, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (m[i].status == MS_DELIVER_OK) {
-				ms_msgfile_unlink(dv->root_fd, dv->owner, m[i].name, false);
+				ms_msgfile_drop(dv->dirs, m[i].name, false);
 				m[i].status = MS_DELIVER_FAILED;
 				m[i].why = e;
 			}
@@ -599,7 +605,7 @@ static int commit_rows(ms_deliver *dv, ms_deliver_msg *m, size_t n, size_t k, ms
 	if (rc < 0 && !at_commit) /* rolled back: the files go; the journal's P lines roll back */
 		for (size_t i = 0; i < n; i++)
 			if (m[i].status == MS_DELIVER_OK)
-				ms_msgfile_unlink(dv->root_fd, dv->owner, m[i].name, false);
+				ms_msgfile_drop(dv->dirs, m[i].name, false);
 	if (rc < 0 && at_commit) /* the rows may exist: keep files and journal for the next run to settle */
 		dv->unsure = true;
 	return rc;
@@ -651,6 +657,7 @@ void ms_deliver_close(ms_deliver *dv, bool complete)
 			unlinkat(dv->root_fd, dv->jname, 0);
 		close(dv->jfd);
 	}
+	ms_msgdirs_close(dv->dirs);
 	if (dv->root_fd >= 0)
 		close(dv->root_fd);
 	ms_mbox_lock_release(dv->lock);

@@ -26,7 +26,10 @@
  * three databases.  Writers that write files before their transaction
  * (deliver, expire, the hmailserver channel driver's open boxes) take the
  * lock shared, before any row lock, and hold it until their rows are
- * committed (deliver waits up to --lock-wait, the others do not wait);
+ * committed (deliver and expire wait up to --lock-wait, expire holding
+ * no other folder's lock while it waits; the channel driver does not
+ * wait); a folder a writer creates is checked through its nearest
+ * existing ancestor (ms_browse_folder_nearest), as `folder create` does;
  * `folder lock` then waits for them, and they never write inside its
  * window.  sync, which locks folders it finds inside its transaction,
  * follows the protocol below (a locked folder fails its account's group,

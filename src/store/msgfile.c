@@ -1,10 +1,12 @@
 /* msgfile.c - see msgfile.h. */
 #include "store/msgfile.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -111,79 +113,185 @@ static int write_fully(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* Write the file `tmp` of dir_fd and, with `sync`, fsync it. */
-static int write_tmp(int dir_fd, const char *tmp, const char *data, size_t len, bool sync, ms_err *e)
+/* ---- the XX folders of one account, opened once -------------------------------- */
+
+#define SLOTS 256 /* every XX a GUID name can have: two hex digits */
+
+struct ms_msgdirs {
+	int root_fd;
+	char owner[PATH_LEN];
+	struct slot { char xx[3]; int fd; } slot[SLOTS]; /* fd -1: free */
+};
+
+ms_msgdirs *ms_msgdirs_open(int root_fd, const char *owner)
 {
+	ms_msgdirs *d = malloc(sizeof *d);
+	if (!d)
+		return NULL;
+	d->root_fd = root_fd;
+	snprintf(d->owner, sizeof d->owner, "%s", owner);
+	for (size_t i = 0; i < SLOTS; i++)
+		d->slot[i].fd = -1;
+	return d;
+}
+
+static void forget_all(ms_msgdirs *d)
+{
+	for (size_t i = 0; i < SLOTS; i++)
+		if (d->slot[i].fd >= 0) {
+			close(d->slot[i].fd);
+			d->slot[i].fd = -1;
+		}
+}
+
+void ms_msgdirs_close(ms_msgdirs *d)
+{
+	if (!d)
+		return;
+	forget_all(d);
+	free(d);
+}
+
+/* The slot of `xx`: its own, or the free one it would take. */
+static struct slot *find_slot(ms_msgdirs *d, const char xx[3])
+{
+	size_t h = ((unsigned char)xx[0] * 31u + (unsigned char)xx[1]) % SLOTS;
+	for (size_t k = 0; k < SLOTS; k++) {
+		struct slot *s = &d->slot[(h + k) % SLOTS];
+		if (s->fd < 0 || memcmp(s->xx, xx, 3) == 0)
+			return s;
+	}
+	return NULL;
+}
+
+/* The XX folder of `name`, opened (made when `make`) at its first use and
+ * kept: a batch pays one open per file, not one per path level (deliver of
+ * 10,000 messages made 70,000 openat calls).  Owned by d: not to be closed.
+ * -1 with errno set. */
+static int xx_fd(ms_msgdirs *d, const char *name, bool make)
+{
+	char xx[3];
+	ms_layout_xx(name, xx);
+	struct slot *s = find_slot(d, xx);
+	if (s && s->fd >= 0)
+		return s->fd;
+	if (!s) { /* more than SLOTS distinct folders (names in both cases): start over */
+		forget_all(d);
+		s = find_slot(d, xx);
+	}
+	assert(s && s->fd < 0);
+	int fd = open_xx(d->root_fd, d->owner, name, make);
+	if (fd >= 0) {
+		memcpy(s->xx, xx, 3);
+		s->fd = fd;
+	}
+	return fd;
+}
+
+/* A folder removed behind our back (an empty XX folder tidied away) leaves
+ * a stale descriptor: forget it, so the next use opens (makes) it again. */
+static void forget(ms_msgdirs *d, const char *name)
+{
+	char xx[3];
+	ms_layout_xx(name, xx);
+	struct slot *s = find_slot(d, xx);
+	if (s && s->fd >= 0) {
+		/* the table keeps no holes: every entry after s in its run is put again */
+		close(s->fd);
+		s->fd = -1;
+		for (size_t i = (size_t)(s - d->slot + 1) % SLOTS; d->slot[i].fd >= 0; i = (i + 1) % SLOTS) {
+			struct slot moved = d->slot[i];
+			d->slot[i].fd = -1;
+			*find_slot(d, moved.xx) = moved;
+		}
+	}
+}
+
+static int xx_fd_err(ms_msgdirs *d, const char *name, bool make, ms_err *e)
+{
+	int dir_fd = xx_fd(d, name, make);
+	if (dir_fd < 0)
+		ms_err_set(e, MS_E_IO, "cannot create or open the folder of %s/%s (a symlink is never followed): %s",
+		           d->owner, name, strerror(errno));
+	return dir_fd;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+/* Write `name`'s temporary file and, with `sync`, fsync it. */
+static int write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t len, bool sync, ms_err *e)
+{
+	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
+	ms_msgfile_tmp_name(name, tmp);
+	int dir_fd = xx_fd_err(d, name, true, e);
+	if (dir_fd < 0)
+		return -1;
 	int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) { /* the cached folder is gone: once more, made again */
+		forget(d, name);
+		if ((dir_fd = xx_fd_err(d, name, true, e)) < 0)
+			return -1;
+		fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	}
 	if (fd < 0)
-		return ms_err_set(e, MS_E_IO, "cannot create %s: %s", tmp, strerror(errno));
+		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", d->owner, tmp, strerror(errno));
 	if (write_fully(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int err = errno;
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
-		return ms_err_set(e, MS_E_IO, "cannot write %s: %s", tmp, strerror(err));
+		return ms_err_set(e, MS_E_IO, "cannot write %s/%s: %s", d->owner, tmp, strerror(err));
 	}
 	close(fd);
 	return 0;
 }
 
-static int open_xx_err(int root_fd, const char *owner, const char *name, bool make, ms_err *e)
+/* Rename `name`'s temporary file into place, never over a file. */
+static int place(ms_msgdirs *d, const char *name, ms_err *e)
 {
-	int dir_fd = open_xx(root_fd, owner, name, make);
+	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
+	ms_msgfile_tmp_name(name, tmp);
+	int dir_fd = xx_fd_err(d, name, false, e);
 	if (dir_fd < 0)
-		ms_err_set(e, MS_E_IO, "cannot create or open the folder of %s/%s (a symlink is never followed): %s",
-		           owner, name, strerror(errno));
-	return dir_fd;
-}
-
-static int rename_into_place(int dir_fd, const char *owner, const char *tmp, const char *name, ms_err *e)
-{
+		return -1;
 	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0)
 		return 0;
 	int err = errno;
 	unlinkat(dir_fd, tmp, 0);
-	return ms_err_set(e, err == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot rename %s/%s into place: %s", owner, tmp,
+	return ms_err_set(e, err == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot rename %s/%s into place: %s", d->owner, tmp,
 	                  strerror(err));
 }
 
 int ms_msgfile_write(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e)
 {
-	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
-	ms_msgfile_tmp_name(name, tmp);
-	int dir_fd = open_xx_err(root_fd, owner, name, true, e);
-	if (dir_fd < 0)
-		return -1;
-	int rc = write_tmp(dir_fd, tmp, data, len, true, e);
+	ms_msgdirs *d = ms_msgdirs_open(root_fd, owner);
+	if (!d)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	int rc = write_tmp(d, name, data, len, true, e);
 	if (rc == 0)
-		rc = rename_into_place(dir_fd, owner, tmp, name, e);
-	if (rc == 0 && fsync(dir_fd) < 0)
+		rc = place(d, name, e);
+	if (rc == 0 && fsync(xx_fd(d, name, false)) < 0)
 		rc = ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s/%s: %s", owner, name, strerror(errno));
-	close(dir_fd);
+	ms_msgdirs_close(d);
 	return rc;
 }
 
-int ms_msgfile_write_tmp(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e)
+int ms_msgfile_write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t len, ms_err *e)
 {
-	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
-	ms_msgfile_tmp_name(name, tmp);
-	int dir_fd = open_xx_err(root_fd, owner, name, true, e);
-	if (dir_fd < 0)
-		return -1;
-	int rc = write_tmp(dir_fd, tmp, data, len, false, e);
-	close(dir_fd);
-	return rc;
+	return write_tmp(d, name, data, len, false, e);
 }
 
-int ms_msgfile_place(int root_fd, const char *owner, const char *name, ms_err *e)
+int ms_msgfile_place(ms_msgdirs *d, const char *name, ms_err *e)
 {
-	char tmp[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
-	ms_msgfile_tmp_name(name, tmp);
-	int dir_fd = open_xx_err(root_fd, owner, name, false, e);
-	if (dir_fd < 0)
-		return -1;
-	int rc = rename_into_place(dir_fd, owner, tmp, name, e);
-	close(dir_fd);
-	return rc;
+	return place(d, name, e);
+}
+
+void ms_msgfile_drop(ms_msgdirs *d, const char *name, bool tmp)
+{
+	char t[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
+	ms_msgfile_tmp_name(name, t);
+	int dir_fd = xx_fd(d, name, false);
+	if (dir_fd >= 0)
+		unlinkat(dir_fd, tmp ? t : name, 0);
 }
 
 int ms_msgfile_sync(int root_fd, ms_err *e)

@@ -38,15 +38,25 @@ void ms_msgfile_tmp_name(const char *name, char out[MS_GUID_NAME_LEN + sizeof MS
  * nothing. */
 int ms_msgfile_write(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e);
 
-/* The same in three steps, for a batch that pays for durability once
- * (deliver): write each file under its temporary name without fsync;
+/* An account folder's XX folders, each opened (made when a file is
+ * written into it) at its first use and kept open until ms_msgdirs_close:
+ * a batch pays one open per file, not one per path level.  NULL when out
+ * of memory.  A folder removed meanwhile is made again at the next write. */
+typedef struct ms_msgdirs ms_msgdirs;
+ms_msgdirs *ms_msgdirs_open(int root_fd, const char *owner);
+void ms_msgdirs_close(ms_msgdirs *d);
+
+/* ms_msgfile_write in three steps, for a batch that pays for durability
+ * once (deliver): write each file under its temporary name without fsync;
  * ms_msgfile_sync (the file system's data, one syncfs); ms_msgfile_place
  * each (rename without replacing; a name taken fails with MS_E_EXISTS and
  * removes the temporary file); ms_msgfile_sync again before any row names
  * them.  A crash leaves temporary files, or files in place whose data was
- * durable before their name. */
-int ms_msgfile_write_tmp(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e);
-int ms_msgfile_place(int root_fd, const char *owner, const char *name, ms_err *e);
+ * durable before their name.  ms_msgfile_drop removes a file of the batch
+ * (or its temporary name), best effort. */
+int ms_msgfile_write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t len, ms_err *e);
+int ms_msgfile_place(ms_msgdirs *d, const char *name, ms_err *e);
+void ms_msgfile_drop(ms_msgdirs *d, const char *name, bool tmp);
 int ms_msgfile_sync(int root_fd, ms_err *e);
 
 /* stat the file `name` (or, with tmp, its temporary name) of `owner`,

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "db/txn.h"
+#include "store/browse.h"
 #include "store/folders.h"
 #include "store/inflight.h"
 #include "store/layout.h"
@@ -393,6 +394,17 @@ static int lock_folder(sync_run *run, int64_t folder, ms_err *e)
 	return busy;
 }
 
+/* A folder sync is about to create (a hint's path) goes below its nearest
+ * existing one: a `folder lock` of that tree keeps the new folder out too,
+ * as it keeps out `folder create`.  The new folder has no lock file of its
+ * own that anybody could hold. */
+static int lock_new_folder_parent(sync_run *run, int64_t account, const char *path, ms_err *e)
+{
+	int64_t near;
+	int rc = ms_browse_folder_nearest(run->s->db, account, path, MS_FOLDER_SEP, &near, e);
+	return rc == 1 ? lock_folder(run, near, e) : rc < 0 ? -1 : 0;
+}
+
 /* One account's run of items.  The INBOX row lock comes first, always, so
  * two writers of one account queue up there and never deadlock on the
  * other folders (hints) they lock afterwards. */
@@ -422,7 +434,8 @@ static int write_account(sync_run *run, item *items, size_t n, ms_err *e)
 			continue;
 		int64_t folder = inbox;
 		const char *path = folder_path_of(&items[i]);
-		if (path && (ms_folder_ensure_path(d, items[i].acct->id, path, MS_FOLDER_SEP, run->now, &folder, e) < 0 ||
+		if (path && (lock_new_folder_parent(run, items[i].acct->id, path, e) < 0 ||
+		             ms_folder_ensure_path(d, items[i].acct->id, path, MS_FOLDER_SEP, run->now, &folder, e) < 0 ||
 		             lock_folder(run, folder, e) < 0))
 			goto fail;
 		if (place_in_folder(run, v, collect_folder(items, n, &items[i], v), folder, e) < 0)

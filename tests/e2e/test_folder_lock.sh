@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `mstore folder lock` is honoured by every writer (issue 16, mboxlock.h):
 # while a mailbox is locked, sync, deliver (one message, --mbox,
-# --lock-wait), expire and the channel's hmailserver side write nothing
-# into it and exit 1, naming it; a deliver with --lock-wait delivers once
-# the lock is gone; after the lock every writer's rerun completes and the
+# --lock-wait), expire (--lock-wait) and the channel's hmailserver side
+# write nothing into it and exit 1, naming it, and create no folder below
+# it; a deliver or expire with --lock-wait gets in once the lock is gone; after the lock every writer's rerun completes and the
 # store is clean by `mstore reconstruct -n`.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -57,6 +57,11 @@ mst deliver "$A" --lock-wait x "$T_TMP/one.eml" "${S[@]}"; expect_rc 2 "--lock-w
 mst expire --rules "$T_TMP/rules" "${S[@]}"; expect_rc 1 "expire of a locked folder"
 expect_err_contains "$BOX is locked" "expire names the mailbox"
 expect_out_contains "1 folder(s) locked" "expire's summary counts it"
+t0=$(date +%s%N)
+mst expire --rules "$T_TMP/rules" --lock-wait 1 "${S[@]}"; expect_rc 1 "expire --lock-wait 1 gives up"
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 900 ] || t_fail "expire --lock-wait 1 did not wait a second"; t_ok
+expect_err_contains "$BOX is locked" "expire --lock-wait names the mailbox it gave up on"
+mst expire --rules "$T_TMP/rules" --lock-wait x "${S[@]}"; expect_rc 2 "expire --lock-wait takes seconds"
 mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" c; expect_rc 1 "channel into a locked folder"
 expect_out_contains "mailbox INBOX is locked" "the channel names the mailbox"
 expect_eq "$(state)" "$before" "nothing written inside the lock window"
@@ -65,12 +70,20 @@ expect_eq "$(state)" "$before" "nothing written inside the lock window"
 MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" deliver "$A" --lock-wait 60 "$T_TMP/one.eml" "${S[@]}" \
 	>"$T_TMP/waiter.out" 2>&1 &
 waiter=$!
+# an expire that waits too (a rule that selects nothing: it only has to get in)
+printf 'none.folderpattern: ^user/\nnone.messagedays: 100000\n' >"$T_TMP/rules-none"
+MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" expire --rules "$T_TMP/rules-none" --lock-wait 60 "${S[@]}" \
+	>"$T_TMP/ewaiter.out" 2>&1 &
+ewaiter=$!
 sleep 0.5
 kill -0 "$waiter" 2>/dev/null || t_fail "deliver --lock-wait 60 did not wait"; t_ok
+kill -0 "$ewaiter" 2>/dev/null || t_fail "expire --lock-wait 60 did not wait"; t_ok
 expect_eq "$(state)" "$before" "the waiting deliver wrote nothing yet"
 touch "$T_TMP/go"
 wait "$lockpid"; T_RC=$?; expect_ok "the locked command ended"
 wait "$waiter"; T_RC=$?; expect_ok "the waiting deliver delivered after the lock"
+wait "$ewaiter"; T_RC=$?; expect_ok "the waiting expire got in after the lock"
+grep -q "locked" "$T_TMP/ewaiter.out" && t_fail "the waiting expire reported a lock: $(cat "$T_TMP/ewaiter.out")"; t_ok
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 2 "its message is in"
 
 # ---- after the lock: every writer's rerun completes ---------------------------------------------------
@@ -84,6 +97,45 @@ clean "after the writers"
 mst expire --rules "$T_TMP/rules" --now $(( $(date +%s) + 60 )) "${S[@]}"; expect_ok "expire after the lock"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 0 "expired"
 clean "after expire"
+
+# ---- a folder a writer would create below a locked one -----------------------------------------------
+# sync puts a file where a hint (--hints-from, an older database) says,
+# creating the folder path; the channel creates a Maildir side's folder.
+# Below a locked folder neither creates anything (as `folder create`).
+mst folder create user/ann@example.com/Work "${S[@]}"; expect_ok "folder create Work"
+HURL=sqlite:$T_TMP/hints.sqlite
+mst init "$HURL"; expect_ok "init the hints database"
+mst domain add example.com --db "$HURL"; mst account add "$A" --db "$HURL"
+mst folder create user/ann@example.com/Work/New --db "$HURL"; expect_ok "Work/New in the hints database"
+ha=$(t_sql "$HURL" "SELECT accountid FROM hm_accounts")
+hf=$(t_sql "$HURL" "SELECT folderid FROM hm_imapfolders WHERE foldername = 'New'")
+HNAME="{BB000001-0000-4000-8000-000000000000}.eml"
+t_sql "$HURL" "INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize, messagecurnooftries, messagenexttrytime, messageflags, messagecreatetime, messagelocked, messageuid) VALUES ($ha, $hf, '$HNAME', 2, 'x@y.z', 10, 0, '1901-01-01 00:00:00', 1, '2015-05-05 05:05:05', 0, 1)"
+mkdir -p "$DATA/example.com/ann/BB"
+printf 'From: fay@example.org\r\nSubject: hinted\r\n\r\nh\r\n' >"$DATA/example.com/ann/BB/$HNAME"
+touch -d '2024-01-01' "$DATA/example.com/ann/BB/$HNAME"
+mkdir -p "$T_TMP/md2/cur" "$T_TMP/md2/new" "$T_TMP/md2/tmp" "$T_TMP/md2/.Work.Chan/cur" "$T_TMP/md2/.Work.Chan/new" "$T_TMP/md2/.Work.Chan/tmp"
+printf 'From: gus@example.org\nSubject: in a new folder\nMessage-ID: <ch2@example.org>\n\nv\n' >"$T_TMP/md2/.Work.Chan/cur/2.host:2,S"
+sed "s|$T_TMP/md |$T_TMP/md2 |" "$T_TMP/chan.conf" >"$T_TMP/chan2.conf"
+rm -f "$T_TMP/held" "$T_TMP/go"
+MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" folder lock user/ann@example.com/Work "${S[@]}" -- \
+	sh -c "touch '$T_TMP/held'; while [ ! -e '$T_TMP/go' ]; do sleep 0.05; done" &
+lockpid=$!
+for _ in $(seq 400); do [ -e "$T_TMP/held" ] && break; sleep 0.05; done
+[ -e "$T_TMP/held" ] || t_fail "the locked command did not start"
+before=$(state)
+mst sync --no-progress --settle 0 --hints-from "$HURL" "${S[@]}"; expect_rc 1 "sync: no folder created below a locked one"
+expect_err_contains "locked by \`mstore folder lock\`" "sync names the lock"
+mst channel -f "$T_TMP/chan2.conf" --state-dir "$T_TMP/state2" c; expect_rc 1 "channel: no folder created below a locked one"
+expect_out_contains "is locked" "the channel names the lock"
+expect_eq "$(state)" "$before" "nothing created or written below the locked folder"
+touch "$T_TMP/go"
+wait "$lockpid"; T_RC=$?; expect_ok "the locked command ended"
+mst sync --no-progress --settle 0 --hints-from "$HURL" "${S[@]}"; expect_ok "sync after the lock"
+expect_eq "$(q "SELECT f.foldername FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid WHERE m.messagefilename = '$HNAME'")" "New" "the hinted file is in Work/New"
+mst channel -f "$T_TMP/chan2.conf" --state-dir "$T_TMP/state2" c; expect_ok "channel after the lock"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders WHERE foldername = 'Chan'")" 1 "the channel's folder is created"
+clean "after the folders below a lock"
 
 # an mstore the locked command runs is inside the lock
 mst folder lock "$BOX" "${S[@]}" -- "$MSTORE_BIN" deliver "$A" "$T_TMP/one.eml" "${S[@]}"; expect_ok "deliver run by the locked command"

@@ -52,13 +52,16 @@ static void test_batch_steps(void **state)
 {
 	ms_err e = { 0 };
 	struct stat st;
-	assert_int_equal(ms_msgfile_write_tmp(root, OWNER, NAME, "first", 5, &e), 0);
+	ms_msgdirs *d = ms_msgdirs_open(root, OWNER);
+	assert_non_null(d);
+	assert_int_equal(ms_msgfile_write_tmp(d, NAME, "first", 5, &e), 0);
 	/* only the temporary name exists until it is placed */
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, true, &st), 0);
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, false, &st), -1);
 	assert_int_equal(ms_msgfile_sync(root, &e), 0);
-	assert_int_equal(ms_msgfile_place(root, OWNER, NAME, &e), 0);
+	assert_int_equal(ms_msgfile_place(d, NAME, &e), 0);
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, true, &st), -1);
+	ms_msgdirs_close(d);
 	char buf[32];
 	slurp(OWNER "/AB/" NAME, buf, sizeof buf);
 	assert_string_equal(buf, "first");
@@ -68,14 +71,56 @@ static void test_place_never_replaces(void **state)
 {
 	ms_err e = { 0 };
 	struct stat st;
-	assert_int_equal(ms_msgfile_write_tmp(root, OWNER, NAME, "second", 6, &e), 0);
-	assert_int_equal(ms_msgfile_place(root, OWNER, NAME, &e), -1);
+	ms_msgdirs *d = ms_msgdirs_open(root, OWNER);
+	assert_non_null(d);
+	assert_int_equal(ms_msgfile_write_tmp(d, NAME, "second", 6, &e), 0);
+	assert_int_equal(ms_msgfile_place(d, NAME, &e), -1);
 	assert_int_equal(e.code, MS_E_EXISTS);
+	ms_msgdirs_close(d);
 	/* the temporary file is gone, the file in place untouched */
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, true, &st), -1);
 	char buf[32];
 	slurp(OWNER "/AB/" NAME, buf, sizeof buf);
 	assert_string_equal(buf, "first");
+}
+
+/* The XX folders stay open for a batch; one removed meanwhile (tidied
+ * away while empty) is made again, not written into as a deleted folder. */
+static void test_removed_folder_made_again(void **state)
+{
+	ms_err e = { 0 };
+	struct stat st;
+	const char *a = "{CD000000-0000-4000-8000-000000000001}.eml", *b = "{CD000000-0000-4000-8000-000000000002}.eml";
+	ms_msgdirs *d = ms_msgdirs_open(root, OWNER);
+	assert_non_null(d);
+	assert_int_equal(ms_msgfile_write_tmp(d, a, "a", 1, &e), 0);
+	ms_msgfile_drop(d, a, true);
+	assert_int_equal(unlinkat(root, OWNER "/CD", AT_REMOVEDIR), 0);
+	assert_int_equal(ms_msgfile_write_tmp(d, b, "b", 1, &e), 0);
+	assert_int_equal(ms_msgfile_place(d, b, &e), 0);
+	ms_msgdirs_close(d);
+	assert_int_equal(fstatat(root, OWNER "/CD/{CD000000-0000-4000-8000-000000000002}.eml", &st, 0), 0);
+}
+
+/* More XX folders than the table has slots (names in both cases) still
+ * all work: the table starts over. */
+static void test_many_folders(void **state)
+{
+	ms_err e = { 0 };
+	struct stat st;
+	ms_msgdirs *d = ms_msgdirs_open(root, "example.com/many");
+	assert_non_null(d);
+	static const char hex[] = "0123456789ABCDEFabcdef";
+	char name[64], path[128];
+	for (size_t i = 0; i < 22; i++)
+		for (size_t j = 0; j < 22; j++) {
+			snprintf(name, sizeof name, "{%c%c000000-0000-4000-8000-000000000001}.eml", hex[i], hex[j]);
+			assert_int_equal(ms_msgfile_write_tmp(d, name, "x", 1, &e), 0);
+			assert_int_equal(ms_msgfile_place(d, name, &e), 0);
+		}
+	ms_msgdirs_close(d);
+	snprintf(path, sizeof path, "example.com/many/fa/{fa000000-0000-4000-8000-000000000001}.eml");
+	assert_int_equal(fstatat(root, path, &st, 0), 0);
 }
 
 static void test_owner_dir_in_another_case(void **state)
@@ -95,6 +140,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_steps),
 		cmocka_unit_test(test_place_never_replaces),
+		cmocka_unit_test(test_removed_folder_made_again),
+		cmocka_unit_test(test_many_folders),
 		cmocka_unit_test(test_owner_dir_in_another_case),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
