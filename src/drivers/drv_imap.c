@@ -74,6 +74,7 @@
 
 #include "imap/imap.h"
 #include "message/header.h"
+#include "util/escape.h"
 #include "util/str.h"
 
 #define FETCH_CHUNK 500
@@ -93,7 +94,20 @@ enum {
 	C_IMAP4REV1 = 1u << 9,
 	C_AUTH_XOAUTH2 = 1u << 10,
 	C_AUTH_OAUTHBEARER = 1u << 11,
+	C_SPECIALUSE = 1u << 12,
+	C_MOVE = 1u << 13,
 };
+
+/* The special-use roles (RFC 6154) `specialuse yes` presents under a role
+ * name, in the order of the U_* bits. */
+static const char *const role_attr[] = { "\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive" };
+static const char *const role_name[] = { "Sent", "Trash", "Drafts", "Junk", "Archive" };
+#define NROLES 5
+/* A listed box's special use is kept in the attribute bits above the
+ * MS_BOX_* ones while the driver holds the listing; list_boxes masks it
+ * off (the interface has no field for it). */
+#define USE_SHIFT 16
+#define MS_BOX_ATTRS (MS_BOX_NOSELECT | MS_BOX_HAS_CHILDREN | MS_BOX_SUBSCRIBED)
 
 typedef struct imap_box imap_box;
 
@@ -107,6 +121,11 @@ typedef struct imap_side {
 	unsigned unselect_tag;  /* an UNSELECT sent, its answer not read yet (close_box does not wait) */
 	bool dead;              /* the connection is gone: everything is MS_DRV_SIDE_BAD */
 	char where[300];        /* "IMAP store NAME (HOST:PORT)", for messages */
+	ms_box_info *boxes;     /* the LIST of this session (server names, use bits in attrs), */
+	size_t nboxes;          /* sent once at open: list_boxes hands out copies until a */
+	bool listed;            /* create or delete makes it stale */
+	char *alias[NROLES];    /* specialuse yes: the server's name shown as role_name[i], or NULL */
+	char *trash;            /* trash yes|NAME: the folder (server name) expunge moves messages to */
 } imap_side;
 
 struct imap_box {
@@ -182,7 +201,7 @@ static void parse_capa(imap_side *s, const char *p)
 		{ "CONDSTORE", C_CONDSTORE }, { "QRESYNC", C_CONDSTORE }, { "STARTTLS", C_STARTTLS },
 		{ "AUTH=PLAIN", C_AUTH_PLAIN }, { "LOGINDISABLED", C_LOGINDISABLED }, { "SASL-IR", C_SASL_IR },
 		{ "UNSELECT", C_UNSELECT }, { "IMAP4rev1", C_IMAP4REV1 }, { "AUTH=XOAUTH2", C_AUTH_XOAUTH2 },
-		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER },
+		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER }, { "SPECIAL-USE", C_SPECIALUSE }, { "MOVE", C_MOVE },
 	};
 	s->capa = 0;
 	while (*p) {
@@ -686,16 +705,90 @@ static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char
 	return MS_DRV_OK;
 }
 
-static void delim_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
+static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e);
+static const char *real_name(const imap_side *s, const char *name);
+
+/* What the side holds apart from the connection; frees it. */
+static void side_free(imap_side *s)
 {
-	(void)s;
-	ms_imap_cur c = ms_imap_cur_of(r);
-	ms_imap_tok t;
-	ms_imap_next(&c, &t);
-	if (ms_imap_next(&c, &t) != MS_IMAP_T_ATOM || !ms_imap_tok_is(&t, "LIST") || ms_imap_skip(&c) != MS_IMAP_T_LP)
-		return;
-	if (ms_imap_next(&c, &t) == MS_IMAP_T_QUOTED && t.len >= 1)
-		*(char *)ctx = t.s[t.len - 1 == 1 && t.s[0] == '\\' ? 1 : 0];
+	ms_imap_resp_free(&s->r);
+	ms_box_list_free(s->boxes, s->nboxes);
+	for (int r = 0; r < NROLES; r++)
+		free(s->alias[r]);
+	free(s->trash);
+	free(s->base.name);
+	free(s);
+}
+
+static void role_warning(const imap_side *s, int r, const char *real, const char *other, bool named)
+{
+	char a[512], b[512];
+	ms_escape(a, sizeof a, real);
+	ms_escape(b, sizeof b, other);
+	if (named)
+		fprintf(stderr, "mstore: warning: %s: specialuse: a folder named %s is there beside the %s folder %s: "
+		        "both keep their names\n", s->where, role_name[r], role_attr[r], a);
+	else
+		fprintf(stderr, "mstore: warning: %s: specialuse: %s and %s are both %s: they keep their names\n", s->where,
+		        a, b, role_attr[r]);
+}
+
+/* specialuse yes: each special-use folder (RFC 6154) is shown under its
+ * role's name, so a local Sent pairs with Gmail's "[Gmail]/Sent Mail" --
+ * unless that would show two folders under one name (two folders with the
+ * role, another folder with the role's name) or one folder under two
+ * names: then the real names stay, with a warning. */
+static void set_roles(imap_side *s)
+{
+	for (int r = 0; r < NROLES; r++) {
+		unsigned bit = 1u << (USE_SHIFT + r);
+		const char *real = NULL, *other = NULL;
+		bool named = false;
+		for (size_t i = 0; i < s->nboxes; i++) {
+			const ms_box_info *b = &s->boxes[i];
+			if ((b->attrs & bit) && !(b->attrs & MS_BOX_NOSELECT))
+				*(real ? &other : &real) = b->name;
+			else if (strcmp(b->name, role_name[r]) == 0)
+				named = true;
+		}
+		if (!real || strcmp(real, role_name[r]) == 0)
+			continue;
+		bool taken = false;
+		for (int k = 0; k < r; k++)
+			taken |= s->alias[k] && strcmp(s->alias[k], real) == 0;
+		if (other || named || taken)
+			role_warning(s, r, real, other ? other : taken ? "another role" : "", named);
+		else
+			s->alias[r] = strdup(real); /* out of memory: shown under its real name */
+	}
+}
+
+/* trash yes|NAME|no: the folder expunge moves messages to (the \Trash
+ * special-use folder, or the one named), which must be there. */
+static ms_drv_result set_trash(imap_side *s, const char *v, ms_err *e)
+{
+	if (!v || strcmp(v, "no") == 0)
+		return MS_DRV_OK;
+	const char *real = strcmp(v, "yes") == 0 ? NULL : real_name(s, v);
+	bool found = false;
+	for (size_t i = 0; i < s->nboxes && !found; i++) {
+		const ms_box_info *b = &s->boxes[i];
+		found = !(b->attrs & MS_BOX_NOSELECT) &&
+		        (real ? strcmp(b->name, real) == 0 : (b->attrs & (1u << (USE_SHIFT + 1))) != 0);
+		if (found && !real)
+			real = b->name;
+	}
+	char name[512];
+	ms_escape(name, sizeof name, v);
+	if (!found && !real)
+		return ms_err_set(e, MS_E_CONFIG, "%s: trash yes: the server marks no folder \\Trash (SPECIAL-USE): name "
+		                  "the folder (trash FOLDER)", s->where), MS_DRV_SIDE_BAD;
+	if (!found)
+		return ms_err_set(e, MS_E_CONFIG, "%s: trash %s: no such folder on the server", s->where, name),
+		       MS_DRV_SIDE_BAD;
+	if (!(s->trash = strdup(real)))
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	return MS_DRV_OK;
 }
 
 static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *e)
@@ -715,11 +808,19 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 		goto fail;
 	if ((res = connect_login(s, &cc, pw, e)) != MS_DRV_OK)
 		goto fail;
-	char delim = '/';
-	/* LIST "" "": the delimiter (NIL on a flat server: '/' then, which such a server's names may hold) */
-	if ((res = simple(s, delim_untagged, &delim, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"\"")) != MS_DRV_OK)
+	char delim = 0;
+	/* the one LIST of the run: the delimiter (none on a flat server: '/'
+	   then, which such a server's names may hold), the special uses */
+	if ((res = list_all(s, &delim, e)) != MS_DRV_OK)
 		goto fail;
-	s->base.delim = delim;
+	s->base.delim = delim ? delim : '/';
+	const char *su = ms_side_conf_get(conf, "specialuse");
+	if (su && strcmp(su, "yes") == 0)
+		set_roles(s);
+	else if (su && strcmp(su, "no") != 0)
+		res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_CONFIG, "%s: specialuse %s: expected yes or no", s->where, su);
+	if (res != MS_DRV_OK || (res = set_trash(s, ms_side_conf_get(conf, "trash"), e)) != MS_DRV_OK)
+		goto fail;
 	s->base.caps = MS_CAP_UID_STABLE | MS_CAP_FLAGS | MS_CAP_KEYWORDS | MS_CAP_INTERNAL_DATE | MS_CAP_CRLF |
 	               MS_CAP_CREATE_BOX | MS_CAP_DELETE_BOX | (s->capa & C_UIDPLUS ? MS_CAP_APPEND_UID : 0) |
 	               (s->capa & C_CONDSTORE ? MS_CAP_MODSEQ : 0);
@@ -729,9 +830,7 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 fail:
 	wipe(pw);
 	ms_imap_conn_close(s->c);
-	ms_imap_resp_free(&s->r);
-	free(s->base.name);
-	free(s);
+	side_free(s);
 	return res == MS_DRV_OK ? MS_DRV_SIDE_BAD : res;
 }
 
@@ -749,9 +848,7 @@ static void imap_close(ms_side *base)
 		wait_tag(s, t, NULL, NULL, &st, &e);
 	}
 	ms_imap_conn_close(s->c);
-	ms_imap_resp_free(&s->r);
-	free(s->base.name);
-	free(s);
+	side_free(s);
 }
 
 /* ---- boxes ---------------------------------------------------------------------- */
@@ -769,7 +866,28 @@ typedef struct list_ctx {
 	ms_box_info *v;
 	size_t n, cap;
 	bool oom;
+	char delim;             /* the first hierarchy delimiter given (INBOX's last), or 0 */
+	bool delim_not_inbox;
 } list_ctx;
+
+/* The delimiter of a LIST line ("." or NIL) into l: a folder's other than
+ * INBOX's wins (a server may show INBOX apart from its hierarchy). */
+static void list_delim(list_ctx *l, const ms_imap_tok *t, ms_imap_ttype dt, bool inbox)
+{
+	if (dt != MS_IMAP_T_QUOTED || t->len < 1 || l->delim_not_inbox)
+		return;
+	l->delim = t->s[t->len - 1 == 1 && t->s[0] == '\\' ? 1 : 0];
+	l->delim_not_inbox = !inbox;
+}
+
+/* The special-use bit of an attribute, 0 for any other. */
+static unsigned use_bit(const ms_imap_tok *t)
+{
+	for (unsigned r = 0; r < NROLES; r++)
+		if (ms_imap_tok_is(t, role_attr[r]))
+			return 1u << (USE_SHIFT + r);
+	return 0;
+}
 
 static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 {
@@ -786,10 +904,13 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 			attrs |= MS_BOX_NOSELECT;
 		else if (ms_imap_tok_is(&t, "\\HasChildren"))
 			attrs |= MS_BOX_HAS_CHILDREN;
+		else
+			attrs |= use_bit(&t);
 	}
 	if (t.type != MS_IMAP_T_RP)
 		return;
-	ms_imap_ttype dt = ms_imap_next(&c, &t);
+	ms_imap_tok dtok;
+	ms_imap_ttype dt = ms_imap_next(&c, &dtok);
 	if (dt != MS_IMAP_T_QUOTED && dt != MS_IMAP_T_NIL)
 		return;
 	ms_imap_ttype nt = ms_imap_next(&c, &t);
@@ -800,6 +921,7 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 		l->oom = true;
 		return;
 	}
+	list_delim(l, &dtok, dt, strcasecmp(raw, "INBOX") == 0);
 	char *name = strcasecmp(raw, "INBOX") == 0 ? strdup("INBOX") : ms_imap_mutf7_decode(raw, strlen(raw));
 	if (name)
 		free(raw);
@@ -818,20 +940,72 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 	l->v[l->n++] = (ms_box_info){ .name = name, .attrs = attrs };
 }
 
-static ms_drv_result imap_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
+/* The name `real` (the server's) as the side shows it: its role's name
+ * when `specialuse yes` presents it so. */
+static const char *shown_name(const imap_side *s, const char *real)
 {
-	imap_side *s = (imap_side *)base;
+	for (int r = 0; r < NROLES; r++)
+		if (s->alias[r] && strcmp(s->alias[r], real) == 0)
+			return role_name[r];
+	return real;
+}
+
+/* The server's name of the box the side shows as `name`. */
+static const char *real_name(const imap_side *s, const char *name)
+{
+	for (int r = 0; r < NROLES; r++)
+		if (s->alias[r] && strcmp(role_name[r], name) == 0)
+			return s->alias[r];
+	return name;
+}
+
+static void boxes_drop(imap_side *s)
+{
+	ms_box_list_free(s->boxes, s->nboxes);
+	s->boxes = NULL, s->nboxes = 0, s->listed = false;
+}
+
+/* LIST "" "*" (with RETURN (SPECIAL-USE) when offered: a server need not
+ * give the attributes otherwise) into s->boxes; *delim the hierarchy
+ * delimiter it showed, 0 when none. */
+static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e)
+{
 	list_ctx l = { 0 };
-	ms_drv_result res = simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"*\"");
+	ms_drv_result res = simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"*\"%s",
+	                           s->capa & C_SPECIALUSE ? " RETURN (SPECIAL-USE)" : "");
 	if (res == MS_DRV_OK && l.oom)
 		res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_NOMEM, "out of memory");
 	if (res != MS_DRV_OK) {
 		ms_box_list_free(l.v, l.n);
-		*out = NULL, *n = 0;
 		return res;
 	}
-	*out = l.v ? l.v : calloc(1, sizeof **out);
-	*n = l.n;
+	boxes_drop(s);
+	s->boxes = l.v, s->nboxes = l.n, s->listed = true;
+	if (delim)
+		*delim = l.delim;
+	return MS_DRV_OK;
+}
+
+/* The session's listing, as the side shows it: a copy. */
+static ms_drv_result imap_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
+{
+	imap_side *s = (imap_side *)base;
+	*out = NULL, *n = 0;
+	ms_drv_result res = s->listed ? MS_DRV_OK : list_all(s, NULL, e);
+	if (res != MS_DRV_OK)
+		return res;
+	ms_box_info *v = calloc(s->nboxes ? s->nboxes : 1, sizeof *v);
+	for (size_t i = 0; v && i < s->nboxes; i++) {
+		v[i] = (ms_box_info){ .name = strdup(shown_name(s, s->boxes[i].name)),
+		                      .attrs = s->boxes[i].attrs & MS_BOX_ATTRS };
+		if (!v[i].name) {
+			ms_box_list_free(v, i);
+			v = NULL;
+		}
+	}
+	if (!v)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	*out = v, *n = s->nboxes;
 	return MS_DRV_OK;
 }
 
@@ -846,7 +1020,7 @@ static ms_drv_result imap_create_box(ms_side *base, const char *name, ms_err *e)
 	imap_side *s = (imap_side *)base;
 	if (base->read_only)
 		return refuse_read_only(s, "create a folder", e);
-	char *w = wire_name(name);
+	char *w = wire_name(real_name(s, name));
 	if (!w)
 		return ms_err_set(e, MS_E_USAGE, "%s: folder name not valid UTF-8 or with a line break", s->where),
 		       MS_DRV_BOX_BAD;
@@ -859,6 +1033,8 @@ static ms_drv_result imap_create_box(ms_side *base, const char *name, ms_err *e)
 			res = MS_DRV_OK;
 		ms_box_list_free(l.v, l.n);
 	}
+	if (res == MS_DRV_OK)
+		boxes_drop(s);
 	free(w);
 	return res;
 }
@@ -882,7 +1058,8 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		return refuse_read_only(s, "delete a folder", e);
 	if (strcasecmp(name, "INBOX") == 0)
 		return ms_err_set(e, MS_E_USAGE, "%s: INBOX is never deleted", s->where), MS_DRV_BOX_BAD;
-	char *w = wire_name(name), *enc = strcasecmp(name, "INBOX") ? ms_imap_mutf7_encode(name) : NULL;
+	const char *rn = real_name(s, name);
+	char *w = wire_name(rn), *enc = strcasecmp(rn, "INBOX") ? ms_imap_mutf7_encode(rn) : NULL;
 	if (!w || !enc) {
 		free(w), free(enc);
 		return ms_err_set(e, MS_E_USAGE, "%s: folder name not valid UTF-8", s->where), MS_DRV_BOX_BAD;
@@ -906,6 +1083,15 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		s->selected = NULL; /* the server unselects a deleted box */
 	if (res == MS_DRV_OK)
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", w);
+	if (res == MS_DRV_OK)
+		boxes_drop(s);
+	/* the real name is gone: no role is shown for it any more (enc is
+	   that name, encoded: compare with a copy, rn may be an alias freed here) */
+	char *gone = res == MS_DRV_OK ? strdup(rn) : NULL;
+	for (int r = 0; gone && r < NROLES; r++)
+		if (s->alias[r] && strcmp(s->alias[r], gone) == 0)
+			free(s->alias[r]), s->alias[r] = NULL;
+	free(gone);
 	ms_box_list_free(l.v, l.n);
 	free(pat), free(w), free(enc);
 	return res;
@@ -968,7 +1154,7 @@ static ms_drv_result imap_open_box(ms_side *base, const char *name, ms_box **out
 	imap_side *s = (imap_side *)base;
 	*out = NULL;
 	imap_box *b = calloc(1, sizeof *b);
-	if (!b || !(b->base.name = strdup(name)) || !(b->wire = wire_name(name))) {
+	if (!b || !(b->base.name = strdup(name)) || !(b->wire = wire_name(real_name(s, name)))) {
 		if (b)
 			free(b->base.name);
 		free(b);
