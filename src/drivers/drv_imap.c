@@ -32,9 +32,14 @@
  *
  * Names: the server's (modified UTF-7 decoded to UTF-8, and encoded back on
  * the way out; a name that is not valid modified UTF-7 is kept as sent),
- * levels joined with the server's delimiter (LIST "" ""), INBOX in any case
- * reported as "INBOX".  \Noselect and \NonExistent names are
- * MS_BOX_NOSELECT.
+ * levels joined with the server's delimiter, INBOX in any case reported as
+ * "INBOX".  \Noselect and \NonExistent names are MS_BOX_NOSELECT.  One
+ * LIST "" "*" per session, at open (RETURN (SPECIAL-USE) when offered):
+ * the delimiter, the names list_boxes hands out until a CREATE or DELETE,
+ * the special uses.  `specialuse yes` shows the folder with \Sent, \Trash,
+ * \Drafts, \Junk or \Archive under that role's name (set_roles) and maps
+ * the name back on the way in; `trash yes|NAME` makes expunge move the
+ * messages to that folder first (UID MOVE, else UID COPY; to_trash).
  *
  * Pipelining: list_msgs is one UID FETCH of the whole range (cached and
  * handed out page by page); fetch is one UID FETCH per 500 UIDs; append
@@ -751,13 +756,13 @@ static void set_roles(imap_side *s)
 			else if (strcmp(b->name, role_name[r]) == 0)
 				named = true;
 		}
-		if (!real || strcmp(real, role_name[r]) == 0)
-			continue;
 		bool taken = false;
-		for (int k = 0; k < r; k++)
+		for (int k = 0; real && k < r; k++)
 			taken |= s->alias[k] && strcmp(s->alias[k], real) == 0;
+		if (!real || (!other && strcmp(real, role_name[r]) == 0))
+			continue; /* no such folder, or it has the role's name already */
 		if (other || named || taken)
-			role_warning(s, r, real, other ? other : taken ? "another role" : "", named);
+			role_warning(s, r, real, other ? other : "another role", named && !other);
 		else
 			s->alias[r] = strdup(real); /* out of memory: shown under its real name */
 	}
@@ -1767,6 +1772,32 @@ static bool in_sorted(const uint32_t *v, size_t n, uint32_t x)
 	return bsearch(&x, v, n, sizeof *v, cmp_u32) != NULL;
 }
 
+/* trash yes|NAME: the messages `set` go to the trash folder before they
+ * leave the box: UID MOVE (RFC 6851, *moved set: nothing left to do), else
+ * UID COPY there and the caller expunges them.  Nothing is moved out of
+ * the trash folder itself.  A refusal (the folder is gone, over quota)
+ * stops the expunge before anything is removed. */
+static ms_drv_result to_trash(imap_box *b, const char *set, bool *moved, ms_err *e)
+{
+	imap_side *s = (imap_side *)b->base.side;
+	*moved = false;
+	if (!s->trash)
+		return MS_DRV_OK;
+	char *tw = wire_name(s->trash);
+	if (!tw)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	ms_drv_result res = MS_DRV_OK;
+	if (strcmp(tw, b->wire) == 0)
+		; /* deleted from the trash: for good */
+	else if (s->capa & C_MOVE)
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID MOVE to the trash", e, "UID MOVE %s %s", set, tw),
+		*moved = res == MS_DRV_OK;
+	else
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID COPY to the trash", e, "UID COPY %s %s", set, tw);
+	free(tw);
+	return res;
+}
+
 static ms_drv_result imap_expunge(ms_box *base, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
 {
 	imap_box *b = (imap_box *)base;
@@ -1786,11 +1817,15 @@ static ms_drv_result imap_expunge(ms_box *base, const uint32_t *uids, size_t n, 
 	res = simple(s, search_untagged, &have, MS_DRV_BOX_BAD, "UID SEARCH", e, "UID SEARCH UID %s", set);
 	if (res == MS_DRV_OK)
 		qsort(have.v, have.n, sizeof *have.v, cmp_u32);
-	if (res == MS_DRV_OK)
+	bool moved = false;
+	if (res == MS_DRV_OK && have.n)
+		res = to_trash(b, set, &moved, e);
+	if (res == MS_DRV_OK && !moved)
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID STORE", e, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
-	if (res == MS_DRV_OK && (s->capa & C_UIDPLUS)) {
+	/* after a UID MOVE they are gone already */
+	if (res == MS_DRV_OK && !moved && (s->capa & C_UIDPLUS)) {
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID EXPUNGE", e, "UID EXPUNGE %s", set);
-	} else if (res == MS_DRV_OK) {
+	} else if (res == MS_DRV_OK && !moved) {
 		/* no UIDPLUS: spare the box's other \Deleted messages */
 		res = simple(s, search_untagged, &others, MS_DRV_BOX_BAD, "UID SEARCH", e, "UID SEARCH DELETED NOT UID %s",
 		             set);
