@@ -5,7 +5,7 @@
  * else starttls; STARTTLS is then required, never silently skipped),
  * `user`, `password` (the channel configuration resolved `passwd` and
  * `passfile` into it), `passcmd` (a shell command whose first output line
- * is the password, run only when no password is given), then
+ * is the password, run only when no password is given; run_cmd), then
  * $MSTORE_IMAP_PASSWORD, then a prompt on the terminal (/dev/tty, echo
  * off); never argv, never a log line.  `tls-verify no`
  * (or mailsync's /novalidate-cert, `novalidate-cert yes`) turns off the
@@ -19,8 +19,7 @@
  * line), else LOGIN; never when the server says LOGINDISABLED.  With
  * `tokencmd` (OAuth 2.0) AUTHENTICATE OAUTHBEARER (RFC 7628) or XOAUTH2
  * (`auth` picks one; default OAUTHBEARER when offered) with the token the
- * command prints, the command's words split as a shell would but no shell
- * run; a refused token makes it run once more (the token it cached may
+ * command prints (run by /bin/sh -c too); a refused token makes it run once more (the token it cached may
  * have expired).  $MSTORE_IMAP_TRACE=FILE logs each command (a test hook,
  * credentials as "***").
  *
@@ -396,29 +395,50 @@ static char *prompt_password(const imap_side *s, const char *user)
 	return pw;
 }
 
+/* The first line of what a command prints (passcmd: the password,
+ * tokencmd: an OAuth token), run as mailsync's and mbsync's users write
+ * them: by /bin/sh -c, stdin the terminal's.  Its stderr is kept: named in
+ * the error when it fails, passed on when it does not.  What it printed is
+ * wiped from memory. */
+static int run_cmd(const imap_side *s, const char *what, const char *cmdline, char **out, ms_err *e)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmdline, NULL };
+	gchar *text = NULL, *err = NULL;
+	GError *ge = NULL;
+	gint ws = 0;
+	*out = NULL;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &text, &err, &ws, &ge)) {
+		ms_err_set(e, MS_E_CONFIG, "%s: %s cannot be run: %s", s->where, what, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	size_t n = strcspn(text, "\r\n"), en = strcspn(err, "\n");
+	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && n > 0;
+	char why[320];
+	words(err, why, sizeof why);
+	why[en < sizeof why ? en : sizeof why - 1] = '\0'; /* its first line */
+	if (ok && !(*out = strndup(text, n)))
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		ms_err_set(e, MS_E_CONFIG, "%s: %s printed nothing%s%s", s->where, what, *why ? ": " : "", why);
+	else if (!ok)
+		ms_err_set(e, MS_E_CONFIG, "%s: %s failed (%s %d)%s%s", s->where, what,
+		           WIFEXITED(ws) ? "exit status" : "signal", WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws),
+		           *why ? ": " : "", why);
+	if (ok && *err)
+		fputs(err, stderr);
+	OPENSSL_cleanse(text, strlen(text));
+	g_free(text), g_free(err);
+	return *out ? 0 : -1;
+}
+
 static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_err *e)
 {
 	const char *pw = ms_side_conf_get(conf, "password");
 	const char *cmdline = ms_side_conf_get(conf, "passcmd");
 	*out = NULL;
-	if (!pw && cmdline) {
-		FILE *p = popen(cmdline, "r");
-		if (!p)
-			return ms_err_set(e, MS_E_CONFIG, "%s: passcmd cannot be run", s->where);
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t n = getline(&line, &cap, p);
-		int rc = pclose(p);
-		if (n <= 0 || rc != 0) {
-			free(line);
-			return ms_err_set(e, MS_E_CONFIG, "%s: passcmd failed (exit status %d) or printed nothing", s->where,
-			                  rc);
-		}
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		*out = line;
-		return 0;
-	}
+	if (!pw && cmdline)
+		return run_cmd(s, "passcmd", cmdline, out, e);
 	if (!pw)
 		pw = getenv("MSTORE_IMAP_PASSWORD");
 	if ((!pw || !*pw) && (*out = prompt_password(s, ms_side_conf_get(conf, "user"))))
@@ -496,38 +516,6 @@ static ms_drv_result login_answer(imap_side *s, const char *user, const status *
 	return MS_DRV_OK;
 }
 
-/* Run tokencmd without a shell (its words split as a shell would, no
- * expansion) and take the first line it prints: the access token. */
-static int run_tokencmd(imap_side *s, const char *cmdline, char **out, ms_err *e)
-{
-	gchar **argv = NULL, *text = NULL;
-	GError *ge = NULL;
-	gint ws = 0;
-	*out = NULL;
-	if (!g_shell_parse_argv(cmdline, NULL, &argv, &ge)) {
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd: %s", s->where, ge->message);
-		g_error_free(ge);
-		return -1;
-	}
-	bool ran = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &text, NULL, &ws, &ge);
-	g_strfreev(argv);
-	if (!ran) {
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd cannot be run: %s", s->where, ge->message);
-		g_error_free(ge);
-		return -1;
-	}
-	size_t n = strcspn(text, "\r\n");
-	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && n > 0;
-	if (ok && !(*out = strndup(text, n)))
-		ms_err_set(e, MS_E_NOMEM, "out of memory");
-	else if (!ok)
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd failed (exit status %d) or printed nothing", s->where,
-		           WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
-	OPENSSL_cleanse(text, strlen(text));
-	g_free(text);
-	return *out ? 0 : -1;
-}
-
 /* The initial response: XOAUTH2 (Google's and Microsoft's) or RFC 7628's
  * OAUTHBEARER (a GS2 header, the user as an authzid with ',' and '='
  * escaped as RFC 5801 says). */
@@ -564,7 +552,7 @@ static ms_drv_result oauth_login(imap_side *s, const conn_conf *cc, ms_err *e)
 	status st = { 0 };
 	for (int run = 0; run < 2 && (run == 0 || st.kind != ST_OK); run++) {
 		char *tok = NULL;
-		if (run_tokencmd(s, cc->tokencmd, &tok, e) < 0)
+		if (run_cmd(s, "tokencmd", cc->tokencmd, &tok, e) < 0)
 			return MS_DRV_SIDE_BAD;
 		char *ir = oauth_ir(bearer, cc, tok);
 		wipe(tok);
@@ -1705,6 +1693,7 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 	/* read every answer: tags are ascending across groups */
 	unsigned last = s->tag;
 	status st;
+	char refusal[330] = ""; /* the server's words for the first group refused */
 	if (ms_imap_flush(s->c, e) < 0)
 		res = side_bad(s, e);
 	for (unsigned seen = before; res == MS_DRV_OK && seen < last;) {
@@ -1717,15 +1706,21 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 			continue;
 		seen = st.tag;
 		for (size_t k = 0; k < ng; k++)
-			if ((g[k].tag_add == st.tag || g[k].tag_rm == st.tag) && st.kind != ST_OK)
+			if ((g[k].tag_add == st.tag || g[k].tag_rm == st.tag) && st.kind != ST_OK) {
 				g[k].failed = true;
+				if (!*refusal) {
+					char w[320];
+					snprintf(refusal, sizeof refusal, "%s %s", st.kind == ST_NO ? "NO" : "BAD",
+					         words(st.text, w, sizeof w));
+				}
+			}
 	}
 	for (size_t k = 0; res == MS_DRV_OK && k < ng; k++)
 		for (size_t i = g[k].first; i < g[k].first + g[k].count; i++) {
 			ms_err why;
 			if (g[k].failed)
-				ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused to change the flags of UID %u", s->where,
-				           base->name, ch[idx[i]].uid);
+				ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused to change the flags of UID %u: %s",
+				           s->where, base->name, ch[idx[i]].uid, refusal);
 			cb(ctx, idx[i], g[k].failed ? MS_DRV_MSG_BAD : MS_DRV_OK, ch[idx[i]].uid, g[k].failed ? &why : NULL);
 		}
 	free(idx), free(g), free(uids);
