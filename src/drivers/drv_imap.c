@@ -100,6 +100,7 @@ enum {
 	C_AUTH_OAUTHBEARER = 1u << 11,
 	C_SPECIALUSE = 1u << 12,
 	C_MOVE = 1u << 13,
+	C_LISTEXT = 1u << 14,
 };
 
 /* The special-use roles (RFC 6154) `specialuse yes` presents under a role
@@ -206,6 +207,7 @@ static void parse_capa(imap_side *s, const char *p)
 		{ "AUTH=PLAIN", C_AUTH_PLAIN }, { "LOGINDISABLED", C_LOGINDISABLED }, { "SASL-IR", C_SASL_IR },
 		{ "UNSELECT", C_UNSELECT }, { "IMAP4rev1", C_IMAP4REV1 }, { "AUTH=XOAUTH2", C_AUTH_XOAUTH2 },
 		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER }, { "SPECIAL-USE", C_SPECIALUSE }, { "MOVE", C_MOVE },
+		{ "LIST-EXTENDED", C_LISTEXT },
 	};
 	s->capa = 0;
 	while (*p) {
@@ -959,13 +961,13 @@ static void boxes_drop(imap_side *s)
 }
 
 /* LIST "" "*" (with RETURN (SPECIAL-USE) when offered: a server need not
- * give the attributes otherwise) into s->boxes; *delim the hierarchy
- * delimiter it showed, 0 when none. */
+ * give the attributes otherwise; the RETURN syntax is LIST-EXTENDED's) into
+ * s->boxes; *delim the hierarchy delimiter it showed, 0 when none. */
 static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e)
 {
 	list_ctx l = { 0 };
 	ms_drv_result res = simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"*\"%s",
-	                           s->capa & C_SPECIALUSE ? " RETURN (SPECIAL-USE)" : "");
+	                           (s->capa & C_SPECIALUSE) && (s->capa & C_LISTEXT) ? " RETURN (SPECIAL-USE)" : "");
 	if (res == MS_DRV_OK && l.oom)
 		res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_NOMEM, "out of memory");
 	if (res != MS_DRV_OK) {
@@ -1078,8 +1080,8 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", w);
 	if (res == MS_DRV_OK)
 		boxes_drop(s);
-	/* the real name is gone: no role is shown for it any more (enc is
-	   that name, encoded: compare with a copy, rn may be an alias freed here) */
+	/* the real name is gone: no role is shown for it any more (compared
+	   with a copy: rn may be one of the aliases freed here) */
 	char *gone = res == MS_DRV_OK ? strdup(rn) : NULL;
 	for (int r = 0; gone && r < NROLES; r++)
 		if (s->alias[r] && strcmp(s->alias[r], gone) == 0)
