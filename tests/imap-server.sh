@@ -126,6 +126,17 @@ namespace inbox {
   mailbox Trash {
     special_use = \\Trash
   }
+  # special uses under other names (test_channel_imap_specialuse.sh: specialuse
+  # yes shows them as Sent, Trash, Archive); none is created unless a test does
+  mailbox "Sent Messages" {
+    special_use = \\Sent
+  }
+  mailbox "Deleted Messages" {
+    special_use = \\Trash
+  }
+  mailbox Archives {
+    special_use = \\Archive
+  }
 }
 service imap-login {
   chroot =

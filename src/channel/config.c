@@ -155,6 +155,7 @@ static const char *const store_keys[] = {
 	"pat", "prefix", "server", "ref", "passwd",  /* mailsync */
 	"kind", "path", "layout", "inbox", "db", "data", "account", "host", "port", "tls", "user", "passfile",
 	"passcmd", "tokencmd", "auth", "tls-verify", "cafile", "timeout", "allow-plaintext",  /* IMAP (drv_imap.c) */
+	"specialuse", "trash",  /* IMAP */
 	"create",  /* Maildir */
 	NULL,
 };

@@ -849,7 +849,6 @@ static void copy_fetch_cb(void *ctx, size_t i, ms_drv_result res, const char *da
 
 static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
 {
-	(void)uid;
 	copy_batch *b = ctx;
 	act *a = b->acts[b->map[i]];
 	const ms_append *ap = &b->app[b->map[i]];
@@ -864,8 +863,15 @@ static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid,
 	note(b->c, MS_NOTE_COPIED, to, a->m[b->from]->m.uid, a->ident);
 	const char *keys[2];
 	keys[b->from] = a->m[b->from]->skey;
-	keys[to] = NULL;     /* learnt by identity on the next run */
+	/* the new UID (UIDPLUS's APPENDUID) is the key the next run lists it
+	   under, so that run need not fetch the message to learn who it is;
+	   without one it is learnt by identity then */
+	char *kto = uid && (b->c->r->side[to]->caps & MS_CAP_UID_STABLE) && (b->c->r->side[to]->caps & MS_CAP_APPEND_UID)
+	                ? g_strdup_printf("uid:%u:%u", b->c->l[to].box->status.uidvalidity, uid)
+	                : NULL;
+	keys[to] = kto;
 	record(b->c, a->ident, keys[0], keys[1], ap->flags, ap->keywords, '=');
+	g_free(kto);
 }
 
 /* Copy acts[0..n) (all from `from`): fetch, then append what was fetched. */

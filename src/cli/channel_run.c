@@ -385,10 +385,14 @@ static void print_pair(const ms_pair_report *p, const ms_chan_store *st[2], bool
 		put_name(k->why);
 		fputc('\n', txt);
 	}
-	if (p->error) {
-		fprintf(txt, "  failed: ");
-		put_name(p->error);
-		fputc('\n', txt);
+	if (p->error) { /* a failure is an error, not part of the report: stderr */
+		fprintf(stderr, "mstore %s: folder ", who);
+		ms_escape_put(stderr, p->box[0]);
+		fprintf(stderr, " <-> ");
+		ms_escape_put(stderr, p->box[1]);
+		fprintf(stderr, " failed: ");
+		ms_escape_put(stderr, p->error);
+		fputc('\n', stderr);
 	}
 }
 
@@ -413,9 +417,9 @@ static void print_report(const ms_channel_report *r, const ms_chan_channel *ch, 
 		}
 	for (int s = 0; s < 2; s++)
 		if (r->side_error[s]) {
-			fprintf(txt, "store %s failed: ", st[s]->name);
-			put_name(r->side_error[s]);
-			fputc('\n', txt);
+			fprintf(stderr, "mstore %s: store %s failed: ", who, st[s]->name);
+			ms_escape_put(stderr, r->side_error[s]);
+			fputc('\n', stderr);
 		}
 	fprintf(txt, "channel %s: ", ch->name);
 	side_counts(st[0], r->copied[0], r->deleted[0], r->pending[0], r->flagged[0], r->duplicates[0]);

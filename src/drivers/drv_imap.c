@@ -5,7 +5,7 @@
  * else starttls; STARTTLS is then required, never silently skipped),
  * `user`, `password` (the channel configuration resolved `passwd` and
  * `passfile` into it), `passcmd` (a shell command whose first output line
- * is the password, run only when no password is given), then
+ * is the password, run only when no password is given; run_cmd), then
  * $MSTORE_IMAP_PASSWORD, then a prompt on the terminal (/dev/tty, echo
  * off); never argv, never a log line.  `tls-verify no`
  * (or mailsync's /novalidate-cert, `novalidate-cert yes`) turns off the
@@ -19,8 +19,7 @@
  * line), else LOGIN; never when the server says LOGINDISABLED.  With
  * `tokencmd` (OAuth 2.0) AUTHENTICATE OAUTHBEARER (RFC 7628) or XOAUTH2
  * (`auth` picks one; default OAUTHBEARER when offered) with the token the
- * command prints, the command's words split as a shell would but no shell
- * run; a refused token makes it run once more (the token it cached may
+ * command prints (run by /bin/sh -c too); a refused token makes it run once more (the token it cached may
  * have expired).  $MSTORE_IMAP_TRACE=FILE logs each command (a test hook,
  * credentials as "***").
  *
@@ -32,9 +31,14 @@
  *
  * Names: the server's (modified UTF-7 decoded to UTF-8, and encoded back on
  * the way out; a name that is not valid modified UTF-7 is kept as sent),
- * levels joined with the server's delimiter (LIST "" ""), INBOX in any case
- * reported as "INBOX".  \Noselect and \NonExistent names are
- * MS_BOX_NOSELECT.
+ * levels joined with the server's delimiter, INBOX in any case reported as
+ * "INBOX".  \Noselect and \NonExistent names are MS_BOX_NOSELECT.  One
+ * LIST "" "*" per session, at open (RETURN (SPECIAL-USE) when offered):
+ * the delimiter, the names list_boxes hands out until a CREATE or DELETE,
+ * the special uses.  `specialuse yes` shows the folder with \Sent, \Trash,
+ * \Drafts, \Junk or \Archive under that role's name (set_roles) and maps
+ * the name back on the way in; `trash yes|NAME` makes expunge move the
+ * messages to that folder first (UID MOVE, else UID COPY; to_trash).
  *
  * Pipelining: list_msgs is one UID FETCH of the whole range (cached and
  * handed out page by page); fetch is one UID FETCH per 500 UIDs; append
@@ -74,6 +78,7 @@
 
 #include "imap/imap.h"
 #include "message/header.h"
+#include "util/escape.h"
 #include "util/str.h"
 
 #define FETCH_CHUNK 500
@@ -93,7 +98,21 @@ enum {
 	C_IMAP4REV1 = 1u << 9,
 	C_AUTH_XOAUTH2 = 1u << 10,
 	C_AUTH_OAUTHBEARER = 1u << 11,
+	C_SPECIALUSE = 1u << 12,
+	C_MOVE = 1u << 13,
+	C_LISTEXT = 1u << 14,
 };
+
+/* The special-use roles (RFC 6154) `specialuse yes` presents under a role
+ * name, in the order of the U_* bits. */
+static const char *const role_attr[] = { "\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive" };
+static const char *const role_name[] = { "Sent", "Trash", "Drafts", "Junk", "Archive" };
+#define NROLES 5
+/* A listed box's special use is kept in the attribute bits above the
+ * MS_BOX_* ones while the driver holds the listing; list_boxes masks it
+ * off (the interface has no field for it). */
+#define USE_SHIFT 16
+#define MS_BOX_ATTRS (MS_BOX_NOSELECT | MS_BOX_HAS_CHILDREN | MS_BOX_SUBSCRIBED)
 
 typedef struct imap_box imap_box;
 
@@ -107,6 +126,11 @@ typedef struct imap_side {
 	unsigned unselect_tag;  /* an UNSELECT sent, its answer not read yet (close_box does not wait) */
 	bool dead;              /* the connection is gone: everything is MS_DRV_SIDE_BAD */
 	char where[300];        /* "IMAP store NAME (HOST:PORT)", for messages */
+	ms_box_info *boxes;     /* the LIST of this session (server names, use bits in attrs), */
+	size_t nboxes;          /* sent once at open: list_boxes hands out copies until a */
+	bool listed;            /* create or delete makes it stale */
+	char *alias[NROLES];    /* specialuse yes: the server's name shown as role_name[i], or NULL */
+	char *trash;            /* trash yes|NAME: the folder (server name) expunge moves messages to */
 } imap_side;
 
 struct imap_box {
@@ -182,7 +206,8 @@ static void parse_capa(imap_side *s, const char *p)
 		{ "CONDSTORE", C_CONDSTORE }, { "QRESYNC", C_CONDSTORE }, { "STARTTLS", C_STARTTLS },
 		{ "AUTH=PLAIN", C_AUTH_PLAIN }, { "LOGINDISABLED", C_LOGINDISABLED }, { "SASL-IR", C_SASL_IR },
 		{ "UNSELECT", C_UNSELECT }, { "IMAP4rev1", C_IMAP4REV1 }, { "AUTH=XOAUTH2", C_AUTH_XOAUTH2 },
-		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER },
+		{ "AUTH=OAUTHBEARER", C_AUTH_OAUTHBEARER }, { "SPECIAL-USE", C_SPECIALUSE }, { "MOVE", C_MOVE },
+		{ "LIST-EXTENDED", C_LISTEXT },
 	};
 	s->capa = 0;
 	while (*p) {
@@ -372,29 +397,50 @@ static char *prompt_password(const imap_side *s, const char *user)
 	return pw;
 }
 
+/* The first line of what a command prints (passcmd: the password,
+ * tokencmd: an OAuth token), run as mailsync's and mbsync's users write
+ * them: by /bin/sh -c, stdin the terminal's.  Its stderr is kept: named in
+ * the error when it fails, passed on when it does not.  What it printed is
+ * wiped from memory. */
+static int run_cmd(const imap_side *s, const char *what, const char *cmdline, char **out, ms_err *e)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmdline, NULL };
+	gchar *text = NULL, *err = NULL;
+	GError *ge = NULL;
+	gint ws = 0;
+	*out = NULL;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, &text, &err, &ws, &ge)) {
+		ms_err_set(e, MS_E_CONFIG, "%s: %s cannot be run: %s", s->where, what, ge->message);
+		g_error_free(ge);
+		return -1;
+	}
+	size_t n = strcspn(text, "\r\n"), en = strcspn(err, "\n");
+	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && n > 0;
+	char why[320];
+	words(err, why, sizeof why);
+	why[en < sizeof why ? en : sizeof why - 1] = '\0'; /* its first line */
+	if (ok && !(*out = strndup(text, n)))
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		ms_err_set(e, MS_E_CONFIG, "%s: %s printed nothing%s%s", s->where, what, *why ? ": " : "", why);
+	else if (!ok)
+		ms_err_set(e, MS_E_CONFIG, "%s: %s failed (%s %d)%s%s", s->where, what,
+		           WIFEXITED(ws) ? "exit status" : "signal", WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws),
+		           *why ? ": " : "", why);
+	if (ok && *err)
+		fputs(err, stderr);
+	OPENSSL_cleanse(text, strlen(text));
+	g_free(text), g_free(err);
+	return *out ? 0 : -1;
+}
+
 static int read_password(const ms_side_conf *conf, imap_side *s, char **out, ms_err *e)
 {
 	const char *pw = ms_side_conf_get(conf, "password");
 	const char *cmdline = ms_side_conf_get(conf, "passcmd");
 	*out = NULL;
-	if (!pw && cmdline) {
-		FILE *p = popen(cmdline, "r");
-		if (!p)
-			return ms_err_set(e, MS_E_CONFIG, "%s: passcmd cannot be run", s->where);
-		char *line = NULL;
-		size_t cap = 0;
-		ssize_t n = getline(&line, &cap, p);
-		int rc = pclose(p);
-		if (n <= 0 || rc != 0) {
-			free(line);
-			return ms_err_set(e, MS_E_CONFIG, "%s: passcmd failed (exit status %d) or printed nothing", s->where,
-			                  rc);
-		}
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
-		*out = line;
-		return 0;
-	}
+	if (!pw && cmdline)
+		return run_cmd(s, "passcmd", cmdline, out, e);
 	if (!pw)
 		pw = getenv("MSTORE_IMAP_PASSWORD");
 	if ((!pw || !*pw) && (*out = prompt_password(s, ms_side_conf_get(conf, "user"))))
@@ -472,38 +518,6 @@ static ms_drv_result login_answer(imap_side *s, const char *user, const status *
 	return MS_DRV_OK;
 }
 
-/* Run tokencmd without a shell (its words split as a shell would, no
- * expansion) and take the first line it prints: the access token. */
-static int run_tokencmd(imap_side *s, const char *cmdline, char **out, ms_err *e)
-{
-	gchar **argv = NULL, *text = NULL;
-	GError *ge = NULL;
-	gint ws = 0;
-	*out = NULL;
-	if (!g_shell_parse_argv(cmdline, NULL, &argv, &ge)) {
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd: %s", s->where, ge->message);
-		g_error_free(ge);
-		return -1;
-	}
-	bool ran = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &text, NULL, &ws, &ge);
-	g_strfreev(argv);
-	if (!ran) {
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd cannot be run: %s", s->where, ge->message);
-		g_error_free(ge);
-		return -1;
-	}
-	size_t n = strcspn(text, "\r\n");
-	bool ok = WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && n > 0;
-	if (ok && !(*out = strndup(text, n)))
-		ms_err_set(e, MS_E_NOMEM, "out of memory");
-	else if (!ok)
-		ms_err_set(e, MS_E_CONFIG, "%s: tokencmd failed (exit status %d) or printed nothing", s->where,
-		           WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
-	OPENSSL_cleanse(text, strlen(text));
-	g_free(text);
-	return *out ? 0 : -1;
-}
-
 /* The initial response: XOAUTH2 (Google's and Microsoft's) or RFC 7628's
  * OAUTHBEARER (a GS2 header, the user as an authzid with ',' and '='
  * escaped as RFC 5801 says). */
@@ -540,7 +554,7 @@ static ms_drv_result oauth_login(imap_side *s, const conn_conf *cc, ms_err *e)
 	status st = { 0 };
 	for (int run = 0; run < 2 && (run == 0 || st.kind != ST_OK); run++) {
 		char *tok = NULL;
-		if (run_tokencmd(s, cc->tokencmd, &tok, e) < 0)
+		if (run_cmd(s, "tokencmd", cc->tokencmd, &tok, e) < 0)
 			return MS_DRV_SIDE_BAD;
 		char *ir = oauth_ir(bearer, cc, tok);
 		wipe(tok);
@@ -686,16 +700,90 @@ static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char
 	return MS_DRV_OK;
 }
 
-static void delim_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
+static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e);
+static const char *real_name(const imap_side *s, const char *name);
+
+/* What the side holds apart from the connection; frees it. */
+static void side_free(imap_side *s)
 {
-	(void)s;
-	ms_imap_cur c = ms_imap_cur_of(r);
-	ms_imap_tok t;
-	ms_imap_next(&c, &t);
-	if (ms_imap_next(&c, &t) != MS_IMAP_T_ATOM || !ms_imap_tok_is(&t, "LIST") || ms_imap_skip(&c) != MS_IMAP_T_LP)
-		return;
-	if (ms_imap_next(&c, &t) == MS_IMAP_T_QUOTED && t.len >= 1)
-		*(char *)ctx = t.s[t.len - 1 == 1 && t.s[0] == '\\' ? 1 : 0];
+	ms_imap_resp_free(&s->r);
+	ms_box_list_free(s->boxes, s->nboxes);
+	for (int r = 0; r < NROLES; r++)
+		free(s->alias[r]);
+	free(s->trash);
+	free(s->base.name);
+	free(s);
+}
+
+static void role_warning(const imap_side *s, int r, const char *real, const char *other, bool named)
+{
+	char a[512], b[512];
+	ms_escape(a, sizeof a, real);
+	ms_escape(b, sizeof b, other);
+	if (named)
+		fprintf(stderr, "mstore: warning: %s: specialuse: a folder named %s is there beside the %s folder %s: "
+		        "both keep their names\n", s->where, role_name[r], role_attr[r], a);
+	else
+		fprintf(stderr, "mstore: warning: %s: specialuse: %s and %s are both %s: they keep their names\n", s->where,
+		        a, b, role_attr[r]);
+}
+
+/* specialuse yes: each special-use folder (RFC 6154) is shown under its
+ * role's name, so a local Sent pairs with Gmail's "[Gmail]/Sent Mail" --
+ * unless that would show two folders under one name (two folders with the
+ * role, another folder with the role's name) or one folder under two
+ * names: then the real names stay, with a warning. */
+static void set_roles(imap_side *s)
+{
+	for (int r = 0; r < NROLES; r++) {
+		unsigned bit = 1u << (USE_SHIFT + r);
+		const char *real = NULL, *other = NULL;
+		bool named = false;
+		for (size_t i = 0; i < s->nboxes; i++) {
+			const ms_box_info *b = &s->boxes[i];
+			if ((b->attrs & bit) && !(b->attrs & MS_BOX_NOSELECT))
+				*(real ? &other : &real) = b->name;
+			else if (strcmp(b->name, role_name[r]) == 0)
+				named = true;
+		}
+		bool taken = false;
+		for (int k = 0; real && k < r; k++)
+			taken |= s->alias[k] && strcmp(s->alias[k], real) == 0;
+		if (!real || (!other && strcmp(real, role_name[r]) == 0))
+			continue; /* no such folder, or it has the role's name already */
+		if (other || named || taken)
+			role_warning(s, r, real, other ? other : "another role", named && !other);
+		else
+			s->alias[r] = strdup(real); /* out of memory: shown under its real name */
+	}
+}
+
+/* trash yes|NAME|no: the folder expunge moves messages to (the \Trash
+ * special-use folder, or the one named), which must be there. */
+static ms_drv_result set_trash(imap_side *s, const char *v, ms_err *e)
+{
+	if (!v || strcmp(v, "no") == 0)
+		return MS_DRV_OK;
+	const char *real = strcmp(v, "yes") == 0 ? NULL : real_name(s, v);
+	bool found = false;
+	for (size_t i = 0; i < s->nboxes && !found; i++) {
+		const ms_box_info *b = &s->boxes[i];
+		found = !(b->attrs & MS_BOX_NOSELECT) &&
+		        (real ? strcmp(b->name, real) == 0 : (b->attrs & (1u << (USE_SHIFT + 1))) != 0);
+		if (found && !real)
+			real = b->name;
+	}
+	char name[512];
+	ms_escape(name, sizeof name, v);
+	if (!found && !real)
+		return ms_err_set(e, MS_E_CONFIG, "%s: trash yes: the server marks no folder \\Trash (SPECIAL-USE): name "
+		                  "the folder (trash FOLDER)", s->where), MS_DRV_SIDE_BAD;
+	if (!found)
+		return ms_err_set(e, MS_E_CONFIG, "%s: trash %s: no such folder on the server", s->where, name),
+		       MS_DRV_SIDE_BAD;
+	if (!(s->trash = strdup(real)))
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	return MS_DRV_OK;
 }
 
 static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *e)
@@ -715,11 +803,19 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 		goto fail;
 	if ((res = connect_login(s, &cc, pw, e)) != MS_DRV_OK)
 		goto fail;
-	char delim = '/';
-	/* LIST "" "": the delimiter (NIL on a flat server: '/' then, which such a server's names may hold) */
-	if ((res = simple(s, delim_untagged, &delim, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"\"")) != MS_DRV_OK)
+	char delim = 0;
+	/* the one LIST of the run: the delimiter (none on a flat server: '/'
+	   then, which such a server's names may hold), the special uses */
+	if ((res = list_all(s, &delim, e)) != MS_DRV_OK)
 		goto fail;
-	s->base.delim = delim;
+	s->base.delim = delim ? delim : '/';
+	const char *su = ms_side_conf_get(conf, "specialuse");
+	if (su && strcmp(su, "yes") == 0)
+		set_roles(s);
+	else if (su && strcmp(su, "no") != 0)
+		res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_CONFIG, "%s: specialuse %s: expected yes or no", s->where, su);
+	if (res != MS_DRV_OK || (res = set_trash(s, ms_side_conf_get(conf, "trash"), e)) != MS_DRV_OK)
+		goto fail;
 	s->base.caps = MS_CAP_UID_STABLE | MS_CAP_FLAGS | MS_CAP_KEYWORDS | MS_CAP_INTERNAL_DATE | MS_CAP_CRLF |
 	               MS_CAP_CREATE_BOX | MS_CAP_DELETE_BOX | (s->capa & C_UIDPLUS ? MS_CAP_APPEND_UID : 0) |
 	               (s->capa & C_CONDSTORE ? MS_CAP_MODSEQ : 0);
@@ -729,9 +825,7 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 fail:
 	wipe(pw);
 	ms_imap_conn_close(s->c);
-	ms_imap_resp_free(&s->r);
-	free(s->base.name);
-	free(s);
+	side_free(s);
 	return res == MS_DRV_OK ? MS_DRV_SIDE_BAD : res;
 }
 
@@ -749,9 +843,7 @@ static void imap_close(ms_side *base)
 		wait_tag(s, t, NULL, NULL, &st, &e);
 	}
 	ms_imap_conn_close(s->c);
-	ms_imap_resp_free(&s->r);
-	free(s->base.name);
-	free(s);
+	side_free(s);
 }
 
 /* ---- boxes ---------------------------------------------------------------------- */
@@ -769,7 +861,28 @@ typedef struct list_ctx {
 	ms_box_info *v;
 	size_t n, cap;
 	bool oom;
+	char delim;             /* the first hierarchy delimiter given (INBOX's last), or 0 */
+	bool delim_not_inbox;
 } list_ctx;
+
+/* The delimiter of a LIST line ("." or NIL) into l: a folder's other than
+ * INBOX's wins (a server may show INBOX apart from its hierarchy). */
+static void list_delim(list_ctx *l, const ms_imap_tok *t, ms_imap_ttype dt, bool inbox)
+{
+	if (dt != MS_IMAP_T_QUOTED || t->len < 1 || l->delim_not_inbox)
+		return;
+	l->delim = t->s[t->len - 1 == 1 && t->s[0] == '\\' ? 1 : 0];
+	l->delim_not_inbox = !inbox;
+}
+
+/* The special-use bit of an attribute, 0 for any other. */
+static unsigned use_bit(const ms_imap_tok *t)
+{
+	for (unsigned r = 0; r < NROLES; r++)
+		if (ms_imap_tok_is(t, role_attr[r]))
+			return 1u << (USE_SHIFT + r);
+	return 0;
+}
 
 static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 {
@@ -786,10 +899,13 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 			attrs |= MS_BOX_NOSELECT;
 		else if (ms_imap_tok_is(&t, "\\HasChildren"))
 			attrs |= MS_BOX_HAS_CHILDREN;
+		else
+			attrs |= use_bit(&t);
 	}
 	if (t.type != MS_IMAP_T_RP)
 		return;
-	ms_imap_ttype dt = ms_imap_next(&c, &t);
+	ms_imap_tok dtok;
+	ms_imap_ttype dt = ms_imap_next(&c, &dtok);
 	if (dt != MS_IMAP_T_QUOTED && dt != MS_IMAP_T_NIL)
 		return;
 	ms_imap_ttype nt = ms_imap_next(&c, &t);
@@ -800,6 +916,7 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 		l->oom = true;
 		return;
 	}
+	list_delim(l, &dtok, dt, strcasecmp(raw, "INBOX") == 0);
 	char *name = strcasecmp(raw, "INBOX") == 0 ? strdup("INBOX") : ms_imap_mutf7_decode(raw, strlen(raw));
 	if (name)
 		free(raw);
@@ -818,20 +935,72 @@ static void list_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 	l->v[l->n++] = (ms_box_info){ .name = name, .attrs = attrs };
 }
 
-static ms_drv_result imap_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
+/* The name `real` (the server's) as the side shows it: its role's name
+ * when `specialuse yes` presents it so. */
+static const char *shown_name(const imap_side *s, const char *real)
 {
-	imap_side *s = (imap_side *)base;
+	for (int r = 0; r < NROLES; r++)
+		if (s->alias[r] && strcmp(s->alias[r], real) == 0)
+			return role_name[r];
+	return real;
+}
+
+/* The server's name of the box the side shows as `name`. */
+static const char *real_name(const imap_side *s, const char *name)
+{
+	for (int r = 0; r < NROLES; r++)
+		if (s->alias[r] && strcmp(role_name[r], name) == 0)
+			return s->alias[r];
+	return name;
+}
+
+static void boxes_drop(imap_side *s)
+{
+	ms_box_list_free(s->boxes, s->nboxes);
+	s->boxes = NULL, s->nboxes = 0, s->listed = false;
+}
+
+/* LIST "" "*" (with RETURN (SPECIAL-USE) when offered: a server need not
+ * give the attributes otherwise; the RETURN syntax is LIST-EXTENDED's) into
+ * s->boxes; *delim the hierarchy delimiter it showed, 0 when none. */
+static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e)
+{
 	list_ctx l = { 0 };
-	ms_drv_result res = simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"*\"");
+	ms_drv_result res = simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" \"*\"%s",
+	                           (s->capa & C_SPECIALUSE) && (s->capa & C_LISTEXT) ? " RETURN (SPECIAL-USE)" : "");
 	if (res == MS_DRV_OK && l.oom)
 		res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_NOMEM, "out of memory");
 	if (res != MS_DRV_OK) {
 		ms_box_list_free(l.v, l.n);
-		*out = NULL, *n = 0;
 		return res;
 	}
-	*out = l.v ? l.v : calloc(1, sizeof **out);
-	*n = l.n;
+	boxes_drop(s);
+	s->boxes = l.v, s->nboxes = l.n, s->listed = true;
+	if (delim)
+		*delim = l.delim;
+	return MS_DRV_OK;
+}
+
+/* The session's listing, as the side shows it: a copy. */
+static ms_drv_result imap_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
+{
+	imap_side *s = (imap_side *)base;
+	*out = NULL, *n = 0;
+	ms_drv_result res = s->listed ? MS_DRV_OK : list_all(s, NULL, e);
+	if (res != MS_DRV_OK)
+		return res;
+	ms_box_info *v = calloc(s->nboxes ? s->nboxes : 1, sizeof *v);
+	for (size_t i = 0; v && i < s->nboxes; i++) {
+		v[i] = (ms_box_info){ .name = strdup(shown_name(s, s->boxes[i].name)),
+		                      .attrs = s->boxes[i].attrs & MS_BOX_ATTRS };
+		if (!v[i].name) {
+			ms_box_list_free(v, i);
+			v = NULL;
+		}
+	}
+	if (!v)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	*out = v, *n = s->nboxes;
 	return MS_DRV_OK;
 }
 
@@ -846,7 +1015,7 @@ static ms_drv_result imap_create_box(ms_side *base, const char *name, ms_err *e)
 	imap_side *s = (imap_side *)base;
 	if (base->read_only)
 		return refuse_read_only(s, "create a folder", e);
-	char *w = wire_name(name);
+	char *w = wire_name(real_name(s, name));
 	if (!w)
 		return ms_err_set(e, MS_E_USAGE, "%s: folder name not valid UTF-8 or with a line break", s->where),
 		       MS_DRV_BOX_BAD;
@@ -859,6 +1028,8 @@ static ms_drv_result imap_create_box(ms_side *base, const char *name, ms_err *e)
 			res = MS_DRV_OK;
 		ms_box_list_free(l.v, l.n);
 	}
+	if (res == MS_DRV_OK)
+		boxes_drop(s);
 	free(w);
 	return res;
 }
@@ -882,7 +1053,8 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		return refuse_read_only(s, "delete a folder", e);
 	if (strcasecmp(name, "INBOX") == 0)
 		return ms_err_set(e, MS_E_USAGE, "%s: INBOX is never deleted", s->where), MS_DRV_BOX_BAD;
-	char *w = wire_name(name), *enc = strcasecmp(name, "INBOX") ? ms_imap_mutf7_encode(name) : NULL;
+	const char *rn = real_name(s, name);
+	char *w = wire_name(rn), *enc = strcasecmp(rn, "INBOX") ? ms_imap_mutf7_encode(rn) : NULL;
 	if (!w || !enc) {
 		free(w), free(enc);
 		return ms_err_set(e, MS_E_USAGE, "%s: folder name not valid UTF-8", s->where), MS_DRV_BOX_BAD;
@@ -906,6 +1078,15 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		s->selected = NULL; /* the server unselects a deleted box */
 	if (res == MS_DRV_OK)
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", w);
+	if (res == MS_DRV_OK)
+		boxes_drop(s);
+	/* the real name is gone: no role is shown for it any more (compared
+	   with a copy: rn may be one of the aliases freed here) */
+	char *gone = res == MS_DRV_OK ? strdup(rn) : NULL;
+	for (int r = 0; gone && r < NROLES; r++)
+		if (s->alias[r] && strcmp(s->alias[r], gone) == 0)
+			free(s->alias[r]), s->alias[r] = NULL;
+	free(gone);
 	ms_box_list_free(l.v, l.n);
 	free(pat), free(w), free(enc);
 	return res;
@@ -968,7 +1149,7 @@ static ms_drv_result imap_open_box(ms_side *base, const char *name, ms_box **out
 	imap_side *s = (imap_side *)base;
 	*out = NULL;
 	imap_box *b = calloc(1, sizeof *b);
-	if (!b || !(b->base.name = strdup(name)) || !(b->wire = wire_name(name))) {
+	if (!b || !(b->base.name = strdup(name)) || !(b->wire = wire_name(real_name(s, name)))) {
 		if (b)
 			free(b->base.name);
 		free(b);
@@ -1514,6 +1695,7 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 	/* read every answer: tags are ascending across groups */
 	unsigned last = s->tag;
 	status st;
+	char refusal[330] = ""; /* the server's words for the first group refused */
 	if (ms_imap_flush(s->c, e) < 0)
 		res = side_bad(s, e);
 	for (unsigned seen = before; res == MS_DRV_OK && seen < last;) {
@@ -1526,15 +1708,21 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 			continue;
 		seen = st.tag;
 		for (size_t k = 0; k < ng; k++)
-			if ((g[k].tag_add == st.tag || g[k].tag_rm == st.tag) && st.kind != ST_OK)
+			if ((g[k].tag_add == st.tag || g[k].tag_rm == st.tag) && st.kind != ST_OK) {
 				g[k].failed = true;
+				if (!*refusal) {
+					char w[320];
+					snprintf(refusal, sizeof refusal, "%s %s", st.kind == ST_NO ? "NO" : "BAD",
+					         words(st.text, w, sizeof w));
+				}
+			}
 	}
 	for (size_t k = 0; res == MS_DRV_OK && k < ng; k++)
 		for (size_t i = g[k].first; i < g[k].first + g[k].count; i++) {
 			ms_err why;
 			if (g[k].failed)
-				ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused to change the flags of UID %u", s->where,
-				           base->name, ch[idx[i]].uid);
+				ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused to change the flags of UID %u: %s",
+				           s->where, base->name, ch[idx[i]].uid, refusal);
 			cb(ctx, idx[i], g[k].failed ? MS_DRV_MSG_BAD : MS_DRV_OK, ch[idx[i]].uid, g[k].failed ? &why : NULL);
 		}
 	free(idx), free(g), free(uids);
@@ -1581,6 +1769,32 @@ static bool in_sorted(const uint32_t *v, size_t n, uint32_t x)
 	return bsearch(&x, v, n, sizeof *v, cmp_u32) != NULL;
 }
 
+/* trash yes|NAME: the messages `set` go to the trash folder before they
+ * leave the box: UID MOVE (RFC 6851, *moved set: nothing left to do), else
+ * UID COPY there and the caller expunges them.  Nothing is moved out of
+ * the trash folder itself.  A refusal (the folder is gone, over quota)
+ * stops the expunge before anything is removed. */
+static ms_drv_result to_trash(imap_box *b, const char *set, bool *moved, ms_err *e)
+{
+	imap_side *s = (imap_side *)b->base.side;
+	*moved = false;
+	if (!s->trash)
+		return MS_DRV_OK;
+	char *tw = wire_name(s->trash);
+	if (!tw)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	ms_drv_result res = MS_DRV_OK;
+	if (strcmp(tw, b->wire) == 0)
+		; /* deleted from the trash: for good */
+	else if (s->capa & C_MOVE)
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID MOVE to the trash", e, "UID MOVE %s %s", set, tw),
+		*moved = res == MS_DRV_OK;
+	else
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID COPY to the trash", e, "UID COPY %s %s", set, tw);
+	free(tw);
+	return res;
+}
+
 static ms_drv_result imap_expunge(ms_box *base, const uint32_t *uids, size_t n, ms_item_cb *cb, void *ctx, ms_err *e)
 {
 	imap_box *b = (imap_box *)base;
@@ -1600,11 +1814,15 @@ static ms_drv_result imap_expunge(ms_box *base, const uint32_t *uids, size_t n, 
 	res = simple(s, search_untagged, &have, MS_DRV_BOX_BAD, "UID SEARCH", e, "UID SEARCH UID %s", set);
 	if (res == MS_DRV_OK)
 		qsort(have.v, have.n, sizeof *have.v, cmp_u32);
-	if (res == MS_DRV_OK)
+	bool moved = false;
+	if (res == MS_DRV_OK && have.n)
+		res = to_trash(b, set, &moved, e);
+	if (res == MS_DRV_OK && !moved)
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID STORE", e, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
-	if (res == MS_DRV_OK && (s->capa & C_UIDPLUS)) {
+	/* after a UID MOVE they are gone already */
+	if (res == MS_DRV_OK && !moved && (s->capa & C_UIDPLUS)) {
 		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "UID EXPUNGE", e, "UID EXPUNGE %s", set);
-	} else if (res == MS_DRV_OK) {
+	} else if (res == MS_DRV_OK && !moved) {
 		/* no UIDPLUS: spare the box's other \Deleted messages */
 		res = simple(s, search_untagged, &others, MS_DRV_BOX_BAD, "UID SEARCH", e, "UID SEARCH DELETED NOT UID %s",
 		             set);

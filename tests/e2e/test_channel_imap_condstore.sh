@@ -48,6 +48,8 @@ same() { # the two stores hold the same messages with the same flags
 ch c; expect_ok "first sync"
 same "the first sync"
 ch c; expect_ok "second sync (the state now holds each folder's HIGHESTMODSEQ)"
+expect_eq "$(count 'BODY')" 0 \
+	"the run after the first sync fetches no message: the first kept each appended message's UID (APPENDUID)"
 expect_eq "$(find "$T_TMP/state" -type f ! -name '*.lock' -exec cat {} + | awk '$1 == "pair" && NF == 7 && $6 == 0 && $7 > 0' | wc -l)" 3 \
 	"the state holds the server's HIGHESTMODSEQ of each of the three folders"
 
@@ -55,6 +57,7 @@ expect_eq "$(find "$T_TMP/state" -type f ! -name '*.lock' -exec cat {} + | awk '
 ch c; expect_ok "no-op resync"
 expect_out_contains "0 copied, 0 deleted" "nothing to do"
 expect_eq "$(count ' SELECT ')" 3 "one SELECT per folder"
+expect_eq "$(count ' LIST ')" 1 "one LIST per run"
 expect_eq "$(count 'UID FETCH')" 0 "no UID FETCH at all"
 expect_eq "$(grep -v -c -E ' (CAPABILITY|AUTHENTICATE|LOGIN|LIST|SELECT|UNSELECT|LOGOUT)( |$)' "$TRACE")" 0 \
 	"no other command"

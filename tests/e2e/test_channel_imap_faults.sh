@@ -68,9 +68,9 @@ converged() {
 # --- the connection dropped mid-append (200 KB into the upload) ------------------------
 via drop-up 200000
 ch up; expect_rc 1 "a connection dropped mid-append"
-expect_out_contains "store dv failed: " "the failure names the store"
-expect_out_contains "IMAP server localhost:" "and the server"
-expect_out_contains "the connection broke" "and says the connection went"
+expect_err_contains "store dv failed: " "the failure names the store"
+expect_err_contains "IMAP server localhost:" "and the server"
+expect_err_contains "the connection broke" "and says the connection went"
 partial=$(srv | wc -l)
 [ "$partial" -gt 0 ] && [ "$partial" -lt $((N + 10)) ] && t_ok ||
 	t_fail "part of the upload reached the server before the drop ($partial of $((N + 10)))"
@@ -84,8 +84,8 @@ converged md dv "after the drop mid-append"
 # --- the connection dropped mid-fetch (200 KB into the download) -----------------------
 via drop-down 200000
 ch down; expect_rc 1 "a connection dropped mid-fetch"
-expect_out_contains "store dv failed: " "the failure names the store"
-expect_out_contains "IMAP server localhost:" "and the server"
+expect_err_contains "store dv failed: " "the failure names the store"
+expect_err_contains "IMAP server localhost:" "and the server"
 direct
 ch down; expect_ok "the rerun completes the download"
 converged dv md2 "after the drop mid-fetch"
@@ -100,12 +100,12 @@ via stall-down 3000 5
 start=$(date +%s)
 ch up; expect_rc 1 "a server that stops answering"
 took=$(($(date +%s) - start))
-expect_out_contains "(timeout)" "the failure is the timeout"
-expect_out_contains "IMAP server localhost:" "naming the server"
+expect_err_contains "(timeout)" "the failure is the timeout"
+expect_err_contains "IMAP server localhost:" "naming the server"
 [ "$took" -lt 30 ] && t_ok || t_fail "the run gave up after the 5 s timeout, not after ${took}s"
 via stall-up 100000 5
 ch up; expect_rc 1 "a server that stops reading mid-append"
-expect_out_contains "(timeout)" "the failure is the timeout"
+expect_err_contains "(timeout)" "the failure is the timeout"
 direct
 ch up; expect_ok "the rerun completes"
 converged md dv "after the stalls"
@@ -129,7 +129,7 @@ long=$(printf '\xc3\xb6%.0s' $(seq 120))
 mkdir -p "$MD/.$long"/{cur,new,tmp}
 md_msg "$MD/.$long" 999
 ch up; expect_rc 1 "a folder the server will not create"
-expect_out_contains "CREATE: the server says NO [CANNOT] Mailbox name too long" "the server's answer, in its words"
+expect_err_contains "CREATE: the server says NO [CANNOT] Mailbox name too long" "the server's answer, in its words"
 expect_out_contains "folder $long <-> $long" "on the folder's line"
 expect_out_contains "1 folders failed" "one folder failed, the others were synced"
 rm -r "${MD:?}/.$long"

@@ -65,9 +65,9 @@ ch seed; expect_ok "Maildir -> hMailServer"
 
 via drop-up 120000
 ch up; expect_rc 1 "hMailServer -> Dovecot, the connection dropped mid-append"
-expect_out_contains "store dv failed: " "the failure names the store"
-expect_out_contains "IMAP server localhost:" "and the server"
-expect_out_contains "the connection broke" "and the cause"
+expect_err_contains "store dv failed: " "the failure names the store"
+expect_err_contains "IMAP server localhost:" "and the server"
+expect_err_contains "the connection broke" "and the cause"
 got=$(srv_ids | wc -l)
 [ "$got" -gt 0 ] && [ "$got" -lt "$N" ] && t_ok || t_fail "part of the upload reached the server ($got of $N)"
 direct
@@ -78,8 +78,8 @@ expect_eq "$(srv_ids | wc -l)" "$N" "every message on the server"
 
 via drop-down 120000
 ch down; expect_rc 1 "Dovecot -> hMailServer, the connection dropped mid-fetch"
-expect_out_contains "store dv failed: " "the failure names the store"
-expect_out_contains "IMAP server localhost:" "and the server"
+expect_err_contains "store dv failed: " "the failure names the store"
+expect_err_contains "IMAP server localhost:" "and the server"
 direct
 ch down; expect_ok "the rerun completes the download"
 mst diff -f "$CONF" dv bob; expect_ok "mstore diff finds the server and bob equal"

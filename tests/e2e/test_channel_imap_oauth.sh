@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # OAuth 2.0 logins against a real Dovecot (tests/imap-server.sh offers
 # XOAUTH2 and OAUTHBEARER and takes the user's password as a static bearer
-# token): the token from tokencmd, run without a shell; a refused
+# token): the token from tokencmd, run by /bin/sh -c; a refused
 # (expired) token makes tokencmd run once more; a token refused twice, a
-# tokencmd that cannot run or fails are clear errors; the command trace
+# tokencmd that cannot run or fails are clear errors with its stderr (so
+# is a failing passcmd, which runs the same way); the command trace
 # ($MSTORE_IMAP_TRACE) holds no token.  Then the password asked on a
 # terminal (script(1) gives mstore one): no echo, not in the output; with
 # no terminal, the error says how to give one.  No database: run once.
@@ -24,8 +25,8 @@ printf '#!/bin/sh\necho run >> "%s/runs"\necho "$1"\n' "$B" > "$B/tok"
 # the first run prints an expired token, the next ones the good one
 printf '#!/bin/sh\necho run >> "%s/runs"\nif [ -e "%s/used" ]; then echo "$1"; else touch "%s/used"; echo expired-token; fi\n' \
 	"$B" "$B" "$B" > "$B/tok-expired"
-# prints its first argument only when the second is a literal ';' (no shell split the line there)
-printf '#!/bin/sh\n[ "$2" = ";" ] && echo "$1"\n' > "$B/tok-args"
+# prints its first argument when it is the only one (a shell ended the command at ';')
+printf '#!/bin/sh\n[ $# = 1 ] && echo "$1"\n' > "$B/tok-args"
 chmod +x "$B/tok" "$B/tok-expired" "$B/tok-args"
 srv="kind imap host localhost port $MSTORE_TEST_IMAPS_PORT tls implicit user $U cafile $MSTORE_TEST_IMAP_CA timeout 20"
 cat > "$CONF" <<CONF
@@ -35,9 +36,12 @@ store ob { $srv tokencmd "$B/tok $TOKEN" auth oauthbearer }
 store best { $srv tokencmd "$B/tok $TOKEN" }
 store expired { $srv tokencmd "$B/tok-expired '$TOKEN'" }
 store refused { $srv tokencmd "$B/tok not-the-token" }
-store noshell { $srv tokencmd "$B/tok-args '$TOKEN' ; touch $T_TMP/shell" }
+store shell { $srv tokencmd "$B/tok-args '$TOKEN' ; touch $T_TMP/shell" }
 store missing { $srv tokencmd "$B/no-such-command" }
 store failing { $srv tokencmd "false" }
+store pc { $srv passcmd "echo '$TOKEN'" }
+store pcfail { $srv passcmd "echo no vault here >&2; exit 4" }
+store chatty { $srv tokencmd "echo the token store is locked >&2; exit 3" }
 store badauth { $srv tokencmd "$B/tok x" auth cram-md5 }
 store noauthcmd { $srv auth xoauth2 }
 store askpw { $srv }
@@ -60,12 +64,18 @@ expect_eq "$(grep -c 'AUTHENTICATE OAUTHBEARER' "$TRACE") $(runs)" "2 2" "two lo
 ls_store refused; expect_fail "a token refused twice"
 expect_err_contains "login as $U refused (OAUTHBEARER, tokencmd run twice)" "the refusal names the user, the mechanism and the retry"
 expect_eq "$(runs)" 2 "tokencmd ran twice, not more"
-ls_store noshell; expect_ok "tokencmd is not run by a shell: ';' is an argument like any other"
-[ -e "$T_TMP/shell" ] && t_fail "a shell ran tokencmd's ;touch" || t_ok
+ls_store shell; expect_ok "tokencmd is run by /bin/sh -c, as mailsync's and mbsync's commands are"
+[ -e "$T_TMP/shell" ] && t_ok || t_fail "the shell ran tokencmd's second command"
 ls_store missing; expect_fail "a tokencmd that does not exist"
-expect_err_contains "tokencmd cannot be run" "is named"
+expect_err_contains "tokencmd failed (exit status 127): " "is named, with the shell's words"
+expect_err_contains "no-such-command: not found" "... saying what is missing"
 ls_store failing; expect_fail "a tokencmd that fails"
 expect_err_contains "tokencmd failed (exit status 1)" "its exit status is given"
+ls_store chatty; expect_fail "a tokencmd that fails with a message"
+expect_err_contains "tokencmd failed (exit status 3): the token store is locked" "its stderr is in the error"
+ls_store pc; expect_ok "passcmd gives the password (the token is the user's password here)"
+ls_store pcfail; expect_fail "a passcmd that fails"
+expect_err_contains "passcmd failed (exit status 4): no vault here" "its exit status and stderr are in the error"
 ls_store badauth; expect_fail "an unknown auth"
 expect_err_contains "auth cram-md5: expected xoauth2 or oauthbearer" "is named"
 ls_store noauthcmd; expect_fail "auth without tokencmd"

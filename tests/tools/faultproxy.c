@@ -4,12 +4,17 @@
  * (a server that no longer answers).  A test helper, not part of mstore.
  *
  *   faultproxy PORTFILE HOST:PORT [drop-up|drop-down|stall-up|stall-down N]
+ *   faultproxy PORTFILE HOST:PORT rewrite-up|rewrite-down FROM TO
  *
  * Listens on 127.0.0.1 on a free port and writes that port to PORTFILE
  * (written whole, then renamed: a reader never sees half of it).  "up" is
  * client to server, "down" server to client; N counts each connection's
  * bytes from its start, so every connection meets the same fault.  Without
- * a fault it is a plain relay.  Runs until killed; one process per
+ * a fault it is a plain relay.  rewrite replaces each FROM with TO (the
+ * same length, so literal counts stay true) in what goes in that
+ * direction: hiding a capability from the client (" MOVE " -> " XOVE "),
+ * or turning a command into one the server answers BAD.  A FROM split
+ * across two reads is missed: the tests rewrite short lines.  Runs until killed; one process per
  * connection (fork), so a stalled connection holds up no other.
  */
 #include <errno.h>
@@ -24,13 +29,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef enum { F_NONE, F_DROP, F_STALL } fault_kind;
+typedef enum { F_NONE, F_DROP, F_STALL, F_REWRITE } fault_kind;
 
 typedef struct fault {
 	fault_kind kind;
 	int dir;        /* 0: up (client to server), 1: down */
 	long long after; /* bytes forwarded in dir before the fault */
+	const char *from, *to; /* F_REWRITE */
 } fault;
+
+/* Each f.from in buf[0..n) becomes f.to (as long). */
+static void rewrite(char *buf, size_t n, fault f)
+{
+	size_t k = strlen(f.from);
+	for (char *p = buf; (p = memmem(p, n - (size_t)(p - buf), f.from, k)); p += k)
+		memcpy(p, f.to, k);
+}
 
 static void die(const char *what)
 {
@@ -97,17 +111,19 @@ static void relay(int client, const char *host, const char *port, fault f)
 				continue;
 			size_t want = sizeof buf;
 			/* stop exactly at the fault's byte */
-			if (f.kind != F_NONE && f.dir == d && f.after - sent[d] < (long long)want)
+			if ((f.kind == F_DROP || f.kind == F_STALL) && f.dir == d && f.after - sent[d] < (long long)want)
 				want = (size_t)(f.after - sent[d]);
 			ssize_t r = want ? read(fds[d], buf, want) : 0;
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (want && r <= 0)
 				exit(0);
+			if (r > 0 && f.kind == F_REWRITE && f.dir == d)
+				rewrite(buf, (size_t)r, f);
 			if (r > 0 && write_all(fds[1 - d], buf, (size_t)r) < 0)
 				exit(0);
 			sent[d] += r;
-			if (f.kind != F_NONE && f.dir == d && sent[d] >= f.after) {
+			if ((f.kind == F_DROP || f.kind == F_STALL) && f.dir == d && sent[d] >= f.after) {
 				if (f.kind == F_DROP)
 					exit(0); /* both sockets close with the process */
 				stall(client);
@@ -118,10 +134,17 @@ static void relay(int client, const char *host, const char *port, fault f)
 
 static fault parse_fault(int argc, char **argv)
 {
-	fault f = { F_NONE, 0, 0 };
+	fault f = { F_NONE, 0, 0, NULL, NULL };
 	if (argc < 5)
 		return f;
 	const char *k = argv[3];
+	if (argc == 6 && (strcmp(k, "rewrite-up") == 0 || strcmp(k, "rewrite-down") == 0)) {
+		if (!*argv[4] || strlen(argv[4]) != strlen(argv[5])) {
+			fprintf(stderr, "faultproxy: rewrite FROM TO: two words of the same length\n");
+			exit(2);
+		}
+		return (fault){ F_REWRITE, strcmp(k, "rewrite-down") == 0, 0, argv[4], argv[5] };
+	}
 	f.kind = strncmp(k, "drop-", 5) == 0 ? F_DROP : strncmp(k, "stall-", 6) == 0 ? F_STALL : F_NONE;
 	const char *d = strchr(k, '-');
 	f.dir = d && strcmp(d, "-down") == 0;
@@ -151,8 +174,9 @@ static int listen_any(const char *portfile)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3 && argc != 5) {
-		fprintf(stderr, "usage: faultproxy PORTFILE HOST:PORT [drop-up|drop-down|stall-up|stall-down N]\n");
+	if (argc != 3 && argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: faultproxy PORTFILE HOST:PORT [drop-up|drop-down|stall-up|stall-down N | "
+		        "rewrite-up|rewrite-down FROM TO]\n");
 		return 2;
 	}
 	char *host = strdup(argv[2]), *port = strrchr(host, ':');

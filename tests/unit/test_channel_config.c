@@ -189,10 +189,10 @@ static void test_syntax_errors(void **state)
 	             "t.conf:4: store a: expected \"}\" (the block opened at line 1 is not closed), found the end of the file");
 	expect_error("store a {\n pat x\n  folder y\n}",
 	             "t.conf:3: store a: expected a keyword (pat, prefix, server, ref, passwd, kind, path, layout, inbox, db, "
-	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, create) or \"}\", found \"folder\"");
+	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, specialuse, trash, create) or \"}\", found \"folder\"");
 	expect_error("store a { Pat x }", /* keywords are case-sensitive, as in mailsync */
 	             "t.conf:1: store a: expected a keyword (pat, prefix, server, ref, passwd, kind, path, layout, inbox, db, "
-	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, create) or \"}\", found \"Pat\"");
+	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, specialuse, trash, create) or \"}\", found \"Pat\"");
 	expect_error("store a {\n prefix\n}\n",
 	             "t.conf:3: store a: expected a value after \"prefix\" (write \"\" for an empty one), found \"}\"");
 	expect_error("store a { pat",
@@ -203,7 +203,7 @@ static void test_syntax_errors(void **state)
 	expect_error("store a { pat x\\", "t.conf:1: expected a character after '\\', found the end of the file");
 	expect_error("store a { \"pat\" x }",
 	             "t.conf:1: store a: expected a keyword (pat, prefix, server, ref, passwd, kind, path, layout, inbox, db, "
-	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, create) or \"}\", found \"pat\"");
+	             "data, account, host, port, tls, user, passfile, passcmd, tokencmd, auth, tls-verify, cafile, timeout, allow-plaintext, specialuse, trash, create) or \"}\", found \"pat\"");
 	expect_error("channel", "t.conf:1: channel: expected a channel name, found the end of the file");
 	expect_error("channel c a", "t.conf:1: channel c: expected the name of its second store, found the end of the file");
 	expect_error("channel c a b msinfo x }", "t.conf:1: channel c: expected \"{\", found \"msinfo\"");
