@@ -38,3 +38,22 @@ t_run_mailsync() {
 		exec timeout "${T_MAILSYNC_TIMEOUT:-60}" setpriv --reuid=64123 --regid=64123 --clear-groups env HOME="$HOME" USER=mstoretest mailsync "$@"' \
 		sh "$T_TMP/passwd" "$@"
 }
+
+# t_mbox_msg MSGID SUBJECT: one mbox message on stdout; MSGID empty: no
+# Message-ID header
+t_mbox_msg() {
+	printf 'From x@y Mon Jan  1 00:00:00 2024\nFrom: x@y\n'
+	[ -n "$1" ] && printf 'Message-ID: <%s>\n' "$1"
+	printf 'Subject: %s\nDate: Mon, 01 Jan 2024 00:00:00 +0000\n\nbody of %s\n\n' "$2" "$2"
+}
+# t_kept_superset WHAT MAILSYNC_LIST MSTORE_LIST: every line of the first
+# list (what mailsync kept, one message a line, sorted) is in the second
+# (mstore's); what mailsync lost and mstore kept is printed and left in
+# $T_LOST (space-separated)
+t_kept_superset() {
+	local ms mst
+	ms=$(uniq <<<"$2"); mst=$(uniq <<<"$3")
+	expect_eq "$(comm -23 <(echo "$ms") <(echo "$mst"))" "" "$1: every message mailsync keeps, mstore keeps"
+	T_LOST=$(comm -13 <(echo "$ms") <(echo "$mst") | tr '\n' ' ')
+	echo "$1: mailsync lost, mstore kept: ${T_LOST:-nothing}"
+}
