@@ -22,7 +22,8 @@
 #            no-op at most 1.2x of it)
 # and each tool's message count on both sides after the first syncs and at
 # the end (mstore copies each identity once and reports the duplicates;
-# mbsync copies by UID; mailsync drops Message-ID-less messages).
+# mbsync copies by UID; mailsync drops Message-ID-less messages), and the
+# 1-minute load average when the tool's row is printed.
 #
 # usage: bench/imap.sh [-n N] [-t mstore,mbsync,mailsync] [-d WORKDIR]
 # The Dovecot instance is $MSTORE_TEST_IMAP (default /tmp/mstore-bench-imap)
@@ -67,8 +68,10 @@ SRC=$WORK/imap-n$N
 if [ ! -f "$SRC/.complete" ]; then
 	rm -rf "$SRC"
 	"$GEN" --maildir 10 --seed 15 --messages "$N" --noid-percent 1 --dup-percent 1 "$SRC/tree" >/dev/null
-	mbox_tree "$SRC/tree" "$SRC/mbox"
 	touch "$SRC/.complete"
+fi
+if [ "$TOOLS" != "${TOOLS/mailsync/}" ] && [ ! -f "$SRC/.mbox-complete" ]; then
+	rm -rf "$SRC/mbox"; mbox_tree "$SRC/tree" "$SRC/mbox"; touch "$SRC/.mbox-complete"
 fi
 P=$WORK/imap-pair
 mkdir -p "$WORK"
@@ -208,8 +211,8 @@ bpm() { awk -v kb="$1" -v n="$N" 'BEGIN { printf "%d", kb * 1024 / n }'; }
 
 echo "mstore, mbsync and mailsync over IMAP: N=$N messages in 10 folders ($(du -sh "$SRC/tree" | cut -f1))," \
 	"Dovecot on loopback, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %8s %8s %8s %8s %8s %9s %9s %13s %13s %13s\n' tool up down no-op resync flags 'B/msg up' 'B/msg dn' \
-	'up: loc/srv' 'down: loc/srv' 'end: loc/srv'
+printf '%-8s %8s %8s %8s %8s %8s %9s %9s %13s %13s %13s %6s\n' tool up down no-op resync flags 'B/msg up' 'B/msg dn' \
+	'up: loc/srv' 'down: loc/srv' 'end: loc/srv' load
 declare -A up down noop resync flagsync status
 for t in ${TOOLS//,/ }; do
 	case $t in mstore | mbsync | mailsync) ;; *) echo "imap.sh: unknown tool $t" >&2; exit 2 ;; esac
@@ -234,8 +237,9 @@ for t in ${TOOLS//,/ }; do
 	flags "$t" "$u"
 	read -r "flagsync[$t]" _ < <(sync "$t")
 	counts_end="$(on_local "$t")/$(on_server "$u")"
-	printf '%-8s %7.2fs %7.2fs %7.2fs %7.2fs %7.2fs %9s %9s %13s %13s %13s\n' "$t" "${up[$t]}" "${down[$t]}" "${noop[$t]}" \
-		"${resync[$t]}" "${flagsync[$t]}" "$(bpm "$kb_up")" "$(bpm "$kb_dn")" "$counts_up" "$counts_dn" "$counts_end"
+	printf '%-8s %7.2fs %7.2fs %7.2fs %7.2fs %7.2fs %9s %9s %13s %13s %13s %6s\n' "$t" "${up[$t]}" "${down[$t]}" "${noop[$t]}" \
+		"${resync[$t]}" "${flagsync[$t]}" "$(bpm "$kb_up")" "$(bpm "$kb_dn")" "$counts_up" "$counts_dn" "$counts_end" \
+		"$(cut -d' ' -f1 /proc/loadavg)"
 done
 if [ -n "${status[mstore]:-}" ]; then
 	echo "STATUS baseline (login, STATUS per folder, logout; process included): ${status[mstore]}s;" \
