@@ -45,20 +45,7 @@ FOLDERS=10
 
 base=$WORK/channel-n$N
 mkdir -p "$WORK"
-# mbox_of MAILDIR... : the messages of each Maildir as one mbox on stdout
-# (LF line ends, mboxrd "From " quoting, a blank line between messages)
-mbox_of() {
-	local d
-	for d in "$@"; do find "$d/cur" "$d/new" -type f | LC_ALL=C sort; done | xargs -r awk '
-		FNR == 1 { if (NR > 1) print ""; print "From bench@example.com Thu Jan  1 00:00:00 2026" }
-		{ sub(/\r$/, ""); if ($0 ~ /^>*From /) $0 = ">" $0; print }'
-}
-# the same Maildir tree as one mbox file per folder (for mailsync)
-mbox_tree() { # mbox_tree MAILDIR_TREE OUTDIR
-	mkdir -p "$2"
-	local f
-	for f in "$1"/*/; do f=${f%/}; mbox_of "$f" > "$2/${f##*/}"; done
-}
+. bench/lib.sh
 if [ ! -f "$base/.complete" ]; then
 	rm -rf "$base"
 	echo "generating $N messages in $FOLDERS Maildir folders in $base ..." >&2
@@ -79,10 +66,6 @@ timed() {
 }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) b = 0.001; printf "%.2f", a / b }'; }
-md_count() { find "$1" -path '*/cur/*' -type f -o -path '*/new/*' -type f | wc -l; }
-# c-client puts a "folder internal data" message first in an mbox it makes
-mb_count() { cat "$1"/* 2>/dev/null | awk '/^From / { n++ } /^Subject: DON.T DELETE THIS MESSAGE/ { n-- } END { print n + 0 }'; }
-
 # --- the tools: setup (untimed), sync (timed), counts ----------------------------------------
 # A pair lives in $P: a/ (the source copy), b/ (the target), state/.
 P=$WORK/pair
@@ -161,19 +144,7 @@ change() {
 		rm -rf "$gen_dir"
 		seed=$(( seed + 1 ))
 		"$GEN" --maildir 1 --seed "$seed" --messages "$R1" --noid-percent 1 --dup-percent 0 "$gen_dir"
-		if [ -d "$P/$side/INBOX/cur" ]; then
-			# every 100th message file, from an offset of its own per run
-			find "$P/$side" -path '*/cur/*' -type f | LC_ALL=C sort | awk -v k="$k" 'NR % 100 == k % 100' | xargs -r rm -f
-			mv "$gen_dir/INBOX/cur"/* "$P/$side/INBOX/cur/" 2>/dev/null || true
-			mv "$gen_dir/INBOX/new"/* "$P/$side/INBOX/new/" 2>/dev/null || true
-		else
-			local f
-			for f in "$P/$side"/*; do
-				awk -v k="$k" '/^From / { n++ } n % 100 != k % 100 || n == 0' "$f" > "$f.tmp"
-				mv "$f.tmp" "$f"
-			done
-			{ [ -s "$P/$side/INBOX" ] && echo; mbox_of "$gen_dir/INBOX"; } >> "$P/$side/INBOX"
-		fi
+		change_side "$P/$side" "$gen_dir" "$k"
 	done
 }
 [ "$TOOLS" != "${TOOLS/mailsync/}" ] && mkdir -p -m 700 /var/mail/anonymous
