@@ -483,6 +483,8 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 		l->by_ident = g_hash_table_new(g_str_hash, g_str_equal);
 		return MS_DRV_OK;
 	}
+	/* the plan opens the box here; execute (reopen) has opened it already */
+	bool planning = !l->box;
 	ms_drv_result res = l->box ? MS_DRV_OK : side->drv->open_box(side, c->pairing->box[s], &l->box, e);
 	if (res != MS_DRV_OK)
 		return res;
@@ -492,6 +494,10 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 	if (res != MS_DRV_OK)
 		return res;
 	ms_list_req req = { .max = LIST_PAGE, .want = listing_wants(c, s) };
+	/* a side without stable UIDs is listed again before its plan is
+	   carried out (reopen): the plan needs no size or date from it */
+	if (planning && !(side->caps & MS_CAP_UID_STABLE))
+		req.want |= MS_WANT_NO_STAT;
 	while (!from_state) {
 		ms_msg *v;
 		size_t n;
@@ -1255,10 +1261,14 @@ static void settle_all(pctx *c, bool *ok0, bool *ok1)
 	}
 }
 
+/* A side without stable UIDs (Maildir, mbox) makes up a UIDVALIDITY per
+ * open: remembering it would change the state on every run, and a no-op
+ * would rewrite (and fsync) the whole state file for nothing. */
 static void remember_validity(pctx *c)
 {
 	for (int s = 0; s < 2; s++)
-		if (c->l[s].box && c->sp && c->sp->uidvalidity[s] != c->l[s].box->status.uidvalidity) {
+		if (c->l[s].box && c->sp && (caps(c->r, s) & MS_CAP_UID_STABLE) &&
+		    c->sp->uidvalidity[s] != c->l[s].box->status.uidvalidity) {
 			c->sp->uidvalidity[s] = c->l[s].box->status.uidvalidity;
 			c->r->dirty = true;
 		}
