@@ -17,6 +17,7 @@
 
 #include "util/escape.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -1327,6 +1328,7 @@ static ms_drv_result reopen(pctx *c, ms_err *e)
 	}
 	if (same)
 		return MS_DRV_OK;
+	assert(c->p.acts.n == 0 || (caps(c->r, 0) & caps(c->r, 1) & MS_CAP_UID_STABLE));
 	plan_free(&c->p);
 	blist_reset(&c->l[0]);
 	blist_reset(&c->l[1]);
@@ -1515,6 +1517,13 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 			c.l[s].box = NULL;
 		}
 	if (pp->work && !pp->skip) {
+		if (!(caps(r, 0) & caps(r, 1) & MS_CAP_UID_STABLE)) {
+			/* execute lists and decides this pair again (reopen): its
+			   listing would only hold memory (every pair's at once) */
+			plan_free(&c.p);
+			blist_reset(&c.l[0]);
+			blist_reset(&c.l[1]);
+		}
 		*cp = c;
 		pp->ctx = cp;
 	} else {
