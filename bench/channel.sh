@@ -4,7 +4,8 @@
 # sizes 1 KB to 2 MB, flags, 1% without Message-ID, 1% byte-identical
 # duplicates) and times, for each tool and target, against baselines
 # measured in the same run over the same trees (warm page cache for all):
-#   first sync     to an empty target        vs  cp -r of the same tree
+#   first sync     to an empty target        vs  cp -r of the same tree, and
+#                                                cp -r && sync (cp -r makes nothing durable)
 #   no-op resync   nothing changed           vs  find over both trees
 #   resync         after 1% new + 1% deleted on each side   vs  the tool's no-op
 #   peak memory    maximum RSS of the first sync above the RSS of the same
@@ -155,13 +156,15 @@ trap cleanup EXIT
 # --- baselines --------------------------------------------------------------------------------
 cat "$SRC"/*/cur/* "$SRC"/*/new/* >/dev/null 2>&1 || true
 cp_s=$(for _ in $(seq "$R"); do rm -rf "$WORK/cp"; timed cp -r "$SRC" "$WORK/cp" | cut -d' ' -f1; done | median)
+# cp -r makes nothing durable; a sync tool does: the same copy and a flush
+cps_s=$(for _ in $(seq "$R"); do rm -rf "$WORK/cp"; command sync; timed sh -c 'cp -r "$0" "$1" && sync' "$SRC" "$WORK/cp" | cut -d' ' -f1; done | median)
 rm -rf "$WORK/cp"
 
 echo
 echo "mstore channel benchmark: N=$N messages in $FOLDERS folders ($(du -sh "$SRC" | cut -f1)), $(nproc) CPUs," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg), median of $R"
-echo "baselines: cp -r of the source tree ${cp_s}s; find over both trees: per pair below"
-printf '%-9s %-8s %9s %7s %9s %7s %9s %7s %8s %8s %8s\n' tool target first /cp noop /find resync /noop 'B/msg' 'ended A' 'ended B'
+echo "baselines: cp -r of the source tree ${cp_s}s, cp -r && sync ${cps_s}s; find over both trees: per pair below"
+printf '%-9s %-8s %9s %7s %7s %9s %7s %9s %7s %8s %8s %8s\n' tool target first /cp /cpsync noop /find resync /noop 'B/msg' 'ended A' 'ended B'
 
 # bench TOOL TARGET SOURCE
 bench() {
@@ -190,8 +193,8 @@ bench() {
 	noop_s=$(printf '%s\n' "${noop[@]}" | median)
 	resync_s=$(printf '%s\n' "${resync[@]}" | median)
 	kb_max=$(printf '%s\n' "${kbs[@]}" | sort -n | tail -1)
-	printf '%-9s %-8s %8.2fs %6sx %8.2fs %6sx %8.2fs %6sx %8s %8s %8s\n' "$tool" "$target" \
-		"$first_s" "$(ratio "$first_s" "$cp_s")" "$noop_s" "$(ratio "$noop_s" "$find_s")" \
+	printf '%-9s %-8s %8.2fs %6sx %6sx %8.2fs %6sx %8.2fs %6sx %8s %8s %8s\n' "$tool" "$target" \
+		"$first_s" "$(ratio "$first_s" "$cp_s")" "$(ratio "$first_s" "$cps_s")" "$noop_s" "$(ratio "$noop_s" "$find_s")" \
 		"$resync_s" "$(ratio "$resync_s" "$noop_s")" "$(( (kb_max - base_kb) * 1024 / N ))" "$na" "$nb"
 	echo "          (find over both trees ${find_s}s; peak ${kb_max} KB, empty-tree ${base_kb} KB)"
 }

@@ -17,6 +17,7 @@
 
 #include "util/escape.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
@@ -483,6 +484,8 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 		l->by_ident = g_hash_table_new(g_str_hash, g_str_equal);
 		return MS_DRV_OK;
 	}
+	/* the plan opens the box here; execute (reopen) has opened it already */
+	bool planning = !l->box;
 	ms_drv_result res = l->box ? MS_DRV_OK : side->drv->open_box(side, c->pairing->box[s], &l->box, e);
 	if (res != MS_DRV_OK)
 		return res;
@@ -492,6 +495,10 @@ static ms_drv_result list_side(pctx *c, int s, ms_err *e)
 	if (res != MS_DRV_OK)
 		return res;
 	ms_list_req req = { .max = LIST_PAGE, .want = listing_wants(c, s) };
+	/* a side without stable UIDs is listed again before its plan is
+	   carried out (reopen): the plan needs no size or date from it */
+	if (planning && !(side->caps & MS_CAP_UID_STABLE))
+		req.want |= MS_WANT_NO_STAT;
 	while (!from_state) {
 		ms_msg *v;
 		size_t n;
@@ -1261,10 +1268,14 @@ static void settle_all(pctx *c, bool *ok0, bool *ok1)
 	}
 }
 
+/* A side without stable UIDs (Maildir, mbox) makes up a UIDVALIDITY per
+ * open: remembering it would change the state on every run, and a no-op
+ * would rewrite (and fsync) the whole state file for nothing. */
 static void remember_validity(pctx *c)
 {
 	for (int s = 0; s < 2; s++)
-		if (c->l[s].box && c->sp && c->sp->uidvalidity[s] != c->l[s].box->status.uidvalidity) {
+		if (c->l[s].box && c->sp && (caps(c->r, s) & MS_CAP_UID_STABLE) &&
+		    c->sp->uidvalidity[s] != c->l[s].box->status.uidvalidity) {
 			c->sp->uidvalidity[s] = c->l[s].box->status.uidvalidity;
 			c->r->dirty = true;
 		}
@@ -1323,6 +1334,7 @@ static ms_drv_result reopen(pctx *c, ms_err *e)
 	}
 	if (same)
 		return MS_DRV_OK;
+	assert(c->p.acts.n == 0 || (caps(c->r, 0) & caps(c->r, 1) & MS_CAP_UID_STABLE));
 	plan_free(&c->p);
 	blist_reset(&c->l[0]);
 	blist_reset(&c->l[1]);
@@ -1511,6 +1523,13 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 			c.l[s].box = NULL;
 		}
 	if (pp->work && !pp->skip) {
+		if (!(caps(r, 0) & caps(r, 1) & MS_CAP_UID_STABLE)) {
+			/* execute lists and decides this pair again (reopen): its
+			   listing would only hold memory (every pair's at once) */
+			plan_free(&c.p);
+			blist_reset(&c.l[0]);
+			blist_reset(&c.l[1]);
+		}
 		*cp = c;
 		pp->ctx = cp;
 	} else {

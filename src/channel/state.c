@@ -22,12 +22,9 @@ static const struct { unsigned flag; char letter; } flag_letters[] = {
 
 /* ---- records ------------------------------------------------------------------ */
 
+/* The strings stay in the pair's arena (ms_state_pair.strings). */
 static void msg_clear(ms_state_msg *m)
 {
-	free(m->ident);
-	free(m->key[0]);
-	free(m->key[1]);
-	free(m->keywords);
 	*m = (ms_state_msg){ 0 };
 }
 
@@ -40,6 +37,7 @@ static void pair_free(ms_state_pair *p)
 	ms_vec_free(&p->msgs);
 	if (p->by_ident)
 		g_hash_table_destroy(p->by_ident);
+	ms_arena_free(&p->strings);
 	free(p->box[0]);
 	free(p->box[1]);
 	free(p);
@@ -119,21 +117,27 @@ ms_state_msg *ms_state_find(ms_state_pair *p, const char *ident)
 	return i ? &p->msgs.v[i - 1] : NULL;
 }
 
-static char *dup_or_null(const char *s)
+/* A copy in the pair's arena; the same pointer when it holds s already
+ * (a record put again with its own strings). */
+static char *keep(ms_state_pair *p, const char *s, const char *had)
 {
-	return s ? strdup(s) : NULL;
+	if (!s)
+		return NULL;
+	if (had && strcmp(had, s) == 0)
+		return (char *)had;
+	return ms_arena_copy(&p->strings, s, strlen(s));
 }
 
 ms_state_msg *ms_state_put(ms_state_pair *p, const char *ident, const char *key_a, const char *key_b, unsigned flags,
                            const char *keywords, char status)
 {
-	ms_state_msg m = { .ident = strdup(ident), .key = { dup_or_null(key_a), dup_or_null(key_b) },
-	                   .flags = flags, .keywords = dup_or_null(keywords), .status = status };
-	if (!m.ident || (key_a && !m.key[0]) || (key_b && !m.key[1]) || (keywords && !m.keywords)) {
-		msg_clear(&m);
-		return NULL;
-	}
 	ms_state_msg *old = ms_state_find(p, ident);
+	ms_state_msg m = { .ident = old ? old->ident : keep(p, ident, NULL),
+	                   .key = { keep(p, key_a, old ? old->key[0] : NULL), keep(p, key_b, old ? old->key[1] : NULL) },
+	                   .flags = flags, .keywords = keep(p, keywords, old ? old->keywords : NULL),
+	                   .status = status };
+	if (!m.ident || (key_a && !m.key[0]) || (key_b && !m.key[1]) || (keywords && !m.keywords))
+		return NULL;
 	if (old) {
 		/* the index points at old->ident: keep that pointer's owner in place */
 		g_hash_table_remove(index_of(p), ident);
@@ -142,10 +146,8 @@ ms_state_msg *ms_state_put(ms_state_pair *p, const char *ident, const char *key_
 		g_hash_table_insert(index_of(p), old->ident, GSIZE_TO_POINTER((size_t)(old - p->msgs.v) + 1));
 		return old;
 	}
-	if (ms_vec_push(&p->msgs, m) < 0) {
-		msg_clear(&m);
+	if (ms_vec_push(&p->msgs, m) < 0)
 		return NULL;
-	}
 	g_hash_table_insert(index_of(p), p->msgs.v[p->msgs.n - 1].ident, GSIZE_TO_POINTER(p->msgs.n));
 	return &p->msgs.v[p->msgs.n - 1];
 }

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/arena.h"
 #include "util/err.h"
 #include "util/vec.h"
 
@@ -64,6 +65,8 @@ typedef struct ms_state_pair {
 	uint64_t modseq[2];  /* see MODSEQ_x above; 0: not known */
 	MS_VEC(ms_state_msg) msgs;
 	void *by_ident;      /* ident -> index + 1 (GHashTable), built on demand */
+	ms_arena strings;    /* every record's strings: no allocation (and its overhead) per
+	                        string; a replaced record's stay until the state is freed */
 } ms_state_pair;
 
 typedef struct ms_state {

@@ -12,6 +12,7 @@
  *                                    deleted by propagation (engine.h)
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -881,6 +882,10 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		return CH_FAIL;
 	}
 	int rc = CH_FAIL;
+	/* a fixed mmap threshold: glibc raises it after each large message
+	   buffer is freed, and later ones then come from the heap under the
+	   state's arenas, which keep it from shrinking (peak memory, issue 14) */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if (ms_state_load(p.state, ch->name, &state, &e) < 0) {
 		fprintf(stderr, "mstore channel: %s\n", e.msg);
 		goto out;

@@ -46,7 +46,11 @@ const char help_sync[] =
 	"                (which no program sets) then tells its age\n"
 	"                Also, whatever its age, a file \"in flight\": a running mstore\n"
 	"                channel has written it and named it in its journal\n"
-	"                (DATA/.mstore/*.inflight) but not yet committed its row\n"
+	"                (DATA/.mstore/*.inflight) but not yet committed its row.\n"
+	"                A channel that died leaves its journal: sync (not -n) first\n"
+	"                removes each file of it that no row names, as the channel\n"
+	"                does when it opens the store again (counted as\n"
+	"                \"interrupted\"); -n defers those files and says why\n"
 	"  Not imported  with the reason (no local recipients, zero bytes, #Public,\n"
 	"                a symlink, not a regular file, not in an account folder)\n"
 	"  Ignored       not a message file\n"
@@ -519,6 +523,9 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 			       (unsigned long long)r.duplicates);
 		if (r.deleted)
 			printf("  deleted       %10llu\n", (unsigned long long)r.deleted);
+		if (r.inflight_removed)
+			printf("  interrupted   %10zu   (files of a dead mstore channel's write that no row names:"
+			       " removed, DATA/.mstore/*.inflight)\n", r.inflight_removed);
 	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
 	if (r.connection_lost) {

@@ -199,6 +199,9 @@ typedef struct ms_msg {
 /* What list_msgs reads beyond uid, flags, size, date and keywords. */
 enum {
 	MS_WANT_MSGID = 1u << 0,   /* the Message-ID: reads each message's header section */
+	MS_WANT_NO_STAT = 1u << 1, /* size and internal_date may be left 0 where they cost a call
+	                              per message (a Maildir's stat): a listing only planned from,
+	                              listed again before anything is copied */
 };
 
 /* Which messages list_msgs returns: those with a UID above after_uid, in

@@ -1241,6 +1241,12 @@ static int to_msg(md_box *b, md_msg *m, uint32_t uid, unsigned want, ms_msg *out
 	*out = (ms_msg){ .uid = uid, .key = strndup(m->name, m->ulen) };
 	if (!out->key)
 		return -1;
+	if ((want & MS_WANT_NO_STAT) && !(want & MS_WANT_MSGID)) {
+		/* the name is all a plan needs (key and flags): a no-op resync
+		   reads the directories only, as find does */
+		out->flags = flags_of(m);
+		return 0;
+	}
 	int err = with_file(b, m, stat_op, &st);
 	if (err) {
 		out->result = MS_DRV_MSG_BAD; /* gone, or no longer a file: the engine leaves it alone */

@@ -13,7 +13,6 @@
  */
 #include "store/inflight.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -245,12 +244,6 @@ static int settle(db *d, int root_fd, const char *data_dir, FILE *f, size_t *rem
 	return each_line(f, settle_line, &c);
 }
 
-static bool is_journal(const char *name)
-{
-	size_t len = strlen(name);
-	return len > sizeof SUFFIX - 1 && strcmp(name + len - (sizeof SUFFIX - 1), SUFFIX) == 0;
-}
-
 typedef struct recover_ctx {
 	db *d;
 	int root_fd;
@@ -271,51 +264,35 @@ static int take_over(void *ctx, int fd, const char *name, ms_err *e)
 	return rc < 0 ? -1 : MS_JIO_REMOVE;
 }
 
-typedef struct live_ctx {
+typedef struct each_ctx {
 	ms_inflight_name_fn *fn;
 	void *ctx;
-} live_ctx;
+} each_ctx;
 
-static int live_line(void *ctx, int64_t account, const char *rel)
+static int each_name(void *ctx, int64_t account, const char *rel)
 {
-	live_ctx *c = ctx;
+	each_ctx *c = ctx;
 	c->fn(c->ctx, account, rel);
 	return 0;
 }
 
-/* The journal `name` of dir, to fn, when its writer holds its lock. */
-static void read_live(DIR *dir, const char *name, ms_inflight_name_fn *fn, void *ctx)
+/* Every complete line of one journal, to the caller's fn. */
+static int read_journal(void *ctx, int fd, const char *name, ms_err *e)
 {
-	int fd = openat(dirfd(dir), name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) { /* nobody holds it: a dead writer's, for recovery */
-		close(fd);
-		return;
+	(void)name, (void)e;
+	FILE *f = fdopen(dup(fd), "r");
+	if (f) {
+		each_line(f, each_name, ctx);
+		fclose(f);
 	}
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return;
-	}
-	live_ctx c = { .fn = fn, .ctx = ctx };
-	each_line(f, live_line, &c);
-	fclose(f);
+	return MS_JIO_KEEP;
 }
 
-void ms_inflight_each_live(int root_fd, ms_inflight_name_fn *fn, void *ctx)
+void ms_inflight_each(int root_fd, ms_jio_mode mode, ms_inflight_name_fn *fn, void *ctx)
 {
-	int dfd = openat(root_fd, JOURNAL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!dir) {
-		if (dfd >= 0)
-			close(dfd);
-		return;
-	}
-	for (struct dirent *de; (de = readdir(dir));)
-		if (is_journal(de->d_name))
-			read_live(dir, de->d_name, fn, ctx);
-	closedir(dir);
+	each_ctx c = { .fn = fn, .ctx = ctx };
+	ms_err ignored = { 0 };
+	ms_jio_scan(root_fd, "", "inflight-", SUFFIX, mode, O_RDONLY, read_journal, &c, &ignored);
 }
 
 int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e)

@@ -30,6 +30,7 @@
 #include "db/db.h"
 #include "store/msgfile.h"
 #include "util/err.h"
+#include "util/journal_io.h"
 
 /* A writer writes a message file under its GUID name with this suffix in
  * place of ".eml" (no walker takes it for a message), fsyncs it and
@@ -61,11 +62,13 @@ void ms_inflight_free(ms_inflight *j);
 int ms_inflight_recover(db *d, int root_fd, const char *data_dir, size_t *removed, ms_err *e);
 
 /* Call fn for every file named in the journal of a writer that is alive
- * (its journal is flock'd): files whose rows are not committed yet, which
- * no reader may take for unreferenced (`mstore sync` reports them "in
- * flight").  A journal that cannot be read is skipped.  Read it before the
- * rows: a writer clears its journal only after its rows are committed. */
+ * (MS_JIO_LIVE: its journal is flock'd): files whose rows are not
+ * committed yet, which no reader may take for unreferenced (`mstore sync`
+ * reports them "in flight"); read it before the rows: a writer clears its
+ * journal only after its rows are committed.  MS_JIO_DEAD: the files of
+ * writers that died, which ms_inflight_recover settles (a dry run of sync
+ * names them instead).  A journal that cannot be read is skipped. */
 typedef void ms_inflight_name_fn(void *ctx, int64_t account_id, const char *rel);
-void ms_inflight_each_live(int root_fd, ms_inflight_name_fn *fn, void *ctx);
+void ms_inflight_each(int root_fd, ms_jio_mode mode, ms_inflight_name_fn *fn, void *ctx);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "message/header.h"
+#include "store/inflight.h"
 #include "store/layout.h"
 #include "util/testhook.h"
 
@@ -383,7 +384,12 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 	}
 	if (sync_report_open(&run, e) < 0)
 		goto out;
-	if ((!o->dry_run && sync_journal_recover(&run, e) < 0) || ms_directory_load(s->db, s->version, &run.dir, e) < 0 ||
+	/* the files a dead channel writer left are removed before the walk
+	   could take them for new messages (store/inflight.h), as the
+	   channel's hmailserver side does when it opens the store */
+	if ((!o->dry_run && (sync_journal_recover(&run, e) < 0 ||
+	                     ms_inflight_recover(s->db, run.root_fd, s->data_dir, &r->inflight_removed, e) < 0)) ||
+	    ms_directory_load(s->db, s->version, &run.dir, e) < 0 ||
 	    load_refs(&run, e) < 0)
 		goto out_report;
 	r->refset_bytes = ms_refset_bytes(run.refs);

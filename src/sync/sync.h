@@ -67,6 +67,7 @@ typedef struct ms_sync_report {
 	uint64_t quarantined, deleted, cleanup_failed;
 	uint64_t duplicates;       /* byte-identical to a message of the account */
 	uint64_t hinted;           /* placed by --hints-from */
+	size_t inflight_removed;   /* files of a dead channel writer's journal no row named: removed */
 	uint64_t files_seen;
 	uint64_t bytes_imported;
 	size_t refset_bytes;

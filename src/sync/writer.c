@@ -127,6 +127,7 @@ static void rename_fresh(item *it, const char *why)
 typedef struct in_flight_ctx {
 	item *items;
 	size_t n;
+	const char *why;
 } in_flight_ctx;
 
 static void mark_in_flight(void *ctx, int64_t account_id, const char *rel)
@@ -137,20 +138,26 @@ static void mark_in_flight(void *ctx, int64_t account_id, const char *rel)
 		if (!importing(it) || !it->acct || it->acct->id != account_id || strcmp(it->c->relpath, rel) != 0)
 			continue;
 		it->cat = SYNC_DEFERRED;
-		snprintf(it->reason, sizeof it->reason,
-		         "in flight: a running mstore channel has it in its journal"
-		         " (DATA/.mstore/*.inflight) and has not committed its row yet");
+		snprintf(it->reason, sizeof it->reason, "%s", c->why);
 	}
 }
 
 /* Files a live writer is adding (its file written, its row not committed:
  * store/inflight.h) are not imported; `--settle 0` took them for lost
  * (issue 14).  Called before the rows are read again: a writer empties its
- * journal only after its commit, so a file named by neither is not its. */
+ * journal only after its commit, so a file named by neither is not its.
+ * The files of a writer that died are not imported either: ms_sync_run
+ * settled those journals before the walk (a dry run does not), so what is
+ * left is a writer that died since, for the next run to settle. */
 static void drop_in_flight(sync_run *run, item *items, size_t n)
 {
-	in_flight_ctx c = { .items = items, .n = n };
-	ms_inflight_each_live(run->root_fd, mark_in_flight, &c);
+	in_flight_ctx c = { .items = items, .n = n,
+	                    .why = "in flight: a running mstore channel has it in its journal"
+	                           " (DATA/.mstore/*.inflight) and has not committed its row yet" };
+	ms_inflight_each(run->root_fd, MS_JIO_LIVE, mark_in_flight, &c);
+	c.why = "left by an mstore channel that died (in its journal DATA/.mstore/*.inflight): the next sync"
+	        " that writes, or the channel's next run, removes it unless a row names it";
+	ms_inflight_each(run->root_fd, MS_JIO_DEAD, mark_in_flight, &c);
 }
 
 /* Items whose file became referenced while we worked: skipped.  Items

@@ -54,25 +54,29 @@ static bool has_affixes(const char *name, const char *prefix, const char *suffix
 	return len > pl + sl && strncmp(name, prefix, pl) == 0 && strcmp(name + len - sl, suffix) == 0;
 }
 
-/* One journal: skipped while its writer holds the lock. */
-static int take_one(int dir_fd, const char *name, int open_flags, ms_jio_replay_fn fn, void *ctx, ms_err *e)
+/* One journal, to fn when its writer is in the state `mode` asks for:
+ * a dead writer's is flocked (and unlinked once fn settles it), a live
+ * writer's is only read (its writer holds the lock all its life). */
+static int take_one(int dir_fd, const char *name, ms_jio_mode mode, int open_flags, ms_jio_replay_fn fn, void *ctx,
+                    ms_err *e)
 {
 	int fd = openat(dir_fd, name, open_flags | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* removed meanwhile by its writer or another recoverer */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) { /* its writer is alive */
+	bool alive = flock(fd, (mode == MS_JIO_DEAD ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;
+	if (alive != (mode == MS_JIO_LIVE)) {
 		close(fd);
 		return 0;
 	}
 	int rc = fn(ctx, fd, name, e);
-	if (rc == MS_JIO_REMOVE)
+	if (rc == MS_JIO_REMOVE && mode == MS_JIO_DEAD)
 		unlinkat(dir_fd, name, 0);
 	close(fd);
 	return rc < 0 ? -1 : 0;
 }
 
-int ms_jio_take_over(int root_fd, const char *data_dir, const char *prefix, const char *suffix, int open_flags,
-                     ms_jio_replay_fn fn, void *ctx, ms_err *e)
+int ms_jio_scan(int root_fd, const char *data_dir, const char *prefix, const char *suffix, ms_jio_mode mode,
+                int open_flags, ms_jio_replay_fn fn, void *ctx, ms_err *e)
 {
 	int dfd = openat(root_fd, MS_JIO_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
@@ -86,7 +90,13 @@ int ms_jio_take_over(int root_fd, const char *data_dir, const char *prefix, cons
 	int rc = 0;
 	for (struct dirent *de; rc == 0 && (de = readdir(dir)) != NULL;)
 		if (has_affixes(de->d_name, prefix, suffix))
-			rc = take_one(dirfd(dir), de->d_name, open_flags, fn, ctx, e);
+			rc = take_one(dirfd(dir), de->d_name, mode, open_flags, fn, ctx, e);
 	closedir(dir);
 	return rc;
+}
+
+int ms_jio_take_over(int root_fd, const char *data_dir, const char *prefix, const char *suffix, int open_flags,
+                     ms_jio_replay_fn fn, void *ctx, ms_err *e)
+{
+	return ms_jio_scan(root_fd, data_dir, prefix, suffix, MS_JIO_DEAD, open_flags, fn, ctx, e);
 }

@@ -44,4 +44,16 @@ typedef int (*ms_jio_replay_fn)(void *ctx, int fd, const char *name, ms_err *e);
 int ms_jio_take_over(int root_fd, const char *data_dir, const char *prefix, const char *suffix, int open_flags,
                      ms_jio_replay_fn fn, void *ctx, ms_err *e);
 
+/* Whose journals ms_jio_scan hands to fn. */
+typedef enum ms_jio_mode {
+	MS_JIO_DEAD,   /* writers gone: flocked for fn and unlinked when fn settles them (take-over) */
+	MS_JIO_LIVE,   /* writers alive (they hold the flock): read only, fn's MS_JIO_REMOVE is ignored */
+} ms_jio_mode;
+
+/* The one scan of DATA/.mstore/PREFIX*SUFFIX behind ms_jio_take_over (=
+ * MS_JIO_DEAD) and the readers of live writers' journals (sync skips the
+ * files a running channel is adding). */
+int ms_jio_scan(int root_fd, const char *data_dir, const char *prefix, const char *suffix, ms_jio_mode mode,
+                int open_flags, ms_jio_replay_fn fn, void *ctx, ms_err *e);
+
 #endif
