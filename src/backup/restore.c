@@ -44,8 +44,8 @@
 #include "util/str.h"
 
 /* Messages per append: the driver pays two file system flushes per batch
- * (64 a batch left restore 5 times slower than sync's import); the
- * bytes a batch holds in memory are bounded too. */
+ * (drv_hmailserver.c), so a batch is as large as the memory it may hold
+ * allows: its bytes are bounded too. */
 #define APPEND_BATCH 1024
 #define APPEND_BATCH_BYTES (32 << 20)
 
