@@ -47,7 +47,11 @@
 #include "store/trash.h"
 #include "util/str.h"
 
-#define APPEND_BATCH 64
+/* Messages per append: the driver pays two file system flushes per batch
+ * (drv_hmailserver.c), so a batch is as large as the memory it may hold
+ * allows: its bytes are bounded too. */
+#define APPEND_BATCH 1024
+#define APPEND_BATCH_BYTES (32 << 20)
 
 typedef struct rmsg {
 	char *account;
@@ -894,7 +898,7 @@ static int fill_box(rs_run *r, ms_box *b, GPtrArray *g, fill *f)
 {
 	int rc = b ? hash_existing(f, b) : 0;
 	rmsg *batch[APPEND_BATCH];
-	size_t nb = 0;
+	size_t nb = 0, bytes = 0;
 	for (guint i = 0; rc == 0 && g && i < g->len; i++) {
 		rmsg *m = g_ptr_array_index(g, i);
 		GArray *have = g_hash_table_lookup(f->present, m->sha);
@@ -908,9 +912,10 @@ static int fill_box(rs_run *r, ms_box *b, GPtrArray *g, fill *f)
 			continue;
 		}
 		batch[nb++] = m;
-		if (nb == APPEND_BATCH) {
+		bytes += (size_t)m->size;
+		if (nb == APPEND_BATCH || bytes >= APPEND_BATCH_BYTES) {
 			rc = append_batch(f, b, batch, nb);
-			nb = 0;
+			nb = bytes = 0;
 		}
 	}
 	if (rc == 0 && nb)

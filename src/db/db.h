@@ -128,6 +128,25 @@ void db_finalize(db_stmt *s);
  * -1 on error. Only for fixed SQL. */
 int db_query_int64(db *d, const char *sql, int64_t *out, ms_err *e);
 
+/* PostgreSQL only: a bulk load of one table (COPY table (columns) FROM
+ * STDIN, text format), several times faster than multi-row INSERTs: what
+ * pg_restore does.  Values are given in the columns' order, a row ended by
+ * db_copy_end_row; the driver escapes them and sends them in large
+ * chunks.  Errors (a duplicate key, a bad value) come at the latest from
+ * db_copy_finish, which also frees the handle; db_copy_abort cancels the
+ * load (nothing of it is written) and frees it.  The table and column
+ * names are fixed SQL (the schema's), never input.  db_copy_supported
+ * says whether the connection can. */
+typedef struct db_copy db_copy;
+bool db_copy_supported(const db *d);
+int db_copy_begin(db *d, const char *table, const char *const *columns, size_t ncolumns, db_copy **out,
+                  ms_err *e);
+void db_copy_text(db_copy *c, const char *v); /* NULL is SQL NULL */
+void db_copy_int64(db_copy *c, int64_t v);
+int db_copy_end_row(db_copy *c, ms_err *e);
+int db_copy_finish(db_copy *c, ms_err *e);
+void db_copy_abort(db_copy *c);
+
 /* SQLite only: an online, consistent copy of the open database into the
  * new file `path` (the backup API), for `mstore snapshot`. */
 int db_sqlite_backup_to(db *d, const char *path, ms_err *e);

@@ -7,6 +7,7 @@
  * quotes and comments.  A result is read whole, so other statements can
  * run on the connection while the caller walks its rows. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,6 +419,156 @@ static void finalize(db_stmt *s)
 	deallocate(s->d, p->name);
 	free(p->values);
 	free(p);
+}
+
+/* ---- COPY FROM STDIN (db.h) ------------------------------------------------- */
+
+/* Rows are sent in chunks of about this many bytes. */
+#define COPY_CHUNK (256 * 1024)
+
+struct db_copy {
+	db *d;
+	char *sql;
+	char *buf;
+	size_t len, cap;
+	bool oom;          /* a value could not be buffered: the load fails */
+	bool first;        /* the next value is its row's first */
+};
+
+bool db_copy_supported(const db *d)
+{
+	return d->url.dialect == DB_PGSQL;
+}
+
+static void put(db_copy *c, const char *p, size_t n)
+{
+	if (c->oom)
+		return;
+	if (c->len + n > c->cap) {
+		size_t cap = c->cap ? c->cap : COPY_CHUNK + 4096;
+		while (cap < c->len + n)
+			cap *= 2;
+		char *b = realloc(c->buf, cap);
+		if (!b) {
+			c->oom = true;
+			return;
+		}
+		c->buf = b;
+		c->cap = cap;
+	}
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+}
+
+int db_copy_begin(db *d, const char *table, const char *const *columns, size_t ncolumns, db_copy **out,
+                  ms_err *e)
+{
+	if (!db_copy_supported(d))
+		return db_fail(d, e, MS_E_INTERNAL, "db_copy_begin: COPY is PostgreSQL's");
+	db_copy *c = calloc(1, sizeof *c);
+	size_t len = strlen(table) + 64;
+	for (size_t i = 0; i < ncolumns; i++)
+		len += strlen(columns[i]) + 2;
+	if (!c || !(c->sql = malloc(len))) {
+		free(c);
+		return db_fail(d, e, MS_E_NOMEM, "out of memory");
+	}
+	int n = snprintf(c->sql, len, "COPY %s (", table);
+	for (size_t i = 0; i < ncolumns; i++)
+		n += snprintf(c->sql + n, len - (size_t)n, "%s%s", i ? ", " : "", columns[i]);
+	snprintf(c->sql + n, len - (size_t)n, ") FROM STDIN");
+	c->d = d;
+	c->first = true;
+	PGresult *r = PQexec(conn_of(d), c->sql);
+	if (PQresultStatus(r) != PGRES_COPY_IN) {
+		int rc = fail_result(d, c->sql, r, e);
+		free(c->sql);
+		free(c);
+		return rc;
+	}
+	PQclear(r);
+	*out = c;
+	return 0;
+}
+
+/* COPY's text format: backslash, tab, newline and carriage return escaped. */
+void db_copy_text(db_copy *c, const char *v)
+{
+	if (!c->first)
+		put(c, "\t", 1);
+	c->first = false;
+	if (!v) {
+		put(c, "\\N", 2);
+		return;
+	}
+	const char *run = v;
+	for (const char *p = v; *p; p++) {
+		const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : *p == '\r' ? "\\r" : NULL;
+		if (!esc)
+			continue;
+		put(c, run, (size_t)(p - run));
+		put(c, esc, 2);
+		run = p + 1;
+	}
+	put(c, run, strlen(run));
+}
+
+void db_copy_int64(db_copy *c, int64_t v)
+{
+	char num[24];
+	snprintf(num, sizeof num, "%" PRId64, v);
+	db_copy_text(c, num);
+}
+
+static int send_chunk(db_copy *c, ms_err *e)
+{
+	if (c->oom)
+		return db_fail(c->d, e, MS_E_NOMEM, "out of memory");
+	if (c->len && PQputCopyData(conn_of(c->d), c->buf, (int)c->len) != 1)
+		return fail_result(c->d, c->sql, NULL, e);
+	c->len = 0;
+	return 0;
+}
+
+int db_copy_end_row(db_copy *c, ms_err *e)
+{
+	put(c, "\n", 1);
+	c->first = true;
+	return c->len >= COPY_CHUNK || c->oom ? send_chunk(c, e) : 0;
+}
+
+static void copy_free(db_copy *c)
+{
+	free(c->buf);
+	free(c->sql);
+	free(c);
+}
+
+int db_copy_finish(db_copy *c, ms_err *e)
+{
+	int rc = send_chunk(c, e);
+	if (PQputCopyEnd(conn_of(c->d), rc == 0 ? NULL : "mstore: the load failed") != 1 && rc == 0)
+		rc = fail_result(c->d, c->sql, NULL, e);
+	PGresult *r;
+	while ((r = PQgetResult(conn_of(c->d)))) {
+		if (rc == 0 && !result_ok(r))
+			rc = fail_result(c->d, c->sql, r, e);
+		else
+			PQclear(r);
+	}
+	copy_free(c);
+	return rc;
+}
+
+void db_copy_abort(db_copy *c)
+{
+	if (!c)
+		return;
+	PQputCopyEnd(conn_of(c->d), "mstore: the load was cancelled");
+	PGresult *r;
+	while ((r = PQgetResult(conn_of(c->d))))
+		PQclear(r);
+	copy_free(c);
 }
 
 const db_ops db_pgsql_ops = {

@@ -18,7 +18,9 @@
  *   then writes each message file under a temporary name
  *   ("{GUID}.mstore-tmp", which no walker takes for a message) beside its
  *   canonical place <domain>/<local>/<XX>/{GUID}.eml, fsyncs it, renames
- *   it into place with RENAME_NOREPLACE and fsyncs the folder; then one
+ *   it into place with RENAME_NOREPLACE and fsyncs the folder (a batch of
+ *   SYNCFS_BATCH or more: every file, one syncfs, every rename, one
+ *   syncfs); then one
  *   transaction locks the folder row, reserves the UIDs and inserts the
  *   rows as the server's IMAP APPEND inserts them (below); then empties
  *   the journal.
@@ -749,11 +751,52 @@ static int journal_names(hms_side *s, const ms_append *msgs, pending *p, size_t 
 	return ms_inflight_sync(s->inflight, e);
 }
 
+/* Below this many messages a batch fsyncs each file and its folder; from
+ * it on, the files are written under their temporary names, flushed with
+ * one syncfs, renamed, flushed once more (store/msgfile.h): two fsyncs a
+ * message made mstore restore of 20,000 messages 28 times slower than
+ * sync's import (bench/backup.sh). */
+#define SYNCFS_BATCH 8
+
+/* A message that cannot be written fails alone. */
+static void write_failed(pending *p, size_t i, const ms_err *why, ms_item_cb *cb, void *ctx)
+{
+	p[i].written = false;
+	cb(ctx, i, MS_DRV_MSG_BAD, 0, why);
+}
+
+/* The batched way: every temporary file, one flush, every rename, one
+ * flush, so a name in place always has durable data.  A failed flush
+ * fails the batch (the journal names every file it may leave). */
+static void write_batched(hms_side *s, const ms_append *msgs, pending *p, size_t n, ms_item_cb *cb, void *ctx)
+{
+	ms_err why = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (p[i].written && ms_msgfile_write_tmp(s->root_fd, s->owner, p[i].name, msgs[i].data, msgs[i].len,
+		                                         &why) < 0)
+			write_failed(p, i, &why, cb, ctx);
+	bool synced = ms_msgfile_sync(s->root_fd, &why) == 0;
+	ms_err sync_why = why;
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].written)
+			continue;
+		if (!synced)
+			ms_msgfile_unlink(s->root_fd, s->owner, p[i].name, true);
+		if (!synced || ms_msgfile_place(s->root_fd, s->owner, p[i].name, &why) < 0)
+			write_failed(p, i, synced ? &why : &sync_why, cb, ctx);
+	}
+	if (synced && ms_msgfile_sync(s->root_fd, &why) < 0)
+		for (size_t i = 0; i < n; i++)
+			if (p[i].written) {
+				ms_msgfile_unlink(s->root_fd, s->owner, p[i].name, false);
+				write_failed(p, i, &why, cb, ctx);
+			}
+}
+
 /* Write every file; a message that cannot be written fails alone.
  * Returns how many were written. */
 static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n, ms_item_cb *cb, void *ctx)
 {
-	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		ms_err why = { 0 };
 		if (msgs[i].len == 0) {
@@ -763,13 +806,15 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 		}
 		time_t now = time(NULL);
 		ms_clock_internal_date(msgs[i].internal_date ? msgs[i].internal_date : now, now, p[i].created);
-		if (write_message(s, &msgs[i], p[i].name, &why) < 0) {
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
-			continue;
-		}
 		p[i].written = true;
-		k++;
+		if (n < SYNCFS_BATCH && write_message(s, &msgs[i], p[i].name, &why) < 0)
+			write_failed(p, i, &why, cb, ctx);
 	}
+	if (n >= SYNCFS_BATCH)
+		write_batched(s, msgs, p, n, cb, ctx);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += p[i].written;
 	return k;
 }
 

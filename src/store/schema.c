@@ -111,12 +111,12 @@ static int exec_statement(void *ctx, const char *statement)
 	return db_exec(x->d, statement, x->e);
 }
 
-static int insert_version_row(db *d, ms_err *e)
+int ms_schema_write_version(db *d, int64_t v, ms_err *e)
 {
 	db_stmt *st;
 	if (db_prepare(d, MS_SCHEMA_VERSION_INSERT, &st, e) < 0)
 		return -1;
-	int rc = db_bind_int64(st, 1, MS_SCHEMA_VERSION_CREATED, e) < 0 ? DB_ERROR : db_step(st, e);
+	int rc = db_bind_int64(st, 1, v, e) < 0 ? DB_ERROR : db_step(st, e);
 	db_finalize(st);
 	return rc == DB_ERROR ? -1 : 0;
 }
@@ -137,7 +137,7 @@ static int create_everything(db *d, ms_err *e)
 	db_txn *t = NULL;
 	if (db_get_dialect(d) == DB_MYSQL && db_txn_begin(d, &t, e) < 0)
 		return -1;
-	if (ms_init_rows_insert(d, e) < 0 || insert_version_row(d, e) < 0) {
+	if (ms_init_rows_insert(d, e) < 0 || ms_schema_write_version(d, MS_SCHEMA_VERSION_CREATED, e) < 0) {
 		db_txn_rollback(&t);
 		return -1;
 	}

@@ -55,9 +55,13 @@ m deliver ann@example.com "$T_TMP/m2.eml" --flags seen,flagged
 m deliver ann@example.com/Archive/2024 "$T_TMP/m3.eml"
 m deliver bob@other.test "$T_TMP/m4.eml" --flags answered
 m deliver bob@other.test "$T_TMP/m5.eml"
-# what no mstore command writes: raw rows, as hMailServer's administrator would leave them
+# what no mstore command writes: raw rows, as hMailServer's administrator would leave them;
+# the vacation message holds a tab, line ends and backslashes (PostgreSQL's COPY escapes them)
+BS='\'
+[ "${CHAIN[0]}" = mysql ] && BS='\\' # MariaDB reads a backslash in a literal as an escape
+VAC="Bin weg,"$'\t'"Grüße"$'\r\n'"C:${BS}mail${BS}N"$'\n'
 t_sql "$SRC" "UPDATE hm_accounts SET accountpassword = '5f4dcc3b5aa765d61d8327deb882cf99',
-	accountpwencryption = 2, accountvacationmessageon = 1, accountvacationmessage = 'Bin weg, Grüße',
+	accountpwencryption = 2, accountvacationmessageon = 1, accountvacationmessage = '$VAC',
 	accountvacationsubject = 'It''s \"away\"', accountpersonfirstname = 'Änne',
 	accountlastlogontime = '2026-11-30 08:09:10' WHERE accountaddress = 'ann@example.com'" || t_fail "raw account row"
 t_sql "$SRC" "INSERT INTO hm_rules (ruleaccountid, rulename, ruleactive, ruleuseand, rulesortorder)
