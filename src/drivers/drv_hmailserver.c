@@ -771,9 +771,16 @@ static void write_failed(pending *p, size_t i, const ms_err *why, ms_item_cb *cb
 static void write_batched(hms_side *s, const ms_append *msgs, pending *p, size_t n, ms_item_cb *cb, void *ctx)
 {
 	ms_err why = { 0 };
+	ms_msgdirs *d = ms_msgdirs_open(s->root_fd, s->owner);
+	if (!d) {
+		ms_err_set(&why, MS_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			if (p[i].written)
+				write_failed(p, i, &why, cb, ctx);
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (p[i].written && ms_msgfile_write_tmp(s->root_fd, s->owner, p[i].name, msgs[i].data, msgs[i].len,
-		                                         &why) < 0)
+		if (p[i].written && ms_msgfile_write_tmp(d, p[i].name, msgs[i].data, msgs[i].len, &why) < 0)
 			write_failed(p, i, &why, cb, ctx);
 	bool synced = ms_msgfile_sync(s->root_fd, &why) == 0;
 	ms_err sync_why = why;
@@ -781,16 +788,17 @@ static void write_batched(hms_side *s, const ms_append *msgs, pending *p, size_t
 		if (!p[i].written)
 			continue;
 		if (!synced)
-			ms_msgfile_unlink(s->root_fd, s->owner, p[i].name, true);
-		if (!synced || ms_msgfile_place(s->root_fd, s->owner, p[i].name, &why) < 0)
+			ms_msgfile_drop(d, p[i].name, true);
+		if (!synced || ms_msgfile_place(d, p[i].name, &why) < 0)
 			write_failed(p, i, synced ? &why : &sync_why, cb, ctx);
 	}
 	if (synced && ms_msgfile_sync(s->root_fd, &why) < 0)
 		for (size_t i = 0; i < n; i++)
 			if (p[i].written) {
-				ms_msgfile_unlink(s->root_fd, s->owner, p[i].name, false);
+				ms_msgfile_drop(d, p[i].name, false);
 				write_failed(p, i, &why, cb, ctx);
 			}
+	ms_msgdirs_close(d);
 }
 
 /* Write every file; a message that cannot be written fails alone.
