@@ -63,7 +63,7 @@ mst expire --rules "$T_TMP/rules" --lock-wait 1 "${S[@]}"; expect_rc 1 "expire -
 expect_err_contains "$BOX is locked" "expire --lock-wait names the mailbox it gave up on"
 mst expire --rules "$T_TMP/rules" --lock-wait x "${S[@]}"; expect_rc 2 "expire --lock-wait takes seconds"
 mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" c; expect_rc 1 "channel into a locked folder"
-expect_out_contains "mailbox INBOX is locked" "the channel names the mailbox"
+expect_err_contains "mailbox INBOX is locked" "the channel names the mailbox"
 expect_eq "$(state)" "$before" "nothing written inside the lock window"
 
 # a deliver that waits is let in when the lock ends
@@ -127,7 +127,7 @@ before=$(state)
 mst sync --no-progress --settle 0 --hints-from "$HURL" "${S[@]}"; expect_rc 1 "sync: no folder created below a locked one"
 expect_err_contains "locked by \`mstore folder lock\`" "sync names the lock"
 mst channel -f "$T_TMP/chan2.conf" --state-dir "$T_TMP/state2" c; expect_rc 1 "channel: no folder created below a locked one"
-expect_out_contains "is locked" "the channel names the lock"
+expect_err_contains "is locked" "the channel names the lock"
 expect_eq "$(state)" "$before" "nothing created or written below the locked folder"
 touch "$T_TMP/go"
 wait "$lockpid"; T_RC=$?; expect_ok "the locked command ended"
