@@ -27,9 +27,10 @@ on_error() { echo "test.sh: failed (exit code $1) at line $2: $3" >&2; }
 trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
 
 # The end-to-end tests of threaded code run under ThreadSanitizer: the
-# walker, sync's analysis threads, reconstruct.  Not the crash and live
-# tests: they repeat runs many times and would take far longer under TSan.
-TSAN_E2E=(sync-sqlite sync_options-sqlite sync_badinput-sqlite sync_hints-sqlite reconstruct-sqlite)
+# walker, sync's analysis threads, reconstruct, migrate's comparison.  Not
+# the crash and live tests: they repeat runs many times and would take far
+# longer under TSan.
+TSAN_E2E=(sync-sqlite sync_options-sqlite sync_badinput-sqlite sync_hints-sqlite reconstruct-sqlite migrate-sqlite)
 
 passed=0 failed=0 skipped=0
 failures=$(mktemp)
