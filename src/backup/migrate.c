@@ -293,6 +293,14 @@ static int flush_rows(copier *c, ms_err *e)
 	return rc;
 }
 
+/* An identity column's value read: the highest one sets the sequence. */
+static int64_t note_id(copier *c, const ms_column *col, int64_t v)
+{
+	if ((col->flags & MS_COL_IDENTITY) && v > c->max_id)
+		c->max_id = v;
+	return v;
+}
+
 static void read_row(copier *c, db_stmt *sel)
 {
 	cell *row = &c->rows[c->pending * c->t->ncolumns];
@@ -303,9 +311,7 @@ static void read_row(copier *c, db_stmt *sel)
 		if (row[i].null)
 			continue;
 		if (is_integer(col)) {
-			row[i].i = db_column_int64(sel, (int)i);
-			if ((col->flags & MS_COL_IDENTITY) && row[i].i > c->max_id)
-				c->max_id = row[i].i;
+			row[i].i = note_id(c, col, db_column_int64(sel, (int)i));
 		} else {
 			row[i].s = g_strdup(db_column_text(sel, (int)i));
 		}
@@ -350,6 +356,15 @@ fail:
 /* PostgreSQL: the rows go as COPY FROM STDIN, one load per BATCH_ROWS
  * in a transaction each (pg_restore's way: 100,000 messages' rows took
  * 1.8 times pg_restore as multi-row INSERTs). */
+/* End the load in progress and commit its transaction; *load is NULL
+ * after, whatever happened (a failed finish has already ended it). */
+static int finish_load(db_copy **load, db_txn **t, ms_err *e)
+{
+	db_copy *l = *load;
+	*load = NULL;
+	return db_copy_finish(l, e) < 0 || db_txn_commit(t, e) < 0 ? -1 : 0;
+}
+
 static int copy_rows_pg(copier *c, db_stmt *sel, int64_t total, ms_err *e)
 {
 	const char *cols[MS_SCHEMA_MAX_COLUMNS];
@@ -370,17 +385,12 @@ static int copy_rows_pg(copier *c, db_stmt *sel, int64_t total, ms_err *e)
 				db_copy_text(load, db_column_text(sel, (int)i));
 				continue;
 			}
-			int64_t v = db_column_int64(sel, (int)i);
-			if ((col->flags & MS_COL_IDENTITY) && v > c->max_id)
-				c->max_id = v;
-			db_copy_int64(load, v);
+			db_copy_int64(load, note_id(c, col, db_column_int64(sel, (int)i)));
 		}
 		if (db_copy_end_row(load, e) < 0)
 			goto fail;
 		if (++done % BATCH_ROWS == 0) {
-			db_copy *l = load;
-			load = NULL;
-			if (db_copy_finish(l, e) < 0 || db_txn_commit(&t, e) < 0)
+			if (finish_load(&load, &t, e) < 0)
 				goto fail;
 			if (c->progress)
 				c->progress(c->pctx, c->t->name, done, total);
@@ -388,12 +398,8 @@ static int copy_rows_pg(copier *c, db_stmt *sel, int64_t total, ms_err *e)
 	}
 	if (rc == DB_ERROR)
 		goto fail;
-	if (load) {
-		db_copy *l = load;
-		load = NULL;
-		if (db_copy_finish(l, e) < 0 || db_txn_commit(&t, e) < 0)
-			goto fail;
-	}
+	if (load && finish_load(&load, &t, e) < 0)
+		goto fail;
 	if (c->progress)
 		c->progress(c->pctx, c->t->name, done, total);
 	return 0;
