@@ -14,6 +14,59 @@
 #include <string.h>
 
 #include "db/db_internal.h"
+#include "db/dynlib.h"
+
+/* The client, loaded on the first connection (db/dynlib.h): every call
+ * below goes through this table. */
+#define MY_FUNCTIONS(X) \
+	X(mysql_close) \
+	X(mysql_errno) \
+	X(mysql_error) \
+	X(mysql_fetch_fields) \
+	X(mysql_field_count) \
+	X(mysql_free_result) \
+	X(mysql_init) \
+	X(mysql_next_result) \
+	X(mysql_options) \
+	X(mysql_real_connect) \
+	X(mysql_real_query) \
+	X(mysql_server_init) \
+	X(mysql_sqlstate) \
+	X(mysql_stmt_affected_rows) \
+	X(mysql_stmt_attr_set) \
+	X(mysql_stmt_bind_param) \
+	X(mysql_stmt_bind_result) \
+	X(mysql_stmt_close) \
+	X(mysql_stmt_errno) \
+	X(mysql_stmt_error) \
+	X(mysql_stmt_execute) \
+	X(mysql_stmt_fetch) \
+	X(mysql_stmt_fetch_column) \
+	X(mysql_stmt_field_count) \
+	X(mysql_stmt_free_result) \
+	X(mysql_stmt_init) \
+	X(mysql_stmt_insert_id) \
+	X(mysql_stmt_param_count) \
+	X(mysql_stmt_prepare) \
+	X(mysql_stmt_result_metadata) \
+	X(mysql_stmt_sqlstate) \
+	X(mysql_stmt_store_result) \
+	X(mysql_store_result)
+
+static struct {
+#define MEMBER(f) __typeof__(&f) f;
+	MY_FUNCTIONS(MEMBER)
+#undef MEMBER
+} my;
+
+static const db_dynsym my_syms[] = {
+#define SYM(f) { #f, (void **)&my.f },
+	MY_FUNCTIONS(SYM)
+#undef SYM
+};
+
+static db_dynlib my_lib = { "libmariadb.so.3", "libmariadb3", my_syms, sizeof my_syms / sizeof *my_syms,
+                                false, NULL, "" };
 
 #define CONNECT_TIMEOUT_SECONDS 10
 /* Result buffers start this big; longer values grow them. */
@@ -58,14 +111,14 @@ static my_stmt *stmt_of(db_stmt *s)
 static int fail_conn_sql(db *d, const char *sql, ms_err *e)
 {
 	MYSQL *c = conn_of(d);
-	return db_fail_sql(d, sql, e, "ERROR %u (%s): %s", mysql_errno(c), mysql_sqlstate(c), mysql_error(c));
+	return db_fail_sql(d, sql, e, "ERROR %u (%s): %s", my.mysql_errno(c), my.mysql_sqlstate(c), my.mysql_error(c));
 }
 
 static int fail_stmt(db_stmt *s, ms_err *e)
 {
 	MYSQL_STMT *st = stmt_of(s)->st;
-	return db_fail_sql(s->d, s->sql, e, "ERROR %u (%s): %s", mysql_stmt_errno(st), mysql_stmt_sqlstate(st),
-	                   mysql_stmt_error(st));
+	return db_fail_sql(s->d, s->sql, e, "ERROR %u (%s): %s", my.mysql_stmt_errno(st), my.mysql_stmt_sqlstate(st),
+	                   my.mysql_stmt_error(st));
 }
 
 /* ---- connections ----------------------------------------------------------- */
@@ -73,9 +126,9 @@ static int fail_stmt(db_stmt *s, ms_err *e)
 static int connect_failure(db *d, MYSQL *c, const char *password, ms_err *e)
 {
 	char where[300], cause[1024];
-	unsigned int code = c ? mysql_errno(c) : 0;
-	db_fold_message(c ? mysql_error(c) : "out of memory", cause, sizeof cause);
-	mysql_close(c);
+	unsigned int code = c ? my.mysql_errno(c) : 0;
+	db_fold_message(c ? my.mysql_error(c) : "out of memory", cause, sizeof cause);
+	my.mysql_close(c);
 	db_server_address(d, where, sizeof where);
 	/* 1045: access denied */
 	return db_fail(d, e, MS_E_DB, "cannot connect to the MariaDB/MySQL server at %s: ERROR %u: %s%s", where, code,
@@ -85,32 +138,34 @@ static int connect_failure(db *d, MYSQL *c, const char *password, ms_err *e)
 
 static void init_library(void)
 {
-	mysql_library_init(0, NULL, NULL);
+	my.mysql_server_init(0, NULL, NULL);
 }
 
 static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 {
 	/* DB_OPEN_CREATE: a server database is created by its administrator. */
+	if (db_dynlib_load(&my_lib, e) < 0)
+		return -1;
 	/* mysql_init would initialise the library itself, but not safely when
 	 * two threads connect at once. */
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, init_library);
-	MYSQL *c = mysql_init(NULL);
+	MYSQL *c = my.mysql_init(NULL);
 	if (!c)
 		return connect_failure(d, NULL, password, e);
 	unsigned int timeout = CONNECT_TIMEOUT_SECONDS;
-	mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-	mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	my.mysql_options(c, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	my.mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	/* READ COMMITTED: a statement sees every commit made before it.  sync's
 	 * re-check under the folder lock depends on that; InnoDB's default
 	 * REPEATABLE READ would show it the snapshot of its first read. */
-	mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	my.mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (mode == DB_OPEN_READ_ONLY)
-		mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION READ ONLY");
+		my.mysql_options(c, MYSQL_INIT_COMMAND, "SET SESSION TRANSACTION READ ONLY");
 	/* Multi-statements only reach db_exec's fixed SQL; every statement with
 	 * values goes through the prepared statement protocol. */
 	unsigned long flags = CLIENT_FOUND_ROWS | CLIENT_MULTI_STATEMENTS;
-	if (!mysql_real_connect(c, d->url.host, d->url.user[0] ? d->url.user : NULL, password, d->url.dbname,
+	if (!my.mysql_real_connect(c, d->url.host, d->url.user[0] ? d->url.user : NULL, password, d->url.dbname,
 	                        (unsigned int)(d->url.port > 0 ? d->url.port : 3306), NULL, flags))
 		return connect_failure(d, c, password, e);
 	d->conn = c;
@@ -119,7 +174,7 @@ static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 
 static void close_db(db *d)
 {
-	mysql_close(conn_of(d));
+	my.mysql_close(conn_of(d));
 }
 
 /* Run fixed SQL (perhaps several statements) and drop whatever results
@@ -127,16 +182,16 @@ static void close_db(db *d)
 static int exec(db *d, const char *sql, ms_err *e)
 {
 	MYSQL *c = conn_of(d);
-	if (mysql_real_query(c, sql, strlen(sql)) != 0)
+	if (my.mysql_real_query(c, sql, strlen(sql)) != 0)
 		return fail_conn_sql(d, sql, e);
 	int more;
 	do {
-		MYSQL_RES *r = mysql_store_result(c);
+		MYSQL_RES *r = my.mysql_store_result(c);
 		if (r)
-			mysql_free_result(r);
-		else if (mysql_field_count(c) != 0)
+			my.mysql_free_result(r);
+		else if (my.mysql_field_count(c) != 0)
 			return fail_conn_sql(d, sql, e);
-		more = mysql_next_result(c);
+		more = my.mysql_next_result(c);
 		if (more > 0)
 			return fail_conn_sql(d, sql, e);
 	} while (more == 0);
@@ -153,7 +208,7 @@ static int commit(db *d, ms_err *e)
 static void free_stmt(my_stmt *m, int nparams)
 {
 	if (m->st)
-		mysql_stmt_close(m->st);
+		my.mysql_stmt_close(m->st);
 	for (int i = 0; m->values && i < nparams; i++)
 		free(m->values[i].text);
 	for (int i = 0; m->cols && i < m->ncols; i++)
@@ -180,20 +235,20 @@ static int alloc_params(db_stmt *s, my_stmt *m, ms_err *e)
 static int prepare(db_stmt *s, ms_err *e)
 {
 	my_stmt *m = calloc(1, sizeof *m);
-	if (!m || !(m->st = mysql_stmt_init(conn_of(s->d)))) {
+	if (!m || !(m->st = my.mysql_stmt_init(conn_of(s->d)))) {
 		free(m);
 		return db_fail_sql(s->d, s->sql, e, "out of memory");
 	}
 	s->impl = m;
 	/* Report each column's longest value so result buffers fit. */
 	my_bool update_max = 1;
-	mysql_stmt_attr_set(m->st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
-	if (mysql_stmt_prepare(m->st, s->sql, strlen(s->sql)) != 0) {
+	my.mysql_stmt_attr_set(m->st, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max);
+	if (my.mysql_stmt_prepare(m->st, s->sql, strlen(s->sql)) != 0) {
 		fail_stmt(s, e);
 		free_stmt(m, 0);
 		return -1;
 	}
-	s->nparams = (int)mysql_stmt_param_count(m->st);
+	s->nparams = (int)my.mysql_stmt_param_count(m->st);
 	if (alloc_params(s, m, e) < 0) {
 		free_stmt(m, 0);
 		return -1;
@@ -297,20 +352,20 @@ static int alloc_columns(db_stmt *s, int ncols, ms_err *e)
 static int bind_columns(db_stmt *s, ms_err *e)
 {
 	my_stmt *m = stmt_of(s);
-	MYSQL_RES *meta = mysql_stmt_result_metadata(m->st);
+	MYSQL_RES *meta = my.mysql_stmt_result_metadata(m->st);
 	if (!meta)
 		return fail_stmt(s, e);
-	MYSQL_FIELD *fields = mysql_fetch_fields(meta);
+	MYSQL_FIELD *fields = my.mysql_fetch_fields(meta);
 	int rc = 0;
 	for (int i = 0; i < m->ncols && rc == 0; i++) {
 		unsigned long need = fields[i].max_length + 1;
 		rc = grow_column(&m->cols[i], need < MIN_COLUMN_BUFFER ? MIN_COLUMN_BUFFER : need);
 		bind_column(m, i);
 	}
-	mysql_free_result(meta);
+	my.mysql_free_result(meta);
 	if (rc < 0)
 		return db_fail_sql(s->d, s->sql, e, "out of memory");
-	if (mysql_stmt_bind_result(m->st, m->binds) != 0)
+	if (my.mysql_stmt_bind_result(m->st, m->binds) != 0)
 		return fail_stmt(s, e);
 	return 0;
 }
@@ -318,12 +373,12 @@ static int bind_columns(db_stmt *s, ms_err *e)
 static int fetch_result_set(db_stmt *s, ms_err *e)
 {
 	my_stmt *m = stmt_of(s);
-	int ncols = (int)mysql_stmt_field_count(m->st);
+	int ncols = (int)my.mysql_stmt_field_count(m->st);
 	if (ncols == 0)
 		return alloc_columns(s, 0, e);
 	if (alloc_columns(s, ncols, e) < 0)
 		return -1;
-	if (mysql_stmt_store_result(m->st) != 0)
+	if (my.mysql_stmt_store_result(m->st) != 0)
 		return fail_stmt(s, e);
 	return bind_columns(s, e);
 }
@@ -331,15 +386,15 @@ static int fetch_result_set(db_stmt *s, ms_err *e)
 static int execute(db_stmt *s, ms_err *e)
 {
 	my_stmt *m = stmt_of(s);
-	if (s->nparams > 0 && mysql_stmt_bind_param(m->st, m->params) != 0)
+	if (s->nparams > 0 && my.mysql_stmt_bind_param(m->st, m->params) != 0)
 		return fail_stmt(s, e);
-	if (mysql_stmt_execute(m->st) != 0)
+	if (my.mysql_stmt_execute(m->st) != 0)
 		return fail_stmt(s, e);
 	m->executed = true;
-	my_ulonglong affected = mysql_stmt_affected_rows(m->st);
+	my_ulonglong affected = my.mysql_stmt_affected_rows(m->st);
 	s->changes = affected == (my_ulonglong)-1 ? 0 : (int64_t)affected;
 	if (s->pk)
-		s->insert_id = (int64_t)mysql_stmt_insert_id(m->st);
+		s->insert_id = (int64_t)my.mysql_stmt_insert_id(m->st);
 	return fetch_result_set(s, e);
 }
 
@@ -355,10 +410,10 @@ static int refetch_truncated(db_stmt *s, ms_err *e)
 		if (grow_column(c, c->len + 1) < 0)
 			return db_fail_sql(s->d, s->sql, e, "out of memory");
 		bind_column(m, i);
-		if (mysql_stmt_fetch_column(m->st, &m->binds[i], (unsigned int)i, 0) != 0)
+		if (my.mysql_stmt_fetch_column(m->st, &m->binds[i], (unsigned int)i, 0) != 0)
 			return fail_stmt(s, e);
 	}
-	if (mysql_stmt_bind_result(m->st, m->binds) != 0)
+	if (my.mysql_stmt_bind_result(m->st, m->binds) != 0)
 		return fail_stmt(s, e);
 	return 0;
 }
@@ -366,7 +421,7 @@ static int refetch_truncated(db_stmt *s, ms_err *e)
 static int fetch_row(db_stmt *s, ms_err *e)
 {
 	my_stmt *m = stmt_of(s);
-	int rc = mysql_stmt_fetch(m->st);
+	int rc = my.mysql_stmt_fetch(m->st);
 	if (rc == MYSQL_NO_DATA)
 		return DB_DONE;
 	if (rc == 1 || (rc == MYSQL_DATA_TRUNCATED && refetch_truncated(s, e) < 0)) {
@@ -418,7 +473,7 @@ static int reset(db_stmt *s, ms_err *e)
 	if (!m->executed)
 		return 0;
 	m->executed = false;
-	if (mysql_stmt_free_result(m->st) != 0)
+	if (my.mysql_stmt_free_result(m->st) != 0)
 		return fail_stmt(s, e);
 	return 0;
 }

@@ -14,6 +14,47 @@
 #include <string.h>
 
 #include "db/db_internal.h"
+#include "db/dynlib.h"
+
+/* The client, loaded on the first connection (db/dynlib.h): every call
+ * below goes through this table. */
+#define PQ_FUNCTIONS(X) \
+	X(PQclear) \
+	X(PQcmdStatus) \
+	X(PQcmdTuples) \
+	X(PQconnectdbParams) \
+	X(PQconnectionNeedsPassword) \
+	X(PQerrorMessage) \
+	X(PQexec) \
+	X(PQexecPrepared) \
+	X(PQfinish) \
+	X(PQgetResult) \
+	X(PQgetisnull) \
+	X(PQgetvalue) \
+	X(PQnfields) \
+	X(PQntuples) \
+	X(PQprepare) \
+	X(PQputCopyData) \
+	X(PQputCopyEnd) \
+	X(PQresultErrorField) \
+	X(PQresultStatus) \
+	X(PQsetNoticeProcessor) \
+	X(PQstatus)
+
+static struct {
+#define MEMBER(f) __typeof__(&f) f;
+	PQ_FUNCTIONS(MEMBER)
+#undef MEMBER
+} pq;
+
+static const db_dynsym pq_syms[] = {
+#define SYM(f) { #f, (void **)&pq.f },
+	PQ_FUNCTIONS(SYM)
+#undef SYM
+};
+
+static db_dynlib pq_lib = { "libpq.so.5", "libpq5", pq_syms, sizeof pq_syms / sizeof *pq_syms,
+                                false, NULL, "" };
 
 #define CONNECT_TIMEOUT_SECONDS "10"
 
@@ -42,17 +83,17 @@ static pg_stmt *stmt_of(db_stmt *s)
  * connection's message when there is no result (connection lost). */
 static void result_cause(PGconn *c, const PGresult *r, char *buf, size_t len)
 {
-	const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *primary = r ? pq.PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	if (!primary) {
-		db_fold_message(PQerrorMessage(c), buf, len);
+		db_fold_message(pq.PQerrorMessage(c), buf, len);
 		if (!buf[0])
 			snprintf(buf, len, "unknown error");
 		return;
 	}
-	const char *severity = PQresultErrorField(r, PG_DIAG_SEVERITY);
-	const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
-	const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
-	const char *sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	const char *severity = pq.PQresultErrorField(r, PG_DIAG_SEVERITY);
+	const char *detail = pq.PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+	const char *hint = pq.PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+	const char *sqlstate = pq.PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	char raw[1536], extra[1024] = "";
 	if (detail || hint)
 		snprintf(extra, sizeof extra, " (%s%s%s%s)", detail ? detail : "", detail && hint ? "; " : "",
@@ -66,13 +107,13 @@ static int fail_result(db *d, const char *sql, PGresult *r, ms_err *e)
 {
 	char cause[1536];
 	result_cause(conn_of(d), r, cause, sizeof cause);
-	PQclear(r);
+	pq.PQclear(r);
 	return db_fail_sql(d, sql, e, "%s", cause);
 }
 
 static bool result_ok(const PGresult *r)
 {
-	ExecStatusType st = PQresultStatus(r);
+	ExecStatusType st = pq.PQresultStatus(r);
 	return r && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY);
 }
 
@@ -88,9 +129,9 @@ static void ignore_notice(void *arg, const char *message)
 static int connect_failure(db *d, PGconn *c, const char *password, ms_err *e)
 {
 	char cause[1024], where[300];
-	db_fold_message(c ? PQerrorMessage(c) : "out of memory", cause, sizeof cause);
-	bool auth = c && PQconnectionNeedsPassword(c);
-	PQfinish(c);
+	db_fold_message(c ? pq.PQerrorMessage(c) : "out of memory", cause, sizeof cause);
+	bool auth = c && pq.PQconnectionNeedsPassword(c);
+	pq.PQfinish(c);
 	db_server_address(d, where, sizeof where);
 	return db_fail(d, e, MS_E_DB, "cannot connect to the PostgreSQL server at %s: %s%s", where, cause,
 	               auth && !password ? " (no password was given: set it in the config file, --password-file"
@@ -100,6 +141,8 @@ static int connect_failure(db *d, PGconn *c, const char *password, ms_err *e)
 static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 {
 	/* DB_OPEN_CREATE: a server database is created by its administrator. */
+	if (db_dynlib_load(&pq_lib, e) < 0)
+		return -1;
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->url.port > 0 ? d->url.port : 5432);
 	const char *const keys[] = { "host", "port", "dbname", "user", "password", "connect_timeout",
@@ -110,25 +153,25 @@ static int open_db(db *d, const char *password, db_open_mode mode, ms_err *e)
 		                                                 : "-c DateStyle=ISO", NULL };
 	/* expand_dbname = 0: the database name is a name, never a conninfo
 	 * string that could smuggle in other settings. */
-	PGconn *c = PQconnectdbParams(keys, values, 0);
-	if (!c || PQstatus(c) != CONNECTION_OK)
+	PGconn *c = pq.PQconnectdbParams(keys, values, 0);
+	if (!c || pq.PQstatus(c) != CONNECTION_OK)
 		return connect_failure(d, c, password, e);
-	PQsetNoticeProcessor(c, ignore_notice, NULL);
+	pq.PQsetNoticeProcessor(c, ignore_notice, NULL);
 	d->conn = c;
 	return 0;
 }
 
 static void close_db(db *d)
 {
-	PQfinish(conn_of(d));
+	pq.PQfinish(conn_of(d));
 }
 
 static int exec(db *d, const char *sql, ms_err *e)
 {
-	PGresult *r = PQexec(conn_of(d), sql);
+	PGresult *r = pq.PQexec(conn_of(d), sql);
 	if (!result_ok(r))
 		return fail_result(d, sql, r, e);
-	PQclear(r);
+	pq.PQclear(r);
 	return 0;
 }
 
@@ -136,11 +179,11 @@ static int exec(db *d, const char *sql, ms_err *e)
  * with a successful "ROLLBACK": that is a failure to the caller. */
 static int commit(db *d, ms_err *e)
 {
-	PGresult *r = PQexec(conn_of(d), "COMMIT");
+	PGresult *r = pq.PQexec(conn_of(d), "COMMIT");
 	if (!result_ok(r))
 		return fail_result(d, "COMMIT", r, e);
-	bool rolled_back = strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
-	PQclear(r);
+	bool rolled_back = strcmp(pq.PQcmdStatus(r), "ROLLBACK") == 0;
+	pq.PQclear(r);
 	if (rolled_back)
 		return db_fail_sql(d, "COMMIT", e, "the server rolled the transaction back because a statement in it "
 		                   "failed");
@@ -284,14 +327,14 @@ static int prepare(db_stmt *s, ms_err *e)
 		return db_fail_sql(s->d, s->sql, e, "out of memory");
 	}
 	snprintf(p->name, sizeof p->name, "mstore_%lu", ++s->d->next_serial);
-	PGresult *r = PQprepare(conn_of(s->d), p->name, sql, count, NULL);
+	PGresult *r = pq.PQprepare(conn_of(s->d), p->name, sql, count, NULL);
 	free(sql);
 	if (!result_ok(r)) {
 		free(p->values);
 		free(p);
 		return fail_result(s->d, s->sql, r, e);
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	s->impl = p;
 	s->nparams = count;
 	return 0;
@@ -328,23 +371,23 @@ static int bind_null(db_stmt *s, int idx, ms_err *e)
 /* Rows written, from the command tag ("UPDATE 3"); a SELECT wrote none. */
 static int64_t rows_changed(const PGresult *r)
 {
-	if (strncmp(PQcmdStatus((PGresult *)r), "SELECT", 6) == 0)
+	if (strncmp(pq.PQcmdStatus((PGresult *)r), "SELECT", 6) == 0)
 		return 0;
-	return strtoll(PQcmdTuples((PGresult *)r), NULL, 10);
+	return strtoll(pq.PQcmdTuples((PGresult *)r), NULL, 10);
 }
 
 static int execute(db_stmt *s, ms_err *e)
 {
 	pg_stmt *p = stmt_of(s);
-	PGresult *r = PQexecPrepared(conn_of(s->d), p->name, s->nparams, (const char *const *)p->values, NULL,
+	PGresult *r = pq.PQexecPrepared(conn_of(s->d), p->name, s->nparams, (const char *const *)p->values, NULL,
 	                             NULL, 0);
 	if (!result_ok(r))
 		return fail_result(s->d, s->sql, r, e);
 	p->res = r;
 	p->row = -1;
 	s->changes = rows_changed(r);
-	if (s->pk && PQntuples(r) > 0)
-		s->insert_id = db_text_to_int64(PQgetvalue(r, 0, 0));
+	if (s->pk && pq.PQntuples(r) > 0)
+		s->insert_id = db_text_to_int64(pq.PQgetvalue(r, 0, 0));
 	return 0;
 }
 
@@ -354,27 +397,27 @@ static int step(db_stmt *s, ms_err *e)
 	if (!p->res && execute(s, e) < 0)
 		return DB_ERROR;
 	/* An insert's RETURNING row became db_insert_id. */
-	if (s->pk || PQresultStatus(p->res) != PGRES_TUPLES_OK)
+	if (s->pk || pq.PQresultStatus(p->res) != PGRES_TUPLES_OK)
 		return DB_DONE;
-	return ++p->row < PQntuples(p->res) ? DB_ROW : DB_DONE;
+	return ++p->row < pq.PQntuples(p->res) ? DB_ROW : DB_DONE;
 }
 
 static int column_count(db_stmt *s)
 {
 	pg_stmt *p = stmt_of(s);
-	return p->res ? PQnfields(p->res) : 0;
+	return p->res ? pq.PQnfields(p->res) : 0;
 }
 
 static bool column_is_null(db_stmt *s, int col)
 {
 	pg_stmt *p = stmt_of(s);
-	return PQgetisnull(p->res, p->row, col);
+	return pq.PQgetisnull(p->res, p->row, col);
 }
 
 static const char *column_text(db_stmt *s, int col)
 {
 	pg_stmt *p = stmt_of(s);
-	return PQgetisnull(p->res, p->row, col) ? NULL : PQgetvalue(p->res, p->row, col);
+	return pq.PQgetisnull(p->res, p->row, col) ? NULL : pq.PQgetvalue(p->res, p->row, col);
 }
 
 static int64_t column_int64(db_stmt *s, int col)
@@ -386,7 +429,7 @@ static int reset(db_stmt *s, ms_err *e)
 {
 	(void)e;
 	pg_stmt *p = stmt_of(s);
-	PQclear(p->res);
+	pq.PQclear(p->res);
 	p->res = NULL;
 	return 0;
 }
@@ -405,10 +448,10 @@ static void clear_bindings(db_stmt *s)
 static void deallocate(db *d, const char *name)
 {
 	char sql[64];
-	if (PQstatus(conn_of(d)) != CONNECTION_OK)
+	if (pq.PQstatus(conn_of(d)) != CONNECTION_OK)
 		return;
 	snprintf(sql, sizeof sql, "DEALLOCATE %s", name);
-	PQclear(PQexec(conn_of(d), sql));
+	pq.PQclear(pq.PQexec(conn_of(d), sql));
 }
 
 static void finalize(db_stmt *s)
@@ -479,14 +522,14 @@ int db_copy_begin(db *d, const char *table, const char *const *columns, size_t n
 	snprintf(c->sql + n, len - (size_t)n, ") FROM STDIN");
 	c->d = d;
 	c->first = true;
-	PGresult *r = PQexec(conn_of(d), c->sql);
-	if (PQresultStatus(r) != PGRES_COPY_IN) {
+	PGresult *r = pq.PQexec(conn_of(d), c->sql);
+	if (pq.PQresultStatus(r) != PGRES_COPY_IN) {
 		int rc = fail_result(d, c->sql, r, e);
 		free(c->sql);
 		free(c);
 		return rc;
 	}
-	PQclear(r);
+	pq.PQclear(r);
 	*out = c;
 	return 0;
 }
@@ -524,7 +567,7 @@ static int send_chunk(db_copy *c, ms_err *e)
 {
 	if (c->oom)
 		return db_fail(c->d, e, MS_E_NOMEM, "out of memory");
-	if (c->len && PQputCopyData(conn_of(c->d), c->buf, (int)c->len) != 1)
+	if (c->len && pq.PQputCopyData(conn_of(c->d), c->buf, (int)c->len) != 1)
 		return fail_result(c->d, c->sql, NULL, e);
 	c->len = 0;
 	return 0;
@@ -547,14 +590,14 @@ static void copy_free(db_copy *c)
 int db_copy_finish(db_copy *c, ms_err *e)
 {
 	int rc = send_chunk(c, e);
-	if (PQputCopyEnd(conn_of(c->d), rc == 0 ? NULL : "mstore: the load failed") != 1 && rc == 0)
+	if (pq.PQputCopyEnd(conn_of(c->d), rc == 0 ? NULL : "mstore: the load failed") != 1 && rc == 0)
 		rc = fail_result(c->d, c->sql, NULL, e);
 	PGresult *r;
-	while ((r = PQgetResult(conn_of(c->d)))) {
+	while ((r = pq.PQgetResult(conn_of(c->d)))) {
 		if (rc == 0 && !result_ok(r))
 			rc = fail_result(c->d, c->sql, r, e);
 		else
-			PQclear(r);
+			pq.PQclear(r);
 	}
 	copy_free(c);
 	return rc;
@@ -564,10 +607,10 @@ void db_copy_abort(db_copy *c)
 {
 	if (!c)
 		return;
-	PQputCopyEnd(conn_of(c->d), "mstore: the load was cancelled");
+	pq.PQputCopyEnd(conn_of(c->d), "mstore: the load was cancelled");
 	PGresult *r;
-	while ((r = PQgetResult(conn_of(c->d))))
-		PQclear(r);
+	while ((r = pq.PQgetResult(conn_of(c->d))))
+		pq.PQclear(r);
 	copy_free(c);
 }
 

@@ -305,14 +305,6 @@ static bool dir_empty_or_absent(int root, const char *rel)
 	return empty;
 }
 
-static int count_full_path(void *ctx, const char *filename, int64_t size)
-{
-	(void)size;
-	if (strchr(filename, '\\') || strchr(filename, '/'))
-		(*(size_t *)ctx)++;
-	return 0;
-}
-
 int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove *m, ms_err *e)
 {
 	memset(m, 0, sizeof *m);
@@ -332,12 +324,12 @@ int ms_acctmove_plan(ms_store *s, const char *from, const char *to, ms_acctmove 
 	/* a row with a full path names the old directory: hMailServer refuses
 	 * to rename such an account too (its TestRenameAccountOrDomainWith-
 	 * MessagesWithFullPath) */
-	size_t full = 0;
-	if (ms_messages_each_of_account(s->db, m->account_id, count_full_path, &full, e) < 0)
+	int64_t full = 0;
+	if (ms_messages_count_full_paths(s->db, m->account_id, &full, e) < 0)
 		return -1;
 	if (full)
-		return ms_err_set(e, MS_E_USAGE, "cannot move %s: %zu of its message rows name their file by a full path,"
-		                  " which would point into the old directory (as hMailServer, mstore refuses)", m->from, full);
+		return ms_err_set(e, MS_E_USAGE, "cannot move %s: %lld of its message rows name their file by a full path,"
+		                  " which would point into the old directory (as hMailServer, mstore refuses)", m->from, (long long)full);
 	int root = open_root(s->data_dir, e);
 	if (root < 0)
 		return -1;

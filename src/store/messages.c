@@ -153,6 +153,18 @@ int ms_messages_each_of_account(db *d, int64_t account_id,
 	                   PARAMS(P_INT(account_id)), size_row, &x, e);
 }
 
+int ms_messages_count_full_paths(db *d, int64_t account_id, int64_t *n, ms_err *e)
+{
+	/* '!' escapes, so the backslash is an ordinary character on every
+	 * server (MariaDB's default LIKE escape is the backslash) */
+	ms_sql_scan_begin(d);
+	int rc = ms_sql_int(d, "SELECT COUNT(*) FROM hm_messages WHERE messageaccountid = ?"
+	                    " AND (messagefilename LIKE '%/%' OR messagefilename LIKE ? ESCAPE '!')",
+	                    PARAMS(P_INT(account_id), P_TEXT("%\\%")), n, e);
+	ms_sql_scan_end(d);
+	return rc < 0 ? -1 : 0;
+}
+
 typedef struct named_ctx {
 	const char *name;
 	bool found;

@@ -58,6 +58,9 @@ int ms_messages_each_named(db *d, const char *const *names, size_t n, ms_message
 int ms_messages_each_of_account(db *d, int64_t account_id,
                                 int (*fn)(void *ctx, const char *filename, int64_t size), void *ctx, ms_err *e);
 
+/* How many of an account's rows name their file by a full path (a slash or
+ * a backslash in messagefilename), in one statement. */
+int ms_messages_count_full_paths(db *d, int64_t account_id, int64_t *n, ms_err *e);
 /* Does a row of `account_id` name the file `name` (a GUID name; rows may
  * hold it as a full Windows path, in any case)?  1 yes, 0 no, -1 error. */
 int ms_messages_account_names(db *d, int64_t account_id, const char *name, ms_err *e);

@@ -92,3 +92,17 @@ void ms_sql_now(char buf[32])
 {
 	ms_sql_time(time(NULL), buf);
 }
+
+void ms_sql_scan_begin(db *d)
+{
+	ms_err ignored = { 0 }; /* a hint: without it the scan reads as usual */
+	if (db_get_dialect(d) == DB_SQLITE)
+		(void)ms_sql_exec(d, "PRAGMA mmap_size = 1073741824", NO_PARAMS, NULL, &ignored);
+}
+
+void ms_sql_scan_end(db *d)
+{
+	ms_err ignored = { 0 };
+	if (db_get_dialect(d) == DB_SQLITE)
+		(void)ms_sql_exec(d, "PRAGMA mmap_size = 0", NO_PARAMS, NULL, &ignored);
+}

@@ -24,6 +24,15 @@ typedef struct ms_param {
 #define PARAMS(...) ((const ms_param[]){ __VA_ARGS__ }), (sizeof((const ms_param[]){ __VA_ARGS__ }) / sizeof(ms_param))
 #define NO_PARAMS NULL, 0
 
+/* Around a long read of many rows (a table scan, an account's every
+ * message): on SQLite the pages are read through a memory mapping while
+ * it runs (no read() and copy per page, a third of a scan's time), and
+ * the connection goes back to plain reads after, so that writes elsewhere
+ * report I/O errors as errors rather than a SIGBUS.  Nothing on the
+ * servers. */
+void ms_sql_scan_begin(db *d);
+void ms_sql_scan_end(db *d);
+
 /* Bind params 1..n to a prepared statement. */
 int ms_sql_bind(db_stmt *st, const ms_param *p, size_t n, ms_err *e);
 /* Prepare and bind in one go. */

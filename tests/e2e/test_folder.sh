@@ -184,6 +184,12 @@ onefn=$(q "SELECT messagefilename FROM hm_messages WHERE messageid = $one")
 q "UPDATE hm_messages SET messagefilename = 'C:/Data/d0.example.com/bob1/$onefn' WHERE messageid = $one"
 mst folder rename "user/$B/INBOX" "user/bobby@other.org/INBOX" "${S[@]}"; expect_rc 2 "move of an account with a full-path row"
 expect_err_contains "full path" "the full-path row is the reason"
+# a Windows path (backslashes, which MariaDB's LIKE would take as its escape)
+bs='\'; [ "$MSTORE_TEST_BACKEND" = mysql ] && bs='\\'
+q "UPDATE hm_messages SET messagefilename = 'C:${bs}Data${bs}d0.example.com${bs}bob1${bs}$onefn' WHERE messageid = $one"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename LIKE 'C:%bob1%$onefn'")" 1 "the backslash row is there"
+mst folder rename "user/$B/INBOX" "user/bobby@other.org/INBOX" "${S[@]}"; expect_rc 2 "move of an account with a backslash full-path row"
+expect_err_contains "1 of its message rows name their file by a full path" "the backslash full-path row is counted"
 q "UPDATE hm_messages SET messagefilename = '$onefn' WHERE messageid = $one"
 mkdir -p "$D/other.org/bobby/AB"; touch "$D/other.org/bobby/AB/stray.eml"
 mst folder rename "user/$B/INBOX" "user/bobby@other.org/INBOX" "${S[@]}"; expect_rc 2 "move onto a directory with files"
