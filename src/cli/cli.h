@@ -32,8 +32,22 @@ typedef struct cli_cmd {
 	bool own_options;  /* takes none of the common options (channel: mailsync's command line) */
 } cli_cmd;
 
-extern const cli_cmd cli_commands[];
+/* This binary's commands (main_full.c: all; main_front.c: those the
+ * front runs itself), ended by a NULL name. */
+extern const cli_cmd *const cli_table;
 const cli_cmd *cli_find(const char *name);
+
+/* main(): git-style leading options moved behind the command, then the
+ * command run (dispatch.c). */
+int cli_main(int argc, char **argv);
+void cli_move_leading_options(int argc, char **argv);
+/* The front: keep the command line for cli_exec_full. */
+void cli_save_argv(char **argv);
+/* Run the whole command line with `mstore-full` (beside this binary, else
+ * LIBEXECDIR/mstore): the front's way to a command or an option it does
+ * not have.  Only before anything is written or printed; does not return
+ * (exit 3 when the full binary cannot be run). */
+_Noreturn void cli_exec_full(void);
 
 /* Options every command accepts. */
 typedef struct cli_ctx {

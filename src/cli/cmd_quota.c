@@ -11,10 +11,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "message/header.h"
+#include "cli/quota_internal.h"
 #include "store/browse.h"
 #include "store/clock.h"
-#include "store/deliver.h"
 #include "store/msgfile.h"
 #include "store/objects.h"
 #include "store/quota.h"
@@ -61,23 +60,6 @@ const char help_quota[] =
 	"not be made.\n";
 
 enum { O_OVER = OPT_FIRST_COMMAND_OPTION, O_RECALC, O_NOTIFY, O_TEMPLATE, O_INTERVAL, O_SHARD };
-
-typedef struct q_opts {
-	ms_strlist users, domains;
-	bool per_folder, dry_run, recalc, notify, bad;
-	long long over, interval_days;
-	bool over_given;
-	int shard_k, shard_n;       /* --shard K/N: shard_n 0, none */
-	const char *template_file;
-} q_opts;
-
-typedef MS_VEC(ms_account) account_vec;
-
-typedef struct usage_ent {
-	int64_t id;
-	ms_usage u;
-} usage_ent;
-typedef MS_VEC(usage_ent) usage_vec;
 
 static bool q_option(void *data, int opt, const char *arg)
 {
@@ -169,7 +151,7 @@ static int collect(void *c, int64_t id, ms_usage u)
 	return ms_vec_push(v, ((usage_ent){ id, u }));
 }
 
-static ms_usage usage_of(const usage_vec *v, int64_t id)
+ms_usage cli_quota_usage_of(const usage_vec *v, int64_t id)
 {
 	for (size_t lo = 0, hi = v->n; lo < hi;) { /* sorted by id */
 		size_t mid = lo + (hi - lo) / 2;
@@ -189,7 +171,7 @@ static int by_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int load_usage(db *d, bool folders, usage_vec *v, ms_err *e)
+int cli_quota_load_usage(db *d, bool folders, usage_vec *v, ms_err *e)
 {
 	int rc = folders ? ms_quota_each_folder(d, collect, v, e) : ms_quota_each_account(d, collect, v, e);
 	if (rc < 0)
@@ -233,7 +215,7 @@ static int list_folders(ms_store *s, ms_json *j, bool json, const ms_account *a,
 	for (size_t i = 0; i < n; i++) {
 		if (!mailbox_name(a->address, v, n, &v[i], name, sizeof name))
 			continue;
-		ms_usage u = usage_of(fu, v[i].id);
+		ms_usage u = cli_quota_usage_of(fu, v[i].id);
 		if (json) {
 			ms_json_begin_object(j);
 			ms_json_kv_string(j, "mailbox", name);
@@ -294,7 +276,7 @@ static ms_usage domain_usage(const ms_account *all, size_t na, int64_t domain_id
 	ms_usage sum = { 0 };
 	for (size_t i = 0; i < na; i++)
 		if (all[i].domain_id == domain_id) {
-			ms_usage u = usage_of(au, all[i].id);
+			ms_usage u = cli_quota_usage_of(au, all[i].id);
 			sum.messages += u.messages;
 			sum.bytes += u.bytes;
 		}
@@ -352,7 +334,7 @@ static int do_list(ms_store *s, const q_opts *o, bool json, ms_domain *dv, size_
 	ms_err e = { 0 };
 	usage_vec au = { 0 }, fu = { 0 };
 	ms_json j;
-	int rc = load_usage(s->db, false, &au, &e) < 0 || (o->per_folder && load_usage(s->db, true, &fu, &e) < 0) ? -1 : 0;
+	int rc = cli_quota_load_usage(s->db, false, &au, &e) < 0 || (o->per_folder && cli_quota_load_usage(s->db, true, &fu, &e) < 0) ? -1 : 0;
 	if (rc == 0 && json) {
 		ms_json_init(&j, stdout);
 		ms_json_begin_object(&j);
@@ -362,7 +344,7 @@ static int do_list(ms_store *s, const q_opts *o, bool json, ms_domain *dv, size_
 		printf("%-40s %9s %14s %10s %7s\n", "ACCOUNT", "MESSAGES", "BYTES", "MAX MB", "USED");
 	}
 	for (size_t i = 0; rc == 0 && i < acc->n; i++) {
-		ms_usage u = usage_of(&au, acc->v[i].id);
+		ms_usage u = cli_quota_usage_of(&au, acc->v[i].id);
 		if (over_threshold(o, &acc->v[i], u))
 			rc = list_account(s, o, &j, json, &acc->v[i], u, &fu, &e);
 	}
@@ -464,211 +446,6 @@ static int do_recalc(ms_store *s, const q_opts *o, bool json, const account_vec 
 	return failed ? EXIT_PARTIAL : EXIT_OK;
 }
 
-/* ---- notify ---------------------------------------------------------------------------- */
-
-typedef struct tmpl {
-	char *text;
-	size_t len;
-} tmpl;
-
-static int read_template(const char *path, tmpl *t)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "mstore quota: cannot read the template %s: %s\n", path, strerror(errno));
-		return EXIT_USAGE;
-	}
-	t->text = NULL;
-	t->len = 0;
-	FILE *m = open_memstream(&t->text, &t->len);
-	int c;
-	while (m && (c = fgetc(f)) != EOF)
-		if (c != '\r') /* lines end in CRLF once built */
-			fputc(c, m);
-	fclose(f);
-	if (m)
-		fclose(m);
-	if (!t->text || !strstr(t->text, "\n\n") || strstr(t->text, "\n\n") == t->text) {
-		fprintf(stderr, "mstore quota: the template %s is not an RFC 5322 message: it needs header lines, an"
-		        " empty line, then the body\n", path);
-		free(t->text);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
-}
-
-/* Does the header part (before "\n\n") have the field `name`? */
-static bool has_field(const char *text, const char *name)
-{
-	const char *end = strstr(text, "\n\n");
-	size_t n = strlen(name);
-	for (const char *p = text; p && p < end; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (strncasecmp(p, name, n) == 0 && p[n] == ':')
-			return true;
-	return false;
-}
-
-/* The warning for one account: placeholders replaced, Date and Message-ID
- * added when missing, CRLF line ends. */
-static char *build_warning(const tmpl *t, const ms_account *a, ms_usage u, size_t *len)
-{
-	char used[32], limit[32], pct[16], date[64], host[128] = "localhost";
-	time_t now = time(NULL);
-	struct tm tm;
-	snprintf(used, sizeof used, "%lld", (long long)(u.bytes / (1024 * 1024)));
-	snprintf(limit, sizeof limit, "%lld", (long long)a->max_size_mb);
-	snprintf(pct, sizeof pct, "%d", ms_quota_percent(u.bytes, a->max_size_mb));
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime_r(&now, &tm));
-	gethostname(host, sizeof host - 1);
-	const struct { const char *key, *value; } subst[] = {
-		{ "%ADDRESS%", a->address }, { "%USED_MB%", used }, { "%LIMIT_MB%", limit }, { "%PERCENT%", pct },
-		{ "%DATE%", date },
-	};
-	char *out = NULL;
-	FILE *f = open_memstream(&out, len);
-	if (!f)
-		return NULL;
-	char guid[MS_GUID_NAME_LEN + 1];
-	ms_guid_name_new(guid);
-	if (!has_field(t->text, "Date"))
-		fprintf(f, "Date: %s\r\n", date);
-	if (!has_field(t->text, "Message-ID"))
-		fprintf(f, "Message-ID: <quota-%.36s@%s>\r\n", guid + 1, host);
-	for (const char *p = t->text; *p;) {
-		size_t k = 0, ns = sizeof subst / sizeof subst[0];
-		while (k < ns && strncmp(p, subst[k].key, strlen(subst[k].key)) != 0)
-			k++;
-		if (k < ns) {
-			fputs(subst[k].value, f);
-			p += strlen(subst[k].key);
-		} else {
-			if (*p == '\n')
-				fputc('\r', f);
-			fputc(*p++, f);
-		}
-	}
-	fclose(f);
-	return out;
-}
-
-/* Deliver the warning into the account's INBOX, then note the time. */
-static int warn(ms_store *s, const tmpl *t, const ms_account *a, ms_usage u, ms_err *e)
-{
-	int64_t inbox = 0;
-	ms_deliver *dv;
-	size_t len;
-	if (ms_browse_folder_find(s->db, a->id, "INBOX", '/', &inbox, e) <= 0)
-		return e->code ? -1 : ms_err_set(e, MS_E_NOTFOUND, "%s has no INBOX", a->address);
-	char *text = build_warning(t, a, u, &len);
-	if (!text)
-		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	ms_deliver_target tg = { .account_id = a->id, .folder_id = inbox, .address = a->address,
-	                         .max_size_mb = a->max_size_mb, .ignore_quota = true };
-	char created[32], from[256] = "";
-	time_t now = time(NULL);
-	ms_headers h;
-	ms_err ignored = { 0 };
-	if (ms_headers_parse(text, len, &h, &ignored) == 0) {
-		ms_hms_first_address(h.first_from, from, sizeof from, &ignored);
-		ms_headers_free(&h);
-	}
-	ms_clock_internal_date(now, now, created);
-	ms_deliver_msg m = { .data = text, .len = len, .created = created, .from = from };
-	int rc = ms_deliver_open(s, &tg, NULL, &dv, e);
-	if (rc == 0) {
-		rc = ms_deliver_batch(dv, &m, 1, e);
-		if (rc == 0 && m.status != MS_DELIVER_OK)
-			rc = (*e = m.why, -1);
-		ms_deliver_close(dv, true);
-	}
-	free(text);
-	return rc < 0 ? -1 : ms_quota_notified_set(s->db, a->id, (int64_t)now, e);
-}
-
-static int do_notify(ms_store *s, const q_opts *o, bool json, const account_vec *acc)
-{
-	tmpl t;
-	int rc = read_template(o->template_file, &t);
-	if (rc != EXIT_OK)
-		return rc;
-	if (!s->data_dir) {
-		free(t.text);
-		fprintf(stderr, "mstore quota: --notify needs the data directory (--data DIR)\n");
-		return EXIT_CONFIG;
-	}
-	ms_err e = { 0 };
-	usage_vec au = { 0 };
-	ms_deliver_recovery rec;
-	if (load_usage(s->db, false, &au, &e) < 0 || (!o->dry_run && ms_deliver_recover(s, &rec, &e) < 0)) {
-		free(t.text);
-		return cli_fail(&e);
-	}
-	long long pct = o->over_given ? o->over : 90, days = o->interval_days ? o->interval_days : 7;
-	time_t now = time(NULL);
-	int failed = 0, warned = 0, recent = 0;
-	ms_json j;
-	if (json) {
-		ms_json_init(&j, stdout);
-		ms_json_begin_object(&j);
-		ms_json_key(&j, "accounts");
-		ms_json_begin_array(&j);
-	}
-	for (size_t i = 0; i < acc->n; i++) {
-		const ms_account *a = &acc->v[i];
-		ms_usage u = usage_of(&au, a->id);
-		int p = ms_quota_percent(u.bytes, a->max_size_mb);
-		if (p < 0 || p < pct)
-			continue;
-		int64_t last = 0;
-		int had = ms_quota_notified_get(s->db, a->id, &last, &e);
-		const char *what;
-		if (had < 0) {
-			what = "failed";
-		} else if (had && now - last < days * 86400) {
-			what = "warned-recently";
-			recent++;
-		} else if (o->dry_run) {
-			what = "would-warn";
-			warned++;
-		} else {
-			what = warn(s, &t, a, u, &e) < 0 ? "failed" : "warned";
-			warned += what[0] == 'w';
-		}
-		if (what[0] == 'f')
-			failed++;
-		if (json) {
-			ms_json_begin_object(&j);
-			ms_json_kv_string(&j, "account", a->address);
-			ms_json_kv_int(&j, "percent", p);
-			ms_json_kv_string(&j, "result", what);
-			if (what[0] == 'f')
-				ms_json_kv_string(&j, "reason", e.msg);
-			ms_json_end_object(&j);
-		} else if (what[0] == 'f') {
-			fprintf(stderr, "mstore quota: %s: the warning failed: ", a->address);
-			ms_escape_put(stderr, e.msg);
-			fputc('\n', stderr);
-		} else {
-			printf("%s: %d%% of %lld MB: %s\n", a->address, p, (long long)a->max_size_mb, what);
-		}
-	}
-	if (json) {
-		ms_json_end_array(&j);
-		ms_json_kv_int(&j, "warned", warned);
-		ms_json_kv_int(&j, "warned_recently", recent);
-		ms_json_kv_int(&j, "failed", failed);
-		ms_json_kv_bool(&j, "dry_run", o->dry_run);
-		ms_json_end_object(&j);
-		ms_json_finish(&j);
-	} else {
-		printf("%d warned%s, %d warned in the last %lld days, %d failed\n", warned, o->dry_run ? " (dry run)" : "",
-		       recent, days, failed);
-	}
-	ms_vec_free(&au);
-	free(t.text);
-	return failed ? EXIT_PARTIAL : EXIT_OK;
-}
-
 int cmd_quota(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -699,6 +476,8 @@ int cmd_quota(int argc, char **argv)
 		return cli_usage(&ctx, "--notify needs --template FILE, and --template goes with --notify");
 	if (o.dry_run && !o.recalc && !o.notify)
 		return cli_usage(&ctx, "-n goes with --recalculate or --notify (a listing writes nothing)");
+	if (o.notify && !cli_quota_notify)
+		cli_exec_full(); /* the front (main_front.c): the warning is a delivery, which parses */
 	bool writes = (o.recalc || o.notify) && !o.dry_run;
 	ms_store *s;
 	int rc = cli_open_store(&ctx, writes ? DB_OPEN_READ_WRITE : DB_OPEN_READ_ONLY, &s);
@@ -713,7 +492,7 @@ int cmd_quota(int argc, char **argv)
 	else if (o.recalc)
 		rc = do_recalc(s, &o, ctx.json, &acc);
 	else if (o.notify)
-		rc = do_notify(s, &o, ctx.json, &acc);
+		rc = cli_quota_notify(s, &o, ctx.json, &acc);
 	else
 		rc = do_list(s, &o, ctx.json, dv, nd, &acc);
 	free(dv);
