@@ -506,38 +506,24 @@ static int flush(run *rn, ms_err *e)
 		victims_free(rn);
 		return 0;
 	}
-	ms_trash *t = NULL;
-	db_txn *tx = NULL;
-	if (ms_trash_begin(rn->s->data_dir, &t, e) < 0)
-		goto fail;
+	/* the intent, the rows, the files: store/trash.h's protocol */
+	ms_trash_victim *tv = malloc(rn->batch.n * sizeof *tv);
+	if (!tv) {
+		rn->failed += rn->batch.n;
+		victims_free(rn);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
 	for (size_t k = 0; k < rn->batch.n; k++)
-		if (ms_trash_add(t, rn->batch.v[k].id, rn->batch.v[k].relpath, e) < 0)
-			goto fail;
-	if (ms_trash_sync(t, e) < 0)
-		goto fail;
-	ms_test_hook("expire-intent");
-	if (db_txn_begin(rn->s->db, &tx, e) < 0)
-		goto fail;
-	for (size_t k = 0; k < rn->batch.n; k++)
-		if (ms_messages_delete(db_txn_db(tx), rn->batch.v[k].id, e) < 0)
-			goto fail;
-	ms_test_hook("expire-delete");
-	if (db_txn_commit(&tx, e) < 0)
-		goto fail;
-	ms_test_hook("expire-commit");
+		tv[k] = (ms_trash_victim){ rn->batch.v[k].id, rn->batch.v[k].relpath };
 	size_t moved = 0, missing = 0;
-	int rc = ms_trash_finish(t, &moved, &missing, e);
+	int rc = ms_trash_rows(rn->s->db, rn->s->data_dir, tv, rn->batch.n, "expire", &moved, &missing, e);
+	free(tv);
+	if (rc < 0)
+		rn->failed += rn->batch.n;
 	rn->moved += moved;
 	rn->missing += missing;
 	victims_free(rn);
 	return rc;
-fail:
-	db_txn_rollback(&tx);
-	if (t)
-		ms_trash_abort(t);
-	rn->failed += rn->batch.n;
-	victims_free(rn);
-	return -1;
 }
 
 /* --- walking the store ---------------------------------------------------- */

@@ -442,6 +442,8 @@ int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t 
 	for (size_t k = 0; k < n; k++)
 		if (ms_messages_delete(db_txn_db(tx), v[k].id, e) < 0)
 			goto fail;
+	snprintf(hook, sizeof hook, "%s-delete", hook_prefix);
+	ms_test_hook(hook);
 	if (db_txn_commit(&tx, e) < 0)
 		goto fail;
 	snprintf(hook, sizeof hook, "%s-commit", hook_prefix);
