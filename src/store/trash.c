@@ -141,18 +141,18 @@ static int move_one(int root_fd, const char *data_dir, const char *rel, time_t n
 	/* The rename is tried first: the trash folder is there for all but the
 	 * first file of each <XX> folder, and a mkdir -p and a stat per file
 	 * were most of an expire's system calls (58,000 mkdirat for 9,800
-	 * files).  ENOENT is either the file gone or the folder not made yet. */
+	 * files).  ENOENT is the folder not made yet or the file gone: the
+	 * folder is made (harmless if the file is gone) and, when the rename
+	 * fails so again, the file is gone. */
 	bool made = false;
 	for (int k = 1; ; k++) {
 		if (k > 1)
 			snprintf(to + base, sizeof to - base, ".%d", k);
 		if (renameat2(root_fd, rel, root_fd, to, RENAME_NOREPLACE) == 0)
 			break;
-		if (errno == ENOENT && !made) {
-			struct stat st;
-			if (fstatat(root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				return errno == ENOENT ? 0
-				                       : ms_err_set(e, MS_E_IO, "cannot stat %s/%s: %s", data_dir, rel, strerror(errno));
+		if (errno == ENOENT && made)
+			return 0;
+		if (errno == ENOENT) {
 			if (make_dirs(root_fd, data_dir, to_dir, dirs, e) < 0)
 				return -1;
 			made = true;
