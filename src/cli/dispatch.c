@@ -2,7 +2,7 @@
  * the binary's table, git-style leading options, `mstore help`, and the
  * hand-over from the front binary to the full one.
  *
- * Two binaries run the commands (ARCHITECTURE.md, "Two binaries"):
+ * Two binaries run the commands (ARCHITECTURE.md, the cli layer):
  * `mstore` (main_front.c) links only what the store's own commands need
  * (libc, SQLite, nettle, libidn2) and starts in a few milliseconds;
  * `mstore-full` (main_full.c, installed in LIBEXECDIR/mstore) has every
@@ -10,15 +10,15 @@
  * json-glib, OpenSSL).  The front runs what it has and execs the full
  * binary, with the same arguments, for everything else. */
 #include <assert.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
-#include <errno.h>
-#include <limits.h>
-#include <unistd.h>
 
 const cli_cmd *cli_find(const char *name)
 {

@@ -65,8 +65,9 @@ static const db_dynsym my_syms[] = {
 #undef SYM
 };
 
-static db_dynlib my_lib = { "libmariadb.so.3", "libmariadb3", my_syms, sizeof my_syms / sizeof *my_syms,
-                                false, NULL, "" };
+static db_dynlib my_lib = {
+	.soname = "libmariadb.so.3", .package = "libmariadb3", .syms = my_syms, .nsyms = sizeof my_syms / sizeof *my_syms,
+};
 
 #define CONNECT_TIMEOUT_SECONDS 10
 /* Result buffers start this big; longer values grow them. */

@@ -53,8 +53,9 @@ static const db_dynsym pq_syms[] = {
 #undef SYM
 };
 
-static db_dynlib pq_lib = { "libpq.so.5", "libpq5", pq_syms, sizeof pq_syms / sizeof *pq_syms,
-                                false, NULL, "" };
+static db_dynlib pq_lib = {
+	.soname = "libpq.so.5", .package = "libpq5", .syms = pq_syms, .nsyms = sizeof pq_syms / sizeof *pq_syms,
+};
 
 #define CONNECT_TIMEOUT_SECONDS "10"
 
