@@ -305,8 +305,11 @@ static void index_side(pctx *c, int s)
 		lmsg *m = &l->v.v[i];
 		if (!m->ident) {
 			l->unreadable++;
-			add_skip(c->rep, s, m->m.uid, NULL, "cannot be read on %s: its identity is not known",
-			         esc(c->r->side[s]->name).s);
+			/* by its key on that side too (a Maildir file's name, an hMailServer
+			 * file's GUID name), which names it where the uid does not */
+			add_skip(c->rep, s, m->m.uid, NULL, "cannot be read on %s%s%s%s: its identity is not known",
+			         esc(c->r->side[s]->name).s, m->skey ? " (" : "", m->skey ? esc(m->skey).s : "",
+			         m->skey ? ")" : "");
 			continue;
 		}
 		size_t j = GPOINTER_TO_SIZE(g_hash_table_lookup(l->by_ident, m->ident));

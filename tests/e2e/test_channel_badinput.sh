@@ -112,7 +112,7 @@ as_nobody channel -f "$U/u.conf" --state-dir "$U/st" u; expect_rc 1 "unreadable 
 expect_out_contains "skipped on mb: B: a file that cannot be read (permission denied)" "the unreadable mbox file is named"
 expect_err_contains "failed: side md: box Locked (.Locked in" "the unreadable folder is named"
 expect_err_contains "cur/: Permission denied" "with the cause"
-expect_out_contains "cannot be read on md" "the unreadable message is reported"
+expect_out_contains "cannot be read on md (2.B.h)" "the unreadable message is reported by its file's name"
 expect_eq "$(find "$U/md/.A/cur" "$U/md/.A/new" -type f 2>/dev/null | wc -l)" 1 "the readable mbox A is copied"
 expect_eq "$(grep -c '^From ' "$U/mb/Open" 2>/dev/null)" 1 "the readable folder Open is copied"
 expect_eq "$(grep -c '^Message-ID: <inbox1@x>' "$U/mb/INBOX" 2>/dev/null)" 1 "the INBOX's readable message is copied"
