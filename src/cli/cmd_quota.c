@@ -334,7 +334,10 @@ static int do_list(ms_store *s, const q_opts *o, bool json, ms_domain *dv, size_
 	ms_err e = { 0 };
 	usage_vec au = { 0 }, fu = { 0 };
 	ms_json j;
-	int rc = cli_quota_load_usage(s->db, false, &au, &e) < 0 || (o->per_folder && cli_quota_load_usage(s->db, true, &fu, &e) < 0) ? -1 : 0;
+	int rc = cli_quota_load_usage(s->db, false, &au, &e) < 0 ||
+	                 (o->per_folder && cli_quota_load_usage(s->db, true, &fu, &e) < 0)
+	         ? -1
+	         : 0;
 	if (rc == 0 && json) {
 		ms_json_init(&j, stdout);
 		ms_json_begin_object(&j);
