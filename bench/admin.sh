@@ -8,6 +8,8 @@
 #                    the physical floor: `split -n M` of the mbox into M files,
 #                    each renamed once by perl (creates, writes, renames; no
 #                    fsync, no parse, no row)
+#   start            a start of mstore and of mstore-full (--version) vs
+#                    /bin/true's
 # SQLite store in a temporary directory; usage: bench/admin.sh [-b BUILD]
 # [-n N] [-m M].  BUILD defaults to build-bench (meson setup build-bench
 # --buildtype=release).
@@ -38,6 +40,12 @@ now() { date +%s%N; }
 ms_since() { echo $(( ($(now) - $1) / 1000000 )); }
 # best of 3
 best() { local b=999999999 t s; for _ in 1 2 3; do s=$(now); "$@" >/dev/null; t=$(ms_since "$s"); [ "$t" -lt "$b" ] && b=$t; done; echo "$b"; }
+
+# the fixed cost every command pays: a start of each binary (20 runs, the
+# mean) against /bin/true's
+start20() { local s; s=$(now); for _ in $(seq 20); do "$@" >/dev/null; done; echo $(( ($(now) - s) / 20000 )); }
+st_front=$(start20 "$MS" --version) st_full=$(start20 "$BUILD/mstore-full" --version) st_true=$(start20 /bin/true)
+echo "start: mstore --version ${st_front} us, mstore-full --version ${st_full} us, /bin/true ${st_true} us"
 
 q=$(best "$MS" quota --json "${S[@]}")
 sum=$(best sqlite3 "$DB" "SELECT SUM(messagesize) FROM hm_messages")
