@@ -839,9 +839,13 @@ static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const ui
 			nv++;
 		}
 	}
-	size_t moved = 0, missing = 0;
-	if (rc == 0 && nv > 0)
-		rc = ms_trash_rows(r->s->db, r->w->data_dir, v, nv, "restore-removal", &moved, &missing, r->e);
+	ms_trash *t = NULL;
+	if (rc == 0 && nv > 0 && (rc = ms_trash_begin(r->w->data_dir, &t, r->e)) == 0) {
+		rc = ms_trash_rows(t, r->s->db, v, nv, "restore-removal", r->e);
+		ms_err fe = { 0 };
+		if (ms_trash_finish(t, NULL, NULL, rc < 0 ? &fe : r->e) < 0)
+			rc = -1;
+	}
 	if (rc == 0)
 		r->st->removals_applied += nv;
 	for (size_t i = 0; i < nv; i++)

@@ -124,6 +124,7 @@ typedef struct rule {
 	long long days, count, size, size_days; /* -1: not given */
 	enum join criteria, seen, deleted;
 	MS_VEC(hdr_match) headers;
+	char days_cut[32], size_cut[32]; /* messagedays' and messagesizedays' cut as server time, set per run */
 	/* results */
 	size_t messages, folders;
 	uint64_t bytes;
@@ -366,6 +367,7 @@ typedef struct run {
 	rule_vec rules;
 	MS_VEC(victim) batch;
 	MS_VEC(ms_mbox_lock *) locks; /* the folders judged since the last release (shared) */
+	ms_trash *trash;   /* the run's one intent, from its first batch to its end */
 	cli_ctx *ctx;
 	ms_json *j;        /* the message listing, when JSON */
 	size_t messages, moved, missing, failed, locked;
@@ -440,21 +442,17 @@ static enum join combine(enum join have, bool *acc, bool value, enum join how)
 
 /* Does rule r expire message m (whose rank among the folder's messages,
  * newest first, is `rank`)? */
-static bool rule_expires(const run *rn, const rule *r, const ms_msg_row *m, size_t rank, const char *path)
+static bool rule_expires(const rule *r, const ms_msg_row *m, size_t rank, const char *path)
 {
 	bool acc = false;
 	enum join have = J_NONE, how = r->criteria == J_AND ? J_AND : J_OR;
-	char cut[32];
-	if (r->days >= 0) {
-		cutoff(rn->now, r->days, cut);
-		have = combine(have, &acc, strcmp(m->created, cut) < 0, how);
-	}
+	if (r->days >= 0)
+		have = combine(have, &acc, strcmp(m->created, r->days_cut) < 0, how);
 	if (r->count >= 0)
 		have = combine(have, &acc, rank >= (size_t)r->count, how);
-	if (r->size >= 0) {
-		cutoff(rn->now, r->size_days > 0 ? r->size_days : 0, cut);
-		have = combine(have, &acc, m->size > r->size && (r->size_days <= 0 || strcmp(m->created, cut) < 0), how);
-	}
+	if (r->size >= 0)
+		have = combine(have, &acc, m->size > r->size && (r->size_days <= 0 || strcmp(m->created, r->size_cut) < 0),
+		               how);
 	for (size_t h = 0; h < r->headers.n; h++) {
 		/* read the file only when it can still change the answer */
 		if (have != J_NONE && ((how == J_AND && !acc) || (how == J_OR && acc)))
@@ -499,7 +497,8 @@ static void list_victim(run *rn, const victim *v)
 	printf("\t%lld\t%lld\t%s\t%s\n", (long long)v->uid, (long long)v->size, v->created, rname);
 }
 
-/* One journaled batch: intent, rows, files (store/trash.h's protocol). */
+/* One journaled batch: intent, rows, files (store/trash.h's protocol);
+ * their directories are synced once, at the end of the walk. */
 static int flush(run *rn, ms_err *e)
 {
 	if (rn->batch.n == 0 || rn->o->dry_run) {
@@ -515,13 +514,12 @@ static int flush(run *rn, ms_err *e)
 	}
 	for (size_t k = 0; k < rn->batch.n; k++)
 		tv[k] = (ms_trash_victim){ rn->batch.v[k].id, rn->batch.v[k].relpath };
-	size_t moved = 0, missing = 0;
-	int rc = ms_trash_rows(rn->s->db, rn->s->data_dir, tv, rn->batch.n, "expire", &moved, &missing, e);
+	int rc = rn->trash ? 0 : ms_trash_begin(rn->s->data_dir, &rn->trash, e);
+	if (rc == 0)
+		rc = ms_trash_rows(rn->trash, rn->s->db, tv, rn->batch.n, "expire", e);
 	free(tv);
 	if (rc < 0)
 		rn->failed += rn->batch.n;
-	rn->moved += moved;
-	rn->missing += missing;
 	victims_free(rn);
 	return rc;
 }
@@ -598,7 +596,7 @@ static int judge_folder(run *rn, int64_t account, const folder_path *fp, const c
 {
 	ms_msg_row *m;
 	size_t n;
-	if (ms_browse_messages(rn->s->db, account, fp->id, 0, 0, &m, &n, e) < 0)
+	if (ms_browse_messages_unordered(rn->s->db, account, fp->id, &m, &n, e) < 0)
 		return -1;
 	const ms_msg_row **order = malloc((n ? n : 1) * sizeof *order);
 	if (!order) {
@@ -608,18 +606,26 @@ static int judge_folder(run *rn, int64_t account, const folder_path *fp, const c
 	for (size_t k = 0; k < n; k++)
 		order[k] = &m[k];
 	qsort(order, n, sizeof *order, newest_first);
-	bool counted[MAX_RULES] = { 0 };
+	bool counted[MAX_RULES] = { 0 }, needs_file = false;
+	for (size_t a = 0; a < napplies; a++)
+		needs_file |= rn->rules.v[applies[a]].headers.n > 0;
 	int rc = 0;
 	for (size_t k = 0; k < n && rc == 0; k++) {
 		const ms_msg_row *msg = order[k];
 		char rel[PATH_MAX], full[PATH_MAX * 2];
-		if (!ms_layout_path(place, owner, ms_layout_base_name(msg->filename), rel, sizeof rel))
-			continue;
-		snprintf(full, sizeof full, "%s/%s", rn->s->data_dir, rel);
+		/* the paths only for header rules and victims: not per message */
+		bool have_rel = false;
+		if (needs_file) {
+			if (!(have_rel = ms_layout_path(place, owner, ms_layout_base_name(msg->filename), rel, sizeof rel)))
+				continue;
+			snprintf(full, sizeof full, "%s/%s", rn->s->data_dir, rel);
+		}
 		for (size_t a = 0; a < napplies; a++) {
 			rule *r = &rn->rules.v[applies[a]];
-			if (!rule_expires(rn, r, msg, k, full))
+			if (!rule_expires(r, msg, k, needs_file ? full : NULL))
 				continue;
+			if (!have_rel && !ms_layout_path(place, owner, ms_layout_base_name(msg->filename), rel, sizeof rel))
+				break; /* a name too long for a path: never a file mstore could move */
 			victim v = { .id = msg->id, .uid = msg->uid, .size = msg->size, .rule = applies[a],
 			             .relpath = strdup(rel), .mailbox = strdup(fp->name) };
 			memcpy(v.created, msg->created, sizeof v.created);
@@ -753,6 +759,12 @@ static int walk(run *rn, ms_err *e)
 {
 	ms_account *acc;
 	size_t n;
+	/* the cuts once, not per message: a local time each was an eighth of the judging */
+	for (size_t k = 0; k < rn->rules.n; k++) {
+		rule *r = &rn->rules.v[k];
+		cutoff(rn->now, r->days >= 0 ? r->days : 0, r->days_cut);
+		cutoff(rn->now, r->size_days > 0 ? r->size_days : 0, r->size_cut);
+	}
 	if (ms_account_list(rn->s, NULL, &acc, &n, e) < 0)
 		return -1;
 	int rc = 0;
@@ -770,6 +782,11 @@ static int walk(run *rn, ms_err *e)
 	if (rc == 0)
 		rc = flush(rn, e);
 	release_locks(rn);
+	/* every batch's renames made durable at once, then the intent goes */
+	ms_err fe = { 0 };
+	if (rn->trash && ms_trash_finish(rn->trash, &rn->moved, &rn->missing, rc < 0 ? &fe : e) < 0)
+		rc = -1;
+	rn->trash = NULL;
 	return rc;
 }
 

@@ -31,7 +31,9 @@ int ms_browse_delimiter(db *d, char *delim, ms_err *e)
 static void copy_time(db_stmt *st, int col, char out[20])
 {
 	const char *t = db_column_text(st, col);
-	snprintf(out, 20, "%.19s", t ? t : "");
+	size_t len = t ? strnlen(t, 19) : 0; /* per row: a copy, not a snprintf */
+	memcpy(out, t ? t : "", len);
+	out[len] = '\0';
 }
 
 static char *dup_col(db_stmt *st, int col)
@@ -193,25 +195,19 @@ static int read_msg(db_stmt *st, ms_msg_row *r)
 	                   .size = db_column_int64(st, 2), .flags = db_column_int64(st, 3),
 	                   .filename = dup_col(st, 5) };
 	copy_time(st, 4, r->created);
+	/* a copy, not a snprintf: this runs for every row of a folder */
 	const char *from = db_column_text(st, 6);
-	snprintf(r->from, sizeof r->from, "%s", from ? from : "");
+	size_t len = from ? strnlen(from, sizeof r->from - 1) : 0;
+	memcpy(r->from, from ? from : "", len);
+	r->from[len] = '\0';
 	return r->filename ? 0 : -1;
 }
 
 #define MSG_COLUMNS "messageid, messageuid, messagesize, messageflags, messagecreatetime, messagefilename, messagefrom"
 
-int ms_browse_messages(db *d, int64_t account_id, int64_t folder, int64_t after_uid, size_t limit,
-                       ms_msg_row **out, size_t *n, ms_err *e)
+static int read_msgs(db_stmt *st, ms_msg_row **out, size_t *n, ms_err *e)
 {
-	db_stmt *st;
 	MS_VEC(ms_msg_row) v = { 0 };
-	*out = NULL;
-	*n = 0;
-	int64_t lim = limit ? (int64_t)limit : INT64_MAX;
-	if (ms_sql_prepare(d, "SELECT " MSG_COLUMNS " FROM hm_messages WHERE messageaccountid = ? AND"
-	                   " messagefolderid = ? AND messagetype = 2 AND messageuid > ? ORDER BY messageuid, messageid"
-	                   " LIMIT ?", PARAMS(P_INT(account_id), P_INT(folder), P_INT(after_uid), P_INT(lim)), &st, e) < 0)
-		return -1;
 	int rc;
 	while ((rc = db_step(st, e)) == DB_ROW) {
 		ms_msg_row r;
@@ -229,6 +225,32 @@ int ms_browse_messages(db *d, int64_t account_id, int64_t folder, int64_t after_
 	*out = v.v;
 	*n = v.n;
 	return 0;
+}
+
+int ms_browse_messages(db *d, int64_t account_id, int64_t folder, int64_t after_uid, size_t limit,
+                       ms_msg_row **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	int64_t lim = limit ? (int64_t)limit : INT64_MAX;
+	if (ms_sql_prepare(d, "SELECT " MSG_COLUMNS " FROM hm_messages WHERE messageaccountid = ? AND"
+	                   " messagefolderid = ? AND messagetype = 2 AND messageuid > ? ORDER BY messageuid, messageid"
+	                   " LIMIT ?", PARAMS(P_INT(account_id), P_INT(folder), P_INT(after_uid), P_INT(lim)), &st, e) < 0)
+		return -1;
+	return read_msgs(st, out, n, e);
+}
+
+int ms_browse_messages_unordered(db *d, int64_t account_id, int64_t folder, ms_msg_row **out, size_t *n, ms_err *e)
+{
+	db_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (ms_sql_prepare(d, "SELECT " MSG_COLUMNS " FROM hm_messages WHERE messageaccountid = ? AND"
+	                   " messagefolderid = ? AND +messagetype = 2", PARAMS(P_INT(account_id), P_INT(folder)), &st,
+	                   e) < 0) /* "+": the folder's index, not the type's (which every row matches) */
+		return -1;
+	return read_msgs(st, out, n, e);
 }
 
 void ms_browse_messages_free(ms_msg_row *v, size_t n)

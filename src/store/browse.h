@@ -109,6 +109,10 @@ typedef struct ms_msg_row {
  * `after_uid`, by UID then id (0: no limit). */
 int ms_browse_messages(db *d, int64_t account_id, int64_t folder, int64_t after_uid, size_t limit,
                        ms_msg_row **out, size_t *n, ms_err *e);
+/* Every delivered message of an account's folder in no given order: for
+ * a caller that orders them itself (expire, by date), without the
+ * database's sort of the whole folder by UID (a sixth of an expire -n). */
+int ms_browse_messages_unordered(db *d, int64_t account_id, int64_t folder, ms_msg_row **out, size_t *n, ms_err *e);
 void ms_browse_messages_free(ms_msg_row *v, size_t n);
 
 /* The delivered message of a folder with this UID (the lowest id when

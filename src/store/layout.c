@@ -93,6 +93,21 @@ bool ms_layout_path(ms_place place, const char *owner_dir, const char *name, cha
 	return n >= 0 && (size_t)n < len;
 }
 
+bool ms_layout_drop_xx(const char *relpath, char *out, size_t len)
+{
+	const char *name = strrchr(relpath, '/');
+	size_t keep = strlen(relpath);
+	if (name && name - relpath >= 2 && (name - relpath == 2 || name[-3] == '/')) {
+		char xx[3];
+		ms_layout_xx(name + 1, xx);
+		if (name[-2] == xx[0] && name[-1] == xx[1])
+			keep = (size_t)(name - 2 - relpath); /* up to and with the '/' before <XX> */
+	}
+	int n = keep == strlen(relpath) ? snprintf(out, len, "%s", relpath)
+	                                : snprintf(out, len, "%.*s%s", (int)keep, relpath, name + 1);
+	return n >= 0 && (size_t)n < len;
+}
+
 bool ms_layout_is_canonical(const char *relpath, size_t owner_len)
 {
 	const char *rest = relpath + owner_len;

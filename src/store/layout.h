@@ -56,6 +56,13 @@ bool ms_layout_path(ms_place place, const char *owner_dir, const char *name, cha
  * after the owner is judged: "XX/name" with XX exactly as the name asks. */
 bool ms_layout_is_canonical(const char *relpath, size_t owner_len);
 
+/* `relpath` without its <XX> folder when that folder is the one its name
+ * asks for ("dom/local/AB/{AB...}.eml" -> "dom/local/{AB...}.eml"), else
+ * as it is: the trash keeps an account's files in one folder per day, the
+ * <XX> level being the name's own first characters again.  false when
+ * `out` is too small. */
+bool ms_layout_drop_xx(const char *relpath, char *out, size_t len);
+
 /* The last component of a messagefilename as rows hold it: very old
  * stores keep a full Windows path (C:\...\Data\dom\user\XX\{GUID}.eml). */
 const char *ms_layout_base_name(const char *filename);

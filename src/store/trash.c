@@ -29,39 +29,107 @@ typedef struct entry {
 	char *rel;
 } entry;
 
+/* The directories the renames touched, each to be fsynced once before the
+ * intent goes (an fsync per file made moving 10,000 files cost 40,000
+ * directory syncs, most of them of the same few directories).  Past
+ * DIR_SYNC_MAX of them one syncfs of the data directory's file system is
+ * cheaper, and the set stops collecting names. */
+typedef struct dir_set {
+	MS_VEC(char *) dirs;
+	bool whole_fs;
+} dir_set;
+
+/* Past this many directories one syncfs is cheaper than an fsync each:
+ * expired messages are spread over every account's <XX> folders, so a
+ * batch of 500 touches hundreds of directories, and as many journal
+ * commits cost more than one flush of whatever else is dirty there. */
+#define DIR_SYNC_MAX 16
+
 struct ms_trash {
 	bool purge;         /* unlink the files instead of moving them */
+	bool keep;          /* rows may be gone whose files did not move: the intent stays for ms_trash_recover */
 	char *data_dir;
 	int root_fd, fd;
 	char name[300];     /* the intent, relative to DATA */
-	entry *v;
+	entry *v;           /* added and not yet moved */
 	size_t n, cap;
+	FILE *lines;        /* the lines added since the last ms_trash_sync (one write each sync) */
+	char *lines_buf;
+	size_t lines_len;
+	dir_set dirs;       /* to sync before the intent goes */
+	size_t moved, missing;
+	time_t now;         /* the trash day of this run's moves */
 };
-
-
-/* The directories a batch of renames touched, each to be fsynced once
- * before the intent goes (an fsync per file made moving 10,000 files cost
- * 40,000 directory syncs, most of them of the same few directories). */
-typedef MS_VEC(char *) dir_set;
-
-static int dir_set_add(dir_set *ds, const char *dir, ms_err *e)
-{
-	/* renames come grouped by account and <XX> folder: the last few
-	 * entries catch nearly every repeat; the rest is sorted out at the end */
-	for (size_t k = ds->n; k > 0 && k + 8 > ds->n; k--)
-		if (strcmp(ds->v[k - 1], dir) == 0)
-			return 0;
-	char *c = strdup(dir);
-	if (!c || ms_vec_push(ds, c) < 0) {
-		free(c);
-		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	}
-	return 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void dir_set_clear(dir_set *ds)
+{
+	for (size_t k = 0; k < ds->dirs.n; k++)
+		free(ds->dirs.v[k]);
+	ds->dirs.n = 0;
+}
+
+/* Sort and drop repeats; true if more than DIR_SYNC_MAX remain. */
+static bool dir_set_compact(dir_set *ds)
+{
+	size_t u = 0;
+	if (ds->dirs.n)
+		qsort(ds->dirs.v, ds->dirs.n, sizeof *ds->dirs.v, cmp_str);
+	for (size_t k = 0; k < ds->dirs.n; k++) {
+		if (u && strcmp(ds->dirs.v[k], ds->dirs.v[u - 1]) == 0)
+			free(ds->dirs.v[k]);
+		else
+			ds->dirs.v[u++] = ds->dirs.v[k];
+	}
+	ds->dirs.n = u;
+	return u > DIR_SYNC_MAX;
+}
+
+static int dir_set_add(dir_set *ds, const char *dir, ms_err *e)
+{
+	if (ds->whole_fs)
+		return 0;
+	/* renames come grouped by account and <XX> folder: the last few
+	 * entries catch nearly every repeat; the rest is sorted out below */
+	for (size_t k = ds->dirs.n; k > 0 && k + 8 > ds->dirs.n; k--)
+		if (strcmp(ds->dirs.v[k - 1], dir) == 0)
+			return 0;
+	char *c = strdup(dir);
+	if (!c || ms_vec_push(&ds->dirs, c) < 0) {
+		free(c);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	if (ds->dirs.n > 4 * DIR_SYNC_MAX && dir_set_compact(ds)) {
+		ds->whole_fs = true;
+		dir_set_clear(ds);
+	}
+	return 0;
+}
+
+/* fsync every directory of the set once, or the file system once; the
+ * set is empty after, whatever the outcome. */
+static int dir_set_sync(dir_set *ds, int root_fd, const char *data_dir, ms_err *e)
+{
+	int rc = 0;
+	if (!ds->whole_fs && dir_set_compact(ds))
+		ds->whole_fs = true;
+	if (ds->whole_fs && syncfs(root_fd) < 0)
+		rc = ms_err_set(e, MS_E_IO, "cannot sync the file system of %s: %s", data_dir, strerror(errno));
+	for (size_t k = 0; k < ds->dirs.n && rc == 0 && !ds->whole_fs; k++)
+		rc = ms_jio_sync_dir(root_fd, data_dir, ds->dirs.v[k], e);
+	dir_set_clear(ds);
+	ds->whole_fs = false;
+	return rc;
+}
+
+static void dir_set_free(dir_set *ds)
+{
+	dir_set_clear(ds);
+	ms_vec_free(&ds->dirs);
 }
 
 static void dir_of(const char *rel, char *out, size_t len)
@@ -98,52 +166,33 @@ void ms_trash_day(time_t when, char day[11])
 	strftime(day, 11, "%Y-%m-%d", &tm);
 }
 
-
-/* Past this many directories one syncfs of the data directory's file
- * system is cheaper than an fsync each: expired messages are spread over
- * every account's <XX> folders, so a batch of 500 touches ~1,000
- * directories, and 1,000 journal commits cost more than one flush of
- * whatever else is dirty on that file system. */
-#define DIR_SYNC_MAX 16
-
-/* fsync every directory of the set once (or the file system once); frees it. */
-static int dir_set_sync(dir_set *ds, int root_fd, const char *data_dir, ms_err *e)
+int ms_trash_path(const char *relpath, time_t when, char *out, size_t len)
 {
-	int rc = 0;
-	size_t unique = 0;
-	if (ds->n)
-		qsort(ds->v, ds->n, sizeof *ds->v, cmp_str);
-	for (size_t k = 0; k < ds->n; k++)
-		unique += k == 0 || strcmp(ds->v[k], ds->v[k - 1]) != 0;
-	if (unique > DIR_SYNC_MAX && syncfs(root_fd) == 0)
-		unique = 0; /* done: every rename on that file system is durable */
-	for (size_t k = 0; k < ds->n && rc == 0 && unique; k++)
-		if (k == 0 || strcmp(ds->v[k], ds->v[k - 1]) != 0)
-			rc = ms_jio_sync_dir(root_fd, data_dir, ds->v[k], e);
-	for (size_t k = 0; k < ds->n; k++)
-		free(ds->v[k]);
-	ms_vec_free(ds);
-	return rc;
+	char day[11], flat[4096];
+	ms_trash_day(when, day);
+	if (!ms_layout_drop_xx(relpath, flat, sizeof flat))
+		return -1;
+	int n = snprintf(out, len, MS_TRASH_DIR "/%s/%s", day, flat);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
-/* Rename DATA/rel into today's trash, never over another file (a second
- * file of the same path gets ".2", ".3", ...).  1 moved, 0 it was gone.
- * Both directories are synced at once, or, with `dirs`, added to it for
- * the caller to sync before the intent goes. */
+/* Rename DATA/rel into the trash of `now`'s day, never over another file
+ * (a second file of the same name gets ".2", ".3", ...).  1 moved, 0 it
+ * was gone.  Both directories are synced at once, or, with `dirs`, added
+ * to it for the caller to sync before the intent goes. */
 static int move_one(int root_fd, const char *data_dir, const char *rel, time_t now, dir_set *dirs, ms_err *e)
 {
-	char day[11], to[4096], to_dir[4096], from_dir[4096];
-	ms_trash_day(now, day);
-	if (snprintf(to, sizeof to, MS_TRASH_DIR "/%s/%s", day, rel) >= (int)sizeof to - 8)
+	char to[4096], to_dir[4096], from_dir[4096];
+	if (ms_trash_path(rel, now, to, sizeof to - 8) < 0)
 		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
 	dir_of(to, to_dir, sizeof to_dir);
 	size_t base = strlen(to);
 	/* The rename is tried first: the trash folder is there for all but the
-	 * first file of each <XX> folder, and a mkdir -p and a stat per file
-	 * were most of an expire's system calls (58,000 mkdirat for 9,800
-	 * files).  ENOENT is the folder not made yet or the file gone: the
-	 * folder is made (harmless if the file is gone) and, when the rename
-	 * fails so again, the file is gone. */
+	 * first file of each account, and a mkdir -p and a stat per file were
+	 * most of an expire's system calls (58,000 mkdirat for 9,800 files).
+	 * ENOENT is the folder not made yet or the file gone: the folder is
+	 * made (harmless if the file is gone) and, when the rename fails so
+	 * again, the file is gone. */
 	bool made = false;
 	for (int k = 1; ; k++) {
 		if (k > 1)
@@ -172,13 +221,16 @@ static int move_one(int root_fd, const char *data_dir, const char *rel, time_t n
 	return 1;
 }
 
-/* --purge: unlink DATA/rel for good.  1 removed, 0 it was gone. */
-static int unlink_one(int root_fd, const char *data_dir, const char *rel, ms_err *e)
+/* --purge: unlink DATA/rel for good.  1 removed, 0 it was gone.  Its
+ * directory is synced at once or, with `dirs`, added to it. */
+static int unlink_one(int root_fd, const char *data_dir, const char *rel, dir_set *dirs, ms_err *e)
 {
 	if (unlinkat(root_fd, rel, 0) < 0)
 		return errno == ENOENT ? 0 : ms_err_set(e, MS_E_IO, "cannot remove %s/%s: %s", data_dir, rel, strerror(errno));
 	char dir[4096];
 	dir_of(rel, dir, sizeof dir);
+	if (dirs)
+		return dir_set_add(dirs, dir, e) < 0 ? -1 : 1;
 	return ms_jio_sync_dir(root_fd, data_dir, dir, e) < 0 ? -1 : 1;
 }
 
@@ -193,6 +245,46 @@ static int open_root(const char *data_dir, ms_err *e)
 	return fd;
 }
 
+static void entries_free(ms_trash *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i].rel);
+	t->n = 0;
+}
+
+/* Drops the lines not yet written: the memory stream starts again. */
+static int lines_reset(ms_trash *t, ms_err *e)
+{
+	if (t->lines)
+		fclose(t->lines);
+	free(t->lines_buf);
+	t->lines_buf = NULL;
+	t->lines_len = 0;
+	t->lines = open_memstream(&t->lines_buf, &t->lines_len);
+	return t->lines ? 0 : ms_err_set(e, MS_E_NOMEM, "out of memory");
+}
+
+static void trash_free(ms_trash *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0) {
+		if (!t->keep)
+			unlinkat(t->root_fd, t->name, 0);
+		close(t->fd);
+	}
+	if (t->root_fd >= 0)
+		close(t->root_fd);
+	entries_free(t);
+	free(t->v);
+	if (t->lines)
+		fclose(t->lines);
+	free(t->lines_buf);
+	dir_set_free(&t->dirs);
+	free(t->data_dir);
+	free(t);
+}
+
 static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err *e)
 {
 	assert(data_dir && out);
@@ -202,7 +294,8 @@ static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err 
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
 	t->fd = -1;
-	if ((t->root_fd = open_root(data_dir, e)) < 0)
+	t->now = time(NULL);
+	if (lines_reset(t, e) < 0 || (t->root_fd = open_root(data_dir, e)) < 0)
 		goto fail;
 	if (make_dirs(t->root_fd, data_dir, PRIVATE_DIR, NULL, e) < 0)
 		goto fail;
@@ -216,16 +309,14 @@ static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err 
 	}
 	flock(t->fd, LOCK_EX);
 	t->purge = purge;
-	if (purge && write(t->fd, PURGE_LINE, strlen(PURGE_LINE)) != (ssize_t)strlen(PURGE_LINE)) {
-		ms_err_set(e, MS_E_IO, "cannot write the trash intent %s/%s: %s", data_dir, t->name, strerror(errno));
-		goto fail;
-	}
+	if (purge)
+		fputs(PURGE_LINE, t->lines);
 	if (ms_jio_sync_dir(t->root_fd, data_dir, PRIVATE_DIR, e) < 0)
 		goto fail;
 	*out = t;
 	return 0;
 fail:
-	ms_trash_abort(t);
+	trash_free(t);
 	return -1;
 }
 
@@ -253,86 +344,86 @@ int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e
 	char *rel = strdup(relpath);
 	if (!rel)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		free(rel);
-		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	}
-	fprintf(f, "%" PRId64 "\t", message_id);
-	ms_jio_put_path(f, relpath);
-	fputc('\n', f);
-	fclose(f);
-	ssize_t w = write(t->fd, buf, len);
-	free(buf);
-	if (w != (ssize_t)len) {
-		free(rel);
-		return ms_err_set(e, MS_E_IO, "cannot write the trash intent %s/%s: %s", t->data_dir, t->name,
-		                  w < 0 ? strerror(errno) : "short write");
-	}
+	fprintf(t->lines, "%" PRId64 "\t", message_id);
+	ms_jio_put_path(t->lines, relpath);
+	fputc('\n', t->lines);
 	t->v[t->n++] = (entry){message_id, rel};
 	return 0;
 }
 
+/* The lines added since the last sync, written in one go and synced. */
 int ms_trash_sync(ms_trash *t, ms_err *e)
 {
+	if (fflush(t->lines) != 0)
+		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	size_t done = 0;
+	while (done < t->lines_len) {
+		ssize_t w = write(t->fd, t->lines_buf + done, t->lines_len - done);
+		if (w <= 0)
+			return ms_err_set(e, MS_E_IO, "cannot write the trash intent %s/%s: %s", t->data_dir, t->name,
+			                  w < 0 ? strerror(errno) : "short write");
+		done += (size_t)w;
+	}
 	if (fdatasync(t->fd) < 0)
 		return ms_err_set(e, MS_E_IO, "cannot sync the trash intent %s/%s: %s", t->data_dir, t->name,
 		                  strerror(errno));
+	return lines_reset(t, e);
+}
+
+/* Every file added so far moved (or unlinked), its directories put in the
+ * set for ms_trash_finish.  Only after the rows' delete committed, so only
+ * after ms_trash_sync.  A failure keeps the intent: a later recover finishes. */
+static int move_added(ms_trash *t, ms_err *e)
+{
+	assert(t->n == 0 || ftello(t->lines) == 0); /* every line synced before any file moves */
+	for (size_t i = 0; i < t->n; i++) {
+		int r = t->purge ? unlink_one(t->root_fd, t->data_dir, t->v[i].rel, &t->dirs, e)
+		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, t->now, &t->dirs, e);
+		if (r < 0) {
+			t->keep = true;
+			return -1;
+		}
+		r ? t->moved++ : t->missing++;
+	}
+	entries_free(t);
 	return 0;
 }
 
-static void trash_free(ms_trash *t, bool remove_intent)
+/* The directories of every move synced, then the intent removed (kept if
+ * anything went wrong), t freed. */
+static int trash_close(ms_trash *t, ms_err *e)
 {
-	if (!t)
-		return;
-	if (t->fd >= 0) {
-		if (remove_intent)
-			unlinkat(t->root_fd, t->name, 0);
-		close(t->fd);
-	}
-	if (t->root_fd >= 0)
-		close(t->root_fd);
-	for (size_t i = 0; i < t->n; i++)
-		free(t->v[i].rel);
-	free(t->v);
-	free(t->data_dir);
-	free(t);
+	int rc = dir_set_sync(&t->dirs, t->root_fd, t->data_dir, e);
+	if (rc < 0)
+		t->keep = true;
+	trash_free(t);
+	return rc;
 }
 
 int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e)
 {
-	time_t now = time(NULL);
-	size_t m = 0, gone = 0;
-	dir_set dirs = { 0 };
-	for (size_t i = 0; i < t->n; i++) {
-		int r = t->purge ? unlink_one(t->root_fd, t->data_dir, t->v[i].rel, e)
-		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, now, &dirs, e);
-		if (r < 0) {
-			ms_err ignored = { 0 }; /* the rename's error is the one to report */
-			dir_set_sync(&dirs, t->root_fd, t->data_dir, &ignored);
-			trash_free(t, false); /* the intent stays: a later recover finishes */
-			return -1;
-		}
-		r ? m++ : gone++;
-	}
-	/* every name durable before the intent that explains them goes */
-	if (dir_set_sync(&dirs, t->root_fd, t->data_dir, e) < 0) {
-		trash_free(t, false);
+	int rc = move_added(t, e);
+	if (moved)
+		*moved += t->moved;
+	if (missing)
+		*missing += t->missing;
+	if (rc < 0) {
+		ms_err ignored = { 0 }; /* the move's error is the one to report */
+		trash_close(t, &ignored);
 		return -1;
 	}
-	if (moved)
-		*moved += m;
-	if (missing)
-		*missing += gone;
-	trash_free(t, true);
-	return 0;
+	return trash_close(t, e);
 }
 
 void ms_trash_abort(ms_trash *t)
 {
-	trash_free(t, true);
+	if (!t)
+		return;
+	/* the added entries' rows stay: their files too.  Earlier batches'
+	 * moves are made durable before the intent goes. */
+	entries_free(t);
+	ms_err ignored = { 0 };
+	trash_close(t, &ignored);
 }
 
 /* Is message `id` still a row naming the file `rel`? */
@@ -378,7 +469,7 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 		if (there < 0) {
 			rc = -1;
 		} else if (!there) {
-			int r = purge ? unlink_one(root_fd, data_dir, rel, e) : move_one(root_fd, data_dir, rel, now, NULL, e);
+			int r = purge ? unlink_one(root_fd, data_dir, rel, NULL, e) : move_one(root_fd, data_dir, rel, now, NULL, e);
 			if (r < 0)
 				rc = -1;
 			else if (moved)
@@ -421,15 +512,11 @@ int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e)
 
 /* ---- a batch of rows, the whole protocol ------------------------------ */
 
-int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t n, const char *hook_prefix,
-                  size_t *moved, size_t *missing, ms_err *e)
+int ms_trash_rows(ms_trash *t, db *d, const ms_trash_victim *v, size_t n, const char *hook_prefix, ms_err *e)
 {
 	char hook[64];
-	ms_trash *t = NULL;
 	db_txn *tx = NULL;
-	assert(n > 0);
-	if (ms_trash_begin(data_dir, &t, e) < 0)
-		return -1;
+	assert(t && n > 0 && t->n == 0);
 	for (size_t k = 0; k < n; k++)
 		if (ms_trash_add(t, v[k].id, v[k].relpath, e) < 0)
 			goto fail;
@@ -444,14 +531,21 @@ int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t 
 			goto fail;
 	snprintf(hook, sizeof hook, "%s-delete", hook_prefix);
 	ms_test_hook(hook);
-	if (db_txn_commit(&tx, e) < 0)
-		goto fail;
+	if (db_txn_commit(&tx, e) < 0) {
+		/* a commit that failed may have happened (a server gone at its
+		 * reply): the recover decides by the rows */
+		t->keep = true;
+		entries_free(t);
+		return -1;
+	}
 	snprintf(hook, sizeof hook, "%s-commit", hook_prefix);
 	ms_test_hook(hook);
-	return ms_trash_finish(t, moved, missing, e);
+	return move_added(t, e);
 fail:
 	db_txn_rollback(&tx);
-	ms_trash_abort(t);
+	entries_free(t); /* their rows stay; their lines, if written, are dropped by a recover */
+	ms_err ignored = { 0 };
+	(void)lines_reset(t, &ignored);
 	return -1;
 }
 

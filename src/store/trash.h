@@ -4,23 +4,32 @@
  * (admin.md): `folder delete`, `expire` and the like delete the rows and
  * move the files into the trash,
  *
- *   DATA/.mstore/trash/<YYYY-MM-DD>/<path relative to DATA>
+ *   DATA/.mstore/trash/<YYYY-MM-DD>/<path relative to DATA, without <XX>>
  *
- * (the UTC day of the move), where `mstore purge --older-than DAYS`
- * removes them for good.  The walker never enters DATA/.mstore, so sync
- * and reconstruct do not see trashed files as lost mail.
+ * (the UTC day of the move; "dom/local/AB/{AB...}.eml" is trashed as
+ * "dom/local/{AB...}.eml": the <XX> folder is the name's own first
+ * characters, and making one trash folder per <XX> was a fifth of an
+ * expire), where `mstore purge --older-than DAYS` removes them for good.
+ * The walker never enters DATA/.mstore, so sync and reconstruct do not
+ * see trashed files as lost mail.
  *
  * Rows and files cannot change in one atomic step, so the move is
  * journaled (like sync's renames, src/sync/journal.c):
  *
  *   ms_trash_begin                the intent file DATA/.mstore/trash-HOST-PID.intent, flock'd
- *   ms_trash_add  (per message)   "messageid <TAB> relpath" appended
- *   ms_trash_sync                 fdatasync: call before the delete commits
+ *   ms_trash_add  (per message)   "messageid <TAB> relpath" (kept in memory until the sync)
+ *   ms_trash_sync                 the lines written and fdatasync'd: before the delete commits
  *   ... the caller's transaction deletes the rows and commits ...
  *   ms_trash_finish               every file renamed into the trash, the
  *                                 directories synced (each once; past 16
  *                                 of them one syncfs), the intent removed
  *   (or ms_trash_abort after a rollback: the intent removed, files stay)
+ *
+ * ms_trash_rows runs add, sync, the delete and the renames for one batch
+ * of rows; a command of many batches (expire) runs them all under one
+ * intent and syncs the directories once, in ms_trash_finish: a rename
+ * need not be durable before the next batch, only before the intent that
+ * explains it goes.
  *
  * A process killed anywhere leaves an intent nobody holds;
  * ms_trash_recover (run by every command that trashes, before its own
@@ -53,28 +62,39 @@ int ms_trash_begin_purge(const char *data_dir, ms_trash **out, ms_err *e);
  * ms_layout_path builds it); `message_id` its row's messageid. */
 int ms_trash_add(ms_trash *t, int64_t message_id, const char *relpath, ms_err *e);
 int ms_trash_sync(ms_trash *t, ms_err *e);
-/* Move the files (a file already gone is counted in *missing, not an
- * error) and free t; t is freed on error too. */
+/* Move the files not yet moved, sync every directory the moves touched,
+ * add to *moved and *missing what t moved and found gone (a file already
+ * gone is not an error) over all its batches, and free t (on error too:
+ * the intent then stays for a recover). */
 int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e);
+/* After a rollback: the files added since the last batch stay where they
+ * are; earlier batches' moves are synced, then the intent goes. */
 void ms_trash_abort(ms_trash *t);
 
-/* The whole protocol for one batch of message rows: intent, the rows
- * (with recipients and metadata) deleted in one transaction, the files
- * moved.  `hook_prefix` names the test hooks "PREFIX-intent" (synced, rows
- * still there) and "PREFIX-commit" (rows gone, files not yet moved). */
+/* One batch of message rows, the whole protocol but the end: the lines
+ * added and synced, the rows (with recipients and metadata) deleted in one
+ * transaction, the files moved; their directories are synced by
+ * ms_trash_finish (or ms_trash_abort), which reports the counts.
+ * `hook_prefix` names the test hooks "PREFIX-intent" (synced, rows still
+ * there), "PREFIX-delete" (rows deleted, not committed) and
+ * "PREFIX-commit" (rows gone, files not yet moved).  On an error the
+ * batch's rows are still there (t stays usable), or, after a failed
+ * commit or move, t keeps its intent for a recover to settle. */
 typedef struct ms_trash_victim {
 	int64_t id;               /* messageid */
 	const char *relpath;      /* its file, relative to the data directory */
 } ms_trash_victim;
-int ms_trash_rows(db *d, const char *data_dir, const ms_trash_victim *v, size_t n, const char *hook_prefix,
-                  size_t *moved, size_t *missing, ms_err *e);
+int ms_trash_rows(ms_trash *t, db *d, const ms_trash_victim *v, size_t n, const char *hook_prefix, ms_err *e);
 
 /* Take over the intents of dead processes (see above); *moved counts the
  * files moved into the trash. */
 int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e);
 
-/* Where a file moved at `when` goes: "DATA/.mstore/trash/<day>/<relpath>". */
+/* The UTC day of `when` as the trash names it, "YYYY-MM-DD". */
 void ms_trash_day(time_t when, char day[11]);
+/* Where DATA/relpath goes when moved at `when`, relative to DATA:
+ * ".mstore/trash/<day>/<relpath without <XX>>" (-1: `out` too small). */
+int ms_trash_path(const char *relpath, time_t when, char *out, size_t len);
 
 /* Remove the trash days older than `days` days before `now` (a day is
  * removed whole, with everything below it).  fn, when given, is called

@@ -91,6 +91,9 @@ expect_out_contains "rule old: $want message(s), $bytes bytes in 1 folder(s)" "p
 expect_out_contains "$want file(s) moved to the trash" "summary counts the files"
 expect_eq "$(count "a.accountaddress = '$A' AND m.messageid % 4 IN (0, 2)")" "0" "old messages of $A gone"
 expect_eq "$(trashed)" "$want" "their files in the trash"
+# at DAY/<domain>/<local>/<name>: the account's folder without its <XX> level
+expect_eq "$(find "$DATA/.mstore/trash" -type f -name '*.eml' -printf '%P\n' | sed 's|/[^/]*$||' | sort -u)" \
+	"$(date -u +%F)/${A#*@}/${A%@*}" "the trash keeps the account's folder, not its <XX> folders"
 expect_eq "$(total_files)" "$files0" "no file deleted: moved"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messagerecipients r LEFT JOIN hm_messages m ON m.messageid = r.recipientmessageid WHERE m.messageid IS NULL")" "0" "no orphaned recipient"
 clean "messagedays"
@@ -173,7 +176,7 @@ expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $pub")"
 M expire --rules "$T_TMP/rules" --now $NOW -v; expect_ok "#Public"
 expect_out_contains "#Public/lists	1	24	2019-01-01 00:00:00	p" "-v lists a public message"
 expect_eq "$(q "SELECT messageuid FROM hm_messages WHERE messagefolderid = $pub")" "3" "the newest public message kept"
-[ -f "$DATA/.mstore/trash/$(date -u +%F)/#Public/AB/{ABCDEF01-0000-0000-0000-000000000000}.eml" ] && t_ok || t_fail "public file in the trash at its path"
+[ -f "$DATA/.mstore/trash/$(date -u +%F)/#Public/{ABCDEF01-0000-0000-0000-000000000000}.eml" ] && t_ok || t_fail "public file in the trash at its path"
 clean "#Public"
 
 # --- purge ---------------------------------------------------------------------------

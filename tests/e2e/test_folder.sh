@@ -152,7 +152,7 @@ q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $team"
 mst path '#Public' --message "$amid" "${S[@]}"; expect_eq "$(t_out)" "#Public/${afn:1:2}/$afn" "path --message of a public message"
 mst folder delete '#Public/Team' "${S[@]}"; expect_ok "delete a public folder"
 expect_out_contains "1 messages" "the public folder's message counted"
-[ -f "$(find "$D/.mstore/trash" -path "*#Public/${afn:1:2}/$afn*" | head -1)" ] || t_fail "the public message's file is not in the trash"; t_ok
+[ -f "$(find "$D/.mstore/trash" -path "*#Public/$afn*" | head -1)" ] || t_fail "the public message's file is not in the trash"; t_ok
 clean "after deleting a public folder"
 
 # ---- path --------------------------------------------------------------------------------

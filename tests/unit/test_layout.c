@@ -107,6 +107,31 @@ static void test_canonical(void **state)
 	assert_false(ms_layout_is_canonical("#Public/Shared/{AB000000-0000-0000-0000-000000000001}.eml", strlen("#Public")));
 }
 
+/* The trash's spelling: the <XX> level dropped only when it is the name's own. */
+static void test_drop_xx(void **state)
+{
+	(void)state;
+	char out[200];
+	assert_true(ms_layout_drop_xx("x.com/u/AB/{AB000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "x.com/u/{AB000000-0000-0000-0000-000000000001}.eml");
+	assert_true(ms_layout_drop_xx("#Public/ab/{ab000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "#Public/{ab000000-0000-0000-0000-000000000001}.eml");
+	/* a folder in the other case, or of another name, or longer: kept */
+	assert_true(ms_layout_drop_xx("x.com/u/ab/{AB000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "x.com/u/ab/{AB000000-0000-0000-0000-000000000001}.eml");
+	assert_true(ms_layout_drop_xx("x.com/u/CD/{AB000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "x.com/u/CD/{AB000000-0000-0000-0000-000000000001}.eml");
+	assert_true(ms_layout_drop_xx("x.com/u/xAB/{AB000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "x.com/u/xAB/{AB000000-0000-0000-0000-000000000001}.eml");
+	/* the queue (no folder) and a folder at the top */
+	assert_true(ms_layout_drop_xx("{AB000000-0000-0000-0000-000000000001}.eml", out, sizeof out));
+	assert_string_equal(out, "{AB000000-0000-0000-0000-000000000001}.eml");
+	assert_true(ms_layout_drop_xx("AB/{AB0}.eml", out, sizeof out));
+	assert_string_equal(out, "{AB0}.eml");
+	/* too small */
+	assert_false(ms_layout_drop_xx("x.com/u/AB/{AB000000-0000-0000-0000-000000000001}.eml", out, 10));
+}
+
 static void test_base_name(void **state)
 {
 	(void)state;
@@ -124,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_xx),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_canonical),
+		cmocka_unit_test(test_drop_xx),
 		cmocka_unit_test(test_base_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

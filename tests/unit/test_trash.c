@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,9 +51,8 @@ static bool exists(const char *data, const char *rel)
 
 static bool in_trash(const char *data, const char *rel)
 {
-	char day[11], p[600];
-	ms_trash_day(time(NULL), day);
-	snprintf(p, sizeof p, MS_TRASH_DIR "/%s/%s", day, rel);
+	char p[600];
+	assert_int_equal(ms_trash_path(rel, time(NULL), p, sizeof p), 0);
 	return exists(data, p);
 }
 
@@ -135,7 +135,10 @@ static void test_rows(void **state)
 	ms_err e = { 0 };
 	ms_trash_victim v[2] = { { f->id1, REL1 }, { f->id2, REL2 } };
 	size_t moved = 0, missing = 0;
-	assert_int_equal(ms_trash_rows(f->s->db, f->data, v, 2, "unit", &moved, &missing, &e), 0);
+	ms_trash *t;
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	assert_int_equal(ms_trash_rows(t, f->s->db, v, 2, "unit", &e), 0);
+	assert_int_equal(ms_trash_finish(t, &moved, &missing, &e), 0);
 	assert_int_equal(moved, 2);
 	assert_int_equal(missing, 0);
 	ms_message_rec rec;
@@ -148,6 +151,86 @@ static void test_rows(void **state)
 	moved = 0;
 	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
 	assert_int_equal(moved, 0); /* no intent left behind */
+}
+
+/* Two batches under one intent: the second's rows are deleted while the
+ * first's files are moved and not yet synced; a process killed after the
+ * second batch's commit leaves one intent that settles both. */
+static void test_batches_one_intent(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		ms_trash *t;
+		ms_trash_victim a = { f->id1, REL1 }, b = { f->id2, REL2 };
+		setenv("MSTORE_TEST_HOOK_AT", "unit2-commit", 1);
+		setenv("MSTORE_TEST_HOOK_CMD", "kill -9 $PPID", 1);
+		if (ms_trash_begin(f->data, &t, &e) < 0 || ms_trash_rows(t, f->s->db, &a, 1, "unit1", &e) < 0)
+			_exit(1);
+		/* the first batch is moved, the intent still there */
+		if (exists(f->data, REL1) || !in_trash(f->data, REL1))
+			_exit(2);
+		ms_trash_rows(t, f->s->db, &b, 1, "unit2", &e); /* the hook kills the process after the commit */
+		_exit(3);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(exists(f->data, REL2)); /* its rows gone, its file not moved */
+	size_t moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 1); /* REL2; REL1 was moved already (found gone, not counted) */
+	assert_true(in_trash(f->data, REL1));
+	assert_true(in_trash(f->data, REL2));
+	assert_false(exists(f->data, REL2));
+}
+
+/* An abort after a batch (the next one rolled back): the batch's files
+ * stay in the trash, the files added since stay in place, the intent goes. */
+static void test_abort_after_batch(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash *t;
+	ms_trash_victim a = { f->id1, REL1 };
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	assert_int_equal(ms_trash_rows(t, f->s->db, &a, 1, "unit", &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id2, REL2, &e), 0);
+	assert_int_equal(ms_trash_sync(t, &e), 0);
+	ms_trash_abort(t); /* as after the rollback of the second's delete */
+	assert_true(in_trash(f->data, REL1));
+	assert_true(exists(f->data, REL2));
+	size_t moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 0); /* no intent left */
+}
+
+/* Many directories: one syncfs instead of a fsync each, the files all moved. */
+static void test_many_dirs(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash *t;
+	char rel[100][80];
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	for (int k = 0; k < 100; k++) {
+		char cmd[700];
+		snprintf(rel[k], sizeof rel[k], "example.com/u%d/00/" NAME1, k);
+		snprintf(cmd, sizeof cmd, "mkdir -p %s/example.com/u%d/00", f->data, k);
+		assert_int_equal(system(cmd), 0);
+		put_file(f->data, rel[k]);
+		assert_int_equal(ms_trash_add(t, 900000 + k, rel[k], &e), 0);
+	}
+	assert_int_equal(ms_trash_sync(t, &e), 0);
+	size_t moved = 0, missing = 0;
+	assert_int_equal(ms_trash_finish(t, &moved, &missing, &e), 0);
+	assert_int_equal(moved, 100);
+	for (int k = 0; k < 100; k++) {
+		assert_false(exists(f->data, rel[k]));
+		assert_true(in_trash(f->data, rel[k]));
+	}
 }
 
 static void test_recover_after_kill(void **state)
@@ -264,6 +347,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_finish_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batches_one_intent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_after_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_dirs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_skips_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
