@@ -58,7 +58,7 @@ struct ms_trash {
 	size_t lines_len;
 	dir_set dirs;       /* to sync before the intent goes */
 	size_t moved, missing;
-	time_t now;         /* the trash day of this run's moves */
+	char day[11];       /* the trash day of this run's moves */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -166,24 +166,30 @@ void ms_trash_day(time_t when, char day[11])
 	strftime(day, 11, "%Y-%m-%d", &tm);
 }
 
-int ms_trash_path(const char *relpath, time_t when, char *out, size_t len)
+static int path_in_day(const char *relpath, const char *day, char *out, size_t len)
 {
-	char day[11], flat[4096];
-	ms_trash_day(when, day);
+	char flat[4096];
 	if (!ms_layout_drop_xx(relpath, flat, sizeof flat))
 		return -1;
 	int n = snprintf(out, len, MS_TRASH_DIR "/%s/%s", day, flat);
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
-/* Rename DATA/rel into the trash of `now`'s day, never over another file
+int ms_trash_path(const char *relpath, time_t when, char *out, size_t len)
+{
+	char day[11];
+	ms_trash_day(when, day);
+	return path_in_day(relpath, day, out, len);
+}
+
+/* Rename DATA/rel into the trash of `day`, never over another file
  * (a second file of the same name gets ".2", ".3", ...).  1 moved, 0 it
  * was gone.  Both directories are synced at once, or, with `dirs`, added
  * to it for the caller to sync before the intent goes. */
-static int move_one(int root_fd, const char *data_dir, const char *rel, time_t now, dir_set *dirs, ms_err *e)
+static int move_one(int root_fd, const char *data_dir, const char *rel, const char *day, dir_set *dirs, ms_err *e)
 {
 	char to[4096], to_dir[4096], from_dir[4096];
-	if (ms_trash_path(rel, now, to, sizeof to - 8) < 0)
+	if (path_in_day(rel, day, to, sizeof to - 8) < 0)
 		return ms_err_set(e, MS_E_IO, "path too long: %s/%s", data_dir, rel);
 	dir_of(to, to_dir, sizeof to_dir);
 	size_t base = strlen(to);
@@ -294,7 +300,7 @@ static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err 
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
 	t->fd = -1;
-	t->now = time(NULL);
+	ms_trash_day(time(NULL), t->day);
 	if (lines_reset(t, e) < 0 || (t->root_fd = open_root(data_dir, e)) < 0)
 		goto fail;
 	if (make_dirs(t->root_fd, data_dir, PRIVATE_DIR, NULL, e) < 0)
@@ -378,7 +384,7 @@ static int move_added(ms_trash *t, ms_err *e)
 	assert(t->n == 0 || ftello(t->lines) == 0); /* every line synced before any file moves */
 	for (size_t i = 0; i < t->n; i++) {
 		int r = t->purge ? unlink_one(t->root_fd, t->data_dir, t->v[i].rel, &t->dirs, e)
-		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, t->now, &t->dirs, e);
+		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, t->day, &t->dirs, e);
 		if (r < 0) {
 			t->keep = true;
 			return -1;
@@ -445,7 +451,8 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	time_t now = time(NULL);
+	char day[11];
+	ms_trash_day(time(NULL), day);
 	int rc = 0;
 	bool purge = false;
 	while (rc == 0 && (n = getline(&line, &cap, f)) > 0) {
@@ -469,7 +476,7 @@ static int replay(db *d, int root_fd, const char *data_dir, FILE *f, size_t *mov
 		if (there < 0) {
 			rc = -1;
 		} else if (!there) {
-			int r = purge ? unlink_one(root_fd, data_dir, rel, NULL, e) : move_one(root_fd, data_dir, rel, now, NULL, e);
+			int r = purge ? unlink_one(root_fd, data_dir, rel, NULL, e) : move_one(root_fd, data_dir, rel, day, NULL, e);
 			if (r < 0)
 				rc = -1;
 			else if (moved)

@@ -11,12 +11,15 @@
 
 void ms_jio_put_path(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '%' || c == '\t' || c == '\n' || c == '\r')
-			fprintf(f, "%%%02X", c);
-		else
-			fputc(c, f);
+	/* runs of plain bytes in one fwrite: a journal line per file is
+	 * written for every message an expire or a sync moves */
+	while (*s) {
+		size_t plain = strcspn(s, "%\t\n\r");
+		if (plain)
+			fwrite(s, 1, plain, f);
+		s += plain;
+		if (*s)
+			fprintf(f, "%%%02X", (unsigned char)*s++);
 	}
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sync/sync_internal.h"
+#include "util/journal_io.h"
 
 /* What the journal reported (it reports through report.c; this test
  * stands in for it, so journal.c is tested alone). */
@@ -221,6 +222,26 @@ static void test_nothing_to_recover(void **state)
 
 /* After a rename the directories it changed are synced; one that does
  * not exist is an error (the file is then failed, not committed). */
+/* A path's line: '%', TAB, LF and CR escaped, every other byte as it is,
+ * and back again. */
+static void test_path_escape(void **state)
+{
+	const char *in = "d/u/AB/{x}\t%41\n\r\xc3\xa9 $(rm) end%";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	ms_jio_put_path(f, in);
+	ms_jio_put_path(f, "");
+	ms_jio_put_path(f, "plain");
+	fclose(f);
+	assert_string_equal(buf, "d/u/AB/{x}%09%2541%0A%0D\xc3\xa9 $(rm) end%25plain");
+	buf[strlen(buf) - strlen("plain")] = '\0';
+	ms_jio_unescape(buf);
+	assert_string_equal(buf, in);
+	free(buf);
+}
+
 static void test_renamed(void **state)
 {
 	fixture *f = *state;
@@ -243,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_torn_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_recover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renamed, setup, teardown),
+		cmocka_unit_test(test_path_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
