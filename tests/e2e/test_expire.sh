@@ -86,7 +86,9 @@ expect_eq "$(trashed)" "0" "dry run moved nothing"
 
 # --- messagedays ---------------------------------------------------------------
 bytes=$(q "SELECT SUM(messagesize) FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE a.accountaddress = '$A' AND m.messageid % 4 IN (0, 2)")
-M expire --rules "$T_TMP/rules" --now $NOW; expect_ok "messagedays"
+M expire --rules "$T_TMP/rules" --now $NOW --batch 3; expect_ok "messagedays"
+# batches of 3 share one intent, removed at the end: none left behind
+expect_eq "$(find "$DATA/.mstore" -maxdepth 1 -name 'trash-*.intent' | wc -l)" 0 "no trash intent left after the run"
 expect_out_contains "rule old: $want message(s), $bytes bytes in 1 folder(s)" "per-rule line"
 expect_out_contains "$want file(s) moved to the trash" "summary counts the files"
 expect_eq "$(count "a.accountaddress = '$A' AND m.messageid % 4 IN (0, 2)")" "0" "old messages of $A gone"
