@@ -13,7 +13,8 @@
 # not know (a folder under `folder lock` keeps its messages until the
 # next run); a rerun does nothing; a SIGKILL after the intent and after
 # the commit, then a rerun, ends as the uninterrupted run (no file left
-# unreferenced, none lost).
+# unreferenced, none lost).  With --into the removals of the one account
+# (its deleted folder's too) land on the account restored into.
 . "$MSTORE_SRC/tests/lib/common.sh"
 . "$MSTORE_SRC/tests/lib/backup_fixture.sh"
 t_need_server
@@ -85,6 +86,23 @@ expect_out_contains "user/ann@ex.test/Old" "the folder deleted from the source s
 T reconstruct -n; expect_ok "reconstruct -n is clean (no file left without its row)"
 T restore --apply-removals -f "$F" -f "$I" --json; expect_ok "the rerun"
 expect_eq "$(jq -c '[.restored, .removals_listed, .removals_applied]' "$T_TMP/out")" "[0,0,0]" "a rerun does nothing"
+
+# --- --into: ann's removals, the deleted folder's too, applied to the account restored into ----
+bk_target into
+mst restore -f "$F" --into carl@ex.test user/ann@ex.test --db "$BK_URL" --data "$BK_DIR"; expect_ok "ann's full archive into carl"
+echo "Subject: carl's own" | mst deliver carl@ex.test/Old - --db "$BK_URL" --data "$BK_DIR"; expect_ok "carl's own message in Old"
+T restore --apply-removals --into carl@ex.test -f "$F" -f "$I" user/ann@ex.test --json; expect_ok "the chain --into carl"
+expect_eq "$(jq -c '[.restored, .removals_listed, .removals_applied]' "$T_TMP/out")" "[1,3,3]" \
+	"in4 restored; ann's INBOX removal and Old's two, listed and applied (#Public and bob are not --into's)"
+expect_eq "$(cut -f1,2 "$T_TMP/err" | sort | uniq -c | tr -s ' \t\n' ' ')" \
+	" 1 removed user/carl@ex.test/INBOX 2 removed user/carl@ex.test/Old " "listed under the account restored into"
+expect_eq "$(t_sql "$BK_URL" "SELECT f.foldername, COUNT(*) FROM hm_messages m JOIN hm_imapfolders f ON f.folderid = m.messagefolderid GROUP BY f.foldername ORDER BY 1" | tr '\n\t' ' :')" \
+	"INBOX:3 Old:1 " "carl keeps in1, in3, in4 and his own message in Old"
+expect_eq "$(find "$BK_DIR/.mstore/trash" -type f -name '*.eml' -path '*/ex.test/carl/*' | wc -l)" 3 \
+	"the three files in the trash at carl's path"
+T reconstruct -n; expect_ok "reconstruct -n is clean after --into's removals"
+T restore --apply-removals --into carl@ex.test -f "$F" -f "$I" user/ann@ex.test --json; expect_ok "the rerun --into"
+expect_eq "$(jq -c '[.restored, .removals_listed, .removals_applied]' "$T_TMP/out")" "[0,0,0]" "a rerun --into does nothing"
 
 # --- SIGKILL with the intent written (rows still there) and after the commit -------------
 for at in intent commit; do
