@@ -101,7 +101,7 @@ static int channel_paths(const ch_run_opts *o, const ms_chan_channel *ch, bool c
 
 /* ---- the sides ------------------------------------------------------------------ */
 
-int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, ms_side **out)
+int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, int lock_wait, ms_side **out)
 {
 	who = cmd;
 	ms_err e = { 0 };
@@ -126,7 +126,7 @@ int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool 
 		/* an hmailserver store's database password: passwd or passfile,
 		   else MSTORE_DB_PASSWORD as for every other mstore command */
 		const char *envpw = getenv("MSTORE_DB_PASSWORD");
-		ms_side_opt *opts = calloc(conf.nopts + 1, sizeof *opts);
+		ms_side_opt *opts = calloc(conf.nopts + 2, sizeof *opts);
 		if (!opts) {
 			ms_chan_side_conf_free(&conf);
 			fprintf(stderr, "mstore %s: out of memory\n", who);
@@ -135,8 +135,13 @@ int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool 
 		memcpy(opts, conf.opts, conf.nopts * sizeof *opts);
 		ms_side_conf c2 = conf;
 		c2.opts = opts;
-		if (strcmp(st->kind, "hmailserver") == 0 && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
+		bool hms = strcmp(st->kind, "hmailserver") == 0;
+		if (hms && !ms_side_conf_get(&conf, "password") && envpw && *envpw)
 			opts[c2.nopts++] = (ms_side_opt){ "password", envpw };
+		char wait[16];
+		snprintf(wait, sizeof wait, "%d", lock_wait);
+		if (hms && lock_wait >= 0)
+			opts[c2.nopts++] = (ms_side_opt){ "lockwait", wait };
 		ms_drv_result r = drv->open(&c2, out, &e);
 		free(opts);
 		ms_chan_side_conf_free(&conf);
@@ -796,7 +801,8 @@ static bool bar_wanted(const ch_run_opts *o)
 static int undo(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store *st[2], const paths *p)
 {
 	ms_side *sides[2] = { NULL, NULL };
-	if (ch_open_side("channel", st[0], false, false, &sides[0]) < 0 || ch_open_side("channel", st[1], false, false, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], false, false, o->lock_wait, &sides[0]) < 0 ||
+	    ch_open_side("channel", st[1], false, false, o->lock_wait, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -870,7 +876,8 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	if (o->simulate)
 		fprintf(txt, "Only simulating: nothing is written\n");
 	ms_side *sides[2] = { NULL, NULL };
-	if (ch_open_side("channel", st[0], dry, dry, &sides[0]) < 0 || ch_open_side("channel", st[1], dry, dry, &sides[1]) < 0) {
+	if (ch_open_side("channel", st[0], dry, dry, o->lock_wait, &sides[0]) < 0 ||
+	    ch_open_side("channel", st[1], dry, dry, o->lock_wait, &sides[1]) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}

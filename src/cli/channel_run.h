@@ -28,6 +28,7 @@ typedef struct ch_run_opts {
 	ms_ident_mode ident;   /* -t */
 	int max_delete;        /* --max-delete; -1: not given */
 	long quarantine_days;  /* --quarantine-days; -1: not given */
+	int lock_wait;         /* --lock-wait SECS for hmailserver stores; -1: not given */
 	const char *undo;      /* --undo RUN */
 	const char *state_dir; /* --state-dir */
 	bool json;
@@ -45,8 +46,9 @@ typedef struct ch_pairs {
 } ch_pairs;
 /* Open store `st` as a side (a local store, or its kind's driver; an
  * hmailserver store's password from MSTORE_DB_PASSWORD when the store has
- * none); with `dry` wrapped in the dry-run proxy.  -1 after a message. */
-int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, ms_side **out);
+ * none, and `lock_wait` seconds, when >= 0, as its lockwait); with `dry`
+ * wrapped in the dry-run proxy.  -1 after a message. */
+int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, int lock_wait, ms_side **out);
 /* Both stores' selected folders (pat, prefix) paired by pairing name,
  * sorted; a folder on one side only is paired with its name mapped into
  * the other store's naming.  -1 after a message. */

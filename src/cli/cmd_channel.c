@@ -95,6 +95,9 @@ const char help_channel[] =
 	"  --quarantine-days N  keep quarantined runs N days (default: the channel's\n"
 	"                   quarantinedays, else 30; 0: for ever)\n"
 	"  --state-dir DIR  STATE, where channels/ is (below)\n"
+	"  --lock-wait SECS an hmailserver store's folder under `mstore folder lock`\n"
+	"                   is waited for up to SECS seconds (default: the pair is\n"
+	"                   left for the next run at once, exit 1)\n"
 	"\n"
 	"State.  mstore keeps its own state per channel in STATE/channels/NAME.state\n"
 	"(STATE: --state-dir, else $XDG_STATE_HOME/mstore, else /var/lib/mstore for\n"
@@ -289,7 +292,7 @@ typedef struct ch_opts {
 	const char *bad;      /* an option value that is not valid */
 } ch_opts;
 
-enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL, O_QDAYS };
+enum { O_JSONFILE = OPT_FIRST_COMMAND_OPTION, O_DRYRUN, O_FORCE, O_MAXDEL, O_UNDO, O_STATEDIR, O_COPYDEL, O_QDAYS, O_LOCKWAIT };
 
 static bool ch_option(void *data, int opt, const char *arg)
 {
@@ -323,6 +326,12 @@ static bool ch_option(void *data, int opt, const char *arg)
 			o->bad = "--quarantine-days takes a number of days from 0 (for ever) to 36500";
 		else
 			o->run.quarantine_days = (long)v;
+		return true;
+	case O_LOCKWAIT:
+		if (!cli_parse_count(arg, &v) || v > 86400)
+			o->bad = "--lock-wait takes seconds from 0 to 86400";
+		else
+			o->run.lock_wait = (int)v;
 		return true;
 	case O_MAXDEL: {
 		char buf[32];
@@ -614,7 +623,7 @@ static int list_driver(out *o, const ms_chan_store *st, bool messages)
 	/* opened as a sync opens it (ch_open_side): the same kinds, the same
 	   database password rule */
 	ms_side *s = NULL;
-	if (ch_open_side("channel", st, true, false, &s) < 0)
+	if (ch_open_side("channel", st, true, false, -1, &s) < 0)
 		return CH_FAIL;
 	const ms_side_driver *drv = s->drv;
 	ms_err e = { 0 };
@@ -695,6 +704,7 @@ int cmd_channel(int argc, char **argv)
 		{ "dry-run", no_argument, 0, O_DRYRUN },
 		{ "force-deletions", no_argument, 0, O_FORCE },
 		{ "max-delete", required_argument, 0, O_MAXDEL },
+		{ "lock-wait", required_argument, 0, O_LOCKWAIT },
 		{ "undo", required_argument, 0, O_UNDO },
 		{ "state-dir", required_argument, 0, O_STATEDIR },
 		{ "copy-deleted", no_argument, 0, O_COPYDEL },
@@ -704,6 +714,7 @@ int cmd_channel(int argc, char **argv)
 	cli_ctx ctx = { .cmd = "channel" };
 	ch_opts o = { 0 };
 	o.run.max_delete = -1;
+	o.run.lock_wait = -1;
 	o.run.quarantine_days = -1;
 	cli_json_file_arg(argc, argv);
 	rewrite_cd(argc, argv);

@@ -205,7 +205,7 @@ static int open_store(const cli_store_arg *a, ck_store *out)
 	out->st = a->is_path ? NULL : a->st;
 	out->kind = a->st->kind ? a->st->kind : "local";
 	out->single_file = a->single_file;
-	return ch_open_side("check", a->st, true, false, &out->side) < 0 ? CK_FAIL : CK_OK;
+	return ch_open_side("check", a->st, true, false, -1, &out->side) < 0 ? CK_FAIL : CK_OK;
 }
 
 /* ---- the folders ------------------------------------------------------------- */

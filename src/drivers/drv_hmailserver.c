@@ -3,7 +3,9 @@
  * Configuration keys: `db` (the store's URL), `data` (its data
  * directory), `account` (the address, or "#Public": the public folders,
  * hm_imapfolders rows of account 0, their files in DATA/#Public/),
- * `password` (the database's, when it needs one).  Built on src/store/ only: browse.h reads folders and
+ * `password` (the database's, when it needs one), `lockwait` (seconds a
+ * box under `mstore folder lock` is waited for; default 0: left for the
+ * next run).  Built on src/store/ only: browse.h reads folders and
  * messages, folders.h creates folders and hands out UIDs, messages.h
  * inserts and deletes rows; no SQL here.
  *
@@ -103,6 +105,7 @@ typedef struct hms_side {
 	int root_fd;               /* the data directory */
 	char *data_dir;            /* its name, for errors */
 	ms_inflight *inflight;     /* this side's journal of files in flight (read-write sides) */
+	int lock_wait_ms;          /* `lockwait`: how long a box under `folder lock` is waited for */
 } hms_side;
 
 typedef struct hms_box {
@@ -247,6 +250,15 @@ static int open_parts(hms_side *s, const ms_side_conf *conf, ms_err *e)
 	const char *account = ms_side_conf_get(conf, "account");
 	if (!url || !data || !account)
 		return ms_err_set(e, MS_E_CONFIG, "side %s: an hmailserver side needs db, data and account", s->base.name);
+	const char *wait = ms_side_conf_get(conf, "lockwait");
+	if (wait) {
+		char *end;
+		long v = strtol(wait, &end, 10);
+		if (!*wait || *end || v < 0 || v > 86400)
+			return ms_err_set(e, MS_E_CONFIG, "side %s: lockwait takes seconds from 0 to 86400, not '%s'",
+			                  s->base.name, wait);
+		s->lock_wait_ms = (int)v * 1000;
+	}
 	if (ms_store_open(url, ms_side_conf_get(conf, "password"), data,
 	                  conf->read_only ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s->store, e) < 0)
 		return -1;
@@ -353,20 +365,26 @@ static bool valid_box_name(const char *name, char delim)
 
 /* A writer's half of mboxlock.h, for a box open for writing: a shared lock
  * on the folder's lock file for as long as the box is open, taken before
- * any row lock and without waiting; a box under `mstore folder lock` is
- * left for the next run. */
+ * any row lock; a box under `mstore folder lock` is waited for `lockwait`
+ * (the engine holds no other box of this side meanwhile: one box of a
+ * side is open at a time, so the wait cannot close a cycle with a `folder
+ * lock` taking a tree), then left for the next run. */
 static ms_drv_result lock_box(hms_side *s, int64_t folder, const char *name, bool exclusive, ms_mbox_lock **out,
                               ms_err *e)
 {
 	ms_err why = { 0 };
-	if (ms_mbox_lock_take(s->data_dir, folder, exclusive, 0, out, &why) == 0)
+	if (ms_mbox_lock_take(s->data_dir, folder, exclusive, s->lock_wait_ms, out, &why) == 0)
 		return MS_DRV_OK;
 	if (why.code != MS_E_LIMIT) {
 		*e = why;
 		return MS_DRV_SIDE_BAD;
 	}
-	ms_err_set(e, MS_E_LIMIT, "side %s: mailbox %s is locked by `mstore folder lock`; left for the next run",
-	           s->base.name, name);
+	if (s->lock_wait_ms)
+		ms_err_set(e, MS_E_LIMIT, "side %s: mailbox %s is locked by `mstore folder lock` (waited %d s); left for"
+		           " the next run", s->base.name, name, s->lock_wait_ms / 1000);
+	else
+		ms_err_set(e, MS_E_LIMIT, "side %s: mailbox %s is locked by `mstore folder lock`; left for the next run",
+		           s->base.name, name);
 	return MS_DRV_BOX_BAD;
 }
 

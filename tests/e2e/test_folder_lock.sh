@@ -2,8 +2,9 @@
 # `mstore folder lock` is honoured by every writer (issue 16, mboxlock.h):
 # while a mailbox is locked, sync, deliver (one message, --mbox,
 # --lock-wait), expire (--lock-wait) and the channel's hmailserver side
-# write nothing into it and exit 1, naming it, and create no folder below
-# it; a deliver or expire with --lock-wait gets in once the lock is gone; after the lock every writer's rerun completes and the
+# (--lock-wait) write nothing into it and exit 1, naming it, and create no
+# folder below it; a deliver, expire or channel with --lock-wait gets in
+# once the lock is gone; after the lock every writer's rerun completes and the
 # store is clean by `mstore reconstruct -n`.
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -64,6 +65,11 @@ expect_err_contains "$BOX is locked" "expire --lock-wait names the mailbox it ga
 mst expire --rules "$T_TMP/rules" --lock-wait x "${S[@]}"; expect_rc 2 "expire --lock-wait takes seconds"
 mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" c; expect_rc 1 "channel into a locked folder"
 expect_err_contains "mailbox INBOX is locked" "the channel names the mailbox"
+t0=$(date +%s%N)
+mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" --lock-wait 1 c; expect_rc 1 "channel --lock-wait 1 gives up"
+[ $(( ($(date +%s%N) - t0) / 1000000 )) -ge 900 ] || t_fail "channel --lock-wait 1 did not wait a second"; t_ok
+expect_err_contains "mailbox INBOX is locked by \`mstore folder lock\` (waited 1 s)" "the channel says it waited"
+mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" --lock-wait x c; expect_rc 2 "channel --lock-wait takes seconds"
 expect_eq "$(state)" "$before" "nothing written inside the lock window"
 
 # a deliver that waits is let in when the lock ends
@@ -75,22 +81,29 @@ printf 'none.folderpattern: ^user/\nnone.messagedays: 100000\n' >"$T_TMP/rules-n
 MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" expire --rules "$T_TMP/rules-none" --lock-wait 60 "${S[@]}" \
 	>"$T_TMP/ewaiter.out" 2>&1 &
 ewaiter=$!
+# and a channel that waits (its Maildir's message goes in when it gets in)
+MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" \
+	--lock-wait 60 c >"$T_TMP/cwaiter.out" 2>&1 &
+cwaiter=$!
 sleep 0.5
 kill -0 "$waiter" 2>/dev/null || t_fail "deliver --lock-wait 60 did not wait"; t_ok
 kill -0 "$ewaiter" 2>/dev/null || t_fail "expire --lock-wait 60 did not wait"; t_ok
-expect_eq "$(state)" "$before" "the waiting deliver wrote nothing yet"
+kill -0 "$cwaiter" 2>/dev/null || t_fail "channel --lock-wait 60 did not wait: $(cat "$T_TMP/cwaiter.out")"; t_ok
+expect_eq "$(state)" "$before" "the waiting deliver and channel wrote nothing yet"
 touch "$T_TMP/go"
 wait "$lockpid"; T_RC=$?; expect_ok "the locked command ended"
 wait "$waiter"; T_RC=$?; expect_ok "the waiting deliver delivered after the lock"
 wait "$ewaiter"; T_RC=$?; expect_ok "the waiting expire got in after the lock"
+wait "$cwaiter"; T_RC=$?; expect_ok "the waiting channel synchronized after the lock"
 grep -q "locked" "$T_TMP/ewaiter.out" && t_fail "the waiting expire reported a lock: $(cat "$T_TMP/ewaiter.out")"; t_ok
-expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 2 "its message is in"
+grep -q "locked" "$T_TMP/cwaiter.out" && t_fail "the waiting channel reported a lock: $(cat "$T_TMP/cwaiter.out")"; t_ok
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 3 "the deliver's and the channel's messages are in"
 
 # ---- after the lock: every writer's rerun completes ---------------------------------------------------
 mst sync --no-progress --settle 0 "${S[@]}"; expect_ok "sync after the lock"
 mst deliver "$A" --mbox "$T_TMP/two.mbox" "${S[@]}"; expect_ok "deliver --mbox after the lock"
 mst channel -f "$T_TMP/chan.conf" --state-dir "$T_TMP/state" c; expect_ok "channel after the lock"
-expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 6 "the sync's file, the mbox's two and the channel's message are in"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" 6 "the sync's file and the mbox's two are in beside the three"
 clean "after the writers"
 # --now a minute ahead: "older than 0 days" is strict, and the messages above
 # may have been delivered within this very second (red in CI once)
