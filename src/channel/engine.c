@@ -1493,7 +1493,8 @@ static int plan_one(run *r, size_t i, const ms_box_pairing *pg, GHashTable *cons
 			free(cp);
 			return 0;   /* a name in the hierarchy only (mailsync skips it too) */
 		}
-		if (!c.l[s].present && known && !r->o->force)
+		c.rep->vanished[s] = !c.l[s].present && known;
+		if (c.rep->vanished[s] && !r->o->force)
 			brake(r, "box %s vanished from side %s while the state knows %zu of its messages", esc(pg->box[s]).s,
 			      esc(r->side[s]->name).s, known);
 	}

@@ -133,6 +133,8 @@ typedef struct ms_msg_note {
 typedef struct ms_pair_report {
 	char *box[2];
 	bool created[2];           /* the box was created on side i */
+	bool vanished[2];          /* the box was missing on side i while the state knew messages of
+	                              it (renamed or deleted there): the brake's case */
 	size_t copied[2];          /* messages copied to side i */
 	size_t deleted[2];         /* messages expunged on side i */
 	size_t pending[2];         /* deletions kept back on side i (no_delete) */

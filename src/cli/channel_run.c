@@ -575,28 +575,54 @@ static long box_count(ms_side *s, const char *name)
 	return n;
 }
 
-/* mailsync's -D: folders that ended empty on both sides are removed
- * (never INBOX; a side without delete_box keeps its folder). */
+/* Pair i's folders removed from both sides when both are empty (never
+ * INBOX; a side without delete_box keeps its folder); `why` ends the
+ * line that reports each removal.  0, or CH_PARTIAL after a message. */
+static int remove_if_empty(ms_side *sides[2], const pairs *p, size_t i, const ms_chan_store *st[2], const char *why)
+{
+	int rc = CH_OK;
+	if (strcasecmp(p->pairname[i], "INBOX") == 0 || box_count(sides[0], p->v[i].box[0]) != 0 ||
+	    box_count(sides[1], p->v[i].box[1]) != 0)
+		return rc;
+	for (int s = 0; s < 2; s++) {
+		ms_err e = { 0 };
+		if (!(sides[s]->caps & MS_CAP_DELETE_BOX))
+			continue;
+		if (sides[s]->drv->delete_box(sides[s], p->v[i].box[s], &e) != MS_DRV_OK) {
+			fprintf(stderr, "mstore channel: store %s: %s\n", st[s]->name, e.msg);
+			rc = CH_PARTIAL;
+		} else {
+			fprintf(txt, "folder ");
+			put_name(p->v[i].box[s]);
+			fprintf(txt, " removed from %s (%s)\n", st[s]->name, why);
+		}
+	}
+	return rc;
+}
+
+/* mailsync's -D: folders that ended empty on both sides are removed. */
 static int delete_empty(ms_side *sides[2], const pairs *p, const ms_chan_store *st[2])
 {
 	int rc = CH_OK;
-	for (size_t i = 0; i < p->n; i++) {
-		if (strcasecmp(p->pairname[i], "INBOX") == 0 || box_count(sides[0], p->v[i].box[0]) != 0 ||
-		    box_count(sides[1], p->v[i].box[1]) != 0)
-			continue;
-		for (int s = 0; s < 2; s++) {
-			ms_err e = { 0 };
-			if (!(sides[s]->caps & MS_CAP_DELETE_BOX))
-				continue;
-			if (sides[s]->drv->delete_box(sides[s], p->v[i].box[s], &e) != MS_DRV_OK) {
-				fprintf(stderr, "mstore channel: -D: store %s: %s\n", st[s]->name, e.msg);
-				rc = CH_PARTIAL;
-			} else {
-				fprintf(txt, "folder ");
-				put_name(p->v[i].box[s]);
-				fprintf(txt, " removed from %s (empty on both sides)\n", st[s]->name);
-			}
-		}
+	for (size_t i = 0; i < p->n; i++)
+		if (remove_if_empty(sides, p, i, st, "empty on both sides") != CH_OK)
+			rc = CH_PARTIAL;
+	return rc;
+}
+
+/* --force-deletions accepted a folder that vanished from one side (renamed
+ * or deleted there): its messages were deleted on the other side, which
+ * made the folder again where it vanished.  Both are removed when that
+ * left them empty, so the old name does not come back; one that still
+ * holds messages the state did not know keeps them (and its name). */
+static int remove_vanished(ms_side *sides[2], const pairs *p, const ms_channel_report *r, const ms_chan_store *st[2])
+{
+	int rc = CH_OK;
+	for (size_t i = 0; i < p->n && i < r->pairs.n; i++) {   /* the report's pairs are the pairings, in order */
+		const ms_pair_report *pr = &r->pairs.v[i];
+		if ((pr->vanished[0] || pr->vanished[1]) && !pr->error &&
+		    remove_if_empty(sides, p, i, st, "it vanished from the other side: --force-deletions") != CH_OK)
+			rc = CH_PARTIAL;
 	}
 	return rc;
 }
@@ -935,6 +961,8 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 			fprintf(txt, "deleted messages are kept in %s/%s (mstore channel --undo %s %s)\n", p.quarantine, r.run_id,
 			       r.run_id, ch->name);
 	}
+	if (!dry && o->force && !r.braked && rc != CH_FAIL && remove_vanished(sides, &pr, &r, st) != CH_OK)
+		rc = CH_PARTIAL;
 	if (!dry && o->delete_empty && !r.braked && rc == CH_OK)
 		rc = delete_empty(sides, &pr, st);
 	rc = write_json(o, ch, diff_store, k, &r, &h, dry, rc);

@@ -231,7 +231,23 @@ mdsum=$(tree_sum "$MD")
 ch c; expect_rc 1 "a vanished folder is braked"
 expect_out_contains "brake: box Sub vanished from side mb" "the vanished folder named"
 expect_eq "$(tree_sum "$MD")" "$mdsum" "nothing deleted from the Maildir"
-mv "$T_TMP/saved/Sub" "$MB/Sub"
+# accepted with --force-deletions: the Maildir's copies go to the quarantine and the
+# folder, empty then, is removed from both sides (not made again where it vanished)
+nsub=$(md_count "$MD/.Sub")
+ch --force-deletions c; expect_ok "the vanished folder accepted with --force-deletions"
+expect_out_contains "folder Sub removed from md (it vanished from the other side: --force-deletions)" "the removal is said"
+[ -e "$MD/.Sub" ] && t_fail "--force-deletions left .Sub in the Maildir"; t_ok
+[ -e "$MB/Sub" ] && t_fail "--force-deletions made Sub again in the mbox directory"; t_ok
+RUN=$(run_id)
+ch c; expect_ok "the next run"
+expect_out_contains "md: 0 copied, 0 deleted" "the next run has nothing to do on md"
+if [ -e "$MB/Sub" ] || [ -e "$MD/.Sub" ]; then t_fail "the next run brought Sub back"; else t_ok; fi
+# the quarantine's undo puts the messages back, in the folder made again for them
+ch --undo "$RUN" c; expect_ok "--undo of the forced run"
+expect_eq "$(md_count "$MD/.Sub")" "$nsub" "Sub's messages back in the Maildir"
+ch c; expect_ok "the run after the undo"
+expect_eq "$(mb_subjects "$MB/Sub")" "$(mb_subjects "$T_TMP/saved/Sub")" "and copied to the mbox again"
+rm "$T_TMP/saved/Sub"
 
 # --- configuration errors, an IMAP store --------------------------------------------------------------
 printf 'store x { kind maildir bogus 1 }\n' > "$T_TMP/bad.conf"
