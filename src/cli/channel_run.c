@@ -12,7 +12,9 @@
  *                                    deleted by propagation (engine.h)
  */
 #include <errno.h>
-#include <malloc.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* mallopt: glibc's */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -918,7 +920,9 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	/* a fixed mmap threshold: glibc raises it after each large message
 	   buffer is freed, and later ones then come from the heap under the
 	   state's arenas, which keep it from shrinking (peak memory, issue 14) */
+#ifdef __GLIBC__
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 	if (ms_state_load(p.state, ch->name, &state, &e) < 0) {
 		fprintf(stderr, "mstore channel: %s\n", e.msg);
 		goto out;
