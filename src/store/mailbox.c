@@ -659,8 +659,7 @@ int ms_mailbox_delete(db *d, const char *data_dir, const ms_mailbox *mb, bool pu
 		return -1;
 	}
 	if (db_txn_commit(&t, e) < 0) {
-		if (keep)
-			ms_trash_abort(keep);
+		ms_trash_leave(keep); /* the commit may have happened: the recover decides by the rows */
 		return -1;
 	}
 	ms_test_hook("folder-delete-committed");

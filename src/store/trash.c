@@ -421,6 +421,14 @@ int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e)
 	return trash_close(t, e);
 }
 
+void ms_trash_leave(ms_trash *t)
+{
+	if (!t)
+		return;
+	t->keep = true;
+	ms_trash_abort(t);
+}
+
 void ms_trash_abort(ms_trash *t)
 {
 	if (!t)

@@ -70,6 +70,10 @@ int ms_trash_finish(ms_trash *t, size_t *moved, size_t *missing, ms_err *e);
 /* After a rollback: the files added since the last batch stay where they
  * are; earlier batches' moves are synced, then the intent goes. */
 void ms_trash_abort(ms_trash *t);
+/* After a commit that failed and may yet have happened (a server gone at
+ * its reply): t is freed and its intent left for ms_trash_recover, which
+ * moves the files whose rows turn out to be gone. */
+void ms_trash_leave(ms_trash *t);
 
 /* One batch of message rows, the whole protocol but the end: the lines
  * added and synced, the rows (with recipients and metadata) deleted in one

@@ -207,6 +207,27 @@ static void test_abort_after_batch(void **state)
 	assert_int_equal(moved, 0); /* no intent left */
 }
 
+/* A commit whose outcome is unknown: ms_trash_leave keeps the intent, and
+ * the recover moves the file whose row is gone, keeps the other. */
+static void test_leave(void **state)
+{
+	fx *f = *state;
+	ms_err e = { 0 };
+	ms_trash *t;
+	assert_int_equal(ms_trash_begin(f->data, &t, &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id1, REL1, &e), 0);
+	assert_int_equal(ms_trash_add(t, f->id2, REL2, &e), 0);
+	assert_int_equal(ms_trash_sync(t, &e), 0);
+	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0); /* it did commit, for the first */
+	ms_trash_leave(t);
+	assert_true(exists(f->data, REL1));
+	size_t moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	assert_int_equal(moved, 1);
+	assert_true(in_trash(f->data, REL1));
+	assert_true(exists(f->data, REL2));
+}
+
 /* Many directories: one syncfs instead of a fsync each, the files all moved. */
 static void test_many_dirs(void **state)
 {
@@ -350,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batches_one_intent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_after_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_skips_live, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
