@@ -299,7 +299,7 @@ static int trash_begin(const char *data_dir, bool purge, ms_trash **out, ms_err 
 		free(t);
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
 	}
-	t->fd = -1;
+	t->fd = t->root_fd = -1;
 	ms_trash_day(time(NULL), t->day);
 	if (lines_reset(t, e) < 0 || (t->root_fd = open_root(data_dir, e)) < 0)
 		goto fail;
