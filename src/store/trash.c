@@ -386,6 +386,11 @@ static int move_added(ms_trash *t, ms_err *e)
 		int r = t->purge ? unlink_one(t->root_fd, t->data_dir, t->v[i].rel, &t->dirs, e)
 		                 : move_one(t->root_fd, t->data_dir, t->v[i].rel, t->day, &t->dirs, e);
 		if (r < 0) {
+			/* the ones done are dropped (not counted twice by a retry) */
+			for (size_t k = 0; k < i; k++)
+				free(t->v[k].rel);
+			memmove(t->v, t->v + i, (t->n - i) * sizeof *t->v);
+			t->n -= i;
 			t->keep = true;
 			return -1;
 		}
