@@ -622,9 +622,7 @@ static int remove_vanished(ms_side *sides[2], const pairs *p, const ms_channel_r
 	int rc = CH_OK;
 	for (size_t i = 0; i < p->n && i < r->pairs.n; i++) {   /* the report's pairs are the pairings, in order */
 		const ms_pair_report *pr = &r->pairs.v[i];
-		/* both sides or neither: one left would be paired again, and made again on the other */
-		bool both = (sides[0]->caps & sides[1]->caps & MS_CAP_DELETE_BOX) != 0;
-		if ((pr->vanished[0] || pr->vanished[1]) && !pr->error && both &&
+		if ((pr->vanished[0] || pr->vanished[1]) && !pr->error &&
 		    remove_if_empty(sides, p, i, st, "it vanished from the other side: --force-deletions") != CH_OK)
 			rc = CH_PARTIAL;
 	}

@@ -56,6 +56,15 @@ static bool in_trash(const char *data, const char *rel)
 	return exists(data, p);
 }
 
+/* What a recover of the store's dead intents moves. */
+static size_t recovered(fx *f)
+{
+	ms_err e = { 0 };
+	size_t moved = 0;
+	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
+	return moved;
+}
+
 static int setup(void **state)
 {
 	fx *f = calloc(1, sizeof *f);
@@ -120,9 +129,7 @@ static void test_finish_moves(void **state)
 	assert_false(exists(f->data, REL1));
 	assert_true(in_trash(f->data, REL1));
 	/* the intent is gone: nothing for a later run to recover */
-	moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 0);
+	assert_int_equal(recovered(f), 0);
 }
 
 /* A process killed after the intent was synced: the entry whose row was
@@ -148,9 +155,7 @@ static void test_rows(void **state)
 	assert_false(exists(f->data, REL2));
 	assert_true(in_trash(f->data, REL1));
 	assert_true(in_trash(f->data, REL2));
-	moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 0); /* no intent left behind */
+	assert_int_equal(recovered(f), 0); /* no intent left behind */
 }
 
 /* Two batches under one intent: the second's rows are deleted while the
@@ -179,9 +184,7 @@ static void test_batches_one_intent(void **state)
 	waitpid(pid, &status, 0);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	assert_true(exists(f->data, REL2)); /* its rows gone, its file not moved */
-	size_t moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 1); /* REL2; REL1 was moved already (found gone, not counted) */
+	assert_int_equal(recovered(f), 1); /* REL2; REL1 was moved already (found gone, not counted) */
 	assert_true(in_trash(f->data, REL1));
 	assert_true(in_trash(f->data, REL2));
 	assert_false(exists(f->data, REL2));
@@ -202,9 +205,7 @@ static void test_abort_after_batch(void **state)
 	ms_trash_abort(t); /* as after the rollback of the second's delete */
 	assert_true(in_trash(f->data, REL1));
 	assert_true(exists(f->data, REL2));
-	size_t moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 0); /* no intent left */
+	assert_int_equal(recovered(f), 0); /* no intent left */
 }
 
 /* A commit whose outcome is unknown: ms_trash_leave keeps the intent, and
@@ -221,9 +222,7 @@ static void test_leave(void **state)
 	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0); /* it did commit, for the first */
 	ms_trash_leave(t);
 	assert_true(exists(f->data, REL1));
-	size_t moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 1);
+	assert_int_equal(recovered(f), 1);
 	assert_true(in_trash(f->data, REL1));
 	assert_true(exists(f->data, REL2));
 }
@@ -272,16 +271,12 @@ static void test_recover_after_kill(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	/* the delete of the first committed, the second's did not */
 	assert_int_equal(ms_messages_delete(f->s->db, f->id1, &e), 0);
-	size_t moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 1);
+	assert_int_equal(recovered(f), 1);
 	assert_false(exists(f->data, REL1));
 	assert_true(in_trash(f->data, REL1));
 	assert_true(exists(f->data, REL2));
 	assert_false(in_trash(f->data, REL2));
-	moved = 0;
-	assert_int_equal(ms_trash_recover(f->s->db, f->data, &moved, &e), 0);
-	assert_int_equal(moved, 0);
+	assert_int_equal(recovered(f), 0);
 }
 
 /* A live process's intent is not taken over. */
