@@ -80,6 +80,7 @@
 #include "message/header.h"
 #include "util/escape.h"
 #include "util/str.h"
+#include "util/testhook.h"
 
 #define FETCH_CHUNK 500
 #define WINDOW 64
@@ -1046,6 +1047,63 @@ static void status_untagged(imap_side *s, void *ctx, const ms_imap_resp *r)
 		((status_ctx *)ctx)->messages = strtoull(p + 9, NULL, 10);
 }
 
+/* Why the box on the wire as `w` (mUTF-7 `enc`) must not be deleted:
+ * MS_DRV_OK when it holds no message and has no child, else MS_DRV_BOX_BAD
+ * with the reason in *e (`name`, the side's name, in it). */
+static ms_drv_result check_empty(imap_side *s, const char *w, const char *enc, const char *name, ms_err *e)
+{
+	status_ctx sc = { 0 };
+	list_ctx l = { 0 };
+	char *pat = NULL;
+	ms_drv_result res = simple(s, status_untagged, &sc, MS_DRV_BOX_BAD, "STATUS", e, "STATUS %s (MESSAGES)", w);
+	if (res == MS_DRV_OK && sc.messages)
+		res = MS_DRV_BOX_BAD, ms_err_set(e, MS_E_USAGE, "%s: folder %s holds %llu messages: not deleted", s->where,
+		                                 name, (unsigned long long)sc.messages);
+	if (res == MS_DRV_OK && asprintf(&pat, "%s%c%%", enc, s->base.delim) > 0) {
+		char *qp = ms_imap_quote(pat);
+		res = qp ? simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" %s", qp) : MS_DRV_BOX_BAD;
+		free(qp);
+		if (res == MS_DRV_OK && l.n)
+			res = MS_DRV_BOX_BAD, ms_err_set(e, MS_E_USAGE, "%s: folder %s has sub-folders: not deleted", s->where,
+			                                 name);
+	}
+	ms_box_list_free(l.v, l.n);
+	free(pat);
+	return res;
+}
+
+/* The box the side shows as `name` (the server's `rn`) deleted when empty
+ * and childless.  Checking then deleting would lose a message delivered
+ * between the two (DELETE takes it with the box), so the box is first
+ * renamed to a name only this run knows: nothing is delivered there, and
+ * mail for the old name makes that folder again.  The renamed box is
+ * checked and deleted when empty, renamed back when not (kept under the
+ * private name, and named in the error, when the old name was made again
+ * meanwhile). */
+static ms_drv_result delete_renamed(imap_side *s, const char *name, const char *rn, const char *w, ms_err *e)
+{
+	char *priv = NULL, *pw = NULL, *penc = NULL;
+	if (asprintf(&priv, "%s-mstore-deleting-%ld", rn, (long)getpid()) < 0 || !(pw = wire_name(priv)) ||
+	    !(penc = ms_imap_mutf7_encode(priv))) {
+		free(priv), free(pw);
+		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
+	}
+	ms_drv_result res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "RENAME", e, "RENAME %s %s", w, pw);
+	if (res == MS_DRV_OK) {
+		ms_test_hook("imap-delete-renamed");
+		res = check_empty(s, pw, penc, name, e);
+		if (res == MS_DRV_OK)
+			res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", pw);
+		else if (res == MS_DRV_BOX_BAD) {
+			ms_err back = { 0 };
+			if (simple(s, NULL, NULL, MS_DRV_BOX_BAD, "RENAME", &back, "RENAME %s %s", pw, w) != MS_DRV_OK)
+				ms_err_prefix(e, "%s: it is kept as %s (renaming it back failed: %s)", s->where, priv, back.msg);
+		}
+	}
+	free(priv), free(pw), free(penc);
+	return res;
+}
+
 static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 {
 	imap_side *s = (imap_side *)base;
@@ -1059,27 +1117,15 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		free(w), free(enc);
 		return ms_err_set(e, MS_E_USAGE, "%s: folder name not valid UTF-8", s->where), MS_DRV_BOX_BAD;
 	}
-	status_ctx sc = { 0 };
-	list_ctx l = { 0 };
-	char *pat = NULL;
-	ms_drv_result res = simple(s, status_untagged, &sc, MS_DRV_BOX_BAD, "STATUS", e, "STATUS %s (MESSAGES)", w);
-	if (res == MS_DRV_OK && sc.messages)
-		res = MS_DRV_BOX_BAD, ms_err_set(e, MS_E_USAGE, "%s: folder %s holds %llu messages: not deleted", s->where,
-		                                 name, (unsigned long long)sc.messages);
-	if (res == MS_DRV_OK && asprintf(&pat, "%s%c%%", enc, base->delim) > 0) {
-		char *qp = ms_imap_quote(pat);
-		res = qp ? simple(s, list_untagged, &l, MS_DRV_SIDE_BAD, "LIST", e, "LIST \"\" %s", qp) : MS_DRV_BOX_BAD;
-		free(qp);
-		if (res == MS_DRV_OK && l.n)
-			res = MS_DRV_BOX_BAD, ms_err_set(e, MS_E_USAGE, "%s: folder %s has sub-folders: not deleted", s->where,
-			                                 name);
-	}
+	/* the usual answer without touching the box; delete_renamed checks again */
+	ms_drv_result res = check_empty(s, w, enc, name, e);
 	if (res == MS_DRV_OK && s->selected && strcmp(s->selected->base.name, name) == 0)
-		s->selected = NULL; /* the server unselects a deleted box */
-	if (res == MS_DRV_OK)
-		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", w);
-	if (res == MS_DRV_OK)
+		s->selected = NULL; /* the server unselects a renamed box */
+	if (res == MS_DRV_OK) {
+		ms_test_hook("imap-delete-checked");
+		res = delete_renamed(s, name, rn, w, e);
 		boxes_drop(s);
+	}
 	/* the real name is gone: no role is shown for it any more (compared
 	   with a copy: rn may be one of the aliases freed here) */
 	char *gone = res == MS_DRV_OK ? strdup(rn) : NULL;
@@ -1087,8 +1133,7 @@ static ms_drv_result imap_delete_box(ms_side *base, const char *name, ms_err *e)
 		if (s->alias[r] && strcmp(s->alias[r], gone) == 0)
 			free(s->alias[r]), s->alias[r] = NULL;
 	free(gone);
-	ms_box_list_free(l.v, l.n);
-	free(pat), free(w), free(enc);
+	free(w), free(enc);
 	return res;
 }
 

@@ -2,7 +2,8 @@
 # mstore channel with one side on a real Dovecot (tests/imap-server.sh):
 # Maildir -> Dovecot -> another Maildir, message by message (content,
 # flags, internal dates, a non-ASCII folder in modified UTF-7, a sub-folder),
-# a no-op resync, deletions and flag changes each way, a changed
+# a no-op resync, deletions and flag changes each way, -D on a folder that
+# gets mail while it is being removed (none lost), a changed
 # UIDVALIDITY (nothing copied twice), mailsync's server {...} strings,
 # STARTTLS and implicit TLS, certificate and host name verification on and
 # off, and the faults: connection refused, login refused, no password, an
@@ -104,6 +105,36 @@ ch up; expect_ok "sync after a UIDVALIDITY change"
 expect_out_contains "dv: 0 copied" "nothing copied to the server again"
 expect_eq "$(srv_count "$U")" "$before" "the server holds as many messages as before"
 expect_eq "$(find "$MD/cur" "$MD/new" -type f | wc -l)" 6 "md holds its 6 INBOX messages, none twice"
+
+# --- -D on a folder that gets mail meanwhile: never deleted with it ------------------------
+# mail delivered after the check that a folder is empty must not go with
+# DELETE: the folder is renamed to a private name, checked there, and
+# deleted only when still empty (renamed back when not)
+md_msg "$MD/.Sub" s2 s2@x S   # one candidate per -D run: Sub, emptied above, is not one
+mkdir -p "$MD/.Late1"/{cur,new,tmp}
+ch up; expect_ok "an empty folder to the server"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c -x Late1)" 1 "on the server"
+printf 'From: a@example.org\nSubject: late\nMessage-ID: <late@x>\n\nlate mail\n' >"$T_TMP/late.eml"
+dv_save() { # the hook's delivery, as the server's LDA would make it: into FOLDER, made when missing
+	echo "MSTORE_TEST_IMAP=$MSTORE_TEST_IMAP_DIR; export MSTORE_TEST_IMAP; d='$MSTORE_SRC/tests/imap-server.sh doveadm';
+		\$d mailbox create -u $U $1 2>/dev/null; \$d save -u $U -m $1 <'$T_TMP/late.eml'"
+}
+# the mail arrives between the check and the rename: it goes with the rename, the check
+# after it sees it, and the folder is renamed back
+MSTORE_TEST_HOOK_AT=imap-delete-checked MSTORE_TEST_HOOK_CMD=$(dv_save Late1) ch -D up
+expect_rc 1 "-D: a folder that got mail after its check is not deleted"
+expect_err_contains "Late1 holds 1 messages: not deleted" "the error names the folder and why"
+expect_eq "$(srv "$U" | awk '$1 == "Late1" && $2 == "<late@x>"' | wc -l)" 1 "the late message is in Late1 on the server"
+ch up; expect_ok "the next run"
+expect_out_contains "created on md" "brings Late1 back to md, where -D had removed it"
+# the mail arrives after the rename: its folder is made again and keeps it; the private one goes
+mkdir -p "$MD/.Late2"/{cur,new,tmp}
+ch up; expect_ok "another empty folder to the server"
+MSTORE_TEST_HOOK_AT=imap-delete-renamed MSTORE_TEST_HOOK_CMD=$(dv_save Late2) ch -D up; expect_ok "-D: a folder whose name gets mail after the rename"
+expect_eq "$(srv "$U" | awk '$1 == "Late2" && $2 == "<late@x>"' | wc -l)" 1 "mail to the renamed name made the folder again, with it"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c mstore-deleting)" 0 "no private name left on the server"
+ch up; expect_ok "the run after"
+expect_eq "$(grep -rl '^Message-ID: <late@x>' "$MD/.Late1" "$MD/.Late2" | wc -l)" 2 "both late messages reach md"
 
 # --- TLS and login faults -----------------------------------------------------------------
 cat >> "$CONF" <<CONF
