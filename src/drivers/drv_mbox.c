@@ -1109,6 +1109,37 @@ static ms_drv_result mbx_create_box(ms_side *base, const char *name, ms_err *e)
 	return MS_DRV_OK;
 }
 
+/* The box file at `path` removed when it is still empty under the locks
+ * every writer takes (the dot-lock and the fcntl lock, an MDA's and ours):
+ * a message appended between a check without them and the unlink would go
+ * with the file.  A symlinked box is locked at its file; the link goes. */
+static ms_drv_result remove_empty_file(mbx_side *s, const char *name, const char *path, ms_err *e)
+{
+	mbx_box b = { .base = { .side = &s->base, .name = (char *)name }, .fd = -1 };
+	if (!(b.path = realpath(path, NULL)) || (b.fd = open(b.path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		int err = errno;
+		free(b.path);
+		return box_bad(e, MS_E_IO, "side %s: cannot delete box %s (%s): %s", s->base.name, name, path, strerror(err));
+	}
+	ms_drv_result res = lock_box(&b, true, true, e);
+	struct stat held, now;
+	if (res == MS_DRV_OK) {
+		if (fstat(b.fd, &held) < 0 || stat(b.path, &now) < 0 || held.st_ino != now.st_ino || held.st_dev != now.st_dev)
+			res = box_bad(e, MS_E_USAGE, "side %s: box %s (%s) was replaced meanwhile: not deleted", s->base.name,
+			              name, path);
+		else if (held.st_size > 0)
+			res = box_bad(e, MS_E_USAGE, "side %s: box %s (%s) holds messages (one arrived meanwhile): not deleted",
+			              s->base.name, name, path);
+		else if (unlink(path) < 0)
+			res = box_bad(e, MS_E_IO, "side %s: cannot delete box %s (%s): %s", s->base.name, name, path,
+			              strerror(errno));
+		unlock_box(&b);
+	}
+	close(b.fd);
+	free(b.path);
+	return res;
+}
+
 static ms_drv_result mbx_delete_box(ms_side *base, const char *name, ms_err *e)
 {
 	mbx_side *s = (mbx_side *)base;
@@ -1128,10 +1159,8 @@ static ms_drv_result mbx_delete_box(ms_side *base, const char *name, ms_err *e)
 	}
 	if (st.st_size > 0)
 		return box_bad(e, MS_E_USAGE, "side %s: box %s (%s) holds messages: not deleted", base->name, name, path);
-	if (unlink(path) < 0)
-		return box_bad(e, MS_E_IO, "side %s: cannot delete box %s (%s): %s", base->name, name, path,
-		               strerror(errno));
-	return MS_DRV_OK;
+	ms_test_hook("mbox-delete-checked");
+	return remove_empty_file(s, name, path, e);
 }
 
 /* ---- the append marker ------------------------------------------------------------ */

@@ -178,6 +178,19 @@ ch -D c; expect_ok "-D"
 [ -e "$MB/Empty" ] && t_fail "-D: Empty still in the mbox directory"
 [ -e "$MD/.Empty" ] && t_fail "-D: .Empty still in the Maildir"
 [ -f "$MB/Sub" ] || t_fail "-D left a folder with messages"
+# a message an MDA appends after the check that the mbox is empty stays: the file goes only
+# when it is still empty under the dot-lock and the fcntl lock every writer takes
+mkdir -p "$MD/.Late"/{cur,new,tmp}
+ch c; expect_ok "another empty folder"
+printf 'From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nSubject: late\nMessage-ID: <late@x>\n\nlate\n\n' >"$T_TMP/late.mbox"
+MSTORE_TEST_HOOK_AT=mbox-delete-checked MSTORE_TEST_HOOK_CMD="cat '$T_TMP/late.mbox' >>'$MB/Late'" ch -D c
+expect_rc 1 "-D: an mbox that got a message after its check is not deleted"
+expect_err_contains "one arrived meanwhile): not deleted" "the error says why"
+expect_eq "$(grep -c '^Message-ID: <late@x>' "$MB/Late")" 1 "the late message is still in the mbox"
+ch c; expect_ok "the next run"
+expect_eq "$(grep -rl '^Message-ID: <late@x>' "$MD/.Late" | wc -l)" 1 "and reaches the Maildir"
+rm -f "$MD/.Late"/cur/* "$MD/.Late"/new/*; ch c; ch -D c; expect_ok "Late removed again (the brake's cases below count the folders)"
+[ -e "$MB/Late" ] && t_fail "-D: Late still in the mbox directory"
 
 # --- flags ---------------------------------------------------------------------------------------
 f=$(grep -l '^Subject: m3$' "$MD"/cur/*)
