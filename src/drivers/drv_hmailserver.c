@@ -797,10 +797,14 @@ static void write_batched(hms_side *s, const ms_append *msgs, pending *p, size_t
 				write_failed(p, i, &why, cb, ctx);
 		return;
 	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += p[i].written;
+	ms_msgdirs_batch(d, k);
 	for (size_t i = 0; i < n; i++)
 		if (p[i].written && ms_msgfile_write_tmp(d, p[i].name, msgs[i].data, msgs[i].len, &why) < 0)
 			write_failed(p, i, &why, cb, ctx);
-	bool synced = ms_msgfile_sync(s->root_fd, &why) == 0;
+	bool synced = ms_msgfile_sync(d, &why) == 0;
 	ms_err sync_why = why;
 	for (size_t i = 0; i < n; i++) {
 		if (!p[i].written)
@@ -810,7 +814,7 @@ static void write_batched(hms_side *s, const ms_append *msgs, pending *p, size_t
 		if (!synced || ms_msgfile_place(d, p[i].name, &why) < 0)
 			write_failed(p, i, synced ? &why : &sync_why, cb, ctx);
 	}
-	if (synced && ms_msgfile_sync(s->root_fd, &why) < 0)
+	if (synced && ms_msgfile_sync(d, &why) < 0)
 		for (size_t i = 0; i < n; i++)
 			if (p[i].written) {
 				ms_msgfile_drop(d, p[i].name, false);

@@ -547,7 +547,8 @@ static int journal_mark(ms_deliver *dv, const ms_deliver_msg *m, size_t n, int s
 /* Step 2: the files; one that cannot be written fails alone.  Durability
  * is paid once per batch, not twice per message (two fsyncs a message
  * made a 10,000-message mbox 487 times slower than reading it): every
- * file under its temporary name, one flush, every rename, one flush; so
+ * file under its temporary name, one flush, every rename, one flush (for
+ * a few files, each file's own fsyncs: ms_msgfile_sync); so
  * a name in place always has durable data, and every row committed after
  * this names a durable file.  A failed flush fails the batch's files
  * (their temporary files or names are the journal's to take back). */
@@ -555,11 +556,15 @@ static size_t write_files(ms_deliver *dv, ms_deliver_msg *m, size_t n)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
+		k += m[i].status == MS_DELIVER_OK;
+	ms_msgdirs_batch(dv->dirs, k);
+	k = 0;
+	for (size_t i = 0; i < n; i++)
 		if (m[i].status == MS_DELIVER_OK &&
 		    ms_msgfile_write_tmp(dv->dirs, m[i].name, m[i].data, m[i].len, &m[i].why) < 0)
 			m[i].status = MS_DELIVER_FAILED;
 	ms_err e = { 0 };
-	bool synced = ms_msgfile_sync(dv->root_fd, &e) == 0;
+	bool synced = ms_msgfile_sync(dv->dirs, &e) == 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m[i].status != MS_DELIVER_OK)
 			continue;
@@ -573,7 +578,7 @@ static size_t write_files(ms_deliver *dv, ms_deliver_msg *m, size_t n)
 			k++;
 		}
 	}
-	if (k && ms_msgfile_sync(dv->root_fd, &e) < 0) {
+	if (k && ms_msgfile_sync(dv->dirs, &e) < 0) {
 		for (size_t i = 0; i < n; i++)
 			if (m[i].status == MS_DELIVER_OK) {
 				ms_msgfile_drop(dv->dirs, m[i].name, false);

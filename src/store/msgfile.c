@@ -62,9 +62,10 @@ void ms_msgfile_tmp_name(const char *name, char out[MS_GUID_NAME_LEN + sizeof MS
 }
 
 /* Open the directory `rel` (relative to root_fd), creating what is
- * missing when `make`, one component at a time and following no symlink.
+ * missing when `make`, one component at a time and following no symlink;
+ * with `sync_new`, each directory made is made durable in its parent.
  * A new fd, or -1 with errno set. */
-static int open_dir(int root_fd, const char *rel, bool make)
+static int open_dir(int root_fd, const char *rel, bool make, bool sync_new)
 {
 	char dir[PATH_LEN];
 	snprintf(dir, sizeof dir, "%s", rel);
@@ -73,7 +74,8 @@ static int open_dir(int root_fd, const char *rel, bool make)
 		next = strchr(c, '/');
 		if (next)
 			*next++ = '\0';
-		if (make && mkdirat(fd, c, 0755) < 0 && errno != EEXIST) {
+		int made = make ? mkdirat(fd, c, 0755) : -1;
+		if ((make && made < 0 && errno != EEXIST) || (made == 0 && sync_new && fsync(fd) < 0)) {
 			int err = errno;
 			close(fd);
 			errno = err;
@@ -89,7 +91,7 @@ static int open_dir(int root_fd, const char *rel, bool make)
 }
 
 /* The XX folder of `name` in `owner`, opened (and made when `make`). */
-static int open_xx(int root_fd, const char *owner, const char *name, bool make)
+static int open_xx(int root_fd, const char *owner, const char *name, bool make, bool sync_new)
 {
 	char rel[PATH_LEN];
 	if (!ms_layout_path(MS_PLACE_ACCOUNT, owner, name, rel, sizeof rel)) {
@@ -97,7 +99,7 @@ static int open_xx(int root_fd, const char *owner, const char *name, bool make)
 		return -1;
 	}
 	*strrchr(rel, '/') = '\0'; /* the XX folder: every file of it shares its two characters */
-	return open_dir(root_fd, rel, make);
+	return open_dir(root_fd, rel, make, sync_new);
 }
 
 static int write_fully(int fd, const char *data, size_t len)
@@ -119,6 +121,7 @@ static int write_fully(int fd, const char *data, size_t len)
 
 struct ms_msgdirs {
 	int root_fd;
+	bool each;                 /* this batch is small: durability per file, not per file system */
 	char owner[PATH_LEN];
 	struct slot { char xx[3]; int fd; } slot[SLOTS]; /* fd -1: free */
 };
@@ -129,6 +132,7 @@ ms_msgdirs *ms_msgdirs_open(int root_fd, const char *owner)
 	if (!d)
 		return NULL;
 	d->root_fd = root_fd;
+	d->each = false;
 	snprintf(d->owner, sizeof d->owner, "%s", owner);
 	for (size_t i = 0; i < SLOTS; i++)
 		d->slot[i].fd = -1;
@@ -180,7 +184,7 @@ static int xx_fd(ms_msgdirs *d, const char *name, bool make)
 		s = find_slot(d, xx);
 	}
 	assert(s && s->fd < 0);
-	int fd = open_xx(d->root_fd, d->owner, name, make);
+	int fd = open_xx(d->root_fd, d->owner, name, make, d->each);
 	if (fd >= 0) {
 		memcpy(s->xx, xx, 3);
 		s->fd = fd;
@@ -253,8 +257,13 @@ static int place(ms_msgdirs *d, const char *name, ms_err *e)
 	int dir_fd = xx_fd_err(d, name, false, e);
 	if (dir_fd < 0)
 		return -1;
-	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0)
-		return 0;
+	if (renameat2(dir_fd, tmp, dir_fd, name, RENAME_NOREPLACE) == 0) {
+		if (!d->each || fsync(dir_fd) == 0)
+			return 0;
+		int err = errno;
+		unlinkat(dir_fd, name, 0); /* in place but perhaps not durable: no row may name it */
+		return ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s/%s: %s", d->owner, name, strerror(err));
+	}
 	int err = errno;
 	unlinkat(dir_fd, tmp, 0);
 	return ms_err_set(e, err == EEXIST ? MS_E_EXISTS : MS_E_IO, "cannot rename %s/%s into place: %s", d->owner, tmp,
@@ -266,18 +275,22 @@ int ms_msgfile_write(int root_fd, const char *owner, const char *name, const cha
 	ms_msgdirs *d = ms_msgdirs_open(root_fd, owner);
 	if (!d)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	d->each = true;
 	int rc = write_tmp(d, name, data, len, true, e);
 	if (rc == 0)
 		rc = place(d, name, e);
-	if (rc == 0 && fsync(xx_fd(d, name, false)) < 0)
-		rc = ms_err_set(e, MS_E_IO, "cannot fsync the folder of %s/%s: %s", owner, name, strerror(errno));
 	ms_msgdirs_close(d);
 	return rc;
 }
 
+void ms_msgdirs_batch(ms_msgdirs *d, size_t n)
+{
+	d->each = n <= MS_MSGFILE_EACH_MAX;
+}
+
 int ms_msgfile_write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t len, ms_err *e)
 {
-	return write_tmp(d, name, data, len, false, e);
+	return write_tmp(d, name, data, len, d->each, e);
 }
 
 int ms_msgfile_place(ms_msgdirs *d, const char *name, ms_err *e)
@@ -294,9 +307,9 @@ void ms_msgfile_drop(ms_msgdirs *d, const char *name, bool tmp)
 		unlinkat(dir_fd, tmp ? t : name, 0);
 }
 
-int ms_msgfile_sync(int root_fd, ms_err *e)
+int ms_msgfile_sync(ms_msgdirs *d, ms_err *e)
 {
-	if (syncfs(root_fd) < 0)
+	if (!d->each && syncfs(d->root_fd) < 0)
 		return ms_err_set(e, MS_E_IO, "cannot flush the data directory's file system (syncfs): %s", strerror(errno));
 	return 0;
 }
@@ -305,7 +318,7 @@ int ms_msgfile_stat(int root_fd, const char *owner, const char *name, bool tmp, 
 {
 	char t[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
 	ms_msgfile_tmp_name(name, t);
-	int dir_fd = open_xx(root_fd, owner, name, false);
+	int dir_fd = open_xx(root_fd, owner, name, false, false);
 	if (dir_fd < 0)
 		return -1;
 	int rc = fstatat(dir_fd, tmp ? t : name, st, AT_SYMLINK_NOFOLLOW);
@@ -319,7 +332,7 @@ void ms_msgfile_unlink(int root_fd, const char *owner, const char *name, bool tm
 {
 	char t[MS_GUID_NAME_LEN + sizeof MS_MSGFILE_TMP_SUFFIX];
 	ms_msgfile_tmp_name(name, t);
-	int dir_fd = open_xx(root_fd, owner, name, false);
+	int dir_fd = open_xx(root_fd, owner, name, false, false);
 	if (dir_fd < 0)
 		return;
 	unlinkat(dir_fd, tmp ? t : name, 0);

@@ -34,7 +34,7 @@ void ms_msgfile_tmp_name(const char *name, char out[MS_GUID_NAME_LEN + sizeof MS
 
 /* Write data[0..len) as the file `name` of the account folder `owner`
  * (temporary name, fsync, rename without replacing, fsync of the XX
- * folder).  A name already taken fails with MS_E_EXISTS and writes
+ * folder; a folder made for it fsynced into its parent).  A name already taken fails with MS_E_EXISTS and writes
  * nothing. */
 int ms_msgfile_write(int root_fd, const char *owner, const char *name, const char *data, size_t len, ms_err *e);
 
@@ -46,18 +46,25 @@ typedef struct ms_msgdirs ms_msgdirs;
 ms_msgdirs *ms_msgdirs_open(int root_fd, const char *owner);
 void ms_msgdirs_close(ms_msgdirs *d);
 
-/* ms_msgfile_write in three steps, for a batch that pays for durability
- * once (deliver): write each file under its temporary name without fsync;
- * ms_msgfile_sync (the file system's data, one syncfs); ms_msgfile_place
- * each (rename without replacing; a name taken fails with MS_E_EXISTS and
- * removes the temporary file); ms_msgfile_sync again before any row names
- * them.  A crash leaves temporary files, or files in place whose data was
- * durable before their name.  ms_msgfile_drop removes a file of the batch
- * (or its temporary name), best effort. */
+/* ms_msgfile_write in steps, for a batch that pays for durability once
+ * (deliver): ms_msgdirs_batch says how many files come; write each under
+ * its temporary name; ms_msgfile_sync; ms_msgfile_place each (rename
+ * without replacing; a name taken fails with MS_E_EXISTS and removes the
+ * temporary file); ms_msgfile_sync again before any row names them.  A
+ * crash leaves temporary files, or files in place whose data was durable
+ * before their name.  A big batch is made durable by one syncfs per sync;
+ * a small one (at most MS_MSGFILE_EACH_MAX files) by each file's, each new
+ * folder's and each rename's own fsync, the syncs then doing nothing:
+ * syncfs also waits for every other writer's data, which on a busy server
+ * (other deliveries, a backup) costs one message far more than its fsyncs.
+ * ms_msgfile_drop removes a file of the batch (or its temporary name),
+ * best effort. */
+#define MS_MSGFILE_EACH_MAX 8
+void ms_msgdirs_batch(ms_msgdirs *d, size_t n);
 int ms_msgfile_write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t len, ms_err *e);
 int ms_msgfile_place(ms_msgdirs *d, const char *name, ms_err *e);
 void ms_msgfile_drop(ms_msgdirs *d, const char *name, bool tmp);
-int ms_msgfile_sync(int root_fd, ms_err *e);
+int ms_msgfile_sync(ms_msgdirs *d, ms_err *e);
 
 /* stat the file `name` (or, with tmp, its temporary name) of `owner`,
  * following no symlink: 0, or -1 with errno. */

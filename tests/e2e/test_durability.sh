@@ -16,7 +16,11 @@
 #     cannot be synced keeps the row; the header is written once; the
 #     list goes to the state directory, not into the data directory;
 #   sync --quarantine across file systems: the copy and its name are on
-#     disk before the original is removed.
+#     disk before the original is removed;
+#   deliver: one message by its own fsyncs (its data before its rename,
+#     its folder and the folders made for it before the commit, no
+#     syncfs), a batch of 20 by one syncfs before the renames and one
+#     after them, before the commit.
 # (mstore channel's durability: test_channel_durability.sh.)
 . "$MSTORE_SRC/tests/lib/common.sh"
 t_need_server
@@ -280,6 +284,41 @@ RC -r --state-dir "$T_TMP/not-a-dir/sub"
 expect_rc 1 "state_bad: -r reports the finding as remaining"
 expect_out_contains "cannot create the state directory $T_TMP/not-a-dir/sub" "state_bad: says why"
 row_kept 1 "state_bad: the row is kept without a recovery list"
+
+# --- deliver: a few messages by their own fsyncs, a batch by one syncfs ----------
+# a message delivered alone (an MTA's one call per message) is made durable
+# by its own fsyncs: syncfs would also wait for every other writer's data,
+# which on a busy server costs far more; a batch of more than 8 by one
+# syncfs after the temporary files and one after the renames
+fresh deliver1
+L=$T_TMP/deliver1.log
+printf 'From: a@example.org\nSubject: one\n\nbody\n' >"$T_TMP/one.eml"
+rm -rf "${D:?}/$A"   # the account's folder and its XX folder are made by the delivery
+dur "$L" "" deliver alice@example.com "$T_TMP/one.eml" --db "$URL" --data "$D"; expect_ok "deliver of one message under the shim"
+TMP='$3 ~ /\.mstore-tmp$/'
+placed=$(at "$L" 0 "\$1 ~ /^rename/ && $TMP")
+[ "$placed" != 0 ] || t_fail "deliver: no rename of a temporary file in the log: $(cat "$L")"
+to=$(awk -F'\t' -v n="$placed" 'NR == n { print $4 }' "$L")
+commit=$(at "$L" "$placed" "$COMMIT")
+[ "$commit" != 0 ] || t_fail "deliver: no commit after the rename in the log"
+before "deliver: the file's data is synced before its rename" "$(at "$L" 0 "$(synced "$TMP")")" "$placed"
+before "deliver: its folder is synced after the rename, before the commit" \
+	"$(at "$L" "$placed" "$(synced "\$3 == \"${to%/*}\"")")" "$commit"
+before "deliver: the new XX folder is synced into the account's folder before the commit" \
+	"$(at "$L" "$(at "$L" 0 "\$1 == \"mkdir\" && \$3 == \"${to%/*}\"")" "$(synced "\$3 == \"$D/$A\"")")" "$commit"
+before "deliver: the new account folder is synced into the domain's before the commit" \
+	"$(at "$L" "$(at "$L" 0 "\$1 == \"mkdir\" && \$3 == \"$D/$A\"")" "$(synced "\$3 == \"$D/example.com\"")")" "$commit"
+expect_eq "$(grep -c '^syncfs' "$L")" 0 "deliver: one message makes no syncfs"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename = '${to##*/}'")" 1 "deliver: the row names the file"
+
+L=$T_TMP/deliver20.log
+for i in $(seq 20); do printf 'From a@example.org Mon Jan  1 00:00:00 2024\nFrom: a@example.org\nSubject: m%s\n\nbody\n\n' "$i"; done >"$T_TMP/20.mbox"
+dur "$L" "" deliver alice@example.com --mbox "$T_TMP/20.mbox" --db "$URL" --data "$D"; expect_ok "deliver of 20 messages under the shim"
+first=$(at "$L" 0 "\$1 ~ /^rename/ && $TMP")
+commit=$(at "$L" "$first" "$COMMIT")
+before "deliver --mbox: the file system is synced before the first rename" "$(at "$L" 0 '$1 == "syncfs"')" "$first"
+before "deliver --mbox: and again after the renames, before the commit" "$(at "$L" "$first" '$1 == "syncfs"')" "$commit"
+expect_eq "$(awk -F'\t' "($(synced "$TMP"))" "$L" | wc -l)" 0 "deliver --mbox: no file of the batch fsynced alone"
 
 # --- the quarantine on another file system ----------------------------------------
 # sync --quarantine DIR moves the files it could not import; across file

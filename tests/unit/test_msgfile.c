@@ -58,7 +58,7 @@ static void test_batch_steps(void **state)
 	/* only the temporary name exists until it is placed */
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, true, &st), 0);
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, false, &st), -1);
-	assert_int_equal(ms_msgfile_sync(root, &e), 0);
+	assert_int_equal(ms_msgfile_sync(d, &e), 0);
 	assert_int_equal(ms_msgfile_place(d, NAME, &e), 0);
 	assert_int_equal(ms_msgfile_stat(root, OWNER, NAME, true, &st), -1);
 	ms_msgdirs_close(d);
