@@ -13,7 +13,7 @@ set -euo pipefail
 
 # Compiling mstore and its manual pages.
 BUILD_PKGS=(build-essential meson ninja-build pkg-config
-	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev libssl-dev
+	libsqlite3-dev libpq-dev libmariadb-dev libgmime-3.0-dev nettle-dev libidn2-dev libunistring-dev libssl-dev
 	libarchive-dev libjson-glib-dev)
 # What the README's commands use beside mstore: `man -l` (man-db renders
 # with groff-base), `jq` for --json reports, `sqlite3` to look into a store,
