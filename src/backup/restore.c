@@ -89,6 +89,7 @@ typedef struct rs_run {
 	GHashTable *removed;      /* folder key -> rm_folder; a folder visited is taken out */
 	uint64_t removed_lines, flag_lines;
 	const char *into_from;    /* with --into: the account restored into it */
+	ms_trash *trash;          /* --apply-removals: the run's one intent, from its first batch to its end */
 } rs_run;
 
 /* The removals a chain's incrementals list for one source folder. */
@@ -817,7 +818,8 @@ static void list_removals(fill *f, const rm_folder *rm)
 #define TRASH_BATCH 256
 
 /* One batch of a folder's removals into the trash: the rows found by UID
- * (one expunged meanwhile is skipped), the store/trash.h protocol. */
+ * (one expunged meanwhile is skipped), the store/trash.h protocol, under
+ * the run's one intent (its directories synced once, when the run ends). */
 static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const uint32_t *uids, size_t n)
 {
 	ms_trash_victim v[TRASH_BATCH];
@@ -839,13 +841,8 @@ static int trash_batch(rs_run *r, const ms_mailbox *mb, int64_t folder, const ui
 			nv++;
 		}
 	}
-	ms_trash *t = NULL;
-	if (rc == 0 && nv > 0 && (rc = ms_trash_begin(r->w->data_dir, &t, r->e)) == 0) {
-		rc = ms_trash_rows(t, r->s->db, v, nv, "restore-removal", r->e);
-		ms_err fe = { 0 };
-		if (ms_trash_finish(t, NULL, NULL, rc < 0 ? &fe : r->e) < 0)
-			rc = -1;
-	}
+	if (rc == 0 && nv > 0 && (r->trash || (rc = ms_trash_begin(r->w->data_dir, &r->trash, r->e)) == 0))
+		rc = ms_trash_rows(r->trash, r->s->db, v, nv, "restore-removal", r->e);
 	if (rc == 0)
 		r->st->removals_applied += nv;
 	for (size_t i = 0; i < nv; i++)
@@ -1393,6 +1390,9 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 		rc = restore_public_messages(&r);
 	if (rc == 0)
 		rc = removed_folders(&r); /* last: what no folder visited above took */
+	ms_err fe = { 0 };        /* after an error, the first one is the one to report */
+	if (r.trash && ms_trash_finish(r.trash, NULL, NULL, rc < 0 ? &fe : e) < 0)
+		rc = -1;
 	if (rc == 0 && st->failed)
 		*e = r.first_failure;
 	ms_archive_free(r.ar);

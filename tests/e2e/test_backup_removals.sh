@@ -11,7 +11,8 @@
 # rows are gone and their files are in DATA/.mstore/trash (never
 # unlinked; the public one's at its #Public/ path), the deleted folder stays with the message the chain does
 # not know (a folder under `folder lock` keeps its messages until the
-# next run); a rerun does nothing; a SIGKILL after the intent and after
+# next run); the removals of one run share one trash intent; a rerun
+# does nothing; a SIGKILL after the intent and after
 # the commit, then a rerun, ends as the uninterrupted run (no file left
 # unreferenced, none lost).  With --into the removals of the one account
 # (its deleted folder's too) land on the account restored into.
@@ -67,7 +68,12 @@ MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" folder lock user/a
 lockpid=$!
 for _ in $(seq 400); do [ -e "$T_TMP/held" ] && break; sleep 0.05; done
 [ -e "$T_TMP/held" ] || t_fail "the locked command did not start"
-T restore --apply-removals -f "$F" -f "$I" --json; expect_rc 1 "--apply-removals with Old locked"
+# (under the durability shim: the run's removals in two folders share one intent)
+. "$MSTORE_SRC/tests/lib/durability.sh"
+dur "$T_TMP/locked.log" "" restore --apply-removals -f "$F" -f "$I" --json --db "$BK_URL" --data "$BK_DIR"
+expect_rc 1 "--apply-removals with Old locked"
+expect_eq "$(awk -F'\t' '$1 == "open" && $3 ~ /\/trash-[^\/]*\.intent$/' "$T_TMP/locked.log" | wc -l)" 1 \
+	"one trash intent for the removals of INBOX and #Public/shared"
 expect_err_contains "user/ann@ex.test/Old: removals left for the next run" "names the folder and why"
 expect_eq "$(jq -c '[.removals_listed, .removals_applied]' "$T_TMP/out")" "[4,2]" "the other folders' removals applied"
 touch "$T_TMP/go"
