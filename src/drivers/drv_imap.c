@@ -1094,11 +1094,14 @@ static ms_drv_result delete_renamed(imap_side *s, const char *name, const char *
 		res = check_empty(s, pw, penc, name, e);
 		if (res == MS_DRV_OK)
 			res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", e, "DELETE %s", pw);
-		else if (res == MS_DRV_BOX_BAD) {
-			ms_err back = { 0 };
-			if (simple(s, NULL, NULL, MS_DRV_BOX_BAD, "RENAME", &back, "RENAME %s %s", pw, w) != MS_DRV_OK)
-				ms_err_prefix(e, "%s: it is kept as %s (renaming it back failed: %s)", s->where, priv, back.msg);
-		}
+		/* not deleted: back to its name, or (the session lost, or the
+		   name made again meanwhile) kept, and said where */
+		ms_err back = { 0 };
+		if (res == MS_DRV_SIDE_BAD ||
+		    (res == MS_DRV_BOX_BAD &&
+		     simple(s, NULL, NULL, MS_DRV_BOX_BAD, "RENAME", &back, "RENAME %s %s", pw, w) != MS_DRV_OK))
+			ms_err_prefix(e, "%s: folder %s is kept as %s%s%s%s", s->where, name, priv,
+			              back.msg[0] ? " (renaming it back failed: " : "", back.msg, back.msg[0] ? ")" : "");
 	}
 	free(priv), free(pw), free(penc);
 	return res;

@@ -135,6 +135,17 @@ expect_eq "$(srv "$U" | awk '$1 == "Late2" && $2 == "<late@x>"' | wc -l)" 1 "mai
 expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c mstore-deleting)" 0 "no private name left on the server"
 ch up; expect_ok "the run after"
 expect_eq "$(grep -rl '^Message-ID: <late@x>' "$MD/.Late1" "$MD/.Late2" | wc -l)" 2 "both late messages reach md"
+# mail arrives in the renamed box (as a client that knew its name would put it) and the old
+# name is made again meanwhile: the box cannot go back; it is kept, and the error says where
+mkdir -p "$MD/.Late3"/{cur,new,tmp}
+ch up; expect_ok "a third empty folder to the server"
+MSTORE_TEST_HOOK_AT=imap-delete-renamed MSTORE_TEST_HOOK_CMD="MSTORE_TEST_IMAP=$MSTORE_TEST_IMAP_DIR; export MSTORE_TEST_IMAP;
+	d='$MSTORE_SRC/tests/imap-server.sh doveadm'; \$d mailbox create -u $U Late3;
+	\$d save -u $U -m Late3-mstore-deleting-\$PPID <'$T_TMP/late.eml'" ch -D up
+expect_rc 1 "-D: a renamed box that got mail while its name was taken again"
+expect_err_contains "folder Late3 is kept as Late3-mstore-deleting-" "the error names where the folder is kept"
+expect_eq "$(srv "$U" | awk '$1 ~ /^Late3-mstore-deleting-[0-9]+$/ && $2 == "<late@x>"' | wc -l)" 1 \
+	"the late message is in the kept folder"
 
 # --- TLS and login faults -----------------------------------------------------------------
 cat >> "$CONF" <<CONF
