@@ -1,20 +1,20 @@
 /* mstore deliver: put messages into an account's folder as the server
  * would (store/deliver.h does the writing and the journal; this file
- * reads the sources and reports). */
+ * reads one message and reports; deliver_box.c reads mailboxes, in the
+ * full binary: deliver_internal.h). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "drivers/driver.h"
-#include "drivers/drv_mbox.h"
+#include "cli/deliver_internal.h"
 #include "message/header.h"
 #include "store/browse.h"
 #include "store/clock.h"
@@ -77,26 +77,6 @@ const char help_deliver[] =
 	"messages after it reloads its cache (store.md).\n";
 
 enum { O_FLAGS = OPT_FIRST_COMMAND_OPTION, O_MBOX, O_MAILDIR, O_IGNORE_QUOTA, O_LOCK_WAIT };
-#define BATCH 500
-
-typedef struct dl_opts {
-	bool dry_run, ignore_quota, bad_flags, bad_wait;
-	int lock_wait_ms;
-	int64_t flags;
-	const char *mbox, *maildir;
-} dl_opts;
-
-typedef struct dl_run {
-	cli_ctx *ctx;
-	const dl_opts *o;
-	ms_store *s;
-	ms_deliver *dv;
-	ms_json j;
-	const char *target;
-	size_t delivered, skipped, over_quota, failed;
-	int64_t bytes;
-	bool stop, json_started;
-} dl_run;
 
 static int64_t parse_flags(const char *list, bool *bad)
 {
@@ -235,28 +215,31 @@ static void report(dl_run *r, const ms_deliver_msg *m)
 
 /* ---- batches ----------------------------------------------------------------------- */
 
-/* One message's row fields. */
-typedef struct dl_item {
-	ms_deliver_msg m;
-	char created[32], from[256], *data, *key;
-} dl_item;
+/* messagefrom: without GMime when the From value needs no decoding; else
+ * through the full binary's parser (the front hands such a message over
+ * before it gets here) */
+static void take_from(const char *data, size_t len, char *out, size_t size)
+{
+	ms_err ignored = { 0 };
+	int rc = ms_first_from_plain(data, len, out, size, &ignored);
+	if (rc == 0) {
+		assert(cli_deliver_full);
+		cli_deliver_full->from(data, len, out, size);
+	} else if (rc < 0) {
+		out[0] = '\0'; /* out of memory: as ms_headers_parse's failure */
+	}
+}
 
-static void fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when)
+void dl_fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when)
 {
 	time_t now = time(NULL);
-	ms_headers h;
-	ms_err ignored = { 0 };
-	it->from[0] = '\0';
-	if (ms_headers_parse(data, len, &h, &ignored) == 0) {
-		ms_hms_first_address(h.first_from, it->from, sizeof it->from, &ignored);
-		ms_headers_free(&h);
-	}
+	take_from(data, len, it->from, sizeof it->from);
 	ms_clock_internal_date(when ? when : now, now, it->created);
 	it->m = (ms_deliver_msg){ .data = data, .len = len, .flags = flags, .created = it->created, .from = it->from,
 	                          .key = it->key };
 }
 
-static int run_batch(dl_run *r, dl_item *items, size_t n)
+int dl_run_batch(dl_run *r, dl_item *items, size_t n)
 {
 	ms_deliver_msg *m = calloc(n ? n : 1, sizeof *m);
 	ms_err e = { 0 };
@@ -277,7 +260,7 @@ static int run_batch(dl_run *r, dl_item *items, size_t n)
 	return rc;
 }
 
-static void free_items(dl_item *items, size_t n)
+void dl_free_items(dl_item *items, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(items[i].data);
@@ -319,7 +302,7 @@ static int read_all(int fd, char **out, size_t *len)
 
 /* A folder held by `mstore folder lock` is no error of the input: the
  * mailbox is left as it is for a later run (exit 1). */
-static int open_failed(const dl_run *r, const ms_err *e)
+int dl_open_failed(const dl_run *r, const ms_err *e)
 {
 	if (e->code != MS_E_LIMIT)
 		return cli_fail(e);
@@ -330,195 +313,68 @@ static int open_failed(const dl_run *r, const ms_err *e)
 	return EXIT_PARTIAL;
 }
 
-static int deliver_one(dl_run *r, const ms_deliver_target *t, const char *file)
+/* The message of FILE, or of standard input for "-" or none: an exit code. */
+static int read_message(const char *file, char **data, size_t *len)
 {
 	bool stdin_ = !file || strcmp(file, "-") == 0;
 	int fd = stdin_ ? 0 : open(file, O_RDONLY | O_CLOEXEC);
-	dl_item it = { 0 };
-	size_t len = 0;
-	if (fd < 0 || read_all(fd, &it.data, &len) < 0) {
+	if (fd < 0 || read_all(fd, data, len) < 0) {
 		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", stdin_ ? "standard input" : file, strerror(errno));
 		return EXIT_USAGE;
 	}
 	if (!stdin_)
 		close(fd);
-	if (len == 0) {
-		free(it.data);
+	if (*len == 0) {
+		free(*data);
+		*data = NULL;
 		fprintf(stderr, "mstore deliver: %s is empty: a message of 0 bytes is never stored\n",
 		        stdin_ ? "standard input" : file);
 		return EXIT_USAGE;
 	}
-	ms_err e = { 0 };
-	if (ms_deliver_open(r->s, t, NULL, &r->dv, &e) < 0) {
-		free(it.data);
-		return open_failed(r, &e);
-	}
-	fill_item(&it, it.data, len, r->o->flags, 0);
-	run_batch(r, &it, 1);
-	free(it.data);
 	return EXIT_OK;
 }
 
-/* ---- a mailbox -------------------------------------------------------------------- */
-
-typedef struct fetch_ctx {
-	dl_item *items;
-	const ms_msg *msgs;
-	const ms_box *box;
-	bool mbox;
-	char **keys;                /* the source keys by request index; taken by fetched() */
-	int64_t flags;
-	size_t n;
-	dl_run *r;
-} fetch_ctx;
-
-static int64_t hm_flags(unsigned f)
+/* The front, for a message whose From needs GMime: the full binary runs
+ * the same command line, reading the message from a copy in memory when
+ * it came on standard input (which is consumed). */
+static bool write_fully(int fd, const char *p, size_t len)
 {
-	return ((f & MS_FLAG_SEEN) ? MS_MSGFLAG_SEEN : 0) | ((f & MS_FLAG_ANSWERED) ? MS_MSGFLAG_ANSWERED : 0) |
-	       ((f & MS_FLAG_FLAGGED) ? MS_MSGFLAG_FLAGGED : 0) | ((f & MS_FLAG_DELETED) ? MS_MSGFLAG_DELETED : 0) |
-	       ((f & MS_FLAG_DRAFT) ? MS_MSGFLAG_DRAFT : 0);
-}
-
-static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size_t len, const ms_err *why)
-{
-	fetch_ctx *x = c;
-	dl_item *it = &x->items[x->n];
-	if (res != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: %s: cannot read a message of the source: %s\n", x->r->target, why->msg);
-		x->r->failed++;
-		return;
-	}
-	char *copy = malloc(len ? len : 1);
-	if (!copy) {
-		x->r->failed++;
-		return;
-	}
-	memcpy(copy, data, len);
-	it->data = copy;
-	it->key = x->keys[i];
-	x->keys[i] = NULL;
-	fill_item(it, copy, len, hm_flags(x->msgs[i].flags) | x->flags, x->msgs[i].internal_date);
-	x->n++;
-}
-
-/* The source key of a listed message: an mbox message's From offset, a
- * Maildir message's unique name. */
-static char *msg_key(const ms_box *b, const ms_msg *m, bool mbox)
-{
-	if (!mbox)
-		return m->key ? strdup(m->key) : NULL;
-	uint64_t off = 0;
-	char buf[32];
-	if (!ms_mbox_msg_offset(b, m->uid, &off))
-		return NULL;
-	snprintf(buf, sizeof buf, "%llu", (unsigned long long)off);
-	return strdup(buf);
-}
-
-/* Fetch and deliver one page of listed messages. */
-static void deliver_page(dl_run *r, ms_box *b, const ms_msg *msgs, size_t n, bool mbox)
-{
-	uint32_t *uids = calloc(n, sizeof *uids);
-	dl_item *items = calloc(n, sizeof *items);
-	char **keys = calloc(n, sizeof *keys);
-	ms_msg *todo = calloc(n, sizeof *todo);
-	size_t k = 0;
-	for (size_t i = 0; uids && items && keys && todo && i < n; i++) {
-		char *key = msg_key(b, &msgs[i], mbox);
-		if (ms_deliver_seen(r->dv, key)) {
-			r->skipped++;
-			free(key);
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
 			continue;
-		}
-		keys[k] = key;
-		todo[k] = msgs[i];
-		uids[k++] = msgs[i].uid;
+		if (w <= 0)
+			return false;
+		p += w;
+		len -= (size_t)w;
 	}
-	fetch_ctx x = { .items = items, .msgs = todo, .box = b, .mbox = mbox, .keys = keys, .flags = r->o->flags, .r = r };
-	ms_err e = { 0 };
-	if (k && b->side->drv->fetch(b, uids, k, fetched, &x, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: %s: cannot read the source: %s\n", r->target, e.msg);
-		r->failed++;
-		r->stop = true;
-	}
-	if (!r->stop && x.n)
-		run_batch(r, items, x.n);
-	free_items(items, x.n);
-	for (size_t j = 0; keys && j < k; j++)
-		free(keys[j]);
-	free(uids), free(items), free(keys), free(todo);
+	return true;
 }
 
-static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ident, size_t len)
+/* The front, for a message whose From needs GMime: the full binary runs
+ * the same command line, reading the message from a copy in memory when
+ * it came on standard input (which is consumed). */
+static _Noreturn void hand_over(const char *file, const char *data, size_t len)
 {
-	const char *path = o->mbox ? o->mbox : o->maildir;
-	struct stat st;
-	if (stat(path, &st) < 0 || (o->mbox ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
-		fprintf(stderr, "mstore deliver: %s: %s\n", path, errno ? strerror(errno) : o->mbox ? "not a file"
-		        : "not a directory");
-		return EXIT_USAGE;
+	if (!file || strcmp(file, "-") == 0) {
+		int fd = memfd_create("mstore-deliver", MFD_CLOEXEC);
+		if (fd < 0 || !write_fully(fd, data, len) || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
+			fprintf(stderr, "mstore deliver: cannot hand the message to the full binary: %s\n", strerror(errno));
+			exit(EXIT_IO);
+		}
 	}
-	snprintf(ident, len, "%s:%llu:%llu", o->mbox ? "mbox" : "maildir", (unsigned long long)st.st_dev,
-	         (unsigned long long)st.st_ino);
-	char a[4200], b[4200];
-	snprintf(a, sizeof a, "%s", path);
-	snprintf(b, sizeof b, "%s", path);
-	ms_side_opt opts[2] = { { "path", o->mbox ? dirname(a) : path }, { "inbox", basename(b) } };
-	ms_side_conf conf = { .name = path, .opts = opts, .nopts = o->mbox ? 2 : 1, .read_only = true };
-	ms_err e = { 0 };
-	const ms_side_driver *drv = o->mbox ? &ms_drv_mbox : &ms_drv_maildir;
-	if (drv->open(&conf, side, &e) != MS_DRV_OK || drv->open_box(*side, "INBOX", box, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", path, e.msg);
-		if (*side)
-			drv->close(*side);
-		return EXIT_USAGE;
-	}
-	return EXIT_OK;
+	cli_exec_full();
 }
 
-/* BATCH, or MSTORE_DELIVER_BATCH (the crash test makes batches small so
- * that its kills fall between them as well as inside them). */
-static size_t batch_size(void)
+static int deliver_one(dl_run *r, const ms_deliver_target *t, char *data, size_t len)
 {
-	const char *v = getenv("MSTORE_DELIVER_BATCH");
-	long n = v ? strtol(v, NULL, 10) : 0;
-	return n > 0 && n <= 100000 ? (size_t)n : BATCH;
-}
-
-static int deliver_box(dl_run *r, const ms_deliver_target *t)
-{
-	ms_side *side = NULL;
-	ms_box *box = NULL;
-	char ident[100];
-	int rc = open_source(r->o, &side, &box, ident, sizeof ident);
-	if (rc != EXIT_OK)
-		return rc;
 	ms_err e = { 0 };
-	if (ms_deliver_open(r->s, t, ident, &r->dv, &e) < 0) {
-		side->drv->close_box(box);
-		side->drv->close(side);
-		return open_failed(r, &e);
-	}
-	bool mbox = r->o->mbox != NULL;
-	for (uint32_t after = 0; !r->stop;) {
-		ms_msg *msgs = NULL;
-		size_t n = 0;
-		ms_list_req req = { .after_uid = after, .max = batch_size() };
-		if (side->drv->list_msgs(box, &req, &msgs, &n, &e) != MS_DRV_OK) {
-			fprintf(stderr, "mstore deliver: cannot list %s: %s\n", r->o->mbox ? r->o->mbox : r->o->maildir, e.msg);
-			r->failed++;
-			break;
-		}
-		if (n == 0) {
-			ms_msg_list_free(msgs, 0); /* the last, empty page may still be an allocation */
-			break;
-		}
-		after = msgs[n - 1].uid;
-		deliver_page(r, box, msgs, n, mbox);
-		ms_msg_list_free(msgs, n);
-	}
-	side->drv->close_box(box);
-	side->drv->close(side);
+	if (ms_deliver_open(r->s, t, NULL, &r->dv, &e) < 0)
+		return dl_open_failed(r, &e);
+	dl_item it = { 0 };
+	it.data = data;
+	dl_fill_item(&it, data, len, r->o->flags, 0);
+	dl_run_batch(r, &it, 1);
 	return EXIT_OK;
 }
 
@@ -555,7 +411,7 @@ static void summary(dl_run *r, const ms_deliver_recovery *rec)
 	printf("\n");
 }
 
-static int run(dl_run *r, char **argv, int nargs)
+static int run(dl_run *r, char **argv, char *data, size_t len)
 {
 	ms_deliver_target t = { 0 };
 	int rc = find_target(r, argv[0], &t);
@@ -569,7 +425,7 @@ static int run(dl_run *r, char **argv, int nargs)
 	ms_err e = { 0 };
 	if (!r->o->dry_run && ms_deliver_recover(r->s, &rec, &e) < 0)
 		return cli_fail(&e);
-	rc = r->o->mbox || r->o->maildir ? deliver_box(r, &t) : deliver_one(r, &t, nargs > 1 ? argv[1] : NULL);
+	rc = data ? deliver_one(r, &t, data, len) : cli_deliver_full->deliver_box(r, &t);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_deliver_close(r->dv, !r->stop && r->failed == 0 && r->over_quota == 0);
@@ -601,15 +457,31 @@ int cmd_deliver(int argc, char **argv)
 		return cli_usage(&ctx, "--mbox and --maildir exclude each other");
 	if (nargs < 1 || nargs > ((o.mbox || o.maildir) ? 1 : 2))
 		return cli_usage(&ctx, "expected ADDRESS[/FOLDER] and, without --mbox or --maildir, at most one FILE");
-	ms_store *s;
-	int rc = cli_open_store(&ctx, o.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
+	bool box = o.mbox || o.maildir;
+	if (box && !cli_deliver_full)
+		cli_exec_full(); /* the drivers that read mailboxes are the full binary's */
+	char *data = NULL;
+	size_t len = 0;
+	const char *file = nargs > 1 ? argv[first + 1] : NULL;
+	int rc = box ? EXIT_OK : read_message(file, &data, &len);
 	if (rc != EXIT_OK)
 		return rc;
+	char from[256];
+	ms_err e = { 0 };
+	if (data && !cli_deliver_full && ms_first_from_plain(data, len, from, sizeof from, &e) == 0)
+		hand_over(file, data, len);
+	ms_store *s;
+	rc = cli_open_store(&ctx, o.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
+	if (rc != EXIT_OK) {
+		free(data);
+		return rc;
+	}
 	dl_run r = { .ctx = &ctx, .o = &o, .s = s, .target = argv[first] };
 	char target[600];
 	snprintf(target, sizeof target, "%s", argv[first]);
 	r.target = target;
-	rc = run(&r, argv + first, nargs);
+	rc = run(&r, argv + first, data, len);
+	free(data);
 	if (rc != EXIT_OK && rc != EXIT_PARTIAL && r.dv)
 		ms_deliver_close(r.dv, false);
 	ms_store_close(s);

@@ -21,7 +21,7 @@
 	X(FULL, "restore", "put an archive's messages into a store of any database kind", cmd_restore, help_restore, false) \
 	X(FULL, "snapshot", "an online, consistent copy of the database; the last N kept", cmd_snapshot, help_snapshot, false) \
 	X(FULL, "migrate", "copy a whole store into another database kind, ids kept; compare table by table", cmd_migrate, help_migrate, false) \
-	X(FULL, "deliver", "put a message or a whole mailbox into an account's folder", cmd_deliver, help_deliver, false) \
+	X(FRONT, "deliver", "put a message or a whole mailbox into an account's folder", cmd_deliver, help_deliver, false) \
 	X(FRONT, "quota", "usage against the limits; recount sizes; warn accounts over a threshold", cmd_quota, help_quota, false) \
 	X(FRONT, "init", "create a new, empty store (hMailServer 5.7 schema)", cmd_init, help_init, false) \
 	X(FRONT, "info", "show what a store holds", cmd_info, help_info, false) \

@@ -1,6 +1,7 @@
 /* main_front.c - `mstore`: the commands that need no more than libc,
  * SQLite, nettle and libidn2 run here; every other command, `mstore
- * help` and `quota --notify` are handed to `mstore-full` with the same
+ * help`, `quota --notify` and `deliver --mbox|--maildir` (or of a message
+ * whose From needs decoding) are handed to `mstore-full` with the same
  * arguments (dispatch.c, cli_exec_full).
  *
  * Why: the dynamic loader maps and relocates every library a binary
@@ -20,6 +21,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/deliver_internal.h"
 #include "cli/quota_internal.h"
 
 /* Only the FRONT lines of commands.h: naming a FULL command's function
@@ -36,6 +38,9 @@ const cli_cmd *const cli_table = commands;
 
 /* --notify delivers, which parses: the full binary's. */
 int (*const cli_quota_notify)(ms_store *s, const q_opts *o, bool json, const account_vec *acc) = NULL;
+/* deliver of one message runs here; --mbox, --maildir and a From that
+ * needs GMime's decoding are the full binary's (deliver_internal.h). */
+const dl_full *const cli_deliver_full = NULL;
 
 int main(int argc, char **argv)
 {

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/deliver_internal.h"
 #include "cli/quota_internal.h"
 #include "message/header.h"
 
@@ -18,6 +19,7 @@ static const cli_cmd commands[] = {
 const cli_cmd *const cli_table = commands;
 
 int (*const cli_quota_notify)(ms_store *s, const q_opts *o, bool json, const account_vec *acc) = cli_quota_notify_run;
+const dl_full *const cli_deliver_full = &cli_deliver_full_ops;
 
 int main(int argc, char **argv)
 {

@@ -77,37 +77,6 @@ GMimeParserOptions *ms_gmime_options(void)
 
 /* ---- finding the end of the header section ------------------------------- */
 
-/* Look for the empty line that ends the header section in buf[0..len),
- * considering only line breaks at or after `from`.  On success *end is the
- * offset just past the empty line.  An empty line needs its whole line
- * break in the buffer: "\n\r" at the very end is not (yet) a separator. */
-static bool find_separator(const char *buf, size_t from, size_t len, size_t *end)
-{
-	if (from == 0 && len > 0) {
-		if (buf[0] == '\n') {
-			*end = 1;
-			return true;
-		}
-		if (len > 1 && buf[0] == '\r' && buf[1] == '\n') {
-			*end = 2;
-			return true;
-		}
-	}
-	const char *p = buf + from, *stop = buf + len;
-	while (p < stop && (p = memchr(p, '\n', (size_t)(stop - p))) != NULL) {
-		if (p + 1 < stop && p[1] == '\n') {
-			*end = (size_t)(p + 2 - buf);
-			return true;
-		}
-		if (p + 2 < stop && p[1] == '\r' && p[2] == '\n') {
-			*end = (size_t)(p + 3 - buf);
-			return true;
-		}
-		p++;
-	}
-	return false;
-}
-
 /* ---- checks on the raw bytes ----------------------------------------------- */
 
 /* True when every 8-bit sequence is UTF-8.  NUL bytes are someone else's
@@ -245,41 +214,6 @@ static int take_field(GMimeHeader *h, ms_headers *out, ms_err *e)
 
 /* ---- the first From, To and Cc, as hMailServer's importer reads them ---- */
 
-/* MimeField::Load and UnfoldField: the value starts after the colon and
- * its blanks and ends before the field's last line end; every run of line
- * ends becomes one space, and the blanks after it go. */
-static char *hms_unfolded_value(const char *field, size_t n)
-{
-	const char *colon = memchr(field, ':', n);
-	assert(colon); /* select.c only notes fields with their colon */
-	const char *p = colon + 1, *end = field + n;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (end > p && end[-1] == '\n')
-		end--;
-	if (end > p && end[-1] == '\r')
-		end--;
-	const char *nul = memchr(p, '\0', (size_t)(end - p));
-	if (nul)
-		end = nul; /* a C string there too */
-	char *v = malloc((size_t)(end - p) + 1), *o = v;
-	if (!v)
-		return NULL;
-	bool after_line_end = false;
-	for (; p < end; p++) {
-		if (*p == '\r' || *p == '\n') {
-			if (!after_line_end)
-				*o++ = ' ';
-			after_line_end = true;
-		} else if (!(after_line_end && (*p == ' ' || *p == '\t'))) {
-			after_line_end = false;
-			*o++ = *p;
-		}
-	}
-	*o = '\0';
-	return v;
-}
-
 /* hMailServer then decodes the value's RFC 2047 encoded words (its
  * FieldCodeAddress); GMime's decoder does that here, and makes raw 8-bit
  * text UTF-8. */
@@ -287,7 +221,7 @@ static int take_first_field(const ms_selected *sel, int slot, char **dst, ms_err
 {
 	if (!sel->first[slot])
 		return 0;
-	char *raw = hms_unfolded_value(sel->first[slot], sel->first_len[slot]);
+	char *raw = ms_unfold_value(sel->first[slot], sel->first_len[slot]);
 	char *decoded = raw ? g_mime_utils_header_decode_text(ms_gmime_options(), raw) : NULL;
 	*dst = decoded ? ms_utf8_dup(decoded) : NULL;
 	free(raw);
@@ -372,7 +306,7 @@ int ms_headers_parse(const char *buf, size_t len, ms_headers *out, ms_err *e)
 	if (len == 0)
 		return parse_section(buf, 0, MS_HDR_EMPTY, out, e);
 	size_t limit = len < MS_HEADER_MAX ? len : MS_HEADER_MAX, end;
-	if (find_separator(buf, 0, limit, &end))
+	if (ms_find_separator(buf, 0, limit, &end))
 		return parse_section(buf, end, 0, out, e);
 	return parse_section(buf, limit, len > MS_HEADER_MAX ? MS_HDR_TRUNCATED : MS_HDR_NO_SEPARATOR, out, e);
 }
@@ -439,7 +373,7 @@ static int read_section(int fd, const char *name, section_buf *s, ms_err *e)
 		/* A separator may straddle the old end: "\n" + "\r\n". */
 		size_t from = s->len >= 2 ? s->len - 2 : 0;
 		s->len += (size_t)n;
-		if (find_separator(s->buf, from, s->len, &s->end)) {
+		if (ms_find_separator(s->buf, from, s->len, &s->end)) {
 			s->flags = 0;
 			return 0;
 		}

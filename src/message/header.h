@@ -82,6 +82,19 @@ typedef struct ms_headers {
 	size_t header_bytes; /* size of the header section, its empty line included */
 } ms_headers;
 
+/* How many bytes of buf[0..len) are its header section, the empty line
+ * that ends it included (at most MS_HEADER_MAX: a section without the
+ * empty line is cut there), as ms_headers_parse reads it. */
+size_t ms_header_section_len(const char *buf, size_t len);
+
+/* A message's messagefrom as hMailServer's importer writes it (the first
+ * address of its first From field, ms_hms_first_address over
+ * ms_headers.first_from), read without GMime: 1 with `out` set ("" when
+ * there is none), 0 when the value needs RFC 2047 or 8-bit decoding and
+ * only ms_headers_parse can read it, -1 when out of memory.  The front
+ * binary's `deliver` reads a message's sender through it. */
+int ms_first_from_plain(const char *buf, size_t len, char *out, size_t size, ms_err *e);
+
 /* Initialises GMime once per process; safe to call any number of times,
  * from any thread. */
 void ms_header_global_init(void);

@@ -33,6 +33,18 @@ typedef struct ms_selected {
 } ms_selected;
 int ms_select_fields(const char *sect, size_t len, ms_selected *out, ms_err *e);
 
+/* section.c, without GMime.  Look for the empty line that ends the header
+ * section in buf[0..len), considering only line breaks at or after
+ * `from`; on success *end is the offset just past the empty line.  An
+ * empty line needs its whole line break in the buffer: "\n\r" at the very
+ * end is not (yet) a separator. */
+bool ms_find_separator(const char *buf, size_t from, size_t len, size_t *end);
+/* MimeField::Load and UnfoldField: the value of the whole field
+ * field[0..n) (with its colon) starts after the colon and its blanks and
+ * ends before the field's last line end; every run of line ends becomes
+ * one space, and the blanks after it go.  NULL when out of memory. */
+char *ms_unfold_value(const char *field, size_t n);
+
 /* Hand `raw`, an address-list header value, to `each` as one or more
  * NUL-terminated pieces that GMime can parse without leaking, overflowing
  * its stack or taking quadratic time (address_guard.c).  Usually the one

@@ -48,14 +48,28 @@ mst help; cmp -s "$T_TMP/out" "$T_TMP/full.out" || t_fail "mstore help is the fu
 # with the same arguments (their exit codes and messages unchanged)
 mst quota --over nope; expect_rc 2 "a front command's usage error"; expect_err_contains "mstore quota:" "named by the front"
 mst sync --no-such-option; expect_rc 2 "a full command's usage error through the front"
-mst --db sqlite:/nonexistent/x.db deliver a@b.c /dev/null; expect_rc 4 "leading options and a full command"
+mst --db sqlite:/nonexistent/x.db --data "$T_TMP" export user/a@b.c/INBOX --mbox "$T_TMP/x"; expect_rc 4 "leading options and a full command"
 expect_err_contains "sqlite:/nonexistent/x.db: no such database file" "the full binary names the database"
 mst init "sqlite:$T_TMP/s.db"; expect_ok "init (front)"
 mkdir -p "$T_TMP/Data"
 mst quota --notify --template /nonexistent/t --db "sqlite:$T_TMP/s.db" --data "$T_TMP/Data"
 expect_rc 2 "quota --notify is handed to the full binary"; expect_err_contains "cannot read the template /nonexistent/t" "the full binary reads the template"
+# deliver of one message runs in the front (an MTA starts it once per message); a From that
+# needs GMime's decoding is handed over with the message, read on standard input, and so is --mbox
+S=(--db "sqlite:$T_TMP/s.db" --data "$T_TMP/Data")
+mst domain add b.c "${S[@]}"; mst account add a@b.c "${S[@]}"; expect_ok "an account"
+printf 'From: Plain <x@y.org>\n\nplain\n' >"$T_TMP/plain.eml"
+mst deliver a@b.c - "${S[@]}" <"$T_TMP/plain.eml"; expect_ok "deliver of a plain message"
+printf 'From: =?us-ascii?q?z=40y.org?=\n\nencoded\n' | MSTORE_DB_PASSWORD= "$MSTORE_BIN" deliver a@b.c "${S[@]}" \
+	>"$T_TMP/out" 2>"$T_TMP/err"; expect_eq "$?" 0 "deliver of a message whose From is an encoded word, on standard input"
+printf 'From z@y.org Mon Jan  1 00:00:00 2024\nFrom: m@y.org\n\nboxed\n' >"$T_TMP/one.mbox"
+mst deliver a@b.c --mbox "$T_TMP/one.mbox" "${S[@]}"; expect_ok "deliver --mbox through the front"
+expect_eq "$(t_sql "sqlite:$T_TMP/s.db" "SELECT messagefrom FROM hm_messages ORDER BY messageid" | tr '\n' ' ')" \
+	"x@y.org z@y.org m@y.org " "messagefrom of each: the encoded one decoded (its address is inside the encoded word)"
 # without the full binary: a clear error, exit 3 (an incomplete installation)
 mkdir -p "$T_TMP/alone"; cp "$MSTORE_BIN" "$T_TMP/alone/mstore"
+"$T_TMP/alone/mstore" deliver a@b.c "$T_TMP/plain.eml" "${S[@]}" >"$T_TMP/out" 2>"$T_TMP/err"
+expect_eq "$?" 0 "the front alone delivers a plain message: it never needed the full binary"
 "$T_TMP/alone/mstore" sync >"$T_TMP/out" 2>"$T_TMP/err"; rc=$?
 if [ -x "$(sed -n 's/.*cannot run \(.*\), which.*/\1/p' "$T_TMP/err")" ]; then
 	t_ok # an installed mstore-full answered (LIBEXECDIR): nothing to check here

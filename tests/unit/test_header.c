@@ -1169,6 +1169,95 @@ static void test_first_fields_raw_8bit(void **state)
 	ms_headers_free(&h);
 }
 
+/* ---- ms_first_from_plain: the front binary's messagefrom, without GMime ---- */
+
+/* messagefrom by the full path: ms_headers_parse, then hMailServer's rule */
+static void full_from(const char *msg, size_t len, char *out, size_t size)
+{
+	ms_headers h;
+	ms_err e = { 0 };
+	out[0] = '\0';
+	assert_int_equal(ms_headers_parse(msg, len, &h, &e), 0);
+	assert_true(ms_hms_first_address(h.first_from, out, size, &e) >= 0);
+	ms_headers_free(&h);
+}
+
+/* 1 and the full path's answer, or 0 (left to GMime) */
+static int check_plain(const char *msg, size_t len)
+{
+	char plain[256], full[256];
+	ms_err e = { 0 };
+	int rc = ms_first_from_plain(msg, len, plain, sizeof plain, &e);
+	assert_true(rc == 0 || rc == 1);
+	if (rc == 1) {
+		full_from(msg, len, full, sizeof full);
+		if (strcmp(plain, full) != 0)
+			fail_msg("messagefrom of [%.*s]: plain '%s', GMime's path '%s'", (int)len, msg, plain, full);
+	}
+	return rc;
+}
+
+static void test_first_from_plain_cases(void **state)
+{
+	(void)state;
+	static const struct { const char *msg; int rc; } cases[] = {
+		{ "From: a@x.org\n\nbody", 1 },
+		{ "From: Ann <ann@x.org>\r\nTo: b@y\r\n\r\n", 1 },
+		{ "From: \"Doe, John\" <j@x.org>, k@y.org\n\n", 1 },
+		{ "From: MAILER-DAEMON\n\n", 1 },                     /* "@" by hMailServer's rule */
+		{ "From: Some Name\n\n", 1 },
+		{ "From: a@x.org (comment)\n\n", 1 },
+		{ "From:\n\n", 1 },
+		{ "From:   \t  \n\n", 1 },
+		{ "Subject: none\n\n", 1 },                           /* no From: "" */
+		{ "From : a@x.org\n\n", 1 },                          /* a blank before the colon: not hMailServer's From */
+		{ "FROM: a@X.ORG\n\n", 1 },
+		{ "From: Ann\n <ann@x.org>\n\n", 1 },                 /* folded */
+		{ "From: Ann\r\n\t<ann@x.org>\r\n\r\n", 1 },
+		{ "From: first@x.org\nFrom: second@x.org\n\n", 1 },
+		{ "From: \"a\\\"b\" <q@x.org>\n\n", 1 },
+		{ "From: Team: a@x.org, b@x.org;\n\n", 1 },
+		{ "From: <>\n\n", 1 },
+		{ "From: a=b@x.org\n\n", 1 },                         /* '=' without '?' */
+		{ "From: x@y\n", 1 },                                 /* no empty line */
+		{ "From: a@x.org", 1 },                               /* not even a line end */
+		{ "\nFrom: a@x.org\n\n", 1 },                         /* the From is body */
+		{ "X: 1\n\nFrom: a@x.org\n", 1 },
+		{ "From: =?utf-8?q?J=C3=B6rg?= <j@x.org>\n\n", 0 },     /* an encoded word: GMime's */
+		{ "From: J\xc3\xb6rg <j@x.org>\n\n", 0 },              /* 8-bit: GMime's */
+		{ "From: J\xf6rg <j@x.org>\n\n", 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (check_plain(cases[i].msg, strlen(cases[i].msg)) != cases[i].rc)
+			fail_msg("case %zu: [%s]: wanted %d", i, cases[i].msg, cases[i].rc);
+}
+
+/* Generated From values of 7-bit text (the characters that matter to an
+ * address parser, blanks, folds, both line ends): wherever the plain path
+ * answers, it answers as GMime's path does. */
+static void test_first_from_plain_agrees(void **state)
+{
+	(void)state;
+	static const char *const atoms[] = { "a", "Ann", "@", "x.org", "<", ">", "\"", "\\", ",", ";", ":", "(", ")",
+	                                     " ", "  ", "\t", "=", "?", ".", "[", "]", "\n ", "\r\n\t", "b@y.org",
+	                                     "<c@z.org>", "\"N, M\"", "=x", "?=" };
+	const size_t natoms = sizeof atoms / sizeof atoms[0];
+	unsigned seed = 12345;
+	size_t answered = 0;
+	for (int round = 0; round < 20000; round++) {
+		char msg[512];
+		size_t o = (size_t)snprintf(msg, sizeof msg, "%sFrom:", round % 3 == 0 ? "Subject: s\n" : "");
+		int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 12;
+		for (int k = 0; k < n && o + 32 < sizeof msg; k++) {
+			const char *a = atoms[((seed = seed * 1103515245u + 12345u) >> 16) % natoms];
+			o += (size_t)snprintf(msg + o, sizeof msg - o, "%s", a);
+		}
+		o += (size_t)snprintf(msg + o, sizeof msg - o, "%s", round % 2 ? "\r\n\r\nbody" : "\n\nbody");
+		answered += check_plain(msg, o) == 1;
+	}
+	assert_true(answered > 15000); /* "=?" is rare among them: most are answered without GMime */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1220,6 +1309,8 @@ int main(void)
 		cmocka_unit_test(test_first_fields_exact_name),
 		cmocka_unit_test(test_first_fields_unfolded_decoded),
 		cmocka_unit_test(test_first_fields_raw_8bit),
+		cmocka_unit_test(test_first_from_plain_cases),
+		cmocka_unit_test(test_first_from_plain_agrees),
 	};
 	ms_header_global_init();
 	int failed = cmocka_run_group_tests_name("header", tests, make_tmp_root, remove_tmp_root);
