@@ -11,7 +11,9 @@
  *     the value was);
  *   - every string handed back is valid UTF-8;
  *   - the header section is no longer than the input and MS_HEADER_MAX;
- *   - MS_HDR_EMPTY is set exactly for empty input.
+ *   - MS_HDR_EMPTY is set exactly for empty input;
+ *   - ms_first_from_plain, where it answers, gives the messagefrom of the
+ *     first From field that ms_headers_parse returns.
  */
 #include <glib.h>
 #include <stdbool.h>
@@ -87,6 +89,13 @@ static void fuzz_message(const char *data, size_t size)
 	check_hms(h.first_cc);
 	REQUIRE(!h.subject || h.subject[0] != '\0');
 	REQUIRE(!h.message_id || h.message_id[0] != '\0');
+	/* the front binary's messagefrom, read without GMime, is GMime's
+	   path's wherever it answers */
+	char plain[256], full[256];
+	int rc = ms_first_from_plain(data, size, plain, sizeof plain, &e);
+	REQUIRE(rc >= 0 || e.code == MS_E_NOMEM);
+	if (rc == 1 && ms_hms_first_address(h.first_from, full, sizeof full, &e) >= 0)
+		REQUIRE(strcmp(plain, full) == 0);
 	ms_headers_free(&h);
 }
 
