@@ -1291,6 +1291,9 @@ int main(void)
 		cmocka_unit_test(test_big_body_not_read),
 		cmocka_unit_test(test_separator_across_reads),
 		cmocka_unit_test(test_read_errors),
+		/* the front's messagefrom: no corpus needed */
+		cmocka_unit_test(test_first_from_plain_cases),
+		cmocka_unit_test(test_first_from_plain_agrees),
 	};
 	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(test_corpus_all_files),
@@ -1309,8 +1312,6 @@ int main(void)
 		cmocka_unit_test(test_first_fields_exact_name),
 		cmocka_unit_test(test_first_fields_unfolded_decoded),
 		cmocka_unit_test(test_first_fields_raw_8bit),
-		cmocka_unit_test(test_first_from_plain_cases),
-		cmocka_unit_test(test_first_from_plain_agrees),
 	};
 	ms_header_global_init();
 	int failed = cmocka_run_group_tests_name("header", tests, make_tmp_root, remove_tmp_root);
