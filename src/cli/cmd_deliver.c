@@ -21,6 +21,7 @@
 #include "store/deliver.h"
 #include "store/objects.h"
 #include "util/escape.h"
+#include "util/fdio.h"
 #include "util/json.h"
 
 const char help_deliver[] =
@@ -230,10 +231,13 @@ static void take_from(const char *data, size_t len, char *out, size_t size)
 	}
 }
 
-void dl_fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when)
+void dl_fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when, const char *from)
 {
 	time_t now = time(NULL);
-	take_from(data, len, it->from, sizeof it->from);
+	if (from)
+		snprintf(it->from, sizeof it->from, "%s", from);
+	else
+		take_from(data, len, it->from, sizeof it->from);
 	ms_clock_internal_date(when ? when : now, now, it->created);
 	it->m = (ms_deliver_msg){ .data = data, .len = len, .flags = flags, .created = it->created, .from = it->from,
 	                          .key = it->key };
@@ -337,28 +341,11 @@ static int read_message(const char *file, char **data, size_t *len)
 /* The front, for a message whose From needs GMime: the full binary runs
  * the same command line, reading the message from a copy in memory when
  * it came on standard input (which is consumed). */
-static bool write_fully(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
-/* The front, for a message whose From needs GMime: the full binary runs
- * the same command line, reading the message from a copy in memory when
- * it came on standard input (which is consumed). */
 static _Noreturn void hand_over(const char *file, const char *data, size_t len)
 {
 	if (!file || strcmp(file, "-") == 0) {
 		int fd = memfd_create("mstore-deliver", MFD_CLOEXEC);
-		if (fd < 0 || !write_fully(fd, data, len) || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
+		if (fd < 0 || ms_write_fully(fd, data, len, -1) < 0 || lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, 0) < 0) {
 			fprintf(stderr, "mstore deliver: cannot hand the message to the full binary: %s\n", strerror(errno));
 			exit(EXIT_IO);
 		}
@@ -366,14 +353,14 @@ static _Noreturn void hand_over(const char *file, const char *data, size_t len)
 	cli_exec_full();
 }
 
-static int deliver_one(dl_run *r, const ms_deliver_target *t, char *data, size_t len)
+static int deliver_one(dl_run *r, const ms_deliver_target *t, char *data, size_t len, const char *from)
 {
 	ms_err e = { 0 };
 	if (ms_deliver_open(r->s, t, NULL, &r->dv, &e) < 0)
 		return dl_open_failed(r, &e);
 	dl_item it = { 0 };
 	it.data = data;
-	dl_fill_item(&it, data, len, r->o->flags, 0);
+	dl_fill_item(&it, data, len, r->o->flags, 0, from);
 	dl_run_batch(r, &it, 1);
 	return EXIT_OK;
 }
@@ -411,7 +398,7 @@ static void summary(dl_run *r, const ms_deliver_recovery *rec)
 	printf("\n");
 }
 
-static int run(dl_run *r, char **argv, char *data, size_t len)
+static int run(dl_run *r, char **argv, char *data, size_t len, const char *from)
 {
 	ms_deliver_target t = { 0 };
 	int rc = find_target(r, argv[0], &t);
@@ -425,7 +412,7 @@ static int run(dl_run *r, char **argv, char *data, size_t len)
 	ms_err e = { 0 };
 	if (!r->o->dry_run && ms_deliver_recover(r->s, &rec, &e) < 0)
 		return cli_fail(&e);
-	rc = data ? deliver_one(r, &t, data, len) : cli_deliver_full->deliver_box(r, &t);
+	rc = data ? deliver_one(r, &t, data, len, from) : cli_deliver_full->deliver_box(r, &t);
 	if (rc != EXIT_OK)
 		return rc;
 	ms_deliver_close(r->dv, !r->stop && r->failed == 0 && r->over_quota == 0);
@@ -466,9 +453,11 @@ int cmd_deliver(int argc, char **argv)
 	int rc = box ? EXIT_OK : read_message(file, &data, &len);
 	if (rc != EXIT_OK)
 		return rc;
-	char from[256];
+	/* the sender, read once: here without GMime, or handed over */
+	char from[sizeof ((dl_item *)0)->from];
 	ms_err e = { 0 };
-	if (data && !cli_deliver_full && ms_first_from_plain(data, len, from, sizeof from, &e) == 0)
+	int plain = data ? ms_first_from_plain(data, len, from, sizeof from, &e) : -1;
+	if (plain == 0 && !cli_deliver_full)
 		hand_over(file, data, len);
 	ms_store *s;
 	rc = cli_open_store(&ctx, o.dry_run ? DB_OPEN_READ_ONLY : DB_OPEN_READ_WRITE, &s);
@@ -480,7 +469,7 @@ int cmd_deliver(int argc, char **argv)
 	char target[600];
 	snprintf(target, sizeof target, "%s", argv[first]);
 	r.target = target;
-	rc = run(&r, argv + first, data, len);
+	rc = run(&r, argv + first, data, len, plain == 1 ? from : NULL);
 	free(data);
 	if (rc != EXIT_OK && rc != EXIT_PARTIAL && r.dv)
 		ms_deliver_close(r.dv, false);

@@ -55,7 +55,7 @@ static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size
 	it->data = copy;
 	it->key = x->keys[i];
 	x->keys[i] = NULL;
-	dl_fill_item(it, copy, len, hm_flags(x->msgs[i].flags) | x->flags, x->msgs[i].internal_date);
+	dl_fill_item(it, copy, len, hm_flags(x->msgs[i].flags) | x->flags, x->msgs[i].internal_date, NULL);
 	x->n++;
 }
 

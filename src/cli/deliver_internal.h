@@ -46,8 +46,8 @@ typedef struct dl_item {
 } dl_item;
 
 /* The item of data[0..len) (not copied) with `flags`, received `when`
- * (0: now). */
-void dl_fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when);
+ * (0: now), sent by `from` (NULL: read from its From field). */
+void dl_fill_item(dl_item *it, const char *data, size_t len, int64_t flags, time_t when, const char *from);
 /* Deliver items[0..n) as one batch and report each; an exit code. */
 int dl_run_batch(dl_run *r, dl_item *items, size_t n);
 void dl_free_items(dl_item *items, size_t n);

@@ -75,6 +75,7 @@
 
 #include "message/header.h"
 #include "util/escape.h"
+#include "util/fdio.h"
 #include "util/vec.h"
 #include "walk/walk.h"
 
@@ -1374,19 +1375,6 @@ static void unique_name(const md_side *s, char *out, size_t len)
 	         (unsigned long long)r, s->host);
 }
 
-static int write_fully(int fd, const char *data, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? errno : EIO;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 /* Write tmp/<unique>: the bytes and the internal date as mtime, not yet
  * synced (sync_tmp does that for a whole chunk at once).  The open file
  * descriptor in *fd, or an errno (and no file left). */
@@ -1395,7 +1383,7 @@ static int write_tmp(md_box *b, const char *unique, const ms_append *m, int *fd)
 	*fd = openat(b->tmp_fd, unique, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (*fd < 0)
 		return errno;
-	int err = write_fully(*fd, m->data, m->len);
+	int err = ms_write_fully(*fd, m->data, m->len, -1) < 0 ? errno : 0;
 	if (!err && m->internal_date) {
 		const struct timespec t[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = m->internal_date } };
 		if (futimens(*fd, t) < 0)

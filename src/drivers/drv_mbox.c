@@ -124,6 +124,7 @@
 #include <unistd.h>
 
 #include "message/header.h"
+#include "util/fdio.h"
 #include "util/testhook.h"
 #include "util/vec.h"
 
@@ -249,22 +250,6 @@ static uint64_t fnv1a(const char *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
 	return h;
-}
-
-static int write_fully(int fd, const char *data, size_t len, off_t at)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t w = pwrite(fd, data + done, len - done, at + (off_t)done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return 0;
 }
 
 static int read_fully(int fd, char *buf, size_t len, off_t at)
@@ -689,7 +674,7 @@ static int dotlock_try(const char *tmp, const char *lock)
 	char pid[128], host[64] = "";
 	gethostname(host, sizeof host - 1);
 	int len = snprintf(pid, sizeof pid, "%ld %s\n", (long)getpid(), host[0] ? host : "-");
-	int rc = write_fully(fd, pid, (size_t)len, 0);
+	int rc = ms_write_fully(fd, pid, (size_t)len, 0);
 	close(fd);
 	if (rc < 0) {
 		unlink(tmp);
@@ -1196,7 +1181,7 @@ static int marker_write(mbx_box *b, off_t size, ms_err *e)
 	gethostname(host, sizeof host - 1);
 	int len = snprintf(line, sizeof line, "%lld %ld %s\n", (long long)size, (long)getpid(), host[0] ? host : "-");
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	int rc = fd < 0 || write_fully(fd, line, (size_t)len, 0) < 0 || fdatasync(fd) < 0 ? -1 : 0;
+	int rc = fd < 0 || ms_write_fully(fd, line, (size_t)len, 0) < 0 || fdatasync(fd) < 0 ? -1 : 0;
 	int err = errno;
 	if (fd >= 0)
 		close(fd);
@@ -1729,7 +1714,7 @@ static int append_one(mbx_box *b, const ms_append *a, off_t at, const char *sep,
 	memcpy(buf + w, eol, strlen(eol)), w += strlen(eol);
 	uint64_t size = msg_size(msg, mlen);
 	free(msg);
-	int rc = write_fully(b->fd, buf, w, at);
+	int rc = ms_write_fully(b->fd, buf, w, at);
 	free(buf);
 	if (rc < 0) {
 		int err = errno;
@@ -1872,7 +1857,7 @@ static int copy_range(int in, off_t from, off_t to, int out, off_t *at)
 		if (c < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
 			char buf[65536];
 			size_t k = (size_t)(to - src) < sizeof buf ? (size_t)(to - src) : sizeof buf;
-			if (read_fully(in, buf, k, src) < 0 || write_fully(out, buf, k, *at) < 0)
+			if (read_fully(in, buf, k, src) < 0 || ms_write_fully(out, buf, k, *at) < 0)
 				return -1;
 			src += (off_t)k;
 			*at += (off_t)k;
@@ -1915,14 +1900,14 @@ static int write_reflagged(mbx_box *b, const mbx_entry *m, unsigned flags, int o
 	int rc = -1;
 	*nm = *m;
 	nm->off = *at;
-	if (q && write_fully(out, buf, head, *at) == 0 && write_fully(out, q, outlen, *at + (off_t)head) == 0) {
+	if (q && ms_write_fully(out, buf, head, *at) == 0 && ms_write_fully(out, q, outlen, *at + (off_t)head) == 0) {
 		*at += (off_t)(head + outlen);
 		rc = 0;
 		/* the separator, whenever the message ends in a newline: without
 		 * it one ending in a blank line would lose that line to the next
 		 * reading */
 		if (outlen > 0 && q[outlen - 1] == '\n') {
-			rc = write_fully(out, eol, strlen(eol), *at);
+			rc = ms_write_fully(out, eol, strlen(eol), *at);
 			*at += (off_t)strlen(eol);
 		}
 		nm->body = nm->off + (off_t)head;

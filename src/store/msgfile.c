@@ -11,6 +11,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "util/fdio.h"
+
 #define PATH_LEN 4096
 
 static void lower(char *s)
@@ -100,19 +102,6 @@ static int open_xx(int root_fd, const char *owner, const char *name, bool make, 
 	}
 	*strrchr(rel, '/') = '\0'; /* the XX folder: every file of it shares its two characters */
 	return open_dir(root_fd, rel, make, sync_new);
-}
-
-static int write_fully(int fd, const char *data, size_t len)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t w = write(fd, data + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
 }
 
 /* ---- the XX folders of one account, opened once -------------------------------- */
@@ -239,7 +228,7 @@ static int write_tmp(ms_msgdirs *d, const char *name, const char *data, size_t l
 	}
 	if (fd < 0)
 		return ms_err_set(e, MS_E_IO, "cannot create %s/%s: %s", d->owner, tmp, strerror(errno));
-	if (write_fully(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
+	if (ms_write_fully(fd, data, len, -1) < 0 || (sync && fsync(fd) < 0)) {
 		int err = errno;
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
