@@ -702,6 +702,7 @@ static ms_drv_result connect_login(imap_side *s, const conn_conf *cc, const char
 }
 
 static ms_drv_result list_all(imap_side *s, char *delim, ms_err *e);
+static ms_drv_result tidy_leftovers(imap_side *s, ms_err *e);
 static const char *real_name(const imap_side *s, const char *name);
 
 /* What the side holds apart from the connection; frees it. */
@@ -810,6 +811,8 @@ static ms_drv_result imap_open(const ms_side_conf *conf, ms_side **out, ms_err *
 	if ((res = list_all(s, &delim, e)) != MS_DRV_OK)
 		goto fail;
 	s->base.delim = delim ? delim : '/';
+	if ((res = tidy_leftovers(s, e)) != MS_DRV_OK)
+		goto fail;
 	const char *su = ms_side_conf_get(conf, "specialuse");
 	if (su && strcmp(su, "yes") == 0)
 		set_roles(s);
@@ -1072,6 +1075,9 @@ static ms_drv_result check_empty(imap_side *s, const char *w, const char *enc, c
 	return res;
 }
 
+/* The private name: the old one, DELETING_MARK, the process id. */
+#define DELETING_MARK "-mstore-deleting-"
+
 /* The box the side shows as `name` (the server's `rn`) deleted when empty
  * and childless.  Checking then deleting would lose a message delivered
  * between the two (DELETE takes it with the box), so the box is first
@@ -1083,7 +1089,7 @@ static ms_drv_result check_empty(imap_side *s, const char *w, const char *enc, c
 static ms_drv_result delete_renamed(imap_side *s, const char *name, const char *rn, const char *w, ms_err *e)
 {
 	char *priv = NULL, *pw = NULL, *penc = NULL;
-	if (asprintf(&priv, "%s-mstore-deleting-%ld", rn, (long)getpid()) < 0 || !(pw = wire_name(priv)) ||
+	if (asprintf(&priv, "%s" DELETING_MARK "%ld", rn, (long)getpid()) < 0 || !(pw = wire_name(priv)) ||
 	    !(penc = ms_imap_mutf7_encode(priv))) {
 		free(priv), free(pw);
 		return ms_err_set(e, MS_E_NOMEM, "out of memory"), MS_DRV_SIDE_BAD;
@@ -1104,6 +1110,98 @@ static ms_drv_result delete_renamed(imap_side *s, const char *name, const char *
 			              back.msg[0] ? " (renaming it back failed: " : "", back.msg, back.msg[0] ? ")" : "");
 	}
 	free(priv), free(pw), free(penc);
+	return res;
+}
+
+/* ---- what a killed deletion left ------------------------------------------------- */
+
+/* Whether `name` is a private name delete_renamed gave (DELETING_MARK and
+ * digits at its end); the old name's length in *len. */
+static bool deleting_name(const char *name, size_t *len)
+{
+	const char *m = NULL;
+	for (const char *p = strstr(name, DELETING_MARK); p; p = strstr(p + 1, DELETING_MARK))
+		m = p;
+	if (!m || m == name)
+		return false;
+	const char *d = m + strlen(DELETING_MARK);
+	if (!*d || strspn(d, "0123456789") != strlen(d))
+		return false;
+	*len = (size_t)(m - name);
+	return true;
+}
+
+static bool box_listed(const imap_side *s, const char *name)
+{
+	for (size_t i = 0; i < s->nboxes; i++)
+		if (strcmp(s->boxes[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Finish what the run that renamed `old` to `priv` was doing when it was
+ * killed: delete the box when still empty, rename it back when mail came
+ * (and the old name is free).  Otherwise it stays, and is synced as any
+ * folder: nothing in it is lost.  *changed when the listing is stale. */
+static ms_drv_result tidy_one(imap_side *s, const char *priv, const char *old, bool *changed, ms_err *e)
+{
+	char p[600], o[600];
+	ms_escape(p, sizeof p, priv);
+	ms_escape(o, sizeof o, old);
+	if (s->base.read_only) {
+		fprintf(stderr, "mstore: warning: %s: folder %s is what a killed run left while deleting %s;"
+		        " a run that may write finishes that\n", s->where, p, o);
+		return MS_DRV_OK;
+	}
+	char *pw = wire_name(priv), *penc = ms_imap_mutf7_encode(priv), *ow = wire_name(old);
+	ms_err why = { 0 };
+	const char *done = NULL;
+	ms_drv_result res = pw && penc && ow ? check_empty(s, pw, penc, p, &why) : MS_DRV_BOX_BAD;
+	if (res == MS_DRV_OK) {
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "DELETE", &why, "DELETE %s", pw);
+		done = "deleted it (empty)";
+	} else if (res == MS_DRV_BOX_BAD && ow && !box_listed(s, old)) {
+		res = simple(s, NULL, NULL, MS_DRV_BOX_BAD, "RENAME", &why, "RENAME %s %s", pw, ow);
+		done = "renamed it back (it holds mail)";
+	} else if (res == MS_DRV_BOX_BAD && ow) {
+		snprintf(why.msg, sizeof why.msg, "it holds mail and %s exists again", o);
+	}
+	if (res == MS_DRV_OK) {
+		*changed = true;
+		fprintf(stderr, "mstore: %s: folder %s is what a killed run left while deleting %s: %s\n", s->where, p, o, done);
+	} else if (res == MS_DRV_BOX_BAD) {
+		fprintf(stderr, "mstore: warning: %s: folder %s, what a killed run left while deleting %s, is kept: %s\n",
+		        s->where, p, o, why.msg[0] ? why.msg : "out of memory");
+		res = MS_DRV_OK;
+	} else {
+		*e = why;
+		ms_err_prefix(e, "%s: finishing the deletion of %s", s->where, o);
+	}
+	free(pw), free(penc), free(ow);
+	return res;
+}
+
+/* At open: the private names of deletions a killed run left.  A live
+ * run of another channel on this server may hold one between its rename
+ * and its DELETE: this does what that run would (it then reports its own
+ * DELETE or RENAME as failed), and loses nothing either way. */
+static ms_drv_result tidy_leftovers(imap_side *s, ms_err *e)
+{
+	bool changed = false;
+	ms_drv_result res = MS_DRV_OK;
+	for (size_t i = 0; res == MS_DRV_OK && i < s->nboxes; i++) {
+		size_t len;
+		if (!deleting_name(s->boxes[i].name, &len))
+			continue;
+		char *old = strndup(s->boxes[i].name, len), *priv = strdup(s->boxes[i].name);
+		if (!old || !priv)
+			res = MS_DRV_SIDE_BAD, ms_err_set(e, MS_E_NOMEM, "out of memory");
+		else
+			res = tidy_one(s, priv, old, &changed, e);
+		free(old), free(priv);
+	}
+	if (res == MS_DRV_OK && changed)
+		res = list_all(s, NULL, e);
 	return res;
 }
 

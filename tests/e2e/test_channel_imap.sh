@@ -135,6 +135,31 @@ expect_eq "$(srv "$U" | awk '$1 == "Late2" && $2 == "<late@x>"' | wc -l)" 1 "mai
 expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c mstore-deleting)" 0 "no private name left on the server"
 ch up; expect_ok "the run after"
 expect_eq "$(grep -rl '^Message-ID: <late@x>' "$MD/.Late1" "$MD/.Late2" | wc -l)" 2 "both late messages reach md"
+# a run killed between the rename and the DELETE: the next run finishes the deletion
+mkdir -p "$MD/.Late4"/{cur,new,tmp}
+ch up; expect_ok "a fourth empty folder to the server"
+MSTORE_TEST_HOOK_AT=imap-delete-renamed MSTORE_TEST_HOOK_CMD='kill -9 $PPID' ch -D up
+expect_rc 137 "-D killed after the rename"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c '^Late4-mstore-deleting-[0-9]*$')" 1 "it left the private name"
+ch --dry-run up; expect_ok "a dry run after it"
+expect_err_contains "is what a killed run left while deleting Late4; a run that may write finishes that" "names the box"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c '^Late4-mstore-deleting-[0-9]*$')" 1 "and leaves it"
+ch up; expect_ok "the run after the killed one"
+expect_err_contains "is what a killed run left while deleting Late4: deleted it (empty)" "finishes the deletion, and says so"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c '^Late4')" 0 "no Late4 on the server, under either name"
+if [ -e "$MD/.Late4" ] || ls -d "$MD"/.Late4-mstore-deleting-* >/dev/null 2>&1; then t_fail "Late4 came back to md"; else t_ok; fi
+# killed after mail came into the renamed box: the next run renames it back, and the mail travels
+mkdir -p "$MD/.Late5"/{cur,new,tmp}
+ch up; expect_ok "a fifth empty folder to the server"
+MSTORE_TEST_HOOK_AT=imap-delete-renamed MSTORE_TEST_HOOK_CMD="MSTORE_TEST_IMAP=$MSTORE_TEST_IMAP_DIR; export MSTORE_TEST_IMAP;
+	$MSTORE_SRC/tests/imap-server.sh doveadm save -u $U -m Late5-mstore-deleting-\$PPID <'$T_TMP/late.eml'; kill -9 \$PPID" ch -D up
+expect_rc 137 "-D killed after mail came into the renamed box"
+ch up; expect_ok "the run after"
+expect_err_contains "is what a killed run left while deleting Late5: renamed it back (it holds mail)" "the box goes back"
+expect_eq "$(srv "$U" | awk '$1 == "Late5" && $2 == "<late@x>"' | wc -l)" 1 "with its mail, under its name"
+expect_eq "$(t_imapd doveadm mailbox list -u "$U" | grep -c 'Late5-mstore-deleting')" 0 "no private name left"
+expect_eq "$(grep -rl '^Message-ID: <late@x>' "$MD/.Late5" | wc -l)" 1 "the late message reaches md"
+
 # mail arrives in the renamed box (as a client that knew its name would put it) and the old
 # name is made again meanwhile: the box cannot go back; it is kept, and the error says where
 mkdir -p "$MD/.Late3"/{cur,new,tmp}
@@ -146,7 +171,9 @@ expect_rc 1 "-D: a renamed box that got mail while its name was taken again"
 expect_err_contains "folder Late3 is kept as Late3-mstore-deleting-" "the error names where the folder is kept"
 expect_eq "$(srv "$U" | awk '$1 ~ /^Late3-mstore-deleting-[0-9]+$/ && $2 == "<late@x>"' | wc -l)" 1 \
 	"the late message is in the kept folder"
-
+ch up; expect_ok "the run after"
+expect_err_contains "Late3-mstore-deleting-" "warns of the kept folder again"
+expect_err_contains "is kept: it holds mail and Late3 exists again" "and says why it stays"
 # --- TLS and login faults -----------------------------------------------------------------
 cat >> "$CONF" <<CONF
 store byip { kind imap host 127.0.0.1 port $MSTORE_TEST_IMAPS_PORT tls implicit user $U $base }
