@@ -49,6 +49,7 @@ struct ms_deliver {
 	ms_mbox_lock *lock;         /* shared: keeps `folder lock` out while files and rows go in */
 	char jname[300];
 	bool single, unsure;
+	bool named;                 /* the journal's H line and name are durable */
 	ms_strmap seen;             /* keys delivered by earlier runs of this source */
 	int64_t used;               /* the account's bytes */
 };
@@ -311,7 +312,10 @@ static int recover_one(void *ctx, int fd, const char *name, ms_err *unused)
 	char jname[400];
 	int rc = MS_JIO_KEEP;
 	snprintf(jname, sizeof jname, "%s/" JOURNAL_DIR "/%s", c->s->data_dir, name);
-	if (journal_read(fd, jname, &j, &e) < 0 || settle_journal(c->s, c->root_fd, fd, jname, &j, c->r, &e) < 0)
+	int got = journal_read(fd, jname, &j, &e);
+	if (got == 0 && j.p.n == 0) /* killed before its first P line was synced: no file relies on it */
+		rc = MS_JIO_REMOVE;
+	else if (got < 0 || settle_journal(c->s, c->root_fd, fd, jname, &j, c->r, &e) < 0)
 		fprintf(stderr, "mstore deliver: %s kept: %s\n", jname, e.msg);
 	else if (!j.source || !j.source[0]) /* one message, settled: nothing more to tell */
 		rc = MS_JIO_REMOVE;
@@ -358,7 +362,28 @@ static void journal_name(ms_deliver *dv, const char *source)
 	}
 }
 
-/* Create (or reopen) the run's journal and lock it. */
+/* The H line of the run's journal. */
+static void put_header(ms_deliver *dv, FILE *f, const char *source)
+{
+	fprintf(f, "H\t%lld\t%lld", (long long)dv->t.account_id, (long long)dv->t.folder_id);
+	put_field(f, source ? source : "");
+	fputc('\n', f);
+}
+
+/* After the journal's first synced write: its name, before any file
+ * relies on it. */
+static int name_journal(ms_deliver *dv, ms_err *e)
+{
+	if (dv->named)
+		return 0;
+	if (ms_jio_sync_dir(dv->root_fd, dv->s->data_dir, JOURNAL_DIR, e) < 0)
+		return -1;
+	dv->named = true;
+	return 0;
+}
+
+/* Create (or reopen) the run's journal and lock it.  One message's H line
+ * waits for its P line (journal_pending): one fdatasync for both. */
 static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
 {
 	bool new_dir = mkdirat(dv->root_fd, JOURNAL_DIR, 0700) == 0;
@@ -376,20 +401,19 @@ static int open_journal(ms_deliver *dv, const char *source, ms_err *e)
 		                  " (it holds %s/%s)", dv->s->data_dir, dv->jname);
 	struct stat st;
 	if (fstat(dv->jfd, &st) == 0 && st.st_size > 0)
+		return (dv->named = true), 0;
+	if (dv->single)
 		return 0;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
-	fprintf(f, "H\t%lld\t%lld", (long long)dv->t.account_id, (long long)dv->t.folder_id);
-	put_field(f, source ? source : "");
-	fputc('\n', f);
+	put_header(dv, f, source);
 	fclose(f);
 	int rc = jwrite(dv->jfd, dv->jname, buf, len, e);
 	free(buf);
-	/* the journal's name, before any file relies on it */
-	return rc < 0 ? -1 : ms_jio_sync_dir(dv->root_fd, dv->s->data_dir, JOURNAL_DIR, e);
+	return rc < 0 ? -1 : name_journal(dv, e);
 }
 
 /* The keys an earlier run of this source delivered. */
@@ -505,6 +529,8 @@ static int journal_pending(ms_deliver *dv, const ms_deliver_msg *m, size_t n, ms
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	if (!dv->named)
+		put_header(dv, f, NULL);
 	for (size_t i = 0; i < n; i++) {
 		if (m[i].status != MS_DELIVER_OK)
 			continue;
@@ -519,7 +545,7 @@ static int journal_pending(ms_deliver *dv, const ms_deliver_msg *m, size_t n, ms
 	fclose(f);
 	int rc = jwrite(dv->jfd, dv->jname, buf, len, e);
 	free(buf);
-	return rc;
+	return rc < 0 ? -1 : name_journal(dv, e);
 }
 
 /* Lines `letter` NAME for the messages that ended with `status` (D after

@@ -196,6 +196,9 @@ printf 'H\t%s\t%s\t\nP\t%s\t%s\t33\t2024-02-03 04:05:06\tcarol@example.org\n' "$
 g2='{0A1B2C3D-0000-4000-8000-00000000AB13}.eml'
 printf 'partial' >"$DATA/example.com/bob/0A/${g2%.eml}.mstore-tmp"
 printf 'H\t%s\t%s\t\nP\t%s\t%s\t32\t2024-02-03 04:05:06\t\n' "$bob" "$inbox" "$g2" "$g2" >"$DATA/.mstore/deliver-test2.deliver"
+# killed before its first (H and P) write reached the disk: empty, or torn inside its first line
+: >"$DATA/.mstore/deliver-test3.deliver"
+printf 'H\t%s\t%s\t\nP\t{0A1B' "$bob" "$inbox" >"$DATA/.mstore/deliver-test4.deliver"
 mst reconstruct -n --settle 0 "${S[@]}"; expect_rc 1 "the stray file is unreferenced before the roll forward"
 # a sync in between (the file is younger than its settle time) leaves the
 # journals to deliver: sync takes over only its own *.journal files
@@ -204,10 +207,11 @@ mst sync --no-progress "${S[@]}"; expect_ok "a sync between the kill and the nex
 	t_fail "sync took the deliver journals: $(ls -a "$DATA/.mstore")"
 mst deliver bob@example.com "$T_TMP/one.eml" "${S[@]}"; expect_ok "the next deliver"
 expect_out_contains "1 rolled forward, 1 taken back" "it reports the roll forward"
+if grep -q kept "$T_TMP/err"; then t_fail "a journal killed before its first line is kept: $(cat "$T_TMP/err")"; else t_ok; fi
 expect_eq "$(sqlq "SELECT messageflags, messagecreatetime, messagefrom FROM hm_messages WHERE messagefilename = '$g'" | tr '\t' ' ')" \
 	"33 2024-02-03 04:05:06 carol@example.org" "the rolled-forward row has the journal's flags, date, From"
 [ -e "$DATA/example.com/bob/0A/${g2%.eml}.mstore-tmp" ] && t_fail "the temporary file of the taken-back message is removed"
-ls "$DATA/.mstore"/deliver-test*.deliver >/dev/null 2>&1 && t_fail "settled one-message journals are removed"
+ls "$DATA/.mstore"/deliver-test*.deliver >/dev/null 2>&1 && t_fail "settled one-message journals are removed, and those killed before their first line: $(ls "$DATA/.mstore")"
 clean "roll forward"
 
 t_done

@@ -19,7 +19,8 @@
 #     disk before the original is removed;
 #   deliver: one message by its own fsyncs (its data before its rename,
 #     its folder and the folders made for it before the commit, no
-#     syncfs), a batch of 20 by one syncfs before the renames and one
+#     syncfs; its journal's H and P lines and the journal's name synced
+#     before the file is made, two journal syncs in all), a batch of 20 by one syncfs before the renames and one
 #     after them, before the commit.
 # (mstore channel's durability: test_channel_durability.sh.)
 . "$MSTORE_SRC/tests/lib/common.sh"
@@ -309,6 +310,14 @@ before "deliver: the new XX folder is synced into the account's folder before th
 before "deliver: the new account folder is synced into the domain's before the commit" \
 	"$(at "$L" "$(at "$L" 0 "\$1 == \"mkdir\" && \$3 == \"$D/$A\"")" "$(synced "\$3 == \"$D/example.com\"")")" "$commit"
 expect_eq "$(grep -c '^syncfs' "$L")" 0 "deliver: one message makes no syncfs"
+# its journal: the H and P lines in one synced write, its name synced, both before the
+# file is made; then the D line after the commit (two journal syncs in all)
+J='$3 ~ /\/\.mstore\/deliver-[^/]*\.deliver$/'
+made=$(at "$L" 0 "\$1 ~ /^open/ && $TMP")
+before "deliver: the journal is synced before the file is made" "$(at "$L" 0 "$(synced "$J")")" "$made"
+before "deliver: the journal's name is synced before the file is made" "$(at "$L" 0 "$(synced "\$3 == \"$D/.mstore\"")")" "$made"
+expect_eq "$(awk -F'\t' "($(synced "$J"))" "$L" | wc -l)" 2 "deliver: one message's journal is synced twice (H and P together, then D)"
+expect_eq "$(find "$D/.mstore" -name 'deliver-*' | wc -l)" 0 "deliver: the journal is gone"
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefilename = '${to##*/}'")" 1 "deliver: the row names the file"
 
 L=$T_TMP/deliver20.log
