@@ -75,8 +75,11 @@ for list in "$here"/mutants/*.tsv; do
 		case "$line" in ''|'#'*) continue ;; esac
 		# tab is whitespace to read (runs of it collapse): split on \x1f
 		IFS=$'\x1f' read -r id file tests find repl bug <<<"${line//$'\t'/$'\x1f'}"
-		if [ -z "${bug:-}" ]; then
-			echo "run.sh: $list:$lineno: needs six tab-separated fields" >&2; exit 2
+		# an empty field (a stray tab) would make an empty text to find,
+		# which occurs everywhere: count_in would never end
+		if [ -z "$id" ] || [ -z "$file" ] || [ -z "$tests" ] || [ -z "$find" ] || [ -z "${bug:-}" ] ||
+		   [[ $bug == *$'\x1f'* ]]; then
+			echo "run.sh: $list:$lineno: needs six fields, one tab between each two, none empty but the replacement" >&2; exit 2
 		fi
 		matches "$id" || continue
 		M_ID+=("$id"); M_FILE+=("$file"); M_TESTS+=("$tests")
