@@ -10,16 +10,8 @@ BUILD=build-bench M=10000
 while getopts b:m: o; do
 	case $o in b) BUILD=$OPTARG ;; m) M=$OPTARG ;; *) exit 2 ;; esac
 done
-MS=$BUILD/mstore
-[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-acctmove-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-export MSTORE_CONFIG=/dev/null
-DB=$W/store.db
-S=(--db "sqlite:$DB" --data "$W/Data" --server-tz UTC)
-mkdir -p "$W/Data"
-"$MS" init "sqlite:$DB" >/dev/null
-"$MS" domain add example.com "${S[@]}" >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_store acctmove
 "$MS" account add a@example.com "${S[@]}" >/dev/null
 awk -v m="$M" 'BEGIN {
 	for (i = 1; i <= m; i++)

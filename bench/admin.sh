@@ -18,16 +18,8 @@ BUILD=build-bench N=100000 M=10000
 while getopts b:n:m: o; do
 	case $o in b) BUILD=$OPTARG ;; n) N=$OPTARG ;; m) M=$OPTARG ;; *) exit 2 ;; esac
 done
-MS=$BUILD/mstore
-[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-admin-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-export MSTORE_CONFIG=/dev/null
-DB=$W/store.db
-S=(--db "sqlite:$DB" --data "$W/Data" --server-tz UTC)
-mkdir -p "$W/Data"
-"$MS" init "sqlite:$DB" >/dev/null
-"$MS" domain add example.com "${S[@]}" >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_store admin
 for i in $(seq 1 100); do "$MS" account add "u$i@example.com" --max-size 100 "${S[@]}" >/dev/null; done
 sqlite3 "$DB" "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $N)
   INSERT INTO hm_messages (messageaccountid, messagefolderid, messagefilename, messagetype, messagefrom, messagesize,

@@ -14,15 +14,9 @@ BUILD=build-bench D=200 R=5
 while getopts b:d:r: o; do
 	case $o in b) BUILD=$OPTARG ;; d) D=$OPTARG ;; r) R=$OPTARG ;; *) exit 2 ;; esac
 done
-MS=$BUILD/mstore
-[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
-W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-deliver1-bench.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-export MSTORE_CONFIG=/dev/null
-S=(--db "sqlite:$W/store.db" --data "$W/Data" --server-tz UTC)
-mkdir -p "$W/Data" "$W/dd"
-"$MS" init "sqlite:$W/store.db" >/dev/null
-"$MS" domain add example.com "${S[@]}" >/dev/null
+. "$(dirname "$0")/lib.sh"
+bench_store deliver1
+mkdir -p "$W/dd"
 "$MS" account add a@example.com "${S[@]}" >/dev/null
 printf 'From: s@example.org\nTo: a@example.com\nSubject: one\nMessage-ID: <one@example.org>\n\nbody\n' >"$W/m.eml"
 "$MS" deliver a@example.com "$W/m.eml" "${S[@]}" >/dev/null # the XX folders and the WAL, once

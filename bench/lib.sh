@@ -1,8 +1,25 @@
 # shellcheck shell=bash
-# bench/lib.sh - shell helpers shared by bench/channel.sh and bench/imap.sh
-# (sourced).  mailsync gets mbox files where the others get a Maildir:
-# Debian's c-client has no Maildir driver (it lists a Maildir's files as
-# mailboxes).
+# bench/lib.sh - shell helpers shared by the bench scripts (sourced).
+# mailsync gets mbox files where the others get a Maildir: Debian's
+# c-client has no Maildir driver (it lists a Maildir's files as mailboxes).
+
+# bench_store NAME: a new SQLite store for bench/NAME.sh, with the domain
+# example.com.  Sets MS ($BUILD/mstore, which must be built), W (a
+# temporary directory, removed at exit), DB, S (the store's flags for
+# every command) and MSTORE_CONFIG=/dev/null (no user's config changes a
+# figure).
+bench_store() {
+	MS=$BUILD/mstore
+	[ -x "$MS" ] || { echo "no $MS: meson setup $BUILD --buildtype=release && ninja -C $BUILD" >&2; exit 2; }
+	W=$(mktemp -d "${TMPDIR:-/tmp}/mstore-$1-bench.XXXXXX")
+	trap 'rm -rf "$W"' EXIT
+	export MSTORE_CONFIG=/dev/null
+	DB=$W/store.db
+	S=(--db "sqlite:$DB" --data "$W/Data" --server-tz UTC)
+	mkdir -p "$W/Data"
+	"$MS" init "sqlite:$DB" >/dev/null
+	"$MS" domain add example.com "${S[@]}" >/dev/null
+}
 
 # mbox_of MAILDIR... : the messages of each Maildir as one mbox on stdout
 # (LF line ends, mboxrd "From " quoting, a blank line between messages)
