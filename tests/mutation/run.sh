@@ -95,7 +95,7 @@ dups=$(printf '%s\n' "${M_ID[@]}" | sort | uniq -d)
 if [ -n "$dups" ]; then echo "run.sh: duplicate mutant ids: $dups" >&2; exit 2; fi
 
 # count_in FILE TEXT: how many times TEXT occurs in FILE.
-count_in() { perl -0777 -ne 'BEGIN { $t = shift } my $c = 0; my $p = 0; while (($p = index($_, $t, $p)) >= 0) { $c++; $p += length $t } print $c' -- "$2" "$1"; }
+count_in() { perl -0777 -ne 'BEGIN { $t = shift; die "count_in: an empty text\n" if $t eq "" } my $c = 0; my $p = 0; while (($p = index($_, $t, $p)) >= 0) { $c++; $p += length $t } print $c' -- "$2" "$1"; }
 # apply FILE FIND REPLACE: replace the one occurrence.
 apply() { perl -0777 -i -pe 'BEGIN { $f = shift; $r = shift } my $p = index($_, $f); substr($_, $p, length $f) = $r if $p >= 0' -- "$2" "$3" "$1"; }
 
