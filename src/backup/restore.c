@@ -691,8 +691,9 @@ static int hash_existing(fill *f, ms_box *b)
 	}
 }
 
-static void on_append(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const ms_err *why)
+static void on_append(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	fill *f = ctx;
 	(void)i, (void)uid;
 	if (result == MS_DRV_OK) {
@@ -746,8 +747,9 @@ static int append_batch(fill *f, ms_box *b, rmsg *const *batch, size_t n)
 	return rc;
 }
 
-static void on_flags(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const ms_err *why)
+static void on_flags(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	fill *f = ctx;
 	(void)i, (void)uid;
 	if (result == MS_DRV_OK)

@@ -168,7 +168,7 @@ static ms_drv_result px_append(ms_box *b, const ms_append *msgs, size_t n, ms_it
 	(void)msgs, (void)e;
 	note(ps(b->side), "append %zu message(s) to %s", n, b->name);
 	for (size_t i = 0; i < n; i++)
-		cb(ctx, i, MS_DRV_OK, 0, NULL);
+		cb(ctx, i, MS_DRV_OK, 0, NULL, NULL);
 	return MS_DRV_OK;
 }
 
@@ -177,7 +177,7 @@ static ms_drv_result px_set_flags(ms_box *b, const ms_flag_change *ch, size_t n,
 	(void)e;
 	for (size_t i = 0; i < n; i++) {
 		note(ps(b->side), "set flags of UID %u in %s: +%#x -%#x", ch[i].uid, b->name, ch[i].add, ch[i].remove);
-		cb(ctx, i, MS_DRV_OK, ch[i].uid, NULL);
+		cb(ctx, i, MS_DRV_OK, ch[i].uid, NULL, NULL);
 	}
 	return MS_DRV_OK;
 }
@@ -187,7 +187,7 @@ static ms_drv_result px_expunge(ms_box *b, const uint32_t *uids, size_t n, ms_it
 	(void)e;
 	for (size_t i = 0; i < n; i++) {
 		note(ps(b->side), "expunge UID %u in %s", uids[i], b->name);
-		cb(ctx, i, MS_DRV_OK, uids[i], NULL);
+		cb(ctx, i, MS_DRV_OK, uids[i], NULL, NULL);
 	}
 	return MS_DRV_OK;
 }

@@ -857,7 +857,7 @@ static void copy_fetch_cb(void *ctx, size_t i, ms_drv_result res, const char *da
 	                         .internal_date = fc & MS_CAP_INTERNAL_DATE ? m->internal_date : 0 };
 }
 
-static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
+static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
 	copy_batch *b = ctx;
 	act *a = b->acts[b->map[i]];
@@ -873,10 +873,11 @@ static void copy_append_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid,
 	note(b->c, MS_NOTE_COPIED, to, a->m[b->from]->m.uid, a->ident);
 	const char *keys[2];
 	keys[b->from] = a->m[b->from]->skey;
-	/* the new UID (UIDPLUS's APPENDUID) is the key the next run lists it
-	   under, so that run need not fetch the message to learn who it is;
-	   without one it is learnt by identity then */
-	char *kto = uid && (b->c->r->side[to]->caps & MS_CAP_UID_STABLE) && (b->c->r->side[to]->caps & MS_CAP_APPEND_UID)
+	/* the key the next run lists it under (a Maildir's unique name, or
+	   the new UID: UIDPLUS's APPENDUID), so that run need not fetch the
+	   message to learn who it is; without one it is learnt by identity */
+	char *kto = key ? g_strdup(key)
+	          : uid && (b->c->r->side[to]->caps & MS_CAP_UID_STABLE) && (b->c->r->side[to]->caps & MS_CAP_APPEND_UID)
 	                ? g_strdup_printf("uid:%u:%u", b->c->l[to].box->status.uidvalidity, uid)
 	                : NULL;
 	keys[to] = kto;
@@ -982,8 +983,9 @@ typedef struct flag_batch {
 	bool *ok;
 } flag_batch;
 
-static void flag_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
+static void flag_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	(void)uid;
 	flag_batch *b = ctx;
 	act *a = b->acts[i];
@@ -1154,8 +1156,9 @@ typedef struct expunge_batch {
 	act **acts;
 } expunge_batch;
 
-static void expunge_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
+static void expunge_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	(void)uid;
 	expunge_batch *b = ctx;
 	act *a = b->acts[i];
@@ -1755,8 +1758,9 @@ typedef struct undo_ctx {
 	size_t *restored, *failed, *present;
 } undo_ctx;
 
-static void undo_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const ms_err *why)
+static void undo_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	(void)i, (void)uid, (void)why;
 	undo_ctx *u = ctx;
 	if (res == MS_DRV_OK)

@@ -126,8 +126,9 @@ static void on_fetch(void *ctx, size_t i, ms_drv_result r, const char *data, siz
 	x->bytes += n;
 }
 
-static void on_append(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+static void on_append(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	export_run *x = ctx;
 	(void)uid;
 	(void)i;

@@ -237,9 +237,13 @@ typedef struct ms_flag_change {
 
 /* The answer for item `i` of a batch.  `result` is MS_DRV_OK or
  * MS_DRV_MSG_BAD (then `why` says why).  `uid` is the new UID for append
- * (0 without MS_CAP_APPEND_UID), the item's UID otherwise.  `why` belongs
- * to the driver. */
-typedef void ms_item_cb(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const ms_err *why);
+ * (0 without MS_CAP_APPEND_UID), the item's UID otherwise.  `key`, for an
+ * append on a side whose listing names messages by key (ms_msg.key: a
+ * Maildir's unique name), is the key the new message is listed under, so
+ * the engine need not read it again to learn who it is; else NULL.  `why`
+ * and `key` belong to the driver. */
+typedef void ms_item_cb(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const char *key,
+                        const ms_err *why);
 
 /* The bytes of item `i` of a fetch (data NULL and len 0 when result is
  * MS_DRV_MSG_BAD).  The bytes belong to the driver and are valid only

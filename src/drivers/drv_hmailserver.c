@@ -780,7 +780,7 @@ static int journal_names(hms_side *s, const ms_append *msgs, pending *p, size_t 
 static void write_failed(pending *p, size_t i, const ms_err *why, ms_item_cb *cb, void *ctx)
 {
 	p[i].written = false;
-	cb(ctx, i, MS_DRV_MSG_BAD, 0, why);
+	cb(ctx, i, MS_DRV_MSG_BAD, 0, NULL, why);
 }
 
 /* The batched way: every temporary file, one flush, every rename, one
@@ -831,7 +831,7 @@ static size_t write_all(hms_side *s, const ms_append *msgs, pending *p, size_t n
 		ms_err why = { 0 };
 		if (msgs[i].len == 0) {
 			ms_err_set(&why, MS_E_USAGE, "side %s: an empty message is never stored", s->base.name);
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			cb(ctx, i, MS_DRV_MSG_BAD, 0, NULL, &why);
 			continue;
 		}
 		time_t now = time(NULL);
@@ -895,7 +895,7 @@ static ms_drv_result hms_append(ms_box *base, const ms_append *msgs, size_t n, m
 		fprintf(stderr, "mstore: warning: side %s: %s\n", s->base.name, ignored.msg);
 	for (size_t i = 0; i < n; i++)
 		if (p[i].written)
-			cb(ctx, i, MS_DRV_OK, (uint32_t)p[i].uid, NULL);
+			cb(ctx, i, MS_DRV_OK, (uint32_t)p[i].uid, NULL, NULL);
 	free(p);
 	return MS_DRV_OK;
 }
@@ -944,7 +944,7 @@ static ms_drv_result each_item(ms_box *base, const void *items, size_t n, write_
 			*e = why;
 			return res;
 		}
-		cb(ctx, i, res, uid, res == MS_DRV_OK ? NULL : &why);
+		cb(ctx, i, res, uid, NULL, res == MS_DRV_OK ? NULL : &why);
 	}
 	return MS_DRV_OK;
 }

@@ -1701,14 +1701,14 @@ static void append_answer(appending *a, const status *st)
 		unsigned long v = 0, uid = 0;
 		if (sscanf(st->text, "[APPENDUID %lu %lu]", &v, &uid) != 2 || v != a->b->base.status.uidvalidity)
 			uid = 0;
-		a->cb(a->ctx, i, MS_DRV_OK, (uint32_t)uid, NULL);
+		a->cb(a->ctx, i, MS_DRV_OK, (uint32_t)uid, NULL, NULL);
 		return;
 	}
 	ms_err why;
 	char b[320];
 	ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused message %zu: %s", a->s->where, a->b->base.name, i + 1,
 	           words(st->text, b, sizeof b));
-	a->cb(a->ctx, i, MS_DRV_MSG_BAD, 0, &why);
+	a->cb(a->ctx, i, MS_DRV_MSG_BAD, 0, NULL, &why);
 }
 
 /* Read one answer; -1 when the connection failed or answered out of turn. */
@@ -1869,7 +1869,7 @@ static ms_drv_result imap_set_flags(ms_box *base, const ms_flag_change *ch, size
 			if (g[k].failed)
 				ms_err_set(&why, MS_E_IO, "%s: folder %s: the server refused to change the flags of UID %u: %s",
 				           s->where, base->name, ch[idx[i]].uid, refusal);
-			cb(ctx, idx[i], g[k].failed ? MS_DRV_MSG_BAD : MS_DRV_OK, ch[idx[i]].uid, g[k].failed ? &why : NULL);
+			cb(ctx, idx[i], g[k].failed ? MS_DRV_MSG_BAD : MS_DRV_OK, ch[idx[i]].uid, NULL, g[k].failed ? &why : NULL);
 		}
 	free(idx), free(g), free(uids);
 	return res;
@@ -1988,7 +1988,7 @@ static ms_drv_result imap_expunge(ms_box *base, const uint32_t *uids, size_t n, 
 		bool there = in_sorted(have.v, have.n, uids[i]);
 		if (!there)
 			ms_err_set(&why, MS_E_NOTFOUND, "%s: folder %s: no message UID %u", s->where, base->name, uids[i]);
-		cb(ctx, i, there ? MS_DRV_OK : MS_DRV_MSG_BAD, uids[i], there ? NULL : &why);
+		cb(ctx, i, there ? MS_DRV_OK : MS_DRV_MSG_BAD, uids[i], NULL, there ? NULL : &why);
 	}
 	free(set), free(oset), free(have.v), free(others.v);
 	return res;

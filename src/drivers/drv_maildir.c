@@ -1434,7 +1434,7 @@ static void append_failed(md_box *b, size_t i, int err, ms_item_cb *cb, void *ct
 	else
 		ms_err_set(&why, MS_E_IO, "side %s: box %s: cannot store a message in %s%s%s: %s", s->base.name, shown,
 		           s->path, b->rel[0] ? "/" : "", b->rel, strerror(err));
-	cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+	cb(ctx, i, MS_DRV_MSG_BAD, 0, NULL, &why);
 }
 
 /* Files written into tmp/ before one sync pass over them: bounds the open
@@ -1570,10 +1570,16 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 	int err = 0;
 	if (r == MS_DRV_OK && (fsync(b->new_fd) < 0 || (a.used_cur && fsync(b->cur_fd) < 0)))
 		err = errno, r = MS_DRV_SIDE_BAD;
-	if (r == MS_DRV_OK)
-		for (size_t i = 0; i < n; i++)
-			if (a.ok[i])
-				cb(ctx, i, MS_DRV_OK, a.uid[i], NULL);
+	for (size_t i = 0; r == MS_DRV_OK && i < n; i++) {
+		if (!a.ok[i])
+			continue;
+		/* the key the next listing names it by (md_list_msgs): the
+		   engine records it, and need not read the file to learn it */
+		const md_msg *m = &b->msgs.v[a.uid[i] - 1];
+		char key[UNIQUE_LEN];
+		snprintf(key, sizeof key, "%.*s", (int)m->ulen, m->name);
+		cb(ctx, i, MS_DRV_OK, a.uid[i], key, NULL);
+	}
 	if (r != MS_DRV_OK)
 		ms_err_set(e, err ? MS_E_IO : MS_E_NOMEM, "side %s: box %s: %s", s->base.name, base->name,
 		           err ? strerror(err) : "out of memory");
@@ -1651,7 +1657,7 @@ static ms_drv_result md_set_flags(ms_box *base, const ms_flag_change *ch, size_t
 			return r;
 		}
 		renamed |= a.renamed;
-		cb(ctx, i, r, ch[i].uid, r == MS_DRV_OK ? NULL : &why);
+		cb(ctx, i, r, ch[i].uid, NULL, r == MS_DRV_OK ? NULL : &why);
 	}
 	/* a lost flag change is a change the next run makes again: one fsync per batch */
 	if (renamed)
@@ -1676,7 +1682,7 @@ static ms_drv_result md_expunge(ms_box *base, const uint32_t *uids, size_t n, ms
 			free(m->name);
 			m->name = NULL;
 		}
-		cb(ctx, i, r, uids[i], r == MS_DRV_OK ? NULL : &why);
+		cb(ctx, i, r, uids[i], NULL, r == MS_DRV_OK ? NULL : &why);
 	}
 	if (n) {
 		fsync(b->new_fd);

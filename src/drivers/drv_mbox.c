@@ -1801,7 +1801,7 @@ static ms_drv_result append_locked(mbx_box *b, const ms_append *msgs, size_t n, 
 		if (r == MS_DRV_OK && ok[i]) {
 			added[i].uid = b->next_uid++;
 			if (push_entry(b, &added[i]) == 0) {
-				cb(ctx, i, MS_DRV_OK, added[i].uid, NULL);
+				cb(ctx, i, MS_DRV_OK, added[i].uid, NULL, NULL);
 				continue;
 			}
 			/* the message is in the file; we only cannot name it now */
@@ -1809,7 +1809,7 @@ static ms_drv_result append_locked(mbx_box *b, const ms_append *msgs, size_t n, 
 		}
 		free(added[i].msgid);
 		if (r == MS_DRV_OK)
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &whys[i]);
+			cb(ctx, i, MS_DRV_MSG_BAD, 0, NULL, &whys[i]);
 	}
 	free(added);
 	free(ok);
@@ -2075,7 +2075,7 @@ static ms_drv_result batch(ms_box *base, const void *items, size_t n, fill_fn *f
 		r = rewrite(b, &p, e);
 	unlock_box(b);
 	for (size_t i = 0; r == MS_DRV_OK && i < n; i++)
-		cb(ctx, i, res[i], *uid_of(items, i), res[i] == MS_DRV_OK ? NULL : &whys[i]);
+		cb(ctx, i, res[i], *uid_of(items, i), NULL, res[i] == MS_DRV_OK ? NULL : &whys[i]);
 	free(p.drop);
 	free(p.flags);
 	free(res);

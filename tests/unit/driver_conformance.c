@@ -133,6 +133,7 @@ typedef struct results {
 	ms_drv_result r[SLOTS];
 	uint32_t uid[SLOTS];
 	char why[SLOTS][512];
+	char key[SLOTS][300];      /* append's key, "" when none */
 	char *data[SLOTS];
 	size_t len[SLOTS];
 } results;
@@ -143,7 +144,7 @@ static void results_free(results *x)
 		free(x->data[i]);
 }
 
-static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
 	results *x = ctx;
 	assert_true(i < SLOTS);
@@ -151,6 +152,8 @@ static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms
 	x->seen[i]++;
 	x->r[i] = r;
 	x->uid[i] = uid;
+	assert_true(!key || r == MS_DRV_OK);
+	snprintf(x->key[i], sizeof x->key[i], "%s", key ? key : "");
 	snprintf(x->why[i], sizeof x->why[i], "%s", why ? why->msg : "");
 	/* MS_DRV_OK without a reason, anything else with a whole sentence */
 	assert_true((r == MS_DRV_OK) == (why == NULL));
@@ -162,7 +165,7 @@ static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms
 static void fetch_cb(void *ctx, size_t i, ms_drv_result r, const char *data, size_t len, const ms_err *why)
 {
 	results *x = ctx;
-	item_cb(ctx, i, r, 0, why);
+	item_cb(ctx, i, r, 0, NULL, why);
 	if (r != MS_DRV_OK) {
 		assert_null(data);
 		assert_int_equal(len, 0);
@@ -219,6 +222,9 @@ static const unsigned flags3[3] = { MS_FLAG_SEEN, MS_FLAG_FLAGGED | MS_FLAG_ANSW
 static const time_t dates3[3] = { DATE1, DATE2, DATE3 };
 static const char *const ids3[3] = { "one@example.org", "two@example.net", NULL };
 
+/* The keys append_three's append reported ("" for none). */
+static char keys3[3][300];
+
 /* The three messages, as appended by append_three: texts.v[0..3). */
 static void append_three(ms_box *b, uint32_t uids[3])
 {
@@ -240,6 +246,23 @@ static void append_three(ms_box *b, uint32_t uids[3])
 		}
 		if (uids)
 			uids[i] = x.uid[i];
+		snprintf(keys3[i], sizeof keys3[i], "%s", x.key[i]);
+	}
+}
+
+/* The keys append reported are those the listing names the messages by
+ * (the engine records them, and does not read the messages again to learn
+ * them); a side without stable UIDs reports every one. */
+static void check_append_keys(const ms_side *s, const ms_msg *v, size_t n)
+{
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < 3; i++) {
+		if (keys3[i][0]) {
+			assert_non_null(v[i].key);
+			assert_string_equal(keys3[i], v[i].key);
+		} else {
+			assert_true(!v[i].key || has_cap(s, MS_CAP_UID_STABLE));
+		}
 	}
 }
 
@@ -415,6 +438,7 @@ static void c_append_list_fetch(void **state)
 	size_t n;
 	ms_msg *v = list_all(b, MS_WANT_MSGID, &n);
 	check_three(s, v, n);
+	check_append_keys(s, v, n);
 	if (has_cap(s, MS_CAP_APPEND_UID))
 		for (size_t i = 0; i < 3; i++)
 			assert_int_equal(v[i].uid, uids[i]);

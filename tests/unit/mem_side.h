@@ -197,11 +197,11 @@ static ms_drv_result mem_append(ms_box *base, const ms_append *a, size_t n, ms_i
 		ms_err why;
 		if (s->refuse_append && memmem(a[i].data, a[i].len, s->refuse_append, strlen(s->refuse_append))) {
 			ms_err_set(&why, MS_E_IO, "side %s refuses this message", s->base.name);
-			cb(ctx, i, MS_DRV_MSG_BAD, 0, &why);
+			cb(ctx, i, MS_DRV_MSG_BAD, 0, NULL, &why);
 			continue;
 		}
 		uint32_t uid = mem_add(b, a[i].data, a[i].len, a[i].flags, a[i].keywords, a[i].internal_date);
-		cb(ctx, i, MS_DRV_OK, uid, NULL);
+		cb(ctx, i, MS_DRV_OK, uid, NULL, NULL);
 	}
 	return MS_DRV_OK;
 }
@@ -235,7 +235,7 @@ static ms_drv_result mem_set_flags(ms_box *base, const ms_flag_change *ch, size_
 		char *kw = mem_kw(m->keywords, ch[i].add_keywords, ch[i].remove_keywords);
 		free(m->keywords);
 		m->keywords = kw;
-		cb(ctx, i, MS_DRV_OK, ch[i].uid, NULL);
+		cb(ctx, i, MS_DRV_OK, ch[i].uid, NULL, NULL);
 	}
 	return MS_DRV_OK;
 }
@@ -251,7 +251,7 @@ static ms_drv_result mem_expunge(ms_box *base, const uint32_t *uids, size_t n, m
 		free(m->data);
 		memmove(m, m + 1, (b->n - k - 1) * sizeof *m);
 		b->n--;
-		cb(ctx, i, MS_DRV_OK, uids[i], NULL);
+		cb(ctx, i, MS_DRV_OK, uids[i], NULL, NULL);
 	}
 	return MS_DRV_OK;
 }

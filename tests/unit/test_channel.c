@@ -152,8 +152,9 @@ static void close_both(sides *x)
 		x->s[i]->drv->close(x->s[i]);
 }
 
-static void count_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+static void count_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	(void)i, (void)uid;
 	if (r != MS_DRV_OK)
 		fail_msg("item failed: %s", why ? why->msg : "");

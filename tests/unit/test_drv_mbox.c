@@ -165,8 +165,9 @@ typedef struct items {
 	char why[64][256];
 } items;
 
-static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	items *it = ctx;
 	it->calls++;
 	it->res[i] = r;

@@ -179,8 +179,9 @@ typedef struct results {
 	size_t len[8];
 } results;
 
-static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms_err *why)
+static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
+	(void)key;
 	results *x = ctx;
 	assert_true(i < 8);
 	x->calls++;
@@ -192,7 +193,7 @@ static void item_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const ms
 static void fetch_cb(void *ctx, size_t i, ms_drv_result r, const char *data, size_t len, const ms_err *why)
 {
 	results *x = ctx;
-	item_cb(ctx, i, r, 0, why);
+	item_cb(ctx, i, r, 0, NULL, why);
 	assert_true(len < sizeof x->data[i]);
 	if (data)
 		memcpy(x->data[i], data, len);
