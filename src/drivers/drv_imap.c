@@ -1171,7 +1171,7 @@ static ms_drv_result tidy_one(imap_side *s, const char *priv, const char *old, b
 		fprintf(stderr, "mstore: %s: folder %s is what a killed run left while deleting %s: %s\n", s->where, p, o, done);
 	} else if (res == MS_DRV_BOX_BAD) {
 		fprintf(stderr, "mstore: warning: %s: folder %s, what a killed run left while deleting %s, is kept: %s\n",
-		        s->where, p, o, why.msg[0] ? why.msg : "out of memory");
+		        s->where, p, o, why.msg[0] ? why.msg : "its name cannot be sent to the server, or memory ran out");
 		res = MS_DRV_OK;
 	} else {
 		*e = why;

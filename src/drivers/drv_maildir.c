@@ -1575,7 +1575,9 @@ static ms_drv_result md_append(ms_box *base, const ms_append *msgs, size_t n, ms
 			continue;
 		/* the key the next listing names it by (md_list_msgs): the
 		   engine records it, and need not read the file to learn it */
+		assert(a.uid[i] >= 1 && a.uid[i] <= b->msgs.n); /* a UID is its message's place + 1 */
 		const md_msg *m = &b->msgs.v[a.uid[i] - 1];
+		assert(m->name);
 		char key[UNIQUE_LEN];
 		snprintf(key, sizeof key, "%.*s", (int)m->ulen, m->name);
 		cb(ctx, i, MS_DRV_OK, a.uid[i], key, NULL);
