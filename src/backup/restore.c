@@ -693,9 +693,8 @@ static int hash_existing(fill *f, ms_box *b)
 
 static void on_append(void *ctx, size_t i, ms_drv_result result, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
 	fill *f = ctx;
-	(void)i, (void)uid;
+	(void)i, (void)uid, (void)key;
 	if (result == MS_DRV_OK) {
 		f->r->st->restored++;
 		return;

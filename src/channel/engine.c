@@ -985,8 +985,7 @@ typedef struct flag_batch {
 
 static void flag_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
-	(void)uid;
+	(void)uid, (void)key;
 	flag_batch *b = ctx;
 	act *a = b->acts[i];
 	if (res == MS_DRV_OK) {
@@ -1158,8 +1157,7 @@ typedef struct expunge_batch {
 
 static void expunge_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
-	(void)uid;
+	(void)uid, (void)key;
 	expunge_batch *b = ctx;
 	act *a = b->acts[i];
 	if (res != MS_DRV_OK) {
@@ -1760,8 +1758,7 @@ typedef struct undo_ctx {
 
 static void undo_cb(void *ctx, size_t i, ms_drv_result res, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
-	(void)i, (void)uid, (void)why;
+	(void)i, (void)uid, (void)key, (void)why;
 	undo_ctx *u = ctx;
 	if (res == MS_DRV_OK)
 		(*u->restored)++;

@@ -274,36 +274,6 @@ void dl_free_items(dl_item *items, size_t n)
 
 /* ---- one message ------------------------------------------------------------------- */
 
-static int read_all(int fd, char **out, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	for (ssize_t got = 1; buf && got > 0;) {
-		if (n == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				break;
-			buf = bigger;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			got = 1;
-		else if (got < 0) {
-			free(buf);
-			return -1;
-		} else
-			n += (size_t)got;
-		if (got == 0) {
-			*out = buf;
-			*len = n;
-			return 0;
-		}
-	}
-	free(buf);
-	errno = ENOMEM;
-	return -1;
-}
-
 /* A folder held by `mstore folder lock` is no error of the input: the
  * mailbox is left as it is for a later run (exit 1). */
 int dl_open_failed(const dl_run *r, const ms_err *e)
@@ -322,7 +292,7 @@ static int read_message(const char *file, char **data, size_t *len)
 {
 	bool stdin_ = !file || strcmp(file, "-") == 0;
 	int fd = stdin_ ? 0 : open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read_all(fd, data, len) < 0) {
+	if (fd < 0 || ms_read_all(fd, data, len) < 0) {
 		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", stdin_ ? "standard input" : file, strerror(errno));
 		return EXIT_USAGE;
 	}

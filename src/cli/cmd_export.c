@@ -128,9 +128,8 @@ static void on_fetch(void *ctx, size_t i, ms_drv_result r, const char *data, siz
 
 static void on_append(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
 	export_run *x = ctx;
-	(void)uid;
+	(void)uid, (void)key;
 	(void)i;
 	if (r == MS_DRV_OK)
 		x->messages++;

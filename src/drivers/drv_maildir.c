@@ -1288,42 +1288,6 @@ static ms_drv_result md_list_msgs(ms_box *base, const ms_list_req *req, ms_msg *
 
 /* ---- fetch ---------------------------------------------------------------------- */
 
-/* The whole file: read to its end (a Maildir file does not change, but
- * what is there is what is returned). */
-static int read_all(int fd, char **data, size_t *len)
-{
-	struct stat st;
-	size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096, got = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return ENOMEM;
-	for (;;) {
-		if (got == cap) {
-			char *bigger = cap < SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-			if (!bigger) {
-				free(buf);
-				return ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int err = errno;
-			free(buf);
-			return err;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
 static ms_drv_result fetch_one(md_box *b, size_t i, uint32_t uid, ms_fetch_cb *cb, void *ctx)
 {
 	ms_err why = { 0 };
@@ -1332,7 +1296,8 @@ static ms_drv_result fetch_one(md_box *b, size_t i, uint32_t uid, ms_fetch_cb *c
 	size_t len = 0;
 	int fd = -1, err = m ? with_file(b, m, open_op, &fd) : ENOENT;
 	if (!err) {
-		err = read_all(fd, &data, &len);
+		/* to its end: a Maildir file does not change, but what is there is what is returned */
+		err = ms_read_all(fd, &data, &len) < 0 ? errno : 0;
 		close(fd);
 	}
 	if (err == ENOMEM)

@@ -252,22 +252,6 @@ static uint64_t fnv1a(const char *p, size_t n)
 	return h;
 }
 
-static int read_fully(int fd, char *buf, size_t len, off_t at)
-{
-	for (size_t got = 0; got < len;) {
-		ssize_t r = pread(fd, buf + got, len - got, at + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0)
-				errno = ENODATA;
-			return -1;
-		}
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 /* ---- From quoting (mboxrd) ---------------------------------------------------- */
 
 /* Does the line at p (n bytes to the end of the buffer) match /^>*From /? */
@@ -951,7 +935,7 @@ static int mbox_kind(const char *path, const struct stat *st)
 	if (fd < 0)
 		return -1;
 	char head[5];
-	bool ok = read_fully(fd, head, 5, 0) == 0 && memcmp(head, "From ", 5) == 0;
+	bool ok = ms_read_fully(fd, head, 5, 0) == 0 && memcmp(head, "From ", 5) == 0;
 	close(fd);
 	return ok;
 }
@@ -1537,7 +1521,7 @@ static bool same_from_line(mbx_box *b, const mbx_entry *m)
 	char stackbuf[512], *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
 	if (!buf)
 		return false;
-	bool same = read_fully(b->fd, buf, len, m->off) == 0;
+	bool same = ms_read_fully(b->fd, buf, len, m->off) == 0;
 	if (same) {
 		size_t line = len > 0 && buf[len - 1] == '\n' ? len - 1 : len;
 		same = fnv1a(buf, line) == m->from_hash;
@@ -1619,7 +1603,7 @@ static int read_message(mbx_box *b, const mbx_entry *m, char **out, size_t *len)
 	char *buf = malloc(n ? n : 1);
 	if (!buf)
 		return -1;
-	if (read_fully(b->fd, buf, n, m->body) < 0) {
+	if (ms_read_fully(b->fd, buf, n, m->body) < 0) {
 		free(buf);
 		return -1;
 	}
@@ -1676,7 +1660,7 @@ static ms_drv_result separator_needed(mbx_box *b, off_t size, char *sep, ms_err 
 	sep[0] = '\0';
 	if (size == 0)
 		return MS_DRV_OK;
-	if (read_fully(b->fd, tail, have, size - (off_t)have) < 0)
+	if (ms_read_fully(b->fd, tail, have, size - (off_t)have) < 0)
 		return box_bad(e, MS_E_IO, "side %s: box %s: cannot read the end of %s: %s", b->base.side->name,
 		               b->base.name, b->path, strerror(errno));
 	bool one = have >= el && memcmp(tail + have - el, eol, el) == 0;
@@ -1857,7 +1841,7 @@ static int copy_range(int in, off_t from, off_t to, int out, off_t *at)
 		if (c < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
 			char buf[65536];
 			size_t k = (size_t)(to - src) < sizeof buf ? (size_t)(to - src) : sizeof buf;
-			if (read_fully(in, buf, k, src) < 0 || ms_write_fully(out, buf, k, *at) < 0)
+			if (ms_read_fully(in, buf, k, src) < 0 || ms_write_fully(out, buf, k, *at) < 0)
 				return -1;
 			src += (off_t)k;
 			*at += (off_t)k;
@@ -1877,7 +1861,7 @@ static int write_reflagged(mbx_box *b, const mbx_entry *m, unsigned flags, int o
 {
 	size_t n = (size_t)(m->end - m->off), head = (size_t)(m->body - m->off);
 	char *buf = malloc(n ? n : 1);
-	if (!buf || read_fully(b->fd, buf, n, m->off) < 0) {
+	if (!buf || ms_read_fully(b->fd, buf, n, m->off) < 0) {
 		free(buf);
 		return -1;
 	}

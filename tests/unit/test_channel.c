@@ -154,8 +154,7 @@ static void close_both(sides *x)
 
 static void count_cb(void *ctx, size_t i, ms_drv_result r, uint32_t uid, const char *key, const ms_err *why)
 {
-	(void)key;
-	(void)i, (void)uid;
+	(void)i, (void)uid, (void)key;
 	if (r != MS_DRV_OK)
 		fail_msg("item failed: %s", why ? why->msg : "");
 	(*(int *)ctx)++;
