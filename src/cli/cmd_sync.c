@@ -50,7 +50,13 @@ const char help_sync[] =
 	"                A channel that died leaves its journal: sync (not -n) first\n"
 	"                removes each file of it that no row names, as the channel\n"
 	"                does when it opens the store again (counted as\n"
-	"                \"interrupted\"); -n defers those files and says why\n"
+	"                \"interrupted\"); -n defers those files and says why.\n"
+	"                Likewise a file a folder delete or an expire took out of\n"
+	"                the store (its row deleted, the file not yet in the trash:\n"
+	"                DATA/.mstore/trash-*.intent): never imported (deleted mail\n"
+	"                would come back).  Sync (not -n) first completes what a\n"
+	"                killed folder delete, expire or account move left, as the\n"
+	"                folder commands do (counted as \"trashed\" and \"moves\")\n"
 	"  Not imported  with the reason (no local recipients, zero bytes, #Public,\n"
 	"                a symlink, not a regular file, not in an account folder)\n"
 	"  Ignored       not a message file\n"
@@ -526,6 +532,12 @@ static int run_sync(cli_ctx *ctx, const sync_args *args, ms_store *s)
 		if (r.inflight_removed)
 			printf("  interrupted   %10zu   (files of a dead mstore channel's write that no row names:"
 			       " removed, DATA/.mstore/*.inflight)\n", r.inflight_removed);
+		if (r.moves_completed)
+			printf("  moves         %10zu   (account moves a killed mstore folder command left: completed)\n",
+			       r.moves_completed);
+		if (r.trash_moved)
+			printf("  trashed       %10zu   (files of a killed mstore folder delete or expire: moved into the"
+			       " trash, DATA/.mstore/trash-*.intent)\n", r.trash_moved);
 	}
 	rc = r.count[SYNC_FAILED] ? EXIT_PARTIAL : EXIT_OK;
 	if (r.connection_lost) {

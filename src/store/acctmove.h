@@ -25,7 +25,7 @@
  *
  * A SIGKILL anywhere leaves either no journal (nothing happened: the .tmp
  * is discarded) or a journal nobody holds; ms_acctmove_recover, run by
- * every `folder` command and by `reconstruct -r` before their work,
+ * every `folder` command, by `sync` and by `reconstruct -r` before their work,
  * repeats steps 2-4, each of which is idempotent.  A journal whose account
  * is gone or holds a third address is an error naming it, left in place.
  */

@@ -530,6 +530,43 @@ int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e)
 	return rc;
 }
 
+typedef struct each_ctx {
+	void (*fn)(void *ctx, const char *rel);
+	void *ctx;
+} each_ctx;
+
+/* Every complete entry line of one intent ("purge" and a line torn by a
+ * crash are not entries). */
+static int read_intent(void *ctx, int fd, const char *name, ms_err *e)
+{
+	(void)name, (void)e;
+	each_ctx *c = ctx;
+	FILE *f = fdopen(dup(fd), "r");
+	if (!f)
+		return MS_JIO_KEEP;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0 && line[n - 1] == '\n') {
+		line[n - 1] = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab || line + n - 1 == tab + 1)
+			continue;
+		ms_jio_unescape(tab + 1);
+		c->fn(c->ctx, tab + 1);
+	}
+	free(line);
+	fclose(f);
+	return MS_JIO_KEEP;
+}
+
+void ms_trash_each(int root_fd, ms_jio_mode mode, void (*fn)(void *ctx, const char *rel), void *ctx)
+{
+	each_ctx c = { fn, ctx };
+	ms_err ignored = { 0 };
+	ms_jio_scan(root_fd, "", "trash-", INTENT_SUFFIX, mode, O_RDONLY, read_intent, &c, &ignored);
+}
+
 /* ---- a batch of rows, the whole protocol ------------------------------ */
 
 int ms_trash_rows(ms_trash *t, db *d, const ms_trash_victim *v, size_t n, const char *hook_prefix, ms_err *e)

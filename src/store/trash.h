@@ -32,11 +32,13 @@
  * explains it goes.
  *
  * A process killed anywhere leaves an intent nobody holds;
- * ms_trash_recover (run by every command that trashes, before its own
- * work) takes it over: an entry whose row is gone (the delete committed)
+ * ms_trash_recover (run by every command that trashes, and by sync and
+ * reconstruct -r, before their own work) takes it over: an entry whose row is gone (the delete committed)
  * has its file moved into the trash, an entry whose row is still there
- * (it did not) is dropped.  A file is thus never unreferenced at its
- * place in the store (sync would import it again) and never lost.
+ * (it did not) is dropped.  A file is thus never lost, and unreferenced
+ * at its place only while an intent names it: sync imports no file a live
+ * or dead intent names (ms_trash_each), which would bring deleted mail
+ * back.
  */
 #ifndef MS_STORE_TRASH_H
 #define MS_STORE_TRASH_H
@@ -48,6 +50,7 @@
 
 #include "db/db.h"
 #include "util/err.h"
+#include "util/journal_io.h"
 
 #define MS_TRASH_DIR ".mstore/trash"
 
@@ -93,6 +96,14 @@ int ms_trash_rows(ms_trash *t, db *d, const ms_trash_victim *v, size_t n, const 
 /* Take over the intents of dead processes (see above); *moved counts the
  * files moved into the trash. */
 int ms_trash_recover(db *d, const char *data_dir, size_t *moved, ms_err *e);
+/* The file (relative to the data directory) of every entry of the intents
+ * of live writers (MS_JIO_LIVE: a folder delete or expire running now) or
+ * of dead ones (MS_JIO_DEAD, read only: nothing is taken over) to fn.
+ * Between its commit and its renames such a file is at its place while no
+ * row names it: `mstore sync` must not import it (a deleted message back,
+ * then a row without its file once the move is finished).  An intent
+ * that cannot be read is skipped. */
+void ms_trash_each(int root_fd, ms_jio_mode mode, void (*fn)(void *ctx, const char *rel), void *ctx);
 
 /* The UTC day of `when` as the trash names it, "YYYY-MM-DD". */
 void ms_trash_day(time_t when, char day[11]);

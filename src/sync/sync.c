@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 #include "message/header.h"
+#include "store/acctmove.h"
 #include "store/inflight.h"
+#include "store/trash.h"
 #include "store/layout.h"
 #include "util/testhook.h"
 
@@ -365,6 +367,12 @@ static void run_release(sync_run *run)
 	pthread_mutex_destroy(&run->report_mu);
 }
 
+static void count_move(void *ctx, const ms_acctmove *m)
+{
+	(void)m;
+	++*(size_t *)ctx;
+}
+
 int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e)
 {
 	struct timespec t0, t1;
@@ -386,9 +394,15 @@ int ms_sync_run(ms_store *s, const ms_sync_opts *o, ms_sync_report *r, ms_err *e
 		goto out;
 	/* the files a dead channel writer left are removed before the walk
 	   could take them for new messages (store/inflight.h), as the
-	   channel's hmailserver side does when it opens the store */
+	   channel's hmailserver side does when it opens the store; an
+	   account move and a folder delete or expire a kill interrupted are
+	   completed, as every folder command does first: the moved account's
+	   files would be lost mail, the deleted messages' files new mail
+	   (store/acctmove.h, store/trash.h) */
 	if ((!o->dry_run && (sync_journal_recover(&run, e) < 0 ||
-	                     ms_inflight_recover(s->db, run.root_fd, s->data_dir, &r->inflight_removed, e) < 0)) ||
+	                     ms_inflight_recover(s->db, run.root_fd, s->data_dir, &r->inflight_removed, e) < 0 ||
+	                     ms_acctmove_recover(s, count_move, &r->moves_completed, e) < 0 ||
+	                     ms_trash_recover(s->db, s->data_dir, &r->trash_moved, e) < 0)) ||
 	    ms_directory_load(s->db, s->version, &run.dir, e) < 0 ||
 	    load_refs(&run, e) < 0)
 		goto out_report;

@@ -68,6 +68,8 @@ typedef struct ms_sync_report {
 	uint64_t duplicates;       /* byte-identical to a message of the account */
 	uint64_t hinted;           /* placed by --hints-from */
 	size_t inflight_removed;   /* files of a dead channel writer's journal no row named: removed */
+	size_t moves_completed;    /* account moves a killed folder command left: completed first */
+	size_t trash_moved;        /* files of a killed folder delete or expire: moved into the trash */
 	uint64_t files_seen;
 	uint64_t bytes_imported;
 	size_t refset_bytes;

@@ -29,6 +29,7 @@
 #include "store/browse.h"
 #include "store/folders.h"
 #include "store/inflight.h"
+#include "store/trash.h"
 #include "store/layout.h"
 #include "store/mboxlock.h"
 #include "store/messages.h"
@@ -142,6 +143,34 @@ static void mark_in_flight(void *ctx, int64_t account_id, const char *rel)
 	}
 }
 
+static void mark_trashed(void *ctx, const char *rel)
+{
+	in_flight_ctx *c = ctx;
+	for (size_t i = 0; i < c->n; i++) {
+		item *it = &c->items[i];
+		if (!importing(it) || strcmp(it->c->relpath, rel) != 0)
+			continue;
+		it->cat = SYNC_DEFERRED;
+		snprintf(it->reason, sizeof it->reason, "%s", c->why);
+	}
+}
+
+/* Files a folder delete or an expire has taken out of the store (their
+ * rows deleted, the files not yet moved: store/trash.h) are not imported:
+ * that would bring deleted mail back, and leave a row without its file
+ * once the move is finished.  As above, a dead writer's intent was
+ * settled before the walk unless this is a dry run. */
+static void drop_trashed(sync_run *run, in_flight_ctx *c)
+{
+	c->why = "being moved into the trash: a running mstore folder delete or expire deleted its row"
+	         " (DATA/.mstore/trash-*.intent)";
+	ms_trash_each(run->root_fd, MS_JIO_LIVE, mark_trashed, c);
+	c->why = "left by an mstore folder delete or expire that died after deleting its row (DATA/.mstore/"
+	         "trash-*.intent): the next sync that writes, a folder or expire command, or reconstruct -r moves"
+	         " it into the trash";
+	ms_trash_each(run->root_fd, MS_JIO_DEAD, mark_trashed, c);
+}
+
 /* Files a live writer is adding (its file written, its row not committed:
  * store/inflight.h) are not imported; `--settle 0` took them for lost
  * (issue 14).  Called before the rows are read again: a writer empties its
@@ -158,6 +187,7 @@ static void drop_in_flight(sync_run *run, item *items, size_t n)
 	c.why = "left by an mstore channel that died (in its journal DATA/.mstore/*.inflight): the next sync"
 	        " that writes, or the channel's next run, removes it unless a row names it";
 	ms_inflight_each(run->root_fd, MS_JIO_DEAD, mark_in_flight, &c);
+	drop_trashed(run, &c);
 }
 
 /* Items whose file became referenced while we worked: skipped.  Items

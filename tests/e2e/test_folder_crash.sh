@@ -70,6 +70,15 @@ for at in acctmove-journal acctmove-files acctmove-row "@$((RANDOM % 30))" "@$((
 	acct=$new
 done
 
+# ---- an account move killed before its row changed: sync completes it --------------------
+new="moved-by-sync@${acct#*@}"
+run_killed acctmove-files folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"
+mst sync "${S[@]}" --settle 0 --no-progress; expect_ok "move killed at acctmove-files: sync"
+expect_out_contains "moves                  1" "sync completes the move first, and says so"
+expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" "$new" "the account has the new address"
+clean "move completed by sync"
+acct=$new
+
 # ---- folder delete ----------------------------------------------------------------------
 inbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $uid AND foldername = 'INBOX'")
 for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((RANDOM % 80))"; do
@@ -83,7 +92,18 @@ for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((
 	run_killed "$at" folder delete "user/$acct/Doomed" "${S[@]}"
 	case $at in folder-*) expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'trash-*.intent' | wc -l)" 1 "killed at $at: its intent is left";; esac
 	left=$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $sub")
-	if [ "$left" = 0 ]; then # the rows went: the rerun's recovery moves the files
+	if [ "$left" = 0 ] && [ "$at" = folder-delete-committed ]; then
+		# the rows went, the files did not: sync must not take them for
+		# new mail (the deleted messages back, then rows without files
+		# once the move is finished); a dry run leaves them, a sync that
+		# writes finishes the move
+		mst sync -n -v "${S[@]}" --settle 0 --no-progress; expect_ok "delete killed at $at: sync -n"
+		expect_eq "$(grep -c 'died after deleting its row' "$T_TMP/out")" "$moved" "sync -n defers each file of the intent, and says why"
+		expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $inbox AND messageaccountid = $uid")" \
+			"$((want - moved))" "sync -n imports none"
+		mst sync "${S[@]}" --settle 0 --no-progress; expect_ok "delete killed at $at: sync"
+		expect_out_contains "trashed" "sync finishes the move into the trash, and says so"
+	elif [ "$left" = 0 ]; then # the rows went: the rerun's recovery moves the files
 		mst reconstruct -r "${S[@]}" --settle 0; expect_ok "delete killed at $at after its commit: reconstruct -r"
 	else
 		mst folder delete "user/$acct/Doomed" "${S[@]}"; expect_ok "delete killed at $at before its commit: the rerun"
@@ -92,6 +112,22 @@ for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((
 	expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders WHERE foldername IN ('Doomed', 'Sub')")" 0 "delete killed at $at: the folders gone"
 	clean "delete killed at $at"
 done
+
+# ---- sync while a folder delete runs, between its commit and its moves ------------------
+mst folder create "user/$acct/Doomed" "${S[@]}"
+doomed=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'Doomed' AND folderaccountid = $uid")
+q "UPDATE hm_messages SET messagefolderid = $doomed WHERE messagefolderid = $inbox AND messageid IN (SELECT messageid FROM (SELECT messageid FROM hm_messages WHERE messagefolderid = $inbox ORDER BY messageid LIMIT 4) x)"
+q "UPDATE hm_imapfolders SET foldercurrentuid = 100000 WHERE folderid = $doomed"
+rows=$(q "SELECT COUNT(*) FROM hm_messages")
+MSTORE_TEST_HOOK_AT=folder-delete-committed MSTORE_TEST_HOOK_CMD="touch $T_TMP/committed; sleep 4" \
+	MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" folder delete "user/$acct/Doomed" "${S[@]}" >/dev/null 2>&1 &
+del=$!
+for _ in $(seq 100); do [ -e "$T_TMP/committed" ] && break; sleep 0.1; done
+mst sync -v "${S[@]}" --settle 0 --no-progress; expect_ok "sync while a folder delete runs"
+expect_eq "$(grep -c 'a running mstore folder delete or expire deleted its row' "$T_TMP/out")" 4 "sync defers the files a live delete is moving"
+wait "$del"; T_RC=$?; expect_ok "the folder delete, paused at its commit, ends"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_messages")" "$((rows - 4))" "sync imported none of its files"
+clean "sync beside a live folder delete"
 
 # ---- folder delete --purge killed after its commit: the recovery unlinks ---------------
 mst folder create "user/$acct/Doomed" "${S[@]}"
