@@ -1,4 +1,5 @@
 /* mstore reconstruct: check and repair the store in both directions. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +209,42 @@ static void moved_note(void *ctx, const ms_acctmove *m)
 	fprintf(stderr, "\n");
 }
 
+static void pending_move_note(void *ctx, const ms_acctmove *m)
+{
+	(void)ctx;
+	fprintf(stderr, "mstore reconstruct: note: the move of account ");
+	ms_escape_put(stderr, m->from);
+	fprintf(stderr, " to ");
+	ms_escape_put(stderr, m->to);
+	fprintf(stderr, " was interrupted; -r (or the next folder command or sync) completes it before anything"
+	        " else, so the findings below on its rows and files are not what -r repairs\n");
+}
+
+static void count_file(void *ctx, const char *rel)
+{
+	(void)rel;
+	++*(size_t *)ctx;
+}
+
+/* A dry run changes nothing, so what a killed folder command left is
+ * still pending: said first, since -r completes it before it looks. */
+static void pending_notes(const ms_store *s)
+{
+	if (!s->data_dir)
+		return;
+	ms_acctmove_pending(s->data_dir, pending_move_note, NULL);
+	int root = open(s->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return;
+	size_t n = 0;
+	ms_trash_each(root, MS_JIO_DEAD, count_file, &n);
+	close(root);
+	if (n)
+		fprintf(stderr, "mstore reconstruct: note: %zu message file(s) of a killed folder delete or expire are"
+		        " still to be moved into the trash (DATA/.mstore/trash-*.intent); -r (or the next folder,"
+		        " expire or sync run) moves those whose rows are gone before anything else\n", n);
+}
+
 /* Open the store as the run needs it (read-only unless -r) and run. */
 static int rc_main(cli_ctx *ctx, rc_args *a)
 {
@@ -236,6 +273,8 @@ static int rc_main(cli_ctx *ctx, rc_args *a)
 		ms_config_free(&cfg);
 		return EXIT_USAGE;
 	}
+	if (!a->o.repair)
+		pending_notes(s);
 	int rc = run(a, s, url);
 	ms_store_close(s);
 	ms_config_free(&cfg);

@@ -416,3 +416,32 @@ int ms_acctmove_recover(ms_store *s, void (*fn)(void *ctx, const ms_acctmove *m)
 	close(root);
 	return rc;
 }
+
+typedef struct pending_ctx {
+	void (*fn)(void *ctx, const ms_acctmove *m);
+	void *ctx;
+} pending_ctx;
+
+static int tell_one(void *ctx, int fd, const char *name, ms_err *e)
+{
+	(void)name, (void)e;
+	pending_ctx *c = ctx;
+	FILE *f = fdopen(dup(fd), "r");
+	ms_acctmove m;
+	if (f && journal_read(f, &m) == 0)
+		c->fn(c->ctx, &m);
+	if (f)
+		fclose(f);
+	return MS_JIO_KEEP;
+}
+
+void ms_acctmove_pending(const char *data_dir, void (*fn)(void *ctx, const ms_acctmove *m), void *ctx)
+{
+	ms_err ignored = { 0 };
+	int root = data_dir ? open_root(data_dir, &ignored) : -1;
+	if (root < 0)
+		return;
+	pending_ctx c = { fn, ctx };
+	(void)ms_jio_scan(root, data_dir, PREFIX, SUFFIX, MS_JIO_DEAD, O_RDONLY, tell_one, &c, &ignored);
+	close(root);
+}

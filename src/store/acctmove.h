@@ -56,5 +56,8 @@ int ms_acctmove_run(ms_store *s, const ms_acctmove *m, ms_err *e);
 /* Complete the moves a killed process left; fn (may be NULL) is told of
  * each completed one. */
 int ms_acctmove_recover(ms_store *s, void (*fn)(void *ctx, const ms_acctmove *m), void *ctx, ms_err *e);
+/* Tell fn of each move a killed process left, changing nothing (what a
+ * dry run reports; a journal that cannot be read is skipped). */
+void ms_acctmove_pending(const char *data_dir, void (*fn)(void *ctx, const ms_acctmove *m), void *ctx);
 
 #endif

@@ -73,6 +73,9 @@ done
 # ---- an account move killed before its row changed: sync completes it --------------------
 new="moved-by-sync@${acct#*@}"
 run_killed acctmove-files folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"
+mst reconstruct -n "${S[@]}" --settle 0
+expect_err_contains "note: the move of account $acct to $new was interrupted; -r (or the next folder command or sync) completes it" \
+	"reconstruct -n says the move is pending, and what completes it"
 mst sync "${S[@]}" --settle 0 --no-progress; expect_ok "move killed at acctmove-files: sync"
 expect_out_contains "moves                  1" "sync completes the move first, and says so"
 expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" "$new" "the account has the new address"
@@ -97,6 +100,9 @@ for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((
 		# new mail (the deleted messages back, then rows without files
 		# once the move is finished); a dry run leaves them, a sync that
 		# writes finishes the move
+		mst reconstruct -n "${S[@]}" --settle 0
+		expect_err_contains "note: $moved message file(s) of a killed folder delete or expire are still to be moved into the trash" \
+			"reconstruct -n says the files are pending, and how many"
 		mst sync -n -v "${S[@]}" --settle 0 --no-progress; expect_ok "delete killed at $at: sync -n"
 		expect_eq "$(grep -c 'died after deleting its row' "$T_TMP/out")" "$moved" "sync -n defers each file of the intent, and says why"
 		expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messagefolderid = $inbox AND messageaccountid = $uid")" \
