@@ -265,6 +265,14 @@ rc_file *rc_file_match(rc_run *run, int32_t owner, const char *name)
 	return best;
 }
 
+const char *rc_not_a_file(const rc_run *run, const char *rel)
+{
+	struct stat st;
+	if (fstatat(run->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISREG(st.st_mode))
+		return NULL;
+	return S_ISLNK(st.st_mode) ? "a symlink" : S_ISDIR(st.st_mode) ? "a directory" : "not a regular file";
+}
+
 bool rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len)
 {
 	if (owner == RC_OWNER_QUEUE)

@@ -155,6 +155,12 @@ rc_file *rc_file_match(rc_run *run, int32_t owner, const char *name);
 void rc_file_path(const rc_run *run, const rc_file *f, char *out, size_t len);
 /* The canonical relative path of `name` for an owner. */
 bool rc_canonical_path(const rc_run *run, int32_t owner, const char *name, char *out, size_t len);
+/* What is at `rel` when it is there but is no regular file ("a symlink",
+ * "a directory", "not a regular file"); NULL when nothing is (or it is a
+ * file).  A row whose place holds one has no file mstore may read, and no
+ * file reconstruct may remove the row for: the user's symlink may point at
+ * the message. */
+const char *rc_not_a_file(const rc_run *run, const char *rel);
 void rc_files_free(rc_run *run);
 
 /* rows.c */

@@ -206,6 +206,13 @@ static int save_row(rc_run *run, int64_t id, const char *reason, ms_err *e)
 static int remove_row(rc_run *run, rc_finding *x, ms_err *e)
 {
 	if (x->kind == RC_MISSING_FILE) {
+		const char *other = rc_not_a_file(run, x->path);
+		if (other) { /* the user's: perhaps a symlink to the message */
+			char why[160];
+			snprintf(why, sizeof why, "%s is at its place, not its message file: left for you", other);
+			not_repaired(x, why);
+			return 0;
+		}
 		struct stat st;
 		if (fstatat(run->root_fd, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 || (errno != ENOENT && errno != ENOTDIR))
 			return 1;

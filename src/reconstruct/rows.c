@@ -38,8 +38,13 @@ static void check_file(rc_run *run, const rc_row *row, int32_t owner, rc_account
 		else
 			path_without_owner(a, row->name, path, sizeof path);
 		char *mb = a || f ? rc_folder_mailbox(run, a, f) : strdup("queue");
-		rc_finding *x = rc_add(run, RC_MISSING_FILE, mb, "remove the row (saved to the recovery list first)",
-		                       "message %lld: %s: no such file", (long long)row->id, path);
+		const char *other = rc_not_a_file(run, path);
+		rc_finding *x = other ? rc_add(run, RC_MISSING_FILE, mb, "none: left for you (replace it with the message"
+		                               " file, or delete the row by hand)",
+		                               "message %lld: %s: %s, not its message file", (long long)row->id, path,
+		                               other)
+		                      : rc_add(run, RC_MISSING_FILE, mb, "remove the row (saved to the recovery list first)",
+		                               "message %lld: %s: no such file", (long long)row->id, path);
 		free(mb);
 		if (x) {
 			x->message_id = row->id;

@@ -21,6 +21,22 @@ repaired missing-file
 expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$id")" 0 "missing-file: row removed"
 grep -q "^$id	$bid	bob@example.com	$binbox	$f	2	" "$T_TMP/removed.tsv" || t_fail "missing-file: the recovery list lacks the row: $(cat "$T_TMP/removed.tsv")"
 
+# --- missing-file, a symlink or a directory in its place: reported, never repaired ---
+for what in symlink directory; do
+	healthy
+	f=$(bob_file 3); id=$(q "SELECT messageid FROM hm_messages WHERE messagefilename='$f'"); p=$(path_of "$f" bob)
+	mv "$p" "$T_TMP/saved.eml"
+	if [ $what = symlink ]; then ln -s "$T_TMP/saved.eml" "$p"; else mkdir "$p"; fi
+	R -n; expect_rc 1 "missing-file ($what): -n"
+	expect_out_contains "message $id: example.com/bob/${f:1:2}/$f: a $what, not its message file (would repair: none" \
+		"missing-file ($what): says what is there, and that it is left"
+	R -r; expect_rc 1 "missing-file ($what): -r does not call the store consistent"
+	expect_out_contains "(not repaired: a $what is at its place, not its message file: left for you)" "missing-file ($what): -r says why"
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_messages WHERE messageid=$id")" 1 "missing-file ($what): the row kept"
+	[ -e "$p" ] && [ -f "$T_TMP/saved.eml" ] && t_ok || t_fail "missing-file ($what): what was there is left"
+	rm -rf "$p"; rm -f "$T_TMP/saved.eml"
+done
+
 # --- misplaced-file -----------------------------------------------------------------
 healthy
 f=$(bob_file 2); p=$(path_of "$f" bob); sum=$(md5sum < "$p")
