@@ -260,6 +260,59 @@ static bool dir_empty_or_new(const char *path, bool *made, ms_err *e)
 	return empty;
 }
 
+/* Whether the '/'-separated name `slash` is `folder` or below it (no
+ * folder asked for: every one). */
+static bool in_folder(const char *slash, const char *folder)
+{
+	size_t fl = folder ? strlen(folder) : 0;
+	return !folder || strcasecmp(slash, folder) == 0 || (strncasecmp(slash, folder, fl) == 0 && slash[fl] == '/');
+}
+
+/* Whether the account has `folder` (listed, or skipped for its name):
+ * asked before anything is made, so a refused export leaves no target
+ * behind for its corrected rerun to refuse. */
+static int has_folder(export_run *x, const char *folder, ms_err *e)
+{
+	ms_box_info *boxes = NULL;
+	size_t nb = 0, n = 0;
+	if (x->src->drv->list_boxes(x->src, &boxes, &nb, e) != MS_DRV_OK)
+		return -1;
+	bool found = false;
+	for (size_t k = 0; k < nb && !found; k++) {
+		char slash[1100], dst[1100];
+		map_name(boxes[k].name, x->src->delim, 0, slash, dst, sizeof slash);
+		found = in_folder(slash, folder);
+	}
+	ms_box_list_free(boxes, nb);
+	const ms_skipped_entry *v = x->src->drv->skipped ? x->src->drv->skipped(x->src, NULL, &n) : NULL;
+	for (size_t i = 0; i < n && !found; i++)
+		found = in_folder(v[i].path, folder);
+	if (!found) {
+		char esc[1200];
+		ms_escape(esc, sizeof esc, folder);
+		ms_err_set(e, MS_E_NOTFOUND, "the account has no folder %s", esc);
+	}
+	return found ? 1 : 0;
+}
+
+/* The folders the side could not list under a name (a level holding its
+ * hierarchy delimiter): each one asked for (or below it) is named on
+ * stderr and counted as failed, never exported as another folder. */
+static void skipped_boxes(export_run *x, const char *folder, size_t *matched)
+{
+	size_t n = 0;
+	const ms_skipped_entry *v = x->src->drv->skipped ? x->src->drv->skipped(x->src, NULL, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!in_folder(v[i].path, folder))
+			continue;
+		char esc[1200];
+		ms_escape(esc, sizeof esc, v[i].path);
+		fprintf(stderr, "mstore export: folder %s not exported: %s\n", esc, v[i].why);
+		x->failed++;
+		++*matched;
+	}
+}
+
 static int export_run_boxes(export_run *x, const char *folder, ms_err *e)
 {
 	ms_box_info *boxes = NULL;
@@ -281,15 +334,18 @@ static int export_run_boxes(export_run *x, const char *folder, ms_err *e)
 			x->failed++;
 			continue;
 		}
-		size_t fl = folder ? strlen(folder) : 0;
-		if (folder && !(strcasecmp(slash, folder) == 0 || (strncasecmp(slash, folder, fl) == 0 && slash[fl] == '/')))
+		if (!in_folder(slash, folder))
 			continue;
 		matched++;
 		rc = copy_box(x, boxes[k].name, dst, slash, boxes[k].attrs & MS_BOX_HAS_CHILDREN, e);
 	}
 	ms_box_list_free(boxes, nb);
-	if (rc == 0 && folder && matched == 0)
-		return ms_err_set(e, MS_E_NOTFOUND, "the account has no folder %s", folder);
+	skipped_boxes(x, folder, &matched);
+	if (rc == 0 && folder && matched == 0) {
+		char esc[1200];
+		ms_escape(esc, sizeof esc, folder);
+		return ms_err_set(e, MS_E_NOTFOUND, "the account has no folder %s", esc);
+	}
 	return rc;
 }
 
@@ -322,6 +378,11 @@ static int export_main(cli_ctx *ctx, struct export_opts *o, const char *mailbox)
 	ms_side_opt dst_opts[] = { { "path", target }, { "create", "yes" }, { "layout", "maildir++" } };
 	if (!dir_empty_or_new(target, &made, &e) ||
 	    open_side(&ms_drv_hmailserver, "store", src_opts, cfg.db_password ? 4 : 3, true, &x.src, &e) < 0) {
+		ms_config_free(&cfg);
+		return cli_fail(&e);
+	}
+	if (folder && has_folder(&x, folder, &e) <= 0) {
+		x.src->drv->close(x.src);
 		ms_config_free(&cfg);
 		return cli_fail(&e);
 	}

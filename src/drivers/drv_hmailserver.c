@@ -91,6 +91,7 @@
 #include "store/sql.h"
 #include "store/store.h"
 #include "util/testhook.h"
+#include "util/vec.h"
 #include "walk/walk.h"
 
 #define PATH_LEN 4096
@@ -106,6 +107,7 @@ typedef struct hms_side {
 	char *data_dir;            /* its name, for errors */
 	ms_inflight *inflight;     /* this side's journal of files in flight (read-write sides) */
 	int lock_wait_ms;          /* `lockwait`: how long a box under `folder lock` is waited for */
+	MS_VEC(ms_skipped_entry) skipped; /* folders the last list_boxes could not name */
 } hms_side;
 
 typedef struct hms_box {
@@ -218,12 +220,21 @@ static int find_account(hms_side *s, const char *address, ms_err *e)
 	return 0;
 }
 
+static void skipped_clear(hms_side *s)
+{
+	for (size_t i = 0; i < s->skipped.n; i++)
+		free(s->skipped.v[i].path);
+	s->skipped.n = 0;
+}
+
 static void hms_close(ms_side *base)
 {
 	hms_side *s = (hms_side *)base;
 	if (!s)
 		return;
 	ms_inflight_free(s->inflight);
+	skipped_clear(s);
+	ms_vec_free(&s->skipped);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	free(s->data_dir);
@@ -320,6 +331,23 @@ static unsigned box_attrs(const ms_folder_row *v, size_t n, const ms_folder_row 
 	return a;
 }
 
+/* A folder one of whose levels (its own or an ancestor's) holds the
+ * hierarchy delimiter has no name: joined, "a.b" would be the folder b
+ * below a, another folder or none (IMAP clients see it so too).  Such a
+ * folder is skipped, and said so, rather than listed under a name that
+ * finds another one. */
+static void skip_unnamed(hms_side *s, const ms_folder_row *v, size_t n, const ms_folder_row *f)
+{
+	char buf[PATH_LEN];
+	if (!ms_browse_folder_path(v, n, f, '/', true, buf, sizeof buf))
+		return;
+	ms_skipped_entry k = { .path = strdup(buf),
+	                       .why = "a level of its name holds the hierarchy delimiter (IMAPHierarchyDelimiter):"
+	                              " it has no name a client or mstore can give; rename it (mstore folder rename)" };
+	if (k.path && ms_vec_push(&s->skipped, k) < 0)
+		free(k.path);
+}
+
 static ms_drv_result hms_list_boxes(ms_side *base, ms_box_info **out, size_t *n, ms_err *e)
 {
 	hms_side *s = (hms_side *)base;
@@ -327,11 +355,16 @@ static ms_drv_result hms_list_boxes(ms_side *base, ms_box_info **out, size_t *n,
 	size_t nv;
 	*out = NULL;
 	*n = 0;
+	skipped_clear(s);
 	if (ms_browse_folders(db_of(s), s->account_id, &v, &nv, e) < 0)
 		return MS_DRV_SIDE_BAD;
 	ms_box_info *boxes = calloc(nv ? nv : 1, sizeof *boxes);
 	size_t k = 0;
 	for (size_t i = 0; boxes && i < nv; i++) {
+		if (ms_browse_folder_level_has(v, nv, &v[i], base->delim)) {
+			skip_unnamed(s, v, nv, &v[i]);
+			continue;
+		}
 		char *name = full_name(v, nv, &v[i], base->delim);
 		if (name) /* a folder cut off from the top is not reachable by IMAP either */
 			boxes[k++] = (ms_box_info){ .name = name, .attrs = box_attrs(v, nv, &v[i]) };
@@ -1013,6 +1046,13 @@ static ms_drv_result hms_expunge(ms_box *base, const uint32_t *uids, size_t n, m
 	return r;
 }
 
+static const ms_skipped_entry *hms_skipped(ms_side *base, ms_box *b, size_t *n)
+{
+	hms_side *s = (hms_side *)base;
+	*n = b ? 0 : s->skipped.n;
+	return b ? NULL : s->skipped.v;
+}
+
 const ms_side_driver ms_drv_hmailserver = {
 	.kind = "hmailserver",
 	.open = hms_open,
@@ -1027,4 +1067,5 @@ const ms_side_driver ms_drv_hmailserver = {
 	.append = hms_append,
 	.set_flags = hms_set_flags,
 	.expunge = hms_expunge,
+	.skipped = hms_skipped,
 };

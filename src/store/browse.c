@@ -87,6 +87,18 @@ static int row_by_id(const void *key, const void *row)
 	return (a > b) - (a < b);
 }
 
+bool ms_browse_folder_level_has(const ms_folder_row *v, size_t n, const ms_folder_row *f, char c)
+{
+	for (int depth = 0; f && depth < 100; depth++) {
+		if (strchr(f->name, c))
+			return true;
+		if (f->parent_id <= 0)
+			return false;
+		f = bsearch(&f->parent_id, v, n, sizeof *v, row_by_id);
+	}
+	return false;
+}
+
 bool ms_browse_folder_path(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim, bool inbox_rule,
                            char *out, size_t len)
 {

@@ -67,6 +67,10 @@ void ms_browse_folders_free(ms_folder_row *v, size_t n);
  * or when the path is longer than len. */
 bool ms_browse_folder_path(const ms_folder_row *v, size_t n, const ms_folder_row *f, char delim, bool inbox_rule,
                            char *out, size_t len);
+/* Whether a level of row f's path (its own name or an ancestor's) holds
+ * the character c: with c the hierarchy delimiter, the folder has no full
+ * name (joined, its levels would read as other ones). */
+bool ms_browse_folder_level_has(const ms_folder_row *v, size_t n, const ms_folder_row *f, char c);
 
 /* Find the folder `path` (levels separated by `delim`) of the account;
  * the first level matches INBOX in any case, as folders.h does.  1 found,

@@ -112,6 +112,9 @@ expect_eq "$(t_out | jq -c '[.dry_run, .messages]')" "[true,$n_all]" "dry run co
 # --- errors ------------------------------------------------------------------------------
 M export "user/$A" --maildir "$T_TMP/x/md"; expect_rc 2 "non-empty target"; expect_err_contains "not empty" "says why"
 M export "user/$A/Nope" --maildir "$T_TMP/x/e1"; expect_rc 2 "unknown folder"; expect_err_contains "no folder Nope" "names it"
+[ -e "$T_TMP/x/e1" ] && t_fail "a refused export left its target behind (its rerun would be refused)" || t_ok
+M export "user/$A/Nope" --mbox "$T_TMP/x/e1"; expect_rc 2 "unknown folder, --mbox"
+[ -e "$T_TMP/x/e1" ] && t_fail "a refused export --mbox left its target behind" || t_ok
 M export "user/nobody@nowhere.example" --maildir "$T_TMP/x/e2"; expect_fail "unknown account"; expect_err_contains "nobody@nowhere.example" "names it"
 M export "#Public/x" --maildir "$T_TMP/x/e3"; expect_rc 2 "public folders refused"
 M export "user/$A"; expect_rc 2 "no format"
@@ -120,5 +123,19 @@ M export "user/$A" --maildir "$T_TMP/x/e4" --mbox "$T_TMP/x/e5"; expect_rc 2 "tw
 # --- the store is untouched ------------------------------------------------------------
 M reconstruct -n; expect_ok "reconstruct -n clean after the exports"
 expect_eq "$(q "SELECT messageid, messagefolderid, messageflags, messagecreatetime, messageuid FROM hm_messages ORDER BY messageid" | sha256sum)" "$rows_before" "rows unchanged"
+
+# --- a folder whose name holds the hierarchy delimiter ('.'): no name to export it by --------
+# (joined, "dot.ted" is the folder "ted" below "dot": it was exported as
+# another folder, or stopped the run; now it is named and counted failed)
+q "INSERT INTO hm_imapfolders (folderaccountid, folderparentid, foldername, folderissubscribed, foldercreationtime, foldercurrentuid) VALUES ($AID, -1, 'dot.ted', 1, '2020-01-01 00:00:00', 0)"
+DT=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $AID AND foldername = 'dot.ted'")
+q "UPDATE hm_messages SET messagefolderid = $DT WHERE messageid = (SELECT MIN(messageid) FROM hm_messages WHERE messagefolderid = $INBOX)"
+q "UPDATE hm_imapfolders SET foldercurrentuid = (SELECT MAX(messageuid) FROM hm_messages WHERE messagefolderid = $DT) WHERE folderid = $DT"
+M export "user/$A" --maildir "$T_TMP/x/dot"; expect_rc 1 "an account with such a folder: exit 1"
+expect_err_contains "folder dot.ted not exported: a level of its name holds the hierarchy delimiter" "names the folder and why"
+expect_out_contains "wrote $((n_all - 1)) message(s)" "every other message exported, none twice"
+[ -e "$T_TMP/x/dot/.dot.ted" ] && t_fail "exported under the delimiter's reading" || t_ok
+M export "user/$A/dot.ted" --mbox "$T_TMP/x/dot2"; expect_rc 1 "that folder asked for: exit 1, not 'no such folder'"
+expect_err_contains "folder dot.ted not exported" "and says why"
 
 t_done
