@@ -49,8 +49,9 @@ const char help_quota[] =
 	"                Date and Message-ID are added when the template has none; lines\n"
 	"                end in CRLF as the server stores them.  It is delivered as `mstore\n"
 	"                deliver` does (journaled), over the quota too.  An account is warned\n"
-	"                at most once per --interval DAYS (default 7): the time of its last\n"
-	"                warning is kept in the store, in hm_settings row\n"
+	"                at most once per --interval DAYS (default 7; 0: at every run;\n"
+	"                at most 100000): the time of its last warning is kept in the\n"
+	"                store, in hm_settings row\n"
 	"                'mstore.quotanotify.ACCOUNTID' (hMailServer reads only the settings\n"
 	"                it knows; the state travels with the store's backups), written\n"
 	"                after the message: a crash between the two can warn twice, never\n"
@@ -73,7 +74,10 @@ static bool q_option(void *data, int opt, const char *arg)
 	case O_NOTIFY: o->notify = true; return true;
 	case O_TEMPLATE: o->template_file = arg; return true;
 	case O_OVER: o->over_given = true; o->bad |= !cli_parse_count(arg, &o->over); return true;
-	case O_INTERVAL: o->bad |= !cli_parse_count(arg, &o->interval_days); return true;
+	case O_INTERVAL: /* days as seconds must fit: a century at most, as purge --older-than */
+		o->interval_given = true;
+		o->bad |= !cli_parse_count(arg, &o->interval_days) || o->interval_days > 100000;
+		return true;
 	case O_SHARD: o->bad |= !ms_shard_parse(arg, &o->shard_k, &o->shard_n); return true;
 	}
 	return false;
@@ -472,7 +476,8 @@ int cmd_quota(int argc, char **argv)
 	if (first < argc)
 		return cli_usage(&ctx, "no operands expected: accounts go with -u ADDRESS, domains with -d DOMAIN");
 	if (o.bad)
-		return cli_usage(&ctx, "--over and --interval take a whole number, --shard K/N (1 <= K <= N)");
+		return cli_usage(&ctx, "--over takes a whole number, --interval a whole number of days up to 100000,"
+		                 " --shard K/N (1 <= K <= N)");
 	if (o.recalc && o.notify)
 		return cli_usage(&ctx, "--recalculate and --notify are separate runs");
 	if (o.notify != (o.template_file != NULL))

@@ -161,7 +161,7 @@ int cli_quota_notify_run(ms_store *s, const q_opts *o, bool json, const account_
 		free(t.text);
 		return cli_fail(&e);
 	}
-	long long pct = o->over_given ? o->over : 90, days = o->interval_days ? o->interval_days : 7;
+	long long pct = o->over_given ? o->over : 90, days = o->interval_given ? o->interval_days : 7;
 	time_t now = time(NULL);
 	int failed = 0, warned = 0, recent = 0;
 	ms_json j;

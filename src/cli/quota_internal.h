@@ -14,7 +14,7 @@ typedef struct q_opts {
 	ms_strlist users, domains;
 	bool per_folder, dry_run, recalc, notify, bad;
 	long long over, interval_days;
-	bool over_given;
+	bool over_given, interval_given;
 	int shard_k, shard_n;       /* --shard K/N: shard_n 0, none */
 	const char *template_file;
 } q_opts;

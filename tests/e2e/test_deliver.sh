@@ -136,6 +136,11 @@ mst quota --notify --template "$T_TMP/tmpl.txt" --over 99 --interval 7 "${S[@]}"
 expect_eq "$(rows)" "$((before + 1))" "within the interval: nothing"
 mst quota --notify --template "$T_TMP/tmpl.txt" --over 99 --interval 2 "${S[@]}"; expect_ok "--interval 2, warned 3 days ago"
 expect_eq "$(rows)" "$((before + 2))" "past the interval: warned again"
+mst quota --notify --template "$T_TMP/tmpl.txt" --over 99 --interval 0 -n "${S[@]}"; expect_ok "--interval 0, warned just now"
+expect_out_contains "would-warn" "--interval 0 is no interval (it was taken as the default 7)"
+mst quota --notify --template "$T_TMP/tmpl.txt" --over 99 --interval 200000000000000 -n "${S[@]}"
+expect_rc 2 "--interval beyond 100000 days (its seconds overflowed)"
+expect_err_contains "--interval a whole number of days up to 100000" "says the range"
 clean "notify"
 
 # ---- mailboxes ------------------------------------------------------------------------------
