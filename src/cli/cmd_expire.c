@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,6 +304,11 @@ static int rules_read(const char *path, rule_vec *rv, ms_err *e)
 	int lineno = 0, rc = 0;
 	ssize_t got;
 	char why[400];
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen takes one; reading it fails */
+		fclose(f);
+		return ms_err_set(e, MS_E_USAGE, "cannot read rules file %s: %s", path, strerror(EISDIR));
+	}
 	while (rc == 0 && (got = getline(&line, &cap, f)) >= 0) {
 		lineno++;
 		if (got && line[got - 1] == '\n')
@@ -316,6 +322,11 @@ static int rules_read(const char *path, rule_vec *rv, ms_err *e)
 			rc = ms_err_set(e, MS_E_USAGE, "%s:%d: %s", path, lineno, why);
 	}
 	free(line);
+	if (rc == 0 && ferror(f)) {
+		int err = errno;
+		fclose(f);
+		return ms_err_set(e, MS_E_IO, "cannot read rules file %s: %s", path, strerror(err));
+	}
 	fclose(f);
 	if (rc < 0)
 		return -1;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,8 +33,16 @@ typedef struct tmpl {
 static int read_template(const char *path, tmpl *t)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen takes one; reading it fails */
+		fclose(f);
+		f = NULL;
+		errno = EISDIR;
+	}
 	if (!f) {
-		fprintf(stderr, "mstore quota: cannot read the template %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "mstore quota: cannot read the template ");
+		ms_escape_put(stderr, path);
+		fprintf(stderr, ": %s\n", strerror(errno));
 		return EXIT_USAGE;
 	}
 	t->text = NULL;

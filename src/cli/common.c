@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/escape.h"
 #include "util/tz.h"
 
 const char cli_common_help[] =
@@ -110,9 +111,16 @@ int cli_exit_code(ms_errcode code)
 	return EXIT_PARTIAL;
 }
 
+/* The message escaped as a whole (util/escape.h): it names objects
+ * (mailboxes, paths, rule values) as the user or the store gave them, and
+ * one holding a newline or a terminal escape must not forge a line or
+ * rewrite the screen.  No message of mstore's own holds a control byte;
+ * an escape already made stays as it is (a backslash is not escaped). */
 int cli_fail(const ms_err *e)
 {
-	fprintf(stderr, "mstore: %s\n", e->msg[0] ? e->msg : "unknown error");
+	fputs("mstore: ", stderr);
+	ms_escape_put(stderr, e->msg[0] ? e->msg : "unknown error");
+	fputc('\n', stderr);
 	return cli_exit_code(e->code);
 }
 

@@ -141,6 +141,8 @@ expect_out_contains "would-warn" "--interval 0 is no interval (it was taken as t
 mst quota --notify --template "$T_TMP/tmpl.txt" --over 99 --interval 200000000000000 -n "${S[@]}"
 expect_rc 2 "--interval beyond 100000 days (its seconds overflowed)"
 expect_err_contains "--interval a whole number of days up to 100000" "says the range"
+mst quota --notify --template "$T_TMP" --over 99 -n "${S[@]}"; expect_rc 2 "a directory as the template"
+expect_err_contains "Is a directory" "says so (not 'not an RFC 5322 message')"
 clean "notify"
 
 # ---- mailboxes ------------------------------------------------------------------------------
