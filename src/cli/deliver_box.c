@@ -37,6 +37,37 @@ static int64_t hm_flags(unsigned f)
 	       ((f & MS_FLAG_DRAFT) ? MS_MSGFLAG_DRAFT : 0);
 }
 
+/* FNV-1a, 64 bits: a message's fingerprint in its key (not a defence
+ * against a crafted collision, which needs write access to the source). */
+static uint64_t fnv1a(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t k = 0; k < n; k++)
+		h = (h ^ (unsigned char)p[k]) * 1099511628211ull;
+	return h;
+}
+
+/* An mbox message's key is its From offset, its length and its bytes'
+ * fingerprint: the offset alone named whatever stood there, so a rerun on
+ * an mbox rewritten in place (same device and inode) skipped its new
+ * messages as "delivered before".  false: delivered before (skipped). */
+static bool mbox_key(fetch_ctx *x, size_t i, const char *data, size_t len)
+{
+	char buf[96];
+	snprintf(buf, sizeof buf, "%s:%zu:%016llx", x->keys[i] ? x->keys[i] : "-", len,
+	         (unsigned long long)fnv1a(data, len));
+	if (ms_deliver_seen(x->r->dv, buf)) {
+		x->r->skipped++;
+		return false;
+	}
+	char *k = strdup(buf);
+	if (k) {
+		free(x->keys[i]);
+		x->keys[i] = k;
+	}
+	return true;
+}
+
 static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size_t len, const ms_err *why)
 {
 	fetch_ctx *x = c;
@@ -52,6 +83,10 @@ static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size
 		return;
 	}
 	memcpy(copy, data, len);
+	if (x->mbox && !mbox_key(x, i, data, len)) {
+		free(copy);
+		return;
+	}
 	it->data = copy;
 	it->key = x->keys[i];
 	x->keys[i] = NULL;
@@ -59,8 +94,8 @@ static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size
 	x->n++;
 }
 
-/* The source key of a listed message: an mbox message's From offset, a
- * Maildir message's unique name. */
+/* The source key of a listed message: a Maildir message's unique name;
+ * an mbox message's From offset, completed by mbox_key once read. */
 static char *msg_key(const ms_box *b, const ms_msg *m, bool mbox)
 {
 	if (!mbox)
@@ -83,7 +118,7 @@ static void deliver_page(dl_run *r, ms_box *b, const ms_msg *msgs, size_t n, boo
 	size_t k = 0;
 	for (size_t i = 0; uids && items && keys && todo && i < n; i++) {
 		char *key = msg_key(b, &msgs[i], mbox);
-		if (ms_deliver_seen(r->dv, key)) {
+		if (!mbox && ms_deliver_seen(r->dv, key)) { /* an mbox message's key needs its bytes: mbox_key */
 			r->skipped++;
 			free(key);
 			continue;

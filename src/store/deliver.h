@@ -21,7 +21,10 @@
  *
  * A source (an mbox, a Maildir) has a journal of its own, named after the
  * account, folder and source identity (device and inode), which keeps the
- * keys of the messages delivered; a rerun of the same delivery after a
+ * keys of the messages delivered (an mbox message's: its From offset, its
+ * length and a fingerprint of its bytes, so an mbox rewritten in place
+ * is not taken for the one delivered; a Maildir message's: its unique
+ * name); a rerun of the same delivery after a
  * kill, a failure or an over-quota refusal skips them (ms_deliver_seen).
  * A run that delivered its whole source removes the journal: running the
  * same command again then delivers again, as `deliver FILE` twice does.

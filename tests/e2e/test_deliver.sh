@@ -192,6 +192,22 @@ expect_out_contains "delivered 1 message" "only the refused one"; expect_out_con
 expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE accountaddress = 'cat@example.com'")" "3" "each once"
 clean "mailbox over quota, rerun"
 
+# an mbox rewritten in place (same device and inode) after an incomplete
+# run: its new messages are not "delivered before" because an earlier
+# message stood at their offset (the key was the offset alone)
+mb3=$T_TMP/inplace.mbox
+printf 'From x@y Mon Jan  5 10:00:00 2025\nFrom: x@y\nSubject: old one\n\nsmall\n\nFrom x@y Mon Jan  5 10:00:00 2025\n' >"$mb3"
+mst deliver bob@example.com --mbox "$mb3" "${S[@]}"; expect_rc 1 "an empty last message: the journal is kept"
+ino=$(stat -c %i "$mb3")
+printf 'From n@y Tue Jan  6 10:00:00 2025\nFrom: n@y\nSubject: new one\n\nnew 1\n\nFrom n@y Tue Jan  6 10:00:00 2025\nFrom: n@y\nSubject: new two\n\nnew 2\n' >"$mb3"
+expect_eq "$(stat -c %i "$mb3")" "$ino" "the mbox rewritten in place"
+mst deliver bob@example.com --mbox "$mb3" "${S[@]}"; expect_ok "the run on the rewritten mbox"
+expect_out_contains "delivered 2 messages" "both new messages delivered, none taken for the old one"
+for sub in "old one" "new one" "new two"; do
+	expect_eq "$(grep -rl "^Subject: $sub" "$DATA/example.com/bob" | wc -l)" 1 "'$sub' stored once"
+done
+clean "mbox rewritten in place"
+
 # ---- a pending journal is rolled forward ----------------------------------------------------
 # (as a SIGKILL between rename and commit leaves it: test_deliver_crash.sh kills for real)
 g='{0A1B2C3D-0000-4000-8000-00000000AB12}.eml'
