@@ -205,7 +205,7 @@ static void report(dl_run *r, const ms_deliver_msg *m)
 		return;
 	}
 	if (m->status != MS_DELIVER_OK) {
-		fprintf(stderr, "mstore deliver: %s: %s%s", r->target, what, m->key ? " (message at " : "");
+		fprintf(stderr, "mstore deliver: %s: %s%s", r->shown, what, m->key ? " (message at " : "");
 		if (m->key)
 			ms_escape_put(stderr, m->key);
 		fprintf(stderr, "%s: ", m->key ? ")" : "");
@@ -257,7 +257,7 @@ int dl_run_batch(dl_run *r, dl_item *items, size_t n)
 	free(m);
 	if (rc < 0) {
 		r->stop = true;
-		fprintf(stderr, "mstore deliver: %s: stopped: ", r->target);
+		fprintf(stderr, "mstore deliver: %s: stopped: ", r->shown);
 		ms_escape_put(stderr, e.msg);
 		fprintf(stderr, " (a rerun of the same command continues)\n");
 	}
@@ -293,7 +293,10 @@ static int read_message(const char *file, char **data, size_t *len)
 	bool stdin_ = !file || strcmp(file, "-") == 0;
 	int fd = stdin_ ? 0 : open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || ms_read_all(fd, data, len) < 0) {
-		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", stdin_ ? "standard input" : file, strerror(errno));
+		int err = errno;
+		fprintf(stderr, "mstore deliver: cannot read ");
+		ms_escape_put(stderr, stdin_ ? "standard input" : file);
+		fprintf(stderr, ": %s\n", strerror(err));
 		return EXIT_USAGE;
 	}
 	if (!stdin_)
@@ -301,8 +304,9 @@ static int read_message(const char *file, char **data, size_t *len)
 	if (*len == 0) {
 		free(*data);
 		*data = NULL;
-		fprintf(stderr, "mstore deliver: %s is empty: a message of 0 bytes is never stored\n",
-		        stdin_ ? "standard input" : file);
+		fprintf(stderr, "mstore deliver: ");
+		ms_escape_put(stderr, stdin_ ? "standard input" : file);
+		fprintf(stderr, " is empty: a message of 0 bytes is never stored\n");
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -357,8 +361,9 @@ static void summary(dl_run *r, const ms_deliver_recovery *rec)
 	if (rec->rolled_forward || rec->rolled_back)
 		printf("interrupted deliveries: %zu rolled forward, %zu taken back\n", rec->rolled_forward,
 		       rec->rolled_back);
-	printf("%s %zu message%s (%lld bytes) to %s", r->o->dry_run ? "would deliver" : "delivered", r->delivered,
-	       r->delivered == 1 ? "" : "s", (long long)r->bytes, r->target);
+	printf("%s %zu message%s (%lld bytes) to ", r->o->dry_run ? "would deliver" : "delivered", r->delivered,
+	       r->delivered == 1 ? "" : "s", (long long)r->bytes);
+	fputs(r->shown, stdout);
 	if (r->skipped)
 		printf(", %zu delivered before (skipped)", r->skipped);
 	if (r->over_quota)
@@ -378,6 +383,10 @@ static int run(dl_run *r, char **argv, char *data, size_t len, const char *from)
 		fprintf(stderr, "mstore deliver: no data directory: give --data DIR or `data` in the configuration\n");
 		return EXIT_CONFIG;
 	}
+	/* a source that is not there is refused before the recovery writes
+	   anything (refused means nothing changed) */
+	if (!data && (rc = cli_deliver_full->check_box(r->o)) != EXIT_OK)
+		return rc;
 	ms_deliver_recovery rec = { 0 };
 	ms_err e = { 0 };
 	if (!r->o->dry_run && ms_deliver_recover(r->s, &rec, &e) < 0)
@@ -436,9 +445,11 @@ int cmd_deliver(int argc, char **argv)
 		return rc;
 	}
 	dl_run r = { .ctx = &ctx, .o = &o, .s = s, .target = argv[first] };
-	char target[600];
+	char target[600], shown[2400];
 	snprintf(target, sizeof target, "%s", argv[first]);
+	ms_escape(shown, sizeof shown, target);
 	r.target = target;
+	r.shown = shown;
 	rc = run(&r, argv + first, data, len, plain == 1 ? from : NULL);
 	free(data);
 	if (rc != EXIT_OK && rc != EXIT_PARTIAL && r.dv)

@@ -14,6 +14,7 @@
 #include "drivers/drv_mbox.h"
 #include "message/header.h"
 #include "store/browse.h"
+#include "util/escape.h"
 
 #define BATCH 500
 
@@ -73,7 +74,7 @@ static void fetched(void *c, size_t i, ms_drv_result res, const char *data, size
 	fetch_ctx *x = c;
 	dl_item *it = &x->items[x->n];
 	if (res != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: %s: cannot read a message of the source: %s\n", x->r->target, why->msg);
+		fprintf(stderr, "mstore deliver: %s: cannot read a message of the source: %s\n", x->r->shown, why->msg);
 		x->r->failed++;
 		return;
 	}
@@ -130,7 +131,7 @@ static void deliver_page(dl_run *r, ms_box *b, const ms_msg *msgs, size_t n, boo
 	fetch_ctx x = { .items = items, .msgs = todo, .box = b, .mbox = mbox, .keys = keys, .flags = r->o->flags, .r = r };
 	ms_err e = { 0 };
 	if (k && b->side->drv->fetch(b, uids, k, fetched, &x, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: %s: cannot read the source: %s\n", r->target, e.msg);
+		fprintf(stderr, "mstore deliver: %s: cannot read the source: %s\n", r->shown, e.msg);
 		r->failed++;
 		r->stop = true;
 	}
@@ -142,17 +143,30 @@ static void deliver_page(dl_run *r, ms_box *b, const ms_msg *msgs, size_t n, boo
 	free(uids), free(items), free(keys), free(todo);
 }
 
-static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ident, size_t len)
+/* The source's identity ("mbox:DEV:INO") for its journal, or EXIT_USAGE
+ * with the cause when it is not there or not the kind asked for. */
+static int check_source(const dl_opts *o, char *ident, size_t len)
 {
 	const char *path = o->mbox ? o->mbox : o->maildir;
 	struct stat st;
-	if (stat(path, &st) < 0 || (o->mbox ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
-		fprintf(stderr, "mstore deliver: %s: %s\n", path, errno ? strerror(errno) : o->mbox ? "not a file"
-		        : "not a directory");
+	int err = stat(path, &st) < 0 ? errno : 0;
+	if (err || (o->mbox ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "mstore deliver: ");
+		ms_escape_put(stderr, path);
+		fprintf(stderr, ": %s\n", err ? strerror(err) : o->mbox ? "not a file (--mbox reads an mbox file)"
+		                                                        : "not a directory (--maildir reads a Maildir)");
 		return EXIT_USAGE;
 	}
 	snprintf(ident, len, "%s:%llu:%llu", o->mbox ? "mbox" : "maildir", (unsigned long long)st.st_dev,
 	         (unsigned long long)st.st_ino);
+	return EXIT_OK;
+}
+
+static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ident, size_t len)
+{
+	const char *path = o->mbox ? o->mbox : o->maildir;
+	if (check_source(o, ident, len) != EXIT_OK)
+		return EXIT_USAGE;
 	char a[4200], b[4200];
 	snprintf(a, sizeof a, "%s", path);
 	snprintf(b, sizeof b, "%s", path);
@@ -161,7 +175,9 @@ static int open_source(const dl_opts *o, ms_side **side, ms_box **box, char *ide
 	ms_err e = { 0 };
 	const ms_side_driver *drv = o->mbox ? &ms_drv_mbox : &ms_drv_maildir;
 	if (drv->open(&conf, side, &e) != MS_DRV_OK || drv->open_box(*side, "INBOX", box, &e) != MS_DRV_OK) {
-		fprintf(stderr, "mstore deliver: cannot read %s: %s\n", path, e.msg);
+		fprintf(stderr, "mstore deliver: cannot read ");
+		ms_escape_put(stderr, path);
+		fprintf(stderr, ": %s\n", e.msg);
 		if (*side)
 			drv->close(*side);
 		return EXIT_USAGE;
@@ -176,6 +192,21 @@ static size_t batch_size(void)
 	const char *v = getenv("MSTORE_DELIVER_BATCH");
 	long n = v ? strtol(v, NULL, 10) : 0;
 	return n > 0 && n <= 100000 ? (size_t)n : BATCH;
+}
+
+/* What the source's driver could not read as a message (a Maildir entry
+ * with a control character or a second info suffix, a symlink, a
+ * directory): each is named and counted failed, never left out unsaid. */
+static void source_skipped(dl_run *r, ms_side *side, ms_box *box)
+{
+	size_t n = 0;
+	const ms_skipped_entry *v = side->drv->skipped ? side->drv->skipped(side, box, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "mstore deliver: %s: not delivered: ", r->shown);
+		ms_escape_put(stderr, v[i].path);
+		fprintf(stderr, ": %s\n", v[i].why);
+		r->failed++;
+	}
 }
 
 static int deliver_box(dl_run *r, const ms_deliver_target *t)
@@ -210,6 +241,7 @@ static int deliver_box(dl_run *r, const ms_deliver_target *t)
 		deliver_page(r, box, msgs, n, mbox);
 		ms_msg_list_free(msgs, n);
 	}
+	source_skipped(r, side, box);
 	side->drv->close_box(box);
 	side->drv->close(side);
 	return EXIT_OK;
@@ -226,4 +258,10 @@ static void gmime_from(const char *data, size_t len, char *out, size_t size)
 	}
 }
 
-const dl_full cli_deliver_full_ops = { .deliver_box = deliver_box, .from = gmime_from };
+static int check_box(const dl_opts *o)
+{
+	char ident[100];
+	return check_source(o, ident, sizeof ident);
+}
+
+const dl_full cli_deliver_full_ops = { .check_box = check_box, .deliver_box = deliver_box, .from = gmime_from };

@@ -33,7 +33,8 @@ typedef struct dl_run {
 	ms_store *s;
 	ms_deliver *dv;
 	ms_json j;
-	const char *target;
+	const char *target;         /* ADDRESS[/FOLDER] as given (JSON) */
+	const char *shown;          /* the same escaped, for lines of text (util/escape.h) */
 	size_t delivered, skipped, over_quota, failed;
 	int64_t bytes;
 	bool stop, json_started;
@@ -55,6 +56,9 @@ void dl_free_items(dl_item *items, size_t n);
 int dl_open_failed(const dl_run *r, const ms_err *e);
 
 typedef struct dl_full {
+	/* the --mbox/--maildir source there and of its kind (EXIT_OK), else
+	 * the cause on stderr: run before anything is written, recovery too */
+	int (*check_box)(const dl_opts *o);
 	int (*deliver_box)(dl_run *r, const ms_deliver_target *t);
 	/* messagefrom through ms_headers_parse (GMime) */
 	void (*from)(const char *data, size_t len, char *out, size_t size);

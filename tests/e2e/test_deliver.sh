@@ -176,6 +176,38 @@ expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages WHERE messagecreatetime = '2
 expect_eq "$(sqlq "SELECT COUNT(*) FROM hm_messages m JOIN hm_accounts a ON a.accountid = m.messageaccountid WHERE accountaddress = 'bob@example.com' AND messageflags = 33")" "1" ":2,S is Seen"
 clean "--maildir"
 
+# entries the Maildir driver cannot read as messages are named and counted
+# failed (they were left out unsaid, exit 0)
+md2=$T_TMP/md2
+mkdir -p "$md2/cur" "$md2/new" "$md2/tmp"
+printf 'From: a@b\nSubject: good\n\nb\n' >"$md2/new/1700000000.1.host"
+printf 'From: a@b\nSubject: tab\n\nb\n' >"$md2/cur/1700000000.2.ho"$'\t'"st:2,S"
+before=$(rows)
+mst deliver bob@example.com --maildir "$md2" "${S[@]}"; expect_rc 1 "--maildir with an entry it cannot read"
+expect_out_contains "delivered 1 message" "the readable one delivered"
+expect_out_contains "1 failed" "the other counted"
+expect_err_contains 'not delivered: cur/1700000000.2.ho\x09st:2,S' "and named, escaped"
+expect_eq "$(rows)" "$((before + 1))" "one row"
+clean "--maildir with a skipped entry"
+
+# a source that is not there, or not of its kind: refused with the cause,
+# before the recovery of abandoned journals changes anything
+gp='{0A1B2C3D-0000-4000-8000-00000000CC01}.eml'
+bobid=$(sqlq "SELECT accountid FROM hm_accounts WHERE accountaddress = 'bob@example.com'")
+bobinbox=$(sqlq "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $bobid AND foldername = 'INBOX'")
+mkdir -p "$DATA/example.com/bob/0A"; cp "$T_TMP/one.eml" "$DATA/example.com/bob/0A/$gp"
+printf 'H\t%s\t%s\t\nP\t%s\t%s\t33\t2024-02-03 04:05:06\tcarol@example.org\n' "$bobid" "$bobinbox" "$gp" "$gp" >"$DATA/.mstore/deliver-pending.deliver"
+before=$(rows)
+mst deliver bob@example.com --mbox "$T_TMP" "${S[@]}"; expect_rc 2 "--mbox of a directory"
+expect_eq "$(rows)" "$before" "refused: the pending journal not rolled forward (refused means nothing changed)"
+[ -e "$DATA/.mstore/deliver-pending.deliver" ] && t_ok || t_fail "refused: the pending journal was taken"
+rm -f "$DATA/.mstore/deliver-pending.deliver" "$DATA/example.com/bob/0A/$gp"
+expect_err_contains "not a file (--mbox reads an mbox file)" "says so (the cause was a stale errno)"
+mst deliver bob@example.com --maildir "$mb" "${S[@]}"; expect_rc 2 "--maildir of a file"
+expect_err_contains "not a directory (--maildir reads a Maildir)" "says so"
+mst deliver bob@example.com --mbox "$T_TMP/no"$'\n'"such" "${S[@]}"; expect_rc 2 "a missing source"
+expect_err_contains 'no\x0asuch: No such file or directory' "named escaped, on one line"
+
 # quota refusal inside a mailbox: what fits goes, the rest waits; the rerun delivers only those
 mb2=$T_TMP/big.mbox
 : >"$mb2"
