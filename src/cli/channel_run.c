@@ -186,8 +186,9 @@ static void rows_free(row_vec *v)
 	ms_vec_free(v);
 }
 
-/* The selected boxes of side s by pairing name, sorted. */
-static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
+/* The selected boxes of side s by pairing name, sorted; *left_out counts
+ * those that cannot be paired. */
+static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out, size_t *left_out)
 {
 	ms_box_info *boxes = NULL;
 	size_t n = 0;
@@ -205,6 +206,7 @@ static int side_rows(ms_side *s, const ms_chan_store *st, row_vec *out)
 			fprintf(stderr, "mstore %s: store %s, folder ", who, st->name);
 			ms_escape_put(stderr, boxes[i].name);
 			fprintf(stderr, ": cannot be paired (a '/' in its name, or too long): left out\n");
+			++*left_out;
 			continue;
 		}
 		row r = { strdup(buf), strdup(boxes[i].name) };
@@ -232,6 +234,22 @@ void ch_pairs_free(pairs *p)
 	free(p->pairname);
 	free(p->present);
 	memset(p, 0, sizeof *p);
+}
+
+/* Whether the other side (s, store st) can name the pairing name `pn` of
+ * `r`, a folder only one side has: a level holding s's delimiter would
+ * be read back as two levels (an mbox "lists.dev" made ".lists.dev" in a
+ * Maildir++, listed next run as "lists/dev": a folder made on the mbox
+ * side, then an error at every run).  Said on stderr when not. */
+static bool nameable(ms_side *s, const ms_chan_store *st, const row *r, const char *pn)
+{
+	if (s->delim == '/' || !strchr(pn, s->delim))
+		return true;
+	fprintf(stderr, "mstore %s: folder ", who);
+	ms_escape_put(stderr, r->name);
+	fprintf(stderr, ": cannot be made on store %s: a level of its name holds '%c', that store's hierarchy"
+	        " delimiter: left out\n", st->name, s->delim);
+	return false;
 }
 
 /* The store's own name of pairing name `pn` on side s. */
@@ -267,19 +285,23 @@ static int add_pair(pairs *p, char *a, char *b, const char *pn, bool pa, bool pb
 
 /* Both stores' selected folders paired by pairing name; a folder on one
  * side only is paired with its name mapped into the other store's. */
-int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], pairs *out)
+int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], bool making, pairs *out)
 {
 	who = cmd;
 	row_vec r[2] = { { 0 }, { 0 } };
 	memset(out, 0, sizeof *out);
 	int rc = 0;
 	for (int s = 0; s < 2 && rc == 0; s++)
-		rc = side_rows(sides[s], st[s], &r[s]);
+		rc = side_rows(sides[s], st[s], &r[s], &out->left_out);
 	size_t i = 0, j = 0;
 	while (rc == 0 && (i < r[0].n || j < r[1].n)) {
 		int c = i == r[0].n ? 1 : j == r[1].n ? -1 : strcmp(r[0].v[i].pair, r[1].v[j].pair);
 		const row *a = c <= 0 ? &r[0].v[i++] : NULL, *b = c >= 0 ? &r[1].v[j++] : NULL;
 		const char *pn = a ? a->pair : b->pair;
+		if (making && !nameable(a ? sides[1] : sides[0], a ? st[1] : st[0], a ? a : b, pn)) {
+			out->left_out++;
+			continue;
+		}
 		rc = add_pair(out, a ? strdup(a->name) : store_name(sides[0], st[0], pn),
 		              b ? strdup(b->name) : store_name(sides[1], st[1], pn), pn, a != NULL, b != NULL);
 		if (rc < 0)
@@ -912,7 +934,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 	pairs pr;
 	ms_state *state = NULL;
 	ms_err e = { 0 };
-	if (ch_make_pairs("channel", sides, st, &pr) < 0) {
+	if (ch_make_pairs("channel", sides, st, !diff_store, &pr) < 0) {
 		close_sides(sides);
 		return CH_FAIL;
 	}
@@ -949,7 +971,7 @@ int ch_run(const ch_run_opts *o, const ms_chan_channel *ch, const ms_chan_store 
 		ms_channel_report_free(&r);
 		goto out;
 	}
-	rc = er == 0 ? CH_OK : CH_PARTIAL;
+	rc = er == 0 && pr.left_out == 0 ? CH_OK : CH_PARTIAL;
 	held h = { 0 };
 	if (diff_store && o->messages && held_list(&r, sides[k], st[k], k, o->ident, &h) < 0)
 		rc = CH_FAIL;

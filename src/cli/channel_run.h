@@ -43,6 +43,7 @@ typedef struct ch_pairs {
 	bool (*present)[2];/* the box was among the store's selected folders (else named
 	                      for it from the other store's) */
 	size_t n;
+	size_t left_out;   /* folders that cannot be paired (named on stderr): the run is partial */
 } ch_pairs;
 /* Open store `st` as a side (a local store, or its kind's driver; an
  * hmailserver store's password from MSTORE_DB_PASSWORD when the store has
@@ -51,8 +52,10 @@ typedef struct ch_pairs {
 int ch_open_side(const char *cmd, const ms_chan_store *st, bool read_only, bool dry, int lock_wait, ms_side **out);
 /* Both stores' selected folders (pat, prefix) paired by pairing name,
  * sorted; a folder on one side only is paired with its name mapped into
- * the other store's naming.  -1 after a message. */
-int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], ch_pairs *out);
+ * the other store's naming (with `making`, one the other store cannot
+ * name is left out and counted: a run would make it there).  -1 after a
+ * message. */
+int ch_make_pairs(const char *cmd, ms_side *sides[2], const ms_chan_store *st[2], bool making, ch_pairs *out);
 void ch_pairs_free(ch_pairs *p);
 
 /* Synchronize channel `ch`, or with `st` (one of its stores) show the

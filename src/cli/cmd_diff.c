@@ -455,7 +455,7 @@ static int diff(const diff_opts *o, const ms_chan_store *st[2], char **folders, 
 	ms_diff_report r = { 0 };
 	int rc = EXIT_USAGE;
 	if (ch_open_side("diff", st[0], true, false, -1, &sides[0]) < 0 ||
-	    ch_open_side("diff", st[1], true, false, -1, &sides[1]) < 0 || ch_make_pairs("diff", sides, st, &p) < 0)
+	    ch_open_side("diff", st[1], true, false, -1, &sides[1]) < 0 || ch_make_pairs("diff", sides, st, false, &p) < 0)
 		goto out;
 	if (nfolders && select_folders(&p, folders, nfolders) < 0)
 		goto out;

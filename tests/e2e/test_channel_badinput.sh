@@ -123,4 +123,25 @@ chmod 644 "$U/mb/B" "$U/md/cur/2.B.h:2,S"
 chmod 755 "$U/md/.Locked/cur"
 as_nobody channel -f "$U/u.conf" --state-dir "$U/st" u; expect_ok "readable again: the run completes"
 expect_eq "$(grep -c '^From ' "$U/mb/INBOX")/$(grep -c '^From ' "$U/mb/Locked")" "2/1" "what was unreadable is copied now"
+
+# --- an mbox folder whose name holds the Maildir++ delimiter ('.') ---------------------------------
+# (".lists.dev" in the Maildir++ reads back as lists/dev: the next run
+# made an mbox "lists" on the user's side and failed at every run since)
+D=$T_TMP/dot
+mkdir -p "$D/mb" "$D/md"/{cur,new,tmp}
+: >"$D/mb/INBOX"
+{ printf 'From a@b Mon Jan  1 00:00:00 2024\n'; msg dotted; printf '\n'; } >"$D/mb/lists.dev"
+{ printf 'From a@b Mon Jan  1 00:00:00 2024\n'; msg plain; printf '\n'; } >"$D/mb/plain"
+cat >"$D/c.conf" <<CONF
+store dmb { kind mbox path $D/mb inbox $D/mb/INBOX }
+store dmd { kind maildir path $D/md layout maildir++ }
+channel d dmb dmd { }
+CONF
+mst channel -f "$D/c.conf" --state-dir "$D/st" d; expect_rc 1 "a folder the Maildir++ cannot name: exit 1"
+expect_err_contains "folder lists.dev: cannot be made on store dmd: a level of its name holds '.'" "named, with why"
+[ -e "$D/md/.lists.dev" ] && t_fail "made .lists.dev, which reads back as lists/dev" || t_ok
+expect_eq "$(grep -rl '^Subject: plain' "$D/md" | wc -l)" 1 "the other folder synced"
+before=$(cd "$D" && find mb -type f | sort | xargs sha256sum | sha256sum)
+mst channel -f "$D/c.conf" --state-dir "$D/st" d; expect_rc 1 "the rerun: the same, and no more"
+expect_eq "$(cd "$D" && find mb -type f | sort | xargs sha256sum | sha256sum)" "$before" "nothing made or changed on the mbox side"
 t_done
