@@ -47,6 +47,28 @@ char *bk_scope(const ms_bk_sel *sel, size_t nsel);
 char **bk_levels_of(JsonObject *o, const char *member);
 unsigned bk_flags_of(JsonObject *o);
 
+/* Typed reads of an archive's JSON (bk_json.c).  bk_check: every member of
+ * `o` that `f` lists is of its kind (null counts as absent); false with
+ * `why` naming `where` and the member otherwise.  The getters give the
+ * default for a member that is absent or of another kind, never NULL for
+ * a string with a non-NULL default. */
+typedef enum { BK_STR, BK_INT, BK_BOOL, BK_STRS, BK_OBJS } bk_kind;
+typedef struct bk_field {
+	const char *name;
+	bk_kind kind;
+} bk_field;
+bool bk_check(JsonObject *o, const bk_field *f, size_t n, const char *where, char *why, size_t whylen);
+/* objects.json: its arrays and each of their objects (accounts' folders too). */
+bool bk_check_objects(JsonObject *root, char *why, size_t whylen);
+extern const bk_field bk_header_fields[], bk_line_fields[], bk_end_fields[];
+extern const size_t bk_header_nfields, bk_line_nfields, bk_end_nfields;
+const char *bk_str(JsonObject *o, const char *member, const char *dflt);
+int64_t bk_int(JsonObject *o, const char *member, int64_t dflt);
+bool bk_bool(JsonObject *o, const char *member, bool dflt);
+JsonArray *bk_array(JsonObject *o, const char *member);
+JsonObject *bk_object_at(JsonArray *a, guint i);
+const char *bk_str_at(JsonArray *a, guint i);
+
 /* What an incremental backup needs of its base archive. */
 typedef struct bk_base {
 	char digest[BK_SHA_HEX + 1];  /* SHA-256 of its header and messages.jsonl members */

@@ -69,31 +69,35 @@ void bk_base_free(bk_base *b)
 	b->shas = b->index = NULL;
 }
 
-static JsonObject *parse_object(JsonParser *p, const char *text)
+/* NULL unless a JSON object whose members are of the kinds `f` lists
+ * (bk_json.c): a base's damage refuses the backup, it never crashes it. */
+static JsonObject *parse_object(JsonParser *p, const char *text, const bk_field *f, size_t nf)
 {
+	char why[300];
 	if (!json_parser_load_from_data(p, text, -1, NULL) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
 		return NULL;
-	return json_node_get_object(json_parser_get_root(p));
+	JsonObject *o = json_node_get_object(json_parser_get_root(p));
+	return bk_check(o, f, nf, "", why, sizeof why) ? o : NULL;
 }
 
 static int base_header(const char *path, const char *text, const char *scope, bk_base *b, ms_err *e)
 {
 	JsonParser *p = json_parser_new();
-	JsonObject *o = parse_object(p, text);
+	JsonObject *o = parse_object(p, text, bk_header_fields, bk_header_nfields);
 	int rc = 0;
-	if (!o || strcmp(json_object_get_string_member_with_default(o, "format", ""), MS_ARCHIVE_FORMAT) != 0)
+	if (!o || strcmp(bk_str(o, "format", ""), MS_ARCHIVE_FORMAT) != 0)
 		rc = ms_err_set(e, MS_E_USAGE, "--incremental %s: not an mstore archive", path);
-	else if (json_object_get_int_member_with_default(o, "version", 0) > MS_ARCHIVE_VERSION)
+	else if (bk_int(o, "version", 0) > MS_ARCHIVE_VERSION)
 		rc = ms_err_set(e, MS_E_USAGE, "--incremental %s: a newer archive format: use a newer mstore", path);
 	else if (!json_object_has_member(o, "scope"))
 		rc = ms_err_set(e, MS_E_USAGE, "--incremental %s: written by an mstore that records no scope:"
 		                " take a new full backup as the base", path);
-	else if (strcmp(json_object_get_string_member_with_default(o, "scope", ""), scope) != 0)
+	else if (strcmp(bk_str(o, "scope", ""), scope) != 0)
 		rc = ms_err_set(e, MS_E_USAGE, "--incremental %s: its scope is '%s', this backup's '%s': an"
 		                " incremental covers what its base covers", path,
-		                json_object_get_string_member_with_default(o, "scope", ""), scope);
+		                bk_str(o, "scope", ""), scope);
 	else
-		snprintf(b->created, sizeof b->created, "%s", json_object_get_string_member_with_default(o, "created", ""));
+		snprintf(b->created, sizeof b->created, "%s", bk_str(o, "created", ""));
 	g_object_unref(p);
 	return rc;
 }
@@ -101,15 +105,15 @@ static int base_header(const char *path, const char *text, const char *scope, bk
 static int base_line(bk_base *b, const char *line)
 {
 	JsonParser *p = json_parser_new();
-	JsonObject *o = parse_object(p, line);
+	JsonObject *o = parse_object(p, line, bk_line_fields, bk_line_nfields);
 	bk_base_msg *m = g_new0(bk_base_msg, 1);
 	if (o) {
-		m->account = g_strdup(json_object_get_string_member_with_default(o, "account", ""));
+		m->account = g_strdup(bk_str(o, "account", ""));
 		m->folder = bk_levels_of(o, "folder");
-		m->uid = (uint32_t)json_object_get_int_member_with_default(o, "uid", 0);
+		m->uid = (uint32_t)bk_int(o, "uid", 0);
 		m->flags = bk_flags_of(o);
-		m->size = json_object_get_int_member_with_default(o, "size", -1);
-		snprintf(m->sha, sizeof m->sha, "%s", json_object_get_string_member_with_default(o, "sha256", ""));
+		m->size = bk_int(o, "size", -1);
+		snprintf(m->sha, sizeof m->sha, "%s", bk_str(o, "sha256", ""));
 	}
 	g_object_unref(p);
 	if (!o || !m->folder || strlen(m->sha) != BK_SHA_HEX) {

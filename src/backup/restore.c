@@ -161,14 +161,24 @@ static bool is_sha_hex(const char *s)
 	return n == BK_SHA_HEX;
 }
 
-static JsonNode *parse_json(rs_run *r, const char *member, const char *text, size_t len, JsonParser **keep)
+/* A JSON object of the archive (`where` names it: a member, a line),
+ * its members of the kinds `f` lists (bk_json.c): one of another kind is
+ * damage, refused before anything is written. */
+static JsonNode *parse_json(rs_run *r, const char *where, const char *text, size_t len, const bk_field *f,
+                            size_t nf, JsonParser **keep)
 {
 	JsonParser *p = json_parser_new();
 	GError *ge = NULL;
+	char why[300];
 	if (!json_parser_load_from_data(p, text, (gssize)len, &ge) || !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-		ms_err_set(r->e, MS_E_USAGE, "archive %s: member %s is not a JSON object%s%s", r->file, member,
-		           ge ? ": " : "", ge ? ge->message : "");
+		ms_err_set(r->e, MS_E_USAGE, "archive %s: %s is not a JSON object%s%s (nothing was restored)", r->file,
+		           where, ge ? ": " : "", ge ? ge->message : "");
 		g_clear_error(&ge);
+		g_object_unref(p);
+		return NULL;
+	}
+	if (!bk_check(json_node_get_object(json_parser_get_root(p)), f, nf, where, why, sizeof why)) {
+		bad(r, "%s", why);
 		g_object_unref(p);
 		return NULL;
 	}
@@ -180,10 +190,10 @@ static JsonNode *parse_json(rs_run *r, const char *member, const char *text, siz
  * one's base is the digest of the archive before it. */
 static int check_link(rs_run *r, JsonObject *o)
 {
-	r->incremental = json_object_get_boolean_member_with_default(o, "incremental", FALSE);
+	r->incremental = bk_bool(o, "incremental", false);
 	r->chain |= r->incremental;
-	const char *base = json_object_get_string_member_with_default(o, "base", "");
-	const char *when = json_object_get_string_member_with_default(o, "base_created", "?");
+	const char *base = bk_str(o, "base", "");
+	const char *when = bk_str(o, "base_created", "?");
 	if (r->incremental && r->nth == 0)
 		return bad(r, "it is an incremental archive (its base was written %s): give its full archive and the"
 		           " incrementals before it first, in order (-f FULL -f INC1 -f INC2 ...)", when);
@@ -205,13 +215,13 @@ static int read_header(rs_run *r, const char *name, int64_t size)
 	if (ms_archive_read_all(r->ar, size, 1 << 20, &text, r->e) < 0)
 		return -1;
 	sha256_update(&r->digest, (size_t)size, (const uint8_t *)text);
-	JsonNode *root = parse_json(r, name, text, strlen(text), &p);
+	JsonNode *root = parse_json(r, name, text, strlen(text), bk_header_fields, bk_header_nfields, &p);
 	free(text);
 	if (!root)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
-	const char *fmt = json_object_get_string_member_with_default(o, "format", "");
-	int64_t v = json_object_get_int_member_with_default(o, "version", 0);
+	const char *fmt = bk_str(o, "format", "");
+	int64_t v = bk_int(o, "version", 0);
 	int rc = 0;
 	if (strcmp(fmt, MS_ARCHIVE_FORMAT) != 0)
 		rc = bad(r, "its format is '%s', not " MS_ARCHIVE_FORMAT, fmt);
@@ -280,13 +290,13 @@ static int spool_content(rs_run *r, const char *name, int64_t size)
 
 char **bk_levels_of(JsonObject *o, const char *member)
 {
-	JsonArray *a = json_object_has_member(o, member) ? json_object_get_array_member(o, member) : NULL;
+	JsonArray *a = bk_array(o, member);
 	if (!a || json_array_get_length(a) == 0)
 		return NULL;
 	guint n = json_array_get_length(a);
 	char **v = g_new0(char *, n + 1);
 	for (guint i = 0; i < n; i++) {
-		const char *s = json_node_get_string(json_array_get_element(a, i));
+		const char *s = bk_str_at(a, i);
 		if (!s || !*s) {
 			g_strfreev(v);
 			return NULL;
@@ -298,10 +308,10 @@ char **bk_levels_of(JsonObject *o, const char *member)
 
 unsigned bk_flags_of(JsonObject *o)
 {
-	JsonArray *a = json_object_has_member(o, "flags") ? json_object_get_array_member(o, "flags") : NULL;
+	JsonArray *a = bk_array(o, "flags");
 	unsigned f = 0;
 	for (guint i = 0; a && i < json_array_get_length(a); i++) {
-		const char *s = json_node_get_string(json_array_get_element(a, i));
+		const char *s = bk_str_at(a, i);
 		for (size_t k = 0; s && k < 5; k++)
 			if (g_ascii_strcasecmp(s, bk_flags[k].name) == 0)
 				f |= bk_flags[k].bit;
@@ -321,8 +331,8 @@ static time_t date_of(const char *text)
  * to free, NULL when missing). */
 static bool line_names(JsonObject *o, const char **account, char ***levels, const char **sha)
 {
-	*account = json_object_get_string_member_with_default(o, "account", "");
-	*sha = json_object_get_string_member_with_default(o, "sha256", "");
+	*account = bk_str(o, "account", "");
+	*sha = bk_str(o, "sha256", "");
 	*levels = bk_levels_of(o, "folder");
 	return **account && *levels && is_sha_hex(*sha);
 }
@@ -353,7 +363,9 @@ static gpointer new_group(const char *account, char *const *levels)
 static int take_line(rs_run *r, const char *line, size_t len)
 {
 	JsonParser *p;
-	JsonNode *root = parse_json(r, BK_MESSAGES_MEMBER, line, len, &p);
+	char where[64];
+	snprintf(where, sizeof where, BK_MESSAGES_MEMBER " line %llu", (unsigned long long)r->lines + 1);
+	JsonNode *root = parse_json(r, where, line, len, bk_line_fields, bk_line_nfields, &p);
 	if (!root)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
@@ -363,26 +375,24 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	m->account = g_strdup(account);
 	snprintf(m->sha, sizeof m->sha, "%s", named ? sha : "");
 	m->flags = bk_flags_of(o);
-	m->date = date_of(json_object_get_string_member_with_default(o, "internal_date", ""));
-	m->size = json_object_get_int_member_with_default(o, "size", -1);
+	m->date = date_of(bk_str(o, "internal_date", ""));
+	m->size = bk_int(o, "size", -1);
 	/* hm_messages.messagefrom holds 255 bytes: a longer one (a hand-made
 	 * archive) is cut on a character boundary, as sync cuts it */
 	char from[256];
-	ms_str_copy(from, sizeof from, json_object_get_string_member_with_default(o, "from", ""));
+	ms_str_copy(from, sizeof from, bk_str(o, "from", ""));
 	m->from = g_strdup(from);
 	g_object_unref(p);
 	r->lines++;
-	char where[64];
-	snprintf(where, sizeof where, "line %llu", (unsigned long long)r->lines);
 	struct stat sb;
 	char *path = g_build_filename(r->spool, m->sha, NULL);
 	int rc = 0;
 	if (!named)
-		rc = bad(r, BK_MESSAGES_MEMBER " %s: account, folder or sha256 missing", where);
+		rc = bad(r, "%s: account, folder or sha256 missing", where);
 	else if (!g_hash_table_contains(r->contents, m->sha) || stat(path, &sb) < 0)
-		rc = bad(r, BK_MESSAGES_MEMBER " %s names content the archive does not hold", where);
+		rc = bad(r, "%s names content the archive does not hold", where);
 	else if (sb.st_size != m->size)
-		rc = bad(r, BK_MESSAGES_MEMBER " %s: its size is not its content's", where);
+		rc = bad(r, "%s: its size is not its content's", where);
 	g_free(path);
 	if (rc < 0 || !bk_selected(r->o->sel, r->o->nsel, m->account, m->folder, g_strv_length(m->folder))) {
 		rmsg_free(m);
@@ -421,16 +431,19 @@ static int read_lines(rs_run *r, int64_t size)
 static int take_change(rs_run *r, const char *line, size_t len)
 {
 	JsonParser *p;
-	JsonNode *root = parse_json(r, BK_CHANGES_MEMBER, line, len, &p);
+	char where[64];
+	snprintf(where, sizeof where, BK_CHANGES_MEMBER " line %llu",
+	         (unsigned long long)(r->removed_lines + r->flag_lines + 1));
+	JsonNode *root = parse_json(r, where, line, len, bk_line_fields, bk_line_nfields, &p);
 	if (!root)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
-	const char *change = json_object_get_string_member_with_default(o, "change", "");
+	const char *change = bk_str(o, "change", "");
 	const char *account, *sha;
 	char **levels;
 	int rc = 0;
 	if (!line_names(o, &account, &levels, &sha) || (strcmp(change, "removed") && strcmp(change, "flags")))
-		rc = bad(r, BK_CHANGES_MEMBER ": a line without change, account, folder or sha256");
+		rc = bad(r, "%s: no change, account, folder or sha256", where);
 	else if (strcmp(change, "flags") == 0)
 		r->flag_lines++;
 	else if (r->removed_lines++, bk_selected(r->o->sel, r->o->nsel, account, levels, g_strv_length(levels))) {
@@ -461,15 +474,15 @@ static int read_end(rs_run *r, int64_t size)
 	JsonParser *p;
 	if (ms_archive_read_all(r->ar, size, 1 << 20, &text, r->e) < 0)
 		return -1;
-	JsonNode *root = parse_json(r, BK_END_MEMBER, text, strlen(text), &p);
+	JsonNode *root = parse_json(r, BK_END_MEMBER, text, strlen(text), bk_end_fields, bk_end_nfields, &p);
 	free(text);
 	if (!root)
 		return -1;
 	JsonObject *o = json_node_get_object(root);
-	int64_t msgs = json_object_get_int_member_with_default(o, "messages", -1);
-	int64_t cont = json_object_get_int_member_with_default(o, "contents", -1);
-	int64_t removed = json_object_get_int_member_with_default(o, "removed", 0);
-	int64_t flags = json_object_get_int_member_with_default(o, "flag_changes", 0);
+	int64_t msgs = bk_int(o, "messages", -1);
+	int64_t cont = bk_int(o, "contents", -1);
+	int64_t removed = bk_int(o, "removed", 0);
+	int64_t flags = bk_int(o, "flag_changes", 0);
 	g_object_unref(p);
 	if (msgs != (int64_t)r->lines || cont != (int64_t)g_hash_table_size(r->own) ||
 	    removed != (int64_t)r->removed_lines || flags != (int64_t)r->flag_lines)
@@ -491,8 +504,13 @@ static int read_member(rs_run *r, int *step, const char *name, int64_t size)
 		*step = 2;
 		if (ms_archive_read_all(r->ar, size, BK_MANIFEST_MAX, &text, r->e) < 0)
 			return -1;
-		JsonNode *root = parse_json(r, name, text, strlen(text), &p);
+		JsonNode *root = parse_json(r, name, text, strlen(text), NULL, 0, &p);
+		char why[300];
 		free(text);
+		if (root && !bk_check_objects(json_node_get_object(root), why, sizeof why)) {
+			g_object_unref(p);
+			return bad(r, "%s", why);
+		}
 		r->objects = root ? p : NULL;
 		return root ? 0 : -1;
 	}
@@ -559,10 +577,10 @@ static int read_chain(rs_run *r)
 static JsonObject *find_domain(rs_run *r, const char *domain)
 {
 	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
-	JsonArray *a = json_object_has_member(root, "domains") ? json_object_get_array_member(root, "domains") : NULL;
+	JsonArray *a = bk_array(root, "domains");
 	for (guint i = 0; a && i < json_array_get_length(a); i++) {
-		JsonObject *d = json_node_get_object(json_array_get_element(a, i));
-		if (d && g_ascii_strcasecmp(json_object_get_string_member_with_default(d, "name", ""), domain) == 0)
+		JsonObject *d = bk_object_at(a, i);
+		if (d && g_ascii_strcasecmp(bk_str(d, "name", ""), domain) == 0)
 			return d;
 	}
 	return NULL;
@@ -580,13 +598,13 @@ static int ensure_domain(rs_run *r, const char *domain, bool *found)
 	if (*found || r->o->dry_run)
 		return 0;
 	JsonObject *jd = find_domain(r, domain);
-	const char *pm = jd ? json_object_get_string_member_with_default(jd, "postmaster", "") : "";
-	const char *pc = jd ? json_object_get_string_member_with_default(jd, "plus_char", "") : "";
+	const char *pm = jd ? bk_str(jd, "postmaster", "") : "";
+	const char *pc = jd ? bk_str(jd, "plus_char", "") : "";
 	ms_domain_opts dopt = {
-		.inactive = jd && !json_object_get_boolean_member_with_default(jd, "active", TRUE),
+		.inactive = jd && !bk_bool(jd, "active", true),
 		.postmaster = *pm ? pm : NULL,
-		.max_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_size_mb", 0) : 0,
-		.max_account_size_mb = jd ? json_object_get_int_member_with_default(jd, "max_account_size_mb", 0) : 0,
+		.max_size_mb = jd ? bk_int(jd, "max_size_mb", 0) : 0,
+		.max_account_size_mb = jd ? bk_int(jd, "max_account_size_mb", 0) : 0,
 		.plus_char = *pc ? pc : NULL,
 	};
 	return ms_domain_add(r->s, domain, &dopt, NULL, r->e);
@@ -613,15 +631,15 @@ static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool 
 	}
 	if (*exists || r->o->dry_run)
 		return 0;
-	ms_account_opts aopt = { .inactive = !json_object_get_boolean_member_with_default(acc, "active", TRUE),
-	                         .max_size_mb = json_object_get_int_member_with_default(acc, "max_size_mb", 0) };
+	ms_account_opts aopt = { .inactive = !bk_bool(acc, "active", true),
+	                         .max_size_mb = bk_int(acc, "max_size_mb", 0) };
 	if (ms_account_add(r->s, address, &aopt, NULL, r->e) < 0)
 		return -1;
 	r->st->accounts_created++;
 	/* version 1 archives carry no password: the account keeps none */
-	const char *pw = json_object_get_string_member_with_default(acc, "password", NULL);
+	const char *pw = bk_str(acc, "password", NULL);
 	if (pw && ms_account_password_set(r->s, address, pw,
-	                                  json_object_get_int_member_with_default(acc, "password_encryption", 0),
+	                                  bk_int(acc, "password_encryption", 0),
 	                                  r->e) < 0)
 		return -1;
 	return 0;
@@ -990,7 +1008,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 
 static int restore_account(rs_run *r, JsonObject *acc)
 {
-	const char *from = json_object_get_string_member_with_default(acc, "address", "");
+	const char *from = bk_str(acc, "address", "");
 	if (!bk_account_selected(r->o->sel, r->o->nsel, from))
 		return 0;
 	const char *to = r->o->into ? r->o->into : from;
@@ -1001,10 +1019,10 @@ static int restore_account(rs_run *r, JsonObject *acc)
 		return -1;
 	if ((exists || !r->o->dry_run) && bk_side_open(r->w, to, r->o->dry_run, &side, r->e) < 0)
 		return -1;
-	JsonArray *fs = json_object_has_member(acc, "folders") ? json_object_get_array_member(acc, "folders") : NULL;
+	JsonArray *fs = bk_array(acc, "folders");
 	int rc = 0;
 	for (guint i = 0; rc == 0 && fs && i < json_array_get_length(fs); i++)
-		rc = restore_folder(r, side, from, to, json_node_get_object(json_array_get_element(fs, i)));
+		rc = restore_folder(r, side, from, to, bk_object_at(fs, i));
 	if (side)
 		side->drv->close(side);
 	return rc;
@@ -1013,19 +1031,19 @@ static int restore_account(rs_run *r, JsonObject *acc)
 static int restore_accounts(rs_run *r)
 {
 	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
-	JsonArray *a = json_object_has_member(root, "accounts") ? json_object_get_array_member(root, "accounts") : NULL;
+	JsonArray *a = bk_array(root, "accounts");
 	guint chosen = 0;
 	for (guint i = 0; a && i < json_array_get_length(a); i++) {
-		JsonObject *acc = json_node_get_object(json_array_get_element(a, i));
+		JsonObject *acc = bk_object_at(a, i);
 		chosen += acc && bk_account_selected(r->o->sel, r->o->nsel,
-		                                     json_object_get_string_member_with_default(acc, "address", ""));
+		                                     bk_str(acc, "address", ""));
 	}
 	if (chosen == 0 && r->o->nsel > 0)
 		return ms_err_set(r->e, MS_E_NOTFOUND, "archive %s: nothing in it is selected", r->file);
 	if (r->o->into && chosen > 1)
 		return ms_err_set(r->e, MS_E_USAGE, "--into takes the messages of one account; %u are selected", chosen);
 	for (guint i = 0; a && i < json_array_get_length(a); i++)
-		if (restore_account(r, json_node_get_object(json_array_get_element(a, i))) < 0)
+		if (restore_account(r, bk_object_at(a, i)) < 0)
 			return -1;
 	return 0;
 }
@@ -1093,7 +1111,7 @@ static int removed_folders(rs_run *r)
 static JsonArray *objects_array(rs_run *r, const char *member)
 {
 	JsonObject *root = json_node_get_object(json_parser_get_root(r->objects));
-	return json_object_has_member(root, member) ? json_object_get_array_member(root, member) : NULL;
+	return bk_array(root, member);
 }
 
 /* A failure to write one object is counted like a message's (exit 1),
@@ -1121,7 +1139,7 @@ static int address_free(rs_run *r, const char *address, const char **kind)
 
 static int restore_alias(rs_run *r, JsonObject *a)
 {
-	const char *name = json_object_get_string_member_with_default(a, "name", "");
+	const char *name = bk_str(a, "name", "");
 	const char *kind;
 	if (!bk_domain_objects_selected(r->o->sel, r->o->nsel, name))
 		return 0;
@@ -1134,8 +1152,8 @@ static int restore_alias(rs_run *r, JsonObject *a)
 	}
 	ms_err why;
 	if (!r->o->dry_run &&
-	    ms_alias_add(r->s, name, json_object_get_string_member_with_default(a, "value", ""),
-	                 !json_object_get_boolean_member_with_default(a, "active", TRUE), &why) < 0) {
+	    ms_alias_add(r->s, name, bk_str(a, "value", ""),
+	                 !bk_bool(a, "active", true), &why) < 0) {
 		object_failed(r, &why);
 		return 0;
 	}
@@ -1146,7 +1164,7 @@ static int restore_alias(rs_run *r, JsonObject *a)
 static void restore_members(rs_run *r, const char *list, JsonArray *m, bool is_new)
 {
 	for (guint i = 0; m && i < json_array_get_length(m); i++) {
-		const char *who = json_node_get_string(json_array_get_element(m, i));
+		const char *who = bk_str_at(m, i);
 		ms_err why;
 		if (!who)
 			continue;
@@ -1163,7 +1181,7 @@ static void restore_members(rs_run *r, const char *list, JsonArray *m, bool is_n
 
 static int restore_list(rs_run *r, JsonObject *l)
 {
-	const char *addr = json_object_get_string_member_with_default(l, "address", "");
+	const char *addr = bk_str(l, "address", "");
 	const char *kind;
 	if (!bk_domain_objects_selected(r->o->sel, r->o->nsel, addr))
 		return 0;
@@ -1172,7 +1190,7 @@ static int restore_list(rs_run *r, JsonObject *l)
 		object_failed(r, r->e);
 		return 0;
 	}
-	JsonArray *m = json_object_has_member(l, "members") ? json_object_get_array_member(l, "members") : NULL;
+	JsonArray *m = bk_array(l, "members");
 	if (rc == 0) {
 		r->st->objects_present++;
 		/* a list there already (an earlier, interrupted restore) gets the
@@ -1183,7 +1201,7 @@ static int restore_list(rs_run *r, JsonObject *l)
 	}
 	ms_err why;
 	if (!r->o->dry_run &&
-	    ms_dlist_add(r->s, addr, !json_object_get_boolean_member_with_default(l, "enabled", TRUE), &why) < 0) {
+	    ms_dlist_add(r->s, addr, !bk_bool(l, "enabled", true), &why) < 0) {
 		object_failed(r, &why);
 		return 0;
 	}
@@ -1243,8 +1261,8 @@ static void restore_group_member(rs_run *r, const char *group, int64_t gid, cons
  * completes), none taken away. */
 static int restore_group(rs_run *r, JsonObject *g)
 {
-	const char *name = json_object_get_string_member_with_default(g, "name", "");
-	JsonArray *m = json_object_has_member(g, "members") ? json_object_get_array_member(g, "members") : NULL;
+	const char *name = bk_str(g, "name", "");
+	JsonArray *m = bk_array(g, "members");
 	int type;
 	int64_t gid;
 	ms_err why;
@@ -1267,7 +1285,7 @@ static int restore_group(rs_run *r, JsonObject *g)
 	} else
 		r->st->groups++;
 	for (guint i = 0; !r->o->dry_run && m && i < json_array_get_length(m); i++) {
-		const char *who = json_node_get_string(json_array_get_element(m, i));
+		const char *who = bk_str_at(m, i);
 		if (who)
 			restore_group_member(r, name, gid, who);
 	}
@@ -1280,8 +1298,8 @@ static int restore_group(rs_run *r, JsonObject *g)
 static int restore_acl(rs_run *r, JsonObject *a)
 {
 	char *path = joined_levels(a, "folder");
-	const char *who = json_object_get_string_member_with_default(a, "who", "");
-	const char *rights = json_object_get_string_member_with_default(a, "rights", "");
+	const char *who = bk_str(a, "who", "");
+	const char *rights = bk_str(a, "rights", "");
 	int64_t folder = 0, id, bits, have;
 	int type;
 	char mode;
@@ -1331,7 +1349,7 @@ static int restore_objects(rs_run *r)
 		JsonArray *a = objects_array(r, kinds[k].member);
 		bool whole = k < 2 || r->o->nsel == 0; /* #Public belongs to no account or domain */
 		for (guint i = 0; whole && a && i < json_array_get_length(a); i++) {
-			JsonObject *o = json_node_get_object(json_array_get_element(a, i));
+			JsonObject *o = bk_object_at(a, i);
 			if (o && kinds[k].fn(r, o) < 0)
 				return -1;
 		}
@@ -1351,7 +1369,7 @@ static int restore_public_messages(rs_run *r)
 		return -1;
 	int rc = 0;
 	for (guint i = 0; rc == 0 && i < json_array_get_length(a); i++)
-		rc = restore_folder(r, side, MS_PUBLIC_DIR, MS_PUBLIC_DIR, json_node_get_object(json_array_get_element(a, i)));
+		rc = restore_folder(r, side, MS_PUBLIC_DIR, MS_PUBLIC_DIR, bk_object_at(a, i));
 	side->drv->close(side);
 	return rc;
 }

@@ -200,6 +200,25 @@ jq -c '.messages += 1' "$T_TMP/x/end.json" >"$T_TMP/c/end.json"
 refused "$T_TMP/count.tar" "its counts are not what the archive holds" "an end.json that miscounts (a message line lost)"
 tar -cf "$T_TMP/other.tar" -C "$T_TMP/x" objects.json
 refused "$T_TMP/other.tar" "not an mstore archive" "a tar that is no mstore archive"
+# a member of the wrong JSON type: damage, named, never a crash (was SEGV)
+typed() { # typed MEMBER JQ TEXT WHAT: x's archive with MEMBER edited by JQ
+	rm -rf "$T_TMP/ty" && cp -r "$T_TMP/x" "$T_TMP/ty"
+	jq -c "$2" "$T_TMP/x/$1" >"$T_TMP/ty/$1"
+	(cd "$T_TMP/ty" && tar -cf "$T_TMP/typed.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+	refused "$T_TMP/typed.tar" "$3" "$4"
+}
+typed mstore-archive.json '.format = 5' 'mstore-archive.json: member "format" is not a string' "a numeric format"
+typed mstore-archive.json '.version = "4"' 'member "version" is not an integer' "a version as text"
+typed messages.jsonl '.account = 5' 'messages.jsonl line 1: member "account" is not a string' "a numeric account"
+typed messages.jsonl '.sha256 = 7' 'messages.jsonl line 1: member "sha256" is not a string' "a numeric sha256"
+typed messages.jsonl '.folder = "INBOX"' 'member "folder" is not an array of strings' "a folder as text"
+typed messages.jsonl '.flags = [1]' 'member "flags" is not an array of strings' "a numeric flag"
+typed objects.json '.groups = [{"name":5,"members":[]}]' 'objects.json groups[0]: member "name" is not a string' "a numeric group name"
+typed objects.json '.aliases = [{"name":5,"value":"a@b.c","active":true}]' 'objects.json aliases[0]: member "name" is not a string' "a numeric alias name"
+typed objects.json '.accounts[0].folders = 5' 'objects.json accounts[0]: member "folders" is not an array of objects' "folders as a number"
+typed objects.json '.accounts[0].folders[0].path = [3]' 'accounts[0].folders[0]: member "path" is not an array of strings' "a numeric level"
+typed objects.json '.accounts = [5]' 'member "accounts" is not an array of objects' "an account as a number"
+typed end.json '.messages = "1"' 'end.json: member "messages" is not an integer' "a count as text"
 
 # --- SIGKILL during restore, then a rerun ------------------------------------------------
 K=$(t_new_db kill)
