@@ -90,6 +90,7 @@ typedef struct rs_run {
 	uint64_t removed_lines, flag_lines;
 	const char *into_from;    /* with --into: the account restored into it */
 	ms_trash *trash;          /* --apply-removals: the run's one intent, from its first batch to its end */
+	GHashTable *refused;      /* folder keys (an account's: no level) this target cannot take: failed, skipped */
 } rs_run;
 
 /* The removals a chain's incrementals list for one source folder. */
@@ -137,6 +138,16 @@ char *bk_folder_key(const char *account, char *const *levels)
 		g_string_append(k, i == 0 && g_ascii_strcasecmp(levels[0], "INBOX") == 0 ? "INBOX" : levels[i]);
 	}
 	return g_string_free(k, FALSE);
+}
+
+/* Did the check before the first write fail the account (levels NULL) or
+ * the folder for this target (check_targets)? */
+static bool is_refused(const rs_run *r, const char *account, char *const *levels)
+{
+	char *key = bk_folder_key(account, levels);
+	bool refused = g_hash_table_contains(r->refused, key);
+	g_free(key);
+	return refused;
 }
 
 static int bad(rs_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -977,7 +988,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 	if (!levels)
 		return bad(r, "%s", "objects.json: a folder without a path");
 	int rc = 0;
-	if (!bk_selected(r->o->sel, r->o->nsel, from, levels, g_strv_length(levels))) {
+	if (!bk_selected(r->o->sel, r->o->nsel, from, levels, g_strv_length(levels)) || is_refused(r, from, levels)) {
 		g_strfreev(levels);
 		return 0;
 	}
@@ -1009,7 +1020,7 @@ static int restore_folder(rs_run *r, ms_side *side, const char *from, const char
 static int restore_account(rs_run *r, JsonObject *acc)
 {
 	const char *from = bk_str(acc, "address", "");
-	if (!bk_account_selected(r->o->sel, r->o->nsel, from))
+	if (!bk_account_selected(r->o->sel, r->o->nsel, from) || is_refused(r, from, NULL))
 		return 0;
 	const char *to = r->o->into ? r->o->into : from;
 	r->into_from = from;
@@ -1100,6 +1111,8 @@ static int removed_folders(rs_run *r)
 		const rm_folder *rm = g_hash_table_lookup(r->removed, keys[i]);
 		if (r->o->into && !(r->into_from && g_ascii_strcasecmp(rm->account, r->into_from) == 0))
 			continue; /* --into maps one account only */
+		if (is_refused(r, rm->account, NULL) || is_refused(r, rm->account, rm->levels))
+			continue; /* failed already: this target cannot name it */
 		rc = removed_folder(r, r->o->into ? r->o->into : rm->account, rm);
 	}
 	g_free(keys);
@@ -1263,12 +1276,10 @@ static int restore_group(rs_run *r, JsonObject *g)
 {
 	const char *name = bk_str(g, "name", "");
 	JsonArray *m = bk_array(g, "members");
-	int type;
 	int64_t gid;
 	ms_err why;
-	if (!*name || strchr(name, '@') || strcasecmp(name, "anyone") == 0)
-		return bad(r, "objects.json: a group named '%s'", name);
-	int rc = ms_acl_who(r->s->db, name, &type, &gid, &why);
+	/* by its name alone: one with an '@' (hMailServer allows it) is no address */
+	int rc = ms_group_find(r->s->db, name, &gid, &why);
 	if (rc < 0 && why.code != MS_E_NOTFOUND) {
 		object_failed(r, &why);
 		return 0;
@@ -1290,6 +1301,16 @@ static int restore_group(rs_run *r, JsonObject *g)
 			restore_group_member(r, name, gid, who);
 	}
 	return 0;
+}
+
+/* The row's identifier as the archive types it: a group by its name,
+ * whatever the name holds. */
+static int acl_who(rs_run *r, const char *type, const char *who, int *t, int64_t *id, ms_err *e)
+{
+	if (strcmp(type, "group") != 0)
+		return ms_acl_who(r->s->db, who, t, id, e);
+	*t = MS_ACL_GROUP;
+	return ms_group_find(r->s->db, who, id, e);
 }
 
 /* A row is added where the folder has none for that identifier; an
@@ -1316,7 +1337,7 @@ static int restore_acl(rs_run *r, JsonObject *a)
 		rc = ms_err_set(&why, MS_E_NOTFOUND, "public folder '%s' is missing", path);
 	if (rc > 0 && folder == 0)
 		r->st->acls++;
-	else if (rc > 0 && (rc = ms_acl_who(r->s->db, who, &type, &id, &why)) == 0 &&
+	else if (rc > 0 && (rc = acl_who(r, bk_str(a, "type", ""), who, &type, &id, &why)) == 0 &&
 	         (rc = ms_acl_get(r->s->db, folder, type, id, &have, &why)) >= 0) {
 		if (rc == 1)
 			r->st->objects_present++;
@@ -1374,6 +1395,119 @@ static int restore_public_messages(rs_run *r)
 	return rc;
 }
 
+/* ---- every object checked before the first write ------------------------------- */
+
+/* hMailServer's rules for a folder's levels (IMAPFolder::IsValidFolderName,
+ * as drv_hmailserver's create_box applies them): 1 to 25 levels of 1 to
+ * 255 bytes, an account's first not starting with '#' (#Public's). */
+static bool levels_valid(char *const *levels, bool public)
+{
+	size_t n = levels ? g_strv_length((char **)levels) : 0;
+	if (n == 0 || n > 25 || (!public && levels[0][0] == '#'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strlen(levels[i]) > 255)
+			return false;
+	return true; /* bk_levels_of gives NULL for an empty level */
+}
+
+/* A folder list (an account's, #Public's, the ACL rows'): each one's
+ * levels valid, else the archive is damaged. */
+static int check_paths(rs_run *r, JsonArray *a, const char *member, const char *owner, bool public)
+{
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		char **levels = bk_levels_of(bk_object_at(a, i), member);
+		bool ok = levels_valid(levels, public);
+		g_strfreev(levels);
+		if (!ok)
+			return bad(r, BK_OBJECTS_MEMBER ": %s: folder %u has no path, an empty level, or one hMailServer"
+			           " does not accept (1 to 25 levels of 1 to 255 bytes)", owner, i + 1);
+	}
+	return 0;
+}
+
+/* What the archive itself must get right: addresses, folder paths, group
+ * names.  Any fault is damage: refused before anything is written. */
+static int check_archive(rs_run *r)
+{
+	JsonArray *accs = objects_array(r, "accounts"), *groups = objects_array(r, "groups");
+	for (guint i = 0; accs && i < json_array_get_length(accs); i++) {
+		JsonObject *acc = bk_object_at(accs, i);
+		const char *address = bk_str(acc, "address", "");
+		char local[256], domain[256];
+		ms_err why;
+		if (ms_address_split(address, local, domain, &why) < 0 || ms_account_local_check(address, local, &why) < 0)
+			return bad(r, BK_OBJECTS_MEMBER ": account %u: %s", i + 1, why.msg);
+		if (check_paths(r, bk_array(acc, "folders"), "path", address, false) < 0)
+			return -1;
+	}
+	if (check_paths(r, objects_array(r, "public_folders"), "path", "#Public", true) < 0 ||
+	    check_paths(r, objects_array(r, "acl"), "folder", "an ACL row", true) < 0)
+		return -1;
+	for (guint i = 0; groups && i < json_array_get_length(groups); i++)
+		if (!*bk_str(bk_object_at(groups, i), "name", ""))
+			return bad(r, BK_OBJECTS_MEMBER ": group %u has no name", i + 1);
+	return 0;
+}
+
+static void refuse(rs_run *r, const char *account, char *const *levels, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* This target cannot take the account or folder: a failure naming it
+ * (exit 1), its folders and messages left out, the rest restored. */
+static void refuse(rs_run *r, const char *account, char *const *levels, const char *fmt, ...)
+{
+	ms_err why = { .code = MS_E_USAGE };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why.msg, sizeof why.msg, fmt, ap);
+	va_end(ap);
+	object_failed(r, &why);
+	g_hash_table_add(r->refused, bk_folder_key(account, levels));
+}
+
+/* The selected folders whose levels hold this store's hierarchy delimiter:
+ * the server could not name them. */
+static void check_delimiter(rs_run *r, JsonObject *acc, const char *from, const char *to, char delim)
+{
+	JsonArray *fs = bk_array(acc, "folders");
+	for (guint i = 0; fs && i < json_array_get_length(fs); i++) {
+		char **levels = bk_levels_of(bk_object_at(fs, i), "path");
+		for (size_t k = 0; levels[k]; k++)
+			if (strchr(levels[k], delim) && bk_selected(r->o->sel, r->o->nsel, from, levels, g_strv_length(levels))) {
+				refuse(r, from, levels, "user/%s: folder level '%s' holds this store's hierarchy delimiter '%c':"
+				       " the folder and its messages are not restored", to, levels[k], delim);
+				break;
+			}
+		g_strfreev(levels);
+	}
+}
+
+/* What this target cannot take (an account's address used by an alias or
+ * a list here, a level holding its delimiter): found before the first
+ * write, so -n reports the same failures as the run. */
+static int check_targets(rs_run *r)
+{
+	JsonArray *accs = objects_array(r, "accounts");
+	char delim;
+	if (ms_browse_delimiter(r->s->db, &delim, r->e) < 0)
+		return -1;
+	for (guint i = 0; accs && i < json_array_get_length(accs); i++) {
+		JsonObject *acc = bk_object_at(accs, i);
+		const char *from = bk_str(acc, "address", ""), *to = r->o->into ? r->o->into : from, *kind = NULL;
+		if (!bk_account_selected(r->o->sel, r->o->nsel, from))
+			continue;
+		int rc = ms_address_in_use(r->s, to, &kind, r->e);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && strcmp(kind, "an account") != 0)
+			refuse(r, from, NULL, "account %s: the address is %s in this store: its folders and messages are not"
+			       " restored", to, kind);
+		else
+			check_delimiter(r, acc, from, to, delim);
+	}
+	return 0;
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb, (void)flag, (void)ftw;
@@ -1397,7 +1531,12 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	r.groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
 	r.own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rm_folder_free);
+	r.refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	int rc = read_chain(&r);
+	if (rc == 0)
+		rc = check_archive(&r);
+	if (rc == 0)
+		rc = check_targets(&r);
 	/* a removal an earlier run was killed in is completed first */
 	if (rc == 0 && applying(&r))
 		rc = ms_trash_recover(s->db, where->data_dir, NULL, e);
@@ -1423,5 +1562,6 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	g_hash_table_destroy(r.groups);
 	g_hash_table_destroy(r.own);
 	g_hash_table_destroy(r.removed);
+	g_hash_table_destroy(r.refused);
 	return rc;
 }

@@ -62,8 +62,13 @@ const char help_restore[] =
 	"  mstore backup -f - | ssh newhost mstore restore -f -\n\n"
 	"The whole archive is read and verified first (each content's SHA-256\n"
 	"against its name, each message line against the content it names, the\n"
-	"end marker a truncated archive lacks): a damaged archive restores\n"
-	"nothing.  Contents wait in a temporary directory under --tmpdir DIR\n"
+	"end marker a truncated archive lacks, every JSON member's type, the\n"
+	"accounts' addresses and every folder path): a damaged archive restores\n"
+	"nothing (exit 2).  Then, still before writing, what this store cannot\n"
+	"take: an account whose address is an alias or a list here, a folder level\n"
+	"holding its hierarchy delimiter: each is a failure naming it (exit 1), left\n"
+	"out with its messages while the rest is restored; -n reports the same.\n"
+	"Contents wait in a temporary directory under --tmpdir DIR\n"
 	"(default $TMPDIR or /tmp: it needs room for the archive's contents; a\n"
 	"killed restore leaves its mstore-restore.XXXXXX there to remove).\n"
 	"Then missing domains and accounts are created with the archived settings\n"
@@ -115,9 +120,9 @@ const char help_restore[] =
 	"  --tmpdir DIR         where contents wait until verified\n"
 	"  --domain D           the accounts of domain D (repeatable)\n"
 	"  --no-progress        no progress line on a terminal\n\n"
-	"Exit codes: 0 restored; 1 some messages could not be written; 2 bad\n"
-	"arguments, a damaged or newer archive or a broken chain; 4 database; 5 file\n"
-	"system.\n";
+	"Exit codes: 0 restored; 1 some messages or objects could not be written; 2\n"
+	"bad arguments, a damaged or newer archive or a broken chain; 4 database;\n"
+	"5 file system.\n";
 
 enum { O_ZSTD = OPT_FIRST_COMMAND_OPTION, O_DOMAIN, O_NOPROGRESS, O_INTO, O_TMPDIR, O_INCREMENTAL, O_APPLY_REMOVALS };
 

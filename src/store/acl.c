@@ -115,19 +115,27 @@ int ms_acl_who(db *d, const char *who, int *type, int64_t *id, ms_err *e)
 	}
 	bool address = strchr(who, '@') != NULL;
 	*type = address ? MS_ACL_ACCOUNT : MS_ACL_GROUP;
+	if (!address)
+		return ms_group_find(d, who, id, e);
 	char key[256];
-	if (address)
-		ms_address_lookup_form(who, key);
-	else
-		snprintf(key, sizeof key, "%s", who);
-	int rc = ms_sql_int(d,
-	                    address ? "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)"
-	                            : "SELECT groupid FROM hm_groups WHERE LOWER(groupname) = LOWER(?) ORDER BY groupid",
+	ms_address_lookup_form(who, key);
+	int rc = ms_sql_int(d, "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?)",
 	                    PARAMS(P_TEXT(key)), id, e);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return ms_err_set(e, MS_E_NOTFOUND, "%s '%s' does not exist", address ? "account" : "group", who);
+		return ms_err_set(e, MS_E_NOTFOUND, "account '%s' does not exist", who);
+	return 0;
+}
+
+int ms_group_find(db *d, const char *name, int64_t *id, ms_err *e)
+{
+	int rc = ms_sql_int(d, "SELECT groupid FROM hm_groups WHERE LOWER(groupname) = LOWER(?) ORDER BY groupid",
+	                    PARAMS(P_TEXT(name)), id, e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return ms_err_set(e, MS_E_NOTFOUND, "group '%s' does not exist", name);
 	return 0;
 }
 

@@ -72,6 +72,10 @@ int ms_acl_delete(db *d, int64_t folder, int type, int64_t id, int64_t *changed,
  * ms_group_members_free. */
 int ms_group_members(db *d, int64_t group, char ***out, size_t *n, ms_err *e);
 void ms_group_members_free(char **v, size_t n);
+/* A group by its name, in any case, whatever the name holds (hMailServer
+ * has no rule against '@' in it: ms_acl_who would take such a name for an
+ * address).  MS_E_NOTFOUND naming it when there is none. */
+int ms_group_find(db *d, const char *name, int64_t *id, ms_err *e);
 /* A new group named `name` (the caller checked there is none). */
 int ms_group_add(db *d, const char *name, int64_t *id, ms_err *e);
 /* Make the account a member: 1 added, 0 a member already. */

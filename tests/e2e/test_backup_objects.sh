@@ -158,4 +158,60 @@ expect_err_contains "no-at-sign" "the failure names it"
 expect_eq "$(jq -c '[.aliases, .lists, .public_folders, .acl_rows, .restored, .failed]' "$T_TMP/out")" "[2,2,3,4,2,1]" \
 	"the other objects and the message are restored"
 
+# --- every object checked before the first write ----------------------------------------
+# edited A: its objects.json changed by JQ, into a new archive NAME
+edited() { # edited NAME JQ [JQ_LINES]
+	rm -rf "$T_TMP/ed" && mkdir "$T_TMP/ed" && tar -xf "$A" -C "$T_TMP/ed"
+	(cd "$T_TMP/ed" && jq -c "$2" objects.json >o && mv o objects.json &&
+		jq -c "${3:-.}" messages.jsonl >m && mv m messages.jsonl &&
+		tar -cf "$T_TMP/$1.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+}
+fresh() { # fresh NAME: a new empty store of the backend: F, FD
+	F=$(t_new_db "$1")
+	FD=$T_TMP/$1
+	mkdir -p "$FD"
+	mst init "$F"; expect_ok "init $1"
+}
+written() { echo "$(t_sql "$F" "SELECT COUNT(*) FROM hm_accounts")/$(t_sql "$F" "SELECT COUNT(*) FROM hm_messages")"; }
+# a group named with an '@' (hMailServer has no rule against it; backup writes it): restored
+edited atgroup '.groups[0].name = "team@hq" | (.acl[] | select(.type == "group") | .who) = "team@hq"'
+fresh atgroup
+mst restore -f "$T_TMP/atgroup.tar" --db "$F" --data "$FD"
+expect_ok "a group named team@hq restores"
+expect_eq "$(t_sql "$F" "SELECT g.groupname FROM hm_groups g JOIN hm_acl a ON a.aclpermissiongroupid = g.groupid")" \
+	"team@hq" "the group and its ACL row"
+# a folder path with an empty level, in the second account: refused before anything is written
+edited emptylevel '.accounts[1].folders += [{"path":["x",""],"subscribed":true}]'
+fresh emptylevel
+mst restore -n -f "$T_TMP/emptylevel.tar" --db "$F" --data "$FD"
+expect_rc 2 "-n: a folder with an empty level"
+mst restore -f "$T_TMP/emptylevel.tar" --db "$F" --data "$FD"
+expect_rc 2 "a folder with an empty level"
+expect_err_contains "nothing was restored" "said so"
+expect_eq "$(written)" "0/0" "a folder with an empty level: nothing written"
+# a level holding the target's delimiter ('.'): that folder fails (exit 1, named), -n says so too
+edited delim '.accounts[0].folders += [{"path":["a.b"],"subscribed":true}]'
+fresh delim
+mst restore -n -f "$T_TMP/delim.tar" --db "$F" --data "$FD"
+expect_rc 1 "-n: a level holding the target's delimiter"
+expect_err_contains "a.b" "-n names the folder"
+mst restore -f "$T_TMP/delim.tar" --db "$F" --data "$FD" --json
+expect_rc 1 "a level holding the target's delimiter"
+expect_err_contains "a.b" "the failure names the folder"
+expect_eq "$(jq -c '[.restored, .failed, .aliases]' "$T_TMP/out")" "[4,1,2]" "the rest is restored"
+# an account whose address is an alias in the target: it fails (exit 1, named), -n says so too
+fresh aliased
+mst domain add ex.test --db "$F" --data "$FD"; expect_ok "the target's domain"
+mst account add ann@ex.test --db "$F" --data "$FD"; expect_ok "the target's account"
+mst alias add cid@ex.test ann@ex.test --db "$F" --data "$FD"; expect_ok "an alias in the target"
+edited aliased '(.accounts[] | select(.address == "cid@other.test") | .address) = "cid@ex.test"' \
+	'if .account == "cid@other.test" then .account = "cid@ex.test" else . end'
+mst restore -n -f "$T_TMP/aliased.tar" --db "$F" --data "$FD"
+expect_rc 1 "-n: an account whose address is an alias in the target"
+expect_err_contains "cid@ex.test" "-n names it"
+mst restore -f "$T_TMP/aliased.tar" --db "$F" --data "$FD" --json
+expect_rc 1 "an account whose address is an alias in the target"
+expect_err_contains "cid@ex.test" "the failure names it"
+expect_eq "$(jq -c '[.failed, .restored, .public_folders]' "$T_TMP/out")" "[1,3,3]" "the rest is restored"
+
 t_done
