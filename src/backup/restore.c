@@ -90,6 +90,7 @@ typedef struct rs_run {
 	uint64_t removed_lines, flag_lines;
 	const char *into_from;    /* with --into: the account restored into it */
 	ms_trash *trash;          /* --apply-removals: the run's one intent, from its first batch to its end */
+	GHashTable *indexed;      /* folder key -> its first line's number: every folder the index names */
 	GHashTable *refused;      /* folder keys (an account's: no level) this target cannot take: failed, skipped */
 } rs_run;
 
@@ -405,6 +406,8 @@ static int take_line(rs_run *r, const char *line, size_t len)
 	else if (sb.st_size != m->size)
 		rc = bad(r, "%s: its size is not its content's", where);
 	g_free(path);
+	if (rc == 0) /* objects.json must list its folder (check_archive) */
+		g_hash_table_insert(r->indexed, bk_folder_key(m->account, m->folder), GINT_TO_POINTER(r->lines));
 	if (rc < 0 || !bk_selected(r->o->sel, r->o->nsel, m->account, m->folder, g_strv_length(m->folder))) {
 		rmsg_free(m);
 		return rc;
@@ -571,6 +574,7 @@ static int read_chain(rs_run *r)
 			g_object_unref(r->objects);
 		r->objects = NULL;
 		g_hash_table_remove_all(r->groups);
+		g_hash_table_remove_all(r->indexed);
 		g_hash_table_remove_all(r->own);
 		r->lines = r->removed_lines = r->flag_lines = 0;
 		r->incremental = false;
@@ -1426,8 +1430,44 @@ static int check_paths(rs_run *r, JsonArray *a, const char *member, const char *
 	return 0;
 }
 
+/* The folders objects.json lists (an account's, #Public's) taken out of
+ * the index's: a line left names a folder the archive does not describe. */
+static void check_indexed(rs_run *r, JsonArray *a, const char *owner)
+{
+	for (guint i = 0; a && i < json_array_get_length(a); i++) {
+		char **levels = bk_levels_of(bk_object_at(a, i), "path");
+		char *key = bk_folder_key(owner, levels);
+		g_hash_table_remove(r->indexed, key);
+		g_free(key);
+		g_strfreev(levels);
+	}
+}
+
+/* Every line of the index is of a folder objects.json lists: a line that
+ * is not is a lying manifest (it would be dropped unseen). */
+static int check_index_listed(rs_run *r)
+{
+	JsonArray *accs = objects_array(r, "accounts");
+	for (guint i = 0; accs && i < json_array_get_length(accs); i++) {
+		JsonObject *acc = bk_object_at(accs, i);
+		check_indexed(r, bk_array(acc, "folders"), bk_str(acc, "address", ""));
+	}
+	check_indexed(r, objects_array(r, "public_folders"), MS_PUBLIC_DIR);
+	GHashTableIter it;
+	gpointer key, line, first = NULL;
+	g_hash_table_iter_init(&it, r->indexed);
+	while (g_hash_table_iter_next(&it, &key, &line))
+		if (!first || GPOINTER_TO_INT(line) < GPOINTER_TO_INT(first))
+			first = line;
+	if (first)
+		return bad(r, BK_MESSAGES_MEMBER " line %d: its account or folder is one " BK_OBJECTS_MEMBER
+		           " does not list", GPOINTER_TO_INT(first));
+	return 0;
+}
+
 /* What the archive itself must get right: addresses, folder paths, group
- * names.  Any fault is damage: refused before anything is written. */
+ * names, an index of the folders it lists.  Any fault is damage: refused
+ * before anything is written. */
 static int check_archive(rs_run *r)
 {
 	JsonArray *accs = objects_array(r, "accounts"), *groups = objects_array(r, "groups");
@@ -1447,7 +1487,7 @@ static int check_archive(rs_run *r)
 	for (guint i = 0; groups && i < json_array_get_length(groups); i++)
 		if (!*bk_str(bk_object_at(groups, i), "name", ""))
 			return bad(r, BK_OBJECTS_MEMBER ": group %u has no name", i + 1);
-	return 0;
+	return check_index_listed(r);
 }
 
 static void refuse(rs_run *r, const char *account, char *const *levels, const char *fmt, ...)
@@ -1532,6 +1572,7 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	r.own = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	r.removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, rm_folder_free);
 	r.refused = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	r.indexed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	int rc = read_chain(&r);
 	if (rc == 0)
 		rc = check_archive(&r);
@@ -1563,5 +1604,6 @@ int ms_restore_run(ms_store *s, const ms_bk_store *where, const char *const *fil
 	g_hash_table_destroy(r.own);
 	g_hash_table_destroy(r.removed);
 	g_hash_table_destroy(r.refused);
+	g_hash_table_destroy(r.indexed);
 	return rc;
 }

@@ -219,6 +219,16 @@ typed objects.json '.accounts[0].folders = 5' 'objects.json accounts[0]: member 
 typed objects.json '.accounts[0].folders[0].path = [3]' 'accounts[0].folders[0]: member "path" is not an array of strings' "a numeric level"
 typed objects.json '.accounts = [5]' 'member "accounts" is not an array of objects' "an account as a number"
 typed end.json '.messages = "1"' 'end.json: member "messages" is not an integer' "a count as text"
+# a line for an account or a folder objects.json does not list: a lying manifest (was dropped, exit 0)
+orphan() { # orphan JQ WHAT: x's archive plus its first line edited by JQ
+	rm -rf "$T_TMP/ty" && cp -r "$T_TMP/x" "$T_TMP/ty"
+	head -1 "$T_TMP/x/messages.jsonl" | jq -c "$1" >>"$T_TMP/ty/messages.jsonl"
+	jq -c '.messages += 1' "$T_TMP/x/end.json" >"$T_TMP/ty/end.json"
+	(cd "$T_TMP/ty" && tar -cf "$T_TMP/orphan.tar" mstore-archive.json objects.json content/* messages.jsonl end.json)
+	refused "$T_TMP/orphan.tar" "objects.json does not list" "$2"
+}
+orphan '.account = "zz@d0.example.com"' "a line of an account objects.json lacks"
+orphan '.folder = ["NoSuch"]' "a line of a folder objects.json lacks"
 
 # --- SIGKILL during restore, then a rerun ------------------------------------------------
 K=$(t_new_db kill)
