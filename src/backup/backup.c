@@ -191,6 +191,7 @@ typedef struct bk_run {
 	const ms_msg_row *rows;   /* the batch being fetched */
 	char *scope;              /* bk_scope of the selection */
 	bk_base *base;            /* --incremental: the base's index, or NULL */
+	char **read_levels;       /* with a base: the folder's levels as the archive spells them */
 	FILE *changes;            /* changes.jsonl until it is copied in */
 	int err;
 	ms_err *e;
@@ -562,7 +563,10 @@ static void note_against_base(bk_run *r, const ms_msg_row *m, const char *sha)
 	for (size_t i = 0; i < 5; i++)
 		if (m->flags & bk_flags[i].hm)
 			flags |= bk_flags[i].bit;
-	char *key = bk_msg_key(r->address, r->fp->levels, (uint32_t)m->uid);
+	/* the base's index holds names as its JSON spells them (U+FFFD for a
+	 * byte that is not UTF-8): so must the key, or such a folder's every
+	 * message would be listed as removed */
+	char *key = bk_msg_key(r->address, r->read_levels, (uint32_t)m->uid);
 	bk_base_msg *b = g_hash_table_lookup(r->base->index, key);
 	if (b && strcmp(b->sha, sha) == 0) {
 		if (b->flags != flags) {
@@ -688,6 +692,23 @@ static int backup_box(bk_run *r, ms_side *side, const char *name, int64_t accoun
 	return rc;
 }
 
+/* Levels as a reader of the archive gets them back (util/json.h); NULL
+ * when out of memory. */
+static char **read_forms(char *const *levels, size_t n)
+{
+	char **v = g_new0(char *, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		char *t = ms_json_read_form(levels[i]);
+		if (!t) {
+			g_strfreev(v);
+			return NULL;
+		}
+		v[i] = g_strdup(t);
+		free(t);
+	}
+	return v;
+}
+
 /* The selected folders of an account, or of #Public (account 0, the
  * side's account "#Public", selected only with the whole store). */
 static int backup_owner(bk_run *r, int64_t account_id, const char *address)
@@ -711,7 +732,14 @@ static int backup_owner(bk_run *r, int64_t account_id, const char *address)
 		if ((rc = bk_box_name(side, fp[i].levels, fp[i].n, &name, r->e)) < 0)
 			break;
 		r->fp = &fp[i];
+		if (r->base && !(r->read_levels = read_forms(fp[i].levels, fp[i].n))) {
+			g_free(name);
+			rc = ms_err_set(r->e, MS_E_NOMEM, "out of memory");
+			break;
+		}
 		rc = backup_box(r, side, name, account_id, fp[i].id);
+		g_strfreev(r->read_levels);
+		r->read_levels = NULL;
 		g_free(name);
 	}
 	side->drv->close(side);

@@ -1,5 +1,6 @@
 #include "util/json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void ms_json_init(ms_json *j, FILE *out)
@@ -85,6 +86,27 @@ static void write_escaped(FILE *out, const char *str)
 		}
 	}
 	fputc('"', out);
+}
+
+char *ms_json_read_form(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	char *out = malloc(strlen(str) * 3 + 1), *o = out; /* a bad byte: 3 bytes of U+FFFD */
+	while (out && *s) {
+		size_t n = utf8_seq_len(s);
+		if (n == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			s++;
+		} else {
+			memcpy(o, s, n);
+			o += n;
+			s += n;
+		}
+	}
+	if (out)
+		*o = '\0';
+	return out;
 }
 
 void ms_json_key(ms_json *j, const char *key)

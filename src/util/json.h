@@ -32,6 +32,10 @@ void ms_json_bool(ms_json *j, bool v);
 void ms_json_kv_string(ms_json *j, const char *key, const char *s);
 void ms_json_kv_int(ms_json *j, const char *key, int64_t v);
 void ms_json_kv_bool(ms_json *j, const char *key, bool v);
+/* The string as a reader of this writer's JSON gets it back: each byte
+ * that is not valid UTF-8 becomes U+FFFD.  malloc'd; NULL when out of
+ * memory.  What compares a store's names with an archive's needs it. */
+char *ms_json_read_form(const char *s);
 /* Ends the document with a newline. */
 void ms_json_finish(ms_json *j);
 

@@ -134,4 +134,14 @@ done
 mst restore -f "$F" -f "$I1" -f "$I2" --db "$K" --data "$KD"; expect_ok "the rerun after kills"
 expect_eq "$(bk_index "$K" "$KD" | diff "$T_TMP/t2.idx" -)" "" "after kills and a rerun: as the uninterrupted chain left it"
 
+# --- a folder whose name is not UTF-8 (the archive spells it with U+FFFD) ---------------
+S folder create user/bob@ex.test/Xbad; expect_ok "folder Xbad"
+bk_put bob@ex.test/Xbad x1
+t_sql "$SRC" "UPDATE hm_imapfolders SET foldername = CAST(x'58ff' AS TEXT) WHERE foldername = 'Xbad'"
+S backup -f "$T_TMP/u.tar" user/bob@ex.test; expect_ok "full backup of bob"
+S backup -f "$T_TMP/u-inc.tar" --incremental "$T_TMP/u.tar" user/bob@ex.test --json
+expect_ok "incremental of bob"
+expect_eq "$(jq -c '[.removed, .flag_changes]' "$T_TMP/out")" "[0,0]" \
+	"a message of a non-UTF-8 folder is not listed as removed"
+
 t_done
