@@ -188,7 +188,9 @@ typedef struct bk_run {
 	/* the folder being read */
 	const char *address;
 	const folder_path *fp;
+	int64_t account_id, folder_id;
 	const ms_msg_row *rows;   /* the batch being fetched */
+	ms_err first_failure;     /* of st->failed */
 	char *scope;              /* bk_scope of the selection */
 	bk_base *base;            /* --incremental: the base's index, or NULL */
 	char **read_levels;       /* with a base: the folder's levels as the archive spells them */
@@ -624,6 +626,31 @@ static void write_line(bk_run *r, const ms_msg_row *m, const char *sha, size_t l
 		note_against_base(r, m, sha);
 }
 
+/* A message the driver could not read: vanished when its row is gone
+ * (expunged since the listing: what a live store does), else a failure
+ * naming it (its file missing, a symlink, unreadable): left out, exit 1. */
+static void unreadable(bk_run *r, const ms_msg_row *m, const ms_err *why)
+{
+	ms_msg_row now;
+	ms_err e = { 0 };
+	int rc = ms_browse_message_by_uid(r->s->db, r->account_id, r->folder_id, m->uid, &now, &e);
+	if (rc == 1)
+		free(now.filename);
+	if (rc == 0 || (rc == 1 && now.id != m->id)) {
+		r->st->vanished++;
+		return;
+	}
+	if (r->st->failed++ > 0)
+		return;
+	GString *mb = g_string_new(r->account_id ? "user/" : "");
+	g_string_append(mb, r->address);
+	for (size_t k = 0; k < r->fp->n; k++)
+		g_string_append_printf(mb, "/%s", r->fp->levels[k]);
+	ms_err_set(&r->first_failure, MS_E_IO, "%s UID %lld (file %s): %s", mb->str, (long long)m->uid, m->filename,
+	           rc < 0 ? e.msg : why ? why->msg : "cannot be read");
+	g_string_free(mb, TRUE);
+}
+
 /* One fetched message: its content member (the first time), then its line. */
 static void on_fetch(void *ctx, size_t i, ms_drv_result result, const char *data, size_t len, const ms_err *why)
 {
@@ -632,7 +659,7 @@ static void on_fetch(void *ctx, size_t i, ms_drv_result result, const char *data
 	if (r->err)
 		return;
 	if (result != MS_DRV_OK) {
-		r->st->vanished++;
+		unreadable(r, &r->rows[i], why);
 		return;
 	}
 	char sha[BK_SHA_HEX + 1], name[sizeof BK_CONTENT_PREFIX + BK_SHA_HEX];
@@ -664,6 +691,8 @@ static int backup_box(bk_run *r, ms_side *side, const char *name, int64_t accoun
 	if (side->drv->open_box(side, name, &b, r->e) != MS_DRV_OK)
 		return -1;
 	r->st->folders++;
+	r->account_id = account_id;
+	r->folder_id = folder;
 	int rc = 0;
 	for (int64_t after = 0; rc == 0;) {
 		ms_msg_row *v;
@@ -857,9 +886,11 @@ int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, s
 		ms_err_set(e, MS_E_IO, "cannot create a temporary file: %m");
 	else if (ms_archive_open_write(file, zstd, &r.ar, e) == 0) {
 		rc = backup_body(&r, acc, nacc);
-		if (rc == 0)
+		if (rc == 0) {
 			rc = ms_archive_close_write(r.ar, e);
-		else {
+			if (rc == 0 && st->failed)
+				*e = r.first_failure;
+		} else {
 			ms_archive_free(r.ar);
 			if (strcmp(file, "-") != 0)
 				unlink(file); /* a half archive is no backup: never leave one looking like one */

@@ -54,6 +54,7 @@ typedef struct ms_bk_progress {
 typedef struct ms_backup_stats {
 	uint64_t accounts, folders, messages, contents, bytes;
 	uint64_t vanished;        /* listed, but gone before it was read (expunged meanwhile) */
+	uint64_t failed;          /* its row still there, its file unreadable: left out, exit 1 */
 	/* --incremental: contents the base chain holds (not written again),
 	 * messages of the base no longer there, messages whose flags changed */
 	uint64_t base_contents, removed, flag_changes;
@@ -62,6 +63,8 @@ typedef struct ms_backup_stats {
 /* `base`: an earlier archive of the same scope (full or incremental): the
  * archive written is then an incremental one (format version 3) holding
  * only the contents the base's chain lacks; NULL for a full archive. */
+/* A run that failed messages (st->failed) returns 0, the archive written
+ * without them, and the first failure in *e. */
 int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, size_t nsel, const char *file,
                   const char *base, bool zstd, const ms_bk_progress *prog, ms_backup_stats *st, ms_err *e);
 

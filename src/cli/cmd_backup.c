@@ -31,6 +31,8 @@ const char help_backup[] =
 	"Safe on a live server: a message expunged while the backup runs is left\n"
 	"out (counted as vanished), one delivered after its folder was listed is\n"
 	"in the next backup; nothing in the archive names content it does not hold.\n"
+	"A message whose row is there but whose file cannot be read (missing, a\n"
+	"symlink) is a failure: named, left out of the archive, exit 1.\n"
 	"-f - writes to stdout (then --json goes to stderr).  An existing FILE is\n"
 	"never overwritten; a failed backup removes its partial FILE.\n\n"
 	"--incremental BASE writes an incremental archive: BASE\n"
@@ -48,9 +50,9 @@ const char help_backup[] =
 	"  --incremental BASE   only what changed since the archive BASE\n"
 	"  --domain D           the accounts of domain D (repeatable)\n"
 	"  --no-progress        no progress line on a terminal\n\n"
-	"Exit codes: 0 written; 2 bad arguments, no such account, a BASE that is no\n"
-	"whole archive or of another selection; 4 database;\n"
-	"5 file system.\n";
+	"Exit codes: 0 written; 1 written without some messages that could not be\n"
+	"read; 2 bad arguments, no such account, a BASE that is no whole archive or\n"
+	"of another selection; 4 database; 5 file system.\n";
 
 const char help_restore[] =
 	"usage: mstore restore -f FILE|- [-f INC]... [-n] [--apply-removals]\n"
@@ -241,6 +243,7 @@ static void backup_summary(FILE *out, bool json, const char *file, const ms_back
 		ms_json_kv_int(&j, "contents", (int64_t)st->contents);
 		ms_json_kv_int(&j, "content_bytes", (int64_t)st->bytes);
 		ms_json_kv_int(&j, "vanished", (int64_t)st->vanished);
+		ms_json_kv_int(&j, "failed", (int64_t)st->failed);
 		ms_json_kv_int(&j, "base_contents", (int64_t)st->base_contents);
 		ms_json_kv_int(&j, "removed", (int64_t)st->removed);
 		ms_json_kv_int(&j, "flag_changes", (int64_t)st->flag_changes);
@@ -251,9 +254,9 @@ static void backup_summary(FILE *out, bool json, const char *file, const ms_back
 	char name[1024];
 	ms_escape(name, sizeof name, file);
 	fprintf(out, "backup %s: %llu messages (%llu contents, %llu bytes) from %llu folders of %llu accounts;"
-	        " %llu vanished during the backup\n", name, (unsigned long long)st->messages,
+	        " %llu vanished during the backup, %llu failed\n", name, (unsigned long long)st->messages,
 	        (unsigned long long)st->contents, (unsigned long long)st->bytes, (unsigned long long)st->folders,
-	        (unsigned long long)st->accounts, (unsigned long long)st->vanished);
+	        (unsigned long long)st->accounts, (unsigned long long)st->vanished, (unsigned long long)st->failed);
 	if (st->base_contents + st->removed + st->flag_changes)
 		fprintf(out, "backup %s: incremental: %llu contents left to the base chain, %llu messages removed and %llu"
 		        " flag changes since the base\n", name, (unsigned long long)st->base_contents,
@@ -296,6 +299,11 @@ int cmd_backup(int argc, char **argv)
 			rc = cli_fail(&e);
 		else
 			backup_summary(to_stdout ? stderr : stdout, ctx.json, a.file, &st);
+		if (r == 0 && st.failed) {
+			fprintf(stderr, "mstore backup: %llu messages could not be read (left out), the first: %s\n",
+			        (unsigned long long)st.failed, e.msg);
+			rc = EXIT_PARTIAL;
+		}
 		ms_store_close(s);
 		ms_config_free(&cfg);
 	}

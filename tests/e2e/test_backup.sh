@@ -148,9 +148,17 @@ expect_rc 2 "a mailbox of no account"
 gone=$(find "$SD/Data/d1.example.com" -name '*.eml' | head -1)
 mv "$gone" "$T_TMP/gone.eml"
 mst backup -f "$T_TMP/g.tar" --json --db "$SRC" --data "$SD/Data"
-expect_ok "backup with a file gone"
-expect_eq "$(jq .vanished "$T_TMP/out")" 1 "the missing file is counted as vanished"
+# its row is still there: not expunged meanwhile (vanished) but a message
+# the backup could not read: a failure, named (was exit 0, 'vanished')
+expect_rc 1 "backup with a file gone (its row there)"
+expect_err_contains "$(basename "$gone")" "the failure names the message's file"
+expect_eq "$(jq -c '[.vanished, .failed]' "$T_TMP/out")" "[0,1]" "the missing file is counted as failed"
 expect_eq "$(tar -xOf "$T_TMP/g.tar" messages.jsonl | wc -l)" $((N - 1)) "and left out of the archive"
+ln -s "$T_TMP/gone.eml" "$gone"
+mst backup -f "$T_TMP/g2.tar" --json --db "$SRC" --data "$SD/Data"
+expect_rc 1 "backup with a message file that is a symlink"
+expect_eq "$(jq -c '[.vanished, .failed]' "$T_TMP/out")" "[0,1]" "the symlink is counted as failed"
+rm "$gone"
 mv "$T_TMP/gone.eml" "$gone"
 
 # --- damaged, newer and hostile archives: refused, nothing written ---------------------
