@@ -128,18 +128,33 @@ static int fsync_path(const char *path, int flags, ms_err *e)
 	return 0;
 }
 
-static void rotate(const char *dir, int keep)
+/* The oldest snapshots of this store's kind (`suffix`) beyond `keep`
+ * removed.  The directory is shared by every store of the user (the
+ * default STATE/snapshots): another kind's snapshots are another store's,
+ * never rotated here.  A snapshot that cannot be removed is an error
+ * naming it (one already gone: a rotation running beside this one). */
+static int rotate(const char *dir, const char *suffix, int keep, ms_err *e)
 {
 	char **v;
-	if (keep <= 0 || ms_snapshot_list(dir, &v, NULL) < 0)
-		return;
-	guint n = g_strv_length(v);
-	for (guint i = 0; i + (guint)keep < n; i++) {
-		char *p = g_build_filename(dir, v[i], NULL);
-		unlink(p);
+	if (keep <= 0)
+		return 0;
+	if (ms_snapshot_list(dir, &v, e) < 0)
+		return -1;
+	GPtrArray *mine = g_ptr_array_new();
+	for (char **n = v; *n; n++)
+		if (g_str_has_suffix(*n, suffix))
+			g_ptr_array_add(mine, *n);
+	int rc = 0;
+	for (guint i = 0; rc == 0 && i + (guint)keep < mine->len; i++) {
+		char *p = g_build_filename(dir, g_ptr_array_index(mine, i), NULL);
+		if (unlink(p) < 0 && errno != ENOENT)
+			rc = ms_err_set(e, MS_E_IO, "the new snapshot is taken, but the older %s cannot be removed: %s", p,
+			                strerror(errno));
 		g_free(p);
 	}
+	g_ptr_array_free(mine, TRUE);
 	g_strfreev(v);
+	return rc;
 }
 
 int ms_snapshot_take(ms_store *s, const char *password, const char *dir, int keep, char *name, size_t len,
@@ -170,7 +185,7 @@ int ms_snapshot_take(ms_store *s, const char *password, const char *dir, int kee
 	if (rc < 0)
 		unlink(tmp);
 	else
-		rotate(dir, keep);
+		rc = rotate(dir, suffix_of(dia), keep, e);
 	g_free(final);
 	g_free(tmp);
 	return rc;

@@ -11,8 +11,10 @@
  *
  * Names are snapshot-YYYYMMDDTHHMMSSZ.{sqlite,pgdump,sql}: written under
  * a temporary name, fsynced and renamed, so a listed snapshot is always
- * complete; rotation removes the oldest complete ones beyond --keep and
- * nothing else in the directory.
+ * complete; rotation removes the oldest complete ones of the store's kind
+ * (its suffix) beyond --keep and nothing else in the directory: another
+ * kind's are another store's.  The names do not say which store of a kind
+ * wrote them: stores of one kind need a --dir each.
  */
 #ifndef MS_BACKUP_SNAPSHOT_H
 #define MS_BACKUP_SNAPSHOT_H

@@ -38,6 +38,22 @@ expect_eq "$(t_out | wc -l)" 2 "--keep 2 keeps two"
 expect_eq "$(t_out | sort | tr '\n' ' ')" "$(t_out | tr '\n' ' ')" "the list is oldest first"
 expect_eq "$(find "$S" -name '*.tmp' | wc -l)" 0 "no temporary file left"
 newest=$(t_out | tail -1)
+# the directory is shared by every store of the user: --keep rotates this
+# store's kind only (was: every kind's oldest removed)
+S2=$T_TMP/snaps2
+mkdir -p "$S2"
+for k in sqlite pgdump sql; do : >"$S2/snapshot-20200101T000000Z.$k"; done
+mst snapshot --db "$URL" --dir "$S2" --keep 1
+expect_ok "a snapshot beside other kinds' older ones"
+expect_eq "$(ls "$S2" | grep -c '^snapshot-20200101T000000Z')" 2 "the other kinds' snapshots are kept"
+# an old snapshot that cannot be removed is reported, not ignored
+mine=$(ls "$S2" | grep -v '^snapshot-2020' | sed 's/.*\.//')
+rm -f "$S2"/snapshot-2020*
+mkdir "$S2/snapshot-20200101T000000Z.$mine" && : >"$S2/snapshot-20200101T000000Z.$mine/x"
+sleep 1.1
+mst snapshot --db "$URL" --dir "$S2" --keep 1
+expect_rc 5 "a rotation that cannot remove an old snapshot"
+expect_err_contains "snapshot-20200101T000000Z.$mine" "it names the snapshot it could not remove"
 
 # the newest snapshot, loaded with the database's own tool, equals the source
 rows() {
