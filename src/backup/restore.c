@@ -644,6 +644,8 @@ static int ensure_account(rs_run *r, const char *address, JsonObject *acc, bool 
 			*exists |= strcasecmp(v[i].address, address) == 0;
 		free(v);
 	}
+	if (!*exists && r->o->dry_run)
+		r->st->accounts_created++; /* -n counts what the run creates */
 	if (*exists || r->o->dry_run)
 		return 0;
 	ms_account_opts aopt = { .inactive = !bk_bool(acc, "active", true),

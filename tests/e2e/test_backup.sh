@@ -101,6 +101,7 @@ expect_ok "init the target"
 mst restore -n -f "$Z" --db "$DST" --data "$DD"
 expect_ok "restore -n"
 expect_out_contains "$N messages to restore" "-n counts what it would restore"
+expect_out_contains "4 accounts created" "-n counts the accounts it would create (was 0)"
 expect_eq "$(count "$DST")" 0 "-n wrote no message"
 expect_eq "$(t_sql "$DST" "SELECT COUNT(*) FROM hm_accounts")" 0 "-n created no account"
 MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} "$MSTORE_BIN" restore -f - --db "$DST" --data "$DD" <"$Z" \
