@@ -109,17 +109,40 @@ static ms_drv_result list_pages(ms_box *b, ms_idmsg_vec *out, ms_err *e)
 	}
 }
 
+/* The entries the box's driver could not name as messages, as messages
+ * that could not be read (no identity, `why` naming the entry): a store
+ * that holds one is not "equal" to another that lacks it. */
+static int add_skipped(ms_box *b, ms_idmsg_vec *out)
+{
+	size_t n = 0;
+	const ms_skipped_entry *v = b->side->drv->skipped ? b->side->drv->skipped(b->side, b, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		ms_idmsg m = { .why = g_strdup_printf("%s: not a message this store can name (%s): not compared",
+		                                      v[i].path, v[i].why) };
+		if (ms_vec_push(out, m) < 0) {
+			g_free(m.why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 ms_drv_result ms_diff_list_box(ms_side *s, const char *name, ms_ident_mode mode, bool want_digest,
-                               ms_idmsg_vec *out, ms_err *e)
+                               bool with_skipped, ms_idmsg_vec *out, ms_err *e)
 {
 	ms_box *b = NULL;
 	ms_drv_result res = s->drv->open_box(s, name, &b, e);
 	if (res != MS_DRV_OK)
 		return res;
 	res = list_pages(b, out, e);
+	size_t listed = out->n;
+	if (res == MS_DRV_OK && with_skipped && add_skipped(b, out) < 0) {
+		ms_err_set(e, MS_E_NOMEM, "out of memory");
+		res = MS_DRV_SIDE_BAD;
+	}
 	MS_VEC(size_t) todo = { 0 };
 	bool oom = false;
-	for (size_t i = 0; res == MS_DRV_OK && i < out->n; i++) {
+	for (size_t i = 0; res == MS_DRV_OK && i < listed; i++) {
 		ms_idmsg *m = &out->v[i];
 		if (m->m.result != MS_DRV_OK) {
 			m->why = strdup("listed, but cannot be read");
@@ -328,7 +351,7 @@ static int diff_pair(ms_side *const sides[2], const bool present[2], const ms_bo
 			add_item(&c, MS_DIFF_BOX_MISSING, s, NULL);
 			continue;
 		}
-		ms_drv_result res = ms_diff_list_box(sides[s], pg->box[s], o->ident, o->content, &v[s], e);
+		ms_drv_result res = ms_diff_list_box(sides[s], pg->box[s], o->ident, o->content, true, &v[s], e);
 		if (res == MS_DRV_SIDE_BAD)
 			rc = -1;
 		if (res != MS_DRV_OK)

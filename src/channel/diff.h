@@ -97,10 +97,12 @@ typedef struct ms_diff_opts {
 
 /* Every message of box `name` of side s with its identity (the engine's:
  * Message-ID, else the digest; md5 mode fetches all) and, with
- * want_digest, the digest of every message.  Sorted by UID.  A box that
- * does not exist is MS_DRV_BOX_BAD like any other that cannot be opened. */
+ * want_digest, the digest of every message.  Sorted by UID; with
+ * with_skipped, followed by each entry the driver skipped (skipped()) as
+ * a message without identity whose `why` names it.  A box that does not
+ * exist is MS_DRV_BOX_BAD like any other that cannot be opened. */
 ms_drv_result ms_diff_list_box(ms_side *s, const char *name, ms_ident_mode mode, bool want_digest,
-                               ms_idmsg_vec *out, ms_err *e);
+                               bool with_skipped, ms_idmsg_vec *out, ms_err *e);
 void ms_idmsg_vec_free(ms_idmsg_vec *v);
 
 /* Compare the pairs.  present[i][s] says whether pair i's box exists on

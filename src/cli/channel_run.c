@@ -688,7 +688,7 @@ static int held_list(const ms_channel_report *r, ms_side *s, const ms_chan_store
 		return fprintf(stderr, "mstore channel: out of memory\n"), -1;
 	for (size_t i = 0; i < h->n; i++) {
 		ms_err e = { 0 };
-		ms_drv_result res = ms_diff_list_box(s, r->pairs.v[i].box[k], mode, false, &h->v[i], &e);
+		ms_drv_result res = ms_diff_list_box(s, r->pairs.v[i].box[k], mode, false, false, &h->v[i], &e);
 		if (res == MS_DRV_BOX_BAD)
 			continue;   /* not there (yet): it holds nothing; the counts line says the rest */
 		if (res != MS_DRV_OK) {

@@ -198,6 +198,15 @@ expect_out_contains "INBOX: missing on sub/a.mbox: <r2@x>" "the message of the s
 (cd "$T_TMP/rel" && "$MSTORE_BIN" check sub/a.mbox >"$T_TMP/out" 2>"$T_TMP/err"); T_RC=$?; expect_ok "check a relative mbox file"
 expect_out_contains "checked 1 folders, 1 messages" "check read its message"
 
+# --- an entry a store cannot name as a message is not "equal" to nothing ---------------------------------
+# (a real message whose file name holds a newline: check names it,
+# channel skips it; diff said the stores were equal, exit 0)
+mkdir -p "$T_TMP/sk/md"/{cur,new,tmp} "$T_TMP/sk/mb"; : >"$T_TMP/sk/mb/INBOX"
+printf 'From: x@y\nSubject: a\nMessage-ID: <nl@x>\n\nbody\n' >"$T_TMP/sk/md/cur/1000.a"$'\n'"b.host:2,S"
+mst diff "$T_TMP/sk/md" "$T_TMP/sk/mb"; expect_rc 1 "a store with an entry it cannot name differs"
+expect_out_contains 'INBOX: unreadable on '"$T_TMP"'/sk/md: uid 0: cur/1000.a\x0ab.host:2,S: not a message this store can name' \
+	"the entry is named, escaped, as not compared"
+
 # --- could not run -------------------------------------------------------------------------------------
 mst diff "$MD" "$T_TMP/nowhere"; expect_rc 2 "a store that does not exist"
 expect_err_contains "no such file or directory" "says so"

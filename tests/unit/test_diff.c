@@ -263,13 +263,13 @@ static void test_list_box(void **state)
 	put(A, "INBOX", NOID, 0, NULL);
 	ms_idmsg_vec v = { 0 };
 	ms_err e = { 0 };
-	assert_int_equal(ms_diff_list_box(&A->base, "INBOX", MS_IDENT_MSGID, false, &v, &e), MS_DRV_OK);
+	assert_int_equal(ms_diff_list_box(&A->base, "INBOX", MS_IDENT_MSGID, false, true, &v, &e), MS_DRV_OK);
 	assert_int_equal(v.n, 2);
 	assert_string_equal(v.v[0].ident, "<m1@x>");
 	assert_null(v.v[0].digest);
 	assert_true(ms_ident_is_digest(v.v[1].ident));
 	ms_idmsg_vec_free(&v);
-	assert_int_equal(ms_diff_list_box(&A->base, "Nope", MS_IDENT_MSGID, false, &v, &e), MS_DRV_BOX_BAD);
+	assert_int_equal(ms_diff_list_box(&A->base, "Nope", MS_IDENT_MSGID, false, true, &v, &e), MS_DRV_BOX_BAD);
 	ms_idmsg_vec_free(&v);
 }
 
