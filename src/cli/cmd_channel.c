@@ -411,6 +411,21 @@ static void box_error(out *o, const char *store, const char *box, const char *wh
 	o->rc = CH_PARTIAL;
 }
 
+/* What the driver could not name (a box's entries with b, else the
+ * store's folders): on stderr, and the listing is partial, as a sync of
+ * the store would be. */
+static void skipped_entries(out *o, const char *store, ms_side *s, ms_box *b)
+{
+	size_t n = 0;
+	const ms_skipped_entry *v = s->drv->skipped ? s->drv->skipped(s, b, &n) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		fprintf(stderr, "mstore channel: store %s: ", store);
+		ms_escape_put(stderr, v[i].path);
+		fprintf(stderr, ": not listed: %s\n", v[i].why);
+		o->rc = CH_PARTIAL;
+	}
+}
+
 /* ---- messages of one box ------------------------------------------------------ */
 
 typedef MS_VEC(ms_msg) msg_vec;
@@ -523,6 +538,7 @@ static void list_box_msgs(out *o, ms_side *s, const char *store, const char *nam
 	}
 	print_msgs(o, &all);
 	ms_msg_list_free(all.v, all.n);
+	skipped_entries(o, store, s, b);
 	s->drv->close_box(b);
 }
 
@@ -643,6 +659,7 @@ static int list_driver(out *o, const ms_chan_store *st, bool messages)
 		drv->close(s);
 		return CH_FAIL;
 	}
+	skipped_entries(o, st->name, s, NULL);
 	const char *pat = st->pat ? st->pat : MS_CHAN_DEFAULT_PAT;
 	MS_VEC(box_row) rows = { 0 };
 	for (size_t i = 0; i < n; i++) {

@@ -72,6 +72,14 @@ mst channel -f "$CONF" local; expect_ok "list the local store"
 expect_eq "$(t_out)" $'empty\ninbox-archive\nlists/dev\nmd' "local mailboxes: mbox files and Maildirs, below Mail only"
 expect_err_contains "Mail/notes.txt: not listed: not a mailbox (neither Maildir nor mbox)" "a file that is no mailbox is named"
 
+# a message file a Maildir store cannot name: named, and the listing is
+# partial (exit 1) as a sync of the store would be
+mkdir -p "$T_TMP/skl/cur" "$T_TMP/skl/new" "$T_TMP/skl/tmp"
+printf 'Subject: x\n\nb\n' >"$T_TMP/skl/cur/1.a"$'\n'"b.h:2,S"
+printf 'store skl { kind maildir path %s }\n' "$T_TMP/skl" >"$T_TMP/skl.conf"
+mst channel -f "$T_TMP/skl.conf" -m skl; expect_rc 1 "listing a store with an entry it cannot name"
+expect_err_contains 'cur/1.a\x0ab.h:2,S: not listed: a control character in its name' "the entry is named, escaped"
+
 # --- messages ------------------------------------------------------------------------
 mst channel -f "$CONF" -m hm; expect_ok "list messages"
 t_out > "$T_TMP/m.txt"
