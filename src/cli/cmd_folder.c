@@ -20,6 +20,7 @@
 #include "store/trash.h"
 #include "util/escape.h"
 #include "util/json.h"
+#include "util/testhook.h"
 
 const char help_folder[] =
 	"usage: mstore folder list [-p REGEX] [-x] [--domain D] [--account A] [--shard K/N] [--json]\n"
@@ -146,7 +147,8 @@ static int prologue(cli_call *c, bool dry_run, ms_mailbox *mb, char *name, size_
 	return 0;
 }
 
-/* Lock the folders `ids` exclusively; fails at once when one is held. */
+/* Lock the folders `ids` exclusively; fails at once when one is held
+ * (unless timeout_ms says otherwise). */
 typedef struct lockset {
 	ms_mbox_lock **v;
 	size_t n;
@@ -161,19 +163,42 @@ static void locks_release(lockset *l)
 	l->n = 0;
 }
 
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The locks are taken in ascending folder id, whatever order `ids` has
+ * (a subtree comes parent first, and a folder moved below a newer one has
+ * the smaller id): two commands waiting for each other's trees would
+ * otherwise each hold a lock the other waits for, for ever.  An id given
+ * twice is taken once (a second flock of our own would wait for us). */
 static int locks_take(const char *data, const int64_t *ids, size_t n, int timeout_ms, lockset *l, ms_err *e)
 {
+	int64_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
 	l->v = calloc(n ? n : 1, sizeof *l->v);
 	l->n = 0;
-	if (!l->v)
+	if (!sorted || !l->v) {
+		free(sorted);
+		locks_release(l);
 		return ms_err_set(e, MS_E_NOMEM, "out of memory");
+	}
+	if (n)
+		memcpy(sorted, ids, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, by_id);
 	for (size_t i = 0; i < n; i++) {
-		if (ms_mbox_lock_take(data, ids[i], true, timeout_ms, &l->v[i], e) < 0) {
+		if (i > 0 && sorted[i] == sorted[i - 1])
+			continue;
+		if (ms_mbox_lock_take(data, sorted[i], true, timeout_ms, &l->v[l->n], e) < 0) {
+			free(sorted);
 			locks_release(l);
 			return -1;
 		}
 		l->n++;
+		ms_test_hook("folder-lock-taken"); /* tests: the order the locks are taken in */
 	}
+	free(sorted);
 	return 0;
 }
 

@@ -471,10 +471,20 @@ int ms_mailbox_subtree(db *d, const ms_mailbox *mb, int64_t **ids, size_t *n, ms
 	return 0;
 }
 
+static int by_id64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
 int ms_mailbox_covered(db *d, const ms_mailbox *mb, int64_t **ids, size_t *n, ms_err *e)
 {
-	if (mb->path[0])
-		return ms_mailbox_subtree(d, mb, ids, n, e);
+	if (mb->path[0]) {
+		if (ms_mailbox_subtree(d, mb, ids, n, e) < 0)
+			return -1;
+		qsort(*ids, *n, sizeof **ids, by_id64); /* the one lock order (mboxlock.h) */
+		return 0;
+	}
 	id_vec v = { 0 };
 	*ids = NULL;
 	*n = 0;

@@ -84,7 +84,8 @@ int ms_mailbox_subscribe(db *d, const ms_mailbox *mb, bool on, ms_err *e);
 int ms_mailbox_subtree(db *d, const ms_mailbox *mb, int64_t **ids, size_t *n, ms_err *e);
 
 /* The folders a mailbox name covers: the folder and those below it, or
- * for user/ADDRESS every folder of the account (what `folder lock` locks). */
+ * for user/ADDRESS every folder of the account (what `folder lock` locks),
+ * sorted by id: the one order in which several locks are taken (mboxlock.h). */
 int ms_mailbox_covered(db *d, const ms_mailbox *mb, int64_t **ids, size_t *n, ms_err *e);
 
 /* The nearest existing folder above mb->path (a create's parent): 1 found,

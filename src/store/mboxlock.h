@@ -17,6 +17,12 @@
  * rename, subscribe, the account move) take the lock of every folder they
  * change, exclusively, and fail at once when it is held.
  *
+ * A command that takes several locks (a tree, a rename's source and
+ * target parent) takes them in ascending folder id, the one global order:
+ * a tree's own order (parent first) is not it, since a folder moved below
+ * a newer one has the smaller id, and two trees taken in different orders
+ * could each hold a lock the other waits for, for ever.
+ *
  * Lock files are never removed: removing a flock'd file races with a
  * process that has just opened it.
  *

@@ -150,6 +150,39 @@ mst channel -f "$T_TMP/chan2.conf" --state-dir "$T_TMP/state2" c; expect_ok "cha
 expect_eq "$(q "SELECT COUNT(*) FROM hm_imapfolders WHERE foldername = 'Chan'")" 1 "the channel's folder is created"
 clean "after the folders below a lock"
 
+# ---- several locks are taken in one order: ascending folder ids ----------------------------------------
+# A folder moved below a newer one has a smaller id than its parent: a
+# subtree taken parent first (Work2, then P) and the account's folders
+# taken by id (..., P, Work2) could each hold one and wait for the other.
+mst folder create user/ann@example.com/P "${S[@]}"; expect_ok "create P"
+mst folder create user/ann@example.com/Work2 "${S[@]}"; expect_ok "create Work2"
+mst folder rename user/ann@example.com/P user/ann@example.com/Work2/P "${S[@]}"; expect_ok "P below Work2"
+pid=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'P'")
+wid=$(q "SELECT folderid FROM hm_imapfolders WHERE foldername = 'Work2'")
+[ "$pid" -lt "$wid" ] || t_fail "the child's id ($pid) is not below its parent's ($wid)"; t_ok
+# the hook lists the lock files held (by mstore) after each one it takes
+cat >"$T_TMP/held.sh" <<EOF
+for f in "$DATA"/.mstore/locks/folder-*.lock; do flock -n "\$f" true || basename "\$f"; done >>"$T_TMP/order"
+echo -- >>"$T_TMP/order"
+EOF
+for box in user/ann@example.com/Work2 user/ann@example.com; do
+	rm -f "$T_TMP/order"
+	MSTORE_TEST_HOOK_AT=folder-lock-taken MSTORE_TEST_HOOK_CMD="sh '$T_TMP/held.sh'" mst folder lock "$box" "${S[@]}" -- true
+	expect_ok "folder lock $box: the locked command ran"
+	want=$pid; [ "$box" = user/ann@example.com ] && want=$(q "SELECT MIN(folderid) FROM hm_imapfolders")
+	expect_eq "$(sed -n 1p "$T_TMP/order")" "folder-$want.lock" "folder lock $box: the smallest id is locked first"
+done
+# the deadlock itself: a subtree, the parent's subtree and the account, at once
+for round in 1 2 3; do
+	( MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} timeout 10 "$MSTORE_BIN" folder lock user/ann@example.com/Work2/P "${S[@]}" -- sleep 1; echo $? >"$T_TMP/rc1" ) &
+	sleep 0.3
+	( MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} timeout 10 "$MSTORE_BIN" folder lock user/ann@example.com/Work2 "${S[@]}" -- true; echo $? >"$T_TMP/rc2" ) &
+	sleep 0.2
+	( MSTORE_DB_PASSWORD=${MSTORE_TEST_DB_PASSWORD:-} timeout 10 "$MSTORE_BIN" folder lock user/ann@example.com "${S[@]}" -- true; echo $? >"$T_TMP/rc3" ) &
+	wait
+	expect_eq "$(cat "$T_TMP/rc1" "$T_TMP/rc2" "$T_TMP/rc3" | tr '\n' ' ')" "0 0 0 " "round $round: three overlapping locks all ran"
+done
+
 # an mstore the locked command runs is inside the lock
 mst folder lock "$BOX" "${S[@]}" -- "$MSTORE_BIN" deliver "$A" "$T_TMP/one.eml" "${S[@]}"; expect_ok "deliver run by the locked command"
 t_done
