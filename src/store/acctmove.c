@@ -228,13 +228,23 @@ static int journal_read(FILE *f, ms_acctmove *m)
 
 /* ---- the row ------------------------------------------------------------------ */
 
-/* Step 3.  A row already at the new address is done; at a third one, an error. */
+/* Step 3.  A row already at the new address is done; at a third one, an
+ * error.  Another account at the new address (made while the move was
+ * pending, behind mstore's back) is bad input, named, not the database's
+ * UNIQUE violation: the move stays pending until that account is gone. */
 static int move_row(db *d, const ms_acctmove *m, ms_err *e)
 {
 	db_txn *t;
-	int64_t changed = 0;
+	int64_t changed = 0, other = 0;
 	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
+	int rc = ms_sql_int(d, "SELECT accountid FROM hm_accounts WHERE LOWER(accountaddress) = LOWER(?) AND accountid <> ?",
+	                    PARAMS(P_TEXT(m->to), P_INT(m->account_id)), &other, e);
+	if (rc != 0) {
+		db_txn_rollback(&t);
+		return rc < 0 ? -1 : ms_err_set(e, MS_E_EXISTS, "%s is another account's now (id %lld, added while the move was"
+		                                 " pending): delete or rename that account, then rerun", m->to, (long long)other);
+	}
 	if (ms_sql_exec(d, "UPDATE hm_accounts SET accountaddress = ?, accountdomainid = ? WHERE accountid = ?"
 	                " AND LOWER(accountaddress) = LOWER(?)", PARAMS(P_TEXT(m->to), P_INT(m->domain_id),
 	                P_INT(m->account_id), P_TEXT(m->from)), &changed, e) < 0) {
@@ -246,7 +256,7 @@ static int move_row(db *d, const ms_acctmove *m, ms_err *e)
 	if (changed == 1)
 		return 0;
 	int64_t id;
-	int rc = ms_sql_int(d, "SELECT accountid FROM hm_accounts WHERE accountid = ? AND LOWER(accountaddress) = LOWER(?)",
+	rc = ms_sql_int(d, "SELECT accountid FROM hm_accounts WHERE accountid = ? AND LOWER(accountaddress) = LOWER(?)",
 	                    PARAMS(P_INT(m->account_id), P_TEXT(m->to)), &id, e);
 	if (rc < 0)
 		return -1;

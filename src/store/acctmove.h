@@ -25,8 +25,10 @@
  *
  * A SIGKILL anywhere leaves either no journal (nothing happened: the .tmp
  * is discarded) or a journal nobody holds; ms_acctmove_recover, run by
- * every `folder` command, by `sync` and by `reconstruct -r` before their work,
- * repeats steps 2-4, each of which is idempotent.  A journal whose account
+ * every `folder` command, by `sync` and by `reconstruct -r` before their
+ * work, and before an account, alias or list is added (objects.h: the new
+ * address must not be the one a pending move takes), repeats steps 2-4,
+ * each of which is idempotent.  A journal whose account
  * is gone or holds a third address is an error naming it, left in place.
  */
 #ifndef MS_STORE_ACCTMOVE_H

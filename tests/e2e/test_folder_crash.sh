@@ -82,6 +82,45 @@ expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")"
 clean "move completed by sync"
 acct=$new
 
+# ---- an address created while a move to it is pending ----------------------------------
+# The journal names the new address; an account, alias or list added at
+# it before the move completes would take the address the move's row
+# update needs (UNIQUE on hm_accounts.accountaddress) and the files the
+# move has put into its directory.  Adding one completes the move first,
+# and the add is then refused as a duplicate.
+for kind in account alias list; do
+	i=$((i + 1))
+	new="moved$i@${acct#*@}"
+	run_killed acctmove-files folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"
+	expect_eq "$(find "$D/.mstore" -maxdepth 1 -name 'acctmove-*.move' | wc -l)" 1 "$kind add: the killed move's journal is left"
+	case $kind in
+	account) mst account add "$new" "${S[@]}" ;;
+	alias) mst alias add "$new" "x@${acct#*@}" "${S[@]}" ;;
+	list) mst list add "$new" "${S[@]}" ;;
+	esac
+	expect_rc 2 "$kind add at the address a pending move targets"
+	expect_err_contains "already exists as an account" "$kind add: the move was completed first, the address is taken"
+	expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" "$new" "$kind add: the account has the new address"
+	expect_eq "$(q "SELECT COUNT(*) FROM hm_accounts WHERE LOWER(accountaddress) = LOWER('$new')")" 1 "$kind add: one account at the address"
+	mst folder list "${S[@]}"; expect_ok "$kind add: folder commands work after it"
+	clean "$kind add during a pending move"
+	acct=$new
+done
+# a second account at the new address (made behind mstore's back, as the
+# server itself could): the recovery refuses with exit 2, naming it
+i=$((i + 1))
+new="moved$i@${acct#*@}"
+run_killed acctmove-files folder rename "user/$acct/INBOX" "user/$new/INBOX" "${S[@]}"
+did=$(q "SELECT accountdomainid FROM hm_accounts WHERE accountid = $uid")
+q "INSERT INTO hm_accounts (accountdomainid, accountadminlevel, accountaddress, accountpassword, accountactive, accountisad, accountaddomain, accountadusername, accountmaxsize, accountvacationmessageon, accountvacationmessage, accountvacationsubject, accountpwencryption, accountforwardenabled, accountforwardaddress, accountforwardkeeporiginal, accountenablesignature, accountsignatureplaintext, accountsignaturehtml, accountlastlogontime, accountvacationexpires, accountvacationexpiredate, accountpersonfirstname, accountpersonlastname) VALUES ($did, 0, '$new', '', 1, 0, '', '', 0, 0, '', '', 0, 0, '', 0, 0, '', '', '2024-01-01 00:00:00', 0, '2024-01-01 00:00:00', '', '')"
+mst folder create "user/$acct/X" "${S[@]}"; expect_rc 2 "a folder command: the pending move's address is another account's"
+expect_err_contains "$new is another account's now" "the recovery names the address and the cause"
+q "DELETE FROM hm_accounts WHERE LOWER(accountaddress) = LOWER('$new') AND accountid <> $uid"
+mst folder create "user/$new/Y" "${S[@]}"; expect_ok "the other account gone: the next folder command completes the move"
+expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountid = $uid")" "$new" "the account has the new address"
+clean "a move completed after a collision"
+acct=$new
+
 # ---- folder delete ----------------------------------------------------------------------
 inbox=$(q "SELECT folderid FROM hm_imapfolders WHERE folderaccountid = $uid AND foldername = 'INBOX'")
 for at in folder-delete-synced folder-delete-committed "@$((RANDOM % 40))" "@$((RANDOM % 80))"; do
