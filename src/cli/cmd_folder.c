@@ -571,12 +571,8 @@ static int folder_rename(cli_call *c)
 	ms_mailbox_name(&to, b, sizeof b);
 	lockset l = { 0 };
 	if (o->dry_run) {
-		/* the checks rename makes, without the transaction */
-		if (!from.folder_id)
-			return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", a), &e));
-		if (to.folder_id || from.account_id != to.account_id || names_inbox(&from) || !to.path[0])
-			return cli_fail((ms_err_set(&e, to.folder_id ? MS_E_EXISTS : MS_E_USAGE, "cannot rename '%s' to '%s'%s",
-			                            a, b, to.folder_id ? ": it exists already" : ""), &e));
+		if (ms_mailbox_rename_check(c->s->db, &from, &to, &e) < 0) /* the checks rename makes */
+			return cli_fail(&e);
 	} else {
 		if (c->s->data_dir && from.folder_id && (rc = lock_mailbox(c, &from, 0, &l)) != 0)
 			return rc;

@@ -368,6 +368,11 @@ static int is_below(db *d, int64_t id, int64_t ancestor, bool *below, ms_err *e)
 	return 0;
 }
 
+static int below_itself(const char *a, const char *b, ms_err *e)
+{
+	return ms_err_set(e, MS_E_USAGE, "cannot rename '%s' to '%s': a folder cannot go below itself", a, b);
+}
+
 static void split_last(const char *path, char *parent, size_t plen, const char **leaf)
 {
 	const char *slash = strrchr(path, '/');
@@ -375,7 +380,7 @@ static void split_last(const char *path, char *parent, size_t plen, const char *
 	*leaf = slash ? slash + 1 : path;
 }
 
-int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e)
+int ms_mailbox_rename_check(db *d, const ms_mailbox *from, const ms_mailbox *to, ms_err *e)
 {
 	char a[1400], b[1400];
 	ms_mailbox_name(from, a, sizeof a);
@@ -394,6 +399,26 @@ int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e)
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': INBOX exists", a, b);
 	if (to->folder_id)
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': '%s' exists already", a, b, b);
+	/* the missing levels of `to` go below its nearest existing ancestor */
+	int64_t ancestor;
+	bool below = false;
+	int rc = ms_mailbox_existing_parent(d, to, &ancestor, e);
+	if (rc > 0)
+		rc = is_below(d, ancestor, from->folder_id, &below, e);
+	if (rc < 0)
+		return -1;
+	if (below)
+		return below_itself(a, b, e);
+	return 0;
+}
+
+int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e)
+{
+	char a[1400], b[1400];
+	ms_mailbox_name(from, a, sizeof a);
+	ms_mailbox_name(to, b, sizeof b);
+	if (ms_mailbox_rename_check(d, from, to, e) < 0)
+		return -1;
 	char parent[1024];
 	const char *leaf;
 	split_last(to->path, parent, sizeof parent, &leaf);
@@ -407,8 +432,8 @@ int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e)
 		rc = ms_folder_ensure_path(d, to->account_id, parent, '/', time(NULL), &parent_id, e);
 		if (rc == 0)
 			rc = is_below(d, parent_id, from->folder_id, &below, e);
-		if (rc == 0 && below)
-			rc = ms_err_set(e, MS_E_USAGE, "cannot rename '%s' to '%s': a folder cannot go below itself", a, b);
+		if (rc == 0 && below) /* checked above; a concurrent rename may have changed the tree since */
+			rc = below_itself(a, b, e);
 	}
 	if (rc == 0)
 		rc = ms_sql_exec(d, "UPDATE hm_imapfolders SET folderparentid = ?, foldername = ? WHERE folderid = ?"

@@ -76,6 +76,10 @@ int ms_mailbox_create(db *d, ms_mailbox *mb, ms_err *e);
  * parents of `to` are created.  Refused: INBOX (from or to), `to` existing,
  * `to` inside `from`, different owners (the account move is acctmove.h). */
 int ms_mailbox_rename(db *d, const ms_mailbox *from, ms_mailbox *to, ms_err *e);
+/* The checks ms_mailbox_rename makes before its transaction (reads only):
+ * what `folder rename -n` reports, so the dry run and the rename cannot
+ * disagree. */
+int ms_mailbox_rename_check(db *d, const ms_mailbox *from, const ms_mailbox *to, ms_err *e);
 
 /* folderissubscribed of the folder (and nothing below it). */
 int ms_mailbox_subscribe(db *d, const ms_mailbox *mb, bool on, ms_err *e);

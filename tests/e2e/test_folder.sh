@@ -105,6 +105,15 @@ mst folder rename "user/$B/Nope" "user/$B/Nope2" "${S[@]}"; expect_rc 2 "rename 
 mst folder rename "user/$B/Old" "user/$A/Old" "${S[@]}"; expect_rc 2 "rename across accounts"
 mst folder rename "user/$B/Old" "user/$B/Old2" -n --json "${S[@]}"; expect_ok "rename -n"
 expect_out_contains '"dry_run":true' "rename -n --json"
+# -n makes the checks the rename makes: every refusal above, refused alike
+for bad in "user/$B/Old user/$B/Archive" "user/$B/Old user/$B/Old/Y2024/In" "user/$B/Old user/$B/Old/New" \
+	"user/$B/INBOX user/$B/Inbox2" "user/$B/Nope user/$B/Nope2" "user/$B/Old user/$A/Old" "user/$B/Old user/$B/inbox"; do
+	# shellcheck disable=SC2086
+	mst folder rename $bad "${S[@]}"; want=$T_RC; real=$(t_errout)
+	# shellcheck disable=SC2086
+	mst folder rename -n $bad "${S[@]}"; expect_rc "$want" "rename -n $bad: refused as the real run is"
+	expect_eq "$(t_errout)" "$real" "rename -n $bad: the real run's message"
+done
 unchanged "bad renames and rename -n" "$before"
 mst folder rename '#Public/Shared/Team' '#Public/Team' "${S[@]}"; expect_ok "rename within #Public"
 
