@@ -32,7 +32,9 @@ const char help_folder[] =
 	"Mailboxes are named user/ADDRESS/FOLDER/SUB (an account's folder; user/ADDRESS\n"
 	"alone is the account) and #Public/FOLDER (a public folder); '/' separates the\n"
 	"levels whatever the server's IMAP delimiter is.  A first level INBOX (any case)\n"
-	"is the account's INBOX.\n\n"
+	"is the account's INBOX.  A new folder's level (create, rename's NEW) is not '.'\n"
+	"or '..' and holds no IMAP delimiter (IMAPHierarchyDelimiter, '.' by default):\n"
+	"an IMAP client would see two levels, and backup and export refuse it.\n\n"
 	"list       every mailbox, sorted by name.  -p keeps the names a POSIX extended\n"
 	"           REGEX matches; --domain, --account (repeatable) and --shard K/N narrow\n"
 	"           to accounts (as sync and reconstruct do; #Public only unnarrowed).\n"
@@ -441,10 +443,8 @@ static int folder_create(cli_call *c)
 	if (rc)
 		return rc;
 	ms_err e = { 0 };
-	if (!mb.path[0])
-		return cli_fail((ms_err_set(&e, MS_E_USAGE, "mailbox '%s': name a folder to create", name), &e));
-	if (mb.folder_id)
-		return cli_fail((ms_err_set(&e, MS_E_EXISTS, "mailbox '%s' exists already", name), &e));
+	if (ms_mailbox_create_check(c->s->db, &mb, &e) < 0) /* what create checks, for -n too */
+		return cli_fail(&e);
 	if (!o->dry_run && c->s->data_dir && (rc = lock_parent(c, &mb, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_mailbox_create(c->s->db, &mb, &e) < 0)

@@ -330,7 +330,29 @@ int ms_mailbox_list(db *d, bool with_details, int (*fn)(void *ctx, const ms_mail
 
 /* ---- create, rename, subscribe ------------------------------------------------ */
 
-int ms_mailbox_create(db *d, ms_mailbox *mb, ms_err *e)
+/* A name a new folder gets: no level '.' or '..' (a directory's own names,
+ * and no IMAP name either), none holding the server's hierarchy
+ * delimiter: an IMAP client would see two levels, and backup and export
+ * (which join the levels with it) refuse such a folder. */
+static int check_new_path(db *d, const char *name, const char *path, ms_err *e)
+{
+	char delim;
+	if (ms_browse_delimiter(d, &delim, e) < 0)
+		return -1;
+	for (const char *p = path; p;) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return ms_err_set(e, MS_E_USAGE, "mailbox '%s': '%.*s' is no folder name", name, (int)len, p);
+		if (delim != '/' && memchr(p, delim, len))
+			return ms_err_set(e, MS_E_USAGE, "mailbox '%s': folder level '%.*s' holds the hierarchy delimiter '%c'"
+			                  " (IMAPHierarchyDelimiter)", name, (int)len, p, delim);
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+int ms_mailbox_create_check(db *d, const ms_mailbox *mb, ms_err *e)
 {
 	char name[1400];
 	ms_mailbox_name(mb, name, sizeof name);
@@ -339,6 +361,13 @@ int ms_mailbox_create(db *d, ms_mailbox *mb, ms_err *e)
 		                  " `mstore account add`)", name);
 	if (mb->folder_id)
 		return ms_err_set(e, MS_E_EXISTS, "mailbox '%s' exists already", name);
+	return check_new_path(d, name, mb->path, e);
+}
+
+int ms_mailbox_create(db *d, ms_mailbox *mb, ms_err *e)
+{
+	if (ms_mailbox_create_check(d, mb, e) < 0)
+		return -1;
 	db_txn *t;
 	if (db_txn_begin(d, &t, e) < 0)
 		return -1;
@@ -399,6 +428,8 @@ int ms_mailbox_rename_check(db *d, const ms_mailbox *from, const ms_mailbox *to,
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': INBOX exists", a, b);
 	if (to->folder_id)
 		return ms_err_set(e, MS_E_EXISTS, "cannot rename '%s' to '%s': '%s' exists already", a, b, b);
+	if (check_new_path(d, b, to->path, e) < 0)
+		return ms_err_prefix(e, "cannot rename '%s'", a);
 	/* the missing levels of `to` go below its nearest existing ancestor */
 	int64_t ancestor;
 	bool below = false;

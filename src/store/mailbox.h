@@ -12,7 +12,8 @@
  * reaches the database.  A first level INBOX (any case) of an account is
  * its INBOX, as folders.h has it.  A level is 1..255 bytes without
  * control characters; a level that holds '/' itself cannot be named (it
- * is listed as it is).
+ * is listed as it is).  A new level (create, a rename's new name) is
+ * also not '.' or '..' and holds no server IMAP delimiter.
  *
  * Every function runs on the connection given; the writing ones run
  * their own transaction unless said otherwise.
@@ -68,8 +69,12 @@ typedef struct ms_mailbox_info {
 int ms_mailbox_list(db *d, bool details, int (*fn)(void *ctx, const ms_mailbox_info *m), void *ctx, ms_err *e);
 
 /* Create the folder mb->path with its parents (all subscribed, created
- * now: a new UIDVALIDITY).  MS_E_EXISTS when it exists already. */
+ * now: a new UIDVALIDITY).  MS_E_EXISTS when it exists already; a level
+ * '.' or '..' or one holding the server's IMAP hierarchy delimiter
+ * (ms_browse_delimiter) is MS_E_USAGE, here and for a rename's new name. */
 int ms_mailbox_create(db *d, ms_mailbox *mb, ms_err *e);
+/* The checks ms_mailbox_create makes (reads only), for `create -n`. */
+int ms_mailbox_create_check(db *d, const ms_mailbox *mb, ms_err *e);
 
 /* Rename the folder `from` to `to` within one owner: the row keeps its id,
  * so its messages, UIDs, UIDVALIDITY and sub-folders go with it; missing

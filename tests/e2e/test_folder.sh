@@ -39,6 +39,16 @@ expect_err_contains "exists already" "create of an existing folder says so"
 mst folder create "user/nobody@d0.example.com/X" "${S[@]}"; expect_rc 2 "create for an unknown account"
 expect_err_contains "no account nobody@d0.example.com" "unknown account named"
 mst folder create "user/$B/a//b" "${S[@]}"; expect_rc 2 "empty level"
+# a level holding the server's IMAP hierarchy delimiter ('.' by default)
+# would be two levels to an IMAP client, and backup and export refuse it;
+# '.' and '..' are no folder names either
+for lvl in dot.ted . .. a.; do
+	mst folder create "user/$B/$lvl" "${S[@]}"; expect_rc 2 "create a level '$lvl'"
+	expect_err_contains "user/$B/$lvl" "create '$lvl': the mailbox named"
+	mst folder create -n "user/$B/$lvl" "${S[@]}"; expect_rc 2 "create -n a level '$lvl'"
+	mst folder create "user/$B/Ok/$lvl" "${S[@]}"; expect_rc 2 "create a lower level '$lvl'"
+done
+expect_err_contains "the hierarchy delimiter '.'" "the delimiter named"
 mst folder create "user/$B/New" -n --json "${S[@]}"; expect_ok "create -n"
 expect_out_contains '"dry_run":true' "create -n --json"
 unchanged "bad creates and create -n" "$before"
@@ -107,7 +117,8 @@ mst folder rename "user/$B/Old" "user/$B/Old2" -n --json "${S[@]}"; expect_ok "r
 expect_out_contains '"dry_run":true' "rename -n --json"
 # -n makes the checks the rename makes: every refusal above, refused alike
 for bad in "user/$B/Old user/$B/Archive" "user/$B/Old user/$B/Old/Y2024/In" "user/$B/Old user/$B/Old/New" \
-	"user/$B/INBOX user/$B/Inbox2" "user/$B/Nope user/$B/Nope2" "user/$B/Old user/$A/Old" "user/$B/Old user/$B/inbox"; do
+	"user/$B/INBOX user/$B/Inbox2" "user/$B/Nope user/$B/Nope2" "user/$B/Old user/$A/Old" "user/$B/Old user/$B/inbox" \
+	"user/$B/Old user/$B/dot.ted" "user/$B/Old user/$B/.." "user/$B/Old user/$B/X/."; do
 	# shellcheck disable=SC2086
 	mst folder rename $bad "${S[@]}"; want=$T_RC; real=$(t_errout)
 	# shellcheck disable=SC2086
