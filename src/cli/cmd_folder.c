@@ -16,6 +16,7 @@
 #include "store/acctmove.h"
 #include "store/mailbox.h"
 #include "store/mboxlock.h"
+#include "store/objects.h"
 #include "store/scope.h"
 #include "store/trash.h"
 #include "util/escape.h"
@@ -37,7 +38,8 @@ const char help_folder[] =
 	"an IMAP client would see two levels, and backup and export refuse it.\n\n"
 	"list       every mailbox, sorted by name.  -p keeps the names a POSIX extended\n"
 	"           REGEX matches; --domain, --account (repeatable) and --shard K/N narrow\n"
-	"           to accounts (as sync and reconstruct do; #Public only unnarrowed).\n"
+	"           to accounts (as sync and reconstruct do; #Public only unnarrowed); an\n"
+	"           unknown domain or account is refused (exit 2).\n"
 	"           -x adds the directory of its files (relative to the data directory),\n"
 	"           the delivered messages and their bytes, UIDNEXT, UIDVALIDITY (as the\n"
 	"           server's IMAP SELECT reports it), subscription and ACL (hm_acl\n"
@@ -339,6 +341,33 @@ static int list_one(void *ctx, const ms_mailbox_info *m)
 	return 0;
 }
 
+/* An unknown --domain or --account is a typo, not an empty list: refused
+ * with exit 2 naming it, as sync and reconstruct refuse theirs.  Known
+ * means in the database: the folders listed are its rows. */
+static int check_scope(cli_call *c, const struct list_opts *o)
+{
+	ms_err e = { 0 };
+	for (size_t i = 0; i < o->domains.n; i++) {
+		ms_domain d;
+		int rc = ms_domain_find(c->s, o->domains.v[i], &d, &e);
+		if (rc == 0)
+			ms_err_set(&e, MS_E_USAGE, "--domain %s: no such domain", o->domains.v[i]);
+		if (rc <= 0)
+			return cli_fail(&e);
+	}
+	for (size_t i = 0; i < o->accounts.n; i++) {
+		const char *kind = NULL;
+		int rc = ms_address_in_use(c->s, o->accounts.v[i], &kind, &e);
+		if (rc == 0)
+			ms_err_set(&e, MS_E_USAGE, "--account %s: no such account", o->accounts.v[i]);
+		else if (rc > 0 && strcmp(kind, "an account") != 0)
+			rc = ms_err_set(&e, MS_E_USAGE, "--account %s: %s, not an account", o->accounts.v[i], kind);
+		if (rc <= 0)
+			return cli_fail(&e);
+	}
+	return EXIT_OK;
+}
+
 static int folder_list(cli_call *c)
 {
 	struct list_opts *o = c->opts;
@@ -346,6 +375,8 @@ static int folder_list(cli_call *c)
 	int rc = EXIT_OK;
 	if (o->oom)
 		rc = cli_usage(c->ctx, "out of memory");
+	if (rc == EXIT_OK)
+		rc = check_scope(c, o);
 	if (rc == EXIT_OK && o->shard && !ms_shard_parse(o->shard, &l.scope.shard_k, &l.scope.shard_n))
 		rc = cli_usage(c->ctx, "--shard '%s': expected K/N with 1 <= K <= N", o->shard);
 	if (rc == EXIT_OK && o->pattern) {
