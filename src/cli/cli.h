@@ -95,6 +95,10 @@ int cli_usage(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(pr
 
 /* Print the error as "mstore: MESSAGE" and return the exit code for it. */
 int cli_fail(const ms_err *e);
+/* The same with MESSAGE escaped (util/escape.h): for errors that echo
+ * names from the command line or the store (a mailbox, an address), so a
+ * control byte in one can neither split the line nor drive the terminal. */
+int cli_fail_escaped(const ms_err *e);
 int cli_exit_code(ms_errcode code);
 
 /* Resolve the configuration (printing its warnings) and open the store;

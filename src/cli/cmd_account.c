@@ -25,9 +25,9 @@ const char help_account[] =
 	"       DATA/<domain>/<user>/ exists and is not empty, delete refuses unless\n"
 	"       --force (the files would stay behind, orphaned; move them first).\n"
 	"       -n / --dry-run counts what would go and changes nothing.\n\n"
-	"Errors (exit code 2): an address without '@' or with a bad domain part, a\n"
-	"domain that does not exist, an address already used by an account, alias\n"
-	"or distribution list.  An account move a killed `mstore folder rename` left\n"
+	"Errors (exit code 2): an address without '@' or with a bad domain part, with\n"
+	"a control character or bytes that are not UTF-8, a domain that does not\n"
+	"exist, an address already used by an account, alias or distribution list.  An account move a killed `mstore folder rename` left\n"
 	"pending (DATA/.mstore/acctmove-*.move) is completed before an account, alias\n"
 	"or list is added (with --data), so its new address counts as used.\n";
 

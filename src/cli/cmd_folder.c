@@ -125,7 +125,7 @@ static int recover(cli_call *c, char *moved_to, size_t len)
 	move_done done = { "" };
 	if (ms_acctmove_recover(c->s, told_completed, &done, &e) < 0 ||
 	    ms_trash_recover(c->s->db, c->s->data_dir, NULL, &e) < 0)
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	if (moved_to)
 		snprintf(moved_to, len, "%s", done.to);
 	return 0;
@@ -135,7 +135,7 @@ static int resolve(cli_call *c, const char *name, ms_mailbox *mb)
 {
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, mb, &e) < 0)
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	ms_mailbox_owner_on_disk(mb, c->s->data_dir); /* its files, where they are */
 	return 0;
 }
@@ -212,11 +212,11 @@ static int lock_mailbox(cli_call *c, const ms_mailbox *mb, int timeout_ms, locks
 	int64_t *ids;
 	size_t n;
 	if (ms_mailbox_covered(c->s->db, mb, &ids, &n, &e) < 0)
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	int rc = locks_take(c->s->data_dir, ids, n, timeout_ms, l, &e);
 	free(ids);
 	if (rc < 0)
-		return e.code == MS_E_LIMIT ? (fprintf(stderr, "mstore: %s\n", e.msg), EXIT_PARTIAL) : cli_fail(&e);
+		return cli_fail_escaped(&e);
 	return 0;
 }
 
@@ -353,7 +353,7 @@ static int check_scope(cli_call *c, const struct list_opts *o)
 		if (rc == 0)
 			ms_err_set(&e, MS_E_USAGE, "--domain %s: no such domain", o->domains.v[i]);
 		if (rc <= 0)
-			return cli_fail(&e);
+			return cli_fail_escaped(&e);
 	}
 	for (size_t i = 0; i < o->accounts.n; i++) {
 		const char *kind = NULL;
@@ -363,7 +363,7 @@ static int check_scope(cli_call *c, const struct list_opts *o)
 		else if (rc > 0 && strcmp(kind, "an account") != 0)
 			rc = ms_err_set(&e, MS_E_USAGE, "--account %s: %s, not an account", o->accounts.v[i], kind);
 		if (rc <= 0)
-			return cli_fail(&e);
+			return cli_fail_escaped(&e);
 	}
 	return EXIT_OK;
 }
@@ -400,7 +400,7 @@ static int folder_list(cli_call *c)
 		}
 		ms_err e = { 0 };
 		if (ms_mailbox_list(c->s->db, o->x, list_one, &l, &e) < 0)
-			rc = cli_fail(&e);
+			rc = cli_fail_escaped(&e);
 		if (c->ctx->json) {
 			ms_json_end_array(&l.j);
 			ms_json_finish(&l.j);
@@ -458,9 +458,9 @@ static int lock_parent(cli_call *c, const ms_mailbox *mb, lockset *l)
 	int64_t id;
 	int rc = ms_mailbox_existing_parent(c->s->db, mb, &id, &e);
 	if (rc < 0)
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	if (rc > 0 && locks_take(c->s->data_dir, &id, 1, 0, l, &e) < 0)
-		return e.code == MS_E_LIMIT ? (fprintf(stderr, "mstore: %s\n", e.msg), EXIT_PARTIAL) : cli_fail(&e);
+		return cli_fail_escaped(&e);
 	return 0;
 }
 
@@ -475,11 +475,11 @@ static int folder_create(cli_call *c)
 		return rc;
 	ms_err e = { 0 };
 	if (ms_mailbox_create_check(c->s->db, &mb, &e) < 0) /* what create checks, for -n too */
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	if (!o->dry_run && c->s->data_dir && (rc = lock_parent(c, &mb, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_mailbox_create(c->s->db, &mb, &e) < 0)
-		rc = cli_fail(&e);
+		rc = cli_fail_escaped(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -505,7 +505,7 @@ static int folder_delete(cli_call *c)
 	ms_err e = { 0 };
 	ms_mailbox_deletion d;
 	if (ms_mailbox_delete(c->s->db, c->s->data_dir, &mb, o->purge, o->dry_run, &d, &e) < 0)
-		rc = cli_fail(&e);
+		rc = cli_fail_escaped(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -535,14 +535,14 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	lockset l = { 0 };
 	int rc = 0;
 	if (ms_acctmove_plan(c->s, from->address, to_addr, &m, &e) < 0)
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	ms_mailbox whole = *from; /* every folder of the account */
 	whole.path[0] = '\0';
 	whole.folder_id = 0;
 	if (!o->dry_run && (rc = lock_mailbox(c, &whole, 0, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_acctmove_run(c->s, &m, &e) < 0)
-		rc = cli_fail(&e);
+		rc = cli_fail_escaped(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -550,7 +550,13 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	if (c->ctx->json)
 		json_result("move-account", a, b, o->dry_run, NULL);
 	else
-		printf("%s%s/ -> %s/\n", o->dry_run ? "would move " : "", m.from_dir, m.to_dir);
+	{
+		printf("%s", o->dry_run ? "would move " : "");
+		ms_escape_put(stdout, m.from_dir);
+		printf("/ -> ");
+		ms_escape_put(stdout, m.to_dir);
+		printf("/\n");
+	}
 	return EXIT_OK;
 }
 
@@ -597,18 +603,18 @@ static int folder_rename(cli_call *c)
 	if (ms_mailbox_resolve(c->s->db, c->argv[1], &to, &e) < 0) {
 		if (e.code == MS_E_NOTFOUND && inbox_address(c->argv[1], to_addr, sizeof to_addr))
 			ms_err_prefix(&e, "only user/A/INBOX user/B/INBOX moves an account");
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	}
 	ms_mailbox_name(&to, b, sizeof b);
 	lockset l = { 0 };
 	if (o->dry_run) {
 		if (ms_mailbox_rename_check(c->s->db, &from, &to, &e) < 0) /* the checks rename makes */
-			return cli_fail(&e);
+			return cli_fail_escaped(&e);
 	} else {
 		if (c->s->data_dir && from.folder_id && (rc = lock_mailbox(c, &from, 0, &l)) != 0)
 			return rc;
 		if (ms_mailbox_rename(c->s->db, &from, &to, &e) < 0)
-			rc = cli_fail(&e);
+			rc = cli_fail_escaped(&e);
 		locks_release(&l);
 		if (rc)
 			return rc;
@@ -630,11 +636,11 @@ static int subscribe(cli_call *c, bool on)
 		return rc;
 	ms_err e = { 0 };
 	if (!mb.folder_id)
-		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
+		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
 	if (!o->dry_run && c->s->data_dir && (rc = locks_take(c->s->data_dir, &mb.folder_id, 1, 0, &l, &e)) < 0)
-		return e.code == MS_E_LIMIT ? (fprintf(stderr, "mstore: %s\n", e.msg), EXIT_PARTIAL) : cli_fail(&e);
+		return cli_fail_escaped(&e);
 	if (!o->dry_run && ms_mailbox_subscribe(c->s->db, &mb, on, &e) < 0)
-		rc = cli_fail(&e);
+		rc = cli_fail_escaped(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -648,6 +654,13 @@ static int folder_subscribe(cli_call *c) { return subscribe(c, true); }
 static int folder_unsubscribe(cli_call *c) { return subscribe(c, false); }
 
 /* ---- lock --------------------------------------------------------------------------- */
+
+static void cannot(const char *cmd, const char *what, int err)
+{
+	fprintf(stderr, "mstore folder lock: cannot %s ", what);
+	ms_escape_put(stderr, cmd);
+	fprintf(stderr, ": %s\n", strerror(err));
+}
 
 static int run_child(char **argv, const lockset *l)
 {
@@ -669,12 +682,12 @@ static int run_child(char **argv, const lockset *l)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "mstore folder lock: cannot start %s: %s\n", argv[0], strerror(errno));
+		cannot(argv[0], "start", errno);
 		return EXIT_PARTIAL;
 	}
 	if (pid == 0) {
 		execvp(argv[0], argv);
-		fprintf(stderr, "mstore folder lock: cannot run %s: %s\n", argv[0], strerror(errno));
+		cannot(argv[0], "run", errno);
 		_exit(127);
 	}
 	int st;
@@ -699,7 +712,7 @@ static int folder_lock(cli_call *c)
 	ms_mailbox_name(&mb, name, sizeof name);
 	if (mb.path[0] && !mb.folder_id) {
 		ms_err e = { 0 };
-		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
+		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
 	}
 	/* waits for other holders: locking is what the caller asked for */
 	if ((rc = lock_mailbox(c, &mb, -1, &l)) != 0)
@@ -711,13 +724,13 @@ static int folder_lock(cli_call *c)
 	size_t n;
 	if (ms_mailbox_covered(c->s->db, &mb, &ids, &n, &e) < 0) {
 		locks_release(&l);
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	}
 	rc = ms_mailbox_barrier(c->s->db, ids, n, &e);
 	free(ids);
 	if (rc < 0) {
 		locks_release(&l);
-		return cli_fail(&e);
+		return cli_fail_escaped(&e);
 	}
 	/* the database is not needed while the command runs */
 	rc = run_child(c->argv + 1, &l);

@@ -124,6 +124,14 @@ int cli_fail(const ms_err *e)
 	return cli_exit_code(e->code);
 }
 
+int cli_fail_escaped(const ms_err *e)
+{
+	fputs("mstore: ", stderr);
+	ms_escape_put(stderr, e->msg[0] ? e->msg : "unknown error");
+	fputc('\n', stderr);
+	return cli_exit_code(e->code);
+}
+
 int cli_config(cli_ctx *ctx, ms_config *cfg)
 {
 	ms_err e = { 0 };

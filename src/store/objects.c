@@ -16,9 +16,10 @@
 #include <idn2.h>
 
 #include "db/txn.h"
-#include "store/folders.h"
 #include "store/acctmove.h"
+#include "store/folders.h"
 #include "store/sql.h"
+#include "util/escape.h"
 #include "util/str.h"
 
 /* ---- validation -------------------------------------------------------- */
@@ -423,6 +424,13 @@ static int complete_moves(ms_store *s, ms_err *e)
 static int new_address(ms_store *s, const char *in, char addr[256], char domain[256], int64_t *did, ms_err *e)
 {
 	const char *kind = NULL;
+	/* a name that would have to be escaped (a control byte, C1 included,
+	 * or bytes that are no UTF-8) is no address mstore creates: the
+	 * address names a directory and is printed in every list */
+	char shown[1100]; /* a longer one is refused below as too long */
+	if (ms_escape(shown, sizeof shown, in) && strcmp(shown, in) != 0)
+		return ms_err_set(e, MS_E_USAGE, "'%s' is not an address: it holds a control character or bytes that are"
+		                  " not UTF-8", shown);
 	if (normalize_address(in, addr, domain, e) < 0 || domain_id(s, domain, did, e) < 0)
 		return -1;
 	int rc = ms_address_in_use(s, addr, &kind, e);

@@ -237,6 +237,29 @@ expect_eq "$(q "SELECT m.messageid, m.messageuid, m.messagefilename FROM hm_mess
 mst path Bobby@other.org "${S[@]}"; expect_eq "$(t_out)" "other.org/bobby" "path after the move"
 clean "after the account move"
 
+# ---- hostile names: escaped in every line, refused as a new address ------------------------------------
+# a folder name with a terminal escape and a newline: the error names it escaped, on one line
+mst folder create "user/Bobby@other.org/$(printf 'x\033[2J\nFAKE LINE')" "${S[@]}"; expect_rc 2 "a control character in a folder name"
+grep -q $'\033' "$T_TMP/err" && t_fail "the error holds a raw ESC"; t_ok
+expect_eq "$(wc -l <"$T_TMP/err")" 1 "the error is one line"
+expect_err_contains 'x\x1b[2J\x0aFAKE LINE' "the name is escaped"
+mst folder rename "user/Bobby@other.org/Nope$(printf '\033]0;t\a')" "user/Bobby@other.org/N2" "${S[@]}"; expect_rc 2 "rename of an unknown folder with an escape in its name"
+grep -q $'\033' "$T_TMP/err" && t_fail "the rename error holds a raw ESC"; t_ok
+# a new address that is no UTF-8 or holds a C1 control: refused, as account add refuses it
+for bad in $'ev\xc2\x85il@other.org' $'ev\xffil@other.org' $'ev\x1bil@other.org'; do
+	mst folder rename "user/Bobby@other.org/INBOX" "user/$bad/INBOX" "${S[@]}"; expect_rc 2 "move to a hostile address"
+	grep -q $'[\x01-\x1f\x7f]' "$T_TMP/err" && t_fail "the move's error holds a raw control"; t_ok
+	mst account add "$bad" "${S[@]}"; expect_rc 2 "account add of a hostile address"
+done
+expect_eq "$(q "SELECT accountaddress FROM hm_accounts WHERE accountaddress LIKE 'Bobby%'")" "Bobby@other.org" "no hostile move happened"
+# an account whose address already holds one (written by another tool): the move's lines escape it
+mst account add evil@other.org "${S[@]}"; expect_ok "account evil"
+q "UPDATE hm_accounts SET accountaddress = '$(printf 'ev\302\205il@other.org')' WHERE accountaddress = 'evil@other.org'"
+mst folder rename "user/$(printf 'ev\302\205il@other.org')/INBOX" user/good@other.org/INBOX "${S[@]}"; expect_ok "move of a hostile address to a clean one"
+grep -q $'\xc2\x85' "$T_TMP/out" && t_fail "the move's output holds the raw C1 control: $(cat -v "$T_TMP/out")"; t_ok
+expect_out_contains 'other.org/ev\xc2\x85il/ -> other.org/good/' "the directory line is escaped"
+mst account delete good@other.org "${S[@]}"; expect_ok "delete the moved account"
+
 # ---- lock: two processes ------------------------------------------------------------------------------
 LB="user/Bobby@other.org/Keep"
 mst folder lock "$LB" "${S[@]}" -- sh -c 'exit 7'; expect_rc 7 "lock passes on the command's exit code"
