@@ -73,7 +73,8 @@ const char help_folder[] =
 	"           mstore processes; exits with COMMAND's exit code.  The lock is a\n"
 	"           flock(2)'d file per folder in DATA/.mstore/locks/, the same on every\n"
 	"           database, released by the kernel if mstore dies.  The folder\n"
-	"           commands take it and fail at once (exit 1) when it is held; an mstore\n"
+	"           commands take it (create and rename also the lock of the folder\n"
+	"           they put one below) and fail at once (exit 1) when it is held; an mstore\n"
 	"           run by COMMAND inherits it ($MSTORE_MAILBOX_LOCKS).  Once locked, a\n"
 	"           transaction over the folders' rows waits for writers already in one.\n"
 	"           sync, deliver, expire and the channel's hmailserver side write\n"
@@ -206,18 +207,32 @@ static int locks_take(const char *data, const int64_t *ids, size_t n, int timeou
 	return 0;
 }
 
-static int lock_mailbox(cli_call *c, const ms_mailbox *mb, int timeout_ms, lockset *l)
+/* Lock the folders `mb` covers and, when `also` is not 0, folder `also`
+ * (a rename's target parent), in the one order of locks_take. */
+static int lock_mailbox_and(cli_call *c, const ms_mailbox *mb, int64_t also, int timeout_ms, lockset *l)
 {
 	ms_err e = { 0 };
 	int64_t *ids;
 	size_t n;
 	if (ms_mailbox_covered(c->s->db, mb, &ids, &n, &e) < 0)
 		return cli_fail_escaped(&e);
-	int rc = locks_take(c->s->data_dir, ids, n, timeout_ms, l, &e);
-	free(ids);
+	int64_t *all = also ? realloc(ids, (n + 1) * sizeof *ids) : ids;
+	if (!all) {
+		free(ids);
+		return cli_fail_escaped((ms_err_set(&e, MS_E_NOMEM, "out of memory"), &e));
+	}
+	if (also)
+		all[n++] = also;
+	int rc = locks_take(c->s->data_dir, all, n, timeout_ms, l, &e);
+	free(all);
 	if (rc < 0)
 		return cli_fail_escaped(&e);
 	return 0;
+}
+
+static int lock_mailbox(cli_call *c, const ms_mailbox *mb, int timeout_ms, lockset *l)
+{
+	return lock_mailbox_and(c, mb, 0, timeout_ms, l);
 }
 
 static void json_result(const char *action, const char *name, const char *to, bool dry_run, const ms_mailbox_deletion *d)
@@ -611,7 +626,14 @@ static int folder_rename(cli_call *c)
 		if (ms_mailbox_rename_check(c->s->db, &from, &to, &e) < 0) /* the checks rename makes */
 			return cli_fail_escaped(&e);
 	} else {
-		if (c->s->data_dir && from.folder_id && (rc = lock_mailbox(c, &from, 0, &l)) != 0)
+		/* the folder's tree, and the folder it goes below (its nearest
+		 * existing ancestor): moving it into a locked tree is a create
+		 * there, kept out as folder_create keeps one out */
+		int64_t parent = 0;
+		int found = c->s->data_dir && from.folder_id ? ms_mailbox_existing_parent(c->s->db, &to, &parent, &e) : 0;
+		if (found < 0)
+			return cli_fail_escaped(&e);
+		if (c->s->data_dir && from.folder_id && (rc = lock_mailbox_and(c, &from, found ? parent : 0, 0, &l)) != 0)
 			return rc;
 		if (ms_mailbox_rename(c->s->db, &from, &to, &e) < 0)
 			rc = cli_fail_escaped(&e);

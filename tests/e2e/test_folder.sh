@@ -262,6 +262,7 @@ mst account delete good@other.org "${S[@]}"; expect_ok "delete the moved account
 
 # ---- lock: two processes ------------------------------------------------------------------------------
 LB="user/Bobby@other.org/Keep"
+mst folder create "user/Bobby@other.org/Outside" "${S[@]}"; expect_ok "a folder to move into the locked one"
 mst folder lock "$LB" "${S[@]}" -- sh -c 'exit 7'; expect_rc 7 "lock passes on the command's exit code"
 # the whole account: every folder of it is locked while the command runs
 mst folder lock "user/Bobby@other.org" "${S[@]}" -- "$MSTORE_BIN" folder lock "$LB" "${S[@]}" -- true
@@ -280,6 +281,10 @@ expect_err_contains "locked by another mstore process" "the lock is named"
 mst folder delete "$LB" "${S[@]}"; expect_rc 1 "delete of a locked folder"
 mst folder create "$LB/Sub" "${S[@]}"; expect_rc 1 "create below a locked folder"
 mst folder rename "user/Bobby@other.org/INBOX" "user/bob2@d0.example.com/INBOX" "${S[@]}"; expect_rc 1 "move of an account with a locked folder"
+# a rename into the locked tree is a create below it: refused as create is
+mst folder rename "user/Bobby@other.org/Outside" "$LB/Outside" "${S[@]}"; expect_rc 1 "rename into a locked folder"
+expect_err_contains "locked by another mstore process" "rename into a locked folder: the lock is named"
+mst folder rename "user/Bobby@other.org/Outside" "$LB/New/Outside" "${S[@]}"; expect_rc 1 "rename to a new parent below a locked folder"
 mst folder lock "$LB" "${S[@]}" -- true &
 second=$!
 sleep 0.5
