@@ -451,7 +451,7 @@ static int json_public(bk_run *r, ms_json *j)
 {
 	ms_json_key(j, "public_folders");
 	ms_json_begin_array(j);
-	if (r->nsel == 0 && ms_mailbox_list(r->s->db, false, on_public_folder, j, r->e) < 0)
+	if (r->nsel == 0 && ms_mailbox_list(r->s->db, NULL, false, on_public_folder, j, r->e) < 0)
 		return -1;
 	ms_json_end_array(j);
 	ms_acl_row *v = NULL;

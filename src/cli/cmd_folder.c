@@ -414,7 +414,7 @@ static int folder_list(cli_call *c)
 			ms_json_begin_array(&l.j);
 		}
 		ms_err e = { 0 };
-		if (ms_mailbox_list(c->s->db, o->x, list_one, &l, &e) < 0)
+		if (ms_mailbox_list(c->s->db, o->x ? c->s->data_dir : NULL, o->x, list_one, &l, &e) < 0)
 			rc = cli_fail_escaped(&e);
 		if (c->ctx->json) {
 			ms_json_end_array(&l.j);

@@ -151,7 +151,7 @@ typedef struct frow {
 	int64_t id, account_id, parent_id, current_uid, messages, bytes;
 	bool subscribed;
 	char created[20];
-	char *level, *address, *name, *owner_dir, *acl;
+	char *level, *address, *name, *acl;
 } frow;
 
 typedef MS_VEC(frow) frow_vec;
@@ -222,16 +222,26 @@ static int build_name(frow_vec *v, frow *f)
 		fprintf(m, "/%s", chain[i]->level);
 	fclose(m);
 	f->name = buf;
+	return buf ? 0 : -1;
+}
+
+/* The directory of a folder's files, relative to DATA: the account's as it
+ * exists on disk in any case (root_fd -1: no data directory, lower case),
+ * as ms_mailbox_owner_on_disk and `mstore path` have it. */
+static void owner_dir_of(int root_fd, const frow *f, char *out, size_t len)
+{
+	const char *at = strrchr(f->address, '@');
 	if (f->account_id == 0) {
-		f->owner_dir = strdup(MS_PUBLIC_DIR);
-	} else if (strrchr(f->address, '@')) {
-		char dir[520];
-		lower_owner_dir(f->address, dir, sizeof dir);
-		f->owner_dir = strdup(dir);
+		snprintf(out, len, MS_PUBLIC_DIR);
+	} else if (!at) {
+		snprintf(out, len, "%s", "");
+	} else if (root_fd < 0) {
+		lower_owner_dir(f->address, out, len);
 	} else {
-		f->owner_dir = strdup("");
+		char local[256];
+		snprintf(local, sizeof local, "%.*s", (int)(at - f->address), f->address);
+		ms_msgfile_owner_dir(root_fd, local, at + 1, out, len);
 	}
-	return f->owner_dir ? 0 : -1;
 }
 
 static int count_row(void *ctx, db_stmt *st)
@@ -291,13 +301,13 @@ static void free_rows(frow_vec *v)
 		free(v->v[i].level);
 		free(v->v[i].address);
 		free(v->v[i].name);
-		free(v->v[i].owner_dir);
 		free(v->v[i].acl);
 	}
 	ms_vec_free(v);
 }
 
-int ms_mailbox_list(db *d, bool with_details, int (*fn)(void *ctx, const ms_mailbox_info *m), void *ctx, ms_err *e)
+int ms_mailbox_list(db *d, const char *data_dir, bool with_details, int (*fn)(void *ctx, const ms_mailbox_info *m),
+                    void *ctx, ms_err *e)
 {
 	frow_vec v = { 0 };
 	int rc = ms_sql_each(d, "SELECT f.folderid, f.folderaccountid, f.folderparentid, f.foldername, f.folderissubscribed,"
@@ -311,19 +321,29 @@ int ms_mailbox_list(db *d, bool with_details, int (*fn)(void *ctx, const ms_mail
 	}
 	if (rc == 0 && with_details)
 		rc = details(d, &v, e);
+	int root = rc == 0 && data_dir ? open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (rc == 0) {
 		qsort(v.v, v.n, sizeof *v.v, by_name);
+		/* sorted by name, an account's folders are together: its directory is looked up once */
+		int64_t dir_of = -1;
+		char dir[520] = "";
 		for (size_t i = 0; rc == 0 && i < v.n; i++) {
 			const frow *f = &v.v[i];
 			if (f->account_id != 0 && !f->address[0])
 				continue; /* a folder of an account that is gone: reconstruct's finding, no mailbox */
+			if (f->account_id != dir_of) {
+				owner_dir_of(root, f, dir, sizeof dir);
+				dir_of = f->account_id;
+			}
 			ms_mailbox_info m = { .folder_id = f->id, .account_id = f->account_id, .name = f->name,
-			                      .address = f->address, .owner_dir = f->owner_dir, .subscribed = f->subscribed,
+			                      .address = f->address, .owner_dir = dir, .subscribed = f->subscribed,
 			                      .current_uid = f->current_uid, .uidvalidity = ms_browse_uidvalidity(f->created),
 			                      .messages = f->messages, .bytes = f->bytes, .acl = f->acl ? f->acl : "" };
 			rc = fn(ctx, &m);
 		}
 	}
+	if (root >= 0)
+		close(root);
 	free_rows(&v);
 	return rc < 0 ? -1 : 0;
 }

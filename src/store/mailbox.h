@@ -65,8 +65,11 @@ typedef struct ms_mailbox_info {
 
 /* Every folder of the store (accounts' and #Public), sorted by name;
  * `details` adds counts, sizes and ACLs (three more queries, not one per
- * folder). */
-int ms_mailbox_list(db *d, bool details, int (*fn)(void *ctx, const ms_mailbox_info *m), void *ctx, ms_err *e);
+ * folder).  owner_dir is the account's directory as it is below
+ * `data_dir` in any case (ms_mailbox_owner_on_disk); lower case when
+ * data_dir is NULL or it does not exist. */
+int ms_mailbox_list(db *d, const char *data_dir, bool details, int (*fn)(void *ctx, const ms_mailbox_info *m),
+                    void *ctx, ms_err *e);
 
 /* Create the folder mb->path with its parents (all subscribed, created
  * now: a new UIDVALIDITY).  MS_E_EXISTS when it exists already; a level

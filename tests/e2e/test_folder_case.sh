@@ -32,6 +32,11 @@ clean() {
 	expect_out_contains "no findings" "$1: reconstruct -n clean"
 }
 clean "before"
+# folder list -x names the directory of the files as it is on disk, as `mstore path` does
+mst folder list -x "${S[@]}"; expect_ok "list -x"
+expect_eq "$(t_out | cut -f1,2 | sort -u)" "$(printf 'user/ann@example.com/Archive\tExample.com/Ann\nuser/ann@example.com/INBOX\tExample.com/Ann')" "list -x: the directory as spelt on disk"
+mst folder list -x --json "${S[@]}"; expect_ok "list -x --json"
+expect_out_contains '"path":"Example.com/Ann"' "list -x --json: the directory as spelt on disk"
 
 # ---- folder delete -----------------------------------------------------------------------------
 mst folder delete user/ann@example.com/Archive "${S[@]}"; expect_ok "delete a folder of the account"
