@@ -207,6 +207,16 @@ static int locks_take(const char *data, const int64_t *ids, size_t n, int timeou
 	return 0;
 }
 
+/* A lock not taken: the message names the mailbox the command works on
+ * (the lock itself knows only a folder id). */
+static int refused(const ms_mailbox *mb, ms_err *e)
+{
+	char name[1400];
+	ms_mailbox_name(mb, name, sizeof name);
+	ms_err_prefix(e, "mailbox '%s'", name);
+	return cli_fail_escaped(e);
+}
+
 /* Lock the folders `mb` covers and, when `also` is not 0, folder `also`
  * (a rename's target parent), in the one order of locks_take. */
 static int lock_mailbox_and(cli_call *c, const ms_mailbox *mb, int64_t also, int timeout_ms, lockset *l)
@@ -226,7 +236,7 @@ static int lock_mailbox_and(cli_call *c, const ms_mailbox *mb, int64_t also, int
 	int rc = locks_take(c->s->data_dir, all, n, timeout_ms, l, &e);
 	free(all);
 	if (rc < 0)
-		return cli_fail_escaped(&e);
+		return refused(mb, &e);
 	return 0;
 }
 
@@ -475,7 +485,7 @@ static int lock_parent(cli_call *c, const ms_mailbox *mb, lockset *l)
 	if (rc < 0)
 		return cli_fail_escaped(&e);
 	if (rc > 0 && locks_take(c->s->data_dir, &id, 1, 0, l, &e) < 0)
-		return cli_fail_escaped(&e);
+		return refused(mb, &e);
 	return 0;
 }
 
@@ -660,7 +670,7 @@ static int subscribe(cli_call *c, bool on)
 	if (!mb.folder_id)
 		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
 	if (!o->dry_run && c->s->data_dir && (rc = locks_take(c->s->data_dir, &mb.folder_id, 1, 0, &l, &e)) < 0)
-		return cli_fail_escaped(&e);
+		return refused(&mb, &e);
 	if (!o->dry_run && ms_mailbox_subscribe(c->s->db, &mb, on, &e) < 0)
 		rc = cli_fail_escaped(&e);
 	locks_release(&l);

@@ -279,6 +279,9 @@ before=$(state)
 mst folder rename "$LB" "user/Bobby@other.org/Kept" "${S[@]}"; expect_rc 1 "rename of a locked folder"
 expect_err_contains "locked by another mstore process" "the lock is named"
 mst folder delete "$LB" "${S[@]}"; expect_rc 1 "delete of a locked folder"
+expect_err_contains "mailbox '$LB': folder " "the refusal names the mailbox, not only a folder id"
+mst folder create "$LB/Sub" "${S[@]}"; expect_rc 1 "create below a locked folder"
+expect_err_contains "mailbox '$LB/Sub': folder " "the create's refusal names the mailbox"
 mst folder create "$LB/Sub" "${S[@]}"; expect_rc 1 "create below a locked folder"
 mst folder rename "user/Bobby@other.org/INBOX" "user/bob2@d0.example.com/INBOX" "${S[@]}"; expect_rc 1 "move of an account with a locked folder"
 # a rename into the locked tree is a create below it: refused as create is
