@@ -28,8 +28,9 @@ const char help_acl[] =
 	"        obsolete RFC 2086 letters c (= k x) and d (= x t e) are accepted.\n"
 	"delete  remove the row of ADDRESS, GROUP or anyone from the folder.\n\n"
 	"An identifier with '@' is an account's address, 'anyone' is anyone, any\n"
-	"other word a group's name.  A folder without rows inherits those of its\n"
-	"nearest ancestor with rows (see 'mstore help readership').\n\n"
+	"other word a group's name (in any case; a group spelt exactly so first).  A\n"
+	"folder without rows inherits those of its nearest ancestor with rows (see\n"
+	"'mstore help readership').\n\n"
 	"Errors (exit 2, nothing changed): a folder that is not an existing\n"
 	"#Public folder, an unknown account or group, a letter that is no right.\n";
 

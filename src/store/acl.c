@@ -106,6 +106,38 @@ int ms_public_folder_find(db *d, const char *path, int64_t *folder, ms_err *e)
 	return found;
 }
 
+typedef struct group_pick {
+	const char *name;
+	int64_t id;
+	bool exact;
+} group_pick;
+
+/* Rows come by id: the first exact name wins, else the first of any case. */
+static int pick_group(void *ctx, db_stmt *st)
+{
+	group_pick *g = ctx;
+	const char *name = db_column_text(st, 1);
+	bool exact = name && strcmp(name, g->name) == 0;
+	if (g->id == 0 || (exact && !g->exact)) {
+		g->id = db_column_int64(st, 0);
+		g->exact = exact;
+	}
+	return 0;
+}
+
+/* The group named `name`: the one spelt exactly so, else (hMailServer
+ * compares group names case-insensitively) the lowest id in any case.
+ * 1 found, 0 none, -1 error.  In C, not SQL: MariaDB's '=' ignores case. */
+static int find_group(db *d, const char *name, int64_t *id, ms_err *e)
+{
+	group_pick g = { .name = name };
+	if (ms_sql_each(d, "SELECT groupid, groupname FROM hm_groups WHERE LOWER(groupname) = LOWER(?) ORDER BY groupid",
+	                PARAMS(P_TEXT(name)), pick_group, &g, e) < 0)
+		return -1;
+	*id = g.id;
+	return g.id != 0;
+}
+
 int ms_acl_who(db *d, const char *who, int *type, int64_t *id, ms_err *e)
 {
 	*id = 0;
@@ -130,8 +162,7 @@ int ms_acl_who(db *d, const char *who, int *type, int64_t *id, ms_err *e)
 
 int ms_group_find(db *d, const char *name, int64_t *id, ms_err *e)
 {
-	int rc = ms_sql_int(d, "SELECT groupid FROM hm_groups WHERE LOWER(groupname) = LOWER(?) ORDER BY groupid",
-	                    PARAMS(P_TEXT(name)), id, e);
+	int rc = find_group(d, name, id, e);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)

@@ -55,7 +55,8 @@ typedef struct ms_acl_row {
  * 0 none, -1 error. */
 int ms_public_folder_find(db *d, const char *path, int64_t *folder, ms_err *e);
 /* Resolve an identifier: "anyone", an address (an account) or a group's
- * name.  MS_E_NOTFOUND naming it when there is none. */
+ * name (in any case; a group spelt exactly so before the others, then the
+ * lowest id).  MS_E_NOTFOUND naming it when there is none. */
 int ms_acl_who(db *d, const char *who, int *type, int64_t *id, ms_err *e);
 /* The rows of one folder (folder > 0) or of every public folder (0),
  * by folder path then aclid. */
@@ -72,9 +73,11 @@ int ms_acl_delete(db *d, int64_t folder, int type, int64_t id, int64_t *changed,
  * ms_group_members_free. */
 int ms_group_members(db *d, int64_t group, char ***out, size_t *n, ms_err *e);
 void ms_group_members_free(char **v, size_t n);
-/* A group by its name, in any case, whatever the name holds (hMailServer
- * has no rule against '@' in it: ms_acl_who would take such a name for an
- * address).  MS_E_NOTFOUND naming it when there is none. */
+/* A group by its name: the one spelt exactly so, else the lowest id in
+ * any case (hMailServer compares group names case-insensitively), whatever
+ * the name holds (hMailServer has no rule against '@' in it: ms_acl_who
+ * would take such a name for an address).  MS_E_NOTFOUND naming it when
+ * there is none. */
 int ms_group_find(db *d, const char *name, int64_t *id, ms_err *e);
 /* A new group named `name` (the caller checked there is none). */
 int ms_group_add(db *d, const char *name, int64_t *id, ms_err *e);

@@ -98,5 +98,14 @@ M acl frob; expect_rc 2 "unknown verb"
 M readership extra; expect_rc 2 "readership takes no argument"
 M acl set $'#Public/sh\nared' anyone lr; expect_rc 2 "newline in a name"; expect_err_contains '#Public/sh\x0aared' "escaped in the message"
 expect_eq "$(q "SELECT COUNT(*), SUM(aclvalue) FROM hm_acl")" "$n" "bad input changed nothing"
+# groups that differ only in case: the exact name wins, else the lowest id
+q "INSERT INTO hm_groups (groupname) VALUES ('Staff')"
+G2=$(q "SELECT groupid FROM hm_groups WHERE groupname = 'Staff'")
+staff_row=$(q "SELECT aclid, aclvalue FROM hm_acl WHERE aclpermissiontype = 1 AND aclpermissiongroupid = $G")
+M acl set '#Public/shared' Staff lr; expect_ok "set for the group named exactly Staff"
+expect_eq "$(q "SELECT COUNT(*) FROM hm_acl WHERE aclpermissiontype = 1 AND aclpermissiongroupid = $G2")" 1 "the row is Staff's"
+expect_eq "$(q "SELECT aclid, aclvalue FROM hm_acl WHERE aclpermissiontype = 1 AND aclpermissiongroupid = $G")" "$staff_row" "staff's row is untouched"
+M acl delete '#Public/shared' Staff; expect_ok "delete Staff's row"
+q "DELETE FROM hm_groups WHERE groupid = $G2"
 
 t_done
