@@ -7,7 +7,9 @@
 #                    vs reading the mbox once (`cat FILE >/dev/null`), and vs
 #                    the physical floor: `split -n M` of the mbox into M files,
 #                    each renamed once by perl (creates, writes, renames; no
-#                    fsync, no parse, no row)
+#                    fsync, no parse, no row), and vs bench/mkfiles: M files
+#                    of the same size made and written in 256 folders, the
+#                    floor of any writer that stores a file per message
 #   start            a start of mstore and of mstore-full (--version) vs
 #                    /bin/true's
 # SQLite store in a temporary directory; usage: bench/admin.sh [-b BUILD]
@@ -59,10 +61,16 @@ c=$(best cat "$mb")
 floor() { rm -rf "$W/split"; mkdir "$W/split"; split -a 6 -n "$M" "$mb" "$W/split/x" &&
 	perl -e 'for (glob "$ARGV[0]/x*") { rename $_, "$_.eml" or die "$_: $!" }' "$W/split"; }
 f=$(best floor)
+# the floor of any writer of one file per message: M files of the mbox's
+# average size made in 256 folders, nothing else (bench/mkfiles.c)
+mkf() { rm -rf "$W/mk"; "$BUILD/bench/mkfiles" "$W/mk" "$M" "$(( $(stat -c %s "$mb") / M ))"; }
+mk=999999; for _ in 1 2 3; do t=$(mkf); [ "$t" -lt "$mk" ] && mk=$t; done; rm -rf "$W/mk"
 s=$(now)
 "$MS" deliver u1@example.com --mbox "$mb" --ignore-quota "${S[@]}" >/dev/null
 d=$(ms_since "$s")
 echo "deliver --mbox, $M messages ($(du -h "$mb" | cut -f1)): mstore deliver ${d} ms, cat ${c} ms, ratio $(awk -v a="$d" -v b="$c" 'BEGIN { printf "%.1f", a / (b ? b : 1) }');" \
 	"split into $M files and rename each ${f} ms, ratio $(awk -v a="$d" -v b="$f" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')"
+echo "the floor of one file per message: $M files made and written (bench/mkfiles.c) ${mk} ms, $(awk -v a="$mk" -v b="$c" 'BEGIN { printf "%.1f", a / (b ? b : 1) }') times the cat;" \
+	"mstore deliver $(awk -v a="$d" -v b="$mk" 'BEGIN { printf "%.1f", a / (b ? b : 1) }') times it"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$MS" reconstruct -n "${S[@]}" >/dev/null 2>&1 && echo "reconstruct -n: clean" || echo "reconstruct -n: findings (the synthetic rows have no files)"
