@@ -93,13 +93,15 @@ int cli_parse_simple(cli_ctx *ctx, int argc, char **argv, const char **domain);
 /* Usage error: prints "mstore CMD: MESSAGE" and a hint, returns EXIT_USAGE. */
 int cli_usage(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Print the error as "mstore: MESSAGE" and return the exit code for it. */
+/* Print the error as "mstore: MESSAGE" and return the exit code for it.
+ * MESSAGE is escaped (util/escape.h): errors echo names from the command
+ * line or the store (a mailbox, an address, a path), and a control byte
+ * in one must neither split the line nor drive the terminal. */
 int cli_fail(const ms_err *e);
-/* The same with MESSAGE escaped (util/escape.h): for errors that echo
- * names from the command line or the store (a mailbox, an address), so a
- * control byte in one can neither split the line nor drive the terminal. */
-int cli_fail_escaped(const ms_err *e);
 int cli_exit_code(ms_errcode code);
+/* EXIT_OK when every --domain and --account names one in the store, else
+ * the first that does not, on stderr, and EXIT_USAGE. */
+int cli_check_scope(ms_store *s, const ms_strlist *domains, const ms_strlist *accounts);
 
 /* Resolve the configuration (printing its warnings) and open the store;
  * commands that only read pass DB_OPEN_READ_ONLY. */

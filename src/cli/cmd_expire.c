@@ -89,7 +89,8 @@ const char help_expire[] =
 	"-v              one line per expired message: MAILBOX UID SIZE DATE RULE\n"
 	"--json          the summary, per rule, and (with -n or -v) the messages as JSON\n"
 	"--domain D, --account ADDRESS, --shard K/N   the accounts to walk (repeatable);\n"
-	"                 with --domain or --account, #Public is left out\n"
+	"                 with --domain or --account, #Public is left out; an unknown\n"
+	"                 domain or account is refused (exit 2)\n"
 	"--batch N       messages per journaled batch (default 500)\n"
 	"--now EPOCH     judge ages as if it were then (for tests and reruns)\n"
 	"--lock-wait SECS  wait up to SECS seconds for a folder under `mstore folder lock`\n"
@@ -866,6 +867,11 @@ static int expire_main(cli_ctx *ctx, expire_opts *o)
 		rules_free(&rn.rules);
 		fprintf(stderr, "mstore expire: no data directory: give --data DIR or set data in mstore.conf\n");
 		return EXIT_CONFIG;
+	}
+	if ((rc = cli_check_scope(rn.s, &o->domains, &o->accounts)) != EXIT_OK) { /* a typo is no empty scope */
+		ms_store_close(rn.s);
+		rules_free(&rn.rules);
+		return rc;
 	}
 	size_t recovered = 0;
 	if (!o->dry_run && ms_trash_recover(rn.s->db, rn.s->data_dir, &recovered, &e) < 0) {

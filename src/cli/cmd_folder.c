@@ -126,7 +126,7 @@ static int recover(cli_call *c, char *moved_to, size_t len)
 	move_done done = { "" };
 	if (ms_acctmove_recover(c->s, told_completed, &done, &e) < 0 ||
 	    ms_trash_recover(c->s->db, c->s->data_dir, NULL, &e) < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	if (moved_to)
 		snprintf(moved_to, len, "%s", done.to);
 	return 0;
@@ -136,7 +136,7 @@ static int resolve(cli_call *c, const char *name, ms_mailbox *mb)
 {
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, mb, &e) < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	ms_mailbox_owner_on_disk(mb, c->s->data_dir); /* its files, where they are */
 	return 0;
 }
@@ -214,7 +214,7 @@ static int refused(const ms_mailbox *mb, ms_err *e)
 	char name[1400];
 	ms_mailbox_name(mb, name, sizeof name);
 	ms_err_prefix(e, "mailbox '%s'", name);
-	return cli_fail_escaped(e);
+	return cli_fail(e);
 }
 
 /* Lock the folders `mb` covers and, when `also` is not 0, folder `also`
@@ -225,11 +225,11 @@ static int lock_mailbox_and(cli_call *c, const ms_mailbox *mb, int64_t also, int
 	int64_t *ids;
 	size_t n;
 	if (ms_mailbox_covered(c->s->db, mb, &ids, &n, &e) < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	int64_t *all = also ? realloc(ids, (n + 1) * sizeof *ids) : ids;
 	if (!all) {
 		free(ids);
-		return cli_fail_escaped((ms_err_set(&e, MS_E_NOMEM, "out of memory"), &e));
+		return cli_fail((ms_err_set(&e, MS_E_NOMEM, "out of memory"), &e));
 	}
 	if (also)
 		all[n++] = also;
@@ -366,33 +366,6 @@ static int list_one(void *ctx, const ms_mailbox_info *m)
 	return 0;
 }
 
-/* An unknown --domain or --account is a typo, not an empty list: refused
- * with exit 2 naming it, as sync and reconstruct refuse theirs.  Known
- * means in the database: the folders listed are its rows. */
-static int check_scope(cli_call *c, const struct list_opts *o)
-{
-	ms_err e = { 0 };
-	for (size_t i = 0; i < o->domains.n; i++) {
-		ms_domain d;
-		int rc = ms_domain_find(c->s, o->domains.v[i], &d, &e);
-		if (rc == 0)
-			ms_err_set(&e, MS_E_USAGE, "--domain %s: no such domain", o->domains.v[i]);
-		if (rc <= 0)
-			return cli_fail_escaped(&e);
-	}
-	for (size_t i = 0; i < o->accounts.n; i++) {
-		const char *kind = NULL;
-		int rc = ms_address_in_use(c->s, o->accounts.v[i], &kind, &e);
-		if (rc == 0)
-			ms_err_set(&e, MS_E_USAGE, "--account %s: no such account", o->accounts.v[i]);
-		else if (rc > 0 && strcmp(kind, "an account") != 0)
-			rc = ms_err_set(&e, MS_E_USAGE, "--account %s: %s, not an account", o->accounts.v[i], kind);
-		if (rc <= 0)
-			return cli_fail_escaped(&e);
-	}
-	return EXIT_OK;
-}
-
 static int folder_list(cli_call *c)
 {
 	struct list_opts *o = c->opts;
@@ -401,7 +374,7 @@ static int folder_list(cli_call *c)
 	if (o->oom)
 		rc = cli_usage(c->ctx, "out of memory");
 	if (rc == EXIT_OK)
-		rc = check_scope(c, o);
+		rc = cli_check_scope(c->s, &o->domains, &o->accounts);
 	if (rc == EXIT_OK && o->shard && !ms_shard_parse(o->shard, &l.scope.shard_k, &l.scope.shard_n))
 		rc = cli_usage(c->ctx, "--shard '%s': expected K/N with 1 <= K <= N", o->shard);
 	if (rc == EXIT_OK && o->pattern) {
@@ -425,7 +398,7 @@ static int folder_list(cli_call *c)
 		}
 		ms_err e = { 0 };
 		if (ms_mailbox_list(c->s->db, o->x ? c->s->data_dir : NULL, o->x, list_one, &l, &e) < 0)
-			rc = cli_fail_escaped(&e);
+			rc = cli_fail(&e);
 		if (c->ctx->json) {
 			ms_json_end_array(&l.j);
 			ms_json_finish(&l.j);
@@ -483,7 +456,7 @@ static int lock_parent(cli_call *c, const ms_mailbox *mb, lockset *l)
 	int64_t id;
 	int rc = ms_mailbox_existing_parent(c->s->db, mb, &id, &e);
 	if (rc < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	if (rc > 0 && locks_take(c->s->data_dir, &id, 1, 0, l, &e) < 0)
 		return refused(mb, &e);
 	return 0;
@@ -500,11 +473,11 @@ static int folder_create(cli_call *c)
 		return rc;
 	ms_err e = { 0 };
 	if (ms_mailbox_create_check(c->s->db, &mb, &e) < 0) /* what create checks, for -n too */
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	if (!o->dry_run && c->s->data_dir && (rc = lock_parent(c, &mb, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_mailbox_create(c->s->db, &mb, &e) < 0)
-		rc = cli_fail_escaped(&e);
+		rc = cli_fail(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -530,7 +503,7 @@ static int folder_delete(cli_call *c)
 	ms_err e = { 0 };
 	ms_mailbox_deletion d;
 	if (ms_mailbox_delete(c->s->db, c->s->data_dir, &mb, o->purge, o->dry_run, &d, &e) < 0)
-		rc = cli_fail_escaped(&e);
+		rc = cli_fail(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -560,14 +533,14 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	lockset l = { 0 };
 	int rc = 0;
 	if (ms_acctmove_plan(c->s, from->address, to_addr, &m, &e) < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	ms_mailbox whole = *from; /* every folder of the account */
 	whole.path[0] = '\0';
 	whole.folder_id = 0;
 	if (!o->dry_run && (rc = lock_mailbox(c, &whole, 0, &l)) != 0)
 		return rc;
 	if (!o->dry_run && ms_acctmove_run(c->s, &m, &e) < 0)
-		rc = cli_fail_escaped(&e);
+		rc = cli_fail(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -628,13 +601,13 @@ static int folder_rename(cli_call *c)
 	if (ms_mailbox_resolve(c->s->db, c->argv[1], &to, &e) < 0) {
 		if (e.code == MS_E_NOTFOUND && inbox_address(c->argv[1], to_addr, sizeof to_addr))
 			ms_err_prefix(&e, "only user/A/INBOX user/B/INBOX moves an account");
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	}
 	ms_mailbox_name(&to, b, sizeof b);
 	lockset l = { 0 };
 	if (o->dry_run) {
 		if (ms_mailbox_rename_check(c->s->db, &from, &to, &e) < 0) /* the checks rename makes */
-			return cli_fail_escaped(&e);
+			return cli_fail(&e);
 	} else {
 		/* the folder's tree, and the folder it goes below (its nearest
 		 * existing ancestor): moving it into a locked tree is a create
@@ -642,11 +615,11 @@ static int folder_rename(cli_call *c)
 		int64_t parent = 0;
 		int found = c->s->data_dir && from.folder_id ? ms_mailbox_existing_parent(c->s->db, &to, &parent, &e) : 0;
 		if (found < 0)
-			return cli_fail_escaped(&e);
+			return cli_fail(&e);
 		if (c->s->data_dir && from.folder_id && (rc = lock_mailbox_and(c, &from, found ? parent : 0, 0, &l)) != 0)
 			return rc;
 		if (ms_mailbox_rename(c->s->db, &from, &to, &e) < 0)
-			rc = cli_fail_escaped(&e);
+			rc = cli_fail(&e);
 		locks_release(&l);
 		if (rc)
 			return rc;
@@ -668,11 +641,11 @@ static int subscribe(cli_call *c, bool on)
 		return rc;
 	ms_err e = { 0 };
 	if (!mb.folder_id)
-		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
+		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
 	if (!o->dry_run && c->s->data_dir && (rc = locks_take(c->s->data_dir, &mb.folder_id, 1, 0, &l, &e)) < 0)
 		return refused(&mb, &e);
 	if (!o->dry_run && ms_mailbox_subscribe(c->s->db, &mb, on, &e) < 0)
-		rc = cli_fail_escaped(&e);
+		rc = cli_fail(&e);
 	locks_release(&l);
 	if (rc)
 		return rc;
@@ -744,7 +717,7 @@ static int folder_lock(cli_call *c)
 	ms_mailbox_name(&mb, name, sizeof name);
 	if (mb.path[0] && !mb.folder_id) {
 		ms_err e = { 0 };
-		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
+		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "mailbox '%s' does not exist", name), &e));
 	}
 	/* waits for other holders: locking is what the caller asked for */
 	if ((rc = lock_mailbox(c, &mb, -1, &l)) != 0)
@@ -756,13 +729,13 @@ static int folder_lock(cli_call *c)
 	size_t n;
 	if (ms_mailbox_covered(c->s->db, &mb, &ids, &n, &e) < 0) {
 		locks_release(&l);
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	}
 	rc = ms_mailbox_barrier(c->s->db, ids, n, &e);
 	free(ids);
 	if (rc < 0) {
 		locks_release(&l);
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	}
 	/* the database is not needed while the command runs */
 	rc = run_child(c->argv + 1, &l);

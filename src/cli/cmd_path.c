@@ -67,19 +67,19 @@ static int message_path(const cli_call *c, const ms_mailbox *mb, const char *arg
 	ms_message_rec r;
 	int rc = ms_messages_get(c->s->db, v, &r, &e);
 	if (rc < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	if (rc == 0)
-		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "message %lld does not exist", v), &e));
+		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "message %lld does not exist", v), &e));
 	bool ours = r.account_id == mb->account_id && (mb->account_id != 0 || r.type == 2);
 	bool ok = ours && r.filename &&
 	          ms_layout_path(mb->account_id ? MS_PLACE_ACCOUNT : MS_PLACE_PUBLIC, mb->owner_dir,
 	                         ms_layout_base_name(r.filename), out, len);
 	ms_message_rec_free(&r);
 	if (!ours)
-		return cli_fail_escaped((ms_err_set(&e, MS_E_NOTFOUND, "message %lld is not one of %s's", v,
+		return cli_fail((ms_err_set(&e, MS_E_NOTFOUND, "message %lld is not one of %s's", v,
 		                            mb->account_id ? mb->address : "#Public"), &e));
 	if (!ok)
-		return cli_fail_escaped((ms_err_set(&e, MS_E_INTERNAL, "message %lld: its path is too long", v), &e));
+		return cli_fail((ms_err_set(&e, MS_E_INTERNAL, "message %lld: its path is too long", v), &e));
 	return EXIT_OK;
 }
 
@@ -95,7 +95,7 @@ static int path_run(cli_call *c)
 	ms_mailbox mb;
 	ms_err e = { 0 };
 	if (ms_mailbox_resolve(c->s->db, name, &mb, &e) < 0)
-		return cli_fail_escaped(&e);
+		return cli_fail(&e);
 	ms_mailbox_owner_on_disk(&mb, c->s->data_dir); /* Example.com/Ann/ from Windows stays so */
 	if (mb.path[0])
 		return cli_usage(c->ctx, "'%s': expected an address, not a folder", arg);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/objects.h"
 #include "util/escape.h"
 #include "util/tz.h"
 
@@ -124,12 +125,31 @@ int cli_fail(const ms_err *e)
 	return cli_exit_code(e->code);
 }
 
-int cli_fail_escaped(const ms_err *e)
+/* An unknown --domain or --account is a typo, not an empty scope: refused
+ * with exit 2 naming it, as sync and reconstruct refuse theirs.  Known
+ * means in the database: the commands that take these flags walk its rows. */
+int cli_check_scope(ms_store *s, const ms_strlist *domains, const ms_strlist *accounts)
 {
-	fputs("mstore: ", stderr);
-	ms_escape_put(stderr, e->msg[0] ? e->msg : "unknown error");
-	fputc('\n', stderr);
-	return cli_exit_code(e->code);
+	ms_err e = { 0 };
+	for (size_t i = 0; i < domains->n; i++) {
+		ms_domain d;
+		int rc = ms_domain_find(s, domains->v[i], &d, &e);
+		if (rc == 0)
+			ms_err_set(&e, MS_E_USAGE, "--domain %s: no such domain", domains->v[i]);
+		if (rc <= 0)
+			return cli_fail(&e);
+	}
+	for (size_t i = 0; i < accounts->n; i++) {
+		const char *kind = NULL;
+		int rc = ms_address_in_use(s, accounts->v[i], &kind, &e);
+		if (rc == 0)
+			ms_err_set(&e, MS_E_USAGE, "--account %s: no such account", accounts->v[i]);
+		else if (rc > 0 && strcmp(kind, "an account") != 0)
+			rc = ms_err_set(&e, MS_E_USAGE, "--account %s: %s, not an account", accounts->v[i], kind);
+		if (rc <= 0)
+			return cli_fail(&e);
+	}
+	return EXIT_OK;
 }
 
 int cli_config(cli_ctx *ctx, ms_config *cfg)
