@@ -217,7 +217,7 @@ static void pending_move_note(void *ctx, const ms_acctmove *m)
 	fprintf(stderr, " to ");
 	ms_escape_put(stderr, m->to);
 	fprintf(stderr, " was interrupted; -r (or the next folder command or sync) completes it before anything"
-	        " else, so the findings below on its rows and files are not what -r repairs\n");
+	        " else, so findings on its rows and files are not what -r repairs\n");
 }
 
 static void count_file(void *ctx, const char *rel)

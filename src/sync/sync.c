@@ -24,8 +24,8 @@
 #include "message/header.h"
 #include "store/acctmove.h"
 #include "store/inflight.h"
-#include "store/trash.h"
 #include "store/layout.h"
+#include "store/trash.h"
 #include "util/testhook.h"
 
 static const char *const category_names[SYNC_N_CATEGORIES] = {
