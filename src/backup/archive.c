@@ -17,6 +17,7 @@ struct ms_archive {
 	int fd;            /* our own file, or -1 for stdin/stdout */
 	char *path;        /* for messages */
 	time_t now;        /* every member's mtime: the archive's creation */
+	bool failed;       /* a write failed: libarchive is in its fatal state */
 };
 
 static int fail(ms_archive *a, ms_err *e, const char *what)
@@ -26,6 +27,7 @@ static int fail(ms_archive *a, ms_err *e, const char *what)
 	 * truncated or damaged stream is bad input */
 	int err = archive_errno(a->ar);
 	ms_errcode code = a->writing || err == EIO || err == ENOMEM ? MS_E_IO : MS_E_USAGE;
+	a->failed |= a->writing;
 	return ms_err_set(e, code, "archive %s: %s: %s", a->path, what, why ? why : "unknown error");
 }
 
@@ -50,6 +52,11 @@ void ms_archive_free(ms_archive *a)
 {
 	if (!a)
 		return;
+	/* libarchive 3.6's free skips the close in its fatal state, and with
+	 * it the release of the output's buffer: closed here (its writes fail
+	 * again, harmlessly: the archive is abandoned) */
+	if (a->ar && a->writing && a->failed)
+		(void)archive_write_close(a->ar);
 	if (a->ar)
 		a->writing ? archive_write_free(a->ar) : archive_read_free(a->ar);
 	if (a->fd >= 0)
