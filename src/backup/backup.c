@@ -836,17 +836,50 @@ static int backup_body(bk_run *r, const ms_account *acc, size_t nacc)
 	return write_end(r);
 }
 
-/* A selector that names no account of the store is a mistake, not an empty backup. */
-static int check_selectors(const ms_bk_sel *sel, size_t nsel, const ms_account *acc, size_t nacc, ms_err *e)
+/* Whether the account has the folder a selector names (its levels, INBOX
+ * in any case at the top, as bk_selected compares them). */
+static int has_folder(db *d, int64_t account, const ms_bk_sel *sel, ms_err *e)
+{
+	ms_folder_row *v;
+	size_t n;
+	if (ms_browse_folders(d, account, &v, &n, e) < 0)
+		return -1;
+	bool found = false;
+	char want[4096] = "", path[4096];
+	for (size_t i = 0; i < sel->nfolder; i++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? "/" : "", sel->folder[i]);
+	for (size_t i = 0; i < n && !found; i++)
+		found = ms_browse_folder_path(v, n, &v[i], '/', true, path, sizeof path) &&
+		        (sel->nfolder && strcasecmp(sel->folder[0], "INBOX") == 0 && strncasecmp(path, "INBOX", 5) == 0
+		                 ? strcmp(path + 5, want + 5) == 0
+		                 : strcmp(path, want) == 0);
+	ms_browse_folders_free(v, n);
+	return found;
+}
+
+/* A selector that names no account (or no folder) of the store is a
+ * mistake, not an empty backup. */
+static int check_selectors(ms_store *s, const ms_bk_sel *sel, size_t nsel, const ms_account *acc, size_t nacc,
+                           ms_err *e)
 {
 	for (size_t i = 0; i < nsel; i++) {
-		bool found = false;
-		for (size_t k = 0; k < nacc && !found; k++)
-			found = bk_account_selected(&sel[i], 1, acc[k].address);
-		if (!found)
+		const ms_account *a = NULL;
+		for (size_t k = 0; k < nacc && !a; k++)
+			if (bk_account_selected(&sel[i], 1, acc[k].address))
+				a = &acc[k];
+		if (!a)
 			return ms_err_set(e, MS_E_NOTFOUND, "no account %s%s in the store",
 			                  *sel[i].address ? sel[i].address : "of domain ",
 			                  *sel[i].address ? "" : sel[i].domain);
+		int has = sel[i].folder ? has_folder(s->db, a->id, &sel[i], e) : 1;
+		if (has < 0)
+			return -1;
+		if (!has) {
+			char want[4096] = "";
+			for (size_t k = 0; k < sel[i].nfolder; k++)
+				snprintf(want + strlen(want), sizeof want - strlen(want), "/%s", sel[i].folder[k]);
+			return ms_err_set(e, MS_E_NOTFOUND, "no folder user/%s%s in the store", sel[i].address, want);
+		}
 	}
 	return 0;
 }
@@ -872,7 +905,7 @@ int ms_backup_run(ms_store *s, const ms_bk_store *where, const ms_bk_sel *sel, s
 	size_t nacc;
 	if (ms_account_list(s, NULL, &acc, &nacc, e) < 0)
 		return -1;
-	if (check_selectors(sel, nsel, acc, nacc, e) < 0) {
+	if (check_selectors(s, sel, nsel, acc, nacc, e) < 0) {
 		free(acc);
 		return -1;
 	}

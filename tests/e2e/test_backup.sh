@@ -160,6 +160,12 @@ expect_eq "$(tar -xOf "$T_TMP/d1.tar" messages.jsonl | jq -r .account | sort -u 
 mst backup -f "$T_TMP/none.tar" user/nobody@d0.example.com --db "$SRC" --data "$SD/Data"
 expect_rc 2 "a mailbox of no account"
 [ -e "$T_TMP/none.tar" ] && t_fail "a failed backup left its archive"
+mst backup -f "$T_TMP/none.tar" user/bob1@d1.example.com/NoSuch --db "$SRC" --data "$SD/Data"
+expect_rc 2 "a folder the account does not have (it wrote an archive of 0 folders, exit 0)"
+expect_err_contains "no folder user/bob1@d1.example.com/NoSuch" "names it"
+[ -e "$T_TMP/none.tar" ] && t_fail "a refused backup left an archive"
+mst backup -f "$T_TMP/inbox.tar" user/bob1@d1.example.com/inbox --db "$SRC" --data "$SD/Data"
+expect_ok "INBOX in any case is the INBOX"
 
 # --- a file gone before the backup read it ---------------------------------------------
 gone=$(find "$SD/Data/d1.example.com" -name '*.eml' | head -1)
