@@ -27,9 +27,10 @@ const char help_account[] =
 	"       -n / --dry-run counts what would go and changes nothing.\n\n"
 	"Errors (exit code 2): an address without '@' or with a bad domain part, with\n"
 	"a control character or bytes that are not UTF-8, a domain that does not\n"
-	"exist, an address already used by an account, alias or distribution list.  An account move a killed `mstore folder rename` left\n"
-	"pending (DATA/.mstore/acctmove-*.move) is completed before an account, alias\n"
-	"or list is added (with --data), so its new address counts as used.\n";
+	"exist, an address already used by an account, alias or distribution list.\n"
+	"An account move a killed `mstore folder rename` left pending\n"
+	"(DATA/.mstore/acctmove-*.move) is completed before an account, alias or list\n"
+	"is added (with --data), so its new address counts as used.\n";
 
 const char help_alias[] =
 	"usage: mstore alias add ADDRESS TARGET [--inactive]\n"

@@ -547,8 +547,7 @@ static int account_move(cli_call *c, const ms_mailbox *from, const char *to_addr
 	say(c, o->dry_run, "move account", a, b);
 	if (c->ctx->json)
 		json_result("move-account", a, b, o->dry_run, NULL);
-	else
-	{
+	else {
 		printf("%s", o->dry_run ? "would move " : "");
 		ms_escape_put(stdout, m.from_dir);
 		printf("/ -> ");

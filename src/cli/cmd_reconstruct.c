@@ -199,25 +199,27 @@ static int run(rc_args *a, ms_store *s, const char *url)
 	return r.remaining ? EXIT_PARTIAL : EXIT_OK;
 }
 
-static void moved_note(void *ctx, const ms_acctmove *m)
+/* "mstore reconstruct: HEAD account FROM to TO TAIL", the addresses escaped. */
+static void move_line(const char *head, const ms_acctmove *m, const char *tail)
 {
-	(void)ctx;
-	fprintf(stderr, "mstore reconstruct: completed the interrupted move of account ");
+	fprintf(stderr, "mstore reconstruct: %s account ", head);
 	ms_escape_put(stderr, m->from);
 	fprintf(stderr, " to ");
 	ms_escape_put(stderr, m->to);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "%s\n", tail);
+}
+
+static void moved_note(void *ctx, const ms_acctmove *m)
+{
+	(void)ctx;
+	move_line("completed the interrupted move of", m, "");
 }
 
 static void pending_move_note(void *ctx, const ms_acctmove *m)
 {
 	(void)ctx;
-	fprintf(stderr, "mstore reconstruct: note: the move of account ");
-	ms_escape_put(stderr, m->from);
-	fprintf(stderr, " to ");
-	ms_escape_put(stderr, m->to);
-	fprintf(stderr, " was interrupted; -r (or the next folder command or sync) completes it before anything"
-	        " else, so findings on its rows and files are not what -r repairs\n");
+	move_line("note: the move of", m, " was interrupted; -r (or the next folder command or sync) completes it"
+	          " before anything else, so findings on its rows and files are not what -r repairs");
 }
 
 static void count_file(void *ctx, const char *rel)

@@ -408,22 +408,19 @@ int ms_address_in_use(ms_store *s, const char *address_in, const char **kind, ms
 	return 0;
 }
 
-/* A killed account move (acctmove.h) has renamed the directory and left
- * its journal; its row update is still to come.  An account, alias or
- * list added at the move's new address meanwhile would take the address
- * (the row update then fails on UNIQUE, for every folder command after)
- * and the moved files: so the move is completed before an address is
- * created, and the new address is then in use like any other. */
-static int complete_moves(ms_store *s, ms_err *e)
-{
-	return ms_acctmove_recover(s, NULL, NULL, e);
-}
-
 /* Check a new address: well formed, its domain exists, not yet used.
- * Fills the normalized address, its domain and the domain id. */
+ * Fills the normalized address, its domain and the domain id.  A killed
+ * account move (acctmove.h) has renamed the directory and left its
+ * journal, its row update still to come: an account, alias or list added
+ * at the move's new address meanwhile would take the address (the row
+ * update then fails on UNIQUE, for every folder command after) and the
+ * moved files.  So pending moves are completed first, and the new
+ * address is then in use like any other. */
 static int new_address(ms_store *s, const char *in, char addr[256], char domain[256], int64_t *did, ms_err *e)
 {
 	const char *kind = NULL;
+	if (ms_acctmove_recover(s, NULL, NULL, e) < 0)
+		return -1;
 	/* a name that would have to be escaped (a control byte, C1 included,
 	 * or bytes that are no UTF-8) is no address mstore creates: the
 	 * address names a directory and is printed in every list */
@@ -547,7 +544,7 @@ int ms_account_add(ms_store *s, const char *address, const ms_account_opts *o, i
 		o = &defaults;
 	if (o->max_size_mb < 0)
 		return ms_err_set(e, MS_E_USAGE, "the maximum size must not be negative");
-	if (complete_moves(s, e) < 0 || new_address(s, address, addr, domain, &did, e) < 0)
+	if (new_address(s, address, addr, domain, &did, e) < 0)
 		return -1;
 	char local[256];
 	snprintf(local, sizeof local, "%.*s", (int)(strrchr(addr, '@') - addr), addr);
@@ -638,7 +635,7 @@ int ms_alias_add(ms_store *s, const char *name, const char *value, bool inactive
 	char addr[256], domain[256], target[256], tdomain[256];
 	int64_t did;
 	domain_limits l;
-	if (complete_moves(s, e) < 0 || new_address(s, name, addr, domain, &did, e) < 0 || read_limits(s, did, &l, e) < 0)
+	if (new_address(s, name, addr, domain, &did, e) < 0 || read_limits(s, did, &l, e) < 0)
 		return -1;
 	if ((l.enabled & LIMIT_ALIASES) &&
 	    count_check(s, "SELECT COUNT(*) FROM hm_aliases WHERE aliasdomainid = ?", did, l.max_aliases, domain,
@@ -685,8 +682,7 @@ int ms_dlist_add(ms_store *s, const char *address, bool disabled, ms_err *e)
 	char addr[256], domain[256];
 	int64_t did;
 	domain_limits l;
-	if (complete_moves(s, e) < 0 || new_address(s, address, addr, domain, &did, e) < 0 ||
-	    read_limits(s, did, &l, e) < 0)
+	if (new_address(s, address, addr, domain, &did, e) < 0 || read_limits(s, did, &l, e) < 0)
 		return -1;
 	/* hMailServer tests the number itself here, not the "enabled" bit
 	 * (PreSaveLimitationsCheck.cpp), so a number set while the limit is
